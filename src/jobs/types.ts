@@ -1,0 +1,131 @@
+import type { Job } from './job.js';
+
+/** Wall-clock source; tests inject a fake one. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * What the engine reports of every state change, in the order it applied them. The
+ * command log implements it; the engine knows nothing of files. One method per record
+ * type of CMDLOG.md 7.
+ */
+export interface Journal {
+  add(job: Job): void;
+  schedule(job: Job): void;
+  /** `at` is the wall-clock ms the lease handed the job out (the record's TIME, CMDLOG.md 5). */
+  startAttempt(id: string, at: number): void;
+  complete(id: string, result: Buffer): void;
+  fail(id: string, result: Buffer): void;
+  delete(id: string): void;
+  expire(id: string): void;
+  timeoutAttempt(id: string): void;
+}
+
+/** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time';
+
+/** A background job as decoded from `add` or `schedule` (time fields 0 for add). */
+export interface NewJob {
+  id: string;
+  name: string;
+  ttr: number;
+  ttl: number;
+  priority: number;
+  maxAttempts: number;
+  maxFails: number;
+  payload: Buffer;
+}
+
+export interface NewScheduledJob extends NewJob {
+  timeSec: number;
+  timeNsec: number;
+}
+
+export interface NewRunJob {
+  id: string;
+  name: string;
+  ttr: number;
+  /** wait-timeout in ms */
+  timeout: number;
+  priority: number;
+  payload: Buffer;
+}
+
+/** A finished job's outcome as delivered to `result` and `run` waiters. */
+export interface Finished {
+  id: string;
+  success: boolean;
+  result: Buffer;
+}
+
+/** A job as replayed from an add/schedule record: everything, including its times. */
+export interface RestoredJob extends NewJob {
+  createdSec: number;
+  createdNsec: number;
+  timeSec: number;
+  timeNsec: number;
+}
+
+export type Cancel = () => void;
+
+export interface QueueStats {
+  name: string;
+  readyLen: number;
+  scheduledLen: number;
+}
+
+export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempts' | 'duplicate-result';
+
+/**
+ * The engine's surface. Every method is synchronous; blocking commands take a callback
+ * that is called exactly once (possibly before the method returns) unless cancelled.
+ * Deadlines only fire from `tick`, which the server drives with one timer armed at
+ * `nextDeadline()`.
+ */
+export interface EngineApi {
+  add(job: NewJob): EngineError | null;
+  schedule(job: NewScheduledJob): EngineError | null;
+  /** `done` gets the result, 'timeout', or synchronously 'duplicate-job'. */
+  run(job: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job') => void): void;
+  /** Returns a cancel function while waiting, null once `done` has been called. */
+  result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
+  /** `done(null)` on timeout. Names must be valid; missing queues are created. */
+  lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
+  complete(id: string, result: Buffer): EngineError | null;
+  fail(id: string, result: Buffer): EngineError | null;
+  delete(id: string): EngineError | null;
+  /** Creates the queue if it does not exist (a lease's side effect, PROTOCOL.md 5.5). */
+  ensureQueue(name: string): void;
+
+  inspectJob(id: string): Job | null;
+  /** Ready list window in queue order; null when the queue does not exist. */
+  inspectJobs(name: string, offset: number, limit: number): Job[] | null;
+  inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null;
+  inspectQueue(name: string): QueueStats | null;
+  /** Queues sorted by name in byte order, then the window. */
+  inspectQueues(offset: number, limit: number): QueueStats[];
+  readonly evictedJobs: number;
+  /** Jobs currently held, in any state. */
+  readonly jobCount: number;
+
+  /** Fires every deadline due at `now`, earliest first; job deadlines are skipped while held. */
+  tick(now: number): void;
+  /** Earliest pending deadline in ms, Infinity when none. */
+  nextDeadline(): number;
+  /** While held (read-only mode, CMDLOG.md 14) TTR, TTL and schedule deadlines wait; wait-timeouts still fire. */
+  holdJobDeadlines(hold: boolean): void;
+  setJournal(journal: Journal | null): void;
+
+  /** Replay (CMDLOG.md 10): apply a record without journaling or firing deadlines. */
+  restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null;
+  restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null;
+  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null;
+  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null;
+  restoreDelete(id: string): 'unknown' | null;
+  restoreExpire(id: string): 'unknown' | null;
+  restoreTimeoutAttempt(id: string): 'unknown' | null;
+}

@@ -1,0 +1,111 @@
+/**
+ * Contracts of the protocol layer: what the parser produces, what the decoder turns it
+ * into, and what the reply writer needs to know of a job. Nothing here knows the engine;
+ * the engine's Job satisfies JobInfo structurally.
+ */
+
+/** One row of the command table (CRAFT 1). */
+export interface CommandSpec {
+  readonly name: string;
+  /** Positional argument count including the command name; max is Infinity for open-ended. */
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  /** The command carries a data block whose size is its last positional argument. */
+  readonly block: boolean;
+  /** Error text for every block error (PROTOCOL.md 2.4 error E). */
+  readonly blockError: ClientError | null;
+  /** Changes state: logged, and refused in read-only mode. */
+  readonly mutating: boolean;
+  /** May wait (lease, run, result). */
+  readonly blocking: boolean;
+}
+
+/** A framed command: line split, flags parsed, block (if any) read in full and owned. */
+export interface Frame {
+  readonly spec: CommandSpec;
+  /** Positional tokens including the command name at index 0, latin1-decoded. */
+  readonly args: string[];
+  /** Flags as [key, value, key, value, …], or null when the line has none. */
+  readonly flags: string[] | null;
+  /** The data block for block commands (a copy the caller may keep), else null. */
+  readonly block: Buffer | null;
+}
+
+/** Where the push parser delivers what it frames, in input order. */
+export interface ParserSink {
+  command(frame: Frame): void;
+  /** A framing error answered with a reply; the connection stays usable. */
+  error(error: ClientError): void;
+  /** The framing cannot be recovered: send `error` if given, then close the connection. */
+  close(error: ClientError | null): void;
+}
+
+/** Every `-CLIENT-ERROR <text>` of PROTOCOL.md 4, by code. */
+export type ClientError =
+  | 'unknown-command'
+  | 'invalid-command-args'
+  | 'invalid-command-flags'
+  | 'invalid-payload-size'
+  | 'invalid-result-size'
+  | 'invalid-id'
+  | 'invalid-name'
+  | 'invalid-ttr'
+  | 'invalid-ttl'
+  | 'invalid-time'
+  | 'invalid-priority'
+  | 'invalid-max-attempts'
+  | 'invalid-max-fails'
+  | 'invalid-wait-timeout'
+  | 'invalid-cursor-offset'
+  | 'invalid-limit'
+  | 'duplicate-job'
+  | 'duplicate-result';
+
+/** A command whose fields passed every check of its PROTOCOL.md 5.x table that needs no state. */
+export type Request =
+  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer }
+  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer }
+  | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: Buffer }
+  | { kind: 'result'; id: string; timeout: number }
+  | { kind: 'lease'; names: string[]; timeout: number }
+  | { kind: 'complete'; id: string; result: Buffer }
+  | { kind: 'fail'; id: string; result: Buffer }
+  /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (PROTOCOL.md 5.8). */
+  | { kind: 'delete'; id: string; valid: boolean }
+  | { kind: 'inspect-job'; id: string }
+  | { kind: 'inspect-jobs'; name: string; offset: number; limit: number }
+  | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }
+  | { kind: 'inspect-queue'; name: string }
+  | { kind: 'inspect-queues'; offset: number; limit: number }
+  | { kind: 'inspect-server' };
+
+/** A decode failure; `createQueues` lists the names a failed lease validated first (PROTOCOL.md 5.5). */
+export interface DecodeError {
+  kind: 'error';
+  error: ClientError;
+  createQueues?: string[];
+}
+
+/** What an `inspect` job block shows (PROTOCOL.md 6.1). */
+export interface JobInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly ttr: number;
+  readonly ttl: number;
+  readonly payload: Buffer;
+  readonly maxAttempts: number;
+  readonly attempts: number;
+  readonly maxFails: number;
+  readonly fails: number;
+  readonly priority: number;
+  readonly state: number;
+  readonly createdSec: number;
+  readonly timeSec: number;
+  readonly timeNsec: number;
+}
+
+export interface QueueInfo {
+  readonly name: string;
+  readonly readyLen: number;
+  readonly scheduledLen: number;
+}
