@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../jobs/types.js';
+
+export type SyncPolicy = 'interval' | 'os' | 'always';
+
+/** Settings of one standalone server: the original's flags, resolved. */
+export interface ServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Command-log settings; path null keeps everything in memory only. */
+  cmdlog: {
+    path: string | null;
+    sync: SyncPolicy;
+    syncIntervalMs: number;
+    segmentSize: number;
+    cleanIntervalMs: number;
+  };
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface ServerStatus {
+  host: string;
+  port: number;
+  jobs: number;
+  connections: number;
+  readOnly: boolean;
+  startedAt: number;
+}
+
+/** A running standalone server (src/server/server.ts `startServer(options)`). */
+export interface WorkqServer {
+  readonly host: string;
+  readonly port: number;
+  status(): ServerStatus;
+  /**
+   * Graceful and idempotent (the same promise every time): stop accepting, let the
+   * commands in flight finish, close connections, flush and fsync the log, release its
+   * lock.
+   */
+  stop(): Promise<void>;
+}
