@@ -1,0 +1,640 @@
+import { Job, JobState } from './job.js';
+import type {
+  Cancel,
+  Clock,
+  EngineApi,
+  EngineError,
+  Finished,
+  Journal,
+  NewJob,
+  NewRunJob,
+  NewScheduledJob,
+  QueueStats,
+  RestoreError,
+  RestoredJob,
+} from './types.js';
+import { CreatedStamp } from './created-stamp.js';
+import { DeadlineHeap, ExpiryHeap } from './job-heaps.js';
+import { compareQueueKeys } from './order.js';
+import { Queue } from './queue.js';
+import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
+import type { JobDone, LeaseDone, Waiter } from './waiters.js';
+import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** What a `fail` did to a job that was not yet finished (PROTOCOL.md 7.5). */
+const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
+
+function isFinal(job: Job): boolean {
+  return job.state === JobState.Completed || job.state === JobState.Failed;
+}
+
+function finishedOf(job: Job): Finished {
+  return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? EMPTY };
+}
+
+/**
+ * The job engine: every job, queue and waiter, and the state machine of PROTOCOL.md 7.
+ * Synchronous and free of I/O: time comes from the Clock (commands) or from `tick`
+ * (deadlines); every state change is reported to the Journal in the order it is applied.
+ *
+ * Deadlines live in three indexed heaps: job state deadlines (TTR end or scheduled
+ * time), TTL ends, and wait-timeouts. `tick` drains them together, earliest first; at
+ * equal instants state deadlines go before TTL ends before wait-timeouts, so a TTR that
+ * ends together with a `run`'s wait is seen by that run.
+ */
+export class Engine implements EngineApi {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queues = new Map<string, Queue>();
+  /** Every queue, sorted by name (names are ASCII, so this is byte order). */
+  private readonly queueOrder: Queue[] = [];
+  private readonly deadlines = new DeadlineHeap();
+  private readonly expiries = new ExpiryHeap();
+  private readonly waits = new WaitHeap();
+  private readonly stamp = new CreatedStamp();
+  private journal: Journal | null;
+  private waitSeq = 0;
+  private evicted = 0;
+  private held = false;
+  /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release. */
+  private heldRunEnds: Job[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    journal: Journal | null = null,
+  ) {
+    this.journal = journal;
+  }
+
+  get evictedJobs(): number {
+    return this.evicted;
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  setJournal(journal: Journal | null): void {
+    this.journal = journal;
+  }
+
+  ensureQueue(name: string): void {
+    this.queueFor(name);
+  }
+
+  // ---- commands ------------------------------------------------------------------
+
+  add(spec: NewJob): EngineError | null {
+    const now = this.clock.now();
+    if (now + spec.ttl <= now) return 'invalid-time';
+    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    const job = this.createJob(spec, spec.ttl, 0, 0, now);
+    const queue = this.queueFor(job.name);
+    this.jobs.set(job.id, job);
+    this.expiries.push(job);
+    this.journal?.add(job);
+    this.offer(queue, job, now);
+    return null;
+  }
+
+  schedule(spec: NewScheduledJob): EngineError | null {
+    const now = this.clock.now();
+    if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
+    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    const job = this.createJob(spec, spec.ttl, spec.timeSec, spec.timeNsec, now);
+    const queue = this.queueFor(job.name);
+    this.jobs.set(job.id, job);
+    this.expiries.push(job);
+    this.journal?.schedule(job);
+    const at = readyAt(job);
+    if (at <= now) {
+      this.offer(queue, job, now);
+    } else {
+      job.deadline = at;
+      queue.scheduled.push(job);
+      this.deadlines.push(job);
+    }
+    return null;
+  }
+
+  run(spec: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job') => void): void {
+    const now = this.clock.now();
+    if (this.jobs.has(spec.id)) {
+      done('duplicate-job');
+      return;
+    }
+    const queue = this.queueFor(spec.name);
+    if (spec.timeout === 0) {
+      // Nothing could lease it in zero time; the record matches a run that ended at once.
+      this.journal?.expire(spec.id);
+      done('timeout');
+      return;
+    }
+    this.stamp.next(now);
+    const job = new Job(
+      spec.id, spec.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
+      this.stamp.sec, this.stamp.nsec, 0, 0, true,
+    );
+    this.jobs.set(job.id, job);
+    this.addJobWaiter(job, true, done, now + spec.timeout);
+    this.offer(queue, job, now);
+  }
+
+  result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) {
+      done('not-found');
+      return null;
+    }
+    if (isFinal(job)) {
+      done(finishedOf(job));
+      return null;
+    }
+    if (timeout === 0) {
+      done('timeout');
+      return null;
+    }
+    const w = this.addJobWaiter(job, false, done, this.clock.now() + timeout);
+    return () => this.cancelJobWaiter(w);
+  }
+
+  lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null {
+    const now = this.clock.now();
+    const job = this.takeReady(names, now);
+    if (job !== null) {
+      done(job);
+      return null;
+    }
+    if (timeout === 0) {
+      done(null);
+      return null;
+    }
+    const w = this.addLeaseWaiter(names, done, now + timeout);
+    return () => this.cancelLeaseWaiter(w);
+  }
+
+  complete(id: string, result: Buffer): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (isFinal(job)) return 'duplicate-result';
+    this.applyComplete(job, result);
+    this.journal?.complete(id, result);
+    this.settle(job);
+    return null;
+  }
+
+  fail(id: string, result: Buffer): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (isFinal(job)) return 'duplicate-result';
+    const outcome = this.applyFail(job, result);
+    this.journal?.fail(id, result);
+    if (outcome === FailOutcome.Final) this.settle(job);
+    else if (outcome === FailOutcome.RetriedToRequeue) this.offer(this.queueOf(job), job, this.clock.now());
+    return null;
+  }
+
+  delete(id: string): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    // Waiters stay with the job object and time out at their own deadlines (Q2).
+    this.removeJob(job);
+    this.journal?.delete(id);
+    return null;
+  }
+
+  // ---- inspect ---------------------------------------------------------------------
+
+  inspectJob(id: string): Job | null {
+    return this.jobs.get(id) ?? null;
+  }
+
+  inspectJobs(name: string, offset: number, limit: number): Job[] | null {
+    const queue = this.queues.get(name);
+    return queue === undefined ? null : queue.ready.ordered(offset, limit);
+  }
+
+  inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null {
+    const queue = this.queues.get(name);
+    return queue === undefined ? null : queue.scheduled.ordered(offset, limit);
+  }
+
+  inspectQueue(name: string): QueueStats | null {
+    const queue = this.queues.get(name);
+    return queue === undefined ? null : statsOf(queue);
+  }
+
+  inspectQueues(offset: number, limit: number): QueueStats[] {
+    const order = this.queueOrder;
+    const out: QueueStats[] = [];
+    const end = Math.min(order.length, offset + limit);
+    for (let i = offset; i < end; i++) out.push(statsOf(order[i] as Queue));
+    return out;
+  }
+
+  // ---- deadlines -------------------------------------------------------------------
+
+  nextDeadline(): number {
+    const w = this.waits.nextAt();
+    if (this.held) return w;
+    return Math.min(w, this.deadlines.nextAt(), this.expiries.nextAt());
+  }
+
+  tick(now: number): void {
+    for (;;) {
+      const d = this.held ? Infinity : this.deadlines.nextAt();
+      const e = this.held ? Infinity : this.expiries.nextAt();
+      const w = this.waits.nextAt();
+      if (d <= e && d <= w) {
+        if (d > now) return;
+        this.fireStateDeadline(this.deadlines.pop() as Job, now);
+      } else if (e <= w) {
+        if (e > now) return;
+        this.fireExpiry(this.expiries.pop() as Job);
+      } else {
+        if (w > now) return;
+        this.fireWait(this.waits.pop() as Waiter);
+      }
+    }
+  }
+
+  holdJobDeadlines(hold: boolean): void {
+    this.held = hold;
+    if (hold || this.heldRunEnds.length === 0) return;
+    const ends = this.heldRunEnds;
+    this.heldRunEnds = [];
+    for (const job of ends) this.removeRunJob(job);
+  }
+
+  // ---- replay (CMDLOG.md 10.2, 10.4): no journal, no deadline fires ----------------
+
+  restore(spec: RestoredJob, now: number): 'expired' | 'replaced' | null {
+    const scheduled = spec.timeSec !== 0 || spec.timeNsec !== 0;
+    const base = scheduled ? floorMs(spec.timeSec, spec.timeNsec) : floorMs(spec.createdSec, spec.createdNsec);
+    if (base + spec.ttl <= now) return 'expired';
+    const old = this.jobs.get(spec.id);
+    if (old !== undefined) this.removeJob(old);
+    this.stamp.observe(spec.createdSec, spec.createdNsec);
+    const job = new Job(
+      spec.id, spec.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
+      spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
+    );
+    const queue = this.queueFor(job.name);
+    this.jobs.set(job.id, job);
+    this.expiries.push(job);
+    const at = readyAt(job);
+    if (scheduled && at > now) {
+      job.deadline = at;
+      queue.scheduled.push(job);
+      this.deadlines.push(job);
+    } else {
+      queue.ready.push(job);
+    }
+    return old === undefined ? null : 'replaced';
+  }
+
+  restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state === JobState.Leased) return 'already-leased';
+    if (isFinal(job)) return 'already-processed';
+    if (atAttemptLimit(job)) return 'max-attempts';
+    this.leaveQueue(job);
+    this.lease1(job, at);
+    return null;
+  }
+
+  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (isFinal(job)) return 'duplicate-result';
+    this.applyComplete(job, result);
+    return null;
+  }
+
+  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (isFinal(job)) return 'duplicate-result';
+    if (this.applyFail(job, result) === FailOutcome.RetriedToRequeue) this.queueOf(job).ready.push(job);
+    return null;
+  }
+
+  restoreDelete(id: string): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    this.removeJob(job);
+    return null;
+  }
+
+  /** Not counted in evictedJobs: the counter starts at 0 after a restart (PROTOCOL.md 8.1). */
+  restoreExpire(id: string): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    this.removeJob(job);
+    return null;
+  }
+
+  /** A timeout-attempt for a job that is not leased (records of the original can be out of order) changes nothing. */
+  restoreTimeoutAttempt(id: string): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state !== JobState.Leased) return null;
+    this.deadlines.remove(job.deadlineIndex);
+    job.deadline = Infinity;
+    if (this.applyTimeout(job)) this.queueOf(job).ready.push(job);
+    return null;
+  }
+
+  // ---- state changes shared by commands, timers and replay ------------------------
+
+  private createJob(spec: NewJob, ttl: number, timeSec: number, timeNsec: number, now: number): Job {
+    this.stamp.next(now);
+    return new Job(
+      spec.id, spec.name, spec.ttr, ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
+      this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
+    );
+  }
+
+  private queueFor(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name);
+      this.queues.set(name, queue);
+      this.insertQueueOrder(queue);
+    }
+    return queue;
+  }
+
+  private queueOf(job: Job): Queue {
+    return this.queues.get(job.name) as Queue;
+  }
+
+  private insertQueueOrder(queue: Queue): void {
+    const order = this.queueOrder;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((order[mid] as Queue).name < queue.name) lo = mid + 1;
+      else hi = mid;
+    }
+    order.splice(lo, 0, queue);
+  }
+
+  /** A job has become leasable: the oldest waiting lease on its queue gets it, else it joins the ready list. */
+  private offer(queue: Queue, job: Job, now: number): void {
+    const node = queue.waitHead;
+    if (node === null) {
+      queue.ready.push(job);
+      return;
+    }
+    // A job failed at its attempt limit is consumed; the waiter keeps waiting.
+    if (!this.startAttempt(job, now)) return;
+    const w = node.waiter;
+    this.detachLeaseWaiter(w);
+    w.done(job);
+  }
+
+  /** Steps 2 and 4 of PROTOCOL.md 7.3 over the named queues; creates missing queues. */
+  private takeReady(names: readonly string[], now: number): Job | null {
+    for (;;) {
+      let best: Job | undefined;
+      let bestQueue: Queue | undefined;
+      for (let i = 0; i < names.length; i++) {
+        const queue = this.queueFor(names[i] as string);
+        const top = queue.ready.peek();
+        if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
+          best = top;
+          bestQueue = queue;
+        }
+      }
+      if (best === undefined) return null;
+      (bestQueue as Queue).ready.pop();
+      if (this.startAttempt(best, now)) return best;
+    }
+  }
+
+  /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, Q12). */
+  private startAttempt(job: Job, now: number): boolean {
+    if (atAttemptLimit(job)) {
+      job.state = JobState.Failed;
+      this.settle(job);
+      return false;
+    }
+    this.lease1(job, now);
+    this.journal?.startAttempt(job.id, now);
+    return true;
+  }
+
+  private lease1(job: Job, at: number): void {
+    job.attempts++;
+    job.state = JobState.Leased;
+    job.deadline = at + job.ttr;
+    this.deadlines.push(job);
+  }
+
+  private applyComplete(job: Job, result: Buffer): void {
+    this.leaveQueue(job);
+    job.state = JobState.Completed;
+    job.result = result;
+  }
+
+  /** PROTOCOL.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
+  private applyFail(job: Job, result: Buffer): number {
+    job.fails++;
+    job.result = result;
+    if (job.foreground || job.fails >= job.maxFails) {
+      this.leaveQueue(job);
+      job.state = JobState.Failed;
+      return FailOutcome.Final;
+    }
+    if (job.state !== JobState.Leased) {
+      // Already in its ready list, or in its scheduled list until its time comes.
+      job.state = JobState.Pending;
+      return FailOutcome.RetriedInPlace;
+    }
+    this.deadlines.remove(job.deadlineIndex);
+    job.deadline = Infinity;
+    job.state = JobState.Pending;
+    return FailOutcome.RetriedToRequeue;
+  }
+
+  /** A lease's TTR ended (its deadline already taken out). True when the job is to be requeued. */
+  private applyTimeout(job: Job): boolean {
+    if (job.maxAttempts > 0 && job.attempts >= job.maxAttempts) {
+      job.state = JobState.Failed;
+      return false;
+    }
+    job.state = JobState.Pending;
+    return true;
+  }
+
+  /** Takes the job out of its ready or scheduled list and stops its TTR or schedule deadline. */
+  private leaveQueue(job: Job): void {
+    if (job.listIndex >= 0) {
+      const queue = this.queueOf(job);
+      // Only a job in its scheduled list has a list position and a deadline at once.
+      (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
+    }
+    if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
+    job.deadline = Infinity;
+  }
+
+  private removeJob(job: Job): void {
+    this.leaveQueue(job);
+    if (job.expiryIndex >= 0) this.expiries.remove(job.expiryIndex);
+    this.jobs.delete(job.id);
+  }
+
+  /** The job just became final: every result waiter and its run get the outcome (Q11, Q12). */
+  private settle(job: Job): void {
+    const list = job.waiters as WaiterList | null;
+    if (list === null) return;
+    job.waiters = null;
+    for (let w = list.head; w !== null; w = w.next) {
+      if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
+    }
+    if (list.run !== null) this.endRunJob(job);
+    const outcome = finishedOf(job);
+    let w = list.head;
+    while (w !== null) {
+      const next = w.next;
+      w.prev = null;
+      w.next = null;
+      w.done(outcome);
+      w = next;
+    }
+  }
+
+  /** A run ended: its job goes (PROTOCOL.md 7.9 step 5), unless it was deleted meanwhile (Q2). */
+  private endRunJob(job: Job): void {
+    if (this.held) this.heldRunEnds.push(job);
+    else this.removeRunJob(job);
+  }
+
+  private removeRunJob(job: Job): void {
+    if (this.jobs.get(job.id) !== job) return;
+    this.removeJob(job);
+    this.journal?.expire(job.id);
+  }
+
+  // ---- timers ------------------------------------------------------------------------
+
+  private fireStateDeadline(job: Job, now: number): void {
+    job.deadline = Infinity;
+    if (job.state !== JobState.Leased) {
+      this.queueOf(job).scheduled.remove(job.listIndex);
+      this.offer(this.queueOf(job), job, now);
+      return;
+    }
+    const list = job.waiters as WaiterList | null;
+    const run = list === null ? null : list.run;
+    if (run !== null && run.phase === RunPhase.LeaseTtr) {
+      job.state = JobState.Pending;
+      this.journal?.timeoutAttempt(job.id);
+      this.timeoutRun(run);
+      return;
+    }
+    const requeue = this.applyTimeout(job);
+    this.journal?.timeoutAttempt(job.id);
+    if (requeue) this.offer(this.queueOf(job), job, now);
+    else this.settle(job);
+  }
+
+  private fireExpiry(job: Job): void {
+    this.leaveQueue(job);
+    this.jobs.delete(job.id);
+    if (!isFinal(job)) this.evicted++;
+    this.journal?.expire(job.id);
+  }
+
+  private fireWait(w: Waiter): void {
+    if (w instanceof LeaseWaiter) {
+      this.detachLeaseWaiter(w);
+      w.done(null);
+      return;
+    }
+    if (!w.isRun) {
+      this.unlinkJobWaiter(w);
+      w.done('timeout');
+      return;
+    }
+    const job = w.job;
+    if (w.phase === RunPhase.WaitTimeout && this.jobs.get(job.id) === job && job.state === JobState.Leased) {
+      // PROTOCOL.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
+      w.phase = RunPhase.LeaseTtr;
+      w.deadline = job.deadline;
+      this.waits.push(w);
+      return;
+    }
+    this.timeoutRun(w);
+  }
+
+  private timeoutRun(w: JobWaiter): void {
+    if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
+    this.unlinkJobWaiter(w);
+    this.endRunJob(w.job);
+    w.done('timeout');
+  }
+
+  // ---- waiters ---------------------------------------------------------------------
+
+  private addJobWaiter(job: Job, isRun: boolean, done: JobDone, deadline: number): JobWaiter {
+    let list = job.waiters as WaiterList | null;
+    if (list === null) {
+      list = new WaiterList();
+      job.waiters = list;
+    }
+    const w = new JobWaiter(job, isRun, done, deadline, ++this.waitSeq);
+    list.append(w);
+    this.waits.push(w);
+    return w;
+  }
+
+  private unlinkJobWaiter(w: JobWaiter): void {
+    const list = w.job.waiters as WaiterList | null;
+    if (list === null) return;
+    list.unlink(w);
+    if (list.empty) w.job.waiters = null;
+  }
+
+  private cancelJobWaiter(w: JobWaiter): void {
+    if (w.heapIndex < 0) return;
+    this.waits.remove(w.heapIndex);
+    this.unlinkJobWaiter(w);
+  }
+
+  private addLeaseWaiter(names: readonly string[], done: LeaseDone, deadline: number): LeaseWaiter {
+    const w = new LeaseWaiter(done, deadline, ++this.waitSeq);
+    for (let i = 0; i < names.length; i++) {
+      const queue = this.queueFor(names[i] as string);
+      if (hasNode(w, queue)) continue;
+      const node = new WaitNode(w, queue);
+      w.nodes.push(node);
+      queue.addWaiter(node);
+    }
+    this.waits.push(w);
+    return w;
+  }
+
+  private detachLeaseWaiter(w: LeaseWaiter): void {
+    for (const node of w.nodes) node.queue.removeWaiter(node);
+    w.nodes.length = 0;
+    if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
+  }
+
+  private cancelLeaseWaiter(w: LeaseWaiter): void {
+    if (w.heapIndex >= 0) this.detachLeaseWaiter(w);
+  }
+}
+
+function hasNode(w: LeaseWaiter, queue: Queue): boolean {
+  for (const node of w.nodes) if (node.queue === queue) return true;
+  return false;
+}
+
+function statsOf(queue: Queue): QueueStats {
+  return { name: queue.name, readyLen: queue.ready.size, scheduledLen: queue.scheduled.size };
+}

@@ -1,0 +1,41 @@
+import type { Job } from './job.js';
+import { IndexedHeap } from './indexed-heap.js';
+import { compareCreated, queueBefore } from './order.js';
+
+/** A ready or scheduled list of one queue, in the order of PROTOCOL.md 7.2. */
+export class JobList extends IndexedHeap<Job> {
+  protected before(a: Job, b: Job): boolean {
+    return queueBefore(a, b);
+  }
+  protected setIndex(job: Job, index: number): void {
+    job.listIndex = index;
+  }
+}
+
+/** Every job's pending state deadline: the TTR end while leased, the scheduled time while scheduled. */
+export class DeadlineHeap extends IndexedHeap<Job> {
+  protected before(a: Job, b: Job): boolean {
+    return a.deadline !== b.deadline ? a.deadline < b.deadline : compareCreated(a, b) < 0;
+  }
+  protected setIndex(job: Job, index: number): void {
+    job.deadlineIndex = index;
+  }
+  nextAt(): number {
+    const top = this.items[0];
+    return top === undefined ? Infinity : top.deadline;
+  }
+}
+
+/** Every background job's TTL end. */
+export class ExpiryHeap extends IndexedHeap<Job> {
+  protected before(a: Job, b: Job): boolean {
+    return a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : compareCreated(a, b) < 0;
+  }
+  protected setIndex(job: Job, index: number): void {
+    job.expiryIndex = index;
+  }
+  nextAt(): number {
+    const top = this.items[0];
+    return top === undefined ? Infinity : top.expiresAt;
+  }
+}

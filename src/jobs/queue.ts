@@ -1,0 +1,32 @@
+import { JobList } from './job-heaps.js';
+import type { WaitNode } from './waiters.js';
+
+/**
+ * One named queue: its ready list (leasable now), its scheduled list (time not yet
+ * come), and the leases waiting on it, oldest first. A queue with waiting leases has
+ * an empty ready list: a job that becomes ready goes straight to the oldest of them.
+ */
+export class Queue {
+  readonly ready = new JobList();
+  readonly scheduled = new JobList();
+  waitHead: WaitNode | null = null;
+  private waitTail: WaitNode | null = null;
+
+  constructor(readonly name: string) {}
+
+  addWaiter(node: WaitNode): void {
+    node.prev = this.waitTail;
+    if (this.waitTail === null) this.waitHead = node;
+    else this.waitTail.next = node;
+    this.waitTail = node;
+  }
+
+  removeWaiter(node: WaitNode): void {
+    if (node.prev === null) this.waitHead = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.waitTail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = null;
+    node.next = null;
+  }
+}
