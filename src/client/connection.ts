@@ -1,0 +1,185 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { ConnectionError, WorkqError } from './errors.js';
+import { ReplyParser, type ReplyKind, type ReplyValue } from './reply-parser.js';
+import { splitAddress } from './hashing.js';
+
+/**
+ * One TCP connection to one server, pipelined: calls are queued in order, all the bytes
+ * queued in one tick go out in one write, and replies are matched to calls in order
+ * (the server answers in command order, PROTOCOL.md 1). The socket is opened on the
+ * first call and reopened by the first call after it dropped; after a failed attempt the
+ * next one waits, the wait doubling up to a ceiling.
+ */
+
+export interface ConnectionOptions {
+  connectTimeoutMs: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+interface Pending {
+  readonly kind: ReplyKind;
+  readonly resolve: (value: ReplyValue) => void;
+  readonly reject: (error: WorkqError) => void;
+}
+
+export class Connection {
+  private socket: Socket | null = null;
+  private connected = false;
+  private pending: Pending[] = [];
+  private head = 0;
+  private outgoing: Buffer[] = [];
+  private flushQueued = false;
+  private failures = 0;
+  private retryAt = 0;
+  private dialTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    readonly address: string,
+    private readonly options: ConnectionOptions,
+  ) {}
+
+  /** Calls sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.head;
+  }
+
+  call(kind: ReplyKind, pieces: readonly Buffer[]): Promise<ReplyValue> {
+    if (this.closing) return Promise.reject(new ConnectionError(this.address, 'client closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ kind, resolve, reject });
+      for (const piece of pieces) this.outgoing.push(piece);
+      if (this.connected) this.scheduleFlush();
+      else if (this.socket === null && this.dialTimer === null) this.open();
+    });
+  }
+
+  /** Stops taking calls, lets the calls in flight get their replies, then closes. */
+  close(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight === 0 || !this.connected) {
+      this.destroy();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.drained = () => {
+        this.destroy();
+        resolve();
+      };
+    });
+  }
+
+  /** Closes at once; calls in flight reject with ConnectionError. */
+  destroy(): void {
+    this.closing = true;
+    if (this.dialTimer !== null) {
+      clearTimeout(this.dialTimer);
+      this.dialTimer = null;
+    }
+    const socket = this.socket;
+    this.socket = null;
+    this.connected = false;
+    if (socket !== null) socket.destroy();
+    this.dropAll('client closed');
+  }
+
+  private open(): void {
+    const delay = this.retryAt - Date.now();
+    if (delay <= 0) {
+      this.dial();
+      return;
+    }
+    this.dialTimer = setTimeout(() => {
+      this.dialTimer = null;
+      this.dial();
+    }, delay);
+  }
+
+  private dial(): void {
+    const { host, port } = splitAddress(this.address);
+    const socket = netConnect({ host, port, noDelay: true });
+    this.socket = socket;
+    let lastError: Error | null = null;
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.options.connectTimeoutMs);
+    const parser = new ReplyParser(this.address, {
+      next: () => this.pending[this.head]?.kind,
+      reply: (value) => this.settle(value),
+      malformed: (reason) => socket.destroy(new Error(`malformed reply: ${reason}`)),
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.setKeepAlive(true);
+      this.connected = true;
+      this.failures = 0;
+      this.retryAt = 0;
+      this.scheduleFlush();
+    });
+    socket.on('data', (chunk: Buffer) => parser.feed(chunk));
+    socket.on('error', (error) => {
+      lastError = error;
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      if (this.socket !== socket) return;
+      const wasConnected = this.connected;
+      this.socket = null;
+      this.connected = false;
+      if (!wasConnected) {
+        this.failures += 1;
+        const wait = Math.min(this.options.backoffMs * 2 ** (this.failures - 1), this.options.maxBackoffMs);
+        this.retryAt = Date.now() + wait;
+      }
+      const reason = wasConnected ? 'connection lost' : 'cannot connect';
+      this.dropAll(lastError === null ? reason : `${reason}: ${lastError.message}`, lastError);
+    });
+  }
+
+  private settle(value: ReplyValue | WorkqError): void {
+    const call = this.pending[this.head];
+    if (call === undefined) return;
+    this.pending[this.head] = undefined as unknown as Pending;
+    this.head += 1;
+    if (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+    if (value instanceof WorkqError) call.reject(value);
+    else call.resolve(value);
+    if (this.inFlight === 0) this.finishDrain();
+  }
+
+  private finishDrain(): void {
+    const drained = this.drained;
+    this.drained = null;
+    if (drained !== null) drained();
+  }
+
+  private dropAll(message: string, cause?: Error | null): void {
+    const calls = this.pending.slice(this.head);
+    this.pending = [];
+    this.head = 0;
+    this.outgoing = [];
+    for (const call of calls) call.reject(new ConnectionError(this.address, message, { cause: cause ?? undefined }));
+    this.finishDrain();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const socket = this.socket;
+    if (socket === null || !this.connected || this.outgoing.length === 0) return;
+    const data = this.outgoing.length === 1 ? (this.outgoing[0] as Buffer) : Buffer.concat(this.outgoing);
+    this.outgoing = [];
+    socket.write(data);
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Errors the client rejects with. The four error replies of the protocol each get a
+ * class (PROTOCOL.md 4); ConnectionError covers everything that happens below a reply:
+ * a refused or dropped connection, a closed client, a reply that does not parse.
+ */
+
+export class WorkqError extends Error {
+  /** The wire error word (`TIMEOUT`, `NOT-FOUND`, `CLIENT-ERROR`, `SERVER-ERROR`) or `CONNECTION`. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** `-TIMEOUT`: a lease, run or result waited its whole wait-timeout. */
+export class TimeoutError extends WorkqError {
+  constructor() {
+    super('TIMEOUT', 'timed out');
+  }
+}
+
+/** `-NOT-FOUND`: unknown, deleted or expired job, or unknown queue. */
+export class NotFoundError extends WorkqError {
+  constructor() {
+    super('NOT-FOUND', 'not found');
+  }
+}
+
+/** `-CLIENT-ERROR <text>`; `text` is the server's text, e.g. `Duplicate job`. */
+export class ClientError extends WorkqError {
+  readonly text: string;
+
+  constructor(text: string) {
+    super('CLIENT-ERROR', text);
+    this.text = text;
+  }
+}
+
+/** `-SERVER-ERROR <text>`, e.g. the read-only mode of a server whose log cannot be written. */
+export class ServerError extends WorkqError {
+  readonly text: string;
+
+  constructor(text: string) {
+    super('SERVER-ERROR', text);
+    this.text = text;
+  }
+}
+
+/** No reply: the connection failed or dropped, the client was closed, or the reply was malformed. */
+export class ConnectionError extends WorkqError {
+  /** The `host:port` the call was meant for. */
+  readonly server: string;
+
+  constructor(server: string, message: string, options?: { cause?: unknown }) {
+    super('CONNECTION', `${server}: ${message}`);
+    this.server = server;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

@@ -1,0 +1,132 @@
+import { ClientError } from './errors.js';
+import type { Payload } from './types.js';
+
+/**
+ * Command bytes (PROTOCOL.md 5). Numbers are written with String(), which never yields a
+ * space or a line end, so the server judges their ranges. Strings are checked here,
+ * because a space or line end in them would change the framing: a name with `\r\n` in
+ * it would smuggle a second command onto the connection.
+ */
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+export type Encoded = Buffer[] | ClientError;
+
+export interface JobFlags {
+  priority?: number | undefined;
+  maxAttempts?: number | undefined;
+  maxFails?: number | undefined;
+}
+
+export function toBuffer(data: Payload | undefined): Buffer {
+  if (data === undefined) return Buffer.alloc(0);
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+/** The queue-name rule of PROTOCOL.md 3.3. */
+export function validName(name: string): boolean {
+  if (name.length < 1 || name.length > 255) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok =
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Printable ASCII without spaces and not a flag: safe to put on a command line as one argument. */
+function token(text: string): boolean {
+  if (text.length === 0 || (text[0] === '-' && text.includes('='))) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+function line(text: string): Buffer {
+  return Buffer.from(text + '\r\n', 'latin1');
+}
+
+function flags(f: JobFlags): string {
+  let out = '';
+  if (f.priority !== undefined) out += ` -priority=${f.priority}`;
+  if (f.maxAttempts !== undefined) out += ` -max-attempts=${f.maxAttempts}`;
+  if (f.maxFails !== undefined) out += ` -max-fails=${f.maxFails}`;
+  return out;
+}
+
+function withBlock(head: string, block: Buffer): Buffer[] {
+  return [Buffer.from(head, 'latin1'), block, CRLF];
+}
+
+export function addCommand(id: string, name: string, ttrMs: number, ttlMs: number, payload: Buffer, f: JobFlags): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  if (!validName(name)) return new ClientError('Invalid Name');
+  return withBlock(`add ${id} ${name} ${ttrMs} ${ttlMs} ${payload.length}${flags(f)}\r\n`, payload);
+}
+
+export function scheduleCommand(
+  id: string,
+  name: string,
+  ttrMs: number,
+  ttlMs: number,
+  time: string,
+  payload: Buffer,
+  f: JobFlags,
+): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  if (!validName(name)) return new ClientError('Invalid Name');
+  if (!token(time)) return new ClientError('Invalid Time');
+  return withBlock(`schedule ${id} ${name} ${ttrMs} ${ttlMs} ${time} ${payload.length}${flags(f)}\r\n`, payload);
+}
+
+export function runCommand(id: string, name: string, ttrMs: number, timeoutMs: number, payload: Buffer, priority?: number): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  if (!validName(name)) return new ClientError('Invalid Name');
+  return withBlock(`run ${id} ${name} ${ttrMs} ${timeoutMs} ${payload.length}${flags({ priority })}\r\n`, payload);
+}
+
+export function resultCommand(id: string, timeoutMs: number): Encoded {
+  return token(id) ? [line(`result ${id} ${timeoutMs}`)] : new ClientError('Invalid ID');
+}
+
+export function leaseCommand(names: readonly string[], timeoutMs: number): Encoded {
+  if (names.length === 0 || !names.every(validName)) return new ClientError('Invalid Name');
+  return [line(`lease ${names.join(' ')} ${timeoutMs}`)];
+}
+
+export function finishCommand(verb: 'complete' | 'fail', id: string, result: Buffer): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  return withBlock(`${verb} ${id} ${result.length}\r\n`, result);
+}
+
+export function deleteCommand(id: string): Encoded {
+  return token(id) ? [line(`delete ${id}`)] : new ClientError('Invalid ID');
+}
+
+export function inspectJobCommand(id: string): Encoded {
+  return token(id) ? [line(`inspect job ${id}`)] : new ClientError('Invalid ID');
+}
+
+export function inspectListCommand(what: 'jobs' | 'scheduled-jobs', name: string, offset: number, limit: number): Encoded {
+  return validName(name) ? [line(`inspect ${what} ${name} ${offset} ${limit}`)] : new ClientError('Invalid Name');
+}
+
+export function inspectQueueCommand(name: string): Encoded {
+  return validName(name) ? [line(`inspect queue ${name}`)] : new ClientError('Invalid Name');
+}
+
+export function inspectQueuesCommand(offset: number, limit: number): Encoded {
+  return [line(`inspect queues ${offset} ${limit}`)];
+}
+
+export function inspectServerCommand(): Encoded {
+  return [line('inspect server')];
+}
+
+/** A Date as the schedule time syntax (PROTOCOL.md 3.4); milliseconds are kept as a fraction. */
+export function wireTime(time: Date | string): string {
+  return typeof time === 'string' ? time : time.toISOString();
+}

@@ -1,0 +1,106 @@
+/** Records and options of the public client API. Durations are milliseconds. */
+
+/** What callers may pass as a payload or result; strings are sent as UTF-8. */
+export type Payload = Buffer | string;
+
+export type JobStateName = 'new' | 'completed' | 'failed' | 'pending' | 'leased';
+
+/** A job handed out by `lease`. */
+export interface LeasedJob {
+  readonly id: string;
+  readonly name: string;
+  readonly ttrMs: number;
+  readonly payload: Buffer;
+  /** The `host:port` it was leased from; complete and fail go back there. */
+  readonly server: string;
+}
+
+/** The outcome of a finished job, as `run` and `result` report it. */
+export interface JobResult {
+  readonly id: string;
+  /** True when completed, false when failed. */
+  readonly success: boolean;
+  readonly result: Buffer;
+}
+
+/** One job as `inspect job`, `inspect jobs` and `inspect scheduled-jobs` show it. */
+export interface JobInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly ttrMs: number;
+  /** 0 for the job of a `run`. */
+  readonly ttlMs: number;
+  readonly payload: Buffer;
+  readonly maxAttempts: number;
+  readonly attempts: number;
+  readonly maxFails: number;
+  readonly fails: number;
+  readonly priority: number;
+  readonly state: JobStateName;
+  /** Whole seconds, UTC. */
+  readonly created: Date;
+  /** The scheduled time (whole seconds) for scheduled jobs, else null. */
+  readonly time: Date | null;
+  readonly server: string;
+}
+
+export interface QueueInfo {
+  readonly name: string;
+  readonly readyLen: number;
+  readonly scheduledLen: number;
+}
+
+export interface ServerInfo {
+  readonly server: string;
+  readonly activeClients: number;
+  readonly evictedJobs: number;
+  readonly started: Date;
+  /** Every key the server sent, including ones this client does not know yet. */
+  readonly keys: Readonly<Record<string, string>>;
+}
+
+export interface AddOptions {
+  /** A UUIDv4; one is generated when absent. */
+  id?: string;
+  /** Time to run once leased; default 60000. */
+  ttrMs?: number;
+  /** Time to live from now (add) or from the scheduled time (schedule); default 86400000. */
+  ttlMs?: number;
+  priority?: number;
+  maxAttempts?: number;
+  maxFails?: number;
+}
+
+export interface RunOptions {
+  id?: string;
+  /** Default 60000. */
+  ttrMs?: number;
+  /** How long to wait for a worker to finish the job; default 60000. */
+  timeoutMs?: number;
+  priority?: number;
+}
+
+/** Picks one server of the client's list, for calls that are per server. */
+export interface ServerOption {
+  server?: string;
+}
+
+export interface PageOptions extends ServerOption {
+  /** Default 0. */
+  offset?: number;
+  /** 1 to 100, default 100. */
+  limit?: number;
+}
+
+export interface ClientOptions {
+  /** `host:port` addresses (`host` alone means port 9922). */
+  servers: readonly string[];
+  /** Extra connections per server for lease, run and result; default 8. */
+  blockingConnections?: number;
+  /** Default 5000. */
+  connectTimeoutMs?: number;
+  /** First reconnect delay after a failed attempt, doubled up to `maxBackoffMs`; default 50. */
+  backoffMs?: number;
+  /** Default 2000. */
+  maxBackoffMs?: number;
+}
