@@ -1,0 +1,242 @@
+import type { ClientError, DecodeError, Frame, Request } from './types.js';
+import { isV4Id, isValidName, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
+
+/** Range limits of PROTOCOL.md 3.5 that the validation tables check after parsing. */
+export const MAX_TTR = 86_400_000;
+export const MAX_TTL = 2_592_000_000;
+export const MAX_WAIT_TIMEOUT = 86_400_000;
+export const MAX_INSPECT_LIMIT = 100;
+
+function fail(error: ClientError): DecodeError {
+  return { kind: 'error', error };
+}
+
+function flagCount(frame: Frame): number {
+  return frame.flags === null ? 0 : frame.flags.length / 2;
+}
+
+/** The value of flag `key`, or undefined when absent (keys are unique after framing). */
+function flag(flags: string[] | null, key: string): string | undefined {
+  if (flags === null) return undefined;
+  for (let i = 0; i < flags.length; i += 2) if (flags[i] === key) return flags[i + 1];
+  return undefined;
+}
+
+function parseWaitTimeout(text: string): number | null {
+  const value = parseU32(text);
+  return value === null || value > MAX_WAIT_TIMEOUT ? null : value;
+}
+
+function parseLimit(text: string): number | null {
+  const value = parseU16(text);
+  return value === null || value < 1 || value > MAX_INSPECT_LIMIT ? null : value;
+}
+
+/** The optional add/schedule flags, checked in the tables' order: max-attempts, max-fails, priority. */
+interface JobFlags {
+  maxAttempts: number;
+  maxFails: number;
+  priority: number;
+}
+
+function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
+  const attemptsText = flag(flags, 'max-attempts');
+  const maxAttempts = attemptsText === undefined ? 0 : parseU8(attemptsText);
+  if (maxAttempts === null) return 'invalid-max-attempts';
+  const failsText = flag(flags, 'max-fails');
+  const maxFails = failsText === undefined ? 0 : parseU8(failsText);
+  if (maxFails === null) return 'invalid-max-fails';
+  const priorityText = flag(flags, 'priority');
+  const priority = priorityText === undefined ? 0 : parseI32(priorityText);
+  if (priority === null) return 'invalid-priority';
+  return { maxAttempts, maxFails, priority };
+}
+
+/** `add <id> <name> <ttr> <ttl> <size>` (PROTOCOL.md 5.1). */
+function decodeAdd(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (flagCount(frame) > 3) return fail('invalid-command-args');
+  const id = parseJobId(a[1]!);
+  if (id === null) return fail('invalid-id');
+  const ttr = parseU32(a[3]!);
+  if (ttr === null) return fail('invalid-ttr');
+  const ttl = parseU64(a[4]!);
+  if (ttl === null) return fail('invalid-ttl');
+  const f = parseJobFlags(frame.flags);
+  if (typeof f === 'string') return fail(f);
+  if (!isV4Id(id)) return fail('invalid-id');
+  const name = a[2]!;
+  if (!isValidName(name)) return fail('invalid-name');
+  if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
+  if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
+  return {
+    kind: 'add', id, name, ttr, ttl,
+    priority: f.priority, maxAttempts: f.maxAttempts, maxFails: f.maxFails, payload: frame.block!,
+  };
+}
+
+/** `schedule <id> <name> <ttr> <ttl> <time> <size>` (PROTOCOL.md 5.2). */
+function decodeSchedule(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (flagCount(frame) > 3) return fail('invalid-command-args');
+  const id = parseJobId(a[1]!);
+  if (id === null) return fail('invalid-id');
+  const ttr = parseU32(a[3]!);
+  if (ttr === null) return fail('invalid-ttr');
+  const ttl = parseU64(a[4]!);
+  if (ttl === null) return fail('invalid-ttl');
+  const time = parseTime(a[5]!);
+  if (time === null) return fail('invalid-time');
+  const f = parseJobFlags(frame.flags);
+  if (typeof f === 'string') return fail(f);
+  if (!isV4Id(id)) return fail('invalid-id');
+  const name = a[2]!;
+  if (!isValidName(name)) return fail('invalid-name');
+  if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
+  if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
+  return {
+    kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec,
+    priority: f.priority, maxAttempts: f.maxAttempts, maxFails: f.maxFails, payload: frame.block!,
+  };
+}
+
+/** `run <id> <name> <ttr> <wait-timeout> <size>` (PROTOCOL.md 5.3). */
+function decodeRun(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (flagCount(frame) > 1) return fail('invalid-command-args');
+  const id = parseJobId(a[1]!);
+  if (id === null) return fail('invalid-id');
+  const ttr = parseU32(a[3]!);
+  if (ttr === null) return fail('invalid-ttr');
+  const priorityText = flag(frame.flags, 'priority');
+  const priority = priorityText === undefined ? 0 : parseI32(priorityText);
+  if (priority === null) return fail('invalid-priority');
+  const timeout = parseWaitTimeout(a[4]!);
+  if (timeout === null) return fail('invalid-wait-timeout');
+  if (!isV4Id(id)) return fail('invalid-id');
+  const name = a[2]!;
+  if (!isValidName(name)) return fail('invalid-name');
+  if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
+  return { kind: 'run', id, name, ttr, timeout, priority, payload: frame.block! };
+}
+
+/** `result <id> <wait-timeout>` (PROTOCOL.md 5.4). */
+function decodeResult(frame: Frame): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const id = parseJobId(frame.args[1]!);
+  if (id === null || !isV4Id(id)) return fail('invalid-id');
+  const timeout = parseWaitTimeout(frame.args[2]!);
+  if (timeout === null) return fail('invalid-wait-timeout');
+  return { kind: 'result', id, timeout };
+}
+
+/** `lease <name>... <wait-timeout>` (PROTOCOL.md 5.5). */
+function decodeLease(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const timeout = parseWaitTimeout(a[a.length - 1]!);
+  if (timeout === null) return fail('invalid-wait-timeout');
+  const names = a.slice(1, a.length - 1);
+  for (let i = 0; i < names.length; i++) {
+    // The names checked before an invalid one still create their queues (PROTOCOL.md 5.5).
+    if (!isValidName(names[i]!)) return { kind: 'error', error: 'invalid-name', createQueues: names.slice(0, i) };
+  }
+  return { kind: 'lease', names, timeout };
+}
+
+/** `complete <id> <size>` and `fail <id> <size>` (PROTOCOL.md 5.6, 5.7). */
+function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const id = parseJobId(frame.args[1]!);
+  if (id === null || !isV4Id(id)) return fail('invalid-id');
+  return { kind, id, result: frame.block! };
+}
+
+/** `delete <id>` (PROTOCOL.md 5.8): a well-formed non-v4 ID is accepted and does nothing. */
+function decodeDelete(frame: Frame): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const id = parseJobId(frame.args[1]!);
+  if (id === null) return fail('invalid-id');
+  return { kind: 'delete', id, valid: isV4Id(id) };
+}
+
+/** `inspect <object> ...` (PROTOCOL.md 6): the object first, then flags and arity, then fields. */
+function decodeInspect(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  let arity: number;
+  switch (a[1]) {
+    case 'server':
+      arity = 2;
+      break;
+    case 'job':
+    case 'queue':
+      arity = 3;
+      break;
+    case 'queues':
+      arity = 4;
+      break;
+    case 'jobs':
+    case 'scheduled-jobs':
+      arity = 5;
+      break;
+    default:
+      return fail('unknown-command');
+  }
+  if (frame.flags !== null || a.length !== arity) return fail('invalid-command-args');
+  switch (a[1]) {
+    case 'server':
+      return { kind: 'inspect-server' };
+    case 'job': {
+      const id = parseJobId(a[2]!);
+      return id === null ? fail('invalid-id') : { kind: 'inspect-job', id };
+    }
+    case 'queue':
+      return isValidName(a[2]!) ? { kind: 'inspect-queue', name: a[2]! } : fail('invalid-name');
+    case 'queues': {
+      const offset = parseU32(a[2]!);
+      if (offset === null) return fail('invalid-cursor-offset');
+      const limit = parseLimit(a[3]!);
+      if (limit === null) return fail('invalid-limit');
+      return { kind: 'inspect-queues', offset, limit };
+    }
+    default: {
+      const name = a[2]!;
+      if (!isValidName(name)) return fail('invalid-name');
+      const offset = parseU32(a[3]!);
+      if (offset === null) return fail('invalid-cursor-offset');
+      const limit = parseLimit(a[4]!);
+      if (limit === null) return fail('invalid-limit');
+      return { kind: a[1] === 'jobs' ? 'inspect-jobs' : 'inspect-scheduled-jobs', name, offset, limit };
+    }
+  }
+}
+
+/**
+ * Validates a framed command against its PROTOCOL.md 5.x/6.x table up to the first check
+ * that needs state (duplicate job, job known, queue exists, time + ttl ahead). Frames come
+ * from the Parser, which has already checked flag syntax, arity and block framing.
+ */
+export function decode(frame: Frame): Request | DecodeError {
+  switch (frame.spec.name) {
+    case 'add':
+      return decodeAdd(frame);
+    case 'schedule':
+      return decodeSchedule(frame);
+    case 'run':
+      return decodeRun(frame);
+    case 'result':
+      return decodeResult(frame);
+    case 'lease':
+      return decodeLease(frame);
+    case 'complete':
+      return decodeFinish(frame, 'complete');
+    case 'fail':
+      return decodeFinish(frame, 'fail');
+    case 'delete':
+      return decodeDelete(frame);
+    case 'inspect':
+      return decodeInspect(frame);
+    default:
+      return fail('unknown-command');
+  }
+}

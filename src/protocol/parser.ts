@@ -1,0 +1,362 @@
+import { commandByBytes } from './commands.js';
+import type { ClientError, CommandSpec, Frame, ParserSink } from './types.js';
+import { parseSize } from './values.js';
+
+/** Most bytes one command may take: line with CRLF, block and its CRLF (PROTOCOL.md 2.5). */
+export const COMMAND_BUDGET = 1_058_576;
+/** Largest data block a command may carry (PROTOCOL.md 2.4). */
+export const MAX_BLOCK_SIZE = 1_048_576;
+/** Largest block that is skipped to keep the connection; beyond it the connection closes. */
+export const MAX_SKIP_SIZE = 64 * 1024 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const DASH = 0x2d;
+const EQ = 0x3d;
+
+const READ_LINE = 0;
+const READ_BLOCK = 1;
+const READ_TERMINATOR = 2;
+const SKIP_BLOCK = 3;
+const CLOSED = 4;
+
+/** Past this size the line accumulator is dropped after use instead of kept for the next line. */
+const KEEP_PARTIAL = 64 * 1024;
+/** Token slots (start, end, first '=' of a flag or -1) kept between lines. */
+const KEEP_TOKENS = 3 * 64;
+
+/**
+ * Push parser for the command stream of one connection (CRAFT 2, PROTOCOL.md 2).
+ * `feed` consumes every byte it is given and reports each command, framing error or
+ * unrecoverable condition to the sink, in input order; anything incomplete waits for the
+ * next chunk. Memory held between chunks is bounded by the per-command budget.
+ */
+export class Parser {
+  private readonly sink: ParserSink;
+  private mode = READ_LINE;
+
+  /** Bytes of a line whose LF has not arrived yet. */
+  private partial: Buffer | null = null;
+  private partialLength = 0;
+
+  private tokens = new Int32Array(KEEP_TOKENS);
+
+  /** The block command being read; `block` fills up to its length, then the CRLF follows. */
+  private spec: CommandSpec | null = null;
+  private args: string[] | null = null;
+  private flags: string[] | null = null;
+  private block: Buffer | null = null;
+  private filled = 0;
+  private terminatorSeen = 0;
+  private terminatorValid = true;
+
+  /** Bytes still to drop, and the error to reply once they are gone. */
+  private skipLeft = 0;
+  private skipError: ClientError = 'invalid-payload-size';
+
+  constructor(sink: ParserSink) {
+    this.sink = sink;
+  }
+
+  feed(chunk: Buffer): void {
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      switch (this.mode) {
+        case READ_LINE:
+          pos = this.readLine(chunk, pos);
+          break;
+        case READ_BLOCK:
+          pos = this.readBlock(chunk, pos);
+          break;
+        case READ_TERMINATOR:
+          pos = this.readTerminator(chunk, pos);
+          break;
+        case SKIP_BLOCK:
+          pos = this.skipBlock(chunk, pos);
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  /** The peer finished sending. A half-read block is answered with its error; a half line is not. */
+  end(): void {
+    switch (this.mode) {
+      case READ_LINE:
+        if (this.partialLength > 0) this.close(null);
+        else this.shut();
+        return;
+      case READ_BLOCK:
+      case READ_TERMINATOR:
+        this.close(this.spec!.blockError);
+        return;
+      case SKIP_BLOCK:
+        this.close(this.skipError);
+        return;
+    }
+  }
+
+  private readLine(chunk: Buffer, pos: number): number {
+    const n = chunk.length;
+    const lf = chunk.indexOf(LF, pos);
+    if (lf < 0) {
+      // Without an LF inside the budget this line can never be accepted.
+      if (this.partialLength + n - pos >= COMMAND_BUDGET) this.close(null);
+      else this.appendPartial(chunk, pos, n);
+      return n;
+    }
+    const length = this.partialLength + lf + 1 - pos;
+    if (length > COMMAND_BUDGET) {
+      this.close(null);
+      return n;
+    }
+    if (this.partialLength === 0) {
+      this.line(chunk, pos, lf, length);
+    } else {
+      this.appendPartial(chunk, pos, lf + 1);
+      const buf = this.partial!;
+      this.partialLength = 0;
+      if (buf.length > KEEP_PARTIAL) this.partial = null;
+      this.line(buf, 0, length - 1, length);
+    }
+    return lf + 1;
+  }
+
+  private appendPartial(chunk: Buffer, from: number, to: number): void {
+    const needed = this.partialLength + to - from;
+    let buf = this.partial;
+    if (buf === null || buf.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.min(Math.max(needed, 2 * (buf?.length ?? 0), 256), COMMAND_BUDGET));
+      if (buf !== null) buf.copy(grown, 0, 0, this.partialLength);
+      this.partial = buf = grown;
+    }
+    chunk.copy(buf, this.partialLength, from, to);
+    this.partialLength = needed;
+  }
+
+  /** One complete line `buf[start..lf]` (LF included), `length` bytes counted against the budget. */
+  private line(buf: Buffer, start: number, lf: number, length: number): void {
+    if (lf === start || buf[lf - 1] !== CR) {
+      this.close(null);
+      return;
+    }
+    const end = lf - 1;
+    const count = this.tokenize(buf, start, end);
+    // The command name is the first raw piece: a leading space leaves it empty.
+    const named = end > start && buf[start] !== SP;
+    this.frame(buf, count, named ? commandByBytes(buf, this.tokens[0]!, this.tokens[1]!) : undefined, length);
+    if (this.tokens.length > KEEP_TOKENS) this.tokens = new Int32Array(KEEP_TOKENS);
+  }
+
+  /** Checks a tokenized line in the order of PROTOCOL.md 2.3–2.4 and reports the outcome. */
+  private frame(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
+    const tokens = this.tokens;
+    let flagCount = 0;
+    for (let t = 0; t < count; t++) if (tokens[3 * t + 2]! >= 0) flagCount++;
+    const positional = count - flagCount;
+    const arityOk = spec !== undefined && positional >= spec.minArgs && positional <= spec.maxArgs;
+
+    let flags: string[] | null = null;
+    if (flagCount > 0) {
+      flags = this.parseFlags(buf, count, flagCount);
+      if (flags === null) {
+        this.rejectFlags(spec, arityOk, buf, count);
+        return;
+      }
+    }
+    if (spec === undefined) {
+      this.sink.error('unknown-command');
+    } else if (!arityOk) {
+      this.sink.error('invalid-command-args');
+    } else {
+      const args = this.positionalArgs(spec, buf, count, positional);
+      if (spec.block) this.startBlock(spec, args, flags, length);
+      else this.sink.command({ spec, args, flags, block: null });
+    }
+  }
+
+  /** Splits `buf[start..end)` on spaces into `this.tokens`; returns the token count. */
+  private tokenize(buf: Buffer, start: number, end: number): number {
+    let tokens = this.tokens;
+    let count = 0;
+    let p = start;
+    while (p < end) {
+      if (buf[p] === SP) {
+        p++;
+        continue;
+      }
+      const tokenStart = p;
+      let eq = -1;
+      if (buf[p] === DASH) {
+        while (p < end && buf[p] !== SP) {
+          if (eq < 0 && buf[p] === EQ) eq = p;
+          p++;
+        }
+      } else {
+        while (p < end && buf[p] !== SP) p++;
+      }
+      if (3 * count + 3 > tokens.length) {
+        const grown = new Int32Array(tokens.length * 2);
+        grown.set(tokens);
+        this.tokens = tokens = grown;
+      }
+      tokens[3 * count] = tokenStart;
+      tokens[3 * count + 1] = p;
+      tokens[3 * count + 2] = eq;
+      count++;
+    }
+    return count;
+  }
+
+  /** Flags as [key, value, …] (PROTOCOL.md 2.3), or null when one is malformed or repeated. */
+  private parseFlags(buf: Buffer, count: number, flagCount: number): string[] | null {
+    const tokens = this.tokens;
+    const flags: string[] = new Array<string>(2 * flagCount);
+    // Pairwise comparison is cheapest for the few flags real commands carry; a line stuffed
+    // with thousands of flags must not cost quadratic time.
+    const seen = flagCount > 8 ? new Set<string>() : null;
+    let f = 0;
+    for (let t = 0; t < count; t++) {
+      const eq = tokens[3 * t + 2]!;
+      if (eq < 0) continue;
+      const keyStart = tokens[3 * t]! + 1;
+      const tokenEnd = tokens[3 * t + 1]!;
+      let valueEnd = eq + 1;
+      while (valueEnd < tokenEnd && buf[valueEnd] !== EQ) valueEnd++;
+      if (eq === keyStart || valueEnd === eq + 1) return null;
+      const key = buf.toString('latin1', keyStart, eq);
+      if (seen !== null) {
+        if (seen.has(key)) return null;
+        seen.add(key);
+      } else {
+        for (let k = 0; k < f; k += 2) if (flags[k] === key) return null;
+      }
+      flags[f] = key;
+      flags[f + 1] = buf.toString('latin1', eq + 1, valueEnd);
+      f += 2;
+    }
+    return flags;
+  }
+
+  private positionalArgs(spec: CommandSpec, buf: Buffer, count: number, positional: number): string[] {
+    const tokens = this.tokens;
+    const args: string[] = new Array<string>(positional);
+    args[0] = spec.name;
+    let a = 1;
+    for (let t = 1; t < count; t++) {
+      if (tokens[3 * t + 2]! >= 0) continue;
+      args[a++] = buf.toString('latin1', tokens[3 * t]!, tokens[3 * t + 1]!);
+    }
+    return args;
+  }
+
+  /**
+   * A malformed or repeated flag. When the block's extent is known (right arity, SIZE a
+   * number) the block is dropped first so that its bytes are never taken for commands
+   * (PROTOCOL.md 2.4, Do).
+   */
+  private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, count: number): void {
+    const error: ClientError = 'invalid-command-flags';
+    if (spec === undefined || !spec.block || !arityOk) {
+      this.sink.error(error);
+      return;
+    }
+    const tokens = this.tokens;
+    let t = count - 1;
+    while (tokens[3 * t + 2]! >= 0) t--;
+    const size = parseSize(buf.toString('latin1', tokens[3 * t]!, tokens[3 * t + 1]!));
+    if (size === null) this.sink.error(error);
+    else if (size < 0 || size > MAX_SKIP_SIZE) this.close(error);
+    else this.startSkip(size + 2, error);
+  }
+
+  private startBlock(spec: CommandSpec, args: string[], flags: string[] | null, lineLength: number): void {
+    const error = spec.blockError!;
+    const size = parseSize(args[args.length - 1]!);
+    if (size === null) {
+      this.sink.error(error);
+    } else if (size < 0 || size > MAX_SKIP_SIZE) {
+      this.close(error);
+    } else if (size > MAX_BLOCK_SIZE || lineLength + size + 2 > COMMAND_BUDGET) {
+      this.startSkip(size + 2, error);
+    } else {
+      this.spec = spec;
+      this.args = args;
+      this.flags = flags;
+      // A buffer of its own: jobs keep payloads for long, and a slice of a shared pool
+      // slab would pin the whole slab.
+      this.block = size === 0 ? Buffer.alloc(0) : Buffer.allocUnsafeSlow(size);
+      this.filled = 0;
+      this.terminatorSeen = 0;
+      this.terminatorValid = true;
+      this.mode = size === 0 ? READ_TERMINATOR : READ_BLOCK;
+    }
+  }
+
+  private startSkip(bytes: number, error: ClientError): void {
+    this.skipLeft = bytes;
+    this.skipError = error;
+    this.mode = SKIP_BLOCK;
+  }
+
+  private readBlock(chunk: Buffer, pos: number): number {
+    const block = this.block!;
+    const take = Math.min(block.length - this.filled, chunk.length - pos);
+    chunk.copy(block, this.filled, pos, pos + take);
+    this.filled += take;
+    if (this.filled === block.length) this.mode = READ_TERMINATOR;
+    return pos + take;
+  }
+
+  private readTerminator(chunk: Buffer, pos: number): number {
+    const n = chunk.length;
+    while (pos < n && this.terminatorSeen < 2) {
+      const expected = this.terminatorSeen === 0 ? CR : LF;
+      if (chunk[pos++] !== expected) this.terminatorValid = false;
+      this.terminatorSeen++;
+    }
+    if (this.terminatorSeen === 2) {
+      const spec = this.spec!;
+      const frame: Frame = { spec, args: this.args!, flags: this.flags, block: this.block };
+      const valid = this.terminatorValid;
+      this.clearBlock();
+      this.mode = READ_LINE;
+      if (valid) this.sink.command(frame);
+      else this.sink.error(spec.blockError!);
+    }
+    return pos;
+  }
+
+  private skipBlock(chunk: Buffer, pos: number): number {
+    const take = Math.min(this.skipLeft, chunk.length - pos);
+    this.skipLeft -= take;
+    if (this.skipLeft === 0) {
+      this.mode = READ_LINE;
+      this.sink.error(this.skipError);
+    }
+    return pos + take;
+  }
+
+  private clearBlock(): void {
+    this.spec = null;
+    this.args = null;
+    this.flags = null;
+    this.block = null;
+  }
+
+  /** Stops parsing for good and lets go of every buffer. */
+  private shut(): void {
+    this.mode = CLOSED;
+    this.partial = null;
+    this.partialLength = 0;
+    this.clearBlock();
+  }
+
+  private close(error: ClientError | null): void {
+    this.shut();
+    this.sink.close(error);
+  }
+}

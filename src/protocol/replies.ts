@@ -1,0 +1,270 @@
+import { formatUtcSeconds } from './calendar.js';
+import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from './errors.js';
+import type { ClientError, JobInfo, QueueInfo } from './types.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+
+/** Bytes a decimal integer can take (sign and 16 digits of a safe integer, with room). */
+const MAX_NUMBER = 21;
+/** Bytes of a printed time, with room for years beyond 9999. */
+const MAX_TIME = 32;
+/** Strings shorter than this are copied byte by byte; a native call costs more for them. */
+const SHORT_STRING = 48;
+
+const SLAB = 16 * 1024;
+
+const OK_ONE = Buffer.from('+OK 1\r\n', 'latin1');
+
+/** Fixed text of an inspect job block, each key with the separator that follows it. */
+const JOB_KEYS = {
+  name: '\r\nname ',
+  ttr: '\r\nttr ',
+  ttl: '\r\nttl ',
+  payloadSize: '\r\npayload-size ',
+  payload: '\r\npayload ',
+  maxAttempts: '\r\nmax-attempts ',
+  attempts: '\r\nattempts ',
+  maxFails: '\r\nmax-fails ',
+  fails: '\r\nfails ',
+  priority: '\r\npriority ',
+  state: '\r\nstate ',
+  created: '\r\ncreated ',
+  time: '\r\ntime ',
+};
+const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.length, 0) + 4;
+
+/**
+ * Collects the replies of a connection in one growable buffer, so that everything answered
+ * for one read leaves in one socket write (CRAFT 4). Replies are written as bytes straight
+ * into the buffer. `take()` hands out the bytes written so far; later replies are written
+ * after them (or into a new buffer), never over them.
+ */
+export class ReplyWriter {
+  private buf: Buffer;
+  /** Start of the bytes not yet taken. */
+  private start = 0;
+  private pos = 0;
+
+  constructor(initialSize = SLAB) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.pos - this.start;
+  }
+
+  /** The bytes written since the last take; the writer continues after them. */
+  take(): Buffer {
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    return out;
+  }
+
+  ok(): void {
+    this.bytes(OK_LINE);
+  }
+
+  clientError(error: ClientError): void {
+    this.bytes(clientErrorLine(error));
+  }
+
+  notFound(): void {
+    this.bytes(NOT_FOUND_LINE);
+  }
+
+  timeout(): void {
+    this.bytes(TIMEOUT_LINE);
+  }
+
+  readOnly(): void {
+    this.bytes(READ_ONLY_LINE);
+  }
+
+  /** `-SERVER-ERROR <text>\r\n`. */
+  serverError(text: string): void {
+    this.reserve(text.length + 16);
+    this.ascii('-SERVER-ERROR ');
+    this.ascii(text);
+    this.crlf();
+  }
+
+  /** `+OK 1\r\n<id> <name> <ttr> <size>\r\n<payload>\r\n` (PROTOCOL.md 5.5). */
+  leased(id: string, name: string, ttr: number, payload: Buffer): void {
+    this.reserve(OK_ONE.length + id.length + name.length + 2 * MAX_NUMBER + payload.length + 8);
+    this.bytes(OK_ONE);
+    this.ascii(id);
+    this.space();
+    this.ascii(name);
+    this.space();
+    this.int(ttr);
+    this.space();
+    this.int(payload.length);
+    this.crlf();
+    this.bytes(payload);
+    this.crlf();
+  }
+
+  /** `+OK 1\r\n<id> <1|0> <len>\r\n<result>\r\n` (PROTOCOL.md 5.3, 5.4). */
+  finished(id: string, success: boolean, result: Buffer): void {
+    this.reserve(OK_ONE.length + id.length + MAX_NUMBER + result.length + 8);
+    this.bytes(OK_ONE);
+    this.ascii(id);
+    this.space();
+    this.buf[this.pos++] = success ? ZERO + 1 : ZERO;
+    this.space();
+    this.int(result.length);
+    this.crlf();
+    this.bytes(result);
+    this.crlf();
+  }
+
+  /** `+OK <n>\r\n` and one block per job (PROTOCOL.md 6.1, 6.2). */
+  jobs(list: readonly JobInfo[]): void {
+    let size = 8 + MAX_NUMBER;
+    for (const job of list) {
+      size += JOB_FIXED + job.id.length + job.name.length + job.payload.length + 10 * MAX_NUMBER + 2 * MAX_TIME;
+    }
+    this.reserve(size);
+    this.header(list.length);
+    for (const job of list) this.jobBlock(job);
+  }
+
+  /** `+OK <n>\r\n` and one `<name> 2` block per queue (PROTOCOL.md 6.3, 6.4). */
+  queues(list: readonly QueueInfo[]): void {
+    let size = 8 + MAX_NUMBER;
+    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 40;
+    this.reserve(size);
+    this.header(list.length);
+    for (const queue of list) {
+      this.ascii(queue.name);
+      this.ascii(' 2\r\nready-len ');
+      this.int(queue.readyLen);
+      this.ascii('\r\nscheduled-len ');
+      this.int(queue.scheduledLen);
+      this.crlf();
+    }
+  }
+
+  /** `+OK 1\r\nserver <n>\r\n` and one `<key> <value>` line per entry, n the true count (PROTOCOL.md 6.5). */
+  server(entries: readonly (readonly [string, string | number])[]): void {
+    let size = 16 + 2 * MAX_NUMBER;
+    for (const [key, value] of entries) size += key.length + (typeof value === 'number' ? MAX_NUMBER : value.length) + 3;
+    this.reserve(size);
+    this.bytes(OK_ONE);
+    this.ascii('server ');
+    this.int(entries.length);
+    this.crlf();
+    for (const [key, value] of entries) {
+      this.ascii(key);
+      this.space();
+      if (typeof value === 'number') this.int(value);
+      else this.ascii(value);
+      this.crlf();
+    }
+  }
+
+  private jobBlock(job: JobInfo): void {
+    const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
+    this.ascii(job.id);
+    this.space();
+    this.int(scheduled ? 13 : 12);
+    this.ascii(JOB_KEYS.name);
+    this.ascii(job.name);
+    this.ascii(JOB_KEYS.ttr);
+    this.int(job.ttr);
+    this.ascii(JOB_KEYS.ttl);
+    this.int(job.ttl);
+    this.ascii(JOB_KEYS.payloadSize);
+    this.int(job.payload.length);
+    this.ascii(JOB_KEYS.payload);
+    this.bytes(job.payload);
+    this.ascii(JOB_KEYS.maxAttempts);
+    this.int(job.maxAttempts);
+    this.ascii(JOB_KEYS.attempts);
+    this.int(job.attempts);
+    this.ascii(JOB_KEYS.maxFails);
+    this.int(job.maxFails);
+    this.ascii(JOB_KEYS.fails);
+    this.int(job.fails);
+    this.ascii(JOB_KEYS.priority);
+    this.int(job.priority);
+    this.ascii(JOB_KEYS.state);
+    this.int(job.state);
+    this.ascii(JOB_KEYS.created);
+    this.ascii(formatUtcSeconds(job.createdSec));
+    if (scheduled) {
+      this.ascii(JOB_KEYS.time);
+      this.ascii(formatUtcSeconds(job.timeSec));
+    }
+    this.crlf();
+  }
+
+  private header(count: number): void {
+    this.ascii('+OK ');
+    this.int(count);
+    this.crlf();
+  }
+
+  /** Makes room for `n` more bytes, moving the untaken bytes to a new buffer if needed. */
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(SLAB, pending + n));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Appends whole buffers; used by the fixed lines, which reserve for themselves. */
+  private bytes(src: Buffer): void {
+    this.reserve(src.length);
+    src.copy(this.buf, this.pos);
+    this.pos += src.length;
+  }
+
+  /** Writes a string of single-byte characters (ids, names, keys: all ASCII by validation). */
+  private ascii(text: string): void {
+    const n = text.length;
+    if (n < SHORT_STRING) {
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+      this.pos = pos;
+    } else {
+      this.pos += this.buf.write(text, this.pos, 'latin1');
+    }
+  }
+
+  private int(value: number): void {
+    const buf = this.buf;
+    let v = value;
+    if (v < 0) {
+      buf[this.pos++] = MINUS;
+      v = -v;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    let pos = this.pos + digits;
+    this.pos = pos;
+    do {
+      const q = Math.floor(v / 10);
+      buf[--pos] = ZERO + (v - q * 10);
+      v = q;
+    } while (v > 0);
+  }
+
+  private space(): void {
+    this.buf[this.pos++] = SP;
+  }
+
+  private crlf(): void {
+    this.buf[this.pos++] = CR;
+    this.buf[this.pos++] = LF;
+  }
+}

@@ -1,0 +1,234 @@
+import { daysFromCivil, daysInMonth } from './calendar.js';
+
+/**
+ * Value syntax of PROTOCOL.md 3. Every parser takes the latin1-decoded token and returns
+ * the value, or null when the text is not valid for the field (the caller picks the
+ * error text). Range limits that the validation tables check later are not applied here.
+ */
+
+const ZERO = 0x30;
+const DASH = 0x2d;
+const PLUS = 0x2b;
+
+/** Digits only, no sign, leading zeros allowed, value ≤ max (max < 2^53). */
+function parseUnsigned(text: string, max: number): number | null {
+  const n = text.length;
+  if (n === 0) return null;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return null;
+    value = value * 10 + d;
+    if (value > max) return null;
+  }
+  return value;
+}
+
+export function parseU8(text: string): number | null {
+  return parseUnsigned(text, 255);
+}
+
+export function parseU16(text: string): number | null {
+  return parseUnsigned(text, 65535);
+}
+
+export function parseU32(text: string): number | null {
+  return parseUnsigned(text, 4294967295);
+}
+
+/**
+ * Digits from `from` on, compared exactly against `limit` (a decimal string) so that the
+ * verdict at the edge of 64-bit ranges is exact; the returned number may be rounded
+ * above 2^53, which no range check of the protocol can notice.
+ */
+function parseBigDigits(text: string, from: number, limit: string): number | null {
+  const n = text.length;
+  if (from >= n) return null;
+  let first = -1;
+  let value = 0;
+  for (let i = from; i < n; i++) {
+    const d = text.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return null;
+    if (first < 0 && d !== 0) first = i;
+    value = value * 10 + d;
+  }
+  if (first < 0) return 0;
+  const significant = n - first;
+  if (significant > limit.length) return null;
+  if (significant === limit.length && text.slice(first) > limit) return null;
+  return value;
+}
+
+/** u64: 0 … 18446744073709551615. */
+export function parseU64(text: string): number | null {
+  return parseBigDigits(text, 0, '18446744073709551615');
+}
+
+/** Optional sign, then digits, within ±(limit) where `negLimit` is the magnitude allowed below zero. */
+function parseSigned(text: string, posLimit: string, negLimit: string): number | null {
+  const c = text.charCodeAt(0);
+  const negative = c === DASH;
+  const from = negative || c === PLUS ? 1 : 0;
+  const magnitude = parseBigDigits(text, from, negative ? negLimit : posLimit);
+  if (magnitude === null) return null;
+  return negative ? 0 - magnitude : magnitude;
+}
+
+/** i32: optional `+`/`-`, digits, −2147483648 … 2147483647. */
+export function parseI32(text: string): number | null {
+  return parseSigned(text, '2147483647', '2147483648');
+}
+
+/** A block size: signed int64 text (PROTOCOL.md 2.4 step 2). Out-of-int64 text is null. */
+export function parseSize(text: string): number | null {
+  return parseSigned(text, '9223372036854775807', '9223372036854775808');
+}
+
+/** Hex digit values by char code, -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[ZERO + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
+
+function isHex(code: number): boolean {
+  return code < 128 && HEX[code]! >= 0;
+}
+
+function isLowerHex(code: number): boolean {
+  return (code >= ZERO && code <= 0x39) || (code >= 0x61 && code <= 0x66);
+}
+
+function isCanonical(text: string): boolean {
+  if (text.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = text.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== DASH) return false;
+    } else if (!isLowerHex(c)) return false;
+  }
+  return true;
+}
+
+const GROUPS = [8, 4, 4, 4, 12];
+const URN = 'urn:uuid:';
+
+/**
+ * Job ID syntax (PROTOCOL.md 3.2), as leniently as the original: optional `urn:uuid:` or
+ * `{`, an optional `-` before each of the five groups, anything after the 32nd digit
+ * ignored. Returns the canonical lowercase 8-4-4-4-12 form, or null. Input that ends at a
+ * group boundary (which crashes the original) is simply invalid.
+ */
+export function parseJobId(text: string): string | null {
+  const n = text.length;
+  if (n < 32) return null;
+  if (isCanonical(text)) return text;
+  let p = text.startsWith(URN) ? URN.length : text.charCodeAt(0) === 0x7b ? 1 : 0;
+  let canonical = '';
+  for (let g = 0; g < GROUPS.length; g++) {
+    if (p >= n) return null;
+    if (text.charCodeAt(p) === DASH) p++;
+    const size = GROUPS[g]!;
+    if (p + size > n) return null;
+    for (let i = p; i < p + size; i++) if (!isHex(text.charCodeAt(i))) return null;
+    canonical += (g === 0 ? '' : '-') + text.slice(p, p + size).toLowerCase();
+    p += size;
+  }
+  return canonical;
+}
+
+/** Version 4 with the RFC 4122 variant, on a canonical ID (this also rules out the nil ID). */
+export function isV4Id(canonical: string): boolean {
+  if (canonical.charCodeAt(14) !== 0x34) return false;
+  const v = canonical.charCodeAt(19);
+  return v === 0x38 || v === 0x39 || v === 0x61 || v === 0x62;
+}
+
+/** Bytes allowed in a name: A-Z a-z 0-9 _ . - */
+const NAME_BYTE = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) NAME_BYTE[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) NAME_BYTE[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) NAME_BYTE[c] = 1;
+NAME_BYTE[0x5f] = 1;
+NAME_BYTE[0x2e] = 1;
+NAME_BYTE[DASH] = 1;
+
+/** A job (queue) name: 1 to 255 bytes of `A-Z a-z 0-9 _ . -` (PROTOCOL.md 3.3). */
+export function isValidName(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || n > 255) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || NAME_BYTE[c] === 0) return false;
+  }
+  return true;
+}
+
+export interface ScheduleTime {
+  /** Unix seconds (negative before 1970). */
+  sec: number;
+  /** 0 … 999999999. */
+  nsec: number;
+}
+
+function digit(text: string, i: number): number {
+  const d = text.charCodeAt(i) - ZERO;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/** Exactly two digits at i, or -1. */
+function twoDigits(text: string, i: number): number {
+  const a = digit(text, i);
+  const b = digit(text, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
+}
+
+/**
+ * A schedule time `YYYY-MM-DDTHH:MM:SSZ` with the original's exact leniency
+ * (PROTOCOL.md 3.4): a one-digit hour, an optional `.`/`,` fraction of which the first 9
+ * digits count, strict month lengths, `Z` last.
+ */
+export function parseTime(text: string): ScheduleTime | null {
+  const n = text.length;
+  if (n < 19) return null;
+  let year = 0;
+  for (let i = 0; i < 4; i++) {
+    const d = digit(text, i);
+    if (d < 0) return null;
+    year = year * 10 + d;
+  }
+  if (text.charCodeAt(4) !== DASH || text.charCodeAt(7) !== DASH || text.charCodeAt(10) !== 0x54) return null;
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  let p = 11;
+  let hour = digit(text, p++);
+  if (hour < 0) return null;
+  const hourLow = digit(text, p);
+  if (hourLow >= 0) {
+    hour = hour * 10 + hourLow;
+    p++;
+  }
+  if (hour > 23 || text.charCodeAt(p) !== 0x3a) return null;
+  const minute = twoDigits(text, p + 1);
+  if (minute < 0 || minute > 59 || text.charCodeAt(p + 3) !== 0x3a) return null;
+  const second = twoDigits(text, p + 4);
+  if (second < 0 || second > 59) return null;
+  p += 6;
+  let nsec = 0;
+  const sep = text.charCodeAt(p);
+  if ((sep === 0x2e || sep === 0x2c) && digit(text, p + 1) >= 0) {
+    p++;
+    let kept = 0;
+    for (; p < n && digit(text, p) >= 0; p++) {
+      if (kept < 9) {
+        nsec = nsec * 10 + digit(text, p);
+        kept++;
+      }
+    }
+    for (; kept < 9; kept++) nsec *= 10;
+  }
+  if (p !== n - 1 || text.charCodeAt(p) !== 0x5a) return null;
+  return { sec: daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second, nsec };
+}
