@@ -1,0 +1,22 @@
+// PM2 reads this file with require(); Node.js 20.19+ loads it as an ES module and PM2
+// takes `apps` from the module's exports.
+export const apps = [
+  {
+    name: 'workq',
+    script: 'dist/supervisor/main.js',
+    // The supervisor is the node:cluster primary itself: PM2's cluster mode would make it a worker.
+    exec_mode: 'fork',
+    instances: 1,
+    autorestart: true,
+    // Wait for the supervisor's process.send('ready'): every server has replayed its log and listens.
+    wait_ready: true,
+    listen_timeout: 120000,
+    // A stop lets every server finish its commands, flush and fsync its log (the supervisor kills a server after 10 s).
+    kill_timeout: 15000,
+    env: {
+      NODE_ENV: 'production',
+    },
+  },
+];
+
+export default { apps };

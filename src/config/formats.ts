@@ -1,0 +1,82 @@
+import { isIP } from 'node:net';
+import convict from 'convict';
+
+export const SYNC_POLICIES = ['interval', 'os', 'always'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Node's timers overflow above this many milliseconds (and then fire after 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Instance names appear in log lines, status output and socket names: keep them plain. */
+const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DIGITS = /^[0-9]+$/;
+
+/** Returns why `value` is not a valid setting, or null when it is. */
+export type Check = (value: unknown) => string | null;
+
+export const checkHost: Check = (v) =>
+  typeof v === 'string' && (isIP(v) !== 0 || HOSTNAME_PATTERN.test(v))
+    ? null
+    : 'must be an IP address or a host name';
+
+export const checkPort: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535
+    ? null
+    : 'must be an integer from 0 to 65535';
+
+export const checkName: Check = (v) =>
+  typeof v === 'string' && NAME_PATTERN.test(v)
+    ? null
+    : 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -';
+
+export const checkSync: Check = (v) =>
+  (SYNC_POLICIES as readonly unknown[]).includes(v)
+    ? null
+    : `must be one of ${SYNC_POLICIES.join(', ')}`;
+
+export const checkMs: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS
+    ? null
+    : `must be an integer number of milliseconds from 0 to ${MAX_TIMER_MS}`;
+
+export const checkBytes: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be a non-negative integer number of bytes';
+
+export const checkPath: Check = (v) =>
+  v === null || (typeof v === 'string' && v.length > 0 && !v.includes('\0'))
+    ? null
+    : 'must be a directory path, or null for no command log';
+
+/** A convict validator from a Check: the thrown message is what convict prints after the key. */
+function assertWith(check: Check): (value: unknown) => void {
+  return (value) => {
+    const problem = check(value);
+    if (problem !== null) throw new Error(problem);
+  };
+}
+
+/** Environment values arrive as strings: only plain digits become numbers. */
+function toInteger(value: string): number | string {
+  return DIGITS.test(value) ? Number(value) : value;
+}
+
+function toJson(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+let registered = false;
+
+/** Registers the formats once per process (convict keeps them globally). */
+export function registerFormats(checkInstances: (value: unknown) => void): void {
+  if (registered) return;
+  registered = true;
+  convict.addFormat({ name: 'workq-host', validate: assertWith(checkHost) });
+  convict.addFormat({ name: 'workq-ms', validate: assertWith(checkMs), coerce: toInteger });
+  convict.addFormat({ name: 'workq-bytes', validate: assertWith(checkBytes), coerce: toInteger });
+  convict.addFormat({ name: 'workq-instances', validate: checkInstances, coerce: toJson });
+}

@@ -1,0 +1,75 @@
+import {
+  checkBytes,
+  checkHost,
+  checkMs,
+  checkName,
+  checkPath,
+  checkPort,
+  checkSync,
+  type Check,
+} from './formats.js';
+
+/** One element of `instances` as written in a file; omitted settings inherit the shared ones. */
+export interface InstanceEntry {
+  name?: string;
+  host?: string;
+  port: number;
+  cmdlog?: {
+    path?: string | null;
+    sync?: string;
+    syncIntervalMs?: number;
+    segmentSize?: number;
+    cleanIntervalMs?: number;
+  };
+}
+
+const ENTRY_KEYS: Record<string, Check> = { name: checkName, host: checkHost, port: checkPort };
+const CMDLOG_KEYS: Record<string, Check> = {
+  path: checkPath,
+  sync: checkSync,
+  syncIntervalMs: checkMs,
+  segmentSize: checkBytes,
+  cleanIntervalMs: checkMs,
+};
+
+/**
+ * A validation failure that names the exact setting. convict assigns `fullName` and
+ * `value` on every error a format throws (the whole array here); accessors that ignore
+ * those writes keep the element's own key and value in convict's message.
+ */
+export class SettingError extends Error {
+  constructor(setting: string, problem: string, value?: unknown) {
+    super(problem);
+    this.name = 'SettingError';
+    Object.defineProperty(this, 'fullName', { get: () => setting, set: () => undefined });
+    Object.defineProperty(this, 'value', { get: () => value, set: () => undefined });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(where: string, raw: Record<string, unknown>, known: Record<string, Check>): void {
+  for (const [key, value] of Object.entries(raw)) {
+    const check = known[key];
+    if (check === undefined) throw new SettingError(`${where}.${key}`, 'not declared in the schema');
+    const problem = check(value);
+    if (problem !== null) throw new SettingError(`${where}.${key}`, problem, value);
+  }
+}
+
+/** convict format of `instances`: an array of entries, each checked key by key. */
+export function assertInstances(value: unknown): asserts value is InstanceEntry[] {
+  if (!Array.isArray(value)) throw new SettingError('instances', 'must be an array of instances', value);
+  value.forEach((entry: unknown, index) => {
+    const where = `instances[${index}]`;
+    if (!isRecord(entry)) throw new SettingError(where, 'must be an object', entry);
+    if (entry['port'] === undefined) throw new SettingError(`${where}.port`, 'is required');
+    const { cmdlog, ...rest } = entry;
+    checkKeys(where, rest, ENTRY_KEYS);
+    if (cmdlog === undefined) return;
+    if (!isRecord(cmdlog)) throw new SettingError(`${where}.cmdlog`, 'must be an object', cmdlog);
+    checkKeys(`${where}.cmdlog`, cmdlog, CMDLOG_KEYS);
+  });
+}

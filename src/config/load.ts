@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import convict from 'convict';
+import { schema, type RawConfig } from './schema.js';
+import { resolveInstances, type InstanceSettings, type Result } from './resolve.js';
+
+export interface LoadOptions {
+  /** Configuration files, merged in order over the defaults. */
+  files?: readonly string[];
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** convict arguments (`--log-level debug`); never process.argv implicitly. */
+  args?: readonly string[];
+  /** Base of relative paths; defaults to process.cwd(). */
+  cwd?: string;
+}
+
+export interface WorkqConfig {
+  logLevel: RawConfig['log']['level'];
+  /** Shared settings, for a server that is not one of the configured instances. */
+  host: string;
+  cmdlog: RawConfig['cmdlog'];
+  instances: InstanceSettings[];
+  supervisor: RawConfig['supervisor'];
+  /** Absolute paths of the files that were loaded. */
+  files: string[];
+}
+
+function readJson(path: string): Result<object> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, error: `config file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return { ok: false, error: `config file ${path}: must hold a JSON object` };
+    }
+    return { ok: true, value: parsed };
+  } catch (error) {
+    return { ok: false, error: `config file ${path}: not valid JSON (${(error as Error).message})` };
+  }
+}
+
+/**
+ * Loads and validates the configuration: schema defaults < files (in order) <
+ * environment < arguments. Unknown keys and bad values are refused with a message
+ * naming the setting; instances inherit the shared settings and must not share a
+ * name, a port or a directory.
+ */
+export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const files = (options.files ?? []).map((file) => resolvePath(cwd, file));
+  let config: convict.Config<RawConfig>;
+  try {
+    config = convict(schema, { env: options.env ?? process.env, args: [...(options.args ?? [])] });
+    for (const file of files) {
+      const content = readJson(file);
+      if (!content.ok) return content;
+      config.load(content.value);
+    }
+    config.validate({ allowed: 'strict' });
+  } catch (error) {
+    return { ok: false, error: `invalid configuration: ${(error as Error).message.split('\n').join('; ')}` };
+  }
+  const raw = config.getProperties();
+  const instances = resolveInstances(raw, cwd);
+  if (!instances.ok) return { ok: false, error: `invalid configuration: ${instances.error}` };
+  return {
+    ok: true,
+    value: {
+      logLevel: raw.log.level,
+      host: raw.host,
+      cmdlog: raw.cmdlog,
+      instances: instances.value,
+      supervisor: raw.supervisor,
+      files,
+    },
+  };
+}
+
+/** config/default.json of the installed package, found from this module's location. */
+export function defaultConfigFile(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'workq') {
+      const file = join(dir, 'config', 'default.json');
+      return existsSync(file) ? file : null;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}

@@ -1,0 +1,113 @@
+import convict from 'convict';
+import { LOG_LEVELS, SYNC_POLICIES, registerFormats } from './formats.js';
+import { assertInstances, type InstanceEntry } from './instances.js';
+
+/** The configuration as convict holds it, before instances inherit the shared settings. */
+export interface RawConfig {
+  host: string;
+  log: { level: (typeof LOG_LEVELS)[number] };
+  cmdlog: {
+    sync: (typeof SYNC_POLICIES)[number];
+    syncIntervalMs: number;
+    segmentSize: number;
+    cleanIntervalMs: number;
+  };
+  instances: InstanceEntry[];
+  supervisor: {
+    controlSocket: string;
+    maxRestarts: number;
+    restartWindowMs: number;
+    stopTimeoutMs: number;
+    readyTimeoutMs: number;
+  };
+}
+
+export const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
+
+registerFormats(assertInstances);
+
+/**
+ * The one schema of Workq's configuration. Shared keys are the defaults every instance
+ * inherits; an instance overrides any of them for itself.
+ */
+export const schema: convict.Schema<RawConfig> = {
+  host: {
+    doc: 'Address the servers listen on, unless an instance sets its own host.',
+    format: 'workq-host',
+    default: '127.0.0.1',
+    env: 'WORKQ_HOST',
+  },
+  log: {
+    level: {
+      doc: 'Level of the JSON log lines written to stdout.',
+      format: [...LOG_LEVELS],
+      default: 'info',
+      env: 'WORKQ_LOG_LEVEL',
+      arg: 'log-level',
+    },
+  },
+  cmdlog: {
+    sync: {
+      doc: 'When the command log is fsynced: interval (every syncIntervalMs), always (before each reply), os (never; the OS decides).',
+      format: [...SYNC_POLICIES],
+      default: 'interval',
+      env: 'WORKQ_CMDLOG_SYNC',
+    },
+    syncIntervalMs: {
+      doc: 'Milliseconds between fsyncs with sync "interval" (must be > 0 then); ignored by "os" and "always".',
+      format: 'workq-ms',
+      default: 1000,
+      env: 'WORKQ_CMDLOG_SYNC_INTERVAL_MS',
+    },
+    segmentSize: {
+      doc: 'Bytes after which the active segment is closed and a new one started; 0 means the default (64 MiB).',
+      format: 'workq-bytes',
+      default: DEFAULT_SEGMENT_SIZE,
+      env: 'WORKQ_CMDLOG_SEGMENT_SIZE',
+    },
+    cleanIntervalMs: {
+      doc: 'Milliseconds between cleaning passes over the closed segments (must be > 0).',
+      format: 'workq-ms',
+      default: 300_000,
+      env: 'WORKQ_CMDLOG_CLEAN_INTERVAL_MS',
+    },
+  },
+  instances: {
+    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
+    format: 'workq-instances',
+    default: [],
+    env: 'WORKQ_INSTANCES',
+  },
+  supervisor: {
+    controlSocket: {
+      doc: 'Unix socket of the supervisor\'s status service; empty derives a path in the temp directory from the instances.',
+      format: String,
+      default: '',
+      env: 'WORKQ_CONTROL_SOCKET',
+    },
+    maxRestarts: {
+      doc: 'A server that exits unexpectedly more than this many times within restartWindowMs is left down and reported.',
+      format: 'nat',
+      default: 5,
+      env: 'WORKQ_MAX_RESTARTS',
+    },
+    restartWindowMs: {
+      doc: 'Window in which unexpected exits are counted against maxRestarts.',
+      format: 'workq-ms',
+      default: 60_000,
+      env: 'WORKQ_RESTART_WINDOW_MS',
+    },
+    stopTimeoutMs: {
+      doc: 'How long a stopping server may take to flush and exit before it is killed.',
+      format: 'workq-ms',
+      default: 10_000,
+      env: 'WORKQ_STOP_TIMEOUT_MS',
+    },
+    readyTimeoutMs: {
+      doc: 'How long a starting server may take to replay its log and listen before it counts as failed.',
+      format: 'workq-ms',
+      default: 120_000,
+      env: 'WORKQ_READY_TIMEOUT_MS',
+    },
+  },
+};

@@ -1,0 +1,83 @@
+import { checkDirectories } from '../src/config/directories.js';
+import { startServer } from '../src/server/server.js';
+import type { WorkqServer } from '../src/server/types.js';
+import { createLogger } from './logger.js';
+import { isPrimaryMessage, type ChildMessage } from './messages.js';
+import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
+
+/** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
+export const START_FAILED = 3;
+
+function send(message: ChildMessage): void {
+  if (process.send && process.connected) process.send(message);
+}
+
+function fail(code: string | null, message: string): never {
+  send({ type: 'failed', code, message });
+  process.stderr.write(`${message}\n`);
+  process.exit(START_FAILED);
+}
+
+/**
+ * A server child: loads the same configuration as its primary, runs the instance the
+ * primary chose (WORKQ_INSTANCE_INDEX), reports 'ready' once it listens, and stops
+ * gracefully on the primary's request or on a signal of its own.
+ */
+export async function runChild(argv: readonly string[]): Promise<void> {
+  // Without its primary nobody restarts or stops this child: leave at once. Only
+  // synchronous exit handlers run here (the directory lock's own release is one).
+  process.on('disconnect', () => process.exit(1));
+  // A terminal hang-up reaches the whole process group; only the primary acts on it.
+  process.on('SIGHUP', () => undefined);
+
+  const parsed = parseSupervisorArgs(argv, SUPERVISOR_FLAGS);
+  if (!parsed.ok) fail(null, parsed.error.message);
+  const config = loadSupervisorConfig(parsed.value);
+  if (!config.ok) fail(null, config.error);
+  const index = Number(process.env['WORKQ_INSTANCE_INDEX']);
+  const settings = config.value.instances[index];
+  if (settings === undefined || settings.name !== process.env['WORKQ_INSTANCE_NAME']) {
+    fail(null, `instance ${process.env['WORKQ_INSTANCE_NAME'] ?? '?'} is no longer at position ${index} of the configuration: restart the supervisor to change the list of instances`);
+  }
+  const directories = checkDirectories([settings]);
+  if (!directories.ok) fail(null, directories.error);
+
+  const logger = createLogger(config.value.logLevel, { instance: settings.name });
+  let server: WorkqServer | null = null;
+  let stopping: Promise<void> | null = null;
+  const starting = startServer({ ...settings, logger }).then(
+    (started) => (server = started),
+    (error: unknown) => {
+      const { code, message } = error as NodeJS.ErrnoException;
+      logger.error({ err: error }, 'start failed');
+      fail(typeof code === 'string' ? code : null, message ?? String(error));
+    },
+  );
+  const stop = (reason: string): void => {
+    if (stopping !== null) return;
+    if (reason !== 'request') send({ type: 'stopping', reason });
+    logger.info({ reason }, 'stopping');
+    // A stop during start-up waits for the start, so the log is closed and unlocked properly.
+    stopping = starting
+      .then(() => server?.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('message', (message: unknown) => {
+    if (!isPrimaryMessage(message)) return;
+    if (message.type === 'stop') stop('request');
+    else if (server !== null) send({ type: 'status', id: message.id, status: server.status() });
+  });
+
+  await starting;
+  if (stopping !== null || server === null) return;
+  const { host, port } = server as WorkqServer;
+  send({ type: 'ready', host, port });
+}

@@ -1,0 +1,32 @@
+import type { ServerStatus } from '../src/server/types.js';
+
+/** Messages a server child sends its primary over the cluster IPC channel. */
+export type ChildMessage =
+  | { type: 'ready'; host: string; port: number }
+  | { type: 'failed'; code: string | null; message: string }
+  /** The child stops on its own account (a signal reached it directly): not a crash. */
+  | { type: 'stopping'; reason: string }
+  | { type: 'status'; id: number; status: ServerStatus };
+
+/** Messages the primary sends a child. */
+export type PrimaryMessage = { type: 'stop' } | { type: 'status-request'; id: number };
+
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status']);
+const PRIMARY_TYPES = new Set(['stop', 'status-request']);
+
+function hasType(value: unknown, types: Set<string>): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    types.has((value as { type: string }).type)
+  );
+}
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return hasType(value, CHILD_TYPES);
+}
+
+export function isPrimaryMessage(value: unknown): value is PrimaryMessage {
+  return hasType(value, PRIMARY_TYPES);
+}

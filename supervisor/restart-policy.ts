@@ -1,0 +1,29 @@
+/**
+ * When to restart a server that exited unexpectedly: after a delay that doubles with
+ * each recent crash (base, 2×base, … up to cap), and not at all once it crashed more
+ * than maxRestarts times within windowMs.
+ */
+export class RestartPolicy {
+  private crashes: number[] = [];
+
+  constructor(
+    private readonly maxRestarts: number,
+    private readonly windowMs: number,
+    private readonly baseMs = 100,
+    private readonly capMs = 10_000,
+  ) {}
+
+  /** Records a crash at `now`; returns the delay before the restart, or null to leave it down. */
+  onCrash(now: number): number | null {
+    this.crashes = this.crashes.filter((at) => now - at < this.windowMs);
+    this.crashes.push(now);
+    const recent = this.crashes.length;
+    if (recent > this.maxRestarts) return null;
+    return Math.min(this.capMs, this.baseMs * 2 ** (recent - 1));
+  }
+
+  /** Forgets past crashes (a deliberate restart gives a failed server a fresh start). */
+  reset(): void {
+    this.crashes = [];
+  }
+}
