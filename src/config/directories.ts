@@ -15,7 +15,7 @@ function nearestExisting(path: string): { path: string; exists: boolean } {
       return { path: current, exists: current === path };
     } catch (error) {
       const parent = dirname(current);
-      if (errorCode(error) !== 'ENOENT' || parent === current) return { path: current, exists: false };
+      if (!['ENOENT', 'ENOTDIR'].includes(errorCode(error)) || parent === current) return { path: current, exists: false };
       current = parent;
     }
   }

@@ -60,6 +60,10 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
     for (const file of files) {
       const content = readJson(file);
       if (!content.ok) return content;
+      // convict would merge an object into the array's place without complaint
+      if ('instances' in content.value && !Array.isArray(content.value.instances)) {
+        return { ok: false, error: `invalid configuration: instances: must be an array of instances (in ${file})` };
+      }
       config.load(content.value);
     }
     config.validate({ allowed: 'strict' });
