@@ -1,6 +1,6 @@
 import type { Job } from './job.js';
 import { IndexedHeap } from './indexed-heap.js';
-import { compareCreated, queueBefore } from './order.js';
+import { createdBefore, queueBefore } from './order.js';
 
 /** A ready or scheduled list of one queue, in the order of PROTOCOL.md 7.2. */
 export class JobList extends IndexedHeap<Job> {
@@ -15,7 +15,7 @@ export class JobList extends IndexedHeap<Job> {
 /** Every job's pending state deadline: the TTR end while leased, the scheduled time while scheduled. */
 export class DeadlineHeap extends IndexedHeap<Job> {
   protected before(a: Job, b: Job): boolean {
-    return a.deadline !== b.deadline ? a.deadline < b.deadline : compareCreated(a, b) < 0;
+    return a.deadline !== b.deadline ? a.deadline < b.deadline : createdBefore(a, b);
   }
   protected setIndex(job: Job, index: number): void {
     job.deadlineIndex = index;
@@ -29,7 +29,7 @@ export class DeadlineHeap extends IndexedHeap<Job> {
 /** Every background job's TTL end. */
 export class ExpiryHeap extends IndexedHeap<Job> {
   protected before(a: Job, b: Job): boolean {
-    return a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : compareCreated(a, b) < 0;
+    return a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : createdBefore(a, b);
   }
   protected setIndex(job: Job, index: number): void {
     job.expiryIndex = index;

@@ -13,23 +13,22 @@ export function compareQueueKeys(a: Job, b: Job): number {
   if (aScheduled !== bScheduled) return aScheduled ? 1 : -1;
   if (a.timeSec !== b.timeSec) return a.timeSec - b.timeSec;
   if (a.timeNsec !== b.timeNsec) return a.timeNsec - b.timeNsec;
-  return compareCreated(a, b);
-}
-
-/** Created time, then the ID: a strict order among jobs with distinct IDs. */
-export function compareCreated(a: Job, b: Job): number {
   if (a.createdSec !== b.createdSec) return a.createdSec - b.createdSec;
-  if (a.createdNsec !== b.createdNsec) return a.createdNsec - b.createdNsec;
-  return compareIds(a.id, b.id);
+  return a.createdNsec - b.createdNsec;
 }
 
-/** Canonical lowercase IDs compare like their 16 bytes. */
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Created time, then the ID: a strict order among jobs with distinct IDs, to break deadline ties. */
+export function createdBefore(a: Job, b: Job): boolean {
+  if (a.createdSec !== b.createdSec) return a.createdSec < b.createdSec;
+  if (a.createdNsec !== b.createdNsec) return a.createdNsec < b.createdNsec;
+  return a.id < b.id;
 }
 
-/** The full 7.2 order, keys 1–4: true when `a` comes before `b` in a queue list. */
+/**
+ * The full 7.2 order, keys 1–4: true when `a` comes before `b` in a queue list.
+ * Canonical lowercase IDs compare like their 16 bytes.
+ */
 export function queueBefore(a: Job, b: Job): boolean {
   const c = compareQueueKeys(a, b);
-  return c !== 0 ? c < 0 : compareIds(a.id, b.id) < 0;
+  return c !== 0 ? c < 0 : a.id < b.id;
 }

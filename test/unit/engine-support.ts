@@ -1,0 +1,144 @@
+import { Engine } from '../../src/jobs/engine.js';
+import type { Job } from '../../src/jobs/job.js';
+import type { Clock, Finished, Journal, NewJob, NewRunJob, NewScheduledJob } from '../../src/jobs/types.js';
+
+/** 2027-01-15T08:00:00Z, a whole second. */
+export const T0 = 1_800_000_000_000;
+
+export class FakeClock implements Clock {
+  constructor(public t = T0) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+/** Records every journal call as one line, in call order. */
+export class RecordingJournal implements Journal {
+  readonly records: string[] = [];
+  add(job: Job): void {
+    this.records.push(`add ${job.id}`);
+  }
+  schedule(job: Job): void {
+    this.records.push(`schedule ${job.id}`);
+  }
+  startAttempt(id: string, at: number): void {
+    this.records.push(`start ${id} ${at - T0}`);
+  }
+  complete(id: string, result: Buffer): void {
+    this.records.push(`complete ${id} ${result.toString()}`);
+  }
+  fail(id: string, result: Buffer): void {
+    this.records.push(`fail ${id} ${result.toString()}`);
+  }
+  delete(id: string): void {
+    this.records.push(`delete ${id}`);
+  }
+  expire(id: string): void {
+    this.records.push(`expire ${id}`);
+  }
+  timeoutAttempt(id: string): void {
+    this.records.push(`timeout ${id}`);
+  }
+  take(): string[] {
+    return this.records.splice(0);
+  }
+}
+
+/** A v4 ID whose byte order follows `n`. */
+export function id(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+export function newJob(n: number, over: Partial<NewJob> = {}): NewJob {
+  return {
+    id: id(n),
+    name: 'q',
+    ttr: 1000,
+    ttl: 60_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: Buffer.from(`p${n}`),
+    ...over,
+  };
+}
+
+/** A schedule at `at` ms (relative to T0, may carry a sub-ms fraction as nanoseconds). */
+export function newScheduled(n: number, atMs: number, over: Partial<NewScheduledJob> = {}): NewScheduledJob {
+  const abs = T0 + atMs;
+  const sec = Math.floor(abs / 1000);
+  return { ...newJob(n), timeSec: sec, timeNsec: Math.round((abs - sec * 1000) * 1e6), ...over };
+}
+
+export function newRun(n: number, over: Partial<NewRunJob> = {}): NewRunJob {
+  return { id: id(n), name: 'q', ttr: 1000, timeout: 5000, priority: 0, payload: Buffer.from(`r${n}`), ...over };
+}
+
+/** Outcome of a blocking call as a short string; undefined while still waiting. */
+export type Seen = { value: string | undefined };
+
+export function show(o: Finished | Job | string | null): string {
+  if (o === null) return 'timeout';
+  if (typeof o === 'string') return o;
+  if ('success' in o) return `${o.id.slice(-2)} ${o.success ? 1 : 0} ${o.result.toString()}`;
+  return `job ${o.id.slice(-2)}`;
+}
+
+export class Harness {
+  readonly clock = new FakeClock();
+  readonly journal = new RecordingJournal();
+  readonly engine = new Engine(this.clock, this.journal);
+
+  /** Advances the clock by `ms` and fires what is due. */
+  advance(ms: number): void {
+    this.clock.t += ms;
+    this.engine.tick(this.clock.t);
+  }
+
+  /** Moves to T0 + `ms` (absolute) and fires what is due. */
+  at(ms: number): void {
+    this.clock.t = T0 + ms;
+    this.engine.tick(this.clock.t);
+  }
+
+  lease(names: string[] | string, timeout: number): Seen {
+    const seen: Seen = { value: undefined };
+    this.engine.lease(typeof names === 'string' ? [names] : names, timeout, (j) => {
+      seen.value = show(j);
+    });
+    return seen;
+  }
+
+  result(n: number, timeout: number): Seen {
+    const seen: Seen = { value: undefined };
+    this.engine.result(id(n), timeout, (o) => {
+      seen.value = show(o);
+    });
+    return seen;
+  }
+
+  run(n: number, over: Partial<NewRunJob> = {}): Seen {
+    const seen: Seen = { value: undefined };
+    this.engine.run(newRun(n, over), (o) => {
+      seen.value = show(o);
+    });
+    return seen;
+  }
+
+  state(n: number): number | undefined {
+    return this.engine.inspectJob(id(n))?.state;
+  }
+
+  readyIds(name = 'q'): string[] {
+    return (this.engine.inspectJobs(name, 0, 100) ?? []).map((j) => j.id.slice(-2));
+  }
+
+  scheduledIds(name = 'q'): string[] {
+    return (this.engine.inspectScheduledJobs(name, 0, 100) ?? []).map((j) => j.id.slice(-2));
+  }
+}
+
+/** Last two hex digits of id(n), as `show` prints them. */
+export function tag(n: number): string {
+  return id(n).slice(-2);
+}
