@@ -1,0 +1,154 @@
+/**
+ * `npm run bench [-- --only add,cycle --jobs 200000 …]`: runs the selected workloads on
+ * Workq-TS and beanstalkd side by side, prints a markdown table and writes it to
+ * bench/results/latest.md. `--cpu-prof` instead profiles the Workq-TS server on the add
+ * workload and writes bench/results/cpu-profile.md.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, beanstalkdVersion, startWorkq, workqLauncher } from './procs.js';
+import { selfTimeTable, topSelfTime } from './profile.js';
+import { markdownTable } from './table.js';
+import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadName } from './workloads.js';
+import { Pipeline, Tally, runLoad } from './loadgen.js';
+import { workqAdds } from './wire.js';
+
+const USAGE = `usage: npm run bench -- [options]
+  --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
+  --jobs N        job count of every count-based workload (defaults: add 200000,
+                  cycle 100000, memory 1000000, durability 200000, replay 1000000)
+  --rounds N      latency round trips (default 10000)
+  --conns N       connections of the load generator (default 4)
+  --depth P       requests in flight per connection (default 64)
+  --seconds S     time bound of one measured load (default 10)
+  --servers LIST  which servers to run: workq,beanstalkd (default: both)
+  --cpu-prof      profile the Workq-TS server on the add workload instead
+  --help`;
+
+function positive(text: string | undefined, fallback: number, name: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`--${name} must be a positive integer, got ${text}\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    jobs: { type: 'string' },
+    rounds: { type: 'string' },
+    conns: { type: 'string' },
+    depth: { type: 'string' },
+    seconds: { type: 'string' },
+    servers: { type: 'string' },
+    'cpu-prof': { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const selected = (values.only ?? WORKLOAD_NAMES.join(',')).split(',').map((s) => s.trim());
+for (const name of selected) {
+  if (!(WORKLOAD_NAMES as readonly string[]).includes(name)) {
+    console.error(`unknown workload "${name}"\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const jobs = values.jobs === undefined ? undefined : positive(values.jobs, 0, 'jobs');
+const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
+const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
+const launcher = servers.includes('workq') ? workqLauncher() : null;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+const cfg: BenchConfig = {
+  conns: positive(values.conns, 4, 'conns'),
+  depth: positive(values.depth, 64, 'depth'),
+  seconds: positive(values.seconds, 10, 'seconds'),
+  jobs: {
+    add: jobs ?? 200000,
+    cycle: jobs ?? 100000,
+    memory: jobs ?? 1000000,
+    durability: jobs ?? 200000,
+    replay: jobs ?? 1000000,
+  },
+  rounds: positive(values.rounds, 10000, 'rounds'),
+  workq: launcher,
+  beanstalkd: beanstalkd !== null,
+  tmp,
+  log: (message) => console.error(`[bench] ${message}`),
+};
+
+if (!beanstalkd && servers.includes('beanstalkd')) {
+  console.error('[bench] beanstalkd not found on PATH (Debian: apt-get install beanstalkd): the beanstalkd column stays empty.');
+}
+if (!launcher && servers.includes('workq')) {
+  console.error('[bench] Workq-TS server not found (src/server/server.ts or src/cli/workq-server.ts): the Workq-TS column stays empty.');
+}
+
+function cpuModel(): string {
+  const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'latin1'));
+  return match?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+}
+
+function machine(): string {
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
+    `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Node.js ${process.version}; ${beanstalkd ?? 'beanstalkd: not installed'}`,
+    `- Workq-TS server: ${launcher?.how ?? 'not available'}`,
+    `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load`,
+  ].join('\n');
+}
+
+async function profileAdd(): Promise<void> {
+  if (!launcher) {
+    console.error('[bench] --cpu-prof needs the Workq-TS server.');
+    process.exit(1);
+  }
+  const dir = path.join(ROOT, 'bench/results/prof');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const count = jobs ?? 400000;
+  const server = await startWorkq(launcher, { cpuProfDir: dir });
+  const tally = new Tally(count);
+  const convs = Array.from({ length: cfg.conns }, (_, i) => new Pipeline('workq', workqAdds(i, Math.ceil(count / cfg.conns)), cfg.depth, tally));
+  const result = await runLoad(server.port, convs, tally, cfg.seconds * 3);
+  await server.stop();
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) {
+    console.error('[bench] the server wrote no profile (it must exit by itself on SIGTERM).');
+    process.exit(1);
+  }
+  const table = selfTimeTable(topSelfTime(path.join(dir, file), ROOT, 20));
+  const text = `# CPU profile of the Workq-TS server on the add workload\n\n${machine()}\n- load: ${result.units} adds at ${Math.round(result.perSecond)} ops/s under the profiler\n\nTop self time (the whole server process, start-up and shutdown included):\n\n${table}\n`;
+  console.log(text);
+  writeFileSync(path.join(ROOT, 'bench/results/cpu-profile.md'), text);
+}
+
+async function main(): Promise<void> {
+  if (values['cpu-prof']) {
+    await profileAdd();
+    return;
+  }
+  const rows: Row[] = [];
+  for (const name of WORKLOAD_NAMES) {
+    if (selected.includes(name)) rows.push(...(await WORKLOADS[name as WorkloadName](cfg)));
+  }
+  const text = `# Workq-TS vs beanstalkd\n\n${machine()}\n\n${markdownTable(rows)}\n`;
+  console.log(text);
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'bench/results/latest.md'), text);
+}
+
+await main();
