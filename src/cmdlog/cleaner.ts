@@ -1,0 +1,145 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { DropBook, SealedSegment } from './drop-book.js';
+import { HEADER, HEADER_LENGTH, RecordScanner } from './record.js';
+import { REWRITE_SUFFIX, segmentName } from './segment-files.js';
+import type { LogFileSystem } from './types.js';
+
+export interface CleanerOptions {
+  fs: LogFileSystem;
+  dir: string;
+  logger: Logger;
+  now: () => number;
+}
+
+/** A segment is rewritten once at least this share of its records can go. */
+const REWRITE_SHARE = 0.25;
+
+/**
+ * Compacts sealed segments (CMDLOG.md 11 with the 11.4 Do rules): drops exactly the
+ * records whose droppable-after instant has passed, copying the others byte for byte.
+ * The active segment is never in `sealed`, so it is never touched.
+ */
+export class Cleaner {
+  private readonly opts: CleanerOptions;
+  private readonly sealed: SealedSegment[];
+  private readonly book: DropBook;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(opts: CleanerOptions, sealed: SealedSegment[], book: DropBook) {
+    this.opts = opts;
+    this.sealed = sealed;
+    this.book = book;
+  }
+
+  /** Runs a pass after the one in progress, if any. */
+  async clean(): Promise<void> {
+    while (this.running !== null) await this.running;
+    if (this.stopped) return;
+    this.running = this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Lets a pass in progress finish its current segment; no pass starts afterwards. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.running !== null) await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const { logger } = this.opts;
+    const now = this.opts.now();
+    this.book.prune(now);
+    let removed = 0;
+    let rewritten = 0;
+    let dirChanged = false;
+    try {
+      for (const seg of this.sealed.slice()) {
+        if (this.stopped) break;
+        const total = seg.dropAt.length;
+        let droppable = 0;
+        for (let i = 0; i < total; i++) if (seg.dropAt[i]! < now) droppable++;
+        if (droppable === total) {
+          this.opts.fs.unlinkSync(this.file(seg));
+          this.sealed.splice(this.sealed.indexOf(seg), 1);
+          removed++;
+          dirChanged = true;
+        } else if (droppable >= Math.max(1, total * REWRITE_SHARE)) {
+          await this.rewrite(seg, now);
+          rewritten++;
+          dirChanged = true;
+        }
+      }
+    } catch (err) {
+      logger.error({ err }, 'cmdlog: cleaning pass aborted');
+    }
+    if (dirChanged) await this.syncDirectory();
+    if (removed + rewritten > 0) logger.info({ removed, rewritten, segments: this.sealed.length }, 'cmdlog: cleaning pass done');
+  }
+
+  private file(seg: SealedSegment): string {
+    return path.join(this.opts.dir, segmentName(seg.num));
+  }
+
+  /** Writes the kept records to S.rw, fsyncs it and renames it over S (CMDLOG.md 11.1). */
+  private async rewrite(seg: SealedSegment, now: number): Promise<void> {
+    const { fs } = this.opts;
+    const file = this.file(seg);
+    const buf = await fs.readFile(file);
+    if (buf.length < HEADER_LENGTH || !buf.subarray(0, HEADER_LENGTH).equals(HEADER)) throw new Error(`${file}: invalid segment header`);
+    const out = Buffer.allocUnsafe(buf.length);
+    HEADER.copy(out, 0);
+    let outLength = HEADER_LENGTH;
+    const kept: number[] = [];
+    const scanner = new RecordScanner();
+    let pos = HEADER_LENGTH;
+    let index = 0;
+    while (pos < buf.length) {
+      const status = scanner.scan(buf, pos, buf.length);
+      if (status !== 'ok') throw new Error(`${file} at byte offset ${pos}: ${status}`);
+      if (index >= seg.dropAt.length) throw new Error(`${file}: more records than the log has appended`);
+      const dropAt = seg.dropAt[index++]!;
+      if (dropAt >= now) {
+        outLength += buf.copy(out, outLength, pos, scanner.next);
+        kept.push(dropAt);
+      }
+      pos = scanner.next;
+    }
+    if (index !== seg.dropAt.length) throw new Error(`${file}: fewer records than the log has appended`);
+    const tmp = file + REWRITE_SUFFIX;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < outLength; ) {
+        const n = await fs.write(fd, out, off, outLength - off, off);
+        if (n <= 0) throw new Error(`${tmp}: write made no progress`);
+        off += n;
+      }
+      await fs.fsync(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.unlinkSync(tmp);
+      throw err;
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+    seg.size = outLength;
+    seg.dropAt = Float64Array.from(kept);
+  }
+
+  private async syncDirectory(): Promise<void> {
+    const { fs } = this.opts;
+    try {
+      const fd = fs.openSync(this.opts.dir, 'r');
+      try {
+        await fs.fsync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      this.opts.logger.error({ err }, 'cmdlog: fsync of the log directory after cleaning failed');
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Journal } from '../jobs/types.js';
+
+/** When records are fsynced (CMDLOG.md 9.2). */
+export type SyncPolicy = 'interval' | 'os' | 'always';
+
+/**
+ * The file operations the command log performs, narrow enough for a test to wrap one
+ * and make it fail (CRAFT 7). Synchronous calls are the cheap ones on the append path;
+ * bulk reads and writes and every fsync are asynchronous so they never block the loop.
+ */
+export interface LogFileSystem {
+  /** Creates the directory and its parents; no error when it exists. */
+  mkdir(path: string): Promise<void>;
+  /** Rejects when the directory is not writable by this process. */
+  accessWritable(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  readFile(path: string): Promise<Buffer>;
+  openSync(path: string, flags: string): number;
+  writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  ftruncateSync(fd: number, length: number): void;
+  fsync(fd: number): Promise<void>;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+}
+
+export interface CommandLogOptions {
+  dir: string;
+  sync: SyncPolicy;
+  syncIntervalMs: number;
+  segmentSize: number;
+  cleanIntervalMs: number;
+  /** Injectable file layer for fault tests; node:fs by default. */
+  fs?: LogFileSystem;
+  logger: Logger;
+  /** Wall clock in ms; Date.now by default. */
+  now?: () => number;
+}
+
+export interface CommandLog extends Journal {
+  /** Sequence number of the last record appended (0 = none yet). */
+  readonly lastSeq: number;
+  /**
+   * Calls `cb` once record `seq` is written (and fsynced under 'always'); at once when
+   * it already is.
+   */
+  whenDurable(seq: number, cb: () => void): void;
+  readonly readOnly: boolean;
+  onReadOnlyChange: ((readOnly: boolean) => void) | null;
+  /** Runs one cleaning pass now (after the one in progress, if any). */
+  cleanNow(): Promise<void>;
+  /**
+   * Idempotent (same promise): final flush and fsync, timers stopped, locks released.
+   * In read-only mode one last attempt, then logs how many records could not be written.
+   */
+  close(): Promise<void>;
+}
