@@ -1,0 +1,88 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { connect, worker } from '../../src/client/index.js';
+import { startTestServer } from '../helpers/wire.js';
+import { root } from '../helpers/process.js';
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function workq(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'src/cli/workq.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+test('a job added by the CLI is leased by the worker and its result read by the client and the CLI', async (t) => {
+  const server = await startTestServer();
+  const address = `127.0.0.1:${server.port}`;
+  const client = connect(address);
+  const w = worker(client, 'cli', (job) => `done:${job.payload.toString()}`, { leaseTimeoutMs: 200 });
+  t.teardown(async () => {
+    await w.close();
+    await client.close();
+    await server.stop();
+  });
+
+  const added = await workq(['--server', address, 'add', 'cli', 'from the shell', '--ttr', '5000', '--priority', '3']);
+  t.is(added.code, 0, added.stderr);
+  const id = added.stdout.trim();
+  t.deepEqual(await client.result(id, 5000), { id, success: true, result: Buffer.from('done:from the shell') });
+
+  const read = await workq(['--json', 'result', id], { WORKQ_SERVERS: address });
+  t.is(read.code, 0, read.stderr);
+  t.deepEqual(JSON.parse(read.stdout), { id, success: true, result: 'done:from the shell' });
+
+  const piped = await workq(['-s', address, '--json', 'add', 'cli', '-'], {}, 'from stdin');
+  const pipedId = (JSON.parse(piped.stdout) as { id: string }).id;
+  t.is((await client.result(pipedId, 5000)).result.toString(), 'done:from stdin');
+});
+
+test('exit codes and human output', async (t) => {
+  const server = await startTestServer();
+  const address = `127.0.0.1:${server.port}`;
+  t.teardown(() => server.stop());
+  const env = { WORKQ_SERVERS: address };
+
+  const timeout = await workq(['lease', 'nobody', '--timeout', '50'], env);
+  t.is(timeout.code, 2);
+  t.regex(timeout.stderr, /timeout/);
+  const notFound = await workq(['inspect', 'job', '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e'], env);
+  t.is(notFound.code, 3);
+  const invalid = await workq(['add', 'bad$name', 'x'], env);
+  t.is(invalid.code, 4);
+  t.regex(invalid.stderr, /Invalid Name/);
+  const usage = await workq(['add'], env);
+  t.is(usage.code, 1);
+  const refused = await workq(['--server', '127.0.0.1:1', 'inspect', 'server']);
+  t.is(refused.code, 5);
+
+  const id = '0f8e7d6c-5b4a-4938-a7b6-c5d4e3f2a1b0';
+  t.is((await workq(['add', 'human', 'img', '--id', id], env)).stdout, `${id}\n`);
+  const queues = await workq(['inspect', 'queues'], env);
+  t.regex(queues.stdout, /^human ready 1 scheduled 0$/m);
+  const job = await workq(['inspect', 'job', id], env);
+  t.regex(job.stdout, /^state new$/m);
+  const leased = await workq(['lease', 'human'], env);
+  t.is(leased.stdout, `${id} human ttr 60000 from ${address}\nimg\n`);
+  t.is((await workq(['fail', id, 'broken'], env)).stdout, 'OK\n');
+  const result = await workq(['result', id], env);
+  t.is(result.stdout, `${id} failed\nbroken\n`);
+  t.is((await workq(['delete', id], env)).code, 0);
+  t.is((await workq(['delete', id], env)).code, 3);
+});

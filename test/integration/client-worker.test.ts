@@ -1,0 +1,134 @@
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, worker, type LeasedJob } from '../../src/client/index.js';
+import { startTestServer } from '../helpers/wire.js';
+
+async function setup(t: import('ava').ExecutionContext) {
+  const server = await startTestServer();
+  const client = connect(`127.0.0.1:${server.port}`);
+  t.teardown(async () => {
+    await client.close();
+    await server.stop();
+  });
+  return client;
+}
+
+test('handles jobs up to the concurrency limit and reports results and errors', async (t) => {
+  const client = await setup(t);
+  let running = 0;
+  let peak = 0;
+  const errors: unknown[] = [];
+  const w = worker(
+    client,
+    ['w'],
+    async (job) => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await sleep(60);
+      running -= 1;
+      const text = job.payload.toString();
+      if (text === 'bad') throw new Error('no good');
+      if (text === 'sync-bad') throw 'plain string';
+      return text === 'empty' ? undefined : text.toUpperCase();
+    },
+    { concurrency: 3, leaseTimeoutMs: 200, onError: (e) => errors.push(e) },
+  );
+  t.teardown(() => w.close());
+  const ids = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((p) => client.add('w', p)));
+  const bad = await client.add('w', 'bad');
+  const bad2 = await client.add('w', 'sync-bad');
+  const empty = await client.add('w', 'empty');
+  const results = await Promise.all(ids.map((id) => client.result(id, 5000)));
+  t.deepEqual(
+    results.map((r) => r.result.toString()),
+    ['A', 'B', 'C', 'D', 'E', 'F', 'G'],
+  );
+  t.deepEqual(await client.result(bad, 5000), { id: bad, success: false, result: Buffer.from('no good') });
+  t.deepEqual(await client.result(bad2, 5000), { id: bad2, success: false, result: Buffer.from('plain string') });
+  t.deepEqual(await client.result(empty, 5000), { id: empty, success: true, result: Buffer.alloc(0) });
+  t.is(peak, 3);
+  t.deepEqual(errors, []);
+});
+
+test('close stops leasing and waits for running jobs', async (t) => {
+  const client = await setup(t);
+  const started: string[] = [];
+  const w = worker(
+    client,
+    'slow',
+    async (job) => {
+      started.push(job.id);
+      await sleep(400);
+      return 'done';
+    },
+    { concurrency: 2, leaseTimeoutMs: 100 },
+  );
+  const first = await client.add('slow', '1');
+  const second = await client.add('slow', '2');
+  const deadline = Date.now() + 3000;
+  while (started.length < 2 && Date.now() < deadline) await sleep(10);
+  t.is(w.running, 2);
+  await w.close();
+  t.is(w.running, 0);
+  t.true((await client.result(first)).success);
+  t.true((await client.result(second)).success);
+  const third = await client.add('slow', '3');
+  await sleep(300);
+  t.is(started.length, 2);
+  t.is((await client.inspectJob(third)).state, 'new');
+  t.is(w.close(), w.close());
+});
+
+test('the signal aborts when the TTR runs out, and the job is not failed by the worker', async (t) => {
+  const client = await setup(t);
+  let aborted: unknown = null;
+  let leases = 0;
+  const w = worker(
+    client,
+    'ttr',
+    (job, { signal }) =>
+      new Promise((_, reject) => {
+        leases += 1;
+        signal.addEventListener('abort', () => {
+          aborted = signal.reason;
+          reject(new Error(`gave up on ${job.id}`));
+        });
+      }),
+    { leaseTimeoutMs: 100 },
+  );
+  const id = await client.add('ttr', 'x', { ttrMs: 200 });
+  const deadline = Date.now() + 3000;
+  while (aborted === null && Date.now() < deadline) await sleep(10);
+  t.is((aborted as DOMException).name, 'TimeoutError');
+  await sleep(100);
+  const info = await client.inspectJob(id);
+  t.is(info.fails, 0);
+  t.not(info.state, 'failed');
+  await w.close();
+  t.true(leases >= 1);
+});
+
+test('a failing complete does not stop the worker', async (t) => {
+  const client = await setup(t);
+  const errors: Array<[unknown, LeasedJob | null]> = [];
+  const seen: string[] = [];
+  const w = worker(
+    client,
+    'gone',
+    async (job) => {
+      seen.push(job.payload.toString());
+      await client.delete(job.id);
+      return 'late';
+    },
+    { leaseTimeoutMs: 100, onError: (e, job) => errors.push([e, job]) },
+  );
+  t.teardown(() => w.close());
+  await client.add('gone', 'one');
+  await client.add('gone', 'two');
+  const deadline = Date.now() + 3000;
+  while (seen.length < 2 && Date.now() < deadline) await sleep(10);
+  await sleep(50);
+  t.deepEqual(seen, ['one', 'two']);
+  t.is(errors.length, 2);
+  t.is((errors[0]?.[0] as Error).name, 'NotFoundError');
+});
