@@ -1,0 +1,180 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
+import { Job } from '../../src/jobs/job.js';
+import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
+import type { LogFileSystem } from '../../src/cmdlog/types.js';
+
+/** A pino logger whose lines are kept for assertions. */
+export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'cmdlog-test-'));
+}
+
+export function copyDir(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const name of fs.readdirSync(from)) {
+    fs.copyFileSync(path.join(from, name), path.join(to, name));
+    fs.chmodSync(path.join(to, name), 0o644);
+  }
+}
+
+export type Call = [string, ...unknown[]];
+
+/**
+ * Records every restore* call and keeps just enough state (live IDs and their state)
+ * to answer like the engine: unknown IDs, duplicate results, double leases.
+ */
+export class RecordingEngine {
+  readonly calls: Call[] = [];
+  readonly jobs = new Map<string, { job: RestoredJob; state: 'new' | 'leased' | 'done' }>();
+
+  restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null {
+    this.calls.push(['restore', job.id, job.name]);
+    const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
+    const base = (scheduled ? job.timeSec * 1000 + Math.floor(job.timeNsec / 1e6) : job.createdSec * 1000 + Math.floor(job.createdNsec / 1e6));
+    if (base + job.ttl <= now) return 'expired';
+    const had = this.jobs.has(job.id);
+    this.jobs.set(job.id, { job, state: 'new' });
+    return had ? 'replaced' : null;
+  }
+
+  restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null {
+    this.calls.push(['start', id, at]);
+    const j = this.jobs.get(id);
+    if (j === undefined) return 'unknown';
+    if (j.state === 'leased') return 'already-leased';
+    if (j.state === 'done') return 'already-processed';
+    j.state = 'leased';
+    return null;
+  }
+
+  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null {
+    this.calls.push(['complete', id, result.toString('latin1')]);
+    return this.finish(id);
+  }
+
+  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null {
+    this.calls.push(['fail', id, result.toString('latin1')]);
+    return this.finish(id);
+  }
+
+  private finish(id: string): RestoreError | 'unknown' | null {
+    const j = this.jobs.get(id);
+    if (j === undefined) return 'unknown';
+    if (j.state === 'done') return 'duplicate-result';
+    j.state = 'done';
+    return null;
+  }
+
+  restoreDelete(id: string): 'unknown' | null {
+    this.calls.push(['delete', id]);
+    return this.jobs.delete(id) ? null : 'unknown';
+  }
+
+  restoreExpire(id: string): 'unknown' | null {
+    this.calls.push(['expire', id]);
+    return this.jobs.delete(id) ? null : 'unknown';
+  }
+
+  restoreTimeoutAttempt(id: string): 'unknown' | null {
+    this.calls.push(['timeout', id]);
+    const j = this.jobs.get(id);
+    if (j === undefined) return 'unknown';
+    if (j.state === 'leased') j.state = 'new';
+    return null;
+  }
+}
+
+/** The fake as an EngineApi for openCommandLog (replay uses only restore*). */
+export function asEngine(fake: RecordingEngine): EngineApi {
+  return fake as unknown as EngineApi;
+}
+
+/**
+ * node:fs with counters and switchable faults: `failWrites` makes writeSync throw (after
+ * writing `partialBytes` bytes, to leave a torn record), `failFsync` makes fsync reject.
+ */
+export class FaultyFs implements LogFileSystem {
+  writes = 0;
+  fsyncs = 0;
+  failWrites: string | null = null;
+  partialBytes = 0;
+  failFsync: string | null = null;
+  private readonly real = nodeFileSystem;
+
+  mkdir(p: string): Promise<void> { return this.real.mkdir(p); }
+  accessWritable(p: string): Promise<void> { return this.real.accessWritable(p); }
+  readdir(p: string): Promise<string[]> { return this.real.readdir(p); }
+  readFile(p: string): Promise<Buffer> { return this.real.readFile(p); }
+  openSync(p: string, flags: string): number { return this.real.openSync(p, flags); }
+  writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    this.writes++;
+    if (this.failWrites !== null) {
+      if (this.partialBytes > 0) this.real.writeSync(fd, buf, offset, Math.min(this.partialBytes, length), position);
+      throw Object.assign(new Error(`${this.failWrites}: injected`), { code: this.failWrites });
+    }
+    return this.real.writeSync(fd, buf, offset, length, position);
+  }
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.real.write(fd, buf, offset, length, position);
+  }
+  ftruncateSync(fd: number, length: number): void { this.real.ftruncateSync(fd, length); }
+  fsync(fd: number): Promise<void> {
+    this.fsyncs++;
+    if (this.failFsync !== null) return Promise.reject(Object.assign(new Error(`${this.failFsync}: injected`), { code: this.failFsync }));
+    return this.real.fsync(fd);
+  }
+  closeSync(fd: number): void { this.real.closeSync(fd); }
+  renameSync(a: string, b: string): void { this.real.renameSync(a, b); }
+  unlinkSync(p: string): void { this.real.unlinkSync(p); }
+}
+
+let idCounter = 0;
+/** A fresh v4 job ID. */
+export function newId(): string {
+  idCounter++;
+  const hex = idCounter.toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${hex}`;
+}
+
+/** A background Job as the engine would hand it to the journal. */
+export function makeJob(fields: Partial<{ id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer; createdMs: number; timeMs: number }> = {}): Job {
+  const createdMs = fields.createdMs ?? Date.now();
+  const timeMs = fields.timeMs ?? 0;
+  return new Job(
+    fields.id ?? newId(),
+    fields.name ?? 'q',
+    fields.ttr ?? 1000,
+    fields.ttl ?? 60_000,
+    fields.priority ?? 0,
+    fields.maxAttempts ?? 0,
+    fields.maxFails ?? 0,
+    fields.payload ?? Buffer.from('payload'),
+    Math.floor(createdMs / 1000),
+    (createdMs % 1000) * 1e6,
+    Math.floor(timeMs / 1000),
+    (timeMs % 1000) * 1e6,
+    false,
+  );
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every regular segment file of a directory, ascending. */
+export function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => /^\d{9}\.log$/.test(n)).sort();
+}

@@ -1,0 +1,60 @@
+import { RecordType, recordLength, writeRecordCrc, writeRecordHead, HEADER } from '../../src/cmdlog/record.js';
+import {
+  ID_PAYLOAD_LENGTH,
+  jobPayloadLength,
+  resultPayloadLength,
+  writeIdPayload,
+  writeJobPayload,
+  writeResultPayload,
+  type JobFields,
+} from '../../src/cmdlog/payload.js';
+
+export { RecordType, HEADER };
+
+export function jobPayload(type: number, job: JobFields): Buffer {
+  const buf = Buffer.alloc(jobPayloadLength(job));
+  writeJobPayload(buf, 0, type, job);
+  return buf;
+}
+
+export function idPayload(type: number, id: string): Buffer {
+  const buf = Buffer.alloc(ID_PAYLOAD_LENGTH);
+  writeIdPayload(buf, 0, type, id);
+  return buf;
+}
+
+export function resultPayload(type: number, id: string, result: Buffer): Buffer {
+  const buf = Buffer.alloc(resultPayloadLength(result));
+  writeResultPayload(buf, 0, type, id, result);
+  return buf;
+}
+
+/** A whole record around `payload` with TIME (Unix seconds, nanoseconds). */
+export function record(sec: number, nsec: number, payload: Buffer): Buffer {
+  const buf = Buffer.alloc(recordLength(payload.length));
+  const at = writeRecordHead(buf, 0, sec, nsec, payload.length);
+  payload.copy(buf, at);
+  writeRecordCrc(buf, 0, at + payload.length);
+  return buf;
+}
+
+export function segment(...records: Buffer[]): Buffer {
+  return Buffer.concat([HEADER, ...records]);
+}
+
+export function restoredJob(fields: Partial<JobFields> & { id: string }): JobFields {
+  return {
+    name: 'q',
+    ttr: 1000,
+    ttl: 60_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: Buffer.from('p'),
+    createdSec: Math.floor(Date.now() / 1000),
+    createdNsec: 0,
+    timeSec: 0,
+    timeNsec: 0,
+    ...fields,
+  };
+}
