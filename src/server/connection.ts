@@ -1,0 +1,338 @@
+import type { Socket } from 'node:net';
+import type { Job } from '../jobs/job.js';
+import type { Cancel, EngineApi, Finished } from '../jobs/types.js';
+import { decode } from '../protocol/decode.js';
+import { Parser } from '../protocol/parser.js';
+import { ReplyWriter } from '../protocol/replies.js';
+import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
+import { writeEngineError, writeFinished } from './outcomes.js';
+
+/** What a connection needs of the server around it. */
+export interface ConnectionHost {
+  readonly engine: EngineApi;
+  /** Null when the server keeps everything in memory only. */
+  readonly log: DurableLog | null;
+  readonly startedAt: number;
+  activeClients(): number;
+  /** Called after every batch of work, so the deadline timer follows new deadlines. */
+  afterWork(): void;
+  forget(connection: Connection): void;
+}
+
+/** The part of the command log a connection uses to hold replies until their records are written. */
+export interface DurableLog {
+  readonly lastSeq: number;
+  readonly readOnly: boolean;
+  whenDurable(seq: number, cb: () => void): void;
+}
+
+/** An item that arrived behind a waiting command: a frame, a framing error, or the end of the framing. */
+type Backlogged = Frame | ClientError | typeof CLOSE;
+const CLOSE = Symbol('close');
+
+/** Stop reading from a client that has this many commands queued behind a waiting one. */
+const BACKLOG_PAUSE = 1024;
+
+/**
+ * One client connection: feeds the push parser, executes commands strictly one after
+ * another (a waiting lease/run/result holds back the rest, CRAFT 4), and sends all
+ * replies produced by one read in one write — once the log records they depend on are
+ * written (the durability contract).
+ */
+export class Connection implements ParserSink {
+  private readonly parser = new Parser(this);
+  private readonly out = new ReplyWriter();
+  private readonly backlog: Backlogged[] = [];
+  /** The cancel function of the command this connection waits on, or WAITING before the engine returned it. */
+  private waiting: Cancel | typeof WAITING | null = null;
+  /** True while inside an engine call, so a callback knows it was called synchronously. */
+  private calling = false;
+  /** Log sequence number the replies taken so far depend on. */
+  private needSeq = 0;
+  private closing = false;
+  private ended = false;
+  private paused = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    socket.on('drain', this.onDrain);
+  }
+
+  /** Graceful stop: no more reading, no more waiting; replies already owed are sent, then the socket ends. */
+  shutdown(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.cancelWait();
+    this.backlog.length = 0;
+    this.finish();
+  }
+
+  /** Cuts the connection off at once (a client that does not take its last replies). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ParserSink
+
+  command(frame: Frame): void {
+    if (this.waiting !== null || this.backlog.length > 0) this.defer(frame);
+    else this.execute(frame);
+  }
+
+  error(error: ClientError): void {
+    if (this.waiting !== null || this.backlog.length > 0) this.defer(error);
+    else this.out.clientError(error);
+  }
+
+  close(error: ClientError | null): void {
+    if (this.waiting !== null || this.backlog.length > 0) {
+      if (error !== null) this.defer(error);
+      this.defer(CLOSE);
+      return;
+    }
+    if (error !== null) this.out.clientError(error);
+    this.closeAfterReplies();
+  }
+
+  // socket events
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return;
+    this.parser.feed(chunk);
+    this.flush();
+    this.host.afterWork();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.closing) return;
+    this.ended = true;
+    this.parser.end();
+    if (this.waiting === null && this.backlog.length === 0) this.closeAfterReplies();
+    this.flush();
+    this.host.afterWork();
+  };
+
+  private readonly onClose = (): void => {
+    this.closing = true;
+    this.cancelWait();
+    this.backlog.length = 0;
+    this.host.forget(this);
+  };
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onDrain = (): void => {
+    this.resumeReading();
+  };
+
+  // execution
+
+  private defer(item: Backlogged): void {
+    this.backlog.push(item);
+    if (this.backlog.length >= BACKLOG_PAUSE) this.pauseReading();
+  }
+
+  private execute(frame: Frame): void {
+    const log = this.host.log;
+    if (frame.spec.mutating && log !== null && log.readOnly) {
+      this.out.readOnly();
+      return;
+    }
+    const request = decode(frame);
+    if (request.kind === 'error') {
+      if (request.createQueues !== undefined) for (const name of request.createQueues) this.host.engine.ensureQueue(name);
+      this.out.clientError(request.error);
+    } else {
+      this.dispatch(request);
+    }
+    if (frame.spec.mutating && log !== null) this.needSeq = log.lastSeq;
+  }
+
+  private dispatch(request: Request): void {
+    const { engine } = this.host;
+    const out = this.out;
+    switch (request.kind) {
+      case 'add':
+        this.replyOk(engine.add(request));
+        return;
+      case 'schedule':
+        this.replyOk(engine.schedule(request));
+        return;
+      case 'complete':
+        this.replyOk(engine.complete(request.id, request.result));
+        return;
+      case 'fail':
+        this.replyOk(engine.fail(request.id, request.result));
+        return;
+      case 'delete':
+        this.replyOk(request.valid ? engine.delete(request.id) : null);
+        return;
+      case 'lease':
+        this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
+        return;
+      case 'result':
+        this.waitOn(() => engine.result(request.id, request.timeout, this.onFinished));
+        return;
+      case 'run':
+        this.waitOn(() => {
+          engine.run(request, this.onFinished);
+          return null;
+        });
+        return;
+      case 'inspect-job': {
+        const job = engine.inspectJob(request.id);
+        if (job === null) out.notFound();
+        else out.jobs([job]);
+        return;
+      }
+      case 'inspect-jobs':
+      case 'inspect-scheduled-jobs': {
+        const jobs =
+          request.kind === 'inspect-jobs'
+            ? engine.inspectJobs(request.name, request.offset, request.limit)
+            : engine.inspectScheduledJobs(request.name, request.offset, request.limit);
+        if (jobs === null) out.notFound();
+        else out.jobs(jobs);
+        return;
+      }
+      case 'inspect-queue': {
+        const queue = engine.inspectQueue(request.name);
+        if (queue === null) out.notFound();
+        else out.queues([queue]);
+        return;
+      }
+      case 'inspect-queues':
+        out.queues(engine.inspectQueues(request.offset, request.limit));
+        return;
+      case 'inspect-server':
+        out.server([
+          ['active-clients', this.host.activeClients()],
+          ['evicted-jobs', engine.evictedJobs],
+          ['started', isoSeconds(this.host.startedAt)],
+          ['jobs', engine.jobCount],
+          ['read-only', this.host.log !== null && this.host.log.readOnly ? 1 : 0],
+        ]);
+        return;
+    }
+  }
+
+  private replyOk(error: Parameters<typeof writeEngineError>[1] | null): void {
+    if (error === null) this.out.ok();
+    else writeEngineError(this.out, error);
+  }
+
+  /**
+   * Starts a blocking command. The engine may answer before it returns (a ready job, a
+   * finished result); otherwise the connection holds back what follows until it does.
+   */
+  private waitOn(start: () => Cancel | null): void {
+    this.waiting = WAITING;
+    this.calling = true;
+    let cancel: Cancel | null;
+    try {
+      cancel = start();
+    } finally {
+      this.calling = false;
+    }
+    if (this.waiting === WAITING) this.waiting = cancel ?? WAITING;
+  }
+
+  private readonly onLeased = (job: Job | null): void => {
+    if (job === null) this.out.timeout();
+    else {
+      this.out.leased(job.id, job.name, job.ttr, job.payload);
+      if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
+    }
+    this.waitOver();
+  };
+
+  private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void => {
+    writeFinished(this.out, outcome);
+    this.waitOver();
+  };
+
+  private waitOver(): void {
+    this.waiting = null;
+    if (this.calling || this.closing) return;
+    // Called from inside another connection's command or a deadline: carry on later,
+    // not inside the engine call that is still running.
+    queueMicrotask(this.resume);
+  }
+
+  private readonly resume = (): void => {
+    if (this.closing) return;
+    while (this.waiting === null && this.backlog.length > 0) {
+      const item = this.backlog.shift()!;
+      if (item === CLOSE) {
+        this.closeAfterReplies();
+        break;
+      }
+      if (typeof item === 'string') this.out.clientError(item);
+      else this.execute(item);
+    }
+    if (this.waiting === null && this.backlog.length === 0 && this.ended) this.closeAfterReplies();
+    this.flush();
+    if (this.backlog.length < BACKLOG_PAUSE) this.resumeReading();
+    this.host.afterWork();
+  };
+
+  private cancelWait(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (typeof waiting === 'function') waiting();
+  }
+
+  // output
+
+  /** Sends what the replies so far hold, once the records they depend on are written. */
+  private flush(): void {
+    if (this.out.length === 0) return;
+    const chunk = this.out.take();
+    const log = this.host.log;
+    if (log === null) this.write(chunk);
+    else log.whenDurable(this.needSeq, () => this.write(chunk));
+  }
+
+  private write(chunk: Buffer): void {
+    if (this.socket.destroyed) return;
+    if (!this.socket.write(chunk)) this.pauseReading();
+  }
+
+  private closeAfterReplies(): void {
+    this.closing = true;
+    this.finish();
+  }
+
+  private finish(): void {
+    this.flush();
+    const log = this.host.log;
+    if (log === null) this.socket.destroySoon();
+    else log.whenDurable(this.needSeq, () => this.socket.destroySoon());
+  }
+
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.paused || this.closing || this.socket.writableNeedDrain || this.backlog.length >= BACKLOG_PAUSE) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+}
+
+const WAITING = Symbol('waiting');
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+}

@@ -1,0 +1,28 @@
+import type { EngineError, Finished } from '../jobs/types.js';
+import type { ReplyWriter } from '../protocol/replies.js';
+
+/** The one place where engine refusals become wire errors (CRAFT 5). */
+export function writeEngineError(out: ReplyWriter, error: EngineError): void {
+  switch (error) {
+    case 'not-found':
+      out.notFound();
+      return;
+    case 'duplicate-job':
+      out.clientError('duplicate-job');
+      return;
+    case 'duplicate-result':
+      out.clientError('duplicate-result');
+      return;
+    case 'invalid-time':
+      out.clientError('invalid-time');
+      return;
+  }
+}
+
+/** The reply of `result` and `run` once the wait is over. */
+export function writeFinished(out: ReplyWriter, outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void {
+  if (outcome === 'timeout') out.timeout();
+  else if (outcome === 'not-found') out.notFound();
+  else if (outcome === 'duplicate-job') out.clientError('duplicate-job');
+  else out.finished(outcome.id, outcome.success, outcome.result);
+}

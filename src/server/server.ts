@@ -1,0 +1,126 @@
+import net from 'node:net';
+import { openCommandLog, type CommandLog } from '../cmdlog/index.js';
+import { Engine } from '../jobs/engine.js';
+import { systemClock } from '../jobs/types.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { Ticker } from './ticker.js';
+import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
+
+/** How long a graceful stop waits for clients to take their last replies before cutting them off. */
+const DRAIN_TIMEOUT_MS = 5000;
+
+/**
+ * Starts one standalone server: replays the command log (if any) into a fresh engine,
+ * lets the deadlines that passed while it was down take effect, then listens.
+ */
+export async function startServer(options: ServerOptions): Promise<WorkqServer> {
+  const clock = options.clock ?? systemClock;
+  const { logger } = options;
+  const engine = new Engine(clock);
+  let log: CommandLog | null = null;
+  if (options.cmdlog.path !== null) {
+    log = await openCommandLog(
+      {
+        dir: options.cmdlog.path,
+        sync: options.cmdlog.sync,
+        syncIntervalMs: options.cmdlog.syncIntervalMs,
+        segmentSize: options.cmdlog.segmentSize,
+        cleanIntervalMs: options.cmdlog.cleanIntervalMs,
+        logger,
+        now: () => clock.now(),
+      },
+      engine,
+    );
+    engine.setJournal(log);
+    log.onReadOnlyChange = (readOnly) => {
+      engine.holdJobDeadlines(readOnly);
+      if (readOnly) logger.error('command log write failed: read-only until it can be written again');
+      else {
+        logger.warn('command log writable again: read-only mode over');
+        ticker.sync();
+      }
+    };
+  }
+  engine.tick(clock.now());
+
+  const connections = new Set<Connection>();
+  const ticker = new Ticker(engine, () => clock.now());
+  let startedAt = clock.now();
+  const host: ConnectionHost = {
+    engine,
+    log,
+    get startedAt() {
+      return startedAt;
+    },
+    activeClients: () => connections.size,
+    afterWork: () => ticker.sync(),
+    forget: (connection) => connections.delete(connection),
+  };
+
+  const listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, (socket) => {
+    connections.add(new Connection(socket, host));
+  });
+  try {
+    await listen(listener, options.host, options.port);
+  } catch (error) {
+    if (log !== null) await log.close();
+    throw error;
+  }
+  startedAt = clock.now();
+  ticker.sync();
+  const address = listener.address() as net.AddressInfo;
+  logger.info({ host: address.address, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const connection of connections) connection.shutdown();
+      ticker.stop();
+      if (log !== null) {
+        try {
+          await log.close();
+        } catch (error) {
+          logger.error({ err: error }, 'command log close failed');
+        }
+      }
+      const drained = await Promise.race([closed.then(() => true), delay(DRAIN_TIMEOUT_MS).then(() => false)]);
+      if (!drained) {
+        logger.warn({ connections: connections.size }, 'clients did not close in time: cut off');
+        for (const connection of connections) connection.destroy();
+        await closed;
+      }
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    host: address.address,
+    port: address.port,
+    status: (): ServerStatus => ({
+      host: address.address,
+      port: address.port,
+      jobs: engine.jobCount,
+      connections: connections.size,
+      readOnly: log !== null && log.readOnly,
+      startedAt,
+    }),
+    stop,
+  };
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // exclusive: under node:cluster each child binds its own port instead of sharing the primary's handle
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
