@@ -64,7 +64,7 @@ export class WorkqClient {
       maxBackoffMs: options.maxBackoffMs ?? 2000,
     };
     for (const server of servers) {
-      this.links.set(server, new ServerLink(server, connection, options.blockingConnections ?? 8));
+      this.links.set(server, new ServerLink(server, connection, options.idleBlockingConnections ?? 4));
     }
   }
 

@@ -4,22 +4,22 @@ import type { ReplyKind, ReplyValue } from './reply-parser.js';
 
 /**
  * Everything a client holds for one server: one pipelined connection for the commands
- * that answer at once, and a small pool of connections for lease, run and result. A
- * blocking command holds up every later command of its connection (PROTOCOL.md 1), so
- * each of those connections carries one blocking call at a time; when all are busy,
- * further blocking calls queue here.
+ * that answer at once, and connections for lease, run and result. A waiting command
+ * holds up every later command of its connection (PROTOCOL.md 1), so each waiting call
+ * gets a connection of its own; they never queue behind each other, which would let a
+ * crowd of result waits starve a worker's leases. Up to `keepIdle` of them stay open
+ * for reuse once their call is done.
  */
 export class ServerLink {
   private readonly main: Connection;
   private readonly idle: Connection[] = [];
-  private readonly all: Connection[] = [];
-  private readonly waiters: Array<(connection: Connection | null) => void> = [];
+  private readonly all = new Set<Connection>();
   private closed = false;
 
   constructor(
     readonly address: string,
     private readonly options: ConnectionOptions,
-    private readonly poolSize: number,
+    private readonly keepIdle: number,
   ) {
     this.main = new Connection(address, options);
   }
@@ -29,8 +29,8 @@ export class ServerLink {
   }
 
   async callBlocking(kind: ReplyKind, pieces: readonly Buffer[]): Promise<ReplyValue> {
-    const connection = await this.acquire();
-    if (connection === null) throw new ConnectionError(this.address, 'client closed');
+    if (this.closed) throw new ConnectionError(this.address, 'client closed');
+    const connection = this.idle.pop() ?? this.open();
     try {
       return await connection.call(kind, pieces);
     } finally {
@@ -38,29 +38,25 @@ export class ServerLink {
     }
   }
 
-  /** Lets pipelined calls finish; blocking calls in flight reject with ConnectionError. */
+  /** Lets pipelined calls finish; waiting calls in flight reject with ConnectionError. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) waiter(null);
     for (const connection of this.all) connection.destroy();
     await this.main.close();
   }
 
-  private acquire(): Promise<Connection | null> {
-    if (this.closed) return Promise.resolve(null);
-    const ready = this.idle.pop();
-    if (ready !== undefined) return Promise.resolve(ready);
-    if (this.all.length < this.poolSize) {
-      const connection = new Connection(this.address, this.options);
-      this.all.push(connection);
-      return Promise.resolve(connection);
-    }
-    return new Promise((resolve) => this.waiters.push(resolve));
+  private open(): Connection {
+    const connection = new Connection(this.address, this.options);
+    this.all.add(connection);
+    return connection;
   }
 
   private release(connection: Connection): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) waiter(connection);
-    else this.idle.push(connection);
+    if (!this.closed && this.idle.length < this.keepIdle) {
+      this.idle.push(connection);
+      return;
+    }
+    this.all.delete(connection);
+    connection.destroy();
   }
 }

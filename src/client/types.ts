@@ -95,8 +95,11 @@ export interface PageOptions extends ServerOption {
 export interface ClientOptions {
   /** `host:port` addresses (`host` alone means port 9922). */
   servers: readonly string[];
-  /** Extra connections per server for lease, run and result; default 8. */
-  blockingConnections?: number;
+  /**
+   * Each waiting lease, run or result gets a connection of its own; this many of them
+   * per server stay open for reuse once idle. Default 4.
+   */
+  idleBlockingConnections?: number;
   /** Default 5000. */
   connectTimeoutMs?: number;
   /** First reconnect delay after a failed attempt, doubled up to `maxBackoffMs`; default 50. */

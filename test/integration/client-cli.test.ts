@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { connect, worker } from '../../src/client/index.js';
 import { startTestServer } from '../helpers/wire.js';
-import { root } from '../helpers/process.js';
+import { freePort, root } from '../helpers/process.js';
 
 interface Outcome {
   code: number | null;
@@ -69,7 +69,7 @@ test('exit codes and human output', async (t) => {
   t.regex(invalid.stderr, /Invalid Name/);
   const usage = await workq(['add'], env);
   t.is(usage.code, 1);
-  const refused = await workq(['--server', '127.0.0.1:1', 'inspect', 'server']);
+  const refused = await workq(['--server', `127.0.0.1:${await freePort()}`, 'inspect', 'server']);
   t.is(refused.code, 5);
 
   const id = '0f8e7d6c-5b4a-4938-a7b6-c5d4e3f2a1b0';
