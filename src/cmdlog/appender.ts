@@ -222,10 +222,8 @@ export class Appender implements Journal {
     const { fs, segmentSize } = this.opts;
     try {
       while (this.written < this.ends.length) {
-        let seg = this.active;
-        if (seg === null) {
-          seg = this.openActive();
-        } else if (seg.size >= segmentSize && seg.size > HEADER_LENGTH) {
+        let seg = this.active ?? this.openActive();
+        if (seg.size >= segmentSize && seg.size > HEADER_LENGTH) {
           // A segment is sealed only once all of it is durable and no fsync uses its fd.
           if (this.syncing || (this.opts.sync !== 'os' && seg.syncedSize < seg.size)) {
             this.waitingForSync = true;
