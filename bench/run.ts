@@ -105,8 +105,8 @@ function machine(): string {
     `- date: ${new Date().toISOString()}`,
     `- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
-    `- Node.js ${process.version}; ${beanstalkd ?? 'beanstalkd: not installed'}`,
-    `- Workq-TS server: ${launcher?.how ?? 'not available'}`,
+    `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
+    `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}`,
     `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load`,
   ].join('\n');
 }

@@ -34,6 +34,8 @@ export interface BenchConfig {
   seconds: number;
   jobs: { add: number; cycle: number; memory: number; durability: number; replay: number };
   rounds: number;
+  /** Measured runs per side of the throughput and latency workloads; the median is reported. */
+  repeat: number;
   workq: WorkqLauncher | null;
   beanstalkd: boolean;
   tmp: string;
@@ -95,11 +97,6 @@ async function onServer<T>(start: () => Promise<ServerProc>, fn: (proc: ServerPr
   }
 }
 
-function starter(cfg: BenchConfig, protocol: Protocol): (() => Promise<ServerProc>) | null {
-  if (protocol === 'workq') return cfg.workq ? () => startWorkq(cfg.workq!) : null;
-  return cfg.beanstalkd ? () => startBeanstalkd() : null;
-}
-
 /** What a reader needs to trust a figure: how much was done, and anything that went wrong. */
 function describe(r: LoadResult, target: number): string {
   const parts = [`${r.units.toLocaleString('en-US')} in ${r.seconds.toFixed(2)} s`];
@@ -118,28 +115,84 @@ function sideNotes(notes: Partial<Record<Protocol, string>>): string {
 
 const PROTOCOLS: Protocol[] = ['workq', 'beanstalk'];
 
-/** Runs `measure` on each available side and collects its value and note. */
-async function bothSides(
-  cfg: BenchConfig,
-  name: string,
-  measure: (protocol: Protocol) => Promise<{ value: number; note: string }>,
-): Promise<{ values: Record<Protocol, number | null>; notes: Partial<Record<Protocol, string>> }> {
-  const values: Record<Protocol, number | null> = { workq: null, beanstalk: null };
-  const notes: Partial<Record<Protocol, string>> = {};
-  for (const protocol of PROTOCOLS) {
-    const available = protocol === 'workq' ? cfg.workq !== null : cfg.beanstalkd;
-    if (!available) continue;
-    cfg.log(`${name}: ${protocol}…`);
-    const { value, note } = await measure(protocol);
-    values[protocol] = value;
-    notes[protocol] = note;
-    cfg.log(`${name}: ${protocol} ${value.toFixed(1)} (${note})`);
-  }
-  return { values, notes };
+function available(cfg: BenchConfig): Protocol[] {
+  return PROTOCOLS.filter((p) => (p === 'workq' ? cfg.workq !== null : cfg.beanstalkd));
 }
 
-/** The null responder finishes small loads too fast to time them well. */
-const CEILING_JOBS = 1000000;
+function defaultStart(cfg: BenchConfig, protocol: Protocol): Promise<ServerProc> {
+  return protocol === 'workq' ? startWorkq(cfg.workq!) : startBeanstalkd();
+}
+
+interface Sample {
+  value: number;
+  note: string;
+}
+
+interface Sides {
+  values: Record<Protocol, number | null>;
+  notes: Partial<Record<Protocol, string>>;
+}
+
+function fmt(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
+}
+
+/**
+ * Runs every side once, on its own server process, one after the other (for workloads
+ * that are too big to repeat or that need the machine to themselves).
+ */
+async function eachSide(cfg: BenchConfig, name: string, measure: (protocol: Protocol) => Promise<Sample>): Promise<Sides> {
+  const sides: Sides = { values: { workq: null, beanstalk: null }, notes: {} };
+  for (const protocol of available(cfg)) {
+    cfg.log(`${name}: ${protocol}…`);
+    const sample = await measure(protocol);
+    sides.values[protocol] = sample.value;
+    sides.notes[protocol] = sample.note;
+    cfg.log(`${name}: ${protocol} ${fmt(sample.value)} (${sample.note})`);
+  }
+  return sides;
+}
+
+/**
+ * Starts the servers of both sides, warms each up, then measures them in turns, `repeat`
+ * times, so that load from elsewhere on a shared machine falls on both alike. Each side
+ * reports the median run, with every run's value in its note.
+ */
+async function interleaved(
+  cfg: BenchConfig,
+  name: string,
+  start: (protocol: Protocol) => Promise<ServerProc>,
+  warm: (protocol: Protocol, proc: ServerProc) => Promise<unknown>,
+  measure: (protocol: Protocol, proc: ServerProc, run: number) => Promise<Sample>,
+): Promise<Sides> {
+  const protocols = available(cfg);
+  const procs = new Map<Protocol, ServerProc>();
+  const samples = new Map<Protocol, Sample[]>(protocols.map((p) => [p, []]));
+  try {
+    for (const protocol of protocols) {
+      procs.set(protocol, await start(protocol));
+      await warm(protocol, procs.get(protocol)!);
+    }
+    for (let run = 0; run < cfg.repeat; run++) {
+      for (const protocol of protocols) {
+        const sample = await measure(protocol, procs.get(protocol)!, run);
+        samples.get(protocol)!.push(sample);
+        cfg.log(`${name} run ${run + 1}/${cfg.repeat}: ${protocol} ${fmt(sample.value)} (${sample.note})`);
+      }
+    }
+  } finally {
+    for (const proc of procs.values()) await proc.stop();
+  }
+  const sides: Sides = { values: { workq: null, beanstalk: null }, notes: {} };
+  for (const [protocol, list] of samples) {
+    const sorted = [...list].sort((a, b) => a.value - b.value);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    sides.values[protocol] = median.value;
+    const runs = list.length > 1 ? ` (runs: ${list.map((x) => fmt(x.value)).join(' / ')})` : '';
+    sides.notes[protocol] = `${median.note}${runs}`;
+  }
+  return sides;
+}
 
 async function addWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.add;

@@ -214,7 +214,8 @@ export class ReplyWriter {
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB, pending + n));
+    // Doubling keeps a long run of replies between two takes linear in its size.
+    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (pending + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;

@@ -38,8 +38,8 @@ export function parseU32(text: string): number | null {
 
 /**
  * Digits from `from` on, compared exactly against `limit` (a decimal string) so that the
- * verdict at the edge of 64-bit ranges is exact; the returned number may be rounded
- * above 2^53, which no range check of the protocol can notice.
+ * verdict at the edge of 64-bit ranges is exact; above 2^53 the returned number is the
+ * nearest double, which no range check of the protocol can tell apart.
  */
 function parseBigDigits(text: string, from: number, limit: string): number | null {
   const n = text.length;
@@ -56,7 +56,8 @@ function parseBigDigits(text: string, from: number, limit: string): number | nul
   const significant = n - first;
   if (significant > limit.length) return null;
   if (significant === limit.length && text.slice(first) > limit) return null;
-  return value;
+  // Past 15 digits the running sum may round differently from the correctly rounded value.
+  return significant > 15 ? Number(text.slice(first)) : value;
 }
 
 /** u64: 0 … 18446744073709551615. */

@@ -1,5 +1,8 @@
 import type { EngineApi } from '../jobs/types.js';
 
+/** setTimeout takes at most a signed 32-bit delay; a later deadline is reached in steps. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * Drives every deadline of the engine with a single timer, armed at the earliest one.
  * `sync()` is cheap (one comparison) and is called after every batch of commands, since
@@ -25,7 +28,7 @@ export class Ticker {
       this.timer = null;
       return;
     }
-    this.timer = setTimeout(this.fire, Math.max(0, Math.ceil(next - this.now())));
+    this.timer = setTimeout(this.fire, Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(next - this.now()))));
   }
 
   stop(): void {

@@ -24,7 +24,10 @@ function jobBlock(id: string, keys: Record<string, string | number>): string {
 }
 
 test('11.1 add, duplicate add; 11.2 inspect; 11.3 lease, complete, result, delete', async (t) => {
-  const a = await session();
+  // a server of its own: `inspect queues` lists every queue the other sessions create
+  const own = await startTestServer();
+  t.teardown(() => own.stop());
+  const a = await Wire.connect(own.port);
   const id = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e';
   a.send(`add ${id} ping 5000 60000 4 -priority=10 -max-attempts=3\r\nping\r\n`);
   t.is(await a.reply('+OK\r\n'), '+OK\r\n');
