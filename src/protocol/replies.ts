@@ -16,6 +16,7 @@ const MAX_TIME = 32;
 const SHORT_STRING = 48;
 
 const SLAB = 16 * 1024;
+const KEEP_LIMIT = 4 * SLAB;
 
 const OK_ONE = Buffer.from('+OK 1\r\n', 'latin1');
 
@@ -62,6 +63,11 @@ export class ReplyWriter {
   take(): Buffer {
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
+    // A buffer grown for one large reply is not kept by an idle connection.
+    if (this.buf.length > KEEP_LIMIT) {
+      this.buf = Buffer.allocUnsafe(SLAB);
+      this.start = this.pos = 0;
+    }
     return out;
   }
 
@@ -214,8 +220,8 @@ export class ReplyWriter {
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
-    // Doubling keeps a long run of replies between two takes linear in its size.
-    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (pending + n)));
+    // Doubling what is pending keeps a long run of replies between two takes linear in size.
+    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * pending + n));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;

@@ -192,3 +192,15 @@ test('replies of one read accumulate until taken', (t) => {
   t.is(text(out), '+OK\r\n-CLIENT-ERROR Invalid ID\r\n-TIMEOUT\r\n');
   t.is(out.take().length, 0);
 });
+
+test('a long run of replies between takes grows the buffer without losing any', (t) => {
+  const out = new ReplyWriter(16);
+  const payload = Buffer.alloc(1000, 0x62);
+  for (let i = 0; i < 5000; i++) out.finished('8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', i % 2 === 0, payload);
+  const all = out.take();
+  const one = '+OK 1\r\n8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 1 1000\r\n'.length + 1002;
+  t.is(all.length, 5000 * one);
+  t.is(all.subarray(one, one + 50).toString(), '+OK 1\r\n8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 0 1000');
+  out.ok();
+  t.is(out.take().toString(), '+OK\r\n');
+});
