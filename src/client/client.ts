@@ -195,7 +195,7 @@ export class WorkqClient {
 
   private async send<T>(server: string, kind: ReplyKind, command: Encoded, blocking = false): Promise<T> {
     if (command instanceof WorkqError) throw command;
-    const link = this.links.get(server);
+    const link = this.links.get(server) ?? this.links.get(normalizeAddress(server));
     if (link === undefined) throw new ClientError(`Unknown server ${server}`);
     const value = blocking ? await link.callBlocking(kind, command) : await link.call(kind, command);
     return value as T;

@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
  * jobs that lived there.
  */
 
-const HEX = /^[0-9a-f]$/;
-
 /**
  * The canonical 8-4-4-4-12 lowercase form of an ID written in any of the spellings the
  * server accepts (PROTOCOL.md 3.2), so that `{ABC…}` and `abc…` land on the same server;
@@ -22,7 +20,10 @@ export function canonicalId(id: string): string | null {
     if (id[i] === '-') i += 1;
     const group = id.slice(i, i + size).toLowerCase();
     if (group.length !== size) return null;
-    for (const c of group) if (!HEX.test(c)) return null;
+    for (let k = 0; k < size; k++) {
+      const c = group.charCodeAt(k);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return null;
+    }
     groups.push(group);
     i += size;
   }
