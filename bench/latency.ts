@@ -155,6 +155,7 @@ export async function measureLatency(
   port: number,
   rounds: number,
   seconds: number,
+  queue: string,
 ): Promise<LatencyResult> {
   const warm = Math.min(1000, Math.floor(rounds / 10));
   const tally = new Tally(rounds + warm);
@@ -162,11 +163,11 @@ export async function measureLatency(
   const workerTally = new Tally(Number.POSITIVE_INFINITY);
   let conversations: Conversation[];
   if (protocol === 'workq') {
-    const client = new RunClient(record, tally, 'lat');
-    conversations = [client, new Worker(workqWorker('lat'), 1, workerTally)];
+    const client = new RunClient(record, tally, queue);
+    conversations = [client, new Worker(workqWorker(queue), 1, workerTally)];
   } else {
-    const client = new PutClient(record, tally, 'lat');
-    conversations = [client, new Worker(beanstalkWorker('lat'), 1, workerTally, () => client.deleted())];
+    const client = new PutClient(record, tally, queue);
+    conversations = [client, new Worker(beanstalkWorker(queue), 1, workerTally, () => client.deleted())];
   }
   const result = await runLoad(port, conversations, tally, seconds);
   return {

@@ -39,7 +39,9 @@ export function topSelfTime(file: string, root: string, limit: number): SelfTime
     const us = profile.timeDeltas[i] ?? 0;
     if (frame.functionName === '(idle)') return;
     busy += us;
-    const where = frame.url ? `${shortUrl(frame.url, root)}:${frame.lineNumber + 1}` : '';
+    // Code run through tsx reports line 0 for everything: show a line only when it means something.
+    const line = frame.lineNumber > 0 ? `:${frame.lineNumber + 1}` : '';
+    const where = frame.url ? `${shortUrl(frame.url, root)}${line}` : '';
     const key = `${frame.functionName}@${where}`;
     const entry = totals.get(key) ?? { name: frame.functionName || '(anonymous)', where, ms: 0, share: 0 };
     entry.ms += us / 1000;

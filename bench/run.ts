@@ -10,10 +10,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, beanstalkdVersion, startWorkq, workqLauncher } from './procs.js';
 import { selfTimeTable, topSelfTime } from './profile.js';
-import { markdownTable } from './table.js';
-import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadName } from './workloads.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
+import { markdownTable } from './table.js';
 import { workqAdds } from './wire.js';
+import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadName } from './workloads.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
@@ -23,8 +23,11 @@ const USAGE = `usage: npm run bench -- [options]
   --conns N       connections of the load generator (default 4)
   --depth P       requests in flight per connection (default 64)
   --seconds S     time bound of one measured load (default 10)
+  --repeat R      measured runs per side of add, cycle, latency, durability; the
+                  median is reported (default 3)
   --servers LIST  which servers to run: workq,beanstalkd (default: both)
   --cpu-prof      profile the Workq-TS server on the add workload instead
+                  (--jobs default 1000000 there)
   --help`;
 
 function positive(text: string | undefined, fallback: number, name: string): number {
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     conns: { type: 'string' },
     depth: { type: 'string' },
     seconds: { type: 'string' },
+    repeat: { type: 'string' },
     servers: { type: 'string' },
     'cpu-prof': { type: 'boolean' },
     help: { type: 'boolean' },
@@ -67,6 +71,7 @@ const jobs = values.jobs === undefined ? undefined : positive(values.jobs, 0, 'j
 const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
 const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
 const launcher = servers.includes('workq') ? workqLauncher() : null;
+const loadAtStart = os.loadavg()[0]!.toFixed(2);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
@@ -82,6 +87,7 @@ const cfg: BenchConfig = {
     replay: jobs ?? 1000000,
   },
   rounds: positive(values.rounds, 10000, 'rounds'),
+  repeat: positive(values.repeat, 3, 'repeat'),
   workq: launcher,
   beanstalkd: beanstalkd !== null,
   tmp,
@@ -107,7 +113,8 @@ function machine(): string {
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
     `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}`,
-    `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load`,
+    `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load, median of ${cfg.repeat} interleaved runs`,
+    `- load average (1 min) at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}`,
   ].join('\n');
 }
 
@@ -119,13 +126,15 @@ async function profileAdd(): Promise<void> {
   const dir = path.join(ROOT, 'bench/results/prof');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const count = jobs ?? 400000;
+  const count = jobs ?? 1000000;
   const server = await startWorkq(launcher, { cpuProfDir: dir });
   const tally = new Tally(count);
   const convs = Array.from({ length: cfg.conns }, (_, i) => new Pipeline('workq', workqAdds(i, Math.ceil(count / cfg.conns)), cfg.depth, tally));
   const result = await runLoad(server.port, convs, tally, cfg.seconds * 3);
   await server.stop();
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's
+  // loader thread writes one too).
+  const file = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   if (!file) {
     console.error('[bench] the server wrote no profile (it must exit by itself on SIGTERM).');
     process.exit(1);

@@ -82,10 +82,9 @@ function warmJobs(jobs: number): number {
   return Math.min(20000, Math.max(1, Math.floor(jobs / 5)));
 }
 
-/** A measured add load after an unmeasured warm-up of the same shape. */
-async function warmAddLoad(protocol: Protocol, port: number, jobs: number, cfg: BenchConfig): Promise<LoadResult> {
-  await addLoad(protocol, port, warmJobs(jobs), cfg, Math.min(cfg.seconds, WARM_SECONDS), 'warm');
-  return addLoad(protocol, port, jobs, cfg, cfg.seconds);
+/** An unmeasured add load of the same shape, into its own queue. */
+function warmAdds(protocol: Protocol, port: number, jobs: number, cfg: BenchConfig): Promise<LoadResult> {
+  return addLoad(protocol, port, warmJobs(jobs), cfg, Math.min(cfg.seconds, WARM_SECONDS), 'warm');
 }
 
 async function onServer<T>(start: () => Promise<ServerProc>, fn: (proc: ServerProc) => Promise<T>): Promise<T> {
@@ -194,18 +193,29 @@ async function interleaved(
   return sides;
 }
 
+/** The null responder finishes small loads too fast to time them well. */
+const CEILING_JOBS = 1000000;
+
 async function addWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.add;
-  const { values, notes } = await bothSides(cfg, 'add', (protocol) =>
-    onServer(starter(cfg, protocol)!, async (p) => {
-      const r = await warmAddLoad(protocol, p.port, jobs, cfg);
+  const { values, notes } = await interleaved(
+    cfg,
+    'add',
+    (protocol) => defaultStart(cfg, protocol),
+    (protocol, p) => warmAdds(protocol, p.port, jobs, cfg),
+    async (protocol, p) => {
+      const r = await addLoad(protocol, p.port, jobs, cfg, cfg.seconds);
       return { value: r.perSecond, note: describe(r, jobs) };
-    }),
+    },
   );
   cfg.log('add: null responder (load generator ceiling)…');
+  const ceilingJobs = Math.max(jobs, CEILING_JOBS);
   const ceiling = await onServer(
     () => startNull(2),
-    (p) => warmAddLoad('workq', p.port, Math.max(jobs, CEILING_JOBS), cfg),
+    async (p) => {
+      await warmAdds('workq', p.port, ceilingJobs, cfg);
+      return addLoad('workq', p.port, ceilingJobs, cfg, cfg.seconds);
+    },
   );
   const times = (v: number | null): string => (v ? `${(ceiling.perSecond / v).toFixed(1)}×` : '—');
   return [
@@ -223,7 +233,7 @@ async function addWorkload(cfg: BenchConfig): Promise<Row[]> {
       workq: null,
       beanstalkd: null,
       digits: 0,
-      note: `${Math.round(ceiling.perSecond).toLocaleString('en-US')} ops/s = ${times(values.workq)} Workq-TS, ${times(values.beanstalk)} beanstalkd (${describe(ceiling, Math.max(jobs, CEILING_JOBS))})`,
+      note: `${Math.round(ceiling.perSecond).toLocaleString('en-US')} ops/s = ${times(values.workq)} Workq-TS, ${times(values.beanstalk)} beanstalkd (${describe(ceiling, ceilingJobs)})`,
     },
   ];
 }
@@ -254,13 +264,16 @@ function cycleLoad(protocol: Protocol, port: number, jobs: number, cfg: BenchCon
 
 async function cycleWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.cycle;
-  const { values, notes } = await bothSides(cfg, 'cycle', (protocol) =>
-    onServer(starter(cfg, protocol)!, async (p) => {
-      // The warm-up uses its own queue: its workers' leftover waits must not catch jobs.
-      await cycleLoad(protocol, p.port, warmJobs(jobs), { ...cfg, seconds: Math.min(cfg.seconds, WARM_SECONDS) }, 'warm');
-      const r = await cycleLoad(protocol, p.port, jobs, cfg, 'cyc');
+  // Every run has its own queue: waits left behind by a finished run must not catch jobs.
+  const { values, notes } = await interleaved(
+    cfg,
+    'cycle',
+    (protocol) => defaultStart(cfg, protocol),
+    (protocol, p) => cycleLoad(protocol, p.port, warmJobs(jobs), { ...cfg, seconds: Math.min(cfg.seconds, WARM_SECONDS) }, 'warm'),
+    async (protocol, p, run) => {
+      const r = await cycleLoad(protocol, p.port, jobs, cfg, `cyc${run}`);
       return { value: r.perSecond, note: describe(r, jobs) };
-    }),
+    },
   );
   return [
     {
@@ -275,31 +288,37 @@ async function cycleWorkload(cfg: BenchConfig): Promise<Row[]> {
 }
 
 async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
-  const p50: Record<Protocol, number | null> = { workq: null, beanstalk: null };
-  const { values, notes } = await bothSides(cfg, 'latency', (protocol) =>
-    onServer(starter(cfg, protocol)!, async (p) => {
-      const r = await measureLatency(protocol, p.port, cfg.rounds, cfg.seconds);
-      p50[protocol] = r.p50us;
+  const p99: Record<Protocol, number[]> = { workq: [], beanstalk: [] };
+  const { values, notes } = await interleaved(
+    cfg,
+    'latency',
+    (protocol) => defaultStart(cfg, protocol),
+    async () => undefined,
+    async (protocol, p, run) => {
+      const r = await measureLatency(protocol, p.port, cfg.rounds, cfg.seconds, `lat${run}`);
+      p99[protocol].push(r.p99us);
       const errors = r.errors > 0 ? `, ${r.errors} ERRORS` : '';
-      return { value: r.p99us, note: `${r.samples} rounds${errors}` };
-    }),
+      return { value: r.p50us, note: `${r.samples} rounds, p99 ${fmt(r.p99us)} µs${errors}` };
+    },
   );
+  const median = (list: number[]): number | null =>
+    list.length === 0 ? null : [...list].sort((x, y) => x - y)[Math.floor((list.length - 1) / 2)]!;
   return [
     {
       workload: '3. run round trip',
       metric: 'p50 µs (lower is better)',
-      workq: p50.workq,
-      beanstalkd: p50.beanstalk,
+      workq: values.workq,
+      beanstalkd: values.beanstalk,
       digits: 0,
       note: sideNotes(notes),
     },
     {
       workload: '3. run round trip',
       metric: 'p99 µs (lower is better)',
-      workq: values.workq,
-      beanstalkd: values.beanstalk,
+      workq: median(p99.workq),
+      beanstalkd: median(p99.beanstalk),
       digits: 0,
-      note: '',
+      note: 'median of the runs\' p99',
     },
   ];
 }
@@ -309,18 +328,21 @@ const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 
 async function memoryWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.memory;
-  const { values, notes } = await bothSides(cfg, 'memory', (protocol) =>
-    onServer(starter(cfg, protocol)!, async (p) => {
-      await sleep(500);
-      const before = p.rss();
-      const r = await addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS);
-      await sleep(2000);
-      const after = p.rss();
-      return {
-        value: (after - before) / r.units,
-        note: `RSS ${mib(before)} → ${mib(after)} for ${r.units.toLocaleString('en-US')} jobs${r.errors ? `, ${r.errors} ERRORS` : ''}`,
-      };
-    }),
+  const { values, notes } = await eachSide(cfg, 'memory', (protocol) =>
+    onServer(
+      () => defaultStart(cfg, protocol),
+      async (p) => {
+        await sleep(500);
+        const before = p.rss();
+        const r = await addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS);
+        await sleep(2000);
+        const after = p.rss();
+        return {
+          value: (after - before) / r.units,
+          note: `RSS ${mib(before)} → ${mib(after)} for ${r.units.toLocaleString('en-US')} jobs${r.errors ? `, ${r.errors} ERRORS` : ''}`,
+        };
+      },
+    ),
   );
   return [
     {
@@ -350,27 +372,33 @@ async function durabilityWorkload(cfg: BenchConfig): Promise<Row[]> {
   ];
   const rows: Row[] = [];
   for (const pair of pairs) {
-    const { values, notes } = await bothSides(cfg, `durability ${pair.sync}`, async (protocol) => {
-      const dir = freshDir(cfg, `dur-${protocol}`);
-      try {
-        const start = (): Promise<ServerProc> =>
-          protocol === 'workq' ? startWorkq(cfg.workq!, { dir, sync: pair.sync }) : startBeanstalkd({ dir, fsyncMs: pair.fsyncMs });
-        return await onServer(start, async (p) => {
-          const r = await warmAddLoad(protocol, p.port, jobs, cfg);
+    const dirs = { workq: freshDir(cfg, 'dur-workq'), beanstalk: freshDir(cfg, 'dur-beanstalk') };
+    try {
+      const { values, notes } = await interleaved(
+        cfg,
+        `durability ${pair.sync}`,
+        (protocol) =>
+          protocol === 'workq'
+            ? startWorkq(cfg.workq!, { dir: dirs.workq, sync: pair.sync })
+            : startBeanstalkd({ dir: dirs.beanstalk, fsyncMs: pair.fsyncMs }),
+        (protocol, p) => warmAdds(protocol, p.port, jobs, cfg),
+        async (protocol, p) => {
+          const r = await addLoad(protocol, p.port, jobs, cfg, cfg.seconds);
           return { value: r.perSecond, note: describe(r, jobs) };
-        });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-    rows.push({
-      workload: `5. durable add, ${pair.label}`,
-      metric: 'ops/s',
-      workq: values.workq,
-      beanstalkd: values.beanstalk,
-      digits: 0,
-      note: sideNotes(notes),
-    });
+        },
+      );
+      rows.push({
+        workload: `5. durable add, ${pair.label}`,
+        metric: 'ops/s',
+        workq: values.workq,
+        beanstalkd: values.beanstalk,
+        digits: 0,
+        note: sideNotes(notes),
+      });
+    } finally {
+      rmSync(dirs.workq, { recursive: true, force: true });
+      rmSync(dirs.beanstalk, { recursive: true, force: true });
+    }
   }
   return rows;
 }
@@ -378,7 +406,7 @@ async function durabilityWorkload(cfg: BenchConfig): Promise<Row[]> {
 async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.replay;
   const seconds: Record<Protocol, number | null> = { workq: null, beanstalk: null };
-  const { values, notes } = await bothSides(cfg, 'replay', async (protocol) => {
+  const { values, notes } = await eachSide(cfg, 'replay', async (protocol) => {
     const dir = freshDir(cfg, `replay-${protocol}`);
     const empty = freshDir(cfg, `empty-${protocol}`);
     const start = (d: string, timeoutMs = 30000): Promise<ServerProc> =>
@@ -386,17 +414,22 @@ async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
         ? startWorkq(cfg.workq!, { dir: d, sync: 'interval', timeoutMs })
         : startBeanstalkd({ dir: d, fsyncMs: 1000, timeoutMs });
     try {
-      const loaded = await onServer(() => start(dir), (p) => addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS));
+      const loaded = await onServer(
+        () => start(dir),
+        (p) => addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS),
+      );
       const logBytes = dirBytes(dir);
-      const emptyMs = await onServer(() => start(empty), async (p) => p.readyMs);
+      const emptyMs = await onServer(
+        () => start(empty),
+        async (p) => p.readyMs,
+      );
       const { readyMs, replayed } = await onServer(
         () => start(dir, UNBOUNDED_SECONDS * 1000),
         async (p) => ({ readyMs: p.readyMs, replayed: await readyJobs(protocol, p.port, 'q') }),
       );
       seconds[protocol] = readyMs / 1000;
-      const rate = loaded.units / ((readyMs - emptyMs) / 1000);
       return {
-        value: rate,
+        value: loaded.units / ((readyMs - emptyMs) / 1000),
         note: `${loaded.units.toLocaleString('en-US')} jobs, log ${mib(logBytes)}, answered after ${(readyMs / 1000).toFixed(2)} s (empty log: ${(emptyMs / 1000).toFixed(2)} s), ${replayed ?? '?'} ready after restart`,
       };
     } finally {
