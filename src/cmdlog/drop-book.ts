@@ -25,10 +25,6 @@ export class DropBook {
   prune(now: number): void {
     for (const [id, at] of this.expirations) if (at < now) this.expirations.delete(id);
   }
-
-  get size(): number {
-    return this.expirations.size;
-  }
 }
 
 /** A sealed (read-only) segment as the cleaner tracks it. */
