@@ -28,6 +28,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
         cleanIntervalMs: options.cmdlog.cleanIntervalMs,
         logger,
         now: () => clock.now(),
+        ...(options.cmdlogFs !== undefined ? { fs: options.cmdlogFs } : {}),
       },
       engine,
     );

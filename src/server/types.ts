@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LogFileSystem } from '../cmdlog/types.js';
 import type { Clock } from '../jobs/types.js';
 
 export type SyncPolicy = 'interval' | 'os' | 'always';
@@ -18,6 +19,8 @@ export interface ServerOptions {
   };
   logger: Logger;
   clock?: Clock;
+  /** The command log's file layer; tests inject faults through it (CRAFT 7). */
+  cmdlogFs?: LogFileSystem;
 }
 
 export interface ServerStatus {

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { startServer } from '../../src/server/server.js';
 import type { ServerOptions, WorkqServer } from '../../src/server/types.js';
 import type { Clock } from '../../src/jobs/types.js';
+import type { LogFileSystem } from '../../src/cmdlog/types.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -15,6 +16,7 @@ export interface TestServerOptions {
   segmentSize?: number;
   cleanIntervalMs?: number;
   clock?: Clock;
+  fs?: LogFileSystem;
 }
 
 /** Starts a real server on 127.0.0.1 with a free port. */
@@ -31,6 +33,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     logger: silent,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.fs ? { cmdlogFs: options.fs } : {}),
   });
 }
 
