@@ -163,25 +163,15 @@ export interface WorkqLauncher {
   readonly args: string[];
 }
 
-/**
- * Prefers the built CLI when it is newer than every source file, then the CLI through
- * tsx, then bench/workq-proc.ts (the same flags, straight on `startServer`).
- */
+/** Prefers the built CLI when it is newer than every source file, else the CLI through tsx. */
 export function workqLauncher(): WorkqLauncher | null {
   const built = path.join(ROOT, 'dist/src/cli/workq-server.js');
   const cli = path.join(ROOT, 'src/cli/workq-server.ts');
-  const server = path.join(ROOT, 'src/server/server.ts');
   if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) {
     return { how: 'node dist/src/cli/workq-server.js', args: [built] };
   }
   if (existsSync(cli)) {
     return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli] };
-  }
-  if (existsSync(server)) {
-    return {
-      how: 'node --import=tsx bench/workq-proc.ts (startServer)',
-      args: ['--import=tsx', path.join(ROOT, 'bench/workq-proc.ts')],
-    };
   }
   return null;
 }

@@ -71,6 +71,7 @@ const jobs = values.jobs === undefined ? undefined : positive(values.jobs, 0, 'j
 const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
 const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
 const launcher = servers.includes('workq') ? workqLauncher() : null;
+const startedAt = new Date().toISOString();
 const loadAtStart = os.loadavg()[0]!.toFixed(2);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -98,7 +99,7 @@ if (!beanstalkd && servers.includes('beanstalkd')) {
   console.error('[bench] beanstalkd not found on PATH (Debian: apt-get install beanstalkd): the beanstalkd column stays empty.');
 }
 if (!launcher && servers.includes('workq')) {
-  console.error('[bench] Workq-TS server not found (src/server/server.ts or src/cli/workq-server.ts): the Workq-TS column stays empty.');
+  console.error('[bench] Workq-TS server not found (src/cli/workq-server.ts): the Workq-TS column stays empty.');
 }
 
 function cpuModel(): string {
@@ -108,7 +109,7 @@ function cpuModel(): string {
 
 function machine(): string {
   return [
-    `- date: ${new Date().toISOString()}`,
+    `- started: ${startedAt}`,
     `- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
