@@ -223,6 +223,8 @@ export interface LoadResult {
   timeouts: number;
   seconds: number;
   perSecond: number;
+  /** The server closed a connection before the load ended. */
+  closedEarly: boolean;
 }
 
 function connect(port: number): Promise<net.Socket> {
@@ -251,6 +253,7 @@ export async function runLoad(
   return new Promise((resolve, reject) => {
     let started = 0;
     let settled = false;
+    let closedEarly = false;
     const finish = (): void => {
       if (settled) return;
       settled = true;
@@ -264,6 +267,7 @@ export async function runLoad(
         timeouts: tally.timeouts,
         seconds: elapsed,
         perSecond: tally.units / elapsed,
+        closedEarly,
       });
     };
     const timer = setTimeout(finish, seconds * 1000);
@@ -284,7 +288,9 @@ export async function runLoad(
         }
       });
       socket.on('close', () => {
-        if (!settled) finish();
+        if (settled) return;
+        closedEarly = true;
+        finish();
       });
     });
     started = performance.now();

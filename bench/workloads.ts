@@ -99,7 +99,8 @@ async function onServer<T>(start: () => Promise<ServerProc>, fn: (proc: ServerPr
 /** What a reader needs to trust a figure: how much was done, and anything that went wrong. */
 function describe(r: LoadResult, target: number): string {
   const parts = [`${r.units.toLocaleString('en-US')} in ${r.seconds.toFixed(2)} s`];
-  if (r.units + r.errors < target) parts.push(`time-bounded (target ${target.toLocaleString('en-US')})`);
+  if (r.closedEarly) parts.push('CONNECTION CLOSED BY THE SERVER');
+  else if (r.units + r.errors < target) parts.push(`time-bounded (target ${target.toLocaleString('en-US')})`);
   if (r.errors > 0) parts.push(`${r.errors} ERRORS`);
   if (r.timeouts > 0) parts.push(`${r.timeouts} wait timeouts`);
   return parts.join(', ');
