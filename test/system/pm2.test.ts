@@ -1,0 +1,83 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, root } from '../helpers/process.js';
+import type { SupervisorStatus } from '../../supervisor/primary.js';
+import { cliJs, LineClient, waitFor } from './supervisor-harness.js';
+
+// A real PM2 from node_modules with a private PM2_HOME runs ecosystem.config.js (the
+// built supervisor in dist/); the instances come from the environment PM2 passes on.
+
+const pm2Bin = path.join(root, 'node_modules/.bin/pm2');
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: root, env, encoding: 'utf8', timeout: timeoutMs }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+test('PM2 starts the supervisor, SIGHUP replaces the servers, stop is graceful', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-pm2-'));
+  const ports = [await freePort(), await freePort()];
+  const dataDirs = ports.map((port) => path.join(dir, 'data', String(port)));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PM2_HOME: path.join(dir, 'pm2'),
+    WORKQ_INSTANCES: JSON.stringify(ports.map((port, i) => ({ name: `p${i}`, port, cmdlog: { path: dataDirs[i] } }))),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+  };
+  t.teardown(async () => {
+    await run(pm2Bin, ['kill'], env, 30_000);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const status = async (): Promise<SupervisorStatus | undefined> => {
+    const result = await run(process.execPath, [cliJs, 'status', '--json'], env, 10_000);
+    return result.code === 0 ? (JSON.parse(result.stdout) as SupervisorStatus) : undefined;
+  };
+
+  const start = await run(pm2Bin, ['start', 'ecosystem.config.js'], env);
+  t.is(start.code, 0, start.stdout + start.stderr);
+  const first = await waitFor('both servers ready', async () => {
+    const s = await status();
+    return s?.instances.every((instance) => instance.state === 'ready') ? s : undefined;
+  }, 30_000);
+  const ids: string[] = [];
+  for (const port of ports) {
+    const client = await LineClient.connect(port);
+    ids.push(await client.add());
+    client.close();
+  }
+
+  const signal = await run(pm2Bin, ['sendSignal', 'SIGHUP', 'workq'], env);
+  t.is(signal.code, 0, signal.stdout + signal.stderr);
+  const second = await waitFor('both servers replaced', async () => {
+    const s = await status();
+    return s?.instances.every((instance, i) => instance.state === 'ready' && instance.pid !== first.instances[i]!.pid) ? s : undefined;
+  }, 30_000);
+  t.is(second.pid, first.pid, 'the supervisor itself kept running');
+  for (const [i, port] of ports.entries()) {
+    const client = await LineClient.connect(port);
+    t.true(await client.hasJob(ids[i]!), `instance p${i} kept its job`);
+    client.close();
+  }
+
+  const stop = await run(pm2Bin, ['stop', 'workq'], env);
+  t.is(stop.code, 0, stop.stdout + stop.stderr);
+  await waitFor('the supervisor gone', () => {
+    try {
+      process.kill(first.pid, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  }, 20_000);
+  for (const dataDir of dataDirs) t.false(existsSync(`${dataDir}.lock`), `lock on ${dataDir} released`);
+  const listing = await run(pm2Bin, ['jlist'], env);
+  const apps = JSON.parse(listing.stdout) as Array<{ name: string; pm2_env: { status: string; restart_time: number } }>;
+  t.deepEqual(apps.map((app) => [app.name, app.pm2_env.status, app.pm2_env.restart_time]), [['workq', 'stopped', 0]]);
+});

@@ -1,0 +1,179 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { exited, freePort, root } from '../helpers/process.js';
+import type { SupervisorStatus } from '../../supervisor/primary.js';
+
+export const mainJs = path.join(root, 'dist/supervisor/main.js');
+export const cliJs = path.join(root, 'dist/src/cli/workq-server.js');
+
+export interface Deployment {
+  dir: string;
+  configFile: string;
+  socket: string;
+  ports: number[];
+  dataDirs: string[];
+  remove(): Promise<void>;
+}
+
+/** A temp directory with a config of `count` instances on free ports, each with its own log directory. */
+export async function deployment(count: number, extra: Record<string, unknown> = {}): Promise<Deployment> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-sys-'));
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const dataDirs = ports.map((port) => path.join(dir, 'data', String(port)));
+  const socket = path.join(dir, 'control.sock');
+  const configFile = path.join(dir, 'workq.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      instances: ports.map((port, i) => ({ name: `q${i}`, port, cmdlog: { path: dataDirs[i] } })),
+      supervisor: { controlSocket: socket, ...extra },
+    }),
+  );
+  return { dir, configFile, socket, ports, dataDirs, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export type Supervised = ChildProcess & { output: () => string; lines: () => Array<Record<string, unknown>> };
+
+/** Runs the built supervisor (dist/) on the deployment's config, cwd in its directory. */
+export function supervise(d: Deployment, args: string[] = [], env: NodeJS.ProcessEnv = {}): Supervised {
+  const child = spawn(process.execPath, [mainJs, '--config', d.configFile, ...args], {
+    cwd: d.dir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const lines = (): Array<Record<string, unknown>> =>
+    output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return Object.assign(child, { output: () => output, lines });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function waitForLog(child: Supervised, msg: string, count = 1, timeoutMs = 20_000): Promise<true> {
+  return waitFor(`log "${msg}" ×${count}\n${child.output()}`, () => child.lines().filter((line) => line['msg'] === msg).length >= count || undefined, timeoutMs);
+}
+
+/** `workq-server status --json` of the built CLI. */
+export function statusOf(d: Deployment): Promise<SupervisorStatus | null> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliJs, 'status', '--json', '--config', d.configFile], { cwd: d.dir, encoding: 'utf8', timeout: 10_000 }, (error, stdout) =>
+      resolve(error === null ? (JSON.parse(stdout) as SupervisorStatus) : null),
+    );
+  });
+}
+
+export async function stopped(child: ChildProcess, timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const result = await exited(child);
+  clearTimeout(timer);
+  return result;
+}
+
+/** A line-reading protocol client on one connection. */
+export class LineClient {
+  private buffer = '';
+  private waiting: (() => void) | null = null;
+  closed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      this.waiting?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiting?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new LineClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  async line(timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.buffer.indexOf('\r\n');
+      if (at !== -1) {
+        const line = this.buffer.slice(0, at);
+        this.buffer = this.buffer.slice(at + 2);
+        return line;
+      }
+      if (this.closed) throw new Error('connection closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('no reply in time');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiting = null;
+    }
+  }
+
+  send(text: string): void {
+    this.socket.write(text, 'latin1');
+  }
+
+  async add(id: string = randomUUID(), queue = 'q'): Promise<string> {
+    this.send(`add ${id} ${queue} 1000 600000 1\r\nx\r\n`);
+    const reply = await this.line();
+    if (reply !== '+OK') throw new Error(`add: ${reply}`);
+    return id;
+  }
+
+  /** ready-len of the queue, 0 when it does not exist. */
+  async readyLen(queue = 'q'): Promise<number> {
+    this.send(`inspect queue ${queue}\r\n`);
+    const head = await this.line();
+    if (head.startsWith('-NOT-FOUND')) return 0;
+    await this.line();
+    const ready = await this.line();
+    await this.line();
+    return Number(ready.split(' ')[1]);
+  }
+
+  async hasJob(id: string): Promise<boolean> {
+    this.send(`inspect job ${id}\r\n`);
+    const head = await this.line();
+    if (head.startsWith('-NOT-FOUND')) return false;
+    if (head !== '+OK 1') throw new Error(`inspect job: ${head}`);
+    const count = Number((await this.line()).split(' ')[1]);
+    for (let i = 0; i < count; i++) await this.line();
+    return true;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Retries `connect` until the port accepts (an instance that is coming back). */
+export function connectWhenUp(port: number, timeoutMs = 20_000): Promise<LineClient> {
+  return waitFor(`port ${port}`, () => LineClient.connect(port).catch(() => undefined), timeoutMs);
+}
