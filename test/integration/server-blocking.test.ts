@@ -408,3 +408,95 @@ test('a scheduled job becomes ready at its time and a waiting lease gets it', as
   t.is(block?.keys.get('time'), wireTime(at).slice(0, 19) + 'Z');
   t.is(block?.keys.get('state'), '4');
 });
+
+test('PROTOCOL 1 Close: a lease still waiting when its client goes away takes effect; the job returns after its TTR', async (t) => {
+  // The server cannot tell a closed client from a half-closed one until it writes, so
+  // the waiting lease stays and hands out the next job, as the original does.
+  const q = queue('gone');
+  const leaver = await Wire.connect(server.port);
+  leaver.send(`lease ${q} 5000\r\n`);
+  await sleep(150);
+  leaver.close();
+  await sleep(150);
+  const wire = await connect(t);
+  const id = newId();
+  wire.send(Buffer.concat([addCommand(id, q, 'lost', '400 60000'), Buffer.from(`lease ${q} 0\r\n`)]));
+  t.true(await expectBytes(wire, '+OK\r\n-TIMEOUT\r\n'));
+  const { block } = await inspectJob(wire, id);
+  t.deepEqual([block?.keys.get('state'), block?.keys.get('attempts')], ['4', '1']);
+  wire.send(`lease ${q} 3000\r\n`);
+  t.true(await expectBytes(wire, leaseReply(id, q, 400, 'lost')));
+});
+
+test('a TTR requeue and a retried fail each wake a waiting lease', async (t) => {
+  const q = queue('wake');
+  const id = newId();
+  const holder = await connect(t);
+  const waiter = await connect(t);
+  holder.send(Buffer.concat([addCommand(id, q, 'w', '300 60000', '-max-fails=2'), Buffer.from(`lease ${q} 0\r\n`)]));
+  t.true(await expectBytes(holder, Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, q, 300, 'w')])));
+  const started = Date.now();
+  waiter.send(`lease ${q} 3000\r\n`);
+  t.true(await expectBytes(waiter, leaseReply(id, q, 300, 'w')));
+  t.true(Date.now() - started < 2500);
+  holder.send(`lease ${q} 3000\r\n`);
+  await sleep(100);
+  waiter.send(`fail ${id} 1\r\nx\r\n`);
+  t.true(await expectBytes(waiter, '+OK\r\n'));
+  t.true(await expectBytes(holder, leaseReply(id, q, 300, 'w')), 'the retry woke the waiting lease');
+  const { block } = await inspectJob(holder, id);
+  t.deepEqual([block?.keys.get('attempts'), block?.keys.get('fails')], ['3', '1']);
+});
+
+test('a result waiter of a deleted job never sees a new job that reuses the ID', async (t) => {
+  const q = queue('reuse');
+  const id = newId();
+  const waiter = await connect(t);
+  const other = await connect(t);
+  other.send(addCommand(id, q, 'old'));
+  t.true(await expectBytes(other, '+OK\r\n'));
+  const started = Date.now();
+  waiter.send(`result ${id} 1200\r\n`);
+  await sleep(150);
+  other.send(Buffer.concat([Buffer.from(`delete ${id}\r\n`), addCommand(id, q, 'new'), Buffer.from(`complete ${id} 3\r\nnew\r\n`)]));
+  t.true(await expectBytes(other, '+OK\r\n+OK\r\n+OK\r\n'));
+  t.true(await expectBytes(waiter, '-TIMEOUT\r\n', 4000));
+  t.true(Date.now() - started < 3000);
+  waiter.send(`result ${id} 0\r\n`);
+  t.true(await expectBytes(waiter, resultReply(id, 1, 'new')), 'a result asked afterwards reads the new job');
+});
+
+test('a result waiter of a job whose TTL runs out gets -TIMEOUT', async (t) => {
+  const q = queue('expire');
+  const id = newId();
+  const wire = await connect(t);
+  wire.send(Buffer.concat([addCommand(id, q, 'e', '1000 300'), Buffer.from(`result ${id} 1500\r\ninspect job ${id}\r\n`)]));
+  t.true(await expectBytes(wire, '+OK\r\n-TIMEOUT\r\n-NOT-FOUND\r\n', 4000));
+});
+
+test('7.5: a retried fail of a scheduled job keeps it scheduled until its time', async (t) => {
+  const q = queue('schedretry');
+  const id = newId();
+  const wire = await connect(t);
+  const at = Date.now() + 1200;
+  wire.send(`schedule ${id} ${q} 1000 60000 ${wireTime(at)} 1 -max-fails=2\r\ns\r\nfail ${id} 2\r\nf1\r\ninspect queue ${q}\r\nlease ${q} 0\r\n`);
+  t.true(await expectBytes(wire, `+OK\r\n+OK\r\n+OK 1\r\n${queueBlock(q, 0, 1)}-TIMEOUT\r\n`));
+  t.is((await inspectJob(wire, id)).block?.keys.get('state'), '3');
+  wire.send(`lease ${q} 4000\r\n`);
+  t.true(await expectBytes(wire, leaseReply(id, q, 1000, 's'), 4000));
+  t.true(Date.now() >= at - 1, `leased ${at - Date.now()} ms early`);
+});
+
+test('complete and a final fail of a scheduled job before its time take it out of the scheduled list', async (t) => {
+  const q = queue('schedfinish');
+  const [done, failed] = [newId(), newId()];
+  const wire = await connect(t);
+  wire.send(`schedule ${done} ${q} 1000 60000 2030-01-01T00:00:00Z 1\r\na\r\nschedule ${failed} ${q} 1000 60000 2030-01-01T00:00:00Z 1\r\nb\r\n`);
+  wire.send(`complete ${done} 2\r\nok\r\nfail ${failed} 2\r\nko\r\ninspect queue ${q}\r\nresult ${done} 0\r\nresult ${failed} 0\r\n`);
+  const want = Buffer.concat([
+    Buffer.from(`+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK 1\r\n${queueBlock(q, 0, 0)}`),
+    resultReply(done, 1, 'ok'),
+    resultReply(failed, 0, 'ko'),
+  ]);
+  t.true(await expectBytes(wire, want));
+});
