@@ -500,3 +500,11 @@ test('complete and a final fail of a scheduled job before its time take it out o
   ]);
   t.true(await expectBytes(wire, want));
 });
+
+test('run with the ID of a known job replies Duplicate job at once', async (t) => {
+  const q = queue('rundup');
+  const id = newId();
+  const wire = await connect(t);
+  wire.send(Buffer.concat([addCommand(id, q, 'x'), Buffer.from(`run ${id} ${q} 1000 5000 1\r\ny\r\ninspect queue ${q}\r\n`)]));
+  t.true(await expectBytes(wire, `+OK\r\n-CLIENT-ERROR Duplicate job\r\n+OK 1\r\n${queueBlock(q, 1, 0)}`, 1000));
+});

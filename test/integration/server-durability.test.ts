@@ -174,3 +174,25 @@ test('two servers on one cmdlog directory: the second start is refused, naming t
   t.true(await expectBytes(third.wire, `+OK 1\r\n${queueBlock('still', 1, 0)}`), 'the lock is released by a graceful stop');
   third.wire.close();
 });
+
+test('a graceful stop closes idle and waiting connections promptly and keeps what was acknowledged', async (t) => {
+  const dir = await logDir(t);
+  const first = await start(t, dir);
+  const waiting = await Wire.connect(first.server.port);
+  const id = newId();
+  first.wire.send(addCommand(id, 'stopping', 'kept'));
+  t.true(await expectBytes(first.wire, '+OK\r\n'));
+  waiting.send('lease nothing 10000\r\n');
+  await sleep(100);
+  const began = Date.now();
+  await first.server.stop();
+  t.true(Date.now() - began < 3000, `stop took ${Date.now() - began} ms`);
+  t.true(await first.wire.waitClosed(1000));
+  t.true(await waiting.waitClosed(1000));
+  await t.throwsAsync(Wire.connect(first.server.port));
+
+  const second = await start(t, dir);
+  second.wire.send('lease stopping 0\r\n');
+  t.true(await expectBytes(second.wire, leaseReply(id, 'stopping', 1000, 'kept')));
+  second.wire.close();
+});
