@@ -30,8 +30,16 @@ export interface DurableLog {
 type Backlogged = Frame | ClientError | typeof CLOSE;
 const CLOSE = Symbol('close');
 
-/** Stop reading from a client that has this many commands queued behind a waiting one. */
-const BACKLOG_PAUSE = 1024;
+/**
+ * Bounds on what one client can make the server hold (PROTOCOL.md 2: never unbounded
+ * memory for one connection). Commands queued behind a waiting one are counted in
+ * number and in block bytes; replies in bytes, from the moment they are built until the
+ * socket has sent them. Past a bound the connection stops reading, and past the reply
+ * bound it also stops executing until the client takes its replies.
+ */
+const BACKLOG_MAX_COMMANDS = 1024;
+const BACKLOG_MAX_BYTES = 2 * 1_058_576;
+const REPLIES_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * One client connection: feeds the push parser, executes commands strictly one after
@@ -52,6 +60,9 @@ export class Connection implements ParserSink {
   private closing = false;
   private ended = false;
   private paused = false;
+  private backlogBytes = 0;
+  /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
+  private heldBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -81,17 +92,17 @@ export class Connection implements ParserSink {
   // ParserSink
 
   command(frame: Frame): void {
-    if (this.waiting !== null || this.backlog.length > 0) this.defer(frame);
+    if (this.mustDefer()) this.defer(frame);
     else this.execute(frame);
   }
 
   error(error: ClientError): void {
-    if (this.waiting !== null || this.backlog.length > 0) this.defer(error);
+    if (this.mustDefer()) this.defer(error);
     else this.out.clientError(error);
   }
 
   close(error: ClientError | null): void {
-    if (this.waiting !== null || this.backlog.length > 0) {
+    if (this.mustDefer()) {
       if (error !== null) this.defer(error);
       this.defer(CLOSE);
       return;
@@ -106,6 +117,7 @@ export class Connection implements ParserSink {
     if (this.closing) return;
     this.parser.feed(chunk);
     this.flush();
+    this.continueLater();
     this.host.afterWork();
   };
 
@@ -130,14 +142,24 @@ export class Connection implements ParserSink {
   };
 
   private readonly onDrain = (): void => {
-    this.resumeReading();
+    this.resume();
   };
 
   // execution
 
+  /** Order: nothing overtakes what is queued; a waiting command or too many unsent replies hold the rest back. */
+  private mustDefer(): boolean {
+    return this.waiting !== null || this.backlog.length > 0 || this.replyBytes() >= REPLIES_MAX_BYTES;
+  }
+
+  private replyBytes(): number {
+    return this.out.length + this.heldBytes + this.socket.writableLength;
+  }
+
   private defer(item: Backlogged): void {
     this.backlog.push(item);
-    if (this.backlog.length >= BACKLOG_PAUSE) this.pauseReading();
+    if (typeof item === 'object' && item.block !== null) this.backlogBytes += item.block.length;
+    if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) this.pauseReading();
   }
 
   private execute(frame: Frame): void {
@@ -267,10 +289,12 @@ export class Connection implements ParserSink {
     queueMicrotask(this.resume);
   }
 
+  /** Runs what is queued as far as the bounds allow; called after a wait, a drain, or a durable write. */
   private readonly resume = (): void => {
     if (this.closing) return;
-    while (this.waiting === null && this.backlog.length > 0) {
+    while (this.waiting === null && this.backlog.length > 0 && this.replyBytes() < REPLIES_MAX_BYTES) {
       const item = this.backlog.shift()!;
+      if (typeof item === 'object' && item.block !== null) this.backlogBytes -= item.block.length;
       if (item === CLOSE) {
         this.closeAfterReplies();
         break;
@@ -280,9 +304,20 @@ export class Connection implements ParserSink {
     }
     if (this.waiting === null && this.backlog.length === 0 && this.ended) this.closeAfterReplies();
     this.flush();
-    if (this.backlog.length < BACKLOG_PAUSE) this.resumeReading();
+    this.continueLater();
+    this.resumeReading();
     this.host.afterWork();
   };
+
+  /**
+   * Commands held back only by the size of the replies before them go on in a later
+   * turn once the socket took those replies; when it could not take them all, 'drain'
+   * (or the durable write) resumes instead.
+   */
+  private continueLater(): void {
+    if (this.closing || this.waiting !== null || this.backlog.length === 0) return;
+    if (this.heldBytes === 0 && !this.socket.writableNeedDrain) setImmediate(this.resume);
+  }
 
   private cancelWait(): void {
     const waiting = this.waiting;
@@ -297,8 +332,16 @@ export class Connection implements ParserSink {
     if (this.out.length === 0) return;
     const chunk = this.out.take();
     const log = this.host.log;
-    if (log === null) this.write(chunk);
-    else log.whenDurable(this.needSeq, () => this.write(chunk));
+    if (log === null) {
+      this.write(chunk);
+      return;
+    }
+    this.heldBytes += chunk.length;
+    log.whenDurable(this.needSeq, () => {
+      this.heldBytes -= chunk.length;
+      this.write(chunk);
+      if (this.backlog.length > 0 && this.waiting === null) queueMicrotask(this.resume);
+    });
   }
 
   private write(chunk: Buffer): void {
@@ -325,7 +368,9 @@ export class Connection implements ParserSink {
   }
 
   private resumeReading(): void {
-    if (!this.paused || this.closing || this.socket.writableNeedDrain || this.backlog.length >= BACKLOG_PAUSE) return;
+    if (!this.paused || this.closing || this.socket.writableNeedDrain) return;
+    if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) return;
+    if (this.replyBytes() >= REPLIES_MAX_BYTES) return;
     this.paused = false;
     this.socket.resume();
   }
