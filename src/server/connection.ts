@@ -57,6 +57,8 @@ export class Connection implements ParserSink {
   private calling = false;
   /** Log sequence number the replies taken so far depend on. */
   private needSeq = 0;
+  /** The command this connection waits on is a lease. */
+  private leasing = false;
   private closing = false;
   private ended = false;
   private paused = false;
@@ -124,6 +126,13 @@ export class Connection implements ParserSink {
   private readonly onEnd = (): void => {
     if (this.closing) return;
     this.ended = true;
+    // A worker killed while its lease waits only sends FIN: hand it no job it can never
+    // complete (it would stay leased for a whole TTR). The lease answers -TIMEOUT, as if
+    // its wait had run out, and whatever the client sent before leaving still runs.
+    if (this.leasing) {
+      this.cancelWait();
+      this.onLeased(null);
+    }
     this.parser.end();
     if (this.waiting === null && this.backlog.length === 0) this.closeAfterReplies();
     this.flush();
@@ -198,6 +207,7 @@ export class Connection implements ParserSink {
         this.replyOk(request.valid ? engine.delete(request.id) : null);
         return;
       case 'lease':
+        this.leasing = true;
         this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
         return;
       case 'result':
@@ -283,6 +293,7 @@ export class Connection implements ParserSink {
 
   private waitOver(): void {
     this.waiting = null;
+    this.leasing = false;
     if (this.calling || this.closing) return;
     // Called from inside another connection's command or a deadline: carry on later,
     // not inside the engine call that is still running.
