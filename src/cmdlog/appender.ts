@@ -141,11 +141,11 @@ export class Appender implements Journal {
     this.appendId(RecordType.StartAttempt, id, at);
   }
 
-  complete(id: string, result: Buffer): void {
+  complete(id: string, result: string): void {
     this.appendResult(RecordType.Complete, id, result);
   }
 
-  fail(id: string, result: Buffer): void {
+  fail(id: string, result: string): void {
     this.appendResult(RecordType.Fail, id, result);
   }
 
@@ -174,7 +174,7 @@ export class Appender implements Journal {
     this.commit(start, writeIdPayload(this.buf, at, type, id), this.book.other(id));
   }
 
-  private appendResult(type: number, id: string, result: Buffer): void {
+  private appendResult(type: number, id: string, result: string): void {
     const payloadLength = resultPayloadLength(result);
     const start = this.reserve(recordLength(payloadLength));
     const at = this.writeHead(start, this.opts.now(), payloadLength);

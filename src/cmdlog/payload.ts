@@ -13,7 +13,8 @@ export interface JobFields {
   priority: number;
   maxAttempts: number;
   maxFails: number;
-  payload: Buffer;
+  /** latin1: one char per byte. */
+  payload: string;
   createdSec: number;
   createdNsec: number;
   timeSec: number;
@@ -23,7 +24,7 @@ export interface JobFields {
 /** A decoded payload (CMDLOG.md 7). */
 export type Payload =
   | { type: typeof RecordType.Add | typeof RecordType.Schedule; job: RestoredJob }
-  | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: Buffer }
+  | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
   | {
       type: typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
       id: string;
@@ -63,7 +64,7 @@ export function writeJobPayload(buf: Buffer, off: number, type: number, job: Job
   off = writeUvarint(buf, off, job.maxAttempts);
   off = writeUvarint(buf, off, job.maxFails);
   off = writeUvarint(buf, off, job.payload.length);
-  off += job.payload.copy(buf, off);
+  off += buf.write(job.payload, off, 'latin1');
   off = writeGoTime(buf, off, job.timeSec, job.timeNsec);
   return writeGoTime(buf, off, job.createdSec, job.createdNsec);
 }
@@ -75,14 +76,14 @@ export function writeIdPayload(buf: Buffer, off: number, type: number, id: strin
   return writeId(buf, off + 1, id);
 }
 
-export function resultPayloadLength(result: Buffer): number {
+export function resultPayloadLength(result: string): number {
   return 1 + ID_LENGTH + uvarintLength(result.length) + result.length;
 }
 
-export function writeResultPayload(buf: Buffer, off: number, type: number, id: string, result: Buffer): number {
+export function writeResultPayload(buf: Buffer, off: number, type: number, id: string, result: string): number {
   buf[off] = type;
   off = writeUvarint(buf, writeId(buf, off + 1, id), result.length);
-  return off + result.copy(buf, off);
+  return off + buf.write(result, off, 'latin1');
 }
 
 class DecodeError extends Error {}
@@ -174,7 +175,7 @@ function decodeJob(type: typeof RecordType.Add | typeof RecordType.Schedule): Pa
     priority,
     maxAttempts,
     maxFails,
-    payload: Buffer.from(buf.subarray(payloadAt, payloadAt + payloadLength)),
+    payload: buf.toString('latin1', payloadAt, payloadAt + payloadLength),
     createdSec: readGoTimeSec(buf, createdAt),
     createdNsec: readGoTimeNsec(buf, createdAt),
     timeSec: readGoTimeSec(buf, timeAt),
@@ -191,7 +192,7 @@ function decodeResult(type: typeof RecordType.Complete | typeof RecordType.Fail)
   if (r.pos !== r.end) throw new DecodeError('trailing garbage detected');
   if (!isV4Id(r.buf, idAt)) throw new DecodeError('Invalid ID');
   if (length > MAX_BLOCK) throw new DecodeError('Invalid Result');
-  return { type, id: idToString(r.buf, idAt), result: Buffer.from(r.buf.subarray(at, at + length)) };
+  return { type, id: idToString(r.buf, idAt), result: r.buf.toString('latin1', at, at + length) };
 }
 
 function decodeId(

@@ -21,8 +21,6 @@ import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 
-const EMPTY = Buffer.alloc(0);
-
 /** What a `fail` did to a job that was not yet finished (PROTOCOL.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
 
@@ -31,7 +29,7 @@ function isFinal(job: Job): boolean {
 }
 
 function finishedOf(job: Job): Finished {
-  return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? EMPTY };
+  return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? '' };
 }
 
 /**
@@ -174,7 +172,7 @@ export class Engine implements EngineApi {
     return () => this.cancelLeaseWaiter(w);
   }
 
-  complete(id: string, result: Buffer): EngineError | null {
+  complete(id: string, result: string): EngineError | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
@@ -184,7 +182,7 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  fail(id: string, result: Buffer): EngineError | null {
+  fail(id: string, result: string): EngineError | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
@@ -305,7 +303,7 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null {
+  restoreComplete(id: string, result: string): RestoreError | 'unknown' | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'unknown';
     if (isFinal(job)) return 'duplicate-result';
@@ -313,7 +311,7 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null {
+  restoreFail(id: string, result: string): RestoreError | 'unknown' | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'unknown';
     if (isFinal(job)) return 'duplicate-result';
@@ -435,14 +433,14 @@ export class Engine implements EngineApi {
     this.deadlines.push(job);
   }
 
-  private applyComplete(job: Job, result: Buffer): void {
+  private applyComplete(job: Job, result: string): void {
     this.leaveQueue(job);
     job.state = JobState.Completed;
     job.result = result;
   }
 
   /** PROTOCOL.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
-  private applyFail(job: Job, result: Buffer): number {
+  private applyFail(job: Job, result: string): number {
     job.fails++;
     job.result = result;
     if (job.foreground || job.fails >= job.maxFails) {

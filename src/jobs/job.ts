@@ -26,7 +26,8 @@ export class Job {
   readonly priority: number;
   readonly maxAttempts: number;
   readonly maxFails: number;
-  readonly payload: Buffer;
+  /** latin1: one char per byte. */
+  readonly payload: string;
   readonly createdSec: number;
   readonly createdNsec: number;
   /** Scheduled time; both 0 when the job was not scheduled. */
@@ -39,7 +40,7 @@ export class Job {
   attempts = 0;
   fails = 0;
   /** The final result once COMPLETED/FAILED; before that, the last failure's result (7.5). */
-  result: Buffer | null = null;
+  result: string | null = null;
   /** Wall-clock ms at which the job is evicted (Infinity for run jobs). */
   expiresAt: number;
   /** Wall-clock ms of the pending state deadline: the TTR end while LEASED, the scheduled time while scheduled. */
@@ -61,7 +62,7 @@ export class Job {
     priority: number,
     maxAttempts: number,
     maxFails: number,
-    payload: Buffer,
+    payload: string,
     createdSec: number,
     createdNsec: number,
     timeSec: number,

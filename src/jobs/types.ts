@@ -18,8 +18,8 @@ export interface Journal {
   schedule(job: Job): void;
   /** `at` is the wall-clock ms the lease handed the job out (the record's TIME, CMDLOG.md 5). */
   startAttempt(id: string, at: number): void;
-  complete(id: string, result: Buffer): void;
-  fail(id: string, result: Buffer): void;
+  complete(id: string, result: string): void;
+  fail(id: string, result: string): void;
   delete(id: string): void;
   expire(id: string): void;
   timeoutAttempt(id: string): void;
@@ -28,7 +28,10 @@ export interface Journal {
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
 export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time';
 
-/** A background job as decoded from `add` or `schedule` (time fields 0 for add). */
+/**
+ * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
+ * and results are latin1 strings, one char per byte (0–255), everywhere in the engine.
+ */
 export interface NewJob {
   id: string;
   name: string;
@@ -37,7 +40,7 @@ export interface NewJob {
   priority: number;
   maxAttempts: number;
   maxFails: number;
-  payload: Buffer;
+  payload: string;
 }
 
 export interface NewScheduledJob extends NewJob {
@@ -52,14 +55,14 @@ export interface NewRunJob {
   /** wait-timeout in ms */
   timeout: number;
   priority: number;
-  payload: Buffer;
+  payload: string;
 }
 
 /** A finished job's outcome as delivered to `result` and `run` waiters. */
 export interface Finished {
   id: string;
   success: boolean;
-  result: Buffer;
+  result: string;
 }
 
 /** A job as replayed from an add/schedule record: everything, including its times. */
@@ -95,8 +98,8 @@ export interface EngineApi {
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
   /** `done(null)` on timeout. Names must be valid; missing queues are created. */
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
-  complete(id: string, result: Buffer): EngineError | null;
-  fail(id: string, result: Buffer): EngineError | null;
+  complete(id: string, result: string): EngineError | null;
+  fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;
   /** Creates the queue if it does not exist (a lease's side effect, PROTOCOL.md 5.5). */
   ensureQueue(name: string): void;
@@ -123,8 +126,8 @@ export interface EngineApi {
   /** Replay (CMDLOG.md 10): apply a record without journaling or firing deadlines. */
   restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null;
   restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null;
-  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null;
-  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null;
+  restoreComplete(id: string, result: string): RestoreError | 'unknown' | null;
+  restoreFail(id: string, result: string): RestoreError | 'unknown' | null;
   restoreDelete(id: string): 'unknown' | null;
   restoreExpire(id: string): 'unknown' | null;
   restoreTimeoutAttempt(id: string): 'unknown' | null;

@@ -21,7 +21,7 @@ const READ_TERMINATOR = 2;
 const SKIP_BLOCK = 3;
 const CLOSED = 4;
 
-/** Past this size the line accumulator is dropped after use instead of kept for the next line. */
+/** Past this size the line and block accumulators are dropped after use instead of kept for the next command. */
 const KEEP_PARTIAL = 64 * 1024;
 /** Token slots (start, end, first '=' of a flag or -1) kept between lines. */
 const KEEP_TOKENS = 3 * 64;
@@ -42,11 +42,15 @@ export class Parser {
 
   private tokens = new Int32Array(KEEP_TOKENS);
 
-  /** The block command being read; `block` fills up to its length, then the CRLF follows. */
+  /** The block command being read: its block of `blockSize` bytes, then the CRLF. */
   private spec: CommandSpec | null = null;
   private args: string[] | null = null;
   private flags: string[] | null = null;
-  private block: Buffer | null = null;
+  private blockSize = 0;
+  /** The block once all its bytes are in, decoded once to latin1. */
+  private block: string | null = null;
+  /** Bytes of a block that spans chunks, gathered until it is complete. */
+  private blockBytes: Buffer | null = null;
   private filled = 0;
   private terminatorSeen = 0;
   private terminatorValid = true;
@@ -286,9 +290,8 @@ export class Parser {
       this.spec = spec;
       this.args = args;
       this.flags = flags;
-      // A buffer of its own: jobs keep payloads for long, and a slice of a shared pool
-      // slab would pin the whole slab.
-      this.block = size === 0 ? Buffer.alloc(0) : Buffer.allocUnsafeSlow(size);
+      this.blockSize = size;
+      this.block = size === 0 ? '' : null;
       this.filled = 0;
       this.terminatorSeen = 0;
       this.terminatorValid = true;
@@ -303,11 +306,27 @@ export class Parser {
   }
 
   private readBlock(chunk: Buffer, pos: number): number {
-    const block = this.block!;
-    const take = Math.min(block.length - this.filled, chunk.length - pos);
-    chunk.copy(block, this.filled, pos, pos + take);
+    const size = this.blockSize;
+    const available = chunk.length - pos;
+    if (this.filled === 0 && available >= size) {
+      this.block = chunk.toString('latin1', pos, pos + size);
+      this.mode = READ_TERMINATOR;
+      return pos + size;
+    }
+    let bytes = this.blockBytes;
+    // Only the first piece of a block (nothing filled yet) can find the gathering buffer too small.
+    if (bytes === null || bytes.length < size) {
+      bytes = Buffer.allocUnsafe(Math.min(Math.max(size, 2 * (bytes?.length ?? 0), 256), MAX_BLOCK_SIZE));
+      this.blockBytes = bytes;
+    }
+    const take = Math.min(size - this.filled, available);
+    chunk.copy(bytes, this.filled, pos, pos + take);
     this.filled += take;
-    if (this.filled === block.length) this.mode = READ_TERMINATOR;
+    if (this.filled === size) {
+      this.block = bytes.toString('latin1', 0, size);
+      if (bytes.length > KEEP_PARTIAL) this.blockBytes = null;
+      this.mode = READ_TERMINATOR;
+    }
     return pos + take;
   }
 
@@ -352,6 +371,7 @@ export class Parser {
     this.mode = CLOSED;
     this.partial = null;
     this.partialLength = 0;
+    this.blockBytes = null;
     this.clearBlock();
   }
 

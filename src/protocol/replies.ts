@@ -94,38 +94,38 @@ export class ReplyWriter {
   /** `-SERVER-ERROR <text>\r\n`. */
   serverError(text: string): void {
     this.reserve(text.length + 16);
-    this.ascii('-SERVER-ERROR ');
-    this.ascii(text);
+    this.latin1('-SERVER-ERROR ');
+    this.latin1(text);
     this.crlf();
   }
 
   /** `+OK 1\r\n<id> <name> <ttr> <size>\r\n<payload>\r\n` (PROTOCOL.md 5.5). */
-  leased(id: string, name: string, ttr: number, payload: Buffer): void {
+  leased(id: string, name: string, ttr: number, payload: string): void {
     this.reserve(OK_ONE.length + id.length + name.length + 2 * MAX_NUMBER + payload.length + 8);
     this.bytes(OK_ONE);
-    this.ascii(id);
+    this.latin1(id);
     this.space();
-    this.ascii(name);
+    this.latin1(name);
     this.space();
     this.int(ttr);
     this.space();
     this.int(payload.length);
     this.crlf();
-    this.bytes(payload);
+    this.latin1(payload);
     this.crlf();
   }
 
   /** `+OK 1\r\n<id> <1|0> <len>\r\n<result>\r\n` (PROTOCOL.md 5.3, 5.4). */
-  finished(id: string, success: boolean, result: Buffer): void {
+  finished(id: string, success: boolean, result: string): void {
     this.reserve(OK_ONE.length + id.length + MAX_NUMBER + result.length + 8);
     this.bytes(OK_ONE);
-    this.ascii(id);
+    this.latin1(id);
     this.space();
     this.buf[this.pos++] = success ? ZERO + 1 : ZERO;
     this.space();
     this.int(result.length);
     this.crlf();
-    this.bytes(result);
+    this.latin1(result);
     this.crlf();
   }
 
@@ -147,10 +147,10 @@ export class ReplyWriter {
     this.reserve(size);
     this.header(list.length);
     for (const queue of list) {
-      this.ascii(queue.name);
-      this.ascii(' 2\r\nready-len ');
+      this.latin1(queue.name);
+      this.latin1(' 2\r\nready-len ');
       this.int(queue.readyLen);
-      this.ascii('\r\nscheduled-len ');
+      this.latin1('\r\nscheduled-len ');
       this.int(queue.scheduledLen);
       this.crlf();
     }
@@ -162,56 +162,56 @@ export class ReplyWriter {
     for (const [key, value] of entries) size += key.length + (typeof value === 'number' ? MAX_NUMBER : value.length) + 3;
     this.reserve(size);
     this.bytes(OK_ONE);
-    this.ascii('server ');
+    this.latin1('server ');
     this.int(entries.length);
     this.crlf();
     for (const [key, value] of entries) {
-      this.ascii(key);
+      this.latin1(key);
       this.space();
       if (typeof value === 'number') this.int(value);
-      else this.ascii(value);
+      else this.latin1(value);
       this.crlf();
     }
   }
 
   private jobBlock(job: JobInfo): void {
     const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
-    this.ascii(job.id);
+    this.latin1(job.id);
     this.space();
     this.int(scheduled ? 13 : 12);
-    this.ascii(JOB_KEYS.name);
-    this.ascii(job.name);
-    this.ascii(JOB_KEYS.ttr);
+    this.latin1(JOB_KEYS.name);
+    this.latin1(job.name);
+    this.latin1(JOB_KEYS.ttr);
     this.int(job.ttr);
-    this.ascii(JOB_KEYS.ttl);
+    this.latin1(JOB_KEYS.ttl);
     this.int(job.ttl);
-    this.ascii(JOB_KEYS.payloadSize);
+    this.latin1(JOB_KEYS.payloadSize);
     this.int(job.payload.length);
-    this.ascii(JOB_KEYS.payload);
-    this.bytes(job.payload);
-    this.ascii(JOB_KEYS.maxAttempts);
+    this.latin1(JOB_KEYS.payload);
+    this.latin1(job.payload);
+    this.latin1(JOB_KEYS.maxAttempts);
     this.int(job.maxAttempts);
-    this.ascii(JOB_KEYS.attempts);
+    this.latin1(JOB_KEYS.attempts);
     this.int(job.attempts);
-    this.ascii(JOB_KEYS.maxFails);
+    this.latin1(JOB_KEYS.maxFails);
     this.int(job.maxFails);
-    this.ascii(JOB_KEYS.fails);
+    this.latin1(JOB_KEYS.fails);
     this.int(job.fails);
-    this.ascii(JOB_KEYS.priority);
+    this.latin1(JOB_KEYS.priority);
     this.int(job.priority);
-    this.ascii(JOB_KEYS.state);
+    this.latin1(JOB_KEYS.state);
     this.int(job.state);
-    this.ascii(JOB_KEYS.created);
-    this.ascii(formatUtcSeconds(job.createdSec));
+    this.latin1(JOB_KEYS.created);
+    this.latin1(formatUtcSeconds(job.createdSec));
     if (scheduled) {
-      this.ascii(JOB_KEYS.time);
-      this.ascii(formatUtcSeconds(job.timeSec));
+      this.latin1(JOB_KEYS.time);
+      this.latin1(formatUtcSeconds(job.timeSec));
     }
     this.crlf();
   }
 
   private header(count: number): void {
-    this.ascii('+OK ');
+    this.latin1('+OK ');
     this.int(count);
     this.crlf();
   }
@@ -235,8 +235,11 @@ export class ReplyWriter {
     this.pos += src.length;
   }
 
-  /** Writes a string of single-byte characters (ids, names, keys: all ASCII by validation). */
-  private ascii(text: string): void {
+  /**
+   * Writes a string of single-byte characters, one byte per char: ids, names and keys
+   * (ASCII by validation), payloads and results (latin1, any byte). Reserve first.
+   */
+  private latin1(text: string): void {
     const n = text.length;
     if (n < SHORT_STRING) {
       const buf = this.buf;

@@ -27,8 +27,12 @@ export interface Frame {
   readonly args: string[];
   /** Flags as [key, value, key, value, …], or null when the line has none. */
   readonly flags: string[] | null;
-  /** The data block for block commands (a copy the caller may keep), else null. */
-  readonly block: Buffer | null;
+  /**
+   * The data block for block commands, else null. Held as a latin1 string, one char per
+   * byte (0–255): jobs keep payloads for long, and a flat string costs a job far less
+   * memory than a Buffer of its own.
+   */
+  readonly block: string | null;
 }
 
 /** Where the push parser delivers what it frames, in input order. */
@@ -63,13 +67,13 @@ export type ClientError =
 
 /** A command whose fields passed every check of its PROTOCOL.md 5.x table that needs no state. */
 export type Request =
-  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer }
-  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer }
-  | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: Buffer }
+  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
+  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
+  | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: string }
   | { kind: 'result'; id: string; timeout: number }
   | { kind: 'lease'; names: string[]; timeout: number }
-  | { kind: 'complete'; id: string; result: Buffer }
-  | { kind: 'fail'; id: string; result: Buffer }
+  | { kind: 'complete'; id: string; result: string }
+  | { kind: 'fail'; id: string; result: string }
   /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (PROTOCOL.md 5.8). */
   | { kind: 'delete'; id: string; valid: boolean }
   | { kind: 'inspect-job'; id: string }
@@ -92,7 +96,8 @@ export interface JobInfo {
   readonly name: string;
   readonly ttr: number;
   readonly ttl: number;
-  readonly payload: Buffer;
+  /** latin1: one char per byte. */
+  readonly payload: string;
   readonly maxAttempts: number;
   readonly attempts: number;
   readonly maxFails: number;

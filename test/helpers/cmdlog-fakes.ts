@@ -62,13 +62,13 @@ export class RecordingEngine {
     return null;
   }
 
-  restoreComplete(id: string, result: Buffer): RestoreError | 'unknown' | null {
-    this.calls.push(['complete', id, result.toString('latin1')]);
+  restoreComplete(id: string, result: string): RestoreError | 'unknown' | null {
+    this.calls.push(['complete', id, result]);
     return this.finish(id);
   }
 
-  restoreFail(id: string, result: Buffer): RestoreError | 'unknown' | null {
-    this.calls.push(['fail', id, result.toString('latin1')]);
+  restoreFail(id: string, result: string): RestoreError | 'unknown' | null {
+    this.calls.push(['fail', id, result]);
     return this.finish(id);
   }
 
@@ -152,7 +152,7 @@ export function newId(): string {
 }
 
 /** A background Job as the engine would hand it to the journal. */
-export function makeJob(fields: Partial<{ id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: Buffer; createdMs: number; timeMs: number }> = {}): Job {
+export function makeJob(fields: Partial<{ id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; createdMs: number; timeMs: number }> = {}): Job {
   const createdMs = fields.createdMs ?? Date.now();
   const timeMs = fields.timeMs ?? 0;
   return new Job(
@@ -163,7 +163,7 @@ export function makeJob(fields: Partial<{ id: string; name: string; ttr: number;
     fields.priority ?? 0,
     fields.maxAttempts ?? 0,
     fields.maxFails ?? 0,
-    fields.payload ?? Buffer.from('payload'),
+    fields.payload ?? 'payload',
     Math.floor(createdMs / 1000),
     (createdMs % 1000) * 1e6,
     Math.floor(timeMs / 1000),

@@ -23,7 +23,7 @@ export function idPayload(type: number, id: string): Buffer {
   return buf;
 }
 
-export function resultPayload(type: number, id: string, result: Buffer): Buffer {
+export function resultPayload(type: number, id: string, result: string): Buffer {
   const buf = Buffer.alloc(resultPayloadLength(result));
   writeResultPayload(buf, 0, type, id, result);
   return buf;
@@ -50,7 +50,7 @@ export function restoredJob(fields: Partial<JobFields> & { id: string }): JobFie
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: Buffer.from('p'),
+    payload: 'p',
     createdSec: Math.floor(Date.now() / 1000),
     createdNsec: 0,
     timeSec: 0,

@@ -42,11 +42,11 @@ test('a fresh directory gets no segment until the first append; records replay i
   log.add(job);
   log.startAttempt(job.id, 1_800_000_000_123);
   log.timeoutAttempt(job.id);
-  log.complete(job.id, Buffer.from('ok'));
+  log.complete(job.id, 'ok');
   log.expire(job.id);
   log.delete(job.id);
   log.schedule(makeJob({ id: job.id, timeMs: Date.now() + 5000 }));
-  log.fail(job.id, Buffer.from('bad'));
+  log.fail(job.id, 'bad');
   t.is(log.lastSeq, 8);
   let fired = 0;
   log.whenDurable(1, () => fired++);

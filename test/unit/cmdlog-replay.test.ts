@@ -27,7 +27,7 @@ const ids = Array.from({ length: 3 }, () => newId());
 const base = [addRecord(ids[0]!), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, ids[0]!)), addRecord(ids[1]!)];
 
 test('torn tail at every cut point of the last record: truncated, warned, the rest replayed', async (t) => {
-  const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, Buffer.from('done')));
+  const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
   const whole = segment(...base, last);
   const keep = whole.length - last.length;
   for (let cut = 1; cut < last.length; cut++) {
@@ -112,7 +112,7 @@ test('engine refusals stop replay: second start-attempt, duplicate result', asyn
   const id = newId();
   const start = record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id));
   await refuses(t, { 1: segment(addRecord(id), start, start) }, '000000001.log', 8 + addRecord(id).length + start.length, /Job already leased/);
-  const done = record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, Buffer.alloc(0)));
+  const done = record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, ''));
   await refuses(t, { 1: segment(addRecord(id), done, done) }, '000000001.log', 8 + addRecord(id).length + done.length, /Duplicate result/);
 });
 
@@ -167,7 +167,7 @@ test('expired adds are skipped; a replayed lease keeps its start-attempt TIME (r
   writeSegments(dir, {
     1: segment(
       addRecord(gone, { createdSec: NOW_SEC - 100, ttl: 1000 }),
-      record(NOW_SEC, 0, resultPayload(RecordType.Complete, gone, Buffer.from('x'))),
+      record(NOW_SEC, 0, resultPayload(RecordType.Complete, gone, 'x')),
       addRecord(leased, { ttr: 60_000 }),
       record(NOW_SEC - 10, 500_000_000, idPayload(RecordType.StartAttempt, leased)),
     ),
@@ -184,7 +184,7 @@ test('replay speed (records/s) with the real engine', async (t) => {
   const n = 100_000;
   for (let i = 0; i < n / 4; i++) {
     const id = newId();
-    parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, Buffer.from('ok'))), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
+    parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
   for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine({ now: () => Date.now() })]] as const) {

@@ -24,7 +24,7 @@ test('add: duplicate while known in any state, including finished; invalid-time 
   h.engine.add(newJob(1));
   t.is(h.engine.add(newJob(1)), 'duplicate-job');
   t.is(h.engine.schedule(newScheduled(1, 5000)), 'duplicate-job');
-  t.is(h.engine.complete(id(1), Buffer.from('x')), null);
+  t.is(h.engine.complete(id(1), 'x'), null);
   t.is(h.engine.add(newJob(1)), 'duplicate-job');
   const run = h.run(1);
   t.is(run.value, 'duplicate-job');
@@ -99,15 +99,15 @@ test('worked session 11.3: lease, timeout, complete, duplicate result, result, d
   const job = h.engine.inspectJob(id(1))!;
   t.is(job.state, JobState.Leased);
   t.is(job.attempts, 1);
-  t.is(h.engine.complete(id(1), Buffer.from('pong')), null);
-  t.is(h.engine.complete(id(1), Buffer.from('pong')), 'duplicate-result');
-  t.is(h.engine.fail(id(1), Buffer.from('x')), 'duplicate-result');
+  t.is(h.engine.complete(id(1), 'pong'), null);
+  t.is(h.engine.complete(id(1), 'pong'), 'duplicate-result');
+  t.is(h.engine.fail(id(1), 'x'), 'duplicate-result');
   t.is(h.result(1, 1000).value, `${tag(1)} 1 pong`);
   t.is(h.engine.delete(id(1)), null);
   t.is(h.engine.delete(id(1)), 'not-found');
   t.is(h.result(1, 1000).value, 'not-found');
-  t.is(h.engine.complete(id(1), Buffer.from('x')), 'not-found');
-  t.is(h.engine.fail(id(1), Buffer.from('x')), 'not-found');
+  t.is(h.engine.complete(id(1), 'x'), 'not-found');
+  t.is(h.engine.fail(id(1), 'x'), 'not-found');
   t.deepEqual(h.journal.take(), [`add ${id(1)}`, `start ${id(1)} 0`, `complete ${id(1)} pong`, `delete ${id(1)}`]);
   t.is(h.engine.nextDeadline(), Infinity, 'no deadline is left');
 });
@@ -116,7 +116,7 @@ test('worked session 11.4 and 7.5: fail is final without max-fails; fails counte
   const h = new Harness();
   h.engine.add(newJob(1, { ttr: 2000 }));
   h.lease('q', 1000);
-  t.is(h.engine.fail(id(1), Buffer.from('bounced')), null);
+  t.is(h.engine.fail(id(1), 'bounced'), null);
   t.is(h.state(1), JobState.Failed);
   t.is(h.engine.inspectJob(id(1))!.fails, 1);
   t.is(h.result(1, 0).value, `${tag(1)} 0 bounced`);
@@ -129,17 +129,17 @@ test('max-fails: retried while fails < max-fails, the N-th fail is final, waiter
   h.engine.add(newJob(2));
   const waiting = h.result(1, 50_000);
   t.is(h.lease('q', 0).value, `job ${tag(1)}`);
-  t.is(h.engine.fail(id(1), Buffer.from('f1')), null);
+  t.is(h.engine.fail(id(1), 'f1'), null);
   let job = h.engine.inspectJob(id(1))!;
   t.is(job.state, JobState.Pending);
   t.is(job.fails, 1);
   t.is(job.deadlineIndex, -1, 'TTR stopped');
   t.deepEqual(h.readyIds(), [tag(1), tag(2)], 'back at its original place');
   t.is(waiting.value, undefined);
-  t.is(h.engine.fail(id(1), Buffer.from('f2')), null, 'fail from PENDING is accepted');
+  t.is(h.engine.fail(id(1), 'f2'), null, 'fail from PENDING is accepted');
   t.is(h.state(1), JobState.Pending);
   t.deepEqual(h.readyIds(), [tag(1), tag(2)]);
-  t.is(h.engine.fail(id(1), Buffer.from('f3')), null);
+  t.is(h.engine.fail(id(1), 'f3'), null);
   job = h.engine.inspectJob(id(1))!;
   t.is(job.state, JobState.Failed);
   t.is(job.fails, 3);
@@ -154,8 +154,8 @@ test('max-fails 1 and 0 both make the first fail final', (t) => {
   const h = new Harness();
   h.engine.add(newJob(1, { maxFails: 1 }));
   h.engine.add(newJob(2, { maxFails: 0 }));
-  h.engine.fail(id(1), Buffer.from('a'));
-  h.engine.fail(id(2), Buffer.from('b'));
+  h.engine.fail(id(1), 'a');
+  h.engine.fail(id(2), 'b');
   t.is(h.state(1), JobState.Failed);
   t.is(h.state(2), JobState.Failed);
 });
@@ -166,7 +166,7 @@ test('max-fails retry hands the job to a waiting leaser, journaled after the fai
   h.lease('q', 0);
   const waiting = h.lease('q', 5000);
   h.advance(10);
-  h.engine.fail(id(1), Buffer.from('again'));
+  h.engine.fail(id(1), 'again');
   t.is(waiting.value, `job ${tag(1)}`);
   t.is(h.engine.inspectJob(id(1))!.attempts, 2);
   t.deepEqual(h.journal.take().slice(2), [`fail ${id(1)} again`, `start ${id(1)} 10`]);
@@ -175,7 +175,7 @@ test('max-fails retry hands the job to a waiting leaser, journaled after the fai
 test('max-fails retry of a scheduled job before its time stays in the scheduled list', (t) => {
   const h = new Harness();
   h.engine.schedule(newScheduled(1, 5000, { maxFails: 2 }));
-  h.engine.fail(id(1), Buffer.from('early'));
+  h.engine.fail(id(1), 'early');
   t.is(h.state(1), JobState.Pending);
   t.deepEqual(h.scheduledIds(), [tag(1)]);
   t.deepEqual(h.readyIds(), []);
@@ -190,7 +190,7 @@ test('max-fails retry up to max-attempts: the next lease fails it with the last 
   h.engine.add(newJob(2));
   const waiting = h.result(1, 50_000);
   h.lease('q', 0);
-  h.engine.fail(id(1), Buffer.from('last'));
+  h.engine.fail(id(1), 'last');
   h.journal.take();
   t.is(h.lease('q', 0).value, `job ${tag(2)}`, 'the lease skips the failed job and goes on');
   t.is(h.state(1), JobState.Failed);
@@ -238,7 +238,7 @@ test('TTR expiry of a job failed meanwhile by max-attempts keeps its last failur
   const h = new Harness();
   h.engine.add(newJob(1, { ttr: 100, maxAttempts: 2, maxFails: 3 }));
   h.lease('q', 0);
-  h.engine.fail(id(1), Buffer.from('boom'));
+  h.engine.fail(id(1), 'boom');
   h.lease('q', 0);
   h.advance(100);
   t.is(h.state(1), JobState.Failed);
@@ -289,8 +289,8 @@ test('complete works from NEW, PENDING and scheduled-not-yet-ready; the result l
   h.lease('q', 0);
   h.advance(10);
   t.is(h.state(3), JobState.Pending);
-  t.is(h.engine.complete(id(3), Buffer.from('c')), null);
-  t.is(h.engine.complete(id(2), Buffer.from('s')), null);
+  t.is(h.engine.complete(id(3), 'c'), null);
+  t.is(h.engine.complete(id(2), 's'), null);
   t.deepEqual(h.scheduledIds(), []);
   t.is(h.state(2), JobState.Completed);
   t.is(h.engine.evictedJobs, 0);
@@ -307,7 +307,7 @@ test('complete after the TTR ran out and another worker re-leased the job', (t) 
   h.lease('q', 0);
   h.advance(100);
   h.lease('q', 0);
-  t.is(h.engine.complete(id(1), Buffer.from('late')), null);
+  t.is(h.engine.complete(id(1), 'late'), null);
   t.is(h.state(1), JobState.Completed);
   h.advance(1000);
   t.deepEqual(h.journal.take().slice(-1), [`complete ${id(1)} late`], 'no TTR fires after completion');
@@ -321,12 +321,12 @@ test('worked session 11.9: TTL expiry removes unfinished jobs and counts evictio
   h.engine.add(newJob(4, { ttl: 300 }));
   h.lease('q', 0);
   h.lease('q', 0);
-  h.engine.complete(id(4), Buffer.from('ok'));
+  h.engine.complete(id(4), 'ok');
   const waiting = h.result(3, 1000);
   h.advance(300);
   t.is(h.engine.jobCount, 0);
   t.is(h.engine.evictedJobs, 3);
-  t.is(h.engine.complete(id(1), Buffer.from('x')), 'not-found');
+  t.is(h.engine.complete(id(1), 'x'), 'not-found');
   t.is(waiting.value, undefined, 'waiters of an expired job wait out their own deadline');
   h.advance(699);
   t.is(waiting.value, undefined);
@@ -343,14 +343,14 @@ test('delete in every state stops its deadlines and wakes nobody', (t) => {
   h.engine.schedule(newScheduled(3, 500));
   h.engine.add(newJob(4, { priority: -2 }));
   h.lease('q', 0);
-  h.engine.complete(id(4), Buffer.from('done'));
+  h.engine.complete(id(4), 'done');
   const waiting = h.result(2, 100);
   for (const n of [1, 2, 3, 4]) t.is(h.engine.delete(id(n)), null);
   t.is(h.engine.jobCount, 0);
   t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 0, scheduledLen: 0 });
   t.is(h.engine.nextDeadline(), T0 + 100);
   h.engine.add(newJob(2));
-  h.engine.complete(id(2), Buffer.from('new'));
+  h.engine.complete(id(2), 'new');
   t.is(waiting.value, undefined, 'a new job under the same ID never reaches old waiters');
   h.advance(100);
   t.is(waiting.value, 'timeout');
@@ -370,7 +370,7 @@ test('result: immediate when finished, timeout 0 at once, all waiters get the re
   cancel!();
   cancel!();
   h.advance(500);
-  h.engine.complete(id(1), Buffer.from('r'));
+  h.engine.complete(id(1), 'r');
   t.is(a.value, `${tag(1)} 1 r`);
   t.is(b.value, `${tag(1)} 1 r`);
   t.is(c, undefined);
@@ -418,7 +418,7 @@ test('multi-name lease chooses by priority, then scheduled time, then created; t
   t.is(h.lease(['c', 'b'], 0).value, `job ${tag(4)}`, 'unscheduled before scheduled');
   t.is(h.lease(['c', 'b'], 0).value, `job ${tag(3)}`);
   // Equal keys 1–3 cannot happen across distinct jobs with our stamps, so restore two twins.
-  const twin = { name: 'x', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0), createdSec: T0 / 1000, createdNsec: 5, timeSec: 0, timeNsec: 0 };
+  const twin = { name: 'x', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', createdSec: T0 / 1000, createdNsec: 5, timeSec: 0, timeNsec: 0 };
   h.engine.restore({ ...twin, id: id(0x20) }, h.clock.t);
   h.engine.restore({ ...twin, id: id(0x10), name: 'y' }, h.clock.t);
   t.is(h.lease(['x', 'y'], 0).value, `job ${tag(0x20)}`);
@@ -516,7 +516,7 @@ test('ready list order: priority, unscheduled before scheduled, created, then ID
   h.engine.add(newJob(5, { priority: -2147483648 }));
   h.engine.add(newJob(6, { priority: 2147483647 }));
   t.deepEqual(h.readyIds(), [tag(6), tag(3), tag(2), tag(4), tag(1), tag(5)]);
-  const twin = { name: 'z', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0), createdSec: T0 / 1000, createdNsec: 0, timeSec: 0, timeNsec: 0 };
+  const twin = { name: 'z', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', createdSec: T0 / 1000, createdNsec: 0, timeSec: 0, timeNsec: 0 };
   h.engine.restore({ ...twin, id: 'f0000000-0000-4000-8000-000000000000' }, h.clock.t);
   h.engine.restore({ ...twin, id: 'a0000000-0000-4000-8000-000000000000' }, h.clock.t);
   t.deepEqual(h.engine.inspectJobs('z', 0, 10)!.map((j) => j.id[0]), ['a', 'f']);
@@ -576,10 +576,10 @@ test('no journal: the engine works without one and setJournal switches it', (t) 
   const engine = new Engine(clock);
   engine.add(newJob(1, { ttr: 10 }));
   engine.lease(['q'], 0, () => undefined);
-  engine.run({ id: id(2), name: 'q', ttr: 10, timeout: 0, priority: 0, payload: Buffer.alloc(0) }, () => undefined);
+  engine.run({ id: id(2), name: 'q', ttr: 10, timeout: 0, priority: 0, payload: '' }, () => undefined);
   clock.t += 10;
   engine.tick(clock.t);
-  engine.fail(id(1), Buffer.alloc(0));
+  engine.fail(id(1), '');
   engine.delete(id(1));
   const journal = new RecordingJournal();
   engine.setJournal(journal);

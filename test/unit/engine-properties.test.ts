@@ -53,10 +53,10 @@ class MirrorJournal implements Journal {
   startAttempt(jobId: string, at: number): void {
     this.check('start', this.mirror.restoreStartAttempt(jobId, at));
   }
-  complete(jobId: string, result: Buffer): void {
+  complete(jobId: string, result: string): void {
     this.check('complete', this.mirror.restoreComplete(jobId, result));
   }
-  fail(jobId: string, result: Buffer): void {
+  fail(jobId: string, result: string): void {
     this.check('fail', this.mirror.restoreFail(jobId, result));
   }
   delete(jobId: string): void {
@@ -158,15 +158,15 @@ test('random operations keep every job in one place, replay mirrors the journal,
       for (const op of ops) {
         switch (op.k) {
           case 'add':
-            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: Buffer.alloc(1) });
+            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0' });
             break;
           case 'schedule': {
             const at = clock.t + op.at;
-            engine.schedule({ id: id(op.n), name: NAMES[op.name]!, ttr: 100, ttl: op.ttl, priority: op.prio, maxAttempts: 0, maxFails: op.mf, payload: Buffer.alloc(1), timeSec: Math.floor(at / 1000), timeNsec: (at % 1000) * 1e6 });
+            engine.schedule({ id: id(op.n), name: NAMES[op.name]!, ttr: 100, ttl: op.ttl, priority: op.prio, maxAttempts: 0, maxFails: op.mf, payload: '\0', timeSec: Math.floor(at / 1000), timeNsec: (at % 1000) * 1e6 });
             break;
           }
           case 'run':
-            engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: Buffer.alloc(1) }, track());
+            engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
             break;
           case 'lease': {
             const k = seq + 1;
@@ -181,10 +181,10 @@ test('random operations keep every job in one place, replay mirrors the journal,
             break;
           }
           case 'complete':
-            engine.complete(id(op.n), Buffer.from('c'));
+            engine.complete(id(op.n), 'c');
             break;
           case 'fail':
-            engine.fail(id(op.n), Buffer.from('f'));
+            engine.fail(id(op.n), 'f');
             break;
           case 'delete':
             engine.delete(id(op.n));
@@ -234,7 +234,7 @@ test('created stamps stay strictly increasing under any clock', (t) => {
       let prev: Job | null = null;
       steps.forEach((d, i) => {
         clock.t += d;
-        engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0) });
+        engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '' });
         const job = engine.inspectJob(id(i + 1))!;
         if (prev !== null && !(job.createdSec > prev.createdSec || (job.createdSec === prev.createdSec && job.createdNsec > prev.createdNsec))) {
           throw new Error('created went backwards');
@@ -259,8 +259,8 @@ test('ordered windows equal a full sort for any offset and limit', (t) => {
         const clock = new FakeClock();
         const engine = new Engine(clock);
         specs.forEach((s, i) => {
-          if (s.s === null) engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0) });
-          else engine.schedule({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0), timeSec: T0 / 1000 - s.s, timeNsec: 0 });
+          if (s.s === null) engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: '' });
+          else engine.schedule({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: '', timeSec: T0 / 1000 - s.s, timeNsec: 0 });
         });
         for (const r of removals) engine.delete(id(r + 1));
         const all = engine.inspectJobs('q', 0, 1000) ?? [];

@@ -7,7 +7,7 @@ import { Harness, T0, id, newJob, tag } from './engine-support.js';
 function record(n: number, createdMs: number, over: Partial<RestoredJob> = {}, atMs?: number): RestoredJob {
   const c = T0 + createdMs;
   const base: RestoredJob = {
-    id: id(n), name: 'q', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.from('x'),
+    id: id(n), name: 'q', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: 'x',
     createdSec: Math.floor(c / 1000), createdNsec: (c % 1000) * 1e6 + 7, timeSec: 0, timeNsec: 0,
   };
   if (atMs !== undefined) {
@@ -68,9 +68,9 @@ test('restoreStartAttempt: leases with TTR deadline at + ttr; replay errors of C
   t.deepEqual(h.readyIds(), [tag(2)]);
   h.engine.restore(record(3, 0, { maxAttempts: 2, maxFails: 5 }), T0);
   h.engine.restoreStartAttempt(id(3), T0);
-  h.engine.restoreFail(id(3), Buffer.from('f'));
+  h.engine.restoreFail(id(3), 'f');
   h.engine.restoreStartAttempt(id(3), T0);
-  h.engine.restoreFail(id(3), Buffer.from('f'));
+  h.engine.restoreFail(id(3), 'f');
   t.is(h.engine.restoreStartAttempt(id(3), T0), 'max-attempts');
   t.deepEqual(h.journal.records, []);
 });
@@ -91,23 +91,23 @@ test('restoreComplete / restoreFail: unknown, duplicate-result, max-fails rule',
   h.engine.restore(record(1, 0), T0);
   h.engine.restore(record(2, 0, { maxFails: 2 }), T0);
   h.engine.restore(record(3, 0, { maxFails: 2 }, 30_000), T0);
-  t.is(h.engine.restoreComplete(id(9), Buffer.from('r')), 'unknown');
-  t.is(h.engine.restoreFail(id(9), Buffer.from('r')), 'unknown');
-  t.is(h.engine.restoreComplete(id(1), Buffer.from('r')), null);
-  t.is(h.engine.restoreComplete(id(1), Buffer.from('r')), 'duplicate-result');
-  t.is(h.engine.restoreFail(id(1), Buffer.from('r')), 'duplicate-result');
+  t.is(h.engine.restoreComplete(id(9), 'r'), 'unknown');
+  t.is(h.engine.restoreFail(id(9), 'r'), 'unknown');
+  t.is(h.engine.restoreComplete(id(1), 'r'), null);
+  t.is(h.engine.restoreComplete(id(1), 'r'), 'duplicate-result');
+  t.is(h.engine.restoreFail(id(1), 'r'), 'duplicate-result');
   h.engine.restoreStartAttempt(id(2), T0);
-  t.is(h.engine.restoreFail(id(2), Buffer.from('f1')), null);
+  t.is(h.engine.restoreFail(id(2), 'f1'), null);
   let job = h.engine.inspectJob(id(2))!;
   t.is(job.state, JobState.Pending);
   t.is(job.fails, 1);
   t.is(job.deadlineIndex, -1);
   t.deepEqual(h.readyIds(), [tag(2)]);
-  t.is(h.engine.restoreFail(id(2), Buffer.from('f2')), null);
+  t.is(h.engine.restoreFail(id(2), 'f2'), null);
   job = h.engine.inspectJob(id(2))!;
   t.is(job.state, JobState.Failed);
-  t.is(job.result!.toString(), 'f2');
-  t.is(h.engine.restoreFail(id(3), Buffer.from('early')), null);
+  t.is(job.result, 'f2');
+  t.is(h.engine.restoreFail(id(3), 'early'), null);
   t.deepEqual(h.scheduledIds(), [tag(3)], 'a retried scheduled job waits for its time');
   t.deepEqual(h.journal.records, []);
 });
@@ -140,7 +140,7 @@ test('after replay, passed deadlines fire at the first tick, earliest first, wit
   h.engine.restore(record(5, 0, { ttl: 10_001 }), replayStart);
   h.engine.restoreStartAttempt(id(2), T0 + 1000);
   h.engine.restoreStartAttempt(id(4), T0 + 9000);
-  h.engine.restoreComplete(id(4), Buffer.from('done'));
+  h.engine.restoreComplete(id(4), 'done');
   t.deepEqual(h.journal.records, []);
   t.is(h.engine.nextDeadline(), T0 + 4000);
   t.deepEqual(h.readyIds(), [tag(1), tag(5), tag(3)]);

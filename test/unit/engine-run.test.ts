@@ -12,7 +12,7 @@ test('worked session 11.7: run completed by a worker; the job is gone afterwards
   t.true(job.foreground);
   t.is(job.expiryIndex, -1, 'no TTL');
   t.is(h.lease('q', 1000).value, `job ${tag(1)}`);
-  t.is(h.engine.complete(id(1), Buffer.from('small')), null);
+  t.is(h.engine.complete(id(1), 'small'), null);
   t.is(run.value, `${tag(1)} 1 small`);
   t.is(h.result(1, 0).value, 'not-found');
   t.is(h.engine.jobCount, 0);
@@ -37,7 +37,7 @@ test('run observed timing: ttr 1500, W 500, leased at +0.3 s, completed at +1.3 
   t.is(h.state(1), JobState.Leased);
   h.at(1300);
   t.is(run.value, undefined);
-  h.engine.complete(id(1), Buffer.from('late'));
+  h.engine.complete(id(1), 'late');
   t.is(run.value, `${tag(1)} 1 late`);
   t.deepEqual(h.journal.take(), [`start ${id(1)} 300`, `complete ${id(1)} late`, `expire ${id(1)}`]);
 });
@@ -79,7 +79,7 @@ test('run: TTR expiries before T0 + W requeue and the run keeps waiting', (t) =>
   h.at(200);
   h.lease('q', 0);
   h.at(250);
-  h.engine.fail(id(1), Buffer.from('bad'));
+  h.engine.fail(id(1), 'bad');
   t.is(run.value, `${tag(1)} 0 bad`, 'first fail is final for a run job');
   t.deepEqual(h.journal.take(), [
     `start ${id(1)} 0`, `timeout ${id(1)}`, `start ${id(1)} 200`, `fail ${id(1)} bad`, `expire ${id(1)}`,
@@ -126,7 +126,7 @@ test('run: result waiters get the run job result too (Q11)', (t) => {
   const h = new Harness();
   const run = h.run(1);
   const res = h.result(1, 1000);
-  h.engine.complete(id(1), Buffer.from('ok'));
+  h.engine.complete(id(1), 'ok');
   t.is(run.value, `${tag(1)} 1 ok`);
   t.is(res.value, `${tag(1)} 1 ok`);
 });
@@ -211,7 +211,7 @@ test('run held at completion: removal after release, and a job deleted meanwhile
   const run = h.run(1);
   const run2 = h.run(2, { timeout: 100 });
   h.engine.holdJobDeadlines(true);
-  h.engine.complete(id(1), Buffer.from('x'));
+  h.engine.complete(id(1), 'x');
   t.is(run.value, `${tag(1)} 1 x`);
   h.at(100);
   t.is(run2.value, 'timeout');

@@ -24,11 +24,11 @@ export class RecordingJournal implements Journal {
   startAttempt(id: string, at: number): void {
     this.records.push(`start ${id} ${at - T0}`);
   }
-  complete(id: string, result: Buffer): void {
-    this.records.push(`complete ${id} ${result.toString()}`);
+  complete(id: string, result: string): void {
+    this.records.push(`complete ${id} ${result}`);
   }
-  fail(id: string, result: Buffer): void {
-    this.records.push(`fail ${id} ${result.toString()}`);
+  fail(id: string, result: string): void {
+    this.records.push(`fail ${id} ${result}`);
   }
   delete(id: string): void {
     this.records.push(`delete ${id}`);
@@ -58,7 +58,7 @@ export function newJob(n: number, over: Partial<NewJob> = {}): NewJob {
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: Buffer.from(`p${n}`),
+    payload: `p${n}`,
     ...over,
   };
 }
@@ -71,7 +71,7 @@ export function newScheduled(n: number, atMs: number, over: Partial<NewScheduled
 }
 
 export function newRun(n: number, over: Partial<NewRunJob> = {}): NewRunJob {
-  return { id: id(n), name: 'q', ttr: 1000, timeout: 5000, priority: 0, payload: Buffer.from(`r${n}`), ...over };
+  return { id: id(n), name: 'q', ttr: 1000, timeout: 5000, priority: 0, payload: `r${n}`, ...over };
 }
 
 /** Outcome of a blocking call as a short string; undefined while still waiting. */
@@ -80,7 +80,7 @@ export type Seen = { value: string | undefined };
 export function show(o: Finished | Job | string | null): string {
   if (o === null) return 'timeout';
   if (typeof o === 'string') return o;
-  if ('success' in o) return `${o.id.slice(-2)} ${o.success ? 1 : 0} ${o.result.toString()}`;
+  if ('success' in o) return `${o.id.slice(-2)} ${o.success ? 1 : 0} ${o.result}`;
   return `job ${o.id.slice(-2)}`;
 }
 

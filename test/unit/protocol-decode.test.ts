@@ -102,10 +102,10 @@ test('lease with an invalid name lists the names validated before it', (t) => {
 
 test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
   t.deepEqual(decodeInput(`add ${V4} ping 5000 60000 4 -priority=10 -max-attempts=3 -max-fails=2\r\nping\r\n`), {
-    kind: 'add', id: V4, name: 'ping', ttr: 5000, ttl: 60000, priority: 10, maxAttempts: 3, maxFails: 2, payload: bytes('ping'),
+    kind: 'add', id: V4, name: 'ping', ttr: 5000, ttl: 60000, priority: 10, maxAttempts: 3, maxFails: 2, payload: 'ping',
   });
   t.deepEqual(decodeInput(`add ${V4.toUpperCase()} q 1 2592000000 0\r\n\r\n`), {
-    kind: 'add', id: V4, name: 'q', ttr: 1, ttl: 2592000000, priority: 0, maxAttempts: 0, maxFails: 0, payload: bytes(''),
+    kind: 'add', id: V4, name: 'q', ttr: 1, ttl: 2592000000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '',
   });
   const order: [string, ClientError][] = [
     // 2 flags limit before the ID
@@ -141,7 +141,7 @@ test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
 test('schedule: fields and validation order of 5.2', (t) => {
   t.deepEqual(decodeInput(`schedule ${V4} report 1000 60000 2030-01-01T00:00:00.25Z 3 -priority=-2\r\nmon\r\n`), {
     kind: 'schedule', id: V4, name: 'report', ttr: 1000, ttl: 60000, timeSec: 1893456000, timeNsec: 250000000,
-    priority: -2, maxAttempts: 0, maxFails: 0, payload: bytes('mon'),
+    priority: -2, maxAttempts: 0, maxFails: 0, payload: 'mon',
   });
   const T = '2030-01-01T00:00:00Z';
   const order: [string, ClientError][] = [
@@ -163,10 +163,10 @@ test('schedule: fields and validation order of 5.2', (t) => {
 
 test('run: fields and validation order of 5.3', (t) => {
   t.deepEqual(decodeInput(`run ${V4} resize 5000 10000 3 -priority=-5\r\nimg\r\n`), {
-    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 10000, priority: -5, payload: bytes('img'),
+    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 10000, priority: -5, payload: 'img',
   });
   t.deepEqual(decodeInput(`run ${V4} resize 5000 0 3 -max-fails=x\r\nimg\r\n`), {
-    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 0, priority: 0, payload: bytes('img'),
+    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 0, priority: 0, payload: 'img',
   });
   const order: [string, ClientError][] = [
     [`run bad q 1 1 1 -a=1 -b=1`, 'invalid-command-args'],
@@ -192,8 +192,8 @@ test('result: validation order of 5.4', (t) => {
 });
 
 test('complete and fail: 5.6, 5.7', (t) => {
-  t.deepEqual(decodeInput(`complete ${V4} 4\r\npong\r\n`), { kind: 'complete', id: V4, result: bytes('pong') });
-  t.deepEqual(decodeInput(`fail ${V4} 7\r\nbounced\r\n`), { kind: 'fail', id: V4, result: bytes('bounced') });
+  t.deepEqual(decodeInput(`complete ${V4} 4\r\npong\r\n`), { kind: 'complete', id: V4, result: 'pong' });
+  t.deepEqual(decodeInput(`fail ${V4} 7\r\nbounced\r\n`), { kind: 'fail', id: V4, result: 'bounced' });
   t.is(errorOf(`complete bad 1 -a=1\r\nx\r\n`), 'invalid-command-args');
   t.is(errorOf(`complete bad 1\r\nx\r\n`), 'invalid-id');
   t.is(errorOf(`fail ${V1} 1\r\nx\r\n`), 'invalid-id');

@@ -9,7 +9,7 @@ export class RecordingSink implements ParserSink {
   command(frame: Frame): void {
     this.frames.push(frame);
     const flags = frame.flags === null ? '-' : frame.flags.join(',');
-    const block = frame.block === null ? '-' : JSON.stringify(frame.block.toString('latin1'));
+    const block = frame.block === null ? '-' : JSON.stringify(frame.block);
     this.events.push(`cmd ${JSON.stringify(frame.args)} ${flags} ${block}`);
   }
 

@@ -165,16 +165,26 @@ test('line + block + CRLF over the budget: the block is dropped, error E', (t) =
   t.deepEqual(parseChunks([tooLong, block, bytes('delete q\r\n')]), ['err invalid-payload-size', 'cmd ["delete","q"] - -']);
 });
 
-test('the block is an owned buffer of exactly its size', (t) => {
+test('the block is a latin1 string of exactly its bytes, unchanged when the input is reused', (t) => {
   const sink = new RecordingSink();
   const parser = new Parser(sink);
-  const input = bytes(`add ${V4} q 1 1 5\r\nhello\r\n`);
+  const input = bytes(`add ${V4} q 1 1 5\r\nh\xe9\x00\r\xff\r\n`);
   parser.feed(input);
   input.fill(0);
-  const block = sink.frames[0]!.block!;
-  t.is(block.toString(), 'hello');
-  t.is(block.buffer.byteLength, 5);
-  t.not(block.buffer, input.buffer);
+  t.is(sink.frames[0]!.block, 'h\xe9\x00\r\xff');
+});
+
+test('a block split over chunks is gathered into one string; every byte value survives', (t) => {
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const input = Buffer.concat([bytes(`add ${V4} q 1 1 256\r\n`), all, bytes('\r\n'), bytes(`add ${V4} q 1 1 3\r\nabc\r\n`)]);
+  for (const size of [1, 7, 100, 300]) {
+    const sink = new RecordingSink();
+    const parser = new Parser(sink);
+    for (let i = 0; i < input.length; i += size) parser.feed(input.subarray(i, i + size));
+    t.is(sink.frames.length, 2, String(size));
+    t.is(sink.frames[0]!.block, all.toString('latin1'), String(size));
+    t.is(sink.frames[1]!.block, 'abc', String(size));
+  }
 });
 
 test('args and flags come out as latin1 strings', (t) => {

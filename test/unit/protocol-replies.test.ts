@@ -18,7 +18,7 @@ const PING: JobInfo = {
   name: 'ping',
   ttr: 5000,
   ttl: 60000,
-  payload: bytes('ping'),
+  payload: 'ping',
   maxAttempts: 3,
   attempts: 0,
   maxFails: 0,
@@ -103,18 +103,18 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
 
 test('11.3 lease, inspect of the leased job, result', (t) => {
   const out = new ReplyWriter();
-  out.leased(PING.id, 'ping', 5000, bytes('ping'));
+  out.leased(PING.id, 'ping', 5000, 'ping');
   t.is(text(out), wire('+OK 1', '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e ping 5000 4', 'ping'));
   out.jobs([{ ...PING, attempts: 1, state: 4 }]);
   t.is(text(out), wire('+OK 1', ...PING_BLOCK(1, 4)));
-  out.finished(PING.id, true, bytes('pong'));
+  out.finished(PING.id, true, 'pong');
   t.is(text(out), wire('+OK 1', '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 1 4', 'pong'));
 });
 
 test('11.4 and 11.8: failed results, empty ones too', (t) => {
   const out = new ReplyWriter();
-  out.finished('1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d', false, bytes('bounced'));
-  out.finished('7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d', false, Buffer.alloc(0));
+  out.finished('1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d', false, 'bounced');
+  out.finished('7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d', false, '');
   t.is(text(out), wire(
     '+OK 1', '1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d 0 7', 'bounced',
     '+OK 1', '7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d 0 0', '',
@@ -124,7 +124,7 @@ test('11.4 and 11.8: failed results, empty ones too', (t) => {
 test('11.5 inspect scheduled-jobs: 13 keys with time', (t) => {
   const out = new ReplyWriter();
   out.jobs([{
-    id: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924', name: 'report', ttr: 1000, ttl: 60000, payload: bytes('mon'),
+    id: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924', name: 'report', ttr: 1000, ttl: 60000, payload: 'mon',
     maxAttempts: 0, attempts: 0, maxFails: 0, fails: 0, priority: 2, state: 0,
     createdSec: Date.UTC(2026, 10, 29, 2, 23, 47) / 1000, timeSec: Date.UTC(2030, 0, 1) / 1000, timeNsec: 999999999,
   }]);
@@ -143,7 +143,7 @@ test('a job scheduled at the epoch with a fraction still shows its time', (t) =>
 
 test('several job blocks, raw payloads, negative priority', (t) => {
   const out = new ReplyWriter();
-  const raw = { ...PING, payload: Buffer.from([0x0d, 0x0a, 0x00, 0xff]), priority: -2147483648 };
+  const raw = { ...PING, payload: '\r\n\x00\xff', priority: -2147483648 };
   out.jobs([PING, raw]);
   const reply = out.take();
   const second = Buffer.concat([
@@ -162,7 +162,7 @@ test('11.9 inspect server: the true key count', (t) => {
 
 test('numbers print exactly at their extremes', (t) => {
   const out = new ReplyWriter();
-  out.leased(PING.id, 'q', 0, Buffer.alloc(0));
+  out.leased(PING.id, 'q', 0, '');
   out.server([['a', 9007199254740991], ['b', -1], ['c', 10], ['d', 99], ['e', 100]]);
   t.is(text(out), wire('+OK 1', `${PING.id} q 0 0`, '', '+OK 1', 'server 5', 'a 9007199254740991', 'b -1', 'c 10', 'd 99', 'e 100'));
 });
@@ -170,7 +170,7 @@ test('numbers print exactly at their extremes', (t) => {
 test('long names and payloads, and replies written after a take never touch taken bytes', (t) => {
   const out = new ReplyWriter(64);
   const name = 'n'.repeat(255);
-  out.leased(PING.id, name, 1, Buffer.alloc(1 << 20, 0x61));
+  out.leased(PING.id, name, 1, 'a'.repeat(1 << 20));
   t.is(out.length, 7 + 36 + 1 + 255 + 1 + 1 + 1 + 7 + 2 + (1 << 20) + 2);
   const first = out.take();
   const copy = Buffer.from(first);
@@ -195,7 +195,7 @@ test('replies of one read accumulate until taken', (t) => {
 
 test('a long run of replies between takes grows the buffer without losing any', (t) => {
   const out = new ReplyWriter(16);
-  const payload = Buffer.alloc(1000, 0x62);
+  const payload = 'b'.repeat(1000);
   for (let i = 0; i < 5000; i++) out.finished('8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', i % 2 === 0, payload);
   const all = out.take();
   const one = '+OK 1\r\n8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 1 1000\r\n'.length + 1002;
