@@ -4,6 +4,7 @@
  * bench/results/latest.md. `--cpu-prof` instead profiles the Workq-TS server on the add
  * workload and writes bench/results/cpu-profile.md.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,13 +108,28 @@ function cpuModel(): string {
   return match?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
 }
 
+/** The bench runs whatever src/ holds, committed or not: say which. */
+function sourceState(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'latin1' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', 'src'], { cwd: ROOT, encoding: 'latin1' }).trim();
+    const files = dirty ? execFileSync('git', ['diff', 'HEAD', '--', 'src'], { cwd: ROOT, encoding: 'latin1' }) : '';
+    return dirty ? `${commit} plus uncommitted changes under src/ (diff of ${files.length} bytes)` : commit;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
+
+const sourceAtStart = sourceState();
+
 function machine(): string {
+  const sourceNow = sourceState();
   return [
     `- started: ${startedAt}`,
     `- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
-    `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}`,
+    `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}, source ${sourceNow === sourceAtStart ? sourceNow : `CHANGED DURING THE RUN: ${sourceAtStart} at start, ${sourceNow} at end`}`,
     `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load, median of ${cfg.repeat} interleaved runs`,
     `- load average (1 min) at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}`,
   ].join('\n');
