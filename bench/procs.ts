@@ -4,7 +4,7 @@
  * event loop.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -174,6 +174,24 @@ export function workqLauncher(): WorkqLauncher | null {
     return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli] };
   }
   return null;
+}
+
+/**
+ * The server as committed at `rev`, extracted to `dir` (`git archive`), so a recorded run
+ * is not disturbed by edits to the working tree while it runs.
+ */
+export function snapshotLauncher(rev: string, dir: string): WorkqLauncher {
+  const commit = execFileSync('git', ['rev-parse', '--short', rev], { cwd: ROOT, encoding: 'latin1' }).trim();
+  const archive = execFileSync('git', ['archive', '--format=tar', commit], {
+    cwd: ROOT,
+    maxBuffer: 1 << 30,
+  });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return {
+    how: `node --import=tsx src/cli/workq-server.ts of commit ${commit} (git archive)`,
+    args: ['--import=tsx', path.join(dir, 'src/cli/workq-server.ts')],
+  };
 }
 
 export interface WorkqOptions {

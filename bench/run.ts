@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, beanstalkdVersion, startWorkq, workqLauncher } from './procs.js';
+import { ROOT, beanstalkdVersion, snapshotLauncher, startWorkq, workqLauncher } from './procs.js';
 import { selfTimeTable, topSelfTime } from './profile.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
 import { markdownTable } from './table.js';
@@ -26,6 +26,8 @@ const USAGE = `usage: npm run bench -- [options]
   --seconds S     time bound of one measured load (default 10)
   --repeat R      measured runs per side of add, cycle, latency, durability; the
                   median is reported (default 3)
+  --at REV        run the Workq-TS server as committed at REV (git archive), not
+                  the working tree: for recorded runs while others edit src/
   --servers LIST  which servers to run: workq,beanstalkd (default: both)
   --cpu-prof      profile the Workq-TS server on the add workload instead
                   (--jobs default 1000000 there)
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     repeat: { type: 'string' },
     servers: { type: 'string' },
+    at: { type: 'string' },
     'cpu-prof': { type: 'boolean' },
     help: { type: 'boolean' },
   },
@@ -69,13 +72,17 @@ for (const name of selected) {
 }
 
 const jobs = values.jobs === undefined ? undefined : positive(values.jobs, 0, 'jobs');
-const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
-const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
-const launcher = servers.includes('workq') ? workqLauncher() : null;
 const startedAt = new Date().toISOString();
 const loadAtStart = os.loadavg()[0]!.toFixed(2);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
+const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
+const launcher = !servers.includes('workq')
+  ? null
+  : values.at
+    ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-')))
+    : workqLauncher();
 
 const cfg: BenchConfig = {
   conns: positive(values.conns, 4, 'conns'),
@@ -124,12 +131,13 @@ const sourceAtStart = sourceState();
 
 function machine(): string {
   const sourceNow = sourceState();
+  const source = sourceNow === sourceAtStart ? sourceNow : `CHANGED DURING THE RUN: ${sourceAtStart} at start, ${sourceNow} at end`;
   return [
     `- started: ${startedAt}`,
     `- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
-    `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}, source ${sourceNow === sourceAtStart ? sourceNow : `CHANGED DURING THE RUN: ${sourceAtStart} at start, ${sourceNow} at end`}`,
+    `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}${values.at ? '' : `, source ${source}`}`,
     `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load, median of ${cfg.repeat} interleaved runs`,
     `- load average (1 min) at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}`,
   ].join('\n');
