@@ -161,6 +161,8 @@ function newestMtime(dir: string): number {
 export interface WorkqLauncher {
   readonly how: string;
   readonly args: string[];
+  /** The directory holding the server's src/. */
+  readonly root: string;
 }
 
 /** Prefers the built CLI when it is newer than every source file, else the CLI through tsx. */
@@ -168,10 +170,10 @@ export function workqLauncher(): WorkqLauncher | null {
   const built = path.join(ROOT, 'dist/src/cli/workq-server.js');
   const cli = path.join(ROOT, 'src/cli/workq-server.ts');
   if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) {
-    return { how: 'node dist/src/cli/workq-server.js', args: [built] };
+    return { how: 'node dist/src/cli/workq-server.js', args: [built], root: path.join(ROOT, 'dist') };
   }
   if (existsSync(cli)) {
-    return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli] };
+    return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli], root: ROOT };
   }
   return null;
 }
@@ -191,6 +193,7 @@ export function snapshotLauncher(rev: string, dir: string): WorkqLauncher {
   return {
     how: `node --import=tsx src/cli/workq-server.ts of commit ${commit} (git archive)`,
     args: ['--import=tsx', path.join(dir, 'src/cli/workq-server.ts')],
+    root: dir,
   };
 }
 

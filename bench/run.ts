@@ -164,7 +164,7 @@ async function profileAdd(): Promise<void> {
     console.error('[bench] the server wrote no profile (it must exit by itself on SIGTERM).');
     process.exit(1);
   }
-  const table = selfTimeTable(topSelfTime(path.join(dir, file), ROOT, 20));
+  const table = selfTimeTable(topSelfTime(path.join(dir, file), launcher.root, 20));
   const text = `# CPU profile of the Workq-TS server on the add workload\n\n${machine()}\n- load: ${result.units} adds at ${Math.round(result.perSecond)} ops/s under the profiler\n\nTop self time (the whole server process, start-up and shutdown included):\n\n${table}\n`;
   console.log(text);
   writeFileSync(path.join(ROOT, 'bench/results/cpu-profile.md'), text);
