@@ -59,7 +59,9 @@ export class Connection {
   /** Stops taking calls, lets the calls in flight get their replies, then closes. */
   close(): Promise<void> {
     this.closing = true;
-    if (this.inFlight === 0 || !this.connected) {
+    // A connection still being dialled has calls queued that were made before close():
+    // they get their replies too (or fail with the dial).
+    if (this.inFlight === 0 || this.socket === null) {
       this.destroy();
       return Promise.resolve();
     }

@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 
 // Logs written by the original Go server replay here with the replies it gave itself
-// (../shared/fixtures/original-cmdlog). The clock is pinned to the moment the original
+// (test/fixtures/original-cmdlog, copied from the workspace's shared/fixtures). The clock is pinned to the moment the original
 // answered, so TTLs and TTRs stand where they stood then.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, '../../../shared/fixtures/original-cmdlog');
+const fixtures = path.resolve(here, '../fixtures/original-cmdlog');
 
 interface Expected {
   replayed_at: string;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { Engine } from '../../src/jobs/engine.js';
 import { JobState } from '../../src/jobs/job.js';
@@ -8,7 +9,7 @@ import { RecordScanner, HEADER } from '../../src/cmdlog/record.js';
 import { decodePayload } from '../../src/cmdlog/payload.js';
 import { captureLogger, copyDir, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
 
-const FIXTURES = '/work/shared/fixtures/original-cmdlog';
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/original-cmdlog');
 const SCENARIOS = ['mixed', 'binary', 'segments', 'expiry'];
 
 interface Expected {
