@@ -14,7 +14,8 @@ import type {
   RestoredJob,
 } from './types.js';
 import { CreatedStamp } from './created-stamp.js';
-import { DeadlineHeap, ExpiryHeap } from './job-heaps.js';
+import { DeadlineHeap } from './deadline-heap.js';
+import { ExpiryHeap } from './job-heaps.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
 import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
@@ -109,9 +110,8 @@ export class Engine implements EngineApi {
     if (at <= now) {
       this.offer(queue, job, now);
     } else {
-      job.deadline = at;
       queue.scheduled.push(job);
-      this.deadlines.push(job);
+      this.deadlines.push(job, at);
     }
     return null;
   }
@@ -233,6 +233,11 @@ export class Engine implements EngineApi {
 
   // ---- deadlines -------------------------------------------------------------------
 
+  /** The job's pending state deadline in ms: its TTR end while leased, its time while scheduled; else Infinity. */
+  deadlineOf(job: Job): number {
+    return job.deadlineIndex < 0 ? Infinity : this.deadlines.deadlineAt(job.deadlineIndex);
+  }
+
   nextDeadline(): number {
     const w = this.waits.nextAt();
     if (this.held) return w;
@@ -283,9 +288,8 @@ export class Engine implements EngineApi {
     this.expiries.push(job);
     const at = readyAt(job);
     if (scheduled && at > now) {
-      job.deadline = at;
       queue.scheduled.push(job);
-      this.deadlines.push(job);
+      this.deadlines.push(job, at);
     } else {
       queue.ready.push(job);
     }
@@ -340,7 +344,6 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'unknown';
     if (job.state !== JobState.Leased) return null;
     this.deadlines.remove(job.deadlineIndex);
-    job.deadline = Infinity;
     if (this.applyTimeout(job)) this.queueOf(job).ready.push(job);
     return null;
   }
@@ -429,8 +432,7 @@ export class Engine implements EngineApi {
   private lease1(job: Job, at: number): void {
     job.attempts++;
     job.state = JobState.Leased;
-    job.deadline = at + job.ttr;
-    this.deadlines.push(job);
+    this.deadlines.push(job, at + job.ttr);
   }
 
   private applyComplete(job: Job, result: string): void {
@@ -454,7 +456,6 @@ export class Engine implements EngineApi {
       return FailOutcome.RetriedInPlace;
     }
     this.deadlines.remove(job.deadlineIndex);
-    job.deadline = Infinity;
     job.state = JobState.Pending;
     return FailOutcome.RetriedToRequeue;
   }
@@ -477,7 +478,6 @@ export class Engine implements EngineApi {
       (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
     }
     if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
-    job.deadline = Infinity;
   }
 
   private removeJob(job: Job): void {
@@ -521,7 +521,6 @@ export class Engine implements EngineApi {
   // ---- timers ------------------------------------------------------------------------
 
   private fireStateDeadline(job: Job, now: number): void {
-    job.deadline = Infinity;
     if (job.state !== JobState.Leased) {
       this.queueOf(job).scheduled.remove(job.listIndex);
       this.offer(this.queueOf(job), job, now);
@@ -563,7 +562,7 @@ export class Engine implements EngineApi {
     if (w.phase === RunPhase.WaitTimeout && this.jobs.get(job.id) === job && job.state === JobState.Leased) {
       // PROTOCOL.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
       w.phase = RunPhase.LeaseTtr;
-      w.deadline = job.deadline;
+      w.deadline = this.deadlineOf(job);
       this.waits.push(w);
       return;
     }

@@ -12,20 +12,6 @@ export class JobList extends IndexedHeap<Job> {
   }
 }
 
-/** Every job's pending state deadline: the TTR end while leased, the scheduled time while scheduled. */
-export class DeadlineHeap extends IndexedHeap<Job> {
-  protected before(a: Job, b: Job): boolean {
-    return a.deadline !== b.deadline ? a.deadline < b.deadline : createdBefore(a, b);
-  }
-  protected setIndex(job: Job, index: number): void {
-    job.deadlineIndex = index;
-  }
-  nextAt(): number {
-    const top = this.items[0];
-    return top === undefined ? Infinity : top.deadline;
-  }
-}
-
 /** Every background job's TTL end. */
 export class ExpiryHeap extends IndexedHeap<Job> {
   protected before(a: Job, b: Job): boolean {

@@ -1,3 +1,5 @@
+import { floorMs } from './wall-time.js';
+
 /** Job states as numbered on the wire (PROTOCOL.md 7.1). */
 export const JobState = {
   New: 0,
@@ -8,9 +10,42 @@ export const JobState = {
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
+/*
+ * Layout of Job.bits, one small integer (a V8 Smi, unboxed in the job) for what every job
+ * has but seldom reads: state (3 bits), attempts, max-attempts and max-fails (0–255 each,
+ * PROTOCOL.md 3.5 and 7.4), the foreground flag.
+ */
+const STATE_MASK = 0x7;
+const ATTEMPTS_SHIFT = 3;
+const MAX_ATTEMPTS_SHIFT = 11;
+const MAX_FAILS_SHIFT = 19;
+const BYTE = 0xff;
+const FOREGROUND = 1 << 27;
+
+/**
+ * What only some jobs have: a scheduled time, failures and a result, waiters. Allocated
+ * the first time a job needs any of it, so that a plain queued job does not carry these
+ * fields.
+ */
+class JobExtra {
+  timeSec: number;
+  timeNsec: number;
+  fails = 0;
+  result: string | null = null;
+  waiters: unknown = null;
+
+  constructor(timeSec: number, timeNsec: number) {
+    this.timeSec = timeSec;
+    this.timeNsec = timeNsec;
+  }
+}
+
 /**
  * One job. A plain class with every field set in the constructor, in one order, so V8
- * gives all jobs one hidden class: the engine holds up to millions of them.
+ * gives all jobs one hidden class. The engine holds up to millions of them, so a plain
+ * queued job holds only what it needs as fields; the rest is packed into `bits` or lives
+ * in a JobExtra, behind accessors, and its pending deadline lives in the engine's
+ * deadline heap.
  *
  * Wall-clock instants that the log stores with nanosecond precision (created, the
  * scheduled time) are kept as whole Unix seconds plus nanoseconds, as Go does, so a
@@ -24,35 +59,19 @@ export class Job {
   /** 0 for a `run` job, which has no TTL. */
   readonly ttl: number;
   readonly priority: number;
-  readonly maxAttempts: number;
-  readonly maxFails: number;
   /** latin1: one char per byte. */
   readonly payload: string;
   readonly createdSec: number;
   readonly createdNsec: number;
-  /** Scheduled time; both 0 when the job was not scheduled. */
-  readonly timeSec: number;
-  readonly timeNsec: number;
-  /** True for the job of a `run`: not persisted, no TTL, no max-fails. */
-  readonly foreground: boolean;
-
-  state: JobState = JobState.New;
-  attempts = 0;
-  fails = 0;
-  /** The final result once COMPLETED/FAILED; before that, the last failure's result (7.5). */
-  result: string | null = null;
-  /** Wall-clock ms at which the job is evicted (Infinity for run jobs). */
-  expiresAt: number;
-  /** Wall-clock ms of the pending state deadline: the TTR end while LEASED, the scheduled time while scheduled. */
-  deadline = Infinity;
+  /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
+  private bits: number;
   /** Position in the ready or scheduled list of its queue, -1 when in neither. */
   listIndex = -1;
-  /** Position in the engine's deadline heap (TTR/schedule), -1 when not there. */
-  deadlineIndex = -1;
   /** Position in the engine's expiry heap, -1 when not there. */
   expiryIndex = -1;
-  /** Engine-private: result/run waiters, null while there are none. */
-  waiters: unknown = null;
+  /** Position in the engine's deadline heap (TTR/schedule), which holds the deadline itself; -1 when not there. */
+  deadlineIndex = -1;
+  private extra: JobExtra | null;
 
   constructor(
     id: string,
@@ -74,20 +93,96 @@ export class Job {
     this.ttr = ttr;
     this.ttl = ttl;
     this.priority = priority;
-    this.maxAttempts = maxAttempts;
-    this.maxFails = maxFails;
     this.payload = payload;
     this.createdSec = createdSec;
     this.createdNsec = createdNsec;
-    this.timeSec = timeSec;
-    this.timeNsec = timeNsec;
-    this.foreground = foreground;
-    this.expiresAt = foreground
-      ? Infinity
-      : (timeSec !== 0 || timeNsec !== 0 ? timeSec * 1000 + Math.floor(timeNsec / 1e6) : createdSec * 1000 + Math.floor(createdNsec / 1e6)) + ttl;
+    this.bits =
+      JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0);
+    this.extra = timeSec !== 0 || timeNsec !== 0 ? new JobExtra(timeSec, timeNsec) : null;
+  }
+
+  get state(): JobState {
+    return (this.bits & STATE_MASK) as JobState;
+  }
+
+  set state(state: JobState) {
+    this.bits = (this.bits & ~STATE_MASK) | state;
+  }
+
+  get attempts(): number {
+    return (this.bits >> ATTEMPTS_SHIFT) & BYTE;
+  }
+
+  /** At most 255: leasing stops at the hard cap (PROTOCOL.md 7.4). */
+  set attempts(attempts: number) {
+    this.bits = (this.bits & ~(BYTE << ATTEMPTS_SHIFT)) | (attempts << ATTEMPTS_SHIFT);
+  }
+
+  get maxAttempts(): number {
+    return (this.bits >> MAX_ATTEMPTS_SHIFT) & BYTE;
+  }
+
+  get maxFails(): number {
+    return (this.bits >> MAX_FAILS_SHIFT) & BYTE;
+  }
+
+  /** True for the job of a `run`: not persisted, no TTL, no max-fails. */
+  get foreground(): boolean {
+    return (this.bits & FOREGROUND) !== 0;
+  }
+
+  /** Scheduled time; both 0 when the job was not scheduled. */
+  get timeSec(): number {
+    return this.extra === null ? 0 : this.extra.timeSec;
+  }
+
+  get timeNsec(): number {
+    return this.extra === null ? 0 : this.extra.timeNsec;
   }
 
   get scheduled(): boolean {
-    return this.timeSec !== 0 || this.timeNsec !== 0;
+    const extra = this.extra;
+    return extra !== null && (extra.timeSec !== 0 || extra.timeNsec !== 0);
+  }
+
+  /**
+   * Wall-clock ms at which the job is evicted (Infinity for run jobs). Computed: a ms
+   * timestamp held in a field would cost every job a 16-byte heap number.
+   */
+  get expiresAt(): number {
+    if (this.foreground) return Infinity;
+    return (this.scheduled ? floorMs(this.timeSec, this.timeNsec) : floorMs(this.createdSec, this.createdNsec)) + this.ttl;
+  }
+
+  get fails(): number {
+    return this.extra === null ? 0 : this.extra.fails;
+  }
+
+  set fails(fails: number) {
+    this.more().fails = fails;
+  }
+
+  /** The final result once COMPLETED/FAILED; before that, the last failure's result (7.5). */
+  get result(): string | null {
+    return this.extra === null ? null : this.extra.result;
+  }
+
+  set result(result: string | null) {
+    this.more().result = result;
+  }
+
+  /** Engine-private: result/run waiters, null while there are none. */
+  get waiters(): unknown {
+    return this.extra === null ? null : this.extra.waiters;
+  }
+
+  set waiters(waiters: unknown) {
+    if (this.extra !== null) this.extra.waiters = waiters;
+    else if (waiters !== null) this.more().waiters = waiters;
+  }
+
+  private more(): JobExtra {
+    if (this.extra === null) this.extra = new JobExtra(0, 0);
+    return this.extra;
   }
 }

@@ -175,7 +175,7 @@ test('expired adds are skipped; a replayed lease keeps its start-attempt TIME (r
   const engine = new Engine({ now: () => Date.now() });
   await (await openCommandLog(options(dir), engine)).close();
   t.is(engine.inspectJob(gone), null);
-  t.is(engine.inspectJob(leased)?.deadline, (NOW_SEC - 10) * 1000 + 500 + 60_000);
+  t.is(engine.deadlineOf(engine.inspectJob(leased)!), (NOW_SEC - 10) * 1000 + 500 + 60_000);
 });
 
 test('replay speed (records/s) with the real engine', async (t) => {

@@ -57,7 +57,7 @@ test('restoreStartAttempt: leases with TTR deadline at + ttr; replay errors of C
   const job = h.engine.inspectJob(id(1))!;
   t.is(job.state, JobState.Leased);
   t.is(job.attempts, 1);
-  t.is(job.deadline, T0 + 510);
+  t.is(h.engine.deadlineOf(job), T0 + 510);
   t.is(h.engine.restoreStartAttempt(id(1), T0 + 20), 'already-leased');
   t.is(h.engine.restoreTimeoutAttempt(id(1)), null);
   t.is(job.state, JobState.Failed, 'max-attempts reached at the TTR end');
