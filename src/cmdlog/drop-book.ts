@@ -6,24 +6,30 @@
  * after" instant and the cleaner never has to re-read the log to decide.
  */
 export class DropBook {
-  /** Latest expiration among the add/schedule records seen so far, per ID. */
+  /**
+   * Latest expiration among the add/schedule records seen so far, per ID, in whole Unix
+   * seconds rounded up: small integers, where ms would cost each live job a 16-byte heap
+   * number. Other records for an ID are so kept up to a second longer, never shorter.
+   */
   private readonly expirations = new Map<string, number>();
 
   /** Notes an add/schedule record; returns when it becomes droppable. */
   job(id: string, expiresAt: number): number {
+    const sec = Math.ceil(expiresAt / 1000);
     const seen = this.expirations.get(id);
-    if (seen === undefined || seen < expiresAt) this.expirations.set(id, expiresAt);
+    if (seen === undefined || seen < sec) this.expirations.set(id, sec);
     return expiresAt;
   }
 
   /** When a non-job record for `id` appended now becomes droppable (0: already). */
   other(id: string): number {
-    return this.expirations.get(id) ?? 0;
+    const sec = this.expirations.get(id);
+    return sec === undefined ? 0 : sec * 1000;
   }
 
   /** Forgets expirations before `now`: for every later record they count as none. */
   prune(now: number): void {
-    for (const [id, at] of this.expirations) if (at < now) this.expirations.delete(id);
+    for (const [id, sec] of this.expirations) if (sec * 1000 < now) this.expirations.delete(id);
   }
 }
 
