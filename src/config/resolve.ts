@@ -1,23 +1,13 @@
 import { resolve as resolvePath } from 'node:path';
-import type { SyncPolicy } from '../server/types.js';
+import type { ListenSettings, SyncPolicy } from '../server/types.js';
 import type { InstanceEntry } from './instances.js';
 import { DEFAULT_SEGMENT_SIZE, type RawConfig } from './schema.js';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Everything one standalone server needs, except its logger. */
-export interface InstanceSettings {
+/** Everything one standalone server needs, except its logger, under the instance's name. */
+export interface InstanceSettings extends ListenSettings {
   name: string;
-  host: string;
-  port: number;
-  cmdlog: {
-    /** Absolute, or null for memory only. */
-    path: string | null;
-    sync: SyncPolicy;
-    syncIntervalMs: number;
-    segmentSize: number;
-    cleanIntervalMs: number;
-  };
 }
 
 /** Fills an entry's missing settings from the shared ones; relative paths resolve against cwd. */

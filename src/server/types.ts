@@ -4,19 +4,24 @@ import type { Clock } from '../jobs/types.js';
 
 export type SyncPolicy = 'interval' | 'os' | 'always';
 
-/** Settings of one standalone server: the original's flags, resolved. */
-export interface ServerOptions {
+/** Command-log settings; path null keeps everything in memory only. */
+export interface CmdlogSettings {
+  path: string | null;
+  sync: SyncPolicy;
+  syncIntervalMs: number;
+  segmentSize: number;
+  cleanIntervalMs: number;
+}
+
+/** Where one standalone server listens and logs: the original's flags, resolved. */
+export interface ListenSettings {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** Command-log settings; path null keeps everything in memory only. */
-  cmdlog: {
-    path: string | null;
-    sync: SyncPolicy;
-    syncIntervalMs: number;
-    segmentSize: number;
-    cleanIntervalMs: number;
-  };
+  cmdlog: CmdlogSettings;
+}
+
+export interface ServerOptions extends ListenSettings {
   logger: Logger;
   clock?: Clock;
   /** The command log's file layer; tests inject faults through it (CRAFT 7). */
