@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { LogFileSystem } from '../cmdlog/types.js';
+import type { LogFileSystem, SyncPolicy } from '../cmdlog/types.js';
 import type { Clock } from '../jobs/types.js';
 
-export type SyncPolicy = 'interval' | 'os' | 'always';
+export type { SyncPolicy };
 
 /** Command-log settings; path null keeps everything in memory only. */
 export interface CmdlogSettings {
