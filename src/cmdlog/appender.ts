@@ -165,20 +165,23 @@ export class Appender implements Journal {
     const payloadLength = jobPayloadLength(job);
     const start = this.reserve(recordLength(payloadLength));
     const at = this.writeHead(start, this.opts.now(), payloadLength);
-    this.commit(start, writeJobPayload(this.buf, at, type, job), this.book.job(job.id, job.expiresAt));
+    const end = writeJobPayload(this.buf, at, type, job);
+    this.commit(start, end, this.book.job(this.buf, at + 1, job.expiresAt));
   }
 
   private appendId(type: number, id: string, ms: number): void {
     const start = this.reserve(recordLength(ID_PAYLOAD_LENGTH));
     const at = this.writeHead(start, ms, ID_PAYLOAD_LENGTH);
-    this.commit(start, writeIdPayload(this.buf, at, type, id), this.book.other(id));
+    const end = writeIdPayload(this.buf, at, type, id);
+    this.commit(start, end, this.book.other(this.buf, at + 1));
   }
 
   private appendResult(type: number, id: string, result: string): void {
     const payloadLength = resultPayloadLength(result);
     const start = this.reserve(recordLength(payloadLength));
     const at = this.writeHead(start, this.opts.now(), payloadLength);
-    this.commit(start, writeResultPayload(this.buf, at, type, id, result), this.book.other(id));
+    const end = writeResultPayload(this.buf, at, type, id, result);
+    this.commit(start, end, this.book.other(this.buf, at + 1));
   }
 
   private writeHead(start: number, ms: number, payloadLength: number): number {

@@ -99,38 +99,40 @@ export async function replaySegments(ctx: ReplayContext, nums: number[], engine:
       if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
       const payload = decodePayload(buf, scanner.payloadStart, scanner.payloadEnd);
       if (typeof payload === 'string') throw new CmdlogCorruptError(file, pos, payload);
+      // Every payload starts with its type byte and the job's 16-byte ID.
+      const idAt = scanner.payloadStart + 1;
       let failure: RestoreError | 'unknown' | null = null;
       switch (payload.type) {
         case RecordType.Add:
         case RecordType.Schedule: {
-          dropAt.push(book.job(payload.job.id, jobExpiresAt(payload.job)));
+          dropAt.push(book.job(buf, idAt, jobExpiresAt(payload.job)));
           if (engine.restore(payload.job, ctx.now) === 'replaced') {
             ctx.logger.warn({ file, offset: pos, id: payload.job.id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
           }
           break;
         }
         case RecordType.Complete:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           failure = engine.restoreComplete(payload.id, payload.result);
           break;
         case RecordType.Fail:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           failure = engine.restoreFail(payload.id, payload.result);
           break;
         case RecordType.StartAttempt:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           failure = engine.restoreStartAttempt(payload.id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
           break;
         case RecordType.Delete:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           engine.restoreDelete(payload.id);
           break;
         case RecordType.Expire:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           engine.restoreExpire(payload.id);
           break;
         case RecordType.TimeoutAttempt:
-          dropAt.push(book.other(payload.id));
+          dropAt.push(book.other(buf, idAt));
           engine.restoreTimeoutAttempt(payload.id);
           break;
       }
