@@ -288,6 +288,9 @@ export class Connection implements ParserSink {
 
   private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void => {
     writeFinished(this.out, outcome);
+    // A result is shown only once the complete/fail record that made it is written: no
+    // client may see a state a crash could take back.
+    if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     this.waitOver();
   };
 
