@@ -25,10 +25,9 @@ export interface JobFields {
 export type Payload =
   | { type: typeof RecordType.Add | typeof RecordType.Schedule; job: RestoredJob }
   | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
-  | {
-      type: typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
-      id: string;
-    };
+  | { type: IdRecordType; id: string };
+
+type IdRecordType = typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
 
 const MAX_NAME = 255;
 const MAX_TTR = 86_400_000;
@@ -88,20 +87,143 @@ export function writeResultPayload(buf: Buffer, off: number, type: number, id: s
 
 class DecodeError extends Error {}
 
-/** Reads the fields of one payload in order; throws DecodeError with the original's text. */
-class Reader {
-  buf: Buffer = Buffer.alloc(0);
-  pos = 0;
-  end = 0;
+/**
+ * Decodes payloads one after another like the original's replay (CMDLOG.md 10.2): one
+ * decoder serves a whole replay, and its fields describe the payload decoded last, so
+ * a record costs no wrapper object, only the strings and the job it yields.
+ */
+export class PayloadDecoder {
+  /** Record type byte. */
+  type = 0;
+  /** Where the 16-byte ID starts: right after the type byte in every payload. */
+  idAt = 0;
+  /** The ID, canonical text. */
+  id = '';
+  /** The job of an add/schedule record: a new object each time. */
+  job: RestoredJob | null = null;
+  /** The result of a complete/fail record. */
+  result = '';
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  private end = 0;
+  /** Most records of a log name one of a few queues: the last name's string is reused while the bytes match. */
+  private lastName = '';
 
-  need(n: number): number {
+  /** Decodes and validates `buf[start, end)`; returns null, or the reason it cannot be replayed. */
+  decode(buf: Buffer, start: number, end: number): string | null {
+    if (start === end) return 'EOF';
+    this.buf = buf;
+    this.pos = start + 1;
+    this.end = end;
+    this.idAt = start + 1;
+    this.job = null;
+    this.result = '';
+    const type = buf[start]!;
+    this.type = type;
+    try {
+      switch (type) {
+        case RecordType.Add:
+        case RecordType.Schedule:
+          this.decodeJob();
+          return null;
+        case RecordType.Complete:
+        case RecordType.Fail:
+          this.decodeResult();
+          return null;
+        case RecordType.Delete:
+        case RecordType.Expire:
+        case RecordType.StartAttempt:
+        case RecordType.TimeoutAttempt:
+          this.decodeId(type);
+          return null;
+        default:
+          return `unknown record type ${type}`;
+      }
+    } catch (err) {
+      if (err instanceof DecodeError) return err.message;
+      throw err;
+    } finally {
+      this.buf = EMPTY;
+    }
+  }
+
+  private decodeJob(): void {
+    const buf = this.buf;
+    const idAt = this.need(ID_LENGTH);
+    const nameLength = this.uvarint();
+    const nameAt = this.need(nameLength);
+    const ttr = this.uvarintLow32();
+    const ttl = this.uvarint();
+    const priority = this.priority();
+    const maxAttempts = this.uvarintLow8();
+    const maxFails = this.uvarintLow8();
+    const payloadLength = this.uvarint();
+    const payloadAt = this.need(payloadLength);
+    const timeAt = this.time();
+    const createdAt = this.time();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
+    if (nameLength < 1 || nameLength > MAX_NAME) throw new DecodeError('Invalid Name');
+    for (let i = nameAt; i < nameAt + nameLength; i++) if (NAME_BYTE[buf[i]!] === 0) throw new DecodeError('Invalid Name');
+    if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
+    if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
+    if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
+    this.id = idToString(buf, idAt);
+    this.job = {
+      id: this.id,
+      name: this.name(nameAt, nameLength),
+      ttr,
+      ttl,
+      priority,
+      maxAttempts,
+      maxFails,
+      payload: buf.toString('latin1', payloadAt, payloadAt + payloadLength),
+      createdSec: readGoTimeSec(buf, createdAt),
+      createdNsec: readGoTimeNsec(buf, createdAt),
+      timeSec: readGoTimeSec(buf, timeAt),
+      timeNsec: readGoTimeNsec(buf, timeAt),
+    };
+  }
+
+  private decodeResult(): void {
+    const buf = this.buf;
+    const idAt = this.need(ID_LENGTH);
+    const length = this.uvarint();
+    const at = this.need(length);
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
+    if (length > MAX_BLOCK) throw new DecodeError('Invalid Result');
+    this.id = idToString(buf, idAt);
+    this.result = buf.toString('latin1', at, at + length);
+  }
+
+  private decodeId(type: number): void {
+    const idAt = this.need(ID_LENGTH);
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (type === RecordType.Delete && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    this.id = idToString(this.buf, idAt);
+  }
+
+  /** The queue name at `buf[at, at+length)` (already validated). */
+  private name(at: number, length: number): string {
+    const last = this.lastName;
+    if (last.length === length) {
+      let i = 0;
+      while (i < length && last.charCodeAt(i) === this.buf[at + i]) i++;
+      if (i === length) return last;
+    }
+    this.lastName = this.buf.toString('latin1', at, at + length);
+    return this.lastName;
+  }
+
+  private need(n: number): number {
     const at = this.pos;
     if (at + n > this.end) throw new DecodeError('unexpected EOF');
     this.pos = at + n;
     return at;
   }
 
-  uvarint(): number {
+  private uvarint(): number {
     const b = this.buf;
     let p = this.pos;
     let x = 0;
@@ -120,20 +242,27 @@ class Reader {
     throw new DecodeError('binary: varint overflows a 64-bit integer');
   }
 
-  /** A uvarint of which the reader keeps the low `bits` bits. */
-  uvarintLow(bits: number): number {
+  /** A uvarint of which only the low 32 bits are kept (TTR, as the original's uint32). */
+  private uvarintLow32(): number {
     const start = this.pos;
     const x = this.uvarint();
-    return x < 2 ** bits ? x : lowBits(this.buf, start, bits);
+    return x <= 0xffffffff ? x : lowBits(this.buf, start, 32);
   }
 
-  priority(): number {
+  /** A uvarint of which only the low 8 bits are kept (max-attempts, max-fails). */
+  private uvarintLow8(): number {
+    const start = this.pos;
+    const x = this.uvarint();
+    return x <= 0xff ? x : lowBits(this.buf, start, 8);
+  }
+
+  private priority(): number {
     const start = this.pos;
     const u = this.uvarint();
     return u <= Number.MAX_SAFE_INTEGER ? unzigzag32(u) : zigzagLow32(this.buf, start);
   }
 
-  time(): number {
+  private time(): number {
     const at = this.need(TIME_LENGTH);
     const version = this.buf[at]!;
     if (version !== 1) {
@@ -143,103 +272,24 @@ class Reader {
   }
 }
 
-const reader = new Reader();
+const EMPTY = Buffer.alloc(0);
 
-function decodeJob(type: typeof RecordType.Add | typeof RecordType.Schedule): Payload {
-  const r = reader;
-  const buf = r.buf;
-  const idAt = r.need(ID_LENGTH);
-  const nameLength = r.uvarint();
-  const nameAt = r.need(nameLength);
-  const ttr = r.uvarintLow(32);
-  const ttl = r.uvarint();
-  const priority = r.priority();
-  const maxAttempts = r.uvarintLow(8);
-  const maxFails = r.uvarintLow(8);
-  const payloadLength = r.uvarint();
-  const payloadAt = r.need(payloadLength);
-  const timeAt = r.time();
-  const createdAt = r.time();
-  if (r.pos !== r.end) throw new DecodeError('trailing garbage detected');
-  if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
-  if (nameLength < 1 || nameLength > MAX_NAME) throw new DecodeError('Invalid Name');
-  for (let i = nameAt; i < nameAt + nameLength; i++) if (NAME_BYTE[buf[i]!] === 0) throw new DecodeError('Invalid Name');
-  if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
-  if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
-  if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
-  const job: RestoredJob = {
-    id: idToString(buf, idAt),
-    name: buf.toString('latin1', nameAt, nameAt + nameLength),
-    ttr,
-    ttl,
-    priority,
-    maxAttempts,
-    maxFails,
-    payload: buf.toString('latin1', payloadAt, payloadAt + payloadLength),
-    createdSec: readGoTimeSec(buf, createdAt),
-    createdNsec: readGoTimeNsec(buf, createdAt),
-    timeSec: readGoTimeSec(buf, timeAt),
-    timeNsec: readGoTimeNsec(buf, timeAt),
-  };
-  return { type, job };
-}
-
-function decodeResult(type: typeof RecordType.Complete | typeof RecordType.Fail): Payload {
-  const r = reader;
-  const idAt = r.need(ID_LENGTH);
-  const length = r.uvarint();
-  const at = r.need(length);
-  if (r.pos !== r.end) throw new DecodeError('trailing garbage detected');
-  if (!isV4Id(r.buf, idAt)) throw new DecodeError('Invalid ID');
-  if (length > MAX_BLOCK) throw new DecodeError('Invalid Result');
-  return { type, id: idToString(r.buf, idAt), result: r.buf.toString('latin1', at, at + length) };
-}
-
-function decodeId(
-  type: typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt,
-): Payload {
-  const r = reader;
-  const idAt = r.need(ID_LENGTH);
-  if (r.pos !== r.end) throw new DecodeError('trailing garbage detected');
-  if (type === RecordType.Delete && !isV4Id(r.buf, idAt)) throw new DecodeError('Invalid ID');
-  return { type, id: idToString(r.buf, idAt) };
-}
-
-/**
- * Decodes and validates the payload in `buf[start, end)` like the original's replay
- * (CMDLOG.md 10.2). Returns the payload, or the reason it cannot be replayed.
- */
+/** Decodes one payload into a value of its own (see PayloadDecoder); the reason as a string when it cannot be replayed. */
 export function decodePayload(buf: Buffer, start: number, end: number): Payload | string {
-  if (start === end) return 'EOF';
-  reader.buf = buf;
-  reader.pos = start + 1;
-  reader.end = end;
-  const type = buf[start]!;
-  try {
-    switch (type) {
-      case RecordType.Add:
-      case RecordType.Schedule:
-        return decodeJob(type);
-      case RecordType.Complete:
-      case RecordType.Fail:
-        return decodeResult(type);
-      case RecordType.Delete:
-      case RecordType.Expire:
-      case RecordType.StartAttempt:
-      case RecordType.TimeoutAttempt:
-        return decodeId(type);
-      default:
-        return `unknown record type ${type}`;
-    }
-  } catch (err) {
-    if (err instanceof DecodeError) return err.message;
-    throw err;
-  } finally {
-    reader.buf = EMPTY;
+  const d = new PayloadDecoder();
+  const error = d.decode(buf, start, end);
+  if (error !== null) return error;
+  switch (d.type) {
+    case RecordType.Add:
+    case RecordType.Schedule:
+      return { type: d.type, job: d.job! };
+    case RecordType.Complete:
+    case RecordType.Fail:
+      return { type: d.type, id: d.id, result: d.result };
+    default:
+      return { type: d.type as IdRecordType, id: d.id };
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Expiration (Unix ms) of a job record: created + ttl, or time + ttl when scheduled (Job.expiresAt). */
 export function jobExpiresAt(job: JobFields): number {

@@ -5,7 +5,7 @@ import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { CmdlogCorruptError } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
-import { decodePayload, jobExpiresAt } from './payload.js';
+import { PayloadDecoder, jobExpiresAt } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 import { segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
@@ -64,6 +64,7 @@ export async function replaySegments(ctx: ReplayContext, nums: number[], engine:
   let lastYield = started;
   let lastProgress = started;
   const scanner = new RecordScanner();
+  const decoder = new PayloadDecoder();
   const files = nums.map((num) => path.join(ctx.dir, segmentName(num)));
   let next: Promise<Buffer> | null = files.length > 0 ? ctx.fs.readFile(files[0]!) : null;
 
@@ -97,43 +98,43 @@ export async function replaySegments(ctx: ReplayContext, nums: number[], engine:
         break;
       }
       if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
-      const payload = decodePayload(buf, scanner.payloadStart, scanner.payloadEnd);
-      if (typeof payload === 'string') throw new CmdlogCorruptError(file, pos, payload);
-      // Every payload starts with its type byte and the job's 16-byte ID.
-      const idAt = scanner.payloadStart + 1;
+      const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
+      if (error !== null) throw new CmdlogCorruptError(file, pos, error);
+      const { id, idAt } = decoder;
       let failure: RestoreError | 'unknown' | null = null;
-      switch (payload.type) {
+      switch (decoder.type) {
         case RecordType.Add:
         case RecordType.Schedule: {
-          dropAt.push(book.job(buf, idAt, jobExpiresAt(payload.job)));
-          if (engine.restore(payload.job, ctx.now) === 'replaced') {
-            ctx.logger.warn({ file, offset: pos, id: payload.job.id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+          const job = decoder.job!;
+          dropAt.push(book.job(buf, idAt, jobExpiresAt(job)));
+          if (engine.restore(job, ctx.now) === 'replaced') {
+            ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
           }
           break;
         }
         case RecordType.Complete:
           dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreComplete(payload.id, payload.result);
+          failure = engine.restoreComplete(id, decoder.result);
           break;
         case RecordType.Fail:
           dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreFail(payload.id, payload.result);
+          failure = engine.restoreFail(id, decoder.result);
           break;
         case RecordType.StartAttempt:
           dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreStartAttempt(payload.id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+          failure = engine.restoreStartAttempt(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
           break;
         case RecordType.Delete:
           dropAt.push(book.other(buf, idAt));
-          engine.restoreDelete(payload.id);
+          engine.restoreDelete(id);
           break;
         case RecordType.Expire:
           dropAt.push(book.other(buf, idAt));
-          engine.restoreExpire(payload.id);
+          engine.restoreExpire(id);
           break;
         case RecordType.TimeoutAttempt:
           dropAt.push(book.other(buf, idAt));
-          engine.restoreTimeoutAttempt(payload.id);
+          engine.restoreTimeoutAttempt(id);
           break;
       }
       if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
