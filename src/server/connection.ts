@@ -288,9 +288,10 @@ export class Connection implements ParserSink {
 
   private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void => {
     writeFinished(this.out, outcome);
-    // A result is shown only once the complete/fail record that made it is written: no
-    // client may see a state a crash could take back.
-    if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
+    // Woken by a complete/fail that is being applied right now: the result is shown once
+    // that record is written, so no client sees a state a crash could take back. (A
+    // result that was already there is answered like any read.)
+    if (!this.calling && typeof outcome === 'object' && this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     this.waitOver();
   };
 
