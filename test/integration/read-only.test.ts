@@ -76,3 +76,29 @@ test('a full disk makes the server read-only until writes succeed again; nothing
   t.is(await c.reply(all), all);
   c.close();
 });
+
+test('a result waiter woken by a completion whose record cannot be written waits for that record', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const disk = failingDisk();
+  const server = await startTestServer({ cmdlogPath: dir.path, fs: disk.fs });
+  t.teardown(() => server.stop());
+  const worker = await Wire.connect(server.port);
+  const waiter = await Wire.connect(server.port);
+  worker.send(`add ${id(7)} q 1000 60000 1\r\nx\r\n`);
+  t.is(await worker.reply('+OK\r\n'), '+OK\r\n');
+  waiter.send(`result ${id(7)} 10000\r\n`);
+  t.true(await waiter.silentFor(100));
+
+  disk.full.on = true;
+  worker.send(`complete ${id(7)} 4\r\ndone\r\n`);
+  t.true(await waiter.silentFor(400), 'the result is not shown before its record is written');
+  t.true(await worker.silentFor(0));
+
+  disk.full.on = false;
+  t.is(await worker.reply('+OK\r\n', 4000), '+OK\r\n');
+  const result = `+OK 1\r\n${id(7)} 1 4\r\ndone\r\n`;
+  t.is(await waiter.reply(result, 4000), result);
+  worker.close();
+  waiter.close();
+});
