@@ -52,8 +52,12 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
   return { maxAttempts, maxFails, priority };
 }
 
-/** `add <id> <name> <ttr> <ttl> <size>` (PROTOCOL.md 5.1). */
-function decodeAdd(frame: Frame): Request | DecodeError {
+/**
+ * `add <id> <name> <ttr> <ttl> <size>` (PROTOCOL.md 5.1) and
+ * `schedule <id> <name> <ttr> <ttl> <time> <size>` (5.2): one table, the time parsed
+ * right after the TTL for schedule.
+ */
+function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   const a = frame.args;
   if (flagCount(frame) > 3) return fail('invalid-command-args');
   const id = parseJobId(a[1]!);
@@ -62,6 +66,8 @@ function decodeAdd(frame: Frame): Request | DecodeError {
   if (ttr === null) return fail('invalid-ttr');
   const ttl = parseU64(a[4]!);
   if (ttl === null) return fail('invalid-ttl');
+  const time = scheduled ? parseTime(a[5]!) : null;
+  if (scheduled && time === null) return fail('invalid-time');
   const f = parseJobFlags(frame.flags);
   if (typeof f === 'string') return fail(f);
   if (!isV4Id(id)) return fail('invalid-id');
@@ -69,35 +75,11 @@ function decodeAdd(frame: Frame): Request | DecodeError {
   if (!isValidName(name)) return fail('invalid-name');
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
-  return {
-    kind: 'add', id, name, ttr, ttl,
-    priority: f.priority, maxAttempts: f.maxAttempts, maxFails: f.maxFails, payload: frame.block!,
-  };
-}
-
-/** `schedule <id> <name> <ttr> <ttl> <time> <size>` (PROTOCOL.md 5.2). */
-function decodeSchedule(frame: Frame): Request | DecodeError {
-  const a = frame.args;
-  if (flagCount(frame) > 3) return fail('invalid-command-args');
-  const id = parseJobId(a[1]!);
-  if (id === null) return fail('invalid-id');
-  const ttr = parseU32(a[3]!);
-  if (ttr === null) return fail('invalid-ttr');
-  const ttl = parseU64(a[4]!);
-  if (ttl === null) return fail('invalid-ttl');
-  const time = parseTime(a[5]!);
-  if (time === null) return fail('invalid-time');
-  const f = parseJobFlags(frame.flags);
-  if (typeof f === 'string') return fail(f);
-  if (!isV4Id(id)) return fail('invalid-id');
-  const name = a[2]!;
-  if (!isValidName(name)) return fail('invalid-name');
-  if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
-  if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
-  return {
-    kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec,
-    priority: f.priority, maxAttempts: f.maxAttempts, maxFails: f.maxFails, payload: frame.block!,
-  };
+  const payload = frame.block!;
+  const { priority, maxAttempts, maxFails } = f;
+  return time === null
+    ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload }
+    : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload };
 }
 
 /** `run <id> <name> <ttr> <wait-timeout> <size>` (PROTOCOL.md 5.3). */
@@ -219,9 +201,9 @@ function decodeInspect(frame: Frame): Request | DecodeError {
 export function decode(frame: Frame): Request | DecodeError {
   switch (frame.spec.name) {
     case 'add':
-      return decodeAdd(frame);
+      return decodeJob(frame, false);
     case 'schedule':
-      return decodeSchedule(frame);
+      return decodeJob(frame, true);
     case 'run':
       return decodeRun(frame);
     case 'result':
