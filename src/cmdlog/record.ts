@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { TIME_LENGTH, writeGoTime } from './go-time.js';
 import { uvarintLength, writeUvarint } from './varint.js';
 
@@ -34,7 +34,7 @@ export function writeRecordHead(buf: Buffer, off: number, sec: number, nsec: num
 
 /** Appends the CRC of `buf[start, payloadEnd)`; returns the record's end. */
 export function writeRecordCrc(buf: Buffer, start: number, payloadEnd: number): number {
-  buf.writeUInt32BE(crc32c(buf.subarray(start, payloadEnd)), payloadEnd);
+  buf.writeUInt32BE(crc32c(buf, start, payloadEnd), payloadEnd);
   return payloadEnd + CRC_LENGTH;
 }
 
@@ -69,7 +69,7 @@ export class RecordScanner {
     this.payloadStart = p;
     this.payloadEnd = payloadEnd;
     this.next = payloadEnd + CRC_LENGTH;
-    if (crc32c(buf.subarray(pos, payloadEnd)) !== buf.readUInt32BE(payloadEnd)) return 'crc-mismatch';
+    if (crc32c(buf, pos, payloadEnd) !== buf.readUInt32BE(payloadEnd)) return 'crc-mismatch';
     return 'ok';
   }
 }
