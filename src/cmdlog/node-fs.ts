@@ -8,7 +8,7 @@ export const nodeFileSystem: LogFileSystem = {
   },
   accessWritable: (path) => fs.promises.access(path, fs.constants.W_OK),
   readdir: (path) => fs.promises.readdir(path),
-  readFile: (path) => fs.promises.readFile(path),
+  readFile: readWhole,
   openSync: (path, flags) => fs.openSync(path, flags, 0o666),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   write: (fd, buf, offset, length, position) =>
@@ -24,3 +24,26 @@ export const nodeFileSystem: LogFileSystem = {
   renameSync: (from, to) => fs.renameSync(from, to),
   unlinkSync: (path) => fs.unlinkSync(path),
 };
+
+/**
+ * The whole file in one read request where fs.promises.readFile issues one per 512 KiB,
+ * each waiting for a turn of the event loop: replay reads the next segment while it
+ * decodes this one and yields only every few tens of milliseconds, so chunk by chunk
+ * that read would still be running when it is needed.
+ */
+async function readWhole(path: string): Promise<Buffer> {
+  const handle = await fs.promises.open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const buf = Buffer.allocUnsafe(size);
+    let length = 0;
+    while (length < size) {
+      const { bytesRead } = await handle.read(buf, length, size - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return length === size ? buf : buf.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
