@@ -4,22 +4,8 @@ import { idToString, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
 import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 } from './varint.js';
 
-/** The fields an add/schedule record carries; both Job and RestoredJob have them. */
-export interface JobFields {
-  id: string;
-  name: string;
-  ttr: number;
-  ttl: number;
-  priority: number;
-  maxAttempts: number;
-  maxFails: number;
-  /** latin1: one char per byte. */
-  payload: string;
-  createdSec: number;
-  createdNsec: number;
-  timeSec: number;
-  timeNsec: number;
-}
+/** The fields an add/schedule record carries: a RestoredJob's, which a live Job has too. */
+export type JobFields = Readonly<RestoredJob>;
 
 /** A decoded payload (CMDLOG.md 7). */
 export type Payload =
