@@ -3,8 +3,8 @@ import { defaultConfigFile, loadConfig, type WorkqConfig } from '../src/config/l
 import type { Result } from '../src/config/resolve.js';
 
 export const SUPERVISOR_FLAGS: FlagTable = {
-  config: { kind: 'string', repeatable: true, placeholder: 'FILE', usage: 'JSON configuration file over config/default.json (repeatable; later files win)' },
-  'log-level': { kind: 'string', placeholder: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
+  config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file over config/default.json (repeatable; later files win)' },
+  'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
 };
 
 export const STATUS_FLAGS: FlagTable = {

@@ -11,7 +11,7 @@ export interface FlagSpec {
   repeatable?: boolean;
   usage: string;
   /** Shown in the usage text, e.g. `HOST:PORT`. */
-  placeholder?: string;
+  metavar?: string;
   defaultText?: string;
 }
 
@@ -97,7 +97,7 @@ export function parseFlags(argv: readonly string[], table: FlagTable): { ok: tru
 export function formatUsage(table: FlagTable): string {
   return Object.entries(table)
     .map(([name, spec]) => {
-      const head = spec.kind === 'bool' ? `  -${name}` : `  -${name} ${spec.placeholder ?? spec.kind}`;
+      const head = spec.kind === 'bool' ? `  -${name}` : `  -${name} ${spec.metavar ?? spec.kind}`;
       const tail = spec.defaultText === undefined ? '' : ` (default ${spec.defaultText})`;
       return `${head}\n    \t${spec.usage}${tail}`;
     })

@@ -10,15 +10,15 @@ export const DEFAULT_PORT = 9922;
 
 /** The original workq-server's flags, plus this project's --config, --instance and --log-level. */
 export const SERVER_FLAGS: FlagTable = {
-  listen: { kind: 'string', placeholder: 'HOST:PORT', usage: 'address to listen on', defaultText: `"127.0.0.1:${DEFAULT_PORT}"` },
-  'cmdlog-path': { kind: 'string', placeholder: 'DIR', usage: 'command log directory (created if missing); empty keeps jobs in memory only' },
-  'cmdlog-sync': { kind: 'string', placeholder: 'POLICY', usage: 'fsync policy: interval, os or always', defaultText: '"interval"' },
-  'cmdlog-sync-int': { kind: 'uint', placeholder: 'MS', usage: 'fsync interval in ms with -cmdlog-sync interval', defaultText: '1000' },
-  'cmdlog-clean-int': { kind: 'uint', placeholder: 'MS', usage: 'cleaning interval in ms', defaultText: '300000' },
-  'cmdlog-seg-size': { kind: 'uint', placeholder: 'BYTES', usage: 'segment size in bytes, 0 for the default', defaultText: String(DEFAULT_SEGMENT_SIZE) },
-  config: { kind: 'string', repeatable: true, placeholder: 'FILE', usage: 'JSON configuration file (repeatable; later files win)' },
-  instance: { kind: 'string', placeholder: 'NAME', usage: 'which instance of the configuration to run' },
-  'log-level': { kind: 'string', placeholder: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
+  listen: { kind: 'string', metavar: 'HOST:PORT', usage: 'address to listen on', defaultText: `"127.0.0.1:${DEFAULT_PORT}"` },
+  'cmdlog-path': { kind: 'string', metavar: 'DIR', usage: 'command log directory (created if missing); empty keeps jobs in memory only' },
+  'cmdlog-sync': { kind: 'string', metavar: 'POLICY', usage: 'fsync policy: interval, os or always', defaultText: '"interval"' },
+  'cmdlog-sync-int': { kind: 'uint', metavar: 'MS', usage: 'fsync interval in ms with -cmdlog-sync interval', defaultText: '1000' },
+  'cmdlog-clean-int': { kind: 'uint', metavar: 'MS', usage: 'cleaning interval in ms', defaultText: '300000' },
+  'cmdlog-seg-size': { kind: 'uint', metavar: 'BYTES', usage: 'segment size in bytes, 0 for the default', defaultText: String(DEFAULT_SEGMENT_SIZE) },
+  config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file (repeatable; later files win)' },
+  instance: { kind: 'string', metavar: 'NAME', usage: 'which instance of the configuration to run' },
+  'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
 };
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces), as Go's net.SplitHostPort reads it. */
