@@ -91,7 +91,7 @@ export class Engine implements EngineApi {
     const job = this.createJob(spec, spec.ttl, 0, 0, now);
     const queue = this.queueFor(job.name);
     this.jobs.set(job.id, job);
-    this.expiries.push(job, floorMs(job.createdSec, job.createdNsec) + job.ttl);
+    this.expiries.push(job);
     this.journal?.add(job);
     this.offer(queue, job, now);
     return null;
@@ -104,7 +104,7 @@ export class Engine implements EngineApi {
     const job = this.createJob(spec, spec.ttl, spec.timeSec, spec.timeNsec, now);
     const queue = this.queueFor(job.name);
     this.jobs.set(job.id, job);
-    this.expiries.push(job, floorMs(spec.timeSec, spec.timeNsec) + spec.ttl);
+    this.expiries.push(job);
     this.journal?.schedule(job);
     const at = readyAt(job);
     if (at <= now) {
@@ -274,8 +274,8 @@ export class Engine implements EngineApi {
 
   restore(spec: RestoredJob, now: number): 'expired' | 'replaced' | null {
     const scheduled = spec.timeSec !== 0 || spec.timeNsec !== 0;
-    const expiresAt = (scheduled ? floorMs(spec.timeSec, spec.timeNsec) : floorMs(spec.createdSec, spec.createdNsec)) + spec.ttl;
-    if (expiresAt <= now) return 'expired';
+    const base = scheduled ? floorMs(spec.timeSec, spec.timeNsec) : floorMs(spec.createdSec, spec.createdNsec);
+    if (base + spec.ttl <= now) return 'expired';
     const old = this.jobs.get(spec.id);
     if (old !== undefined) this.removeJob(old);
     this.stamp.observe(spec.createdSec, spec.createdNsec);
@@ -285,7 +285,7 @@ export class Engine implements EngineApi {
     );
     const queue = this.queueFor(job.name);
     this.jobs.set(job.id, job);
-    this.expiries.push(job, expiresAt);
+    this.expiries.push(job);
     const at = readyAt(job);
     if (scheduled && at > now) {
       queue.scheduled.push(job);

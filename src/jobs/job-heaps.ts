@@ -1,7 +1,6 @@
 import type { Job } from './job.js';
 import { IndexedHeap } from './indexed-heap.js';
-import { queueBefore } from './order.js';
-import { TimedJobHeap } from './timed-heap.js';
+import { expiresBefore, queueBefore } from './order.js';
 
 /** A ready or scheduled list of one queue, in the order of PROTOCOL.md 7.2. */
 export class JobList extends IndexedHeap<Job> {
@@ -13,9 +12,16 @@ export class JobList extends IndexedHeap<Job> {
   }
 }
 
-/** Every background job's TTL end (Job.expiresAt), kept here so that heap order costs no recomputation. */
-export class ExpiryHeap extends TimedJobHeap {
+/** Every background job's TTL end. */
+export class ExpiryHeap extends IndexedHeap<Job> {
+  protected before(a: Job, b: Job): boolean {
+    return expiresBefore(a, b);
+  }
   protected setIndex(job: Job, index: number): void {
     job.expiryIndex = index;
+  }
+  nextAt(): number {
+    const top = this.items[0];
+    return top === undefined ? Infinity : top.expiresAt;
   }
 }

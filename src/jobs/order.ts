@@ -25,6 +25,23 @@ export function createdBefore(a: Job, b: Job): boolean {
 }
 
 /**
+ * TTL-end order: earlier first, then createdBefore. The end, sec * 1000 + floor(nsec / 1e6)
+ * + ttl from the scheduled time or else the created time, is compared as a difference
+ * built from the jobs' small-integer fields: no ms timestamp is returned from a call,
+ * so none is boxed into a heap number on this path, which every add and restore takes.
+ */
+export function expiresBefore(a: Job, b: Job): boolean {
+  const aScheduled = a.scheduled;
+  const bScheduled = b.scheduled;
+  const aSec = aScheduled ? a.timeSec : a.createdSec;
+  const bSec = bScheduled ? b.timeSec : b.createdSec;
+  const aMs = Math.floor((aScheduled ? a.timeNsec : a.createdNsec) / 1e6) + a.ttl;
+  const bMs = Math.floor((bScheduled ? b.timeNsec : b.createdNsec) / 1e6) + b.ttl;
+  const d = (aSec - bSec) * 1000 + (aMs - bMs);
+  return d !== 0 ? d < 0 : createdBefore(a, b);
+}
+
+/**
  * The full 7.2 order, keys 1–4: true when `a` comes before `b` in a queue list.
  * Canonical lowercase IDs compare like their 16 bytes.
  */
