@@ -17,12 +17,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Servers still running when the test process exits (a failed or timed-out test) are killed with it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts `workq-server` from the TypeScript sources as a real child process. */
 export function spawnServer(args: string[]): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'src/cli/workq-server.ts'), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
