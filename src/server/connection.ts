@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Job } from '../jobs/job.js';
-import type { Cancel, EngineApi, Finished } from '../jobs/types.js';
+import type { Cancel, EngineApi, EngineError, Finished } from '../jobs/types.js';
+import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
 import { Parser } from '../protocol/parser.js';
 import { ReplyWriter } from '../protocol/replies.js';
@@ -248,7 +249,7 @@ export class Connection implements ParserSink {
         out.server([
           ['active-clients', this.host.activeClients()],
           ['evicted-jobs', engine.evictedJobs],
-          ['started', isoSeconds(this.host.startedAt)],
+          ['started', formatUtcSeconds(Math.floor(this.host.startedAt / 1000))],
           ['jobs', engine.jobCount],
           ['read-only', this.host.log !== null && this.host.log.readOnly ? 1 : 0],
         ]);
@@ -256,7 +257,7 @@ export class Connection implements ParserSink {
     }
   }
 
-  private replyOk(error: Parameters<typeof writeEngineError>[1] | null): void {
+  private replyOk(error: EngineError | null): void {
     if (error === null) this.out.ok();
     else writeEngineError(this.out, error);
   }
@@ -395,7 +396,3 @@ export class Connection implements ParserSink {
 }
 
 const WAITING = Symbol('waiting');
-
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19) + 'Z';
-}
