@@ -1,0 +1,59 @@
+import test from 'ava';
+import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
+import { tempDir, Wire } from '../helpers/wire.js';
+
+// The standalone `workq-server` as a start script uses it: the original's flags, a
+// first log line that states the sync policy's loss window, a clean stop on SIGINT with
+// the log flushed, and the original's exit codes for bad flags.
+
+function firstLine(output: string): Record<string, unknown> {
+  return JSON.parse(output.split('\n')[0]!) as Record<string, unknown>;
+}
+
+test('the start is logged with its loss window; SIGINT stops it cleanly with every job kept', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const port = await freePort();
+  const args = ['--listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path, '-cmdlog-sync=always'];
+  const first = spawnServer(args);
+  t.teardown(() => first.kill('SIGKILL'));
+  await waitForPort(port);
+  const start = firstLine(first.output());
+  t.like(start, { listen: `127.0.0.1:${port}`, cmdlog: dir.path, sync: 'always', powerCutMayLose: 'nothing acknowledged' });
+
+  const wire = await Wire.connect(port);
+  wire.send('add 00000000-0000-4000-8000-000000000042 cli 1000 60000 2\r\nhi\r\n');
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  first.kill('SIGINT');
+  t.is((await exited(first)).code, 0);
+  t.regex(first.output(), /"signal":"SIGINT"/);
+
+  const second = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path]);
+  t.teardown(() => second.kill('SIGKILL'));
+  await waitForPort(port);
+  t.like(firstLine(second.output()), { sync: 'interval', powerCutMayLose: 'up to 1000 ms of acknowledged commands' });
+  const again = await Wire.connect(port);
+  again.send('inspect queue cli\r\n');
+  const queue = '+OK 1\r\ncli 2\r\nready-len 1\r\nscheduled-len 0\r\n';
+  t.is(await again.reply(queue), queue);
+  again.close();
+  second.kill('SIGTERM');
+  t.is((await exited(second)).code, 0);
+});
+
+test('an unknown flag exits 2 with the usage; a bad value exits 1 with one line', async (t) => {
+  const unknown = spawnServer(['-no-such-flag']);
+  t.is((await exited(unknown)).code, 2);
+  t.regex(unknown.output(), /no-such-flag/);
+  t.regex(unknown.output(), /Usage: workq-server/);
+
+  const badSync = spawnServer(['-cmdlog-sync', 'sometimes']);
+  t.is((await exited(badSync)).code, 1);
+  t.is(badSync.output(), 'Invalid cmdlog-sync policy: sometimes (expected interval, os or always)\n');
+
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const noClean = spawnServer(['-cmdlog-path', dir.path, '-cmdlog-clean-int', '0']);
+  t.is((await exited(noClean)).code, 1);
+  t.regex(noClean.output(), /^[^\n]*cleanIntervalMs \(-cmdlog-clean-int\) must be greater than 0\n$/);
+});
