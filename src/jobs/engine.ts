@@ -88,8 +88,8 @@ export class Engine implements EngineApi {
     const now = this.clock.now();
     if (now + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
-    const job = this.createJob(spec, spec.ttl, 0, 0, now);
-    const queue = this.queueFor(job.name);
+    const queue = this.queueFor(spec.name);
+    const job = this.createJob(spec, queue, 0, 0, now);
     this.jobs.set(job.id, job);
     this.expiries.push(job);
     this.journal?.add(job);
@@ -101,8 +101,8 @@ export class Engine implements EngineApi {
     const now = this.clock.now();
     if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
-    const job = this.createJob(spec, spec.ttl, spec.timeSec, spec.timeNsec, now);
-    const queue = this.queueFor(job.name);
+    const queue = this.queueFor(spec.name);
+    const job = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
     this.jobs.set(job.id, job);
     this.expiries.push(job);
     this.journal?.schedule(job);
@@ -131,7 +131,7 @@ export class Engine implements EngineApi {
     }
     this.stamp.next(now);
     const job = new Job(
-      spec.id, spec.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
+      spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
       this.stamp.sec, this.stamp.nsec, 0, 0, true,
     );
     this.jobs.set(job.id, job);
@@ -279,11 +279,11 @@ export class Engine implements EngineApi {
     const old = this.jobs.get(spec.id);
     if (old !== undefined) this.removeJob(old);
     this.stamp.observe(spec.createdSec, spec.createdNsec);
+    const queue = this.queueFor(spec.name);
     const job = new Job(
-      spec.id, spec.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
+      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
     );
-    const queue = this.queueFor(job.name);
     this.jobs.set(job.id, job);
     this.expiries.push(job);
     const at = readyAt(job);
@@ -350,10 +350,11 @@ export class Engine implements EngineApi {
 
   // ---- state changes shared by commands, timers and replay ------------------------
 
-  private createJob(spec: NewJob, ttl: number, timeSec: number, timeNsec: number, now: number): Job {
+  /** Jobs take their name from their queue: one string per queue, not one per job. */
+  private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.stamp.next(now);
     return new Job(
-      spec.id, spec.name, spec.ttr, ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
+      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
     );
   }
