@@ -20,8 +20,16 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
+const madeDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed with everything in it when the test process exits. */
 export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cmdlog-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmdlog-test-'));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export function copyDir(from: string, to: string): void {
