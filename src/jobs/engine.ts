@@ -16,6 +16,7 @@ import type {
 import { CreatedStamp } from './created-stamp.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { ExpiryHeap } from './job-heaps.js';
+import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
 import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
@@ -44,7 +45,7 @@ function finishedOf(job: Job): Finished {
  * ends together with a `run`'s wait is seen by that run.
  */
 export class Engine implements EngineApi {
-  private readonly jobs = new Map<string, Job>();
+  private readonly jobs = new JobTable();
   private readonly queues = new Map<string, Queue>();
   /** Every queue, sorted by name (names are ASCII, so this is byte order). */
   private readonly queueOrder: Queue[] = [];
@@ -90,7 +91,7 @@ export class Engine implements EngineApi {
     if (this.jobs.has(spec.id)) return 'duplicate-job';
     const queue = this.queueFor(spec.name);
     const job = this.createJob(spec, queue, 0, 0, now);
-    this.jobs.set(job.id, job);
+    this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.add(job);
     this.offer(queue, job, now);
@@ -103,7 +104,7 @@ export class Engine implements EngineApi {
     if (this.jobs.has(spec.id)) return 'duplicate-job';
     const queue = this.queueFor(spec.name);
     const job = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
-    this.jobs.set(job.id, job);
+    this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.schedule(job);
     const at = readyAt(job);
@@ -134,7 +135,7 @@ export class Engine implements EngineApi {
       spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
       this.stamp.sec, this.stamp.nsec, 0, 0, true,
     );
-    this.jobs.set(job.id, job);
+    this.jobs.set(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
   }
@@ -276,15 +277,14 @@ export class Engine implements EngineApi {
     const scheduled = spec.timeSec !== 0 || spec.timeNsec !== 0;
     const base = scheduled ? floorMs(spec.timeSec, spec.timeNsec) : floorMs(spec.createdSec, spec.createdNsec);
     if (base + spec.ttl <= now) return 'expired';
-    const old = this.jobs.get(spec.id);
-    if (old !== undefined) this.removeJob(old);
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     const job = new Job(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
     );
-    this.jobs.set(job.id, job);
+    const old = this.jobs.set(job);
+    if (old !== undefined) this.detachJob(old);
     this.expiries.push(job);
     const at = readyAt(job);
     if (scheduled && at > now) {
@@ -482,9 +482,14 @@ export class Engine implements EngineApi {
   }
 
   private removeJob(job: Job): void {
+    this.detachJob(job);
+    this.jobs.delete(job.id);
+  }
+
+  /** Takes the job out of every list and heap, leaving the job table as it is. */
+  private detachJob(job: Job): void {
     this.leaveQueue(job);
     if (job.expiryIndex >= 0) this.expiries.remove(job.expiryIndex);
-    this.jobs.delete(job.id);
   }
 
   /** The job just became final: every result waiter and its run get the outcome (Q11, Q12). */

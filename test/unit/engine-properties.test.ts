@@ -5,6 +5,7 @@ import { Job, JobState } from '../../src/jobs/job.js';
 import type { Journal, RestoredJob } from '../../src/jobs/types.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
+import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
 const NAMES = ['a', 'b', 'c'];
@@ -80,7 +81,7 @@ class MirrorJournal implements Journal {
 }
 
 type Internals = {
-  jobs: Map<string, Job>;
+  jobs: JobTable;
   queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; waitHead: unknown }>;
   held: boolean;
 };

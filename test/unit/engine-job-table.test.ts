@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import test from 'ava';
+import fc from 'fast-check';
+import { Job } from '../../src/jobs/job.js';
+import { JobTable } from '../../src/jobs/job-table.js';
+
+function job(id: string): Job {
+  return new Job(id, 'q', 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
+}
+
+/** IDs from a small pool so that sets, replacements and deletes hit the same keys often. */
+const POOL = Array.from({ length: 64 }, () => randomUUID());
+
+type Op = { op: 'set' | 'delete' | 'get'; key: number };
+const op = fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'delete', 'get'), key: fc.nat({ max: POOL.length - 1 }) });
+
+test('job table: any sequence of set, delete and get answers like a Map', (t) => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      const table = new JobTable();
+      const model = new Map<string, Job>();
+      for (const { op: kind, key } of ops) {
+        const id = POOL[key]!;
+        if (kind === 'set') {
+          const j = job(id);
+          if (table.set(j) !== model.get(id)) return false;
+          model.set(id, j);
+        } else if (kind === 'delete') {
+          if (table.delete(id) !== model.delete(id)) return false;
+        } else if (table.get(id) !== model.get(id) || table.has(id) !== model.has(id)) {
+          return false;
+        }
+        if (table.size !== model.size) return false;
+      }
+      const listed = [...table.values()];
+      return POOL.every((id) => table.get(id) === model.get(id)) && listed.length === model.size && listed.every((j) => model.get(j.id) === j);
+    }),
+  );
+  t.pass();
+});
+
+test('job table: deleting from the middle of long probe runs keeps every other job findable', (t) => {
+  // Many keys in a 1024-slot table make long runs; deleting every third one exercises the backward shift.
+  const table = new JobTable();
+  const ids = Array.from({ length: 700 }, () => randomUUID());
+  const jobs = ids.map((id) => job(id));
+  for (const j of jobs) t.is(table.set(j), undefined);
+  for (let i = 0; i < ids.length; i += 3) t.true(table.delete(ids[i]!));
+  for (let i = 0; i < ids.length; i++) t.is(table.get(ids[i]!), i % 3 === 0 ? undefined : jobs[i]);
+  t.is(table.size, ids.length - Math.ceil(ids.length / 3));
+  t.false(table.delete(ids[0]!), 'a second delete finds nothing');
+});
+
+test('job table: grows past a hundred thousand jobs and shrinks back as they leave', (t) => {
+  const table = new JobTable();
+  const ids = Array.from({ length: 100_000 }, () => randomUUID());
+  const jobs = ids.map((id) => job(id));
+  for (const j of jobs) table.set(j);
+  t.is(table.size, ids.length);
+  for (let i = 0; i < ids.length; i++) if (table.get(ids[i]!) !== jobs[i]) return t.fail(`lost ${ids[i]}`);
+  for (let i = 0; i < ids.length - 10; i++) table.delete(ids[i]!);
+  t.is(table.size, 10);
+  for (let i = ids.length - 10; i < ids.length; i++) t.is(table.get(ids[i]!), jobs[i]);
+  const replacement = job(ids[ids.length - 1]!);
+  t.is(table.set(replacement), jobs[ids.length - 1], 'set on a taken ID returns the job it replaces');
+  t.is(table.get(ids[ids.length - 1]!), replacement);
+  t.is(table.size, 10);
+});
+
+test('job table: IDs that differ in one character are told apart', (t) => {
+  const table = new JobTable();
+  const base = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+  const a = job(base);
+  table.set(a);
+  for (let i = 0; i < base.length; i++) {
+    if (base[i] === '-') continue;
+    const other = base.slice(0, i) + (base[i] === 'f' ? 'e' : 'f') + base.slice(i + 1);
+    t.is(table.get(other), undefined, `character ${i}`);
+  }
+  t.is(table.get(base), a);
+});
