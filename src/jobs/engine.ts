@@ -131,7 +131,7 @@ export class Engine implements EngineApi {
       return;
     }
     this.stamp.next(now);
-    const job = new Job(
+    const job = Job.create(
       spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
       this.stamp.sec, this.stamp.nsec, 0, 0, true,
     );
@@ -279,7 +279,7 @@ export class Engine implements EngineApi {
     if (base + spec.ttl <= now) return 'expired';
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
-    const job = new Job(
+    const job = Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
     );
@@ -353,7 +353,7 @@ export class Engine implements EngineApi {
   /** Jobs take their name from their queue: one string per queue, not one per job. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.stamp.next(now);
-    return new Job(
+    return Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
     );

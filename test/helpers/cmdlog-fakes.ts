@@ -163,7 +163,7 @@ export function newId(): string {
 export function makeJob(fields: Partial<{ id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; createdMs: number; timeMs: number }> = {}): Job {
   const createdMs = fields.createdMs ?? Date.now();
   const timeMs = fields.timeMs ?? 0;
-  return new Job(
+  return Job.create(
     fields.id ?? newId(),
     fields.name ?? 'q',
     fields.ttr ?? 1000,

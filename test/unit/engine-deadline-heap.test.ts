@@ -6,7 +6,7 @@ import { createdBefore } from '../../src/jobs/order.js';
 import { T0, id } from './engine-support.js';
 
 function job(n: number, createdNsec: number): Job {
-  return new Job(id(n), 'q', 1000, 60_000, 0, 0, 0, '', T0 / 1000, createdNsec, 0, 0, false);
+  return Job.create(id(n), 'q', 1000, 60_000, 0, 0, 0, '', T0 / 1000, createdNsec, 0, 0, false);
 }
 
 const opArb = fc.oneof(

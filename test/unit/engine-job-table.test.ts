@@ -5,7 +5,7 @@ import { Job } from '../../src/jobs/job.js';
 import { JobTable } from '../../src/jobs/job-table.js';
 
 function job(id: string): Job {
-  return new Job(id, 'q', 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
+  return Job.create(id, 'q', 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
 }
 
 /** IDs from a small pool so that sets, replacements and deletes hit the same keys often. */
