@@ -1,11 +1,13 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { EngineApi } from '../jobs/types.js';
 import { Appender } from './appender.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
-import { DropBook } from './drop-book.js';
 import { nodeFileSystem } from './node-fs.js';
 import { replaySegments } from './replay.js';
-import { listSegments } from './segment-files.js';
+import { listSegments, segmentName } from './segment-files.js';
+import { InlineSegments, WorkerSegments } from './segment-source.js';
 import type { CommandLog, CommandLogOptions } from './types.js';
 
 class FileCommandLog extends Appender implements CommandLog {
@@ -48,6 +50,18 @@ class FileCommandLog extends Appender implements CommandLog {
   }
 }
 
+/**
+ * From this many bytes of segments on, replay reads and checks them in a worker thread;
+ * below it, starting the worker costs more than it saves.
+ */
+const REPLAY_WORKER_FROM = 16 * 1024 * 1024;
+
+function logBytes(dir: string, nums: number[]): number {
+  let bytes = 0;
+  for (const num of nums) bytes += statSync(path.join(dir, segmentName(num)), { throwIfNoEntry: false })?.size ?? 0;
+  return bytes;
+}
+
 function checkOptions(opts: CommandLogOptions): void {
   if (!['interval', 'os', 'always'].includes(opts.sync)) throw new Error(`Invalid cmdlog-sync policy: ${opts.sync}`);
   if (opts.sync === 'interval' && !(opts.syncIntervalMs > 0)) throw new Error('Invalid sync interval, must be greater than 0');
@@ -78,11 +92,15 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
       fs.unlinkSync(file);
       logger.warn({ file }, 'cmdlog: removed a temporary file left by an interrupted write');
     }
-    const book = new DropBook();
-    const replayed = await replaySegments({ fs, dir, logger, now: now() }, listing.segments, engine, book);
+    const nums = listing.segments;
+    const source =
+      opts.fs === undefined && logBytes(dir, nums) >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
+        ? new WorkerSegments(dir, nums, opts.replayWorker?.runBytes)
+        : new InlineSegments(fs, dir, nums);
+    const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1 }, source, engine);
     const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize };
-    const cleaner = new Cleaner({ fs, dir, logger, now }, replayed.sealed, book);
-    return new FileCommandLog([appenderOptions, replayed.highest, replayed.sealed, book], cleaner, lock, opts.cleanIntervalMs);
+    const cleaner = new Cleaner({ fs, dir, logger, now }, sealed, book);
+    return new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
   } catch (err) {
     await lock.release();
     throw err;

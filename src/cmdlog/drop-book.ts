@@ -34,7 +34,22 @@ export class DropBook {
    * lands must not be predictable (a client could otherwise make every ID probe the
    * same run of slots).
    */
-  private readonly mul = new Int32Array(randomBytes(16).buffer).map((w) => w | 1);
+  private mul = new Int32Array(randomBytes(16).buffer).map((w) => w | 1);
+
+  /** The book as typed arrays, to move it to another thread (the arrays go along, not copies). */
+  toState(): DropBookState {
+    return { keys: this.keys, secs: this.secs, mul: this.mul, used: this.used };
+  }
+
+  static fromState(state: DropBookState): DropBook {
+    const book = new DropBook();
+    book.keys = state.keys;
+    book.secs = state.secs;
+    book.mul = state.mul;
+    book.used = state.used;
+    book.shift = 32 - Math.log2(state.secs.length);
+    return book;
+  }
 
   /** Notes an add/schedule record for the ID at `buf[at, at+16)`; returns when it becomes droppable. */
   job(buf: Uint8Array, at: number, expiresAt: number): number {
@@ -116,6 +131,13 @@ export class DropBook {
 /** Little-endian 32-bit word at `at`. */
 function word(buf: Uint8Array, at: number): number {
   return buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24);
+}
+
+export interface DropBookState {
+  keys: Int32Array<ArrayBuffer>;
+  secs: Uint32Array<ArrayBuffer>;
+  mul: Int32Array<ArrayBuffer>;
+  used: number;
 }
 
 /** A sealed (read-only) segment as the cleaner tracks it. */

@@ -1,5 +1,5 @@
 import type { RestoredJob } from '../jobs/types.js';
-import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, writeGoTime } from './go-time.js';
+import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
 import { idToString, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
 import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 } from './varint.js';
@@ -283,4 +283,44 @@ export function jobExpiresAt(job: JobFields): number {
   const sec = scheduled ? job.timeSec : job.createdSec;
   const nsec = scheduled ? job.timeNsec : job.createdNsec;
   return sec * 1000 + Math.floor(nsec / 1e6) + job.ttl;
+}
+
+/**
+ * jobExpiresAt of the add/schedule payload at `buf[start, end)`, read in place without
+ * decoding the rest: the TTL after the ID, name and TTR, and the two times, which are
+ * a valid payload's last 30 bytes. For a payload that does not decode the answer means
+ * nothing, but reading it stays inside `buf` and ends.
+ */
+export function payloadExpiresAt(buf: Buffer, start: number, end: number): number {
+  const nameLengthAt = start + 1 + ID_LENGTH;
+  const ttrAt = uvarintEnd(buf, nameLengthAt, end) + uvarintAt(buf, nameLengthAt, end);
+  const ttlAt = uvarintEnd(buf, ttrAt, end);
+  const timeAt = end - 2 * TIME_LENGTH;
+  if (timeAt < ttlAt) return 0;
+  const ttl = uvarintAt(buf, ttlAt, end);
+  const timeSec = readGoTimeSec(buf, timeAt);
+  const timeNsec = readGoTimeNsec(buf, timeAt);
+  if (timeSec !== 0 || timeNsec !== 0) return toMs(timeSec, timeNsec) + ttl;
+  const createdAt = end - TIME_LENGTH;
+  return toMs(readGoTimeSec(buf, createdAt), readGoTimeNsec(buf, createdAt)) + ttl;
+}
+
+/** The uvarint at `at`, of at most 10 bytes and none from `end` on. */
+function uvarintAt(buf: Buffer, at: number, end: number): number {
+  let x = 0;
+  let mul = 1;
+  for (let p = at; p < end && p < at + 10; p++) {
+    const c = buf[p]!;
+    x += (c & 0x7f) * mul;
+    if (c < 0x80) break;
+    mul *= 128;
+  }
+  return x;
+}
+
+/** Where the uvarint at `at` ends (as uvarintAt reads it). */
+function uvarintEnd(buf: Buffer, at: number, end: number): number {
+  let p = at;
+  while (p < end && p < at + 9 && buf[p]! >= 0x80) p++;
+  return Math.min(p + 1, end);
 }

@@ -51,6 +51,14 @@ export class RecordScanner {
   next = 0;
 
   scan(buf: Buffer, pos: number, end: number): ScanStatus {
+    const status = this.frame(buf, pos, end);
+    if (status !== 'ok') return status;
+    if (crc32c(buf, pos, this.payloadEnd) !== buf.readUInt32BE(this.payloadEnd)) return 'crc-mismatch';
+    return 'ok';
+  }
+
+  /** Finds the record's bounds by its SIZE without checking its CRC (for bytes already checked). */
+  frame(buf: Buffer, pos: number, end: number): ScanStatus {
     let p = pos + TIME_LENGTH;
     if (p >= end) return 'torn';
     let size = 0;
@@ -69,7 +77,6 @@ export class RecordScanner {
     this.payloadStart = p;
     this.payloadEnd = payloadEnd;
     this.next = payloadEnd + CRC_LENGTH;
-    if (crc32c(buf, pos, payloadEnd) !== buf.readUInt32BE(payloadEnd)) return 'crc-mismatch';
     return 'ok';
   }
 }

@@ -1,13 +1,13 @@
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { CmdlogCorruptError } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
-import { PayloadDecoder, jobExpiresAt } from './payload.js';
+import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
-import { segmentName } from './segment-files.js';
+import { isLastRun, type RecordRun } from './segment-check.js';
+import type { SegmentSource } from './segment-source.js';
 import type { LogFileSystem } from './types.js';
 
 export interface ReplayContext {
@@ -16,6 +16,8 @@ export interface ReplayContext {
   logger: Logger;
   /** Replay start: add/schedule records expired by then are skipped. */
   now: number;
+  /** The highest segment's number: the only one whose damaged end is repaired. */
+  highest: number;
 }
 
 /** The highest segment after replay: where appending continues. */
@@ -29,6 +31,8 @@ export interface ReplayResult {
   sealed: SealedSegment[];
   highest: HighestSegment | null;
   records: number;
+  /** Every replayed record noted, pruned to the expirations still to come. */
+  book: DropBook;
 }
 
 const RESTORE_MESSAGES: Record<RestoreError, string> = {
@@ -52,116 +56,125 @@ const PROGRESS_EVERY_MS = 2000;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Replays segments `nums` (ascending) into the engine (CMDLOG.md 10), repairing a torn
- * tail or a short file only in the highest segment, and computes every record's
- * droppable-after instant for the cleaner.
+ * Replays the segments of `source` (ascending) into the engine (CMDLOG.md 10),
+ * repairing a torn tail or a short file only in the highest segment. The source reads
+ * each segment and checks its records (sizes, CRCs, the drop book) before they are
+ * replayed; replay decodes and applies the records it found whole.
  */
-export async function replaySegments(ctx: ReplayContext, nums: number[], engine: EngineApi, book: DropBook): Promise<ReplayResult> {
+export async function replaySegments(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
+  try {
+    return await replayFrom(ctx, source, engine);
+  } finally {
+    await source.close();
+  }
+}
+
+async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
   const started = performance.now();
   const sealed: SealedSegment[] = [];
   let highest: HighestSegment | null = null;
   let records = 0;
+  let segments = 0;
   let lastYield = started;
   let lastProgress = started;
   const scanner = new RecordScanner();
   const decoder = new PayloadDecoder();
-  const files = nums.map((num) => path.join(ctx.dir, segmentName(num)));
-  let next: Promise<Buffer> | null = files.length > 0 ? ctx.fs.readFile(files[0]!) : null;
 
-  for (let s = 0; s < files.length; s++) {
-    const file = files[s]!;
-    const isHighest = s === files.length - 1;
-    let buf = await next!;
-    // Read the next segment while this one is decoded.
-    next = isHighest ? null : ctx.fs.readFile(files[s + 1]!);
-    next?.catch(() => undefined);
-
-    if (buf.length < HEADER_LENGTH) {
+  for (let segment = await source.next(); segment !== null; segment = await source.next()) {
+    const { file, buf } = segment;
+    const isHighest = segment.num === ctx.highest;
+    segments++;
+    if (segment.header === 'short') {
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
       await rewriteAsHeader(ctx.fs, file);
       ctx.logger.warn({ file, bytes: buf.length }, 'cmdlog: highest segment shorter than its header, rewritten as an empty segment');
-      buf = HEADER;
-    } else if (!buf.subarray(0, HEADER_LENGTH).equals(HEADER)) {
-      throw new CmdlogCorruptError(file, 0, 'invalid segment header');
+      highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
+      source.done();
+      continue;
     }
+    if (segment.header === 'bad') throw new CmdlogCorruptError(file, 0, 'invalid segment header');
 
     const dropAt: number[] = [];
-    const end = buf.length;
     let pos = HEADER_LENGTH;
-    while (pos < end) {
-      const status = scanner.scan(buf, pos, end);
-      if (status !== 'ok') {
-        const tornTail = status === 'torn' || (status === 'crc-mismatch' && scanner.next === end);
-        if (!(tornTail && isHighest)) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[status]);
-        await truncateFile(ctx.fs, file, pos);
-        ctx.logger.warn({ file, offset: pos, bytesDropped: end - pos }, 'cmdlog: torn record at the end of the log removed');
-        break;
-      }
-      if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
-      const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
-      if (error !== null) throw new CmdlogCorruptError(file, pos, error);
-      const { id, idAt } = decoder;
-      let failure: RestoreError | 'unknown' | null = null;
-      switch (decoder.type) {
-        case RecordType.Add:
-        case RecordType.Schedule: {
-          const job = decoder.job!;
-          dropAt.push(book.job(buf, idAt, jobExpiresAt(job)));
-          if (engine.restore(job, ctx.now) === 'replaced') {
-            ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+    let run: RecordRun;
+    do {
+      run = await source.run();
+      const runDropAt = run.dropAt;
+      for (let r = 0; pos < run.goodEnd; r++) {
+        scanner.frame(buf, pos, run.goodEnd);
+        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
+        const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
+        if (error !== null) throw new CmdlogCorruptError(file, pos, error);
+        applyRecord(ctx, engine, decoder, buf, file, pos);
+        dropAt.push(runDropAt[r]!);
+        pos = scanner.next;
+        records++;
+        if ((records & 1023) === 0) {
+          const t = performance.now();
+          if (t - lastYield >= YIELD_EVERY_MS) {
+            if (t - lastProgress >= PROGRESS_EVERY_MS) {
+              ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
+              lastProgress = t;
+            }
+            await yieldToLoop();
+            lastYield = performance.now();
           }
-          break;
-        }
-        case RecordType.Complete:
-          dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreComplete(id, decoder.result);
-          break;
-        case RecordType.Fail:
-          dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreFail(id, decoder.result);
-          break;
-        case RecordType.StartAttempt:
-          dropAt.push(book.other(buf, idAt));
-          failure = engine.restoreStartAttempt(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
-          break;
-        case RecordType.Delete:
-          dropAt.push(book.other(buf, idAt));
-          engine.restoreDelete(id);
-          break;
-        case RecordType.Expire:
-          dropAt.push(book.other(buf, idAt));
-          engine.restoreExpire(id);
-          break;
-        case RecordType.TimeoutAttempt:
-          dropAt.push(book.other(buf, idAt));
-          engine.restoreTimeoutAttempt(id);
-          break;
-      }
-      if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
-      pos = scanner.next;
-      records++;
-      if ((records & 1023) === 0) {
-        const t = performance.now();
-        if (t - lastYield >= YIELD_EVERY_MS) {
-          if (t - lastProgress >= PROGRESS_EVERY_MS) {
-            ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
-            lastProgress = t;
-          }
-          await yieldToLoop();
-          lastYield = performance.now();
         }
       }
+    } while (!isLastRun(run, buf.length));
+
+    let size = buf.length;
+    if (run.failure !== null) {
+      if (!(run.tornTail && isHighest)) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      await truncateFile(ctx.fs, file, pos);
+      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos }, 'cmdlog: torn record at the end of the log removed');
+      size = pos;
     }
-    if (isHighest) highest = { num: nums[s]!, size: Math.min(pos, end), dropAt };
-    else sealed.push({ num: nums[s]!, size: end, dropAt: Float64Array.from(dropAt) });
+    if (isHighest) highest = { num: segment.num, size, dropAt };
+    else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
+    source.done();
   }
+  const book = await source.book();
   book.prune(ctx.now);
   const ms = performance.now() - started;
   ctx.logger.info(
-    { records, segments: files.length, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records },
+    { records, segments, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records },
     'cmdlog: replay done',
   );
-  return { sealed, highest, records };
+  return { sealed, highest, records, book };
+}
+
+/** Applies the record just decoded, found at `pos` of `file`. */
+function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number): void {
+  const id = decoder.id;
+  let failure: RestoreError | 'unknown' | null = null;
+  switch (decoder.type) {
+    case RecordType.Add:
+    case RecordType.Schedule:
+      if (engine.restore(decoder.job!, ctx.now) === 'replaced') {
+        ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+      }
+      break;
+    case RecordType.Complete:
+      failure = engine.restoreComplete(id, decoder.result);
+      break;
+    case RecordType.Fail:
+      failure = engine.restoreFail(id, decoder.result);
+      break;
+    case RecordType.StartAttempt:
+      failure = engine.restoreStartAttempt(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.Delete:
+      engine.restoreDelete(id);
+      break;
+    case RecordType.Expire:
+      engine.restoreExpire(id);
+      break;
+    case RecordType.TimeoutAttempt:
+      engine.restoreTimeoutAttempt(id);
+      break;
+  }
+  if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
 }
 
 /** Cuts a torn tail off the highest segment, durably. */

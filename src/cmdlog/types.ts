@@ -37,6 +37,12 @@ export interface CommandLogOptions {
   logger: Logger;
   /** Wall clock in ms; Date.now by default. */
   now?: () => number;
+  /**
+   * Replay reads and checks the segments in a worker thread when they hold at least
+   * `fromBytes` (16 MiB by default; only with the real file layer), in runs of about
+   * `runBytes` (1 MiB). Tests set both low.
+   */
+  replayWorker?: { fromBytes?: number; runBytes?: number };
 }
 
 export interface CommandLog extends Journal {

@@ -4,7 +4,7 @@ import { crc32c } from '@node-rs/crc32';
 import { writeGoTime, readGoTimeSec, readGoTimeNsec, writeGoTimeMs, toMs } from '../../src/cmdlog/go-time.js';
 import { uvarintLength, writeUvarint, zigzag, unzigzag32 } from '../../src/cmdlog/varint.js';
 import { idToString, writeId } from '../../src/cmdlog/job-id.js';
-import { decodePayload, jobExpiresAt, type Payload } from '../../src/cmdlog/payload.js';
+import { decodePayload, jobExpiresAt, payloadExpiresAt, type Payload } from '../../src/cmdlog/payload.js';
 import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
 import { idPayload, jobPayload, record, resultPayload, RecordType, segment, restoredJob } from '../helpers/cmdlog-records.js';
@@ -149,6 +149,26 @@ test('job payloads round-trip (property)', (t) => {
       return readGoTimeSec(rec, 0) === at.sec && readGoTimeNsec(rec, 0) === at.nsec;
     }),
   );
+});
+
+test('payloadExpiresAt reads in place what jobExpiresAt gives for the decoded job (property)', (t) => {
+  fc.assert(
+    fc.property(jobArb, fc.constantFrom(RecordType.Add, RecordType.Schedule), (job, type) => {
+      const payload = jobPayload(type, job);
+      return payloadExpiresAt(payload, 0, payload.length) === jobExpiresAt(job);
+    }),
+  );
+  t.pass();
+});
+
+test('payloadExpiresAt on bytes that do not decode ends without reading past them (property)', (t) => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat({ max: 20 }), (bytes, pad) => {
+      const buf = Buffer.concat([Buffer.from(bytes), Buffer.alloc(pad, 0xff)]);
+      return Number.isFinite(payloadExpiresAt(buf, 0, bytes.length));
+    }),
+  );
+  t.pass();
 });
 
 test('result and id payloads round-trip (property)', (t) => {

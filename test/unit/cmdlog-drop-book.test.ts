@@ -96,3 +96,13 @@ test('drop book: answers like a map of the latest expiration per ID, rounded up 
   );
   t.pass();
 });
+
+test('drop book: moved as its state (to or from the replay worker), it answers the same', (t) => {
+  const book = new DropBook();
+  for (let i = 0; i < 5000; i++) book.job(id(i), 3, 1_800_000_000_000 + i * 1000);
+  const moved = DropBook.fromState(book.toState());
+  for (let i = 0; i < 5000; i += 7) t.is(moved.other(id(i), 3), book.other(id(i), 3));
+  t.is(moved.other(id(99_999), 3), 0);
+  moved.job(id(99_999), 3, 1_900_000_000_000);
+  t.is(moved.other(id(99_999), 3), 1_900_000_000_000);
+});

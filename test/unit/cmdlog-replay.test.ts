@@ -11,7 +11,20 @@ import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultP
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
 
-function options(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
+/**
+ * Replay reads and checks segments on the main thread for small logs and in a worker
+ * thread for large ones; every test of replay's outcome runs both ways, and again with
+ * the worker checking runs of a few dozen bytes, so that its runs and reads end inside
+ * and between records everywhere. The tests that open a log dozens of times skip the
+ * plain worker mode, which the 24-byte one covers and more.
+ */
+const MODES: Array<{ name: string; replayWorker: CommandLogOptions['replayWorker']; manyOpens: boolean }> = [
+  { name: 'inline', replayWorker: undefined, manyOpens: true },
+  { name: 'worker', replayWorker: { fromBytes: 0 }, manyOpens: false },
+  { name: 'worker, 24-byte runs', replayWorker: { fromBytes: 0, runBytes: 24 }, manyOpens: true },
+];
+
+function baseOptions(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
 }
 
@@ -26,156 +39,196 @@ function writeSegments(dir: string, segments: Record<number, Buffer>): void {
 const ids = Array.from({ length: 3 }, () => newId());
 const base = [addRecord(ids[0]!), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, ids[0]!)), addRecord(ids[1]!)];
 
-test('torn tail at every cut point of the last record: truncated, warned, the rest replayed', async (t) => {
-  const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
-  const whole = segment(...base, last);
-  const keep = whole.length - last.length;
-  for (let cut = 1; cut < last.length; cut++) {
+for (const m of MODES) {
+  const options = (dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions =>
+    baseOptions(dir, { replayWorker: m.replayWorker, ...extra });
+
+  test(`torn tail at cut points all through the last record: truncated, warned, the rest replayed (${m.name})`, async (t) => {
+    const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
+    const whole = segment(...base, last);
+    const keep = whole.length - last.length;
+    // Every cut inline; in TIME, SIZE, payload and CRC with a worker, which takes long to start here.
+    const cuts = Array.from({ length: last.length - 1 }, (_, i) => i + 1).filter(
+      (cut) => m.replayWorker === undefined || cut % 4 === 1 || cut === last.length - 1,
+    );
+    for (const cut of cuts) {
+      const dir = tempDir();
+      writeSegments(dir, { 3: segment(...base), 4: whole.subarray(0, keep + cut) });
+      const engine = new RecordingEngine();
+      const { logger, lines } = captureLogger();
+      const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
+      await log.close();
+      t.is(engine.calls.length, 6, `cut ${cut}`);
+      t.is(fs.statSync(path.join(dir, '000000004.log')).size, keep);
+      const warn = lines.find((l) => l.level === 40 && String(l.msg).includes('torn'));
+      t.is(warn?.bytesDropped, cut);
+      t.is(warn?.offset, keep);
+      t.regex(String(warn?.file), /000000004\.log$/);
+    }
+  });
+
+  test(`a CRC mismatch on the last record of the highest segment is a torn tail (${m.name})`, async (t) => {
     const dir = tempDir();
-    writeSegments(dir, { 3: segment(...base), 4: whole.subarray(0, keep + cut) });
+    const buf = segment(...base);
+    buf[buf.length - 1] ^= 0xff;
+    writeSegments(dir, { 1: buf });
     const engine = new RecordingEngine();
-    const { logger, lines } = captureLogger();
-    const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
-    await log.close();
-    t.is(engine.calls.length, 6, `cut ${cut}`);
-    t.is(fs.statSync(path.join(dir, '000000004.log')).size, keep);
-    const warn = lines.find((l) => l.level === 40 && String(l.msg).includes('torn'));
-    t.is(warn?.bytesDropped, cut);
-    t.is(warn?.offset, keep);
-    t.regex(String(warn?.file), /000000004\.log$/);
+    await (await openCommandLog(options(dir), asEngine(engine))).close();
+    t.is(engine.calls.length, 2);
+  });
+
+  async function refuses(t: import('ava').ExecutionContext, segments: Record<number, Buffer>, file: string, offset: number, reason: RegExp): Promise<void> {
+    const dir = tempDir();
+    writeSegments(dir, segments);
+    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
+    t.is(err?.file, path.join(dir, file));
+    t.is(err?.offset, offset);
+    t.regex(err!.message, reason);
+    t.true(err!.message.includes(file));
+    // The lock was released: the directory opens again once repaired.
+    fs.rmSync(path.join(dir, file));
+    await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
   }
-});
 
-test('a CRC mismatch on the last record of the highest segment is a torn tail', async (t) => {
-  const dir = tempDir();
-  const buf = segment(...base);
-  buf[buf.length - 1] ^= 0xff;
-  writeSegments(dir, { 1: buf });
-  const engine = new RecordingEngine();
-  await (await openCommandLog(options(dir), asEngine(engine))).close();
-  t.is(engine.calls.length, 2);
-});
+  test(`corrupt CRC in the middle refuses to start, naming file and offset (${m.name})`, async (t) => {
+    const buf = segment(...base);
+    buf[8 + 20] ^= 1;
+    await refuses(t, { 1: buf, 2: segment() }, '000000001.log', 8, /crc mismatch/);
+    const mid = segment(...base);
+    mid[8 + base[0]!.length + 20] ^= 1;
+    await refuses(t, { 5: mid }, '000000005.log', 8 + base[0]!.length, /crc mismatch/);
+  });
 
-async function refuses(t: import('ava').ExecutionContext, segments: Record<number, Buffer>, file: string, offset: number, reason: RegExp): Promise<void> {
-  const dir = tempDir();
-  writeSegments(dir, segments);
-  const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
-  t.is(err?.file, path.join(dir, file));
-  t.is(err?.offset, offset);
-  t.regex(err!.message, reason);
-  t.true(err!.message.includes(file));
-  // The lock was released: the directory opens again once repaired.
-  fs.rmSync(path.join(dir, file));
-  await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
+  test(`torn record in a lower segment refuses (${m.name})`, async (t) => {
+    const buf = segment(...base);
+    await refuses(t, { 1: buf.subarray(0, buf.length - 3), 2: segment() }, '000000001.log', 8 + base[0]!.length + base[1]!.length, /unexpected EOF/);
+  });
+
+  if (m.manyOpens) test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
+    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([9]))) }, '000000001.log', 8, /unknown record type 9/);
+    await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([9, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
+    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
+    await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
+    await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
+    await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
+    await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
+    await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
+    const huge = Buffer.alloc(40);
+    base[0]!.copy(huge, 0, 0, 15);
+    writeUvarint(huge, 15, 3 * 1024 * 1024);
+    await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
+    const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
+    await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
+    const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+    v2[0] = 2;
+    const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+    // Recompute the CRC over the edited TIME so only the version is wrong.
+    const { crc32c } = await import('@node-rs/crc32');
+    v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
+    t.not(v2.compare(fixed), 0);
+    await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
+  });
+
+  test(`engine refusals stop replay: second start-attempt, duplicate result (${m.name})`, async (t) => {
+    const id = newId();
+    const start = record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id));
+    await refuses(t, { 1: segment(addRecord(id), start, start) }, '000000001.log', 8 + addRecord(id).length + start.length, /Job already leased/);
+    const done = record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, ''));
+    await refuses(t, { 1: segment(addRecord(id), done, done) }, '000000001.log', 8 + addRecord(id).length + done.length, /Duplicate result/);
+  });
+
+  test(`a 0–7 byte highest segment is rewritten as a bare header (${m.name})`, async (t) => {
+    for (const size of [0, 1, 7]) {
+      const dir = tempDir();
+      writeSegments(dir, { 1: segment(...base), 2: HEADER.subarray(0, size) });
+      const { logger, lines } = captureLogger();
+      const engine = new RecordingEngine();
+      const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
+      t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
+      t.true(lines.some((l) => l.level === 40 && l.bytes === size));
+      t.is(engine.calls.length, 3);
+      log.expire(ids[2]!);
+      await log.close();
+      t.is(fs.statSync(path.join(dir, '000000002.log')).size, 8 + 37);
+    }
+  });
+
+  test(`gaps, junk names and leftovers: only segments are read, leftovers removed (${m.name})`, async (t) => {
+    const dir = tempDir();
+    writeSegments(dir, { 7: segment(base[0]!), 9: segment(base[2]!) });
+    for (const junk of ['00000001.log', '0000000010.log', '00000000a.log', '000000009.txt']) fs.writeFileSync(path.join(dir, junk), 'junk');
+    fs.writeFileSync(path.join(dir, '000000007.log.rw'), 'partial');
+    fs.writeFileSync(path.join(dir, '000000010.log.new'), 'wq');
+    const engine = new RecordingEngine();
+    const log = await openCommandLog(options(dir), asEngine(engine));
+    t.deepEqual(engine.calls.map((c) => c[1]), [ids[0], ids[1]]);
+    t.false(fs.existsSync(path.join(dir, '000000007.log.rw')));
+    t.false(fs.existsSync(path.join(dir, '000000010.log.new')));
+    t.true(fs.existsSync(path.join(dir, '00000001.log')));
+    log.expire(ids[0]!);
+    await log.close();
+    t.is(fs.statSync(path.join(dir, '000000009.log')).size, 8 + base[2]!.length + 37);
+  });
+
+  test(`a second add for a live ID replaces the job with a warning (real engine) (${m.name})`, async (t) => {
+    const dir = tempDir();
+    const id = newId();
+    writeSegments(dir, { 1: segment(addRecord(id, { name: 'first' }), addRecord(id, { name: 'second' })) });
+    const engine = new Engine({ now: () => Date.now() });
+    const { logger, lines } = captureLogger();
+    await (await openCommandLog(options(dir, { logger }), engine)).close();
+    t.is(engine.inspectJob(id)?.name, 'second');
+    t.true(lines.some((l) => l.level === 40 && l.id === id));
+  });
+
+  test(`expired adds are skipped; a replayed lease keeps its start-attempt TIME (real engine) (${m.name})`, async (t) => {
+    const dir = tempDir();
+    const gone = newId();
+    const leased = newId();
+    writeSegments(dir, {
+      1: segment(
+        addRecord(gone, { createdSec: NOW_SEC - 100, ttl: 1000 }),
+        record(NOW_SEC, 0, resultPayload(RecordType.Complete, gone, 'x')),
+        addRecord(leased, { ttr: 60_000 }),
+        record(NOW_SEC - 10, 500_000_000, idPayload(RecordType.StartAttempt, leased)),
+      ),
+    });
+    const engine = new Engine({ now: () => Date.now() });
+    await (await openCommandLog(options(dir), engine)).close();
+    t.is(engine.inspectJob(gone), null);
+    t.is(engine.deadlineOf(engine.inspectJob(leased)!), (NOW_SEC - 10) * 1000 + 500 + 60_000);
+  });
 }
 
-test('corrupt CRC in the middle refuses to start, naming file and offset', async (t) => {
-  const buf = segment(...base);
-  buf[8 + 20] ^= 1;
-  await refuses(t, { 1: buf, 2: segment() }, '000000001.log', 8, /crc mismatch/);
-  const mid = segment(...base);
-  mid[8 + base[0]!.length + 20] ^= 1;
-  await refuses(t, { 5: mid }, '000000005.log', 8 + base[0]!.length, /crc mismatch/);
-});
-
-test('torn record in a lower segment refuses', async (t) => {
-  const buf = segment(...base);
-  await refuses(t, { 1: buf.subarray(0, buf.length - 3), 2: segment() }, '000000001.log', 8 + base[0]!.length + base[1]!.length, /unexpected EOF/);
-});
-
-test('unknown type, bad payloads, bad header, oversized SIZE refuse', async (t) => {
-  await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([9]))) }, '000000001.log', 8, /unknown record type 9/);
-  await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([9, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
-  await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
-  await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
-  await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
-  await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
-  await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
-  await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
-  const huge = Buffer.alloc(40);
-  base[0]!.copy(huge, 0, 0, 15);
-  writeUvarint(huge, 15, 3 * 1024 * 1024);
-  await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
-  const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
-  await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
-  const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-  v2[0] = 2;
-  const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-  // Recompute the CRC over the edited TIME so only the version is wrong.
-  const { crc32c } = await import('@node-rs/crc32');
-  v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
-  t.not(v2.compare(fixed), 0);
-  await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
-});
-
-test('engine refusals stop replay: second start-attempt, duplicate result', async (t) => {
-  const id = newId();
-  const start = record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id));
-  await refuses(t, { 1: segment(addRecord(id), start, start) }, '000000001.log', 8 + addRecord(id).length + start.length, /Job already leased/);
-  const done = record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, ''));
-  await refuses(t, { 1: segment(addRecord(id), done, done) }, '000000001.log', 8 + addRecord(id).length + done.length, /Duplicate result/);
-});
-
-test('a 0–7 byte highest segment is rewritten as a bare header', async (t) => {
-  for (const size of [0, 1, 7]) {
-    const dir = tempDir();
-    writeSegments(dir, { 1: segment(...base), 2: HEADER.subarray(0, size) });
-    const { logger, lines } = captureLogger();
-    const engine = new RecordingEngine();
-    const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
-    t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
-    t.true(lines.some((l) => l.level === 40 && l.bytes === size));
-    t.is(engine.calls.length, 3);
-    log.expire(ids[2]!);
-    await log.close();
-    t.is(fs.statSync(path.join(dir, '000000002.log')).size, 8 + 37);
+test('worker and inline replay apply the same records and leave the cleaner the same drop instants', async (t) => {
+  // Jobs in every fate over four segments; a third of them (TTL 60 s) expired by the clock below.
+  const now = (NOW_SEC + 120) * 1000;
+  const records: Buffer[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const id = newId();
+    records.push(addRecord(id, { createdSec: NOW_SEC - (i % 7 === 0 ? 100 : 0), ttl: i % 3 === 0 ? 60_000 : 600_000, payload: 'p'.repeat(i % 50) }));
+    if (i % 5 === 1) records.push(record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)));
+    if (i % 5 === 1 && i % 2 === 0) records.push(record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')));
+    if (i % 5 === 2) records.push(record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
+    if (i % 5 === 3) records.push(record(NOW_SEC, 0, idPayload(RecordType.Expire, id)));
   }
-});
-
-test('gaps, junk names and leftovers: only segments are read, leftovers removed', async (t) => {
-  const dir = tempDir();
-  writeSegments(dir, { 7: segment(base[0]!), 9: segment(base[2]!) });
-  for (const junk of ['00000001.log', '0000000010.log', '00000000a.log', '000000009.txt']) fs.writeFileSync(path.join(dir, junk), 'junk');
-  fs.writeFileSync(path.join(dir, '000000007.log.rw'), 'partial');
-  fs.writeFileSync(path.join(dir, '000000010.log.new'), 'wq');
-  const engine = new RecordingEngine();
-  const log = await openCommandLog(options(dir), asEngine(engine));
-  t.deepEqual(engine.calls.map((c) => c[1]), [ids[0], ids[1]]);
-  t.false(fs.existsSync(path.join(dir, '000000007.log.rw')));
-  t.false(fs.existsSync(path.join(dir, '000000010.log.new')));
-  t.true(fs.existsSync(path.join(dir, '00000001.log')));
-  log.expire(ids[0]!);
-  await log.close();
-  t.is(fs.statSync(path.join(dir, '000000009.log')).size, 8 + base[2]!.length + 37);
-});
-
-test('a second add for a live ID replaces the job with a warning (real engine)', async (t) => {
-  const dir = tempDir();
-  const id = newId();
-  writeSegments(dir, { 1: segment(addRecord(id, { name: 'first' }), addRecord(id, { name: 'second' })) });
-  const engine = new Engine({ now: () => Date.now() });
-  const { logger, lines } = captureLogger();
-  await (await openCommandLog(options(dir, { logger }), engine)).close();
-  t.is(engine.inspectJob(id)?.name, 'second');
-  t.true(lines.some((l) => l.level === 40 && l.id === id));
-});
-
-test('expired adds are skipped; a replayed lease keeps its start-attempt TIME (real engine)', async (t) => {
-  const dir = tempDir();
-  const gone = newId();
-  const leased = newId();
-  writeSegments(dir, {
-    1: segment(
-      addRecord(gone, { createdSec: NOW_SEC - 100, ttl: 1000 }),
-      record(NOW_SEC, 0, resultPayload(RecordType.Complete, gone, 'x')),
-      addRecord(leased, { ttr: 60_000 }),
-      record(NOW_SEC - 10, 500_000_000, idPayload(RecordType.StartAttempt, leased)),
-    ),
-  });
-  const engine = new Engine({ now: () => Date.now() });
-  await (await openCommandLog(options(dir), engine)).close();
-  t.is(engine.inspectJob(gone), null);
-  t.is(engine.deadlineOf(engine.inspectJob(leased)!), (NOW_SEC - 10) * 1000 + 500 + 60_000);
+  const quarter = Math.ceil(records.length / 4);
+  const segments = Object.fromEntries([0, 1, 2, 3].map((k) => [k + 1, segment(...records.slice(k * quarter, (k + 1) * quarter))]));
+  const outcomes = [];
+  for (const replayWorker of [undefined, { fromBytes: 0, runBytes: 4096 }]) {
+    const dir = tempDir();
+    writeSegments(dir, segments);
+    const engine = new RecordingEngine();
+    const { logger, lines } = captureLogger();
+    const log = await openCommandLog(baseOptions(dir, { logger, replayWorker, now: () => now }), asEngine(engine));
+    await log.cleanNow();
+    await log.close();
+    const sizes = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => [f, fs.statSync(path.join(dir, f)).size]);
+    outcomes.push({ calls: engine.calls, sizes, done: lines.find((l) => l.msg === 'cmdlog: replay done')?.records });
+  }
+  t.is(outcomes[0]!.done, records.length);
+  t.deepEqual(outcomes[1], outcomes[0]);
+  t.true(outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0), 'cleaning dropped records');
 });
 
 test('replay speed (records/s) with the real engine', async (t) => {
@@ -190,7 +243,7 @@ test('replay speed (records/s) with the real engine', async (t) => {
   for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine({ now: () => Date.now() })]] as const) {
     const { logger, lines } = captureLogger();
     const started = performance.now();
-    const log = await openCommandLog(options(dir, { logger }), engine);
+    const log = await openCommandLog(baseOptions(dir, { logger }), engine);
     const ms = performance.now() - started;
     await log.close();
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
