@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { exited, freePort, root, waitForPort } from '../helpers/process.js';
+import { jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
+import { tempDir, Wire } from '../helpers/wire.js';
+
+// A log of 16 MiB or more is read and checked by a worker thread during replay. The
+// unit tests run that worker from the TypeScript sources; here the built server (what
+// `npm start` runs) replays such a log, as a user's server would.
+
+const JOBS = 60_000;
+const NOW_SEC = Math.floor(Date.now() / 1000);
+
+/** Two segments of about 10 MiB each, holding JOBS adds to queue q with 300-byte payloads, all records of one length. */
+function writeLog(dir: string): { ids: string[]; recordLength: number } {
+  const ids = Array.from({ length: JOBS }, () => randomUUID());
+  const payload = 'w'.repeat(300);
+  const records = ids.map((id, i) =>
+    record(NOW_SEC, i, jobPayload(RecordType.Add, restoredJob({ id, name: 'q', payload, createdSec: NOW_SEC, createdNsec: i, ttl: 3_600_000 }))),
+  );
+  writeFileSync(path.join(dir, '000000001.log'), segment(...records.slice(0, JOBS / 2)));
+  writeFileSync(path.join(dir, '000000002.log'), segment(...records.slice(JOBS / 2)));
+  return { ids, recordLength: records[0]!.length };
+}
+
+function startBuilt(args: string[]): ReturnType<typeof spawn> & { output: () => string } {
+  const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/workq-server.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return Object.assign(child, { output: () => output });
+}
+
+test('the built server replays a 20 MiB log through its replay worker and serves every job', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const { ids } = writeLog(dir.path);
+  const port = await freePort();
+  const server = startBuilt(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path]);
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitForPort(port, 60_000);
+  const wire = await Wire.connect(port);
+  wire.send('inspect queue q\r\n');
+  const expected = `+OK 1\r\nq 2\r\nready-len ${JOBS}\r\nscheduled-len 0\r\n`;
+  t.is(await wire.reply(expected), expected);
+  wire.send(`lease q 1000\r\n`);
+  t.regex(await wire.reply(`+OK 1\r\n${ids[0]} 300\r\n${'w'.repeat(300)}\r\n`), new RegExp(ids[0]!), 'FIFO: the first logged job comes first');
+  wire.close();
+  t.regex(server.output(), new RegExp(`"records":${JOBS},"segments":2`));
+  server.kill('SIGTERM');
+  t.is((await exited(server)).code, 0);
+});
+
+test('the built server refuses a 20 MiB log with a bad record in its first segment, naming file and offset', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const { recordLength } = writeLog(dir.path);
+  const file = path.join(dir.path, '000000001.log');
+  const bytes = readFileSync(file);
+  bytes[5_000_000] ^= 0xff;
+  const offset = 8 + Math.floor((5_000_000 - 8) / recordLength) * recordLength;
+  writeFileSync(file, bytes);
+  const server = startBuilt(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir.path]);
+  t.teardown(() => server.kill('SIGKILL'));
+  const { code } = await exited(server);
+  t.not(code, 0);
+  t.true(server.output().includes(`${file} at byte offset ${offset}: crc mismatch`), server.output());
+});
