@@ -122,6 +122,8 @@ export class FaultyFs implements LogFileSystem {
   failWrites: string | null = null;
   partialBytes = 0;
   failFsync: string | null = null;
+  /** Each fsync takes at least this long, as on a slow disk. */
+  fsyncDelayMs = 0;
   private readonly real = nodeFileSystem;
 
   mkdir(p: string): Promise<void> { return this.real.mkdir(p); }
@@ -141,9 +143,10 @@ export class FaultyFs implements LogFileSystem {
     return this.real.write(fd, buf, offset, length, position);
   }
   ftruncateSync(fd: number, length: number): void { this.real.ftruncateSync(fd, length); }
-  fsync(fd: number): Promise<void> {
+  async fsync(fd: number): Promise<void> {
     this.fsyncs++;
-    if (this.failFsync !== null) return Promise.reject(Object.assign(new Error(`${this.failFsync}: injected`), { code: this.failFsync }));
+    if (this.failFsync !== null) throw Object.assign(new Error(`${this.failFsync}: injected`), { code: this.failFsync });
+    if (this.fsyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.fsyncDelayMs));
     return this.real.fsync(fd);
   }
   closeSync(fd: number): void { this.real.closeSync(fd); }
