@@ -277,17 +277,9 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
   }
 }
 
-/** Expiration (Unix ms) of a job record: created + ttl, or time + ttl when scheduled (Job.expiresAt). */
-export function jobExpiresAt(job: JobFields): number {
-  const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
-  const sec = scheduled ? job.timeSec : job.createdSec;
-  const nsec = scheduled ? job.timeNsec : job.createdNsec;
-  return sec * 1000 + Math.floor(nsec / 1e6) + job.ttl;
-}
-
 /**
- * jobExpiresAt of the add/schedule payload at `buf[start, end)`, read in place without
- * decoding the rest: the TTL after the ID, name and TTR, and the two times, which are
+ * Expiration (Unix ms, Job.expiresAt: created + TTL, or scheduled time + TTL) of the
+ * add/schedule payload at `buf[start, end)`, read in place without decoding the rest: the TTL after the ID, name and TTR, and the two times, which are
  * a valid payload's last 30 bytes. For a payload that does not decode the answer means
  * nothing, but reading it stays inside `buf` and ends.
  */
