@@ -23,9 +23,13 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts `workq-server` from the TypeScript sources as a real child process. */
-export function spawnServer(args: string[]): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'src/cli/workq-server.ts'), ...args], {
+/**
+ * Starts `workq-server` as a real child process: from the TypeScript sources, or with
+ * `built`, from `dist/` as `npm start` runs it (`npm test` builds it first).
+ */
+export function spawnServer(args: string[], { built = false } = {}): ChildProcess & { output: () => string } {
+  const entry = built ? [path.join(root, 'dist/src/cli/workq-server.js')] : ['--import=tsx', path.join(root, 'src/cli/workq-server.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { exited, freePort, root, waitForPort } from '../helpers/process.js';
+import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
 import { jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
@@ -26,20 +25,12 @@ function writeLog(dir: string): { ids: string[]; recordLength: number } {
   return { ids, recordLength: records[0]!.length };
 }
 
-function startBuilt(args: string[]): ReturnType<typeof spawn> & { output: () => string } {
-  const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/workq-server.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return Object.assign(child, { output: () => output });
-}
-
 test('the built server replays a 20 MiB log through its replay worker and serves every job', async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const { ids } = writeLog(dir.path);
   const port = await freePort();
-  const server = startBuilt(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path]);
+  const server = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path], { built: true });
   t.teardown(() => server.kill('SIGKILL'));
   await waitForPort(port, 60_000);
   const wire = await Wire.connect(port);
@@ -63,7 +54,7 @@ test('the built server refuses a 20 MiB log with a bad record in its first segme
   bytes[5_000_000] ^= 0xff;
   const offset = 8 + Math.floor((5_000_000 - 8) / recordLength) * recordLength;
   writeFileSync(file, bytes);
-  const server = startBuilt(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir.path]);
+  const server = spawnServer(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir.path], { built: true });
   t.teardown(() => server.kill('SIGKILL'));
   const { code } = await exited(server);
   t.not(code, 0);
