@@ -51,10 +51,11 @@ class FileCommandLog extends Appender implements CommandLog {
 }
 
 /**
- * From this many bytes of segments on, replay reads and checks them in a worker thread;
- * below it, starting the worker costs more than it saves.
+ * From this many bytes of segments on, replay reads and checks them in a worker thread.
+ * Measured on 2 cores with logs of 100-byte jobs: 0.3M jobs (52 MiB) replayed about
+ * 5% slower with the worker, 0.6M (103 MiB) 5% faster, 1M (172 MiB) 10–15% faster.
  */
-const REPLAY_WORKER_FROM = 16 * 1024 * 1024;
+const REPLAY_WORKER_FROM = 96 * 1024 * 1024;
 
 function logBytes(dir: string, nums: number[]): number {
   let bytes = 0;

@@ -138,7 +138,7 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
   book.prune(ctx.now);
   const ms = performance.now() - started;
   ctx.logger.info(
-    { records, segments, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records },
+    { records, segments, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records, worker: source.inWorker },
     'cmdlog: replay done',
   );
   return { sealed, highest, records, book };

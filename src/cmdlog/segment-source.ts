@@ -17,6 +17,8 @@ export interface LoadedSegment {
 
 /** Hands replay the segments in order, each read and checked (segment-check.ts) ahead of being replayed. */
 export interface SegmentSource {
+  /** Whether the reading and checking happen in a worker thread. */
+  readonly inWorker: boolean;
   /** The next segment; null after the last one. */
   next(): Promise<LoadedSegment | null>;
   /**
@@ -34,6 +36,7 @@ export interface SegmentSource {
 
 /** Reads and checks on this thread, reading the next segment while this one is replayed. */
 export class InlineSegments implements SegmentSource {
+  readonly inWorker = false;
   private readonly files: string[];
   private readonly dropBook = new DropBook();
   private index = 0;
@@ -102,6 +105,7 @@ export type SegmentWorkerMessage =
  * first run is checked.
  */
 export class WorkerSegments implements SegmentSource {
+  readonly inWorker = true;
   private readonly worker: Worker;
   private readonly consumed = new Int32Array(new SharedArrayBuffer(4));
   private readonly queue: SegmentWorkerMessage[] = [];

@@ -39,7 +39,7 @@ export interface CommandLogOptions {
   now?: () => number;
   /**
    * Replay reads and checks the segments in a worker thread when they hold at least
-   * `fromBytes` (16 MiB by default; only with the real file layer), in runs of about
+   * `fromBytes` (96 MiB by default; only with the real file layer), in runs of about
    * `runBytes` (1 MiB). Tests set both low.
    */
   replayWorker?: { fromBytes?: number; runBytes?: number };

@@ -6,17 +6,18 @@ import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.j
 import { jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
-// A log of 16 MiB or more is read and checked by a worker thread during replay. The
+// A log of 96 MiB or more is read and checked by a worker thread during replay. The
 // unit tests run that worker from the TypeScript sources; here the built server (what
 // `npm start` runs) replays such a log, as a user's server would.
 
-const JOBS = 60_000;
+const JOBS = 52_000;
+const PAYLOAD = 2000;
 const NOW_SEC = Math.floor(Date.now() / 1000);
 
-/** Two segments of about 10 MiB each, holding JOBS adds to queue q with 300-byte payloads, all records of one length. */
+/** Two segments of about 50 MiB each, holding JOBS adds to queue q with 2000-byte payloads, all records of one length. */
 function writeLog(dir: string): { ids: string[]; recordLength: number } {
   const ids = Array.from({ length: JOBS }, () => randomUUID());
-  const payload = 'w'.repeat(300);
+  const payload = 'w'.repeat(PAYLOAD);
   const records = ids.map((id, i) =>
     record(NOW_SEC, i, jobPayload(RecordType.Add, restoredJob({ id, name: 'q', payload, createdSec: NOW_SEC, createdNsec: i, ttl: 3_600_000 }))),
   );
@@ -25,7 +26,7 @@ function writeLog(dir: string): { ids: string[]; recordLength: number } {
   return { ids, recordLength: records[0]!.length };
 }
 
-test('the built server replays a 20 MiB log through its replay worker and serves every job', async (t) => {
+test('the built server replays a 100 MiB log through its replay worker and serves every job', async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const { ids } = writeLog(dir.path);
@@ -38,14 +39,14 @@ test('the built server replays a 20 MiB log through its replay worker and serves
   const expected = `+OK 1\r\nq 2\r\nready-len ${JOBS}\r\nscheduled-len 0\r\n`;
   t.is(await wire.reply(expected), expected);
   wire.send(`lease q 1000\r\n`);
-  t.regex(await wire.reply(`+OK 1\r\n${ids[0]} 300\r\n${'w'.repeat(300)}\r\n`), new RegExp(ids[0]!), 'FIFO: the first logged job comes first');
+  t.regex(await wire.reply(`+OK 1\r\n${ids[0]} ${PAYLOAD}\r\n${'w'.repeat(PAYLOAD)}\r\n`), new RegExp(ids[0]!), 'FIFO: the first logged job comes first');
   wire.close();
-  t.regex(server.output(), new RegExp(`"records":${JOBS},"segments":2`));
+  t.regex(server.output(), new RegExp(`"records":${JOBS},"segments":2,.*"worker":true`));
   server.kill('SIGTERM');
   t.is((await exited(server)).code, 0);
 });
 
-test('the built server refuses a 20 MiB log with a bad record in its first segment, naming file and offset', async (t) => {
+test('the built server refuses a 100 MiB log with a bad record in its first segment, naming file and offset', async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const { recordLength } = writeLog(dir.path);

@@ -226,7 +226,9 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     await log.cleanNow();
     await log.close();
     const sizes = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => [f, fs.statSync(path.join(dir, f)).size]);
-    outcomes.push({ calls: engine.calls, sizes, done: lines.find((l) => l.msg === 'cmdlog: replay done')?.records });
+    const done = lines.find((l) => l.msg === 'cmdlog: replay done');
+    outcomes.push({ calls: engine.calls, sizes, done: done?.records });
+    t.is(done?.worker, replayWorker !== undefined);
   }
   t.is(outcomes[0]!.done, records.length);
   t.deepEqual(outcomes[1], outcomes[0]);
