@@ -185,13 +185,21 @@ async function interleaved(
   }
   const sides: Sides = { values: { workq: null, beanstalk: null }, notes: {} };
   for (const [protocol, list] of samples) {
-    const sorted = [...list].sort((a, b) => a.value - b.value);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const median = medianSample(list);
     sides.values[protocol] = median.value;
-    const runs = list.length > 1 ? ` (runs: ${list.map((x) => fmt(x.value)).join(' / ')})` : '';
-    sides.notes[protocol] = `${median.note}${runs}`;
+    sides.notes[protocol] = `${median.note}${runsNote(list)}`;
   }
   return sides;
+}
+
+/** The run with the median value (the lower middle one of an even count). */
+function medianSample<S extends Sample>(list: S[]): S {
+  return [...list].sort((a, b) => a.value - b.value)[Math.floor((list.length - 1) / 2)]!;
+}
+
+/** Every run's value, in run order, when there was more than one. */
+function runsNote(list: Sample[]): string {
+  return list.length > 1 ? ` (runs: ${list.map((x) => fmt(x.value)).join(' / ')})` : '';
 }
 
 /** The null responder finishes small loads too fast to time them well. */
@@ -460,10 +468,10 @@ async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
   const values: Record<Protocol, number | null> = { workq: null, beanstalk: null };
   const notes: Partial<Record<Protocol, string>> = {};
   for (const [protocol, list] of samples) {
-    const median = [...list].sort((a, b) => a.value - b.value)[Math.floor((list.length - 1) / 2)]!;
+    const median = medianSample(list);
     seconds[protocol] = median.seconds;
     values[protocol] = median.value;
-    notes[protocol] = `median run: ${median.note}${list.length > 1 ? ` (runs: ${list.map((x) => fmt(x.value)).join(' / ')})` : ''}`;
+    notes[protocol] = `median run: ${median.note}${runsNote(list)}`;
   }
   return [
     {
