@@ -155,6 +155,16 @@ for (const m of MODES) {
     }
   });
 
+  test(`a segment that cannot be read stops the start with the system's error and releases the lock (${m.name})`, async (t) => {
+    const dir = tempDir();
+    writeSegments(dir, { 1: segment(...base), 3: segment(...base) });
+    fs.mkdirSync(path.join(dir, '000000002.log'));
+    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())));
+    t.is((err as NodeJS.ErrnoException).code, 'EISDIR');
+    fs.rmdirSync(path.join(dir, '000000002.log'));
+    await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
+  });
+
   test(`gaps, junk names and leftovers: only segments are read, leftovers removed (${m.name})`, async (t) => {
     const dir = tempDir();
     writeSegments(dir, { 7: segment(base[0]!), 9: segment(base[2]!) });
