@@ -35,7 +35,7 @@ export async function lockDirectory(dir: string, logger: Logger): Promise<DirLoc
     });
   } catch (err) {
     if (errorCode(err) === 'ELOCKED') {
-      throw new Error(`cmdlog directory ${dir} is in use by another running process (lock ${dir}.lock); refusing to start`);
+      throw Object.assign(new Error(`cmdlog directory ${dir} is in use by another running process (lock ${dir}.lock); refusing to start`), { code: 'ELOCKED' });
     }
     throw new Error(`cannot lock cmdlog directory ${dir}: ${(err as Error).message}`);
   }
@@ -79,5 +79,5 @@ async function flockAppendLock(dir: string, logger: Logger): Promise<number | nu
     logger.warn({ file }, 'cmdlog: the flock tool (util-linux) is missing: an original Workq server could append to this directory at the same time; running both on one directory is unsupported');
     return null;
   }
-  throw new Error(`cmdlog directory ${dir}: ${file} is locked by another process (an original Workq server?); refusing to start`);
+  throw Object.assign(new Error(`cmdlog directory ${dir}: ${file} is locked by another process (an original Workq server?); refusing to start`), { code: 'ELOCKED' });
 }

@@ -71,6 +71,8 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
     return { ok: false, error: `invalid configuration: ${(error as Error).message.split('\n').join('; ')}` };
   }
   const raw = config.getProperties();
+  const timing = checkSupervisorTiming(raw.supervisor);
+  if (timing !== null) return { ok: false, error: `invalid configuration: ${timing}` };
   const instances = resolveInstances(raw, cwd);
   if (!instances.ok) return { ok: false, error: `invalid configuration: ${instances.error}` };
   return {
@@ -84,6 +86,16 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       files,
     },
   };
+}
+
+/** The supervisor's timings that only make sense together. */
+function checkSupervisorTiming(supervisor: RawConfig['supervisor']): string | null {
+  if (supervisor.pingIntervalMs === 0) return 'supervisor.pingIntervalMs must be greater than 0';
+  if (supervisor.unresponsiveAfterMs === 0) return 'supervisor.unresponsiveAfterMs must be greater than 0';
+  if (supervisor.replaceUnresponsiveAfterMs < supervisor.unresponsiveAfterMs) {
+    return `supervisor.replaceUnresponsiveAfterMs (${supervisor.replaceUnresponsiveAfterMs}) must be at least supervisor.unresponsiveAfterMs (${supervisor.unresponsiveAfterMs})`;
+  }
+  return null;
 }
 
 /** config/default.json of the installed package, found from this module's location. */

@@ -160,7 +160,7 @@ test.serial('a second supervisor on the same configuration refuses to start', as
   const second = supervise(d);
   t.teardown(() => second.kill('SIGKILL'));
   t.is((await stopped(second)).code, 1);
-  t.regex(second.output(), /another supervisor of this configuration is running/);
+  t.regex(second.output(), /another supervisor answers on the control socket/);
 
   // Same directories behind a different control socket: the children's directory locks refuse.
   const copy = { ...d, configFile: `${d.configFile}.copy.json` };
