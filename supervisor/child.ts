@@ -1,6 +1,7 @@
 import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
 import { ServerRun } from '../src/server/run.js';
+import { startServer } from '../src/server/server.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
@@ -44,7 +45,7 @@ export function runChild(argv: readonly string[]): void {
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info(effectiveSettings(settings), 'starting');
-  const run = new ServerRun({ ...settings, logger }, config.value.supervisor.stopTimeoutMs, {
+  const run = new ServerRun(() => startServer({ ...settings, logger }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { effectiveSettings } from '../config/effective.js';
 import { SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
 import { ServerRun } from '../server/run.js';
+import { startServer } from '../server/server.js';
 import { requestStatus } from '../../supervisor/control.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 import { runPrimary } from '../../supervisor/run.js';
@@ -42,7 +43,7 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
 
   const logger = pino({ level: config.value.logLevel, base: { pid: process.pid, instance: settings.value.name } });
   logger.info(effectiveSettings(settings.value), 'starting');
-  const run = new ServerRun({ ...settings.value, logger }, config.value.supervisor.stopTimeoutMs, {
+  const run = new ServerRun(() => startServer({ ...settings.value, logger }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: () => undefined,
     onStartFailed: (error) => exitWith(1, `workq-server: ${error.message}`),
     onStopped: (status) => process.exit(status),

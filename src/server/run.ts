@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { startServer } from './server.js';
-import type { ServerOptions, WorkqServer } from './types.js';
+import type { WorkqServer } from './types.js';
 
 export interface ServerRunEvents {
   /** The server listens. */
@@ -12,29 +11,27 @@ export interface ServerRunEvents {
 }
 
 /**
- * One server from start to stop, for the standalone CLI and the supervisor's child
+ * One server (src/server/server.ts startServer) from start to stop, for the standalone CLI and the supervisor's child
  * alike. A stop requested while the server is still starting waits for the start to end
  * (so the log is closed and unlocked properly) for at most `startGraceMs`, then gives
  * up on it: a start that never ends (a hung file system) must not make the process
- * unstoppable. A second stop request ends the process at once.
+ * unstoppable.
  */
 export class ServerRun {
   private server: WorkqServer | null = null;
   private stopRequested = false;
   private finished = false;
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly options: ServerOptions,
+    private readonly startServer: () => Promise<WorkqServer>,
+    private readonly logger: Logger,
     private readonly startGraceMs: number,
     private readonly events: ServerRunEvents,
   ) {}
 
-  private get logger(): Logger {
-    return this.options.logger;
-  }
-
   start(): void {
-    startServer(this.options).then(
+    this.startServer().then(
       (server) => {
         this.server = server;
         if (this.stopRequested) this.stopServer(server);
@@ -52,22 +49,16 @@ export class ServerRun {
     return this.server;
   }
 
-  /** Idempotent; a second request while still starting exits at once. */
+  /** Idempotent: the supervisor's request and a signal often both arrive. */
   stop(reason: string): void {
-    if (this.stopRequested) {
-      if (this.server === null) {
-        this.logger.warn({ reason }, 'stop requested again while still starting: exiting now');
-        this.finish(1);
-      }
-      return;
-    }
+    if (this.stopRequested) return;
     this.stopRequested = true;
     this.logger.info({ reason }, 'stopping');
     if (this.server !== null) {
       this.stopServer(this.server);
       return;
     }
-    setTimeout(() => {
+    this.graceTimer = setTimeout(() => {
       if (this.server !== null || this.finished) return;
       this.logger.error({ graceMs: this.startGraceMs }, 'still starting after the grace time: exiting without finishing the start');
       this.finish(1);
@@ -87,6 +78,7 @@ export class ServerRun {
   private finish(status: number): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     this.events.onStopped(status);
   }
 }

@@ -251,3 +251,16 @@ test.serial('a command-log path under /proc is refused with a message, by the su
   t.is((await stopped(standalone)).code, 1);
   t.regex(standalone.output(), /cmdlog\.path: \/proc\/self\/workq is on the kernel's proc file system, which cannot hold files/);
 });
+
+test.serial('a standalone server still starting stops gracefully on SIGTERM', async (t) => {
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const server = spawnServer(['-listen', `127.0.0.1:${d.ports[0]}`, '-cmdlog-path', d.dataDirs[0]!], { built: true });
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitFor('its first line', () => server.output().includes('"msg":"starting"') || undefined);
+  server.kill('SIGTERM');
+  t.deepEqual(await stopped(server), { code: 0, signal: null }, server.output());
+  const messages = server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as { msg: string }).msg);
+  t.true(messages.indexOf('stopping') > messages.indexOf('starting'));
+  t.is(messages.at(-1), 'stopped', 'the log was closed and unlocked');
+});
