@@ -8,7 +8,9 @@ export const apps = [
     exec_mode: 'fork',
     instances: 1,
     autorestart: true,
-    // Wait for the supervisor's process.send('ready'): every server has replayed its log and listens.
+    // Wait for the supervisor's process.send('ready'): every server has replayed its log and
+    // listens. A supervisor with an instance left down does not send it (see docs/operations.md);
+    // one with no instance able to serve exits 1, and PM2 restarts it until max_restarts.
     wait_ready: true,
     listen_timeout: 120000,
     // A stop lets every server finish its commands, flush and fsync its log (the supervisor kills a server after 10 s).
