@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { EffectiveSettings } from '../src/config/effective.js';
+import { effectiveSettings, type EffectiveSettings } from '../src/config/effective.js';
 import type { WorkqConfig } from '../src/config/load.js';
 import type { InstanceSettings } from '../src/config/resolve.js';
 import type { ServerStatus } from '../src/server/types.js';
@@ -29,8 +29,8 @@ export interface InstanceStatus {
   lastError: string | null;
   /** The error code of lastError where there is one (EADDRINUSE, ELOCKED, …). */
   lastErrorCode: string | null;
-  /** The settings the current (or last) server reported when it became ready. */
-  settings: EffectiveSettings | null;
+  /** The settings the current (or last) server reported when it became ready; before that, the configured ones. */
+  settings: EffectiveSettings;
 }
 
 export interface SupervisorStatus {
@@ -464,7 +464,7 @@ export class Supervisor {
           connections: server?.connections ?? null,
           lastError: slot.lastError,
           lastErrorCode: slot.lastErrorCode,
-          settings: slot.settings,
+          settings: slot.settings ?? effectiveSettings(slot.configured),
         };
       }),
     );
