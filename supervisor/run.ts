@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { checkDirectories, checkWritableDirectory } from '../src/config/directories.js';
 import { checkSocketPath } from '../src/config/formats.js';
@@ -21,6 +21,11 @@ function prepareControlDirectory(path: string): string | null {
   if (path !== defaultControlSocket()) return null;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // In a shared temp directory someone else could have made it first, to listen in our place.
+    const made = lstatSync(dir);
+    if (!made.isDirectory() || made.uid !== process.getuid?.() || (made.mode & 0o022) !== 0) {
+      return `control socket ${path}: ${dir} is not a directory of this user writable only by it; remove it or set supervisor.controlSocket`;
+    }
     return null;
   } catch (error) {
     return `control socket ${path}: cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
