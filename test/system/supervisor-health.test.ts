@@ -195,6 +195,13 @@ test.serial('status finds the supervisor from any directory without its configur
   const second = watched(t, spawnSupervisorIn(d, elsewhere, env));
   t.is((await stopped(second)).code, 1);
   t.regex(second.output(), new RegExp(`another supervisor answers on the control socket ${defaultSocket}: stop it, or give this one a socket of its own`));
+  const ownSocket = path.join(tmp, 'second.sock');
+  const third = watched(t, spawnSupervisorIn(d, elsewhere, env, ['--control', ownSocket]));
+  await waitForLog(third, 'supervisor ready');
+  const both = await Promise.all([runStatus(['--json'], elsewhere, env), runStatus(['--json', '--control', ownSocket], elsewhere, env)]);
+  t.deepEqual(both.map((run) => (JSON.parse(run.stdout) as { pid: number }).pid), [supervisor.pid, third.pid], 'two supervisors of one user, each on its own socket');
+  third.kill('SIGTERM');
+  t.is((await stopped(third)).code, 0);
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);
   const gone = await runStatus([], elsewhere, env);
@@ -203,9 +210,9 @@ test.serial('status finds the supervisor from any directory without its configur
 });
 
 /** A second supervisor of another configuration (its own port), started from another directory. */
-function spawnSupervisorIn(d: Deployment, cwd: string, env: NodeJS.ProcessEnv): Supervised {
+function spawnSupervisorIn(d: Deployment, cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Supervised {
   const copy: Deployment = { ...d, dir: cwd };
-  return supervise(copy, [], { ...env, WORKQ_INSTANCES: JSON.stringify([{ name: 'other', port: 0 }]) });
+  return supervise(copy, args, { ...env, WORKQ_INSTANCES: JSON.stringify([{ name: 'other', port: 0 }]) });
 }
 
 test.serial('every supervised server logs its sync policy and power-cut window; status --json shows its settings', async (t) => {
