@@ -18,7 +18,7 @@ const RETRIES = 10;
 /**
  * Locks the log directory before anything reads it: proper-lockfile on the directory
  * path (`<dir>.lock`, recovered within seconds when its holder was killed), plus the
- * kernel flock on `<dir>/append.lock` that the original server takes (CMDLOG.md 13), so
+ * kernel flock on `<dir>/append.lock` that the original server takes (docs/command-log.md 13), so
  * the original and this server never append to one directory at once.
  */
 export async function lockDirectory(dir: string, logger: Logger): Promise<DirLock> {
