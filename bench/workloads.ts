@@ -514,6 +514,24 @@ const RESTART_WINDOW_MS = 1000;
 
 type RestartSide = Protocol | 'supervised' | 'floor';
 
+/** Milliseconds between the first log lines saying `from` and `to` in a Workq-TS server's output (pino's `time`), or null. */
+function loggedSpan(output: string, from: string, to: string): number | null {
+  const times = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const { msg, time } = JSON.parse(line) as { msg?: string; time?: number };
+    if (msg !== undefined && time !== undefined && !times.has(msg)) times.set(msg, time);
+  }
+  const [start, end] = [times.get(from), times.get(to)];
+  return start === undefined || end === undefined ? null : end - start;
+}
+
+/** For a Workq-TS sample note: how much of the time the server itself spent between two of its log lines. */
+function spanNote(output: string, from: string, to: string, what: string): string {
+  const ms = loggedSpan(output, from, to);
+  return ms === null ? '' : `, ${ms} ms of it ${what} (its log, '${from}' to '${to}')`;
+}
+
 /**
  * Restart after `kill -9` on a small log (`jobs.restart` jobs): in each of `kills` turns,
  * every side is killed once and timed from the SIGKILL until its port answers and every
@@ -543,7 +561,7 @@ async function restartWorkload(cfg: BenchConfig): Promise<Row[]> {
         ? await runToExit(process.execPath, workqArgs(cfg.workq!, port, { dir }))
         : await runToExit('beanstalkd', beanstalkdArgs(port, { dir }));
     const said = output.trim().split('\n').filter((line) => !line.startsWith('{')).at(-1) ?? '';
-    return { value: ms, note: `exit ${code}: ${said}` };
+    return { value: ms, note: `exit ${code}: ${said}${spanNote(output, 'starting', 'start failed', 'in the lock and the refusal')}` };
   };
   const procs = new Map<Protocol, ServerProc>();
   let supervisor: SupervisorProc | null = null;
@@ -568,7 +586,8 @@ async function restartWorkload(cfg: BenchConfig): Promise<Row[]> {
         const after = await start(protocol, before.port);
         procs.set(protocol, after);
         const back = await readyJobs(protocol, after.port, 'q');
-        push(samples, protocol, { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready` }, `kill ${kill + 1}/${cfg.kills}`);
+        const inServer = protocol === 'workq' ? spanNote(after.output(), 'starting', 'listening', 'in the lock take-over, the replay and listen') : '';
+        push(samples, protocol, { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready${inServer}` }, `kill ${kill + 1}/${cfg.kills}`);
         push(refusals, protocol, await secondOnHeldDir(protocol), `held directory ${kill + 1}/${cfg.kills}`);
       }
       if (supervisor !== null) {
