@@ -9,7 +9,8 @@ import { tempDir, Wire } from '../helpers/wire.js';
 
 process.env['PATH'] = path.dirname(process.execPath);
 
-const nodeName = fs.readFileSync('/proc/self/comm', 'utf8').trim();
+/** The command name the system gives the node processes started here (the kernel keeps 15 bytes). */
+const nodeName = path.basename(process.execPath).slice(0, 15);
 
 /** The JSON log lines a server printed. */
 function logLines(output: string): Array<Record<string, unknown>> {

@@ -13,8 +13,9 @@ import { exited, spawnLockHolder } from '../helpers/process.js';
 // images): this process and the holders it starts see only node's own directory.
 process.env['PATH'] = path.dirname(process.execPath);
 
-/** The command name the system gives node processes (the holders here run the same binary). */
-const nodeName = fs.readFileSync('/proc/self/comm', 'utf8').trim();
+/** The command names the system gives this process and the node processes it starts (the kernel keeps 15 bytes). */
+const ownName = fs.readFileSync('/proc/self/comm', 'utf8').trim();
+const nodeName = path.basename(process.execPath).slice(0, 15);
 
 function options(dir: string, logger = captureLogger().logger): CommandLogOptions {
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger };
@@ -30,7 +31,7 @@ test('a second open on the same directory is refused at once with ELOCKED, namin
   const err = await t.throwsAsync(open(dir));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is((err as Error & { holderPid: number }).holderPid, process.pid);
-  t.is(err!.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${nodeName}) holds the lock on ${path.join(dir, 'append.lock')}`);
+  t.is(err!.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
   t.true(fs.existsSync(`${dir}.lock`), 'the refusal leaves the holder\'s lock alone');
   await first.close();
   const { logger, lines } = captureLogger();
@@ -110,7 +111,7 @@ test('the holder of a flock is read from /proc/locks by device and inode; waiter
     fs.writeFileSync(locks, lines.join('\n') + '\n');
     return locks;
   };
-  t.deepEqual(flockHolder(fd, table([`1: POSIX  ADVISORY  WRITE 11 ${id} 0 EOF`, `2: FLOCK  ADVISORY  WRITE ${process.pid} ${id} 0 EOF`, `2: -> FLOCK  ADVISORY  WRITE 12 ${id} 0 EOF`])), { pid: process.pid, command: nodeName });
+  t.deepEqual(flockHolder(fd, table([`1: POSIX  ADVISORY  WRITE 11 ${id} 0 EOF`, `2: FLOCK  ADVISORY  WRITE ${process.pid} ${id} 0 EOF`, `2: -> FLOCK  ADVISORY  WRITE 12 ${id} 0 EOF`])), { pid: process.pid, command: ownName });
   t.is(flockHolder(fd, table([`1: FLOCK  ADVISORY  WRITE 13 ${id}0 0 EOF`])), null, 'another inode');
   t.is(flockHolder(fd, table([`1: -> FLOCK  ADVISORY  WRITE 14 ${id} 0 EOF`])), null, 'only a waiter');
   t.is(flockHolder(fd, table([`1: FLOCK  ADVISORY  WRITE 0 ${id} 0 EOF`])), null, 'a holder in another pid namespace');
