@@ -27,8 +27,6 @@ export interface ServerProc {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
-  /** Resolves with the exit code once the process exits by itself. */
-  exited(): Promise<number | null>;
   /** The process's output so far (stdout and stderr, last 64 KiB). */
   output(): string;
 }
@@ -121,10 +119,10 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
     gone = true;
   });
   try {
-    await untilAnswers(spec.port, spec.probe, spec.timeoutMs, () => (gone ? `${spec.label} exited during start-up: ${output().trim().slice(-4000) || '(no output)'}` : null));
+    await untilAnswers(spec.port, spec.probe, spec.timeoutMs, () => (gone ? 'exited during start-up' : null));
   } catch (err) {
     child.kill('SIGKILL');
-    throw err;
+    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`);
   }
   const readyMs = performance.now() - started;
   return {
@@ -144,7 +142,6 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
       child.kill('SIGKILL');
       await exitCode;
     },
-    exited: () => exitCode,
     output,
   };
 }
