@@ -3,9 +3,11 @@ import path from 'node:path';
 import test from 'ava';
 import { exited, freePort, spawnLockHolder, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
+import { connectWhenUp, deployment, LineClient, statusOf, stopped, supervise, waitFor, waitForLog } from './supervisor-harness.js';
 
-// Real server processes on one command-log directory, with no program but node on PATH
-// (util-linux `flock` is missing on small images): the kernel lock on append.lock decides.
+// Real server processes (standalone and supervised, from dist/) on one command-log
+// directory, with no program but node on PATH (util-linux `flock` is missing on small
+// images): the kernel lock on append.lock decides.
 
 process.env['PATH'] = path.dirname(process.execPath);
 
@@ -84,4 +86,27 @@ test('a process holding flock on append.lock, as the original server does, keeps
   t.deepEqual(tookOver(server.output()), [], 'nothing of ours was left to take over');
   server.kill('SIGTERM');
   t.is((await exited(server)).code, 0);
+});
+
+test('a supervised child killed with kill -9 is replaced by one that takes its lock over and serves its jobs', async (t) => {
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const supervisor = supervise(d);
+  t.teardown(() => supervisor.kill('SIGKILL'));
+  await waitForLog(supervisor, 'supervisor ready');
+  const client = await LineClient.connect(d.ports[0]!);
+  const id = await client.add();
+  client.close();
+  const killed = (await statusOf(d))!.instances[0]!.pid!;
+  process.kill(killed, 'SIGKILL');
+
+  const line = await waitFor('the new child\'s take-over line', () => supervisor.lines().find((l) => /took over the directory lock of a dead process/.test(String(l['msg']))));
+  t.like(line, { instance: 'q0', dir: d.dataDirs[0], level: 40 });
+  t.true(typeof line['pid'] === 'number' && line['pid'] !== killed, 'logged by the new child');
+  const after = await connectWhenUp(d.ports[0]!, 20_000);
+  t.true(await after.hasJob(id), 'the job of the killed child is back');
+  after.close();
+  supervisor.kill('SIGTERM');
+  t.is((await stopped(supervisor)).code, 0);
+  t.false(fs.existsSync(`${d.dataDirs[0]}.lock`), 'a stopped supervisor leaves no lock behind');
 });
