@@ -6,7 +6,7 @@ import { splitAddress } from './hashing.js';
 /**
  * One TCP connection to one server, pipelined: calls are queued in order, all the bytes
  * queued in one tick go out in one write, and replies are matched to calls in order
- * (the server answers in command order, PROTOCOL.md 1). The socket is opened on the
+ * (the server answers in command order, docs/protocol.md 1). The socket is opened on the
  * first call and reopened by the first call after it dropped; after a failed attempt the
  * next one waits, the wait doubling up to a ceiling.
  */

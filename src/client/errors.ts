@@ -1,6 +1,6 @@
 /**
  * Errors the client rejects with. The four error replies of the protocol each get a
- * class (PROTOCOL.md 4); ConnectionError covers everything that happens below a reply:
+ * class (docs/protocol.md 4); ConnectionError covers everything that happens below a reply:
  * a refused or dropped connection, a closed client, a reply that does not parse.
  */
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * The canonical 8-4-4-4-12 lowercase form of an ID written in any of the spellings the
- * server accepts (PROTOCOL.md 3.2), so that `{ABC…}` and `abc…` land on the same server;
+ * server accepts (docs/protocol.md 3.2), so that `{ABC…}` and `abc…` land on the same server;
  * null when the server would reject the syntax.
  */
 export function canonicalId(id: string): string | null {

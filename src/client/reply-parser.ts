@@ -2,7 +2,7 @@ import { ClientError, NotFoundError, ServerError, TimeoutError, type WorkqError 
 import type { JobInfo, JobResult, JobStateName, LeasedJob, QueueInfo, ServerInfo } from './types.js';
 
 /**
- * Incremental parser of the replies of one connection (PROTOCOL.md 4–6). Replies are not
+ * Incremental parser of the replies of one connection (docs/protocol.md 4–6). Replies are not
  * self-describing (`+OK 1` is followed by a lease record, a result record or an inspect
  * block depending on the command), so the sink says which kind the next reply is: the
  * kind of the oldest request still waiting. Input may be split anywhere; data blocks
@@ -150,7 +150,7 @@ export class ReplyParser {
     if (this.kind === 'jobs' && this.payloadSize >= 0) {
       const available = this.buf.length - this.pos;
       const n = Math.min(available, PAYLOAD_PREFIX.length);
-      // The payload is raw bytes (PROTOCOL.md 6.1), so it is read by payload-size, not up to a line end.
+      // The payload is raw bytes (docs/protocol.md 6.1), so it is read by payload-size, not up to a line end.
       if (this.buf.compare(PAYLOAD_PREFIX, 0, n, this.pos, this.pos + n) === 0) {
         if (n < PAYLOAD_PREFIX.length) return false;
         this.pos += PAYLOAD_PREFIX.length;

@@ -2,7 +2,7 @@ import { ClientError } from './errors.js';
 import type { Payload } from './types.js';
 
 /**
- * Command bytes (PROTOCOL.md 5). Numbers are written with String(), which never yields a
+ * Command bytes (docs/protocol.md 5). Numbers are written with String(), which never yields a
  * space or a line end, so the server judges their ranges. Strings are checked here,
  * because a space or line end in them would change the framing: a name with `\r\n` in
  * it would smuggle a second command onto the connection.
@@ -23,7 +23,7 @@ export function toBuffer(data: Payload | undefined): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }
 
-/** The queue-name rule of PROTOCOL.md 3.3. */
+/** The queue-name rule of docs/protocol.md 3.3. */
 export function validName(name: string): boolean {
   if (name.length < 1 || name.length > 255) return false;
   for (let i = 0; i < name.length; i++) {
@@ -126,7 +126,7 @@ export function inspectServerCommand(): Encoded {
   return [line('inspect server')];
 }
 
-/** A Date as the schedule time syntax (PROTOCOL.md 3.4); milliseconds are kept as a fraction. */
+/** A Date as the schedule time syntax (docs/protocol.md 3.4); milliseconds are kept as a fraction. */
 export function wireTime(time: Date | string): string {
   return typeof time === 'string' ? time : time.toISOString();
 }

@@ -5,7 +5,7 @@ import type { ReplyKind, ReplyValue } from './reply-parser.js';
 /**
  * Everything a client holds for one server: one pipelined connection for the commands
  * that answer at once, and connections for lease, run and result. A waiting command
- * holds up every later command of its connection (PROTOCOL.md 1), so each waiting call
+ * holds up every later command of its connection (docs/protocol.md 1), so each waiting call
  * gets a connection of its own; they never queue behind each other, which would let a
  * crowd of result waits starve a worker's leases. Up to `keepIdle` of them stay open
  * for reuse once their call is done.

@@ -44,7 +44,7 @@ const KEEP_CAPACITY = 4 * 1024 * 1024;
  * The Journal: encodes each record into a queue and writes everything queued in one
  * turn of the event loop with one `write` (group commit). Records stay queued until
  * they are fsynced (or written, under 'os') so a failed write or fsync can be repeated
- * from the last durable byte (CMDLOG.md 14).
+ * from the last durable byte (docs/command-log.md 14).
  *
  * Queue layout: `buf[0, len)` holds records from the first not yet released one;
  * `ends[i]` is the end offset of queued record i; the first `written` of them are in
@@ -127,7 +127,7 @@ export class Appender implements Journal {
     this.waitCb[i] = cb;
   }
 
-  // Journal: one record per call, TIME = the moment of the change (CMDLOG.md 5 Do).
+  // Journal: one record per call, TIME = the moment of the change (docs/command-log.md 5).
 
   add(job: Job): void {
     this.appendJob(RecordType.Add, job);
@@ -297,7 +297,7 @@ export class Appender implements Journal {
 
   /**
    * Creates segment `num` with its header under a temporary name and renames it into
-   * place, so no 0–7 byte segment is ever visible (CMDLOG.md 15.6).
+   * place, so no 0–7 byte segment is ever visible (docs/command-log.md 15.6).
    */
   private createSegment(num: number): number {
     const { fs } = this.opts;

@@ -16,7 +16,7 @@ export interface CleanerOptions {
 const REWRITE_SHARE = 0.25;
 
 /**
- * Compacts sealed segments (CMDLOG.md 11 with the 11.4 Do rules): drops exactly the
+ * Compacts sealed segments (docs/command-log.md 11, with the rules of 11.4): drops exactly the
  * records whose droppable-after instant has passed, copying the others byte for byte.
  * The active segment is never in `sealed`, so it is never touched.
  */
@@ -84,7 +84,7 @@ export class Cleaner {
     return path.join(this.opts.dir, segmentName(seg.num));
   }
 
-  /** Writes the kept records to S.rw, fsyncs it and renames it over S (CMDLOG.md 11.1). */
+  /** Writes the kept records to S.rw, fsyncs it and renames it over S (docs/command-log.md 11.1). */
   private async rewrite(seg: SealedSegment, now: number): Promise<void> {
     const { fs } = this.opts;
     const file = this.file(seg);

@@ -72,7 +72,7 @@ function checkOptions(opts: CommandLogOptions): void {
 
 /**
  * Opens the command log in `opts.dir`: creates and locks the directory, replays every
- * segment into `engine` (CMDLOG.md 10) and returns the log, ready to be the engine's
+ * segment into `engine` (docs/command-log.md 10) and returns the log, ready to be the engine's
  * journal. Rejects with a one-line reason (naming file and byte offset for damage).
  */
 export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi): Promise<CommandLog> {

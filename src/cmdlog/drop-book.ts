@@ -8,7 +8,7 @@ const MAX_LOAD = 0.7;
 const MAX_SEC = 0xffffffff;
 
 /**
- * When each record stops mattering (CMDLOG.md 11.4 Do). An add/schedule record matters
+ * When each record stops mattering (docs/command-log.md 11.4). An add/schedule record matters
  * until its job's expiration; any other record for an ID matters until every
  * add/schedule for that ID before it in the log has expired. Both are known when the
  * record is appended or replayed, in log order, so every record gets a fixed "droppable

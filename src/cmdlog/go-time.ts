@@ -1,5 +1,5 @@
 /**
- * Go's time.Time binary form, version 1 (CMDLOG.md 6.1): 15 bytes. Job times are kept
+ * Go's time.Time binary form, version 1 (docs/command-log.md 6.1): 15 bytes. Job times are kept
  * as Unix seconds plus nanoseconds, with (0, 0) meaning "no time"; that maps to Go's
  * zero value.
  */

@@ -1,4 +1,4 @@
-/** Job IDs between their canonical text form and the 16 raw bytes (CMDLOG.md 6.3). */
+/** Job IDs between their canonical text form and the 16 raw bytes (docs/command-log.md 6.3). */
 
 /** ASCII of the two lowercase hex digits of each byte value: [hi, lo] at 2*v. */
 const HEX_ASCII = new Uint8Array(512);
@@ -46,7 +46,7 @@ export function writeId(buf: Buffer, off: number, id: string): number {
   return off + 16;
 }
 
-/** Version 4, RFC 4122 variant, not all zero: what add/complete/fail/delete accept (PROTOCOL.md 3.2). */
+/** Version 4, RFC 4122 variant, not all zero: what add/complete/fail/delete accept (docs/protocol.md 3.2). */
 export function isV4Id(b: Buffer, off: number): boolean {
   return b[off + 6]! >> 4 === 4 && (b[off + 8]! & 0xc0) === 0x80;
 }

@@ -7,7 +7,7 @@ import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 }
 /** The fields an add/schedule record carries: a RestoredJob's, which a live Job has too. */
 export type JobFields = Readonly<RestoredJob>;
 
-/** A decoded payload (CMDLOG.md 7). */
+/** A decoded payload (docs/command-log.md 7). */
 export type Payload =
   | { type: typeof RecordType.Add | typeof RecordType.Schedule; job: RestoredJob }
   | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
@@ -21,7 +21,7 @@ const MAX_TTL = 2_592_000_000;
 const MAX_BLOCK = 1_048_576;
 const ID_LENGTH = 16;
 
-/** Name bytes accepted by the server: A-Z a-z 0-9 _ . - (PROTOCOL.md 3.3). */
+/** Name bytes accepted by the server: A-Z a-z 0-9 _ . - (docs/protocol.md 3.3). */
 const NAME_BYTE = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   const ch = String.fromCharCode(c);
@@ -74,7 +74,7 @@ export function writeResultPayload(buf: Buffer, off: number, type: number, id: s
 class DecodeError extends Error {}
 
 /**
- * Decodes payloads one after another like the original's replay (CMDLOG.md 10.2): one
+ * Decodes payloads one after another like the original's replay (docs/command-log.md 10.2): one
  * decoder serves a whole replay, and its fields describe the payload decoded last, so
  * a record costs no wrapper object, only the strings and the job it yields.
  */

@@ -2,14 +2,14 @@ import { crc32c } from './crc32c.js';
 import { TIME_LENGTH, writeGoTime } from './go-time.js';
 import { uvarintLength, writeUvarint } from './varint.js';
 
-/** Segment header: `wqwq` and format version 1 (CMDLOG.md 4). */
+/** Segment header: `wqwq` and format version 1 (docs/command-log.md 4). */
 export const HEADER = Buffer.from([0x77, 0x71, 0x77, 0x71, 0x00, 0x00, 0x00, 0x01]);
 export const HEADER_LENGTH = 8;
-/** A SIZE above this is corruption, not a record (CMDLOG.md 10.3). */
+/** A SIZE above this is corruption, not a record (docs/command-log.md 10.3). */
 export const MAX_PAYLOAD_SIZE = 2 * 1024 * 1024;
 const CRC_LENGTH = 4;
 
-/** Record type bytes (CMDLOG.md 7). */
+/** Record type bytes (docs/command-log.md 7). */
 export const RecordType = {
   Add: 1,
   Schedule: 2,

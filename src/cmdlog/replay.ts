@@ -56,7 +56,7 @@ const PROGRESS_EVERY_MS = 2000;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Replays the segments of `source` (ascending) into the engine (CMDLOG.md 10),
+ * Replays the segments of `source` (ascending) into the engine (docs/command-log.md 10),
  * repairing a torn tail or a short file only in the highest segment. The source reads
  * each segment and checks its records (sizes, CRCs, the drop book) before they are
  * replayed; replay decodes and applies the records it found whole.

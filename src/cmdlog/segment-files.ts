@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LogFileSystem } from './types.js';
 
-/** Segment file name of a sequence number: `%09d.log` (CMDLOG.md 3). */
+/** Segment file name of a sequence number: `%09d.log` (docs/command-log.md 3). */
 export function segmentName(num: number): string {
   return `${String(num).padStart(9, '0')}.log`;
 }

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Journal } from '../jobs/types.js';
 
-/** When records are fsynced (CMDLOG.md 9.2). */
+/** When records are fsynced (docs/command-log.md 9.2). */
 export type SyncPolicy = 'interval' | 'os' | 'always';
 
 /**
  * The file operations the command log performs, narrow enough for a test to wrap one
- * and make it fail (CRAFT 7). Synchronous calls are the cheap ones on the append path;
+ * and make it fail (ENOSPC, EIO, a short write). Synchronous calls are the cheap ones on the append path;
  * bulk reads and writes and every fsync are asynchronous so they never block the loop.
  */
 export interface LogFileSystem {

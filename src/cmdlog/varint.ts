@@ -1,5 +1,5 @@
 /**
- * LEB128 varints as Go's encoding/binary writes them (CMDLOG.md 6.2). Values stay exact
+ * LEB128 varints as Go's encoding/binary writes them (docs/command-log.md 6.2). Values stay exact
  * up to 2^53; the few fields that keep only low bits of a longer varint go through
  * `lowBits`, which re-reads the bytes as a BigInt (a path no real log takes).
  */

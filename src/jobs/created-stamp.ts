@@ -1,6 +1,6 @@
 /**
  * Hands out strictly increasing created times, (seconds, nanoseconds), from a ms clock:
- * jobs created within one millisecond get consecutive nanoseconds, so FIFO (PROTOCOL.md
+ * jobs created within one millisecond get consecutive nanoseconds, so FIFO (docs/protocol.md
  * 7.2 key 3) holds among them and never goes backwards when the clock does.
  */
 export class CreatedStamp {

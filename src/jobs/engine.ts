@@ -23,7 +23,7 @@ import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 
-/** What a `fail` did to a job that was not yet finished (PROTOCOL.md 7.5). */
+/** What a `fail` did to a job that was not yet finished (docs/protocol.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
 
 function isFinal(job: Job): boolean {
@@ -35,7 +35,7 @@ function finishedOf(job: Job): Finished {
 }
 
 /**
- * The job engine: every job, queue and waiter, and the state machine of PROTOCOL.md 7.
+ * The job engine: every job, queue and waiter, and the state machine of docs/protocol.md 7.
  * Synchronous and free of I/O: time comes from the Clock (commands) or from `tick`
  * (deadlines); every state change is reported to the Journal in the order it is applied.
  *
@@ -197,7 +197,7 @@ export class Engine implements EngineApi {
   delete(id: string): EngineError | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'not-found';
-    // Waiters stay with the job object and time out at their own deadlines (Q2).
+    // Waiters stay with the job object and time out at their own deadlines (docs/protocol.md Q2).
     this.removeJob(job);
     this.journal?.delete(id);
     return null;
@@ -271,7 +271,7 @@ export class Engine implements EngineApi {
     for (const job of ends) this.removeRunJob(job);
   }
 
-  // ---- replay (CMDLOG.md 10.2, 10.4): no journal, no deadline fires ----------------
+  // ---- replay (docs/command-log.md 10.2, 10.4): no journal, no deadline fires ----------------
 
   restore(spec: RestoredJob, now: number): 'expired' | 'replaced' | null {
     const scheduled = spec.timeSec !== 0 || spec.timeNsec !== 0;
@@ -330,7 +330,7 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  /** Not counted in evictedJobs: the counter starts at 0 after a restart (PROTOCOL.md 8.1). */
+  /** Not counted in evictedJobs: the counter starts at 0 after a restart (docs/protocol.md 8.1). */
   restoreExpire(id: string): 'unknown' | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'unknown';
@@ -399,7 +399,7 @@ export class Engine implements EngineApi {
     w.done(job);
   }
 
-  /** Steps 2 and 4 of PROTOCOL.md 7.3 over the named queues; creates missing queues. */
+  /** Steps 2 and 4 of docs/protocol.md 7.3 over the named queues; creates missing queues. */
   private takeReady(names: readonly string[], now: number): Job | null {
     for (;;) {
       let best: Job | undefined;
@@ -418,7 +418,7 @@ export class Engine implements EngineApi {
     }
   }
 
-  /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, Q12). */
+  /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, docs/protocol.md Q12). */
   private startAttempt(job: Job, now: number): boolean {
     if (atAttemptLimit(job)) {
       job.state = JobState.Failed;
@@ -442,7 +442,7 @@ export class Engine implements EngineApi {
     job.result = result;
   }
 
-  /** PROTOCOL.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
+  /** docs/protocol.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
   private applyFail(job: Job, result: string): number {
     job.fails++;
     job.result = result;
@@ -492,7 +492,7 @@ export class Engine implements EngineApi {
     if (job.expiryIndex >= 0) this.expiries.remove(job.expiryIndex);
   }
 
-  /** The job just became final: every result waiter and its run get the outcome (Q11, Q12). */
+  /** The job just became final: every result waiter and its run get the outcome (docs/protocol.md Q11, Q12). */
   private settle(job: Job): void {
     const list = job.waiters as WaiterList | null;
     if (list === null) return;
@@ -512,7 +512,7 @@ export class Engine implements EngineApi {
     }
   }
 
-  /** A run ended: its job goes (PROTOCOL.md 7.9 step 5), unless it was deleted meanwhile (Q2). */
+  /** A run ended: its job goes (docs/protocol.md 7.9 step 5), unless it was deleted meanwhile (docs/protocol.md Q2). */
   private endRunJob(job: Job): void {
     if (this.held) this.heldRunEnds.push(job);
     else this.removeRunJob(job);
@@ -566,7 +566,7 @@ export class Engine implements EngineApi {
     }
     const job = w.job;
     if (w.phase === RunPhase.WaitTimeout && this.jobs.get(job.id) === job && job.state === JobState.Leased) {
-      // PROTOCOL.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
+      // docs/protocol.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
       w.phase = RunPhase.LeaseTtr;
       w.deadline = this.deadlineOf(job);
       this.waits.push(w);

@@ -2,7 +2,7 @@ import type { Job } from './job.js';
 import { IndexedHeap } from './indexed-heap.js';
 import { expiresBefore, queueBefore } from './order.js';
 
-/** A ready or scheduled list of one queue, in the order of PROTOCOL.md 7.2. */
+/** A ready or scheduled list of one queue, in the order of docs/protocol.md 7.2. */
 export class JobList extends IndexedHeap<Job> {
   protected before(a: Job, b: Job): boolean {
     return queueBefore(a, b);

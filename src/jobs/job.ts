@@ -1,6 +1,6 @@
 import { floorMs } from './wall-time.js';
 
-/** Job states as numbered on the wire (PROTOCOL.md 7.1). */
+/** Job states as numbered on the wire (docs/protocol.md 7.1). */
 export const JobState = {
   New: 0,
   Completed: 1,
@@ -13,7 +13,7 @@ export type JobState = (typeof JobState)[keyof typeof JobState];
 /*
  * Layout of Job.bits, one small integer (a V8 Smi, unboxed in the job) for what every job
  * has but seldom reads: state (3 bits), attempts, max-attempts and max-fails (0–255 each,
- * PROTOCOL.md 3.5 and 7.4), the foreground flag.
+ * docs/protocol.md 3.5 and 7.4), the foreground flag.
  */
 const STATE_MASK = 0x7;
 const ATTEMPTS_SHIFT = 3;
@@ -126,7 +126,7 @@ export class Job {
     return (this.bits >> ATTEMPTS_SHIFT) & BYTE;
   }
 
-  /** At most 255: leasing stops at the hard cap (PROTOCOL.md 7.4). */
+  /** At most 255: leasing stops at the hard cap (docs/protocol.md 7.4). */
   set attempts(attempts: number) {
     this.bits = (this.bits & ~(BYTE << ATTEMPTS_SHIFT)) | (attempts << ATTEMPTS_SHIFT);
   }
@@ -175,7 +175,7 @@ export class Job {
     this.more().fails = fails;
   }
 
-  /** The final result once COMPLETED/FAILED; before that, the last failure's result (7.5). */
+  /** The final result once COMPLETED/FAILED; before that, the last failure's result (docs/protocol.md 7.5). */
   get result(): string | null {
     return this.extra === null ? null : this.extra.result;
   }

@@ -1,10 +1,10 @@
 import type { Job } from './job.js';
 
 /**
- * Queue order of PROTOCOL.md 7.2, keys 1–3: priority (higher first), scheduled time
+ * Queue order of docs/protocol.md 7.2, keys 1–3: priority (higher first), scheduled time
  * (none before any, then earlier first), created time (earlier first). Returns < 0
  * when `a` goes first, > 0 when `b` does, 0 when the keys tie. Times are compared as
- * (seconds, nanoseconds) pairs, so instants after 2262 sort correctly (Q20).
+ * (seconds, nanoseconds) pairs, so instants after 2262 sort correctly (docs/protocol.md Q20).
  */
 export function compareQueueKeys(a: Job, b: Job): number {
   if (a.priority !== b.priority) return b.priority - a.priority;
@@ -42,7 +42,7 @@ export function expiresBefore(a: Job, b: Job): boolean {
 }
 
 /**
- * The full 7.2 order, keys 1–4: true when `a` comes before `b` in a queue list.
+ * The full order of docs/protocol.md 7.2, keys 1–4: true when `a` comes before `b` in a queue list.
  * Canonical lowercase IDs compare like their 16 bytes.
  */
 export function queueBefore(a: Job, b: Job): boolean {

@@ -11,12 +11,12 @@ export const systemClock: Clock = { now: () => Date.now() };
 /**
  * What the engine reports of every state change, in the order it applied them. The
  * command log implements it; the engine knows nothing of files. One method per record
- * type of CMDLOG.md 7.
+ * type of docs/command-log.md 7.
  */
 export interface Journal {
   add(job: Job): void;
   schedule(job: Job): void;
-  /** `at` is the wall-clock ms the lease handed the job out (the record's TIME, CMDLOG.md 5). */
+  /** `at` is the wall-clock ms the lease handed the job out (the record's TIME, docs/command-log.md 5). */
   startAttempt(id: string, at: number): void;
   complete(id: string, result: string): void;
   fail(id: string, result: string): void;
@@ -101,7 +101,7 @@ export interface EngineApi {
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;
-  /** Creates the queue if it does not exist (a lease's side effect, PROTOCOL.md 5.5). */
+  /** Creates the queue if it does not exist (a lease's side effect, docs/protocol.md 5.5). */
   ensureQueue(name: string): void;
 
   inspectJob(id: string): Job | null;
@@ -119,11 +119,11 @@ export interface EngineApi {
   tick(now: number): void;
   /** Earliest pending deadline in ms, Infinity when none. */
   nextDeadline(): number;
-  /** While held (read-only mode, CMDLOG.md 14) TTR, TTL and schedule deadlines wait; wait-timeouts still fire. */
+  /** While held (read-only mode, docs/command-log.md 14) TTR, TTL and schedule deadlines wait; wait-timeouts still fire. */
   holdJobDeadlines(hold: boolean): void;
   setJournal(journal: Journal | null): void;
 
-  /** Replay (CMDLOG.md 10): apply a record without journaling or firing deadlines. */
+  /** Replay (docs/command-log.md 10): apply a record without journaling or firing deadlines. */
   restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null;
   restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null;
   restoreComplete(id: string, result: string): RestoreError | 'unknown' | null;

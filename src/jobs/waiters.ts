@@ -27,10 +27,10 @@ export class WaitNode {
   ) {}
 }
 
-/** A `run` first waits out its wait-timeout, then (if its job is leased then) that lease's TTR (PROTOCOL.md 7.9). */
+/** A `run` first waits out its wait-timeout, then (if its job is leased then) that lease's TTR (docs/protocol.md 7.9). */
 export const RunPhase = { WaitTimeout: 0, LeaseTtr: 1 } as const;
 
-/** A `result` or `run` waiting for one job object to finish (never for its ID, Q2). */
+/** A `result` or `run` waiting for one job object to finish (never for its ID, docs/protocol.md Q2). */
 export class JobWaiter {
   heapIndex = -1;
   prev: JobWaiter | null = null;

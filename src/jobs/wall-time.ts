@@ -10,7 +10,7 @@ export function readyAt(job: Job): number {
   return job.timeSec * 1000 + Math.ceil(job.timeNsec / 1e6);
 }
 
-/** Whether the job has reached an attempt limit (PROTOCOL.md 7.4: the hard cap of 255, or max-attempts). */
+/** Whether the job has reached an attempt limit (docs/protocol.md 7.4: the hard cap of 255, or max-attempts). */
 export function atAttemptLimit(job: Job): boolean {
   return job.attempts >= 255 || (job.maxAttempts > 0 && job.attempts >= job.maxAttempts);
 }

@@ -27,7 +27,7 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-/** `YYYY-MM-DDTHH:MM:SSZ` for whole Unix seconds, UTC, as the wire prints times (PROTOCOL.md 6.1). */
+/** `YYYY-MM-DDTHH:MM:SSZ` for whole Unix seconds, UTC, as the wire prints times (docs/protocol.md 6.1). */
 export function formatUtcSeconds(unixSec: number): string {
   const days = Math.floor(unixSec / 86400);
   const secOfDay = unixSec - days * 86400;

@@ -1,8 +1,8 @@
 import type { ClientError, CommandSpec } from './types.js';
 
 /**
- * The command table (CRAFT 1): arity and framing are checked from here before any
- * handler runs (PROTOCOL.md 5.0), and the server reads `mutating`/`blocking` from it.
+ * The command table, one declarative row per command: arity and framing are checked from here before any
+ * handler runs (docs/protocol.md 5.0), and the server reads `mutating`/`blocking` from it.
  */
 function spec(
   name: string,
@@ -23,7 +23,7 @@ export const LEASE = spec('lease', 3, Infinity, null, true, true);
 export const COMPLETE = spec('complete', 3, 3, 'invalid-payload-size', true, false);
 export const FAIL = spec('fail', 3, 3, 'invalid-result-size', true, false);
 export const DELETE = spec('delete', 2, 2, null, true, false);
-/** The exact arity of each inspect object is decided in decode (PROTOCOL.md 6). */
+/** The exact arity of each inspect object is decided in decode (docs/protocol.md 6). */
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([

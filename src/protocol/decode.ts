@@ -1,7 +1,7 @@
 import type { ClientError, DecodeError, Frame, Request } from './types.js';
 import { isV4Id, isValidName, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
 
-/** Range limits of PROTOCOL.md 3.5 that the validation tables check after parsing. */
+/** Range limits of docs/protocol.md 3.5 that the validation tables check after parsing. */
 export const MAX_TTR = 86_400_000;
 export const MAX_TTL = 2_592_000_000;
 export const MAX_WAIT_TIMEOUT = 86_400_000;
@@ -53,7 +53,7 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
 }
 
 /**
- * `add <id> <name> <ttr> <ttl> <size>` (PROTOCOL.md 5.1) and
+ * `add <id> <name> <ttr> <ttl> <size>` (docs/protocol.md 5.1) and
  * `schedule <id> <name> <ttr> <ttl> <time> <size>` (5.2): one table, the time parsed
  * right after the TTL for schedule.
  */
@@ -82,7 +82,7 @@ function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
     : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload };
 }
 
-/** `run <id> <name> <ttr> <wait-timeout> <size>` (PROTOCOL.md 5.3). */
+/** `run <id> <name> <ttr> <wait-timeout> <size>` (docs/protocol.md 5.3). */
 function decodeRun(frame: Frame): Request | DecodeError {
   const a = frame.args;
   if (flagCount(frame) > 1) return fail('invalid-command-args');
@@ -102,7 +102,7 @@ function decodeRun(frame: Frame): Request | DecodeError {
   return { kind: 'run', id, name, ttr, timeout, priority, payload: frame.block! };
 }
 
-/** `result <id> <wait-timeout>` (PROTOCOL.md 5.4). */
+/** `result <id> <wait-timeout>` (docs/protocol.md 5.4). */
 function decodeResult(frame: Frame): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
   const id = parseJobId(frame.args[1]!);
@@ -112,7 +112,7 @@ function decodeResult(frame: Frame): Request | DecodeError {
   return { kind: 'result', id, timeout };
 }
 
-/** `lease <name>... <wait-timeout>` (PROTOCOL.md 5.5). */
+/** `lease <name>... <wait-timeout>` (docs/protocol.md 5.5). */
 function decodeLease(frame: Frame): Request | DecodeError {
   const a = frame.args;
   if (frame.flags !== null) return fail('invalid-command-args');
@@ -120,13 +120,13 @@ function decodeLease(frame: Frame): Request | DecodeError {
   if (timeout === null) return fail('invalid-wait-timeout');
   const names = a.slice(1, a.length - 1);
   for (let i = 0; i < names.length; i++) {
-    // The names checked before an invalid one still create their queues (PROTOCOL.md 5.5).
+    // The names checked before an invalid one still create their queues (docs/protocol.md 5.5).
     if (!isValidName(names[i]!)) return { kind: 'error', error: 'invalid-name', createQueues: names.slice(0, i) };
   }
   return { kind: 'lease', names, timeout };
 }
 
-/** `complete <id> <size>` and `fail <id> <size>` (PROTOCOL.md 5.6, 5.7). */
+/** `complete <id> <size>` and `fail <id> <size>` (docs/protocol.md 5.6, 5.7). */
 function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
   const id = parseJobId(frame.args[1]!);
@@ -134,7 +134,7 @@ function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | Decode
   return { kind, id, result: frame.block! };
 }
 
-/** `delete <id>` (PROTOCOL.md 5.8): a well-formed non-v4 ID is accepted and does nothing. */
+/** `delete <id>` (docs/protocol.md 5.8): a well-formed non-v4 ID is accepted and does nothing. */
 function decodeDelete(frame: Frame): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
   const id = parseJobId(frame.args[1]!);
@@ -142,7 +142,7 @@ function decodeDelete(frame: Frame): Request | DecodeError {
   return { kind: 'delete', id, valid: isV4Id(id) };
 }
 
-/** `inspect <object> ...` (PROTOCOL.md 6): the object first, then flags and arity, then fields. */
+/** `inspect <object> ...` (docs/protocol.md 6): the object first, then flags and arity, then fields. */
 function decodeInspect(frame: Frame): Request | DecodeError {
   const a = frame.args;
   let arity: number;
@@ -194,7 +194,7 @@ function decodeInspect(frame: Frame): Request | DecodeError {
 }
 
 /**
- * Validates a framed command against its PROTOCOL.md 5.x/6.x table up to the first check
+ * Validates a framed command against its docs/protocol.md 5.x/6.x table up to the first check
  * that needs state (duplicate job, job known, queue exists, time + ttl ahead). Frames come
  * from the Parser, which has already checked flag syntax, arity and block framing.
  */

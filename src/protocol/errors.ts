@@ -1,6 +1,6 @@
 import type { ClientError } from './types.js';
 
-/** The text after `-CLIENT-ERROR ` for every client error; capitalisation as the original (PROTOCOL.md 4). */
+/** The text after `-CLIENT-ERROR ` for every client error; capitalisation as the original (docs/protocol.md 4). */
 export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.freeze({
   'unknown-command': 'Unknown command',
   'invalid-command-args': 'Invalid command args',

@@ -2,9 +2,9 @@ import { commandByBytes } from './commands.js';
 import type { ClientError, CommandSpec, Frame, ParserSink } from './types.js';
 import { parseSize } from './values.js';
 
-/** Most bytes one command may take: line with CRLF, block and its CRLF (PROTOCOL.md 2.5). */
+/** Most bytes one command may take: line with CRLF, block and its CRLF (docs/protocol.md 2.5). */
 export const COMMAND_BUDGET = 1_058_576;
-/** Largest data block a command may carry (PROTOCOL.md 2.4). */
+/** Largest data block a command may carry (docs/protocol.md 2.4). */
 export const MAX_BLOCK_SIZE = 1_048_576;
 /** Largest block that is skipped to keep the connection; beyond it the connection closes. */
 export const MAX_SKIP_SIZE = 64 * 1024 * 1024;
@@ -40,10 +40,11 @@ function latin1(buf: Buffer, start: number, end: number): string {
 }
 
 /**
- * Push parser for the command stream of one connection (CRAFT 2, PROTOCOL.md 2).
+ * Push parser for the command stream of one connection (docs/protocol.md 2).
  * `feed` consumes every byte it is given and reports each command, framing error or
  * unrecoverable condition to the sink, in input order; anything incomplete waits for the
- * next chunk. Memory held between chunks is bounded by the per-command budget.
+ * next chunk, so input split anywhere frames exactly like input that arrives whole.
+ * Memory held between chunks is bounded by the per-command budget.
  */
 export class Parser {
   private readonly sink: ParserSink;
@@ -168,7 +169,7 @@ export class Parser {
     if (this.tokens.length > KEEP_TOKENS) this.tokens = new Int32Array(KEEP_TOKENS);
   }
 
-  /** Checks a tokenized line in the order of PROTOCOL.md 2.3–2.4 and reports the outcome. */
+  /** Checks a tokenized line in the order of docs/protocol.md 2.3–2.4 and reports the outcome. */
   private frame(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
     const tokens = this.tokens;
     let flagCount = 0;
@@ -228,7 +229,7 @@ export class Parser {
     return count;
   }
 
-  /** Flags as [key, value, …] (PROTOCOL.md 2.3), or null when one is malformed or repeated. */
+  /** Flags as [key, value, …] (docs/protocol.md 2.3), or null when one is malformed or repeated. */
   private parseFlags(buf: Buffer, count: number, flagCount: number): string[] | null {
     const tokens = this.tokens;
     const flags: string[] = new Array<string>(2 * flagCount);
@@ -273,7 +274,7 @@ export class Parser {
   /**
    * A malformed or repeated flag. When the block's extent is known (right arity, SIZE a
    * number) the block is dropped first so that its bytes are never taken for commands
-   * (PROTOCOL.md 2.4, Do).
+   * (docs/protocol.md 2.4, Q6).
    */
   private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, count: number): void {
     const error: ClientError = 'invalid-command-flags';

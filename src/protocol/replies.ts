@@ -40,7 +40,7 @@ const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.lengt
 
 /**
  * Collects the replies of a connection in one growable buffer, so that everything answered
- * for one read leaves in one socket write (CRAFT 4). Replies are written as bytes straight
+ * for one read leaves in one socket write (docs/protocol.md 1, Reply writes). Replies are written as bytes straight
  * into the buffer. `take()` hands out the bytes written so far; later replies are written
  * after them (or into a new buffer), never over them.
  */
@@ -99,7 +99,7 @@ export class ReplyWriter {
     this.crlf();
   }
 
-  /** `+OK 1\r\n<id> <name> <ttr> <size>\r\n<payload>\r\n` (PROTOCOL.md 5.5). */
+  /** `+OK 1\r\n<id> <name> <ttr> <size>\r\n<payload>\r\n` (docs/protocol.md 5.5). */
   leased(id: string, name: string, ttr: number, payload: string): void {
     this.reserve(OK_ONE.length + id.length + name.length + 2 * MAX_NUMBER + payload.length + 8);
     this.bytes(OK_ONE);
@@ -115,7 +115,7 @@ export class ReplyWriter {
     this.crlf();
   }
 
-  /** `+OK 1\r\n<id> <1|0> <len>\r\n<result>\r\n` (PROTOCOL.md 5.3, 5.4). */
+  /** `+OK 1\r\n<id> <1|0> <len>\r\n<result>\r\n` (docs/protocol.md 5.3, 5.4). */
   finished(id: string, success: boolean, result: string): void {
     this.reserve(OK_ONE.length + id.length + MAX_NUMBER + result.length + 8);
     this.bytes(OK_ONE);
@@ -129,7 +129,7 @@ export class ReplyWriter {
     this.crlf();
   }
 
-  /** `+OK <n>\r\n` and one block per job (PROTOCOL.md 6.1, 6.2). */
+  /** `+OK <n>\r\n` and one block per job (docs/protocol.md 6.1, 6.2). */
   jobs(list: readonly JobInfo[]): void {
     let size = 8 + MAX_NUMBER;
     for (const job of list) {
@@ -140,7 +140,7 @@ export class ReplyWriter {
     for (const job of list) this.jobBlock(job);
   }
 
-  /** `+OK <n>\r\n` and one `<name> 2` block per queue (PROTOCOL.md 6.3, 6.4). */
+  /** `+OK <n>\r\n` and one `<name> 2` block per queue (docs/protocol.md 6.3, 6.4). */
   queues(list: readonly QueueInfo[]): void {
     let size = 8 + MAX_NUMBER;
     for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 40;
@@ -156,7 +156,7 @@ export class ReplyWriter {
     }
   }
 
-  /** `+OK 1\r\nserver <n>\r\n` and one `<key> <value>` line per entry, n the true count (PROTOCOL.md 6.5). */
+  /** `+OK 1\r\nserver <n>\r\n` and one `<key> <value>` line per entry, n the true count (docs/protocol.md 6.5). */
   server(entries: readonly (readonly [string, string | number])[]): void {
     let size = 16 + 2 * MAX_NUMBER;
     for (const [key, value] of entries) size += key.length + (typeof value === 'number' ? MAX_NUMBER : value.length) + 3;

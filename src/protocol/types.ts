@@ -4,7 +4,7 @@
  * the engine's Job satisfies JobInfo structurally.
  */
 
-/** One row of the command table (CRAFT 1). */
+/** One row of the command table (commands.ts). */
 export interface CommandSpec {
   readonly name: string;
   /** Positional argument count including the command name; max is Infinity for open-ended. */
@@ -12,7 +12,7 @@ export interface CommandSpec {
   readonly maxArgs: number;
   /** The command carries a data block whose size is its last positional argument. */
   readonly block: boolean;
-  /** Error text for every block error (PROTOCOL.md 2.4 error E). */
+  /** Error text for every block error (docs/protocol.md 2.4 error E). */
   readonly blockError: ClientError | null;
   /** Changes state: logged, and refused in read-only mode. */
   readonly mutating: boolean;
@@ -44,7 +44,7 @@ export interface ParserSink {
   close(error: ClientError | null): void;
 }
 
-/** Every `-CLIENT-ERROR <text>` of PROTOCOL.md 4, by code. */
+/** Every `-CLIENT-ERROR <text>` of docs/protocol.md 4, by code. */
 export type ClientError =
   | 'unknown-command'
   | 'invalid-command-args'
@@ -65,7 +65,7 @@ export type ClientError =
   | 'duplicate-job'
   | 'duplicate-result';
 
-/** A command whose fields passed every check of its PROTOCOL.md 5.x table that needs no state. */
+/** A command whose fields passed every check of its docs/protocol.md 5.x table that needs no state. */
 export type Request =
   | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
   | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
@@ -74,7 +74,7 @@ export type Request =
   | { kind: 'lease'; names: string[]; timeout: number }
   | { kind: 'complete'; id: string; result: string }
   | { kind: 'fail'; id: string; result: string }
-  /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (PROTOCOL.md 5.8). */
+  /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (docs/protocol.md 5.8). */
   | { kind: 'delete'; id: string; valid: boolean }
   | { kind: 'inspect-job'; id: string }
   | { kind: 'inspect-jobs'; name: string; offset: number; limit: number }
@@ -83,14 +83,14 @@ export type Request =
   | { kind: 'inspect-queues'; offset: number; limit: number }
   | { kind: 'inspect-server' };
 
-/** A decode failure; `createQueues` lists the names a failed lease validated first (PROTOCOL.md 5.5). */
+/** A decode failure; `createQueues` lists the names a failed lease validated first (docs/protocol.md 5.5). */
 export interface DecodeError {
   kind: 'error';
   error: ClientError;
   createQueues?: string[];
 }
 
-/** What an `inspect` job block shows (PROTOCOL.md 6.1). */
+/** What an `inspect` job block shows (docs/protocol.md 6.1). */
 export interface JobInfo {
   readonly id: string;
   readonly name: string;

@@ -1,7 +1,7 @@
 import { daysFromCivil, daysInMonth } from './calendar.js';
 
 /**
- * Value syntax of PROTOCOL.md 3. Every parser takes the latin1-decoded token and returns
+ * Value syntax of docs/protocol.md 3. Every parser takes the latin1-decoded token and returns
  * the value, or null when the text is not valid for the field (the caller picks the
  * error text). Range limits that the validation tables check later are not applied here.
  */
@@ -80,7 +80,7 @@ export function parseI32(text: string): number | null {
   return parseSigned(text, '2147483647', '2147483648');
 }
 
-/** A block size: signed int64 text (PROTOCOL.md 2.4 step 2). Out-of-int64 text is null. */
+/** A block size: signed int64 text (docs/protocol.md 2.4 step 2). Out-of-int64 text is null. */
 export function parseSize(text: string): number | null {
   return parseSigned(text, '9223372036854775807', '9223372036854775808');
 }
@@ -116,7 +116,7 @@ const GROUPS = [8, 4, 4, 4, 12];
 const URN = 'urn:uuid:';
 
 /**
- * Job ID syntax (PROTOCOL.md 3.2), as leniently as the original: optional `urn:uuid:` or
+ * Job ID syntax (docs/protocol.md 3.2), as leniently as the original: optional `urn:uuid:` or
  * `{`, an optional `-` before each of the five groups, anything after the 32nd digit
  * ignored. Returns the canonical lowercase 8-4-4-4-12 form, or null. Input that ends at a
  * group boundary (which crashes the original) is simply invalid.
@@ -155,7 +155,7 @@ NAME_BYTE[0x5f] = 1;
 NAME_BYTE[0x2e] = 1;
 NAME_BYTE[DASH] = 1;
 
-/** A job (queue) name: 1 to 255 bytes of `A-Z a-z 0-9 _ . -` (PROTOCOL.md 3.3). */
+/** A job (queue) name: 1 to 255 bytes of `A-Z a-z 0-9 _ . -` (docs/protocol.md 3.3). */
 export function isValidName(text: string): boolean {
   const n = text.length;
   if (n === 0 || n > 255) return false;
@@ -187,7 +187,7 @@ function twoDigits(text: string, i: number): number {
 
 /**
  * A schedule time `YYYY-MM-DDTHH:MM:SSZ` with the original's exact leniency
- * (PROTOCOL.md 3.4): a one-digit hour, an optional `.`/`,` fraction of which the first 9
+ * (docs/protocol.md 3.4): a one-digit hour, an optional `.`/`,` fraction of which the first 9
  * digits count, strict month lengths, `Z` last.
  */
 export function parseTime(text: string): ScheduleTime | null {

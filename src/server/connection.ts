@@ -32,7 +32,7 @@ type Backlogged = Frame | ClientError | typeof CLOSE;
 const CLOSE = Symbol('close');
 
 /**
- * Bounds on what one client can make the server hold (PROTOCOL.md 2: never unbounded
+ * Bounds on what one client can make the server hold (docs/protocol.md 2: never unbounded
  * memory for one connection). Commands queued behind a waiting one are counted in
  * number and in block bytes; replies in bytes, from the moment they are built until the
  * socket has sent them. Past a bound the connection stops reading, and past the reply
@@ -44,7 +44,7 @@ const REPLIES_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * One client connection: feeds the push parser, executes commands strictly one after
- * another (a waiting lease/run/result holds back the rest, CRAFT 4), and sends all
+ * another (a waiting lease/run/result holds back the rest, so replies leave in request order), and sends all
  * replies produced by one read in one write — once the log records they depend on are
  * written (the durability contract).
  */

@@ -1,7 +1,7 @@
 import type { EngineError, Finished } from '../jobs/types.js';
 import type { ReplyWriter } from '../protocol/replies.js';
 
-/** The one place where engine refusals become wire errors (CRAFT 5). */
+/** The one place where engine refusals become wire errors, so the domain code never formats a reply. */
 export function writeEngineError(out: ReplyWriter, error: EngineError): void {
   switch (error) {
     case 'not-found':

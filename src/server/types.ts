@@ -24,7 +24,7 @@ export interface ListenSettings {
 export interface ServerOptions extends ListenSettings {
   logger: Logger;
   clock?: Clock;
-  /** The command log's file layer; tests inject faults through it (CRAFT 7). */
+  /** The command log's file layer; tests inject faults (ENOSPC, EIO, short writes) through it. */
   cmdlogFs?: LogFileSystem;
 }
 

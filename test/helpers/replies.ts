@@ -4,7 +4,7 @@ import type { Wire } from './wire.js';
 /** A fresh version-4 ID in canonical form. */
 export const newId = (): string => randomUUID();
 
-/** `count` fresh IDs, sorted ascending (their byte order, key 4 of PROTOCOL.md 7.2). */
+/** `count` fresh IDs, sorted ascending (their byte order, key 4 of docs/protocol.md 7.2). */
 export function sortedIds(count: number): string[] {
   return Array.from({ length: count }, newId).sort();
 }
@@ -42,7 +42,7 @@ export async function readLine(wire: Wire, timeoutMs = 5000): Promise<string> {
   return line;
 }
 
-/** One job block of an inspect reply (PROTOCOL.md 6.1): the raw bytes and its keys. */
+/** One job block of an inspect reply (docs/protocol.md 6.1): the raw bytes and its keys. */
 export interface JobBlock {
   id: string;
   raw: Buffer;
@@ -116,5 +116,5 @@ export async function inspectServer(wire: Wire): Promise<Map<string, string>> {
 export const queueBlock = (name: string, ready: number, scheduled: number): string =>
   `${name} 2\r\nready-len ${ready}\r\nscheduled-len ${scheduled}\r\n`;
 
-/** A scheduled time in the wire format of PROTOCOL.md 3.4, with milliseconds. */
+/** A scheduled time in the wire format of docs/protocol.md 3.4, with milliseconds. */
 export const wireTime = (ms: number): string => new Date(ms).toISOString();

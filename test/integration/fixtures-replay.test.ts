@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 
 // Logs written by the original Go server replay here with the replies it gave itself
-// (test/fixtures/original-cmdlog, copied from the workspace's shared/fixtures). The clock is pinned to the moment the original
+// (test/fixtures/original-cmdlog; docs/command-log.md 12.3). The clock is pinned to the moment the original
 // answered, so TTLs and TTRs stand where they stood then.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,8 +18,8 @@ interface Expected {
 
 /**
  * Where this project answers differently on purpose:
- * - `inspect server` announces its true key count and appends keys (PROTOCOL.md 6.5);
- * - a `fail` counts in `fails` (PROTOCOL.md 7.1 and 7.5), which the original never did.
+ * - `inspect server` announces its true key count and appends keys (docs/protocol.md 6.5);
+ * - a `fail` counts in `fails` (docs/protocol.md 7.1 and 7.5), which the original never did.
  */
 function adjust(scenario: string, send: string, reply: string): string {
   if (scenario === 'mixed' && send === 'inspect job 00000000-0000-4006-8000-000000001234') {

@@ -3,7 +3,7 @@ import { nodeFileSystem } from '../../src/cmdlog/index.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 
-// The circuit breaker over the wire (PROTOCOL.md 8.2, CMDLOG.md 14): a failing disk
+// The circuit breaker over the wire (docs/protocol.md 8.2, docs/command-log.md 14): a failing disk
 // turns the server read-only, the command whose record failed waits, reads keep
 // working, and once the disk takes writes again the waiting reply goes out and
 // read-only mode ends.

@@ -15,8 +15,9 @@ import {
 } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// Blocking commands over real TCP (PROTOCOL.md 1, 5.4, 5.5, 7.3–7.9): what waits, who
-// gets what, and when. Every timing assertion keeps at least 200 ms of margin.
+// Blocking commands over real TCP (docs/protocol.md 1, 5.4, 5.5, 7.3–7.9): what waits, who
+// gets what, and when. Every timing assertion keeps at least 200 ms of margin. Section
+// numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
 
 let server: WorkqServer;
 test.before(async () => {

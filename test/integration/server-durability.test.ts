@@ -4,8 +4,9 @@ import { addCommand, inspectJob, inspectServer, leaseReply, newId, queueBlock, r
 import type { Clock } from '../../src/jobs/types.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// Durability over a graceful restart in-process (PROTOCOL.md 8.1, CMDLOG.md 10.4, 13):
-// one temp cmdlog directory, one server stopped, another started on it.
+// Durability over a graceful restart in-process (docs/protocol.md 8.1, docs/command-log.md 10.4, 13):
+// one temp cmdlog directory, one server stopped, another started on it. Qn in the test
+// titles: the decisions of docs/protocol.md section 9.
 
 const shifted = (offsetMs: number): Clock => ({ now: () => Date.now() + offsetMs });
 

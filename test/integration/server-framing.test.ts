@@ -3,8 +3,9 @@ import { startTestServer, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, inspectServer, leaseReply, newId, readJobBlock, readLine, resultReply, sleep } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// Framing over a real socket (PROTOCOL.md 2): pipelining, split input, binary blocks,
-// the size limits and the per-command budget, and what closes a connection.
+// Framing over a real socket (docs/protocol.md 2): pipelining, split input, binary blocks,
+// the size limits and the per-command budget, and what closes a connection. Section
+// numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
 
 const NIL = '00000000-0000-0000-0000-000000000000';
 const MIB = 1_048_576;
@@ -23,7 +24,7 @@ async function connect(t: { teardown(fn: () => void): void }): Promise<Wire> {
   return wire;
 }
 
-/** Bytes that, if ever parsed as command lines, delete `victim` (the Q6 injection). */
+/** Bytes that, if ever parsed as command lines, delete `victim` (the injection of docs/protocol.md Q6). */
 function injection(victim: string, size: number): Buffer {
   const line = Buffer.from(`delete ${victim}\r\n`, 'latin1');
   const block = Buffer.alloc(size, 0x20);
@@ -67,7 +68,7 @@ test('a command split into 1-byte writes, CR and LF of the line and of the block
   wire.send('\n');
   t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
 
-  // Q7: the block terminator's CR and LF in different segments, well apart.
+  // docs/protocol.md Q7: the block terminator's CR and LF in different segments, well apart.
   const other = newId();
   wire.send(`add ${other} split 1000 60000 4\r\npong\r`);
   t.true(await wire.silentFor(200));

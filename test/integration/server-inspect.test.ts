@@ -3,7 +3,7 @@ import { startTestServer, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, inspectServer, newId, queueBlock, readJobBlocks, sleep } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// inspect over real TCP (PROTOCOL.md 6): paging windows, order, and the server counters.
+// inspect over real TCP (docs/protocol.md 6): paging windows, order, and the server counters.
 // Every test that looks at global state (queue list, counters) has a server of its own.
 
 const err = (text: string): string => `-CLIENT-ERROR ${text}\r\n`;

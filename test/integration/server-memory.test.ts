@@ -5,9 +5,10 @@ import { residentBytes } from '../helpers/proc-memory.js';
 import { addCommand, newId, sleep } from '../helpers/replies.js';
 import { Wire } from '../helpers/wire.js';
 
-// What a client can make a server hold in memory (CRAFT 3, ARCHITECTURE "nothing a
-// client sends can crash a server"). The server runs as its own process so that its
-// resident size is not mixed with the client's buffers.
+// What a client can make a server hold in memory (docs/protocol.md 2.5 and 12.3:
+// nothing a client sends can make it hold unbounded memory or crash it). The server
+// runs as its own process so that its resident size is not mixed with the client's
+// buffers.
 
 const MB = 1_000_000;
 

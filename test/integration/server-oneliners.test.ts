@@ -3,7 +3,7 @@ import { startTestServer, Wire } from '../helpers/wire.js';
 import { newId, queueBlock } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// PROTOCOL.md 11.10, "More observed one-liners": each row on a fresh connection. After
+// docs/protocol.md 11.10, "More observed one-liners": each row on a fresh connection. After
 // the row's bytes a sentinel command follows; reading the expected replies and the
 // sentinel's reply as one exact byte string proves that nothing else was answered in
 // between (a block left unread would add an `Unknown command`).

@@ -2,7 +2,7 @@ import test from 'ava';
 import { startTestServer, Wire } from '../helpers/wire.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
-// The worked sessions of PROTOCOL.md section 11, byte for byte. Timestamps are whatever
+// The worked sessions of docs/protocol.md section 11, byte for byte. Timestamps are whatever
 // the clock says, so they are compared by shape.
 
 const TS = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g;
@@ -238,7 +238,7 @@ test('11.10 errors and framing', async (t) => {
   t.is(await a.reply('-CLIENT-ERROR Unknown command\r\n'), '-CLIENT-ERROR Unknown command\r\n');
   a.send('add 8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e ping 5000 60000\r\n');
   t.is(await a.reply('-CLIENT-ERROR Invalid command args\r\n'), '-CLIENT-ERROR Invalid command args\r\n');
-  // this project (2.4 Do): the block of an add with bad flags is read and dropped
+  // this project (docs/protocol.md 2.4, Q6): the block of an add with bad flags is read and dropped
   a.send('add 8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e ping 5000 60000 4 -priority=1 -priority=2\r\nping\r\n');
   t.is(await a.reply('-CLIENT-ERROR Invalid command flags\r\n'), '-CLIENT-ERROR Invalid command flags\r\n');
   a.send('add 6ba7b810-9dad-11d1-80b4-00c04fd430c4 ping 5000 60000 4\r\nping\r\n');

@@ -10,9 +10,11 @@ import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
 import { idPayload, jobPayload, record, resultPayload, RecordType, segment, restoredJob } from '../helpers/cmdlog-records.js';
 
+// Section numbers in the test titles refer to docs/command-log.md.
+
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
 
-// CMDLOG.md 12.1, as the original wrote it.
+// docs/command-log.md 12.1, as the original wrote it.
 const HEXDUMP_12_1 = hex(`
 7771 7771 0000 0001 0100 0000 0ee2 9d83
 bc0a d360 feff ff41 018c 5b8a 2e6d 1f4b

@@ -21,7 +21,7 @@ interface InspectedJob {
   fields: Map<string, string>;
 }
 
-/** Parses an `inspect job` reply (PROTOCOL.md 6.1); payloads are skipped by their size. */
+/** Parses an `inspect job` reply (docs/protocol.md 6.1); payloads are skipped by their size. */
 function parseInspectJob(reply: Buffer): InspectedJob | null {
   if (reply.toString('latin1').startsWith('-NOT-FOUND')) return null;
   let pos = reply.indexOf('\r\n') + 2;
@@ -84,7 +84,7 @@ for (const scenario of SCENARIOS) {
           t.not(job, null, id);
           t.is(String(job!.state), want.fields.get('state'), `${id} state`);
           t.is(String(job!.attempts), want.fields.get('attempts'), `${id} attempts`);
-          // PROTOCOL.md 7.5: this project counts each fail; the original always shows 0.
+          // docs/protocol.md 7.5: this project counts each fail; the original always shows 0.
           const originalFails = job!.state === JobState.Failed && job!.fails === 1 ? '0' : String(job!.fails);
           t.is(originalFails, want.fields.get('fails'), `${id} fails`);
           t.is(String(job!.priority), want.fields.get('priority'), `${id} priority`);

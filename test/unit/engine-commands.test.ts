@@ -3,6 +3,8 @@ import { JobState } from '../../src/jobs/job.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { FakeClock, Harness, RecordingJournal, T0, id, newJob, newScheduled, tag } from './engine-support.js';
 
+// Section numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
+
 test('add: NEW in the ready list, created with nanoseconds, TTL from created, journaled', (t) => {
   const h = new Harness();
   t.is(h.engine.add(newJob(1, { priority: 10, maxAttempts: 3 })), null);

@@ -136,7 +136,7 @@ function sameState(live: Engine, mirror: Engine, problems: string[]): void {
       problems.push(`mirror lost ${job.id}`);
       continue;
     }
-    // Failing at lease time is not journaled (CMDLOG 8): the mirror still has it queued.
+    // Failing at lease time is not journaled (docs/command-log.md 8): the mirror still has it queued.
     const leaseTimeFailure = job.state === JobState.Failed && m.state !== JobState.Failed && m.state !== JobState.Leased;
     if (!leaseTimeFailure && (m.state !== job.state || m.attempts !== job.attempts || m.fails !== job.fails)) {
       problems.push(`mirror differs on ${job.id}: ${m.state}/${m.attempts}/${m.fails} vs ${job.state}/${job.attempts}/${job.fails}`);

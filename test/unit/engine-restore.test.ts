@@ -48,7 +48,7 @@ test('restore: a second add for a live ID replaces the earlier job', (t) => {
   t.is(h.engine.inspectJob(id(1))!.name, 'b');
 });
 
-test('restoreStartAttempt: leases with TTR deadline at + ttr; replay errors of CMDLOG 10.2', (t) => {
+test('restoreStartAttempt: leases with TTR deadline at + ttr; replay errors of docs/command-log.md 10.2', (t) => {
   const h = new Harness();
   h.engine.restore(record(1, 0, { ttr: 500, maxAttempts: 1 }), T0);
   h.engine.restore(record(2, 0, {}, 30_000), T0);

@@ -2,6 +2,8 @@ import test from 'ava';
 import { JobState } from '../../src/jobs/job.js';
 import { Harness, id, newJob, tag } from './engine-support.js';
 
+// Section numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
+
 test('worked session 11.7: run completed by a worker; the job is gone afterwards; no add record', (t) => {
   const h = new Harness();
   const run = h.run(1, { ttr: 5000, timeout: 10_000 });

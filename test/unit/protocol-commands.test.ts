@@ -1,7 +1,7 @@
 import test from 'ava';
 import { COMMANDS, commandByBytes, commandByName } from '../../src/protocol/commands.js';
 
-test('the command table of PROTOCOL.md 5.0', (t) => {
+test('the command table of docs/protocol.md 5.0', (t) => {
   const rows = COMMANDS.map((s) => [s.name, s.minArgs, s.maxArgs, s.block, s.blockError, s.mutating, s.blocking]);
   t.deepEqual(rows, [
     ['add', 6, 6, true, 'invalid-payload-size', true, false],

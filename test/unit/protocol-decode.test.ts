@@ -5,6 +5,8 @@ import { ReplyWriter } from '../../src/protocol/replies.js';
 import type { ClientError, DecodeError, Frame, Request } from '../../src/protocol/types.js';
 import { RecordingSink, bytes } from './protocol-helpers.js';
 
+// Section numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
+
 const V4 = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e';
 const V1 = '6ba7b810-9dad-11d1-80b4-00c04fd430c4';
 const NIL = '00000000-0000-0000-0000-000000000000';
@@ -47,7 +49,7 @@ function respond(input: string): string {
   return out.take().toString('latin1') + seen.join('');
 }
 
-test('PROTOCOL.md 11.10 session, this project (flag error drops the block)', (t) => {
+test('docs/protocol.md 11.10 session, this project (flag error drops the block)', (t) => {
   t.is(respond('frobnicate\r\n'), '-CLIENT-ERROR Unknown command\r\n');
   t.is(respond(`add ${V4} ping 5000 60000\r\n`), '-CLIENT-ERROR Invalid command args\r\n');
   t.is(respond(`add ${V4} ping 5000 60000 4 -priority=1 -priority=2\r\nping\r\n`), '-CLIENT-ERROR Invalid command flags\r\n');
@@ -57,7 +59,7 @@ test('PROTOCOL.md 11.10 session, this project (flag error drops the block)', (t)
   t.is(respond('lease ping 10\n'), '<closed>');
 });
 
-/** PROTOCOL.md 11.10 "More observed one-liners": sent, reply (`<kind>` = handed to the engine). */
+/** docs/protocol.md 11.10 "More observed one-liners": sent, reply (`<kind>` = handed to the engine). */
 const oneLiners: [string, string][] = [
   [`add ${V4} q 1000 60000 1 -foo=bar\r\nx\r\n`, '<add>'],
   [`add ${V4} q 1000 60000 1 -a=1 -b=2 -c=3 -d=4\r\nx\r\n`, '-CLIENT-ERROR Invalid command args\r\n'],

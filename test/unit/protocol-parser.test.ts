@@ -14,7 +14,7 @@ function parseEverySplit(t: { deepEqual: (a: unknown, b: unknown, m?: string) =>
   return expected;
 }
 
-/** Cases of PROTOCOL.md 2.x: input, whether EOF follows, events expected. */
+/** Cases of docs/protocol.md 2.x: input, whether EOF follows, events expected. */
 const framing: [string, string, boolean, string[]][] = [
   ['add with block', `add ${V4} ping 5000 60000 4\r\nping\r\n`, false,
     [`cmd ["add","${V4}","ping","5000","60000","4"] - "ping"`]],

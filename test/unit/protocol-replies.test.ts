@@ -4,7 +4,7 @@ import { ReplyWriter } from '../../src/protocol/replies.js';
 import type { ClientError, JobInfo } from '../../src/protocol/types.js';
 import { bytes } from './protocol-helpers.js';
 
-/** The session text of PROTOCOL.md 11: `\r\n` literal, one line per CRLF. */
+/** The session text of docs/protocol.md 11: `\r\n` literal, one line per CRLF. */
 function wire(...lines: string[]): string {
   return lines.map((line) => line + '\r\n').join('');
 }

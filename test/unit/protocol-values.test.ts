@@ -57,7 +57,7 @@ test('size: signed int64 text', (t) => {
   for (const bad of ['', '+', '-', 'x', '1.0', '0x1', ' 1']) t.is(parseSize(bad), null, bad);
 });
 
-test('job IDs accepted by PROTOCOL.md 3.2, printed canonically', (t) => {
+test('job IDs accepted by docs/protocol.md 3.2, printed canonically', (t) => {
   const accepted: [string, string][] = [
     ['6BA7B810-9DAD-41D1-80B4-00C04FD430C4', '6ba7b810-9dad-41d1-80b4-00c04fd430c4'],
     ['6ba7b8109dad41d180b400c04fd430c5', '6ba7b810-9dad-41d1-80b4-00c04fd430c5'],
@@ -74,7 +74,7 @@ test('job IDs accepted by PROTOCOL.md 3.2, printed canonically', (t) => {
   for (const [text, canonical] of accepted) t.is(parseJobId(text), canonical, text);
 });
 
-test('job IDs rejected by PROTOCOL.md 3.2', (t) => {
+test('job IDs rejected by docs/protocol.md 3.2', (t) => {
   const rejected = [
     '',
     '6ba7b810-9dad-41d1-80b4-00c04fd430c', // 35 bytes with one digit short
@@ -109,7 +109,7 @@ test('names: 1 to 255 bytes of A-Z a-z 0-9 _ . -', (t) => {
   for (const bad of ['', 'x'.repeat(256), 'bad$', 'a b', 'a\tb', 'a/b', 'é', 'a=b', 'a\r']) t.false(isValidName(bad), bad);
 });
 
-test('schedule times accepted by PROTOCOL.md 3.4', (t) => {
+test('schedule times accepted by docs/protocol.md 3.4', (t) => {
   const accepted: [string, number, number][] = [
     ['2030-01-01T00:00:00Z', 1893456000, 0],
     ['1970-01-01T00:00:00Z', 0, 0],
@@ -129,7 +129,7 @@ test('schedule times accepted by PROTOCOL.md 3.4', (t) => {
   for (const [text, sec, nsec] of accepted) t.deepEqual(parseTime(text), { sec, nsec }, text);
 });
 
-test('schedule times rejected by PROTOCOL.md 3.4', (t) => {
+test('schedule times rejected by docs/protocol.md 3.4', (t) => {
   const rejected = [
     '', 'x',
     '2030-01-01T00:00:00', // no Z
