@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { checkDirectories, checkWritableDirectory } from '../src/config/directories.js';
 import { checkSocketPath } from '../src/config/formats.js';
@@ -18,7 +18,7 @@ function prepareControlDirectory(path: string): string | null {
   const dir = dirname(path);
   const problem = checkWritableDirectory(dir);
   if (problem !== null) return `control socket ${path}: ${problem}`;
-  if (path !== defaultControlSocket()) return null;
+  if (path !== defaultControlSocket()) return existsSync(dir) ? null : `control socket ${path}: ${dir} does not exist`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // In a shared temp directory someone else could have made it first, to listen in our place.

@@ -271,3 +271,12 @@ test.serial('a standalone server still starting stops gracefully on SIGTERM', as
   t.true(messages.indexOf('stopping') > messages.indexOf('starting'));
   t.is(messages.at(-1), 'stopped', 'the log was closed and unlocked');
 });
+
+test.serial('a configured control socket in a missing directory is refused with a message', async (t) => {
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const socket = path.join(d.dir, 'missing', 'control.sock');
+  const supervisor = watched(t, supervise(d, [], { WORKQ_CONTROL_SOCKET: socket }));
+  t.is((await stopped(supervisor)).code, 1);
+  t.is(supervisor.output().trim(), `invalid configuration: control socket ${socket}: ${path.dirname(socket)} does not exist`);
+});
