@@ -111,6 +111,7 @@ test('the only instance\'s port is taken: PM2 never shows the app online, status
     if (found !== undefined) seen.add(found.status);
     return found !== undefined && (found.restart_time >= 2 || found.status === 'errored') ? found : undefined;
   }, 60_000);
+  t.log(`PM2 states seen: ${[...seen].join(', ')}; restarts ${app.restart_time}`);
   t.false(seen.has('online'), `PM2 states seen: ${[...seen].join(', ')}`);
   t.true(app.restart_time >= 1);
   const status = await run(process.execPath, [cliJs, 'status'], env, 10_000);
