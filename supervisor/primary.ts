@@ -5,10 +5,11 @@ import { effectiveSettings, type EffectiveSettings } from '../src/config/effecti
 import type { WorkqConfig } from '../src/config/load.js';
 import type { InstanceSettings } from '../src/config/resolve.js';
 import type { ServerStatus } from '../src/server/types.js';
+import { judgeHealth, judgeSilence, type InstanceState } from './health.js';
 import { isChildMessage, type ChildMessage, type PrimaryMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 
-export type InstanceState = 'starting' | 'ready' | 'unresponsive' | 'stopping' | 'backoff' | 'failed' | 'stopped';
+export type { InstanceState };
 
 /**
  * The supervisor as a whole: `ready` when every instance serves, `degraded` when some
@@ -162,20 +163,16 @@ export class Supervisor {
       if (!this.slots.every((slot) => slot.everReady || slot.state === 'failed')) return;
       this.firstStartDone = true;
     }
-    if (this.slots.every((slot) => slot.state === 'failed')) {
+    const health = judgeHealth(this.slots.map((slot) => slot.state));
+    if (health === 'down') {
       const causes = this.slots.map((slot) => `instance "${slot.configured.name}": ${slot.lastError ?? 'down'}`).join('; ');
       this.abandon(`no instance can serve (${causes}): exiting so that the process manager sees it`);
-      return;
-    }
-    // A server being replaced (hot restart) or restarted after a crash is on its way back: not reported.
-    const down = this.slots.filter((slot) => slot.state === 'failed' || slot.state === 'unresponsive');
-    const allServe = this.slots.every((slot) => slot.serving);
-    if (allServe && this.reportedHealth !== 'ready') {
+    } else if (health === 'ready' && this.reportedHealth !== 'ready') {
       this.reportedHealth = 'ready';
       this.events.onReady();
-    } else if (!allServe && down.length > 0 && this.reportedHealth !== 'degraded') {
+    } else if (health === 'degraded' && this.reportedHealth !== 'degraded') {
       this.reportedHealth = 'degraded';
-      this.events.onDegraded(down.map((slot) => slot.configured.name));
+      this.events.onDegraded(this.slots.filter((slot) => slot.state === 'failed' || slot.state === 'unresponsive').map((slot) => slot.configured.name));
     }
   }
 
@@ -274,13 +271,13 @@ export class Supervisor {
    */
   private checkLiveness(): void {
     if (this.stopping !== null || this.fatal) return;
-    const { unresponsiveAfterMs, replaceUnresponsiveAfterMs } = this.config.supervisor;
     const now = this.now();
     for (const slot of this.slots) {
       const worker = slot.worker;
       if (worker === null || (slot.state !== 'ready' && slot.state !== 'unresponsive') || slot.exitExpected) continue;
       const silentMs = now - slot.lastAnswerAt;
-      if (silentMs >= replaceUnresponsiveAfterMs) {
+      const verdict = judgeSilence(silentMs, this.config.supervisor);
+      if (verdict === 'replace') {
         this.log(slot).error({ silentMs, childPid: worker.process.pid }, 'server unresponsive too long: killing it to replace it');
         slot.lastError = `unresponsive for ${silentMs} ms: killed and replaced`;
         slot.lastErrorCode = 'EUNRESPONSIVE';
@@ -288,7 +285,7 @@ export class Supervisor {
         worker.process.kill('SIGKILL');
         continue;
       }
-      if (silentMs >= unresponsiveAfterMs && slot.state === 'ready') {
+      if (verdict === 'unresponsive' && slot.state === 'ready') {
         slot.state = 'unresponsive';
         this.log(slot).error({ silentMs, childPid: worker.process.pid }, 'server does not answer pings: unresponsive');
         this.checkHealth();
