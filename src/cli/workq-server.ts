@@ -1,20 +1,17 @@
 #!/usr/bin/env node
-import { pino } from 'pino';
-import { checkDirectories } from '../config/directories.js';
-import { controlSocketPath } from '../config/control-socket.js';
 import { formatUsage, parseFlags } from '../config/flags.js';
-import { loadConfig } from '../config/load.js';
+import { packageVersion } from '../config/package-root.js';
 import type { InstanceSettings } from '../config/resolve.js';
-import { SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
-import { startServer } from '../server/server.js';
-import { requestStatus } from '../../supervisor/control.js';
+import { SERVER_FLAGS } from '../config/standalone.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
-import { runPrimary } from '../../supervisor/run.js';
-import { loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage } from '../../supervisor/settings.js';
+
+// Each command imports what it runs when it runs (the server, pino, the supervisor), so
+// that `--version`, `--help` and `status` do not load the server: see bench/README.md.
 
 const USAGE = `Usage: workq-server [flags]            run one standalone server
        workq-server supervise [flags]  run every configured instance under a supervisor
        workq-server status [flags]     show the instances of a running supervisor
+       workq-server --version          print the version
 Flags of the standalone server:
 ${formatUsage(SERVER_FLAGS)}`;
 
@@ -41,6 +38,13 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!parsed.ok) exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? USAGE : `${parsed.error.message}\n${USAGE}`);
   const { values, rest } = parsed.value;
   if (rest.length > 0) exitWith(2, `unexpected argument: ${rest[0]}\n${USAGE}`);
+  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { pino }, { startServer }] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/standalone.js'),
+    import('../config/directories.js'),
+    import('pino'),
+    import('../server/server.js'),
+  ]);
   const level = values.get('log-level');
   const config = loadConfig({
     files: (values.get('config') as string[] | undefined) ?? [],
@@ -117,6 +121,11 @@ function formatStatus(status: SupervisorStatus): string {
 }
 
 async function runStatus(argv: readonly string[]): Promise<void> {
+  const [{ loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage }, { controlSocketPath }, { requestStatus }] = await Promise.all([
+    import('../../supervisor/settings.js'),
+    import('../config/control-socket.js'),
+    import('../../supervisor/control.js'),
+  ]);
   const parsed = parseSupervisorArgs(argv, STATUS_FLAGS);
   if (!parsed.ok) {
     const usage = supervisorUsage('status', STATUS_FLAGS);
@@ -130,6 +139,7 @@ async function runStatus(argv: readonly string[]): Promise<void> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command === 'supervise') await runPrimary(rest);
+if (command === '--version' || command === '-version') process.stdout.write(`${packageVersion()}\n`);
+else if (command === 'supervise') await (await import('../../supervisor/run.js')).runPrimary(rest);
 else if (command === 'status') await runStatus(rest);
 else await runStandalone(process.argv.slice(2));
