@@ -42,11 +42,11 @@ const skipped = new Set(['node_modules', 'dist', '.git', 'data', 'coverage']);
 /** Packs a copy of the tree with its own dist/, as `npm publish` would. */
 async function pack(dir: string): Promise<PackResult> {
   const tree = path.join(dir, 'tree');
-  await cp(root, tree, { recursive: true, filter: (source) => !skipped.has(path.relative(root, source).split(path.sep)[0]!) });
+  await cp(root, tree, { recursive: true, filter: (source) => !skipped.has(path.relative(root, source).split(path.sep)[0]) });
   await symlink(path.join(root, 'node_modules'), path.join(tree, 'node_modules'), 'dir');
   const packed = await npm(['pack', '--json', '--pack-destination', dir], tree);
   if (packed.code !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
-  return (JSON.parse(packed.stdout) as PackResult[])[0]!;
+  return (JSON.parse(packed.stdout) as PackResult[])[0];
 }
 
 let packing: Promise<{ dir: string; result: PackResult; project: string }> | undefined;
@@ -70,7 +70,10 @@ function installed(): Promise<{ dir: string; result: PackResult; project: string
 /** `workq-server` from the project's node_modules/.bin, memory only, on a free port. */
 async function startInstalledServer(project: string): Promise<{ address: string; stop: () => Promise<{ code: number | null; output: string }> }> {
   const port = await freePort();
-  const server = spawn(path.join(project, 'node_modules', '.bin', 'workq-server'), ['-listen', `127.0.0.1:${port}`], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(path.join(project, 'node_modules', '.bin', 'workq-server'), ['-listen', `127.0.0.1:${port}`], {
+    cwd: project,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   process.once('exit', () => server.kill('SIGKILL'));
   let output = '';
   server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -92,16 +95,36 @@ test('the tarball holds the build, the configuration and the documents the READM
   t.is(result.name, manifest.name);
   t.is(result.version, manifest.version);
   const files = result.files.map((file) => file.path);
-  for (const required of ['package.json', 'README.md', 'LICENSE', 'ecosystem.config.js', 'config/default.json', 'dist/src/cli/workq.js', 'dist/src/cli/workq-server.js', 'dist/supervisor/main.js', 'dist/src/client/index.js', 'dist/src/client/index.d.ts']) {
+  for (const required of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'ecosystem.config.js',
+    'config/default.json',
+    'dist/src/cli/workq.js',
+    'dist/src/cli/workq-server.js',
+    'dist/supervisor/main.js',
+    'dist/src/client/index.js',
+    'dist/src/client/index.d.ts',
+  ]) {
     t.true(files.includes(required), `${required} is packed`);
   }
-  const stray = files.filter((file) => !/^(dist\/(src|supervisor)\/.*\.(js|d\.ts)|config\/[\w-]+\.json|docs\/[\w-]+\.md|bench\/README\.md|README\.md|LICENSE|package\.json|ecosystem\.config\.js)$/.test(file));
+  const stray = files.filter(
+    (file) =>
+      !/^(dist\/(src|supervisor)\/.*\.(js|d\.ts)|config\/[\w-]+\.json|docs\/[\w-]+\.md|bench\/README\.md|README\.md|LICENSE|package\.json|ecosystem\.config\.js)$/.test(
+        file,
+      ),
+  );
   t.deepEqual(stray, [], 'only the build, configuration and documents');
 
   const readme = await readFile(path.join(root, 'README.md'), 'utf8');
-  const links = [...readme.matchAll(/\]\(([^)#:\s]+\.md)(#[^)]*)?\)/g)].map((match) => match[1]!);
+  const links = [...readme.matchAll(/\]\(([^)#:\s]+\.md)(#[^)]*)?\)/g)].map((match) => match[1]);
   t.true(links.length > 0);
-  t.deepEqual(links.filter((link) => !files.includes(path.posix.normalize(link))), [], 'every document the README links to is packed');
+  t.deepEqual(
+    links.filter((link) => !files.includes(path.posix.normalize(link))),
+    [],
+    'every document the README links to is packed',
+  );
 });
 
 test('workq-server and workq from the installed package: versions, a server, a command against it', async (t) => {
@@ -167,7 +190,12 @@ await client.close();
   t.is(used.code, 0, used.stderr);
   t.deepEqual(JSON.parse(used.stdout), { added: 'string', ready: 1 });
 
-  const serverThere = await run(process.execPath, [path.join(bare, 'node_modules', 'workq-ts', 'dist', 'src', 'cli', 'workq-server.js'), '-listen', '127.0.0.1:0'], bare, 30_000);
+  const serverThere = await run(
+    process.execPath,
+    [path.join(bare, 'node_modules', 'workq-ts', 'dist', 'src', 'cli', 'workq-server.js'), '-listen', '127.0.0.1:0'],
+    bare,
+    30_000,
+  );
   t.not(serverThere.code, 0, 'the server does need its dependencies');
   t.regex(serverThere.stderr, /ERR_MODULE_NOT_FOUND/);
 });
