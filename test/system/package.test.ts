@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +24,9 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<Run> {
+function run(file: string, args: string[], cwd: string, timeoutMs = 120_000, env = process.env): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+    execFile(file, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
     );
   });
@@ -198,4 +198,32 @@ await client.close();
   );
   t.not(serverThere.code, 0, 'the server does need its dependencies');
   t.regex(serverThere.stderr, /ERR_MODULE_NOT_FOUND/);
+});
+
+test('PM2 runs the installed package from its ecosystem file, in the directory it was started in', async (t) => {
+  t.timeout(PACK_TIMEOUT_MS);
+  const { dir, project } = await installed();
+  // The checkout's PM2 stands in for the global one that the README has users install.
+  const pm2 = path.join(root, 'node_modules', '.bin', 'pm2');
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PM2_HOME: path.join(dir, 'pm2'),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+    WORKQ_INSTANCES: JSON.stringify([{ name: 'packed', port, cmdlog: { path: './data/packed' } }]),
+  };
+  const inProject = (file: string, args: string[]): Promise<Run> => run(file, args, project, 60_000, env);
+  t.teardown(() => inProject(pm2, ['kill']));
+
+  const start = await inProject(pm2, ['start', 'node_modules/workq-ts/ecosystem.config.js']);
+  t.is(start.code, 0, start.stdout + start.stderr);
+  await waitForPort(port, 60_000);
+  const added = await inProject(path.join(project, 'node_modules', '.bin', 'workq'), ['--server', `127.0.0.1:${port}`, 'add', 'pm2', 'kept']);
+  t.is(added.code, 0, added.stderr);
+  const status = await inProject(path.join(project, 'node_modules', '.bin', 'workq-server'), ['status', '--json']);
+  t.is(status.code, 0, status.stderr);
+  t.like(JSON.parse(status.stdout), { instances: [{ name: 'packed', port, state: 'ready' }] });
+  const queue = await inProject(path.join(project, 'node_modules', '.bin', 'workq'), ['--server', `127.0.0.1:${port}`, 'inspect', 'queue', 'pm2']);
+  t.is(queue.stdout.trim(), 'pm2 ready 1 scheduled 0', queue.stderr);
+  t.true(existsSync(path.join(project, 'data', 'packed')), 'the log is in the directory PM2 was started in');
 });
