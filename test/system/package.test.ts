@@ -37,12 +37,17 @@ const npm = (args: string[], cwd: string): Promise<Run> => run('npm', [...args, 
 /** A build and an install on a busy 2-core machine: far above the usual 30 s, and still bounded. */
 const PACK_TIMEOUT_MS = 300_000;
 
-const skipped = new Set(['node_modules', 'dist', '.git', 'data', 'coverage']);
+/** Build output, dependencies, data and profiles: what a clone does not have. */
+const skipped = new Set(['node_modules', 'dist', '.git', 'data', 'coverage', path.join('bench', 'results', 'prof')]);
+
+function isSkipped(relative: string): boolean {
+  return skipped.has(relative.split(path.sep)[0] ?? '') || skipped.has(relative);
+}
 
 /** Packs a copy of the tree with its own dist/, as `npm publish` would. */
 async function pack(dir: string): Promise<PackResult> {
   const tree = path.join(dir, 'tree');
-  await cp(root, tree, { recursive: true, filter: (source) => !skipped.has(path.relative(root, source).split(path.sep)[0]) });
+  await cp(root, tree, { recursive: true, filter: (source) => !isSkipped(path.relative(root, source)) });
   await symlink(path.join(root, 'node_modules'), path.join(tree, 'node_modules'), 'dir');
   const packed = await npm(['pack', '--json', '--pack-destination', dir], tree);
   if (packed.code !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
