@@ -1,5 +1,5 @@
 /**
- * `node --import=tsx bench/cli-start.ts [--runs N] [--root DIR]`: how long the bins take to
+ * `npm run bench:cli -- [--runs N] [--root DIR]`: how long the bins take to
  * start, against Node.js starting an empty script in the same run. Every variant runs N
  * times in turns (so that the machine's load falls on all of them alike) and the median
  * wall time is reported, with its ratio to bare Node.js. `--root` measures the build of
@@ -13,7 +13,7 @@ import { freePort, ROOT } from './procs.js';
 const { values } = parseArgs({ options: { runs: { type: 'string' }, root: { type: 'string' } } });
 const runs = Number(values.runs ?? '15');
 if (!Number.isInteger(runs) || runs <= 0) {
-  console.error('usage: node --import=tsx bench/cli-start.ts [--runs N] [--root DIR]');
+  console.error('usage: npm run bench:cli -- [--runs N] [--root DIR]');
   process.exit(2);
 }
 const root = path.resolve(values.root ?? ROOT);
