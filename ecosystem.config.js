@@ -1,9 +1,14 @@
+import { fileURLToPath } from 'node:url';
+
 // PM2 reads this file with require(); Node.js 20.19+ loads it as an ES module and PM2
 // takes `apps` from the module's exports.
 export const apps = [
   {
     name: 'workq',
-    script: 'dist/supervisor/main.js',
+    // Found from this file, so that `pm2 start node_modules/workq-ts/ecosystem.config.js` works from
+    // a project that installed the package; PM2 runs it in the directory `pm2 start` ran in, where
+    // config/default.json's ./data/9922 then lives.
+    script: fileURLToPath(new URL('dist/supervisor/main.js', import.meta.url)),
     // The supervisor is the node:cluster primary itself: PM2's cluster mode would make it a worker.
     exec_mode: 'fork',
     instances: 1,

@@ -1,22 +1,17 @@
 #!/usr/bin/env node
 import { resolve as resolvePath } from 'node:path';
-import { pino } from 'pino';
-import { checkDirectories } from '../config/directories.js';
-import { controlSocketPath } from '../config/control-socket.js';
 import { formatUsage, parseFlags } from '../config/flags.js';
-import { loadConfig } from '../config/load.js';
-import { effectiveSettings } from '../config/effective.js';
-import { SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
-import { ServerRun } from '../server/run.js';
-import { startServer } from '../server/server.js';
-import { requestStatus } from '../../supervisor/control.js';
+import { packageVersion } from '../config/package-root.js';
+import { SERVER_FLAGS } from '../config/standalone.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
-import { runPrimary } from '../../supervisor/run.js';
-import { loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage } from '../../supervisor/settings.js';
+
+// Each command imports what it runs when it runs (the server, pino, the supervisor), so
+// that `--version`, `--help` and `status` do not load the server: see bench/README.md.
 
 const USAGE = `Usage: workq-server [flags]            run one standalone server
        workq-server supervise [flags]  run every configured instance under a supervisor
        workq-server status [flags]     show the instances of a running supervisor
+       workq-server --version          print the version
 Flags of the standalone server:
 ${formatUsage(SERVER_FLAGS)}`;
 
@@ -30,6 +25,15 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!parsed.ok) exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? USAGE : `${parsed.error.message}\n${USAGE}`);
   const { values, rest } = parsed.value;
   if (rest.length > 0) exitWith(2, `unexpected argument: ${rest[0]}\n${USAGE}`);
+  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { effectiveSettings }, { pino }, { ServerRun }, { startServer }] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/standalone.js'),
+    import('../config/directories.js'),
+    import('../config/effective.js'),
+    import('pino'),
+    import('../server/run.js'),
+    import('../server/server.js'),
+  ]);
   const level = values.get('log-level');
   const config = loadConfig({
     files: (values.get('config') as string[] | undefined) ?? [],
@@ -89,6 +93,11 @@ const STATUS_NOT_ALL_SERVING = 3;
  * some instance does not (starting, degraded, stopping), 1 when no supervisor answers.
  */
 async function runStatus(argv: readonly string[]): Promise<void> {
+  const [{ loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage }, { controlSocketPath }, { requestStatus }] = await Promise.all([
+    import('../../supervisor/settings.js'),
+    import('../config/control-socket.js'),
+    import('../../supervisor/control.js'),
+  ]);
   const parsed = parseSupervisorArgs(argv, STATUS_FLAGS);
   if (!parsed.ok) {
     const usage = supervisorUsage('status', STATUS_FLAGS);
@@ -112,6 +121,7 @@ async function runStatus(argv: readonly string[]): Promise<void> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command === 'supervise') await runPrimary(rest);
+if (command === '--version' || command === '-version') process.stdout.write(`${packageVersion()}\n`);
+else if (command === 'supervise') await (await import('../../supervisor/run.js')).runPrimary(rest);
 else if (command === 'status') await runStatus(rest);
 else await runStandalone(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve as resolvePath } from 'node:path';
 import convict from 'convict';
+import { packageRoot } from './package-root.js';
 import { schema, type RawConfig } from './schema.js';
 import { resolveInstances, type InstanceSettings, type Result } from './resolve.js';
 
@@ -98,17 +98,10 @@ function checkSupervisorTiming(supervisor: RawConfig['supervisor']): string | nu
   return null;
 }
 
-/** config/default.json of the installed package, found from this module's location. */
+/** config/default.json of this package (a checkout or an installed copy), or null if it is missing. */
 export function defaultConfigFile(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'workq') {
-      const file = join(dir, 'config', 'default.json');
-      return existsSync(file) ? file : null;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
+  const root = packageRoot();
+  if (root === null) return null;
+  const file = join(root, 'config', 'default.json');
+  return existsSync(file) ? file : null;
 }

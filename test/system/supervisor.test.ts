@@ -64,7 +64,7 @@ test.serial('kill -9 of one child: back with its jobs, the others keep their con
   const after = await waitFor('the restarted child', async () => {
     const status = await statusOf(d);
     const instance = status?.instances[1];
-    return instance?.state === 'ready' && instance.pid !== victim.pid ? status : undefined;
+    return status !== null && instance?.state === 'ready' && instance.pid !== victim.pid ? status : undefined;
   });
   const back = await LineClient.connect(d.ports[1]!);
   t.true(await back.hasJob(ids[1]!), 'the job acknowledged before the kill is back');
