@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
-import { CmdlogCorruptError } from './errors.js';
+import { CmdlogCorruptError, errorCode } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
+import { syncDirectory } from './manifest.js';
 import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 import { isLastRun, type RecordRun } from './segment-check.js';
@@ -86,8 +87,9 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     segments++;
     if (segment.header === 'short') {
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
+      const keptIn = buf.length > 0 ? await keepTornBytes(ctx.fs, ctx.dir, file, buf) : null;
       await rewriteAsHeader(ctx.fs, file);
-      ctx.logger.warn({ file, bytes: buf.length }, 'cmdlog: highest segment shorter than its header, rewritten as an empty segment');
+      ctx.logger.warn({ file, bytes: buf.length, keptIn }, 'cmdlog: highest segment shorter than its header, rewritten as an empty segment');
       highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
       source.done();
       continue;
@@ -125,9 +127,11 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
 
     let size = buf.length;
     if (run.failure !== null) {
-      if (!(run.tornTail && isHighest)) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      if (!isHighest) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
+      const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
       await truncateFile(ctx.fs, file, pos);
-      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos }, 'cmdlog: torn record at the end of the log removed');
+      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos, keptIn }, `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`);
       size = pos;
     }
     if (isHighest) highest = { num: segment.num, size, dropAt };
@@ -175,6 +179,36 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
       break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
+}
+
+/**
+ * Keeps bytes about to be cut from `file` in `<file>.torn` (`.torn.2`, … when that
+ * exists), fsynced with its directory entry, so that no repair ever destroys data:
+ * were the judgement wrong, the bytes can be put back. Returns the file's path.
+ */
+async function keepTornBytes(fs: LogFileSystem, dir: string, file: string, bytes: Buffer): Promise<string> {
+  for (let n = 1; ; n++) {
+    const torn = n === 1 ? `${file}.torn` : `${file}.torn.${n}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(torn, 'wx');
+    } catch (err) {
+      if (errorCode(err) === 'EEXIST') continue;
+      throw err;
+    }
+    try {
+      for (let off = 0; off < bytes.length; ) {
+        const written = await fs.write(fd, bytes, off, bytes.length - off, off);
+        if (written <= 0) throw new Error(`${torn}: write made no progress`);
+        off += written;
+      }
+      await fs.fsync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    await syncDirectory(fs, dir);
+    return torn;
+  }
 }
 
 /** Cuts a torn tail off the highest segment, durably. */
