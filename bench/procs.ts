@@ -200,6 +200,8 @@ export function snapshotLauncher(rev: string, dir: string): WorkqLauncher {
 export interface WorkqOptions {
   dir?: string;
   sync?: 'always' | 'interval' | 'os';
+  /** `-cmdlog-seg-size`; the server's default when undefined. */
+  segmentSize?: number;
   /** Directory for a `--cpu-prof` profile of the server process. */
   cpuProfDir?: string;
   timeoutMs?: number;
@@ -211,6 +213,7 @@ export async function startWorkq(launcher: WorkqLauncher, opts: WorkqOptions = {
   const args = [...nodeArgs, ...launcher.args, '-listen', `127.0.0.1:${port}`];
   if (opts.dir) args.push('-cmdlog-path', opts.dir);
   if (opts.dir && opts.sync) args.push('-cmdlog-sync', opts.sync);
+  if (opts.dir && opts.segmentSize !== undefined) args.push('-cmdlog-seg-size', String(opts.segmentSize));
   return launch({
     label: 'workq',
     command: process.execPath,
