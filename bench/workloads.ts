@@ -333,7 +333,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
+const mib = (bytes: number): string => (bytes < 1048576 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1048576).toFixed(0)} MiB`);
 
 async function memoryWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.memory;
@@ -443,7 +443,7 @@ function segmentsWorkload(cfg: BenchConfig): Promise<Row[]> {
     workload: '7. replay, one record per segment',
     jobs: cfg.jobs.segments,
     segmentSize: 15,
-    workqOnly: 'beanstalkd: no equivalent (its binlog files cannot be made to hold one job each); compare with an earlier Workq-TS run with --at',
+    workqOnly: 'no equivalent (its binlog files cannot be made to hold one job each); compare with an earlier Workq-TS run with --at',
   });
 }
 
