@@ -29,8 +29,9 @@ function baseOptions(dir: string, extra: Partial<CommandLogOptions> = {}): Comma
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
 }
 
+/** An add created when this file was loaded; its hour of TTL outlasts the slowest run of these tests (a minute did not, on a busy machine). */
 function addRecord(id: string, extra: Parameters<typeof restoredJob>[0] | object = {}): Buffer {
-  return record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ...extra })));
+  return record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000, ...extra })));
 }
 
 function writeSegments(dir: string, segments: Record<number, Buffer>): void {
