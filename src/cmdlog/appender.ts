@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import { syncDirectory } from './durable-io.js';
 import type { ManifestWriter } from './manifest.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
 import {
@@ -391,7 +392,7 @@ export class Appender implements Journal {
     this.syncing = true;
     this.opts.fs
       .fsync(seg.fd)
-      .then(() => (dir ? this.syncDirectory() : undefined))
+      .then(() => (dir ? syncDirectory(this.opts.fs, this.opts.dir) : undefined))
       .then(
         () => {
           this.syncing = false;
@@ -415,16 +416,6 @@ export class Appender implements Journal {
           this.syncDone();
         },
       );
-  }
-
-  private async syncDirectory(): Promise<void> {
-    const { fs } = this.opts;
-    const fd = fs.openSync(this.opts.dir, 'r');
-    try {
-      await fs.fsync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
   }
 
   private syncDone(): void {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import type { ManifestWriter } from './manifest.js';
 import { HEADER, HEADER_LENGTH, RecordScanner } from './record.js';
 import { REWRITE_SUFFIX, segmentName } from './segment-files.js';
@@ -136,12 +137,7 @@ export class Cleaner {
     const tmp = file + REWRITE_SUFFIX;
     const fd = fs.openSync(tmp, 'w');
     try {
-      for (let off = 0; off < outLength; ) {
-        const n = await fs.write(fd, out, off, outLength - off, off);
-        if (n <= 0) throw new Error(`${tmp}: write made no progress`);
-        off += n;
-      }
-      await fs.fsync(fd);
+      await writeWholeAndSync(fs, fd, out, outLength, tmp);
     } catch (err) {
       fs.closeSync(fd);
       fs.unlinkSync(tmp);
@@ -154,14 +150,8 @@ export class Cleaner {
   }
 
   private async syncDirectory(): Promise<void> {
-    const { fs } = this.opts;
     try {
-      const fd = fs.openSync(this.opts.dir, 'r');
-      try {
-        await fs.fsync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      await syncDirectory(this.opts.fs, this.opts.dir);
     } catch (err) {
       this.opts.logger.error({ err }, 'cmdlog: fsync of the log directory after cleaning failed');
     }

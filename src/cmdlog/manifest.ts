@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import { CmdlogMissingSegmentsError, CmdlogRefusalCode, CmdlogRefusalError, errorCode } from './errors.js';
 import { segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
@@ -163,26 +164,12 @@ export async function writeManifest(fs: LogFileSystem, dir: string, nums: readon
   const data = Buffer.from(formatManifest(nums));
   const fd = fs.openSync(tmp, 'w');
   try {
-    for (let off = 0; off < data.length; ) {
-      const n = await fs.write(fd, data, off, data.length - off, off);
-      if (n <= 0) throw new Error(`${tmp}: write made no progress`);
-      off += n;
-    }
-    await fs.fsync(fd);
+    await writeWholeAndSync(fs, fd, data, data.length, tmp);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
   await syncDirectory(fs, dir);
-}
-
-export async function syncDirectory(fs: LogFileSystem, dir: string): Promise<void> {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    await fs.fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

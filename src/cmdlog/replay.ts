@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import { CmdlogCorruptError, errorCode } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
-import { syncDirectory } from './manifest.js';
 import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 import { isLastRun, type RecordRun } from './segment-check.js';
@@ -197,12 +197,7 @@ async function keepTornBytes(fs: LogFileSystem, dir: string, file: string, bytes
       throw err;
     }
     try {
-      for (let off = 0; off < bytes.length; ) {
-        const written = await fs.write(fd, bytes, off, bytes.length - off, off);
-        if (written <= 0) throw new Error(`${torn}: write made no progress`);
-        off += written;
-      }
-      await fs.fsync(fd);
+      await writeWholeAndSync(fs, fd, bytes, bytes.length, torn);
     } finally {
       fs.closeSync(fd);
     }
