@@ -85,11 +85,12 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     const { file, buf } = segment;
     const isHighest = segment.num === ctx.highest;
     segments++;
-    if (segment.header === 'short') {
+    // A crash between creating a segment and its header reaching the disk leaves it shorter than a header, or zero-filled.
+    if (segment.header === 'short' || (segment.header === 'bad' && isHighest && isZeroFilled(buf))) {
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
       const keptIn = buf.length > 0 ? await keepTornBytes(ctx.fs, ctx.dir, file, buf) : null;
       await rewriteAsHeader(ctx.fs, file);
-      ctx.logger.warn({ file, bytes: buf.length, keptIn }, 'cmdlog: highest segment shorter than its header, rewritten as an empty segment');
+      ctx.logger.warn({ file, bytes: buf.length, keptIn }, 'cmdlog: highest segment without its header (shorter than one, or zero-filled), rewritten as an empty segment');
       highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
       source.done();
       continue;
@@ -146,6 +147,11 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     'cmdlog: replay done',
   );
   return { sealed, highest, records, book };
+}
+
+function isZeroFilled(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 /** Applies the record just decoded, found at `pos` of `file`. */

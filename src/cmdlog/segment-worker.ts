@@ -98,6 +98,8 @@ function main(): void {
       file = new SharedFile(path.join(dir, segmentName(num)));
       file.readTo(HEADER_LENGTH);
       const header = checkHeader(file.buf.subarray(0, file.length));
+      // Replay tells a zero-filled segment (a crash before its header landed) from other damage by all its bytes.
+      if (header === 'bad') file.readTo(file.buf.length);
       send({ kind: 'segment', num, data: file.data, length: file.buf.length, header });
       // Replay stops at a damaged segment unless it is the last: reading on would be wasted.
       if (header !== 'ok' || !checkAndSend(file)) break;

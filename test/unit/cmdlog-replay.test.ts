@@ -72,6 +72,23 @@ for (const m of MODES) {
     }
   });
 
+  test(`a zero-filled highest segment (its header never reached the disk) is rewritten as an empty one, its bytes kept; elsewhere it refuses (${m.name})`, async (t) => {
+    const dir = tempDir();
+    writeSegments(dir, { 1: segment(...base), 2: Buffer.alloc(4096) });
+    const { logger, lines } = captureLogger();
+    const engine = new RecordingEngine();
+    await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+    t.is(engine.calls.length, 3);
+    t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
+    t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log.torn')), Buffer.alloc(4096));
+    t.true(lines.some((l) => l.level === 40 && l.bytes === 4096 && l.keptIn === path.join(dir, '000000002.log.torn')));
+    const lower = tempDir();
+    writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
+    const err = await t.throwsAsync(openCommandLog(options(lower), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
+    t.is(err?.offset, 0);
+    t.regex(err!.message, /000000001\.log.*invalid segment header/);
+  });
+
   test(`a zero-filled tail (a power cut on some file systems) is torn: cut, kept in .torn, the rest replayed (${m.name})`, async (t) => {
     const whole = segment(...base);
     const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
@@ -283,6 +300,24 @@ test('a segment that cannot be read stops the start with the system\'s error and
   t.false(isCmdlogRefusal(err), 'a failing disk is not a damaged log');
   faulty.failReads = null;
   await (await openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))).close();
+});
+
+test('a torn tail is cut only once its bytes are safe in .torn: when that fails, nothing is cut and the start stops', async (t) => {
+  const dir = tempDir();
+  const torn = Buffer.concat([segment(...base), base[0]!.subarray(0, 30)]);
+  writeSegments(dir, { 1: torn });
+  const faulty = new FaultyFs();
+  faulty.failFsync = 'EIO';
+  const err = await t.throwsAsync(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  t.is((err as NodeJS.ErrnoException).code, 'EIO');
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), torn);
+  // Next time (the disk well again) the bytes go to the next free name, then the cut.
+  faulty.failFsync = null;
+  const { logger, lines } = captureLogger();
+  await (await openCommandLog(baseOptions(dir, { fs: faulty, logger }), asEngine(new RecordingEngine()))).close();
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), segment(...base));
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn.2')), base[0]!.subarray(0, 30));
+  t.true(lines.some((l) => l.keptIn === path.join(dir, '000000001.log.torn.2')));
 });
 
 test('worker and inline replay apply the same records and leave the cleaner the same drop instants', async (t) => {
