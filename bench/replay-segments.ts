@@ -16,7 +16,10 @@ import { ROOT, snapshotLauncher } from './procs.js';
 interface Side {
   label: string;
   root: string;
+  /** Wall time of each open. */
   ms: number[];
+  /** CPU time (user + system) of each open: what a busy machine changes least. */
+  cpuMs: number[];
 }
 
 const { values } = parseArgs({ options: { at: { type: 'string' }, segments: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean' } } });
@@ -31,10 +34,10 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const logger = pino({ level: 'silent' });
 const dir = path.join(tmp, 'log');
 
-const sides: Side[] = [{ label: 'working tree', root: ROOT, ms: [] }];
+const sides: Side[] = [{ label: 'working tree', root: ROOT, ms: [], cpuMs: [] }];
 if (values.at !== undefined) {
   const launcher = snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-')));
-  sides.push({ label: `commit ${values.at}`, root: launcher.root, ms: [] });
+  sides.push({ label: `commit ${values.at}`, root: launcher.root, ms: [], cpuMs: [] });
 }
 
 /** The log, written by the working tree's own appender: one add per segment. */
@@ -56,9 +59,12 @@ async function openOnce(side: Side): Promise<void> {
   const { openCommandLog } = await import(path.join(side.root, 'src/cmdlog/command-log.ts'));
   const { Engine } = await import(path.join(side.root, 'src/jobs/engine.ts'));
   const engine = new Engine({ now: () => Date.now() });
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const log = await openCommandLog({ dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 15, cleanIntervalMs: 3_600_000, logger }, engine);
   side.ms.push(performance.now() - started);
+  const used = process.cpuUsage(cpu);
+  side.cpuMs.push((used.user + used.system) / 1000);
   if (engine.jobCount !== segments) throw new Error(`${side.label}: ${engine.jobCount} jobs replayed, ${segments} expected`);
   await log.close();
 }
@@ -68,11 +74,17 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 await writeLog();
 // One unmeasured open each: module loading and the first manifest write are not replay.
 for (const side of sides) await openOnce(side);
-for (const side of sides) side.ms.length = 0;
+for (const side of sides) {
+  side.ms.length = 0;
+  side.cpuMs.length = 0;
+}
 for (let run = 0; run < runs; run++) for (const side of sides) await openOnce(side);
 
 console.log(`${segments} one-record segments, ${runs} opens per side in turns, load average ${os.loadavg()[0]!.toFixed(2)}`);
 for (const side of sides) {
-  console.log(`${side.label}: median ${median(side.ms).toFixed(0)} ms (${(median(side.ms) * 1000 / segments).toFixed(0)} µs per segment); runs ${side.ms.map((m) => m.toFixed(0)).join(' / ')}`);
+  console.log(`${side.label}: median ${median(side.ms).toFixed(0)} ms (${(median(side.ms) * 1000 / segments).toFixed(0)} µs per segment), CPU ${median(side.cpuMs).toFixed(0)} ms; runs ${side.ms.map((m) => m.toFixed(0)).join(' / ')}`);
 }
-if (sides.length === 2) console.log(`ratio ${sides[1]!.label} / working tree: ${(median(sides[1]!.ms) / median(sides[0]!.ms)).toFixed(1)}×`);
+if (sides.length === 2) {
+  const ratio = (f: (s: Side) => number[]): string => (median(f(sides[1]!)) / median(f(sides[0]!))).toFixed(1);
+  console.log(`ratio ${sides[1]!.label} / working tree: ${ratio((s) => s.ms)}× wall, ${ratio((s) => s.cpuMs)}× CPU`);
+}
