@@ -250,6 +250,8 @@ export interface WorkqOptions {
   port?: number;
   dir?: string;
   sync?: 'always' | 'interval' | 'os';
+  /** `-cmdlog-seg-size`; the server's default when undefined. */
+  segmentSize?: number;
   /** Directory for a `--cpu-prof` profile of the server process. */
   cpuProfDir?: string;
   timeoutMs?: number;
@@ -260,6 +262,7 @@ export function workqArgs(launcher: WorkqLauncher, port: number, opts: WorkqOpti
   const args = [...nodeArgs, ...launcher.args, '-listen', `127.0.0.1:${port}`];
   if (opts.dir) args.push('-cmdlog-path', opts.dir);
   if (opts.dir && opts.sync) args.push('-cmdlog-sync', opts.sync);
+  if (opts.dir && opts.segmentSize !== undefined) args.push('-cmdlog-seg-size', String(opts.segmentSize));
   return args;
 }
 

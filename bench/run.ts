@@ -20,7 +20,7 @@ const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
   --jobs N        job count of every count-based workload (defaults: add 200000,
                   cycle 100000, memory 1000000, durability 200000, replay 1000000,
-                  restart 1000)
+                  restart 1000, segments 2000)
   --rounds N      latency round trips (default 10000)
   --conns N       connections of the load generator (default 4)
   --depth P       requests in flight per connection (default 64)
@@ -98,6 +98,7 @@ const cfg: BenchConfig = {
     durability: jobs ?? 200000,
     replay: jobs ?? 1000000,
     restart: jobs ?? 1000,
+    segments: jobs ?? 2000,
   },
   rounds: positive(values.rounds, 10000, 'rounds'),
   repeat: positive(values.repeat, 3, 'repeat'),

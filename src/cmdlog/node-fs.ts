@@ -9,6 +9,8 @@ export const nodeFileSystem: LogFileSystem = {
   accessWritable: (path) => fs.promises.access(path, fs.constants.W_OK),
   readdir: (path) => fs.promises.readdir(path),
   readFile: readWhole,
+  readFileSync: (path) => fs.readFileSync(path),
+  statSync: (path) => fs.statSync(path),
   openSync: (path, flags) => fs.openSync(path, flags, 0o666),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   write: (fd, buf, offset, length, position) =>
