@@ -1,8 +1,11 @@
 import { checkDirectories } from '../src/config/directories.js';
+import { instanceRegistry } from '../src/metrics/instance-metrics.js';
 import { startServer } from '../src/server/server.js';
+import { ServerStats } from '../src/server/stats.js';
 import type { WorkqServer } from '../src/server/types.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
+import { answerMetricsRequests } from './metrics-ipc.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
 
 /** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
@@ -45,7 +48,10 @@ export async function runChild(argv: readonly string[]): Promise<void> {
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   let server: WorkqServer | null = null;
   let stopping: Promise<void> | null = null;
-  const starting = startServer({ ...settings, logger }).then(
+  // Answering from the start lets a scrape follow the replay.
+  const stats = new ServerStats();
+  answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
+  const starting = startServer({ ...settings, logger, stats }).then(
     (started) => (server = started),
     (error: unknown) => {
       const { code, message } = error as NodeJS.ErrnoException;

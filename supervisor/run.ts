@@ -1,5 +1,6 @@
 import { checkDirectories } from '../src/config/directories.js';
 import { controlSocketPath } from '../src/config/control-socket.js';
+import { startSupervisorAdmin } from './admin.js';
 import { serveControl } from './control.js';
 import { createLogger } from './logger.js';
 import { Supervisor } from './primary.js';
@@ -32,7 +33,9 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   const control = await serveControl(socketPath, () => (supervisor as Supervisor).status());
   if (!control.ok) exitWith(1, control.error);
 
+  let admin: Awaited<ReturnType<typeof startSupervisorAdmin>> = null;
   const finish = (status: number, line: string | null): void => {
+    void admin?.close();
     control.value.close(() => {
       if (line !== null) process.stderr.write(`${line}\n`);
       process.exit(status);
@@ -53,5 +56,6 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void (supervisor as Supervisor).restart());
   logger.info({ files: config.value.files, instances: config.value.instances.map((instance) => instance.name) }, 'supervisor starting');
+  admin = await startSupervisorAdmin(config.value, () => supervisor as Supervisor, logger);
   supervisor.start();
 }

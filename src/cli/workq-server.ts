@@ -5,8 +5,12 @@ import { controlSocketPath } from '../config/control-socket.js';
 import { formatUsage, parseFlags } from '../config/flags.js';
 import { loadConfig } from '../config/load.js';
 import type { InstanceSettings } from '../config/resolve.js';
-import { SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
+import { parseListen, SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
+import { startAdmin, type AdminListener } from '../admin/http.js';
+import { StandaloneAdmin } from '../admin/standalone.js';
+import { instanceRegistry } from '../metrics/instance-metrics.js';
 import { startServer } from '../server/server.js';
+import { ServerStats } from '../server/stats.js';
 import { requestStatus } from '../../supervisor/control.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 import { runPrimary } from '../../supervisor/run.js';
@@ -51,6 +55,9 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!settings.ok) exitWith(1, settings.error);
   const directories = checkDirectories([settings.value]);
   if (!directories.ok) exitWith(1, directories.error);
+  const adminFlag = values.get('admin-listen');
+  const adminAddress = typeof adminFlag === 'string' ? parseListen(adminFlag, 'admin-listen') : null;
+  if (adminAddress !== null && !adminAddress.ok) exitWith(2, `${adminAddress.error}\n${USAGE}`);
 
   const logger = pino({ level: config.value.logLevel, base: { pid: process.pid, instance: settings.value.name } });
   const { cmdlog } = settings.value;
@@ -64,26 +71,41 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
     },
     'starting',
   );
+  const stats = new ServerStats();
+  const adminSource = new StandaloneAdmin(settings.value, instanceRegistry(stats, { instance: settings.value.name, maxQueues: config.value.admin.maxQueues }));
+  let admin: AdminListener | null = null;
+  if (adminAddress !== null) {
+    try {
+      admin = await startAdmin({ ...adminAddress.value, source: adminSource, logger });
+    } catch (error) {
+      exitWith(1, `workq-server: cannot listen on -admin-listen ${adminFlag as string}: ${(error as Error).message}`);
+    }
+  }
   let server;
   try {
-    server = await startServer({ ...settings.value, logger });
+    server = await startServer({ ...settings.value, logger, stats });
   } catch (error) {
     logger.error({ err: error }, 'start failed');
     exitWith(1, `workq-server: ${(error as Error).message}`);
   }
+  adminSource.serving(server);
   const running = server;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
+    adminSource.stopped();
+    running
+      .stop()
+      .then(() => admin?.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import type { LogStats } from './log-stats.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
 import {
   ID_PAYLOAD_LENGTH,
@@ -23,6 +24,7 @@ export interface AppenderOptions {
   sync: SyncPolicy;
   syncIntervalMs: number;
   segmentSize: number;
+  stats: LogStats;
 }
 
 interface ActiveSegment {
@@ -102,6 +104,10 @@ export class Appender implements Journal {
 
   get readOnly(): boolean {
     return this.isReadOnly;
+  }
+
+  get segmentCount(): number {
+    return this.sealed.length + (this.active !== null || this.resume !== null ? 1 : 0);
   }
 
   /** Records not yet written to the file. */
@@ -247,6 +253,7 @@ export class Appender implements Journal {
         const n = fs.writeSync(seg.fd, this.buf, from, length, seg.size);
         if (n !== length) throw Object.assign(new Error(`short write: ${n} of ${length} bytes`), { code: 'ESHORTWRITE' });
         seg.size += length;
+        this.opts.stats.bytesWritten += length;
         this.writtenSeq += i - this.written;
         this.written = i;
         this.writtenBytes = ends[i - 1]!;
@@ -373,12 +380,14 @@ export class Appender implements Journal {
     const dir = this.dirDirty;
     this.dirDirty = false;
     this.syncing = true;
+    const started = performance.now();
     this.opts.fs
       .fsync(seg.fd)
       .then(() => (dir ? this.syncDirectory() : undefined))
       .then(
         () => {
           this.syncing = false;
+          this.opts.stats.fsyncSeconds.observe((performance.now() - started) / 1000);
           seg.syncedSize = size;
           this.release(count, bytes);
           if (this.opts.sync === 'always' && seq > this.durableSeq) {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import type { LogStats } from './log-stats.js';
 import { HEADER, HEADER_LENGTH, RecordScanner } from './record.js';
 import { REWRITE_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
@@ -10,6 +11,7 @@ export interface CleanerOptions {
   dir: string;
   logger: Logger;
   now: () => number;
+  stats: LogStats;
 }
 
 /** A segment is rewritten once at least this share of its records can go. */
@@ -53,6 +55,7 @@ export class Cleaner {
     const { logger } = this.opts;
     const now = this.opts.now();
     this.book.prune(now);
+    this.opts.stats.cleaningRuns++;
     let removed = 0;
     let rewritten = 0;
     let dirChanged = false;

@@ -4,6 +4,7 @@ import type { EngineApi } from '../jobs/types.js';
 import { Appender } from './appender.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
+import { LogStats } from './log-stats.js';
 import { nodeFileSystem } from './node-fs.js';
 import { replaySegments } from './replay.js';
 import { listSegments, segmentName } from './segment-files.js';
@@ -80,6 +81,7 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
   const fs = opts.fs ?? nodeFileSystem;
   const now = opts.now ?? Date.now;
   const { dir, logger } = opts;
+  const stats = opts.stats ?? new LogStats();
   try {
     await fs.mkdir(dir);
     await fs.accessWritable(dir);
@@ -94,13 +96,14 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
       logger.warn({ file }, 'cmdlog: removed a temporary file left by an interrupted write');
     }
     const nums = listing.segments;
+    stats.replay.bytesTotal = opts.fs === undefined ? logBytes(dir, nums) : 0;
     const source =
-      opts.fs === undefined && logBytes(dir, nums) >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
+      opts.fs === undefined && stats.replay.bytesTotal >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
         ? new WorkerSegments(dir, nums, opts.replayWorker?.runBytes)
         : new InlineSegments(fs, dir, nums);
-    const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1 }, source, engine);
-    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize };
-    const cleaner = new Cleaner({ fs, dir, logger, now }, sealed, book);
+    const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1, progress: stats.replay }, source, engine);
+    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, stats };
+    const cleaner = new Cleaner({ fs, dir, logger, now, stats }, sealed, book);
     return new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
   } catch (err) {
     await lock.release();

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import type { ReplayProgress } from './log-stats.js';
 import { CmdlogCorruptError } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
@@ -18,6 +19,8 @@ export interface ReplayContext {
   now: number;
   /** The highest segment's number: the only one whose damaged end is repaired. */
   highest: number;
+  /** Updated as replay goes, for the metrics. */
+  progress: ReplayProgress;
 }
 
 /** The highest segment after replay: where appending continues. */
@@ -71,6 +74,9 @@ export async function replaySegments(ctx: ReplayContext, source: SegmentSource, 
 
 async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
   const started = performance.now();
+  const { progress } = ctx;
+  progress.startedAt = started;
+  let bytesBefore = 0;
   const sealed: SealedSegment[] = [];
   let highest: HighestSegment | null = null;
   let records = 0;
@@ -112,6 +118,8 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
         if ((records & 1023) === 0) {
           const t = performance.now();
           if (t - lastYield >= YIELD_EVERY_MS) {
+            progress.records = records;
+            progress.bytesDone = bytesBefore + pos;
             if (t - lastProgress >= PROGRESS_EVERY_MS) {
               ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
               lastProgress = t;
@@ -132,11 +140,16 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     }
     if (isHighest) highest = { num: segment.num, size, dropAt };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
+    bytesBefore += buf.length;
+    progress.bytesDone = bytesBefore;
+    progress.records = records;
     source.done();
   }
   const book = await source.book();
   book.prune(ctx.now);
-  const ms = performance.now() - started;
+  progress.endedAt = performance.now();
+  progress.records = records;
+  const ms = progress.endedAt - started;
   ctx.logger.info(
     { records, segments, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records, worker: source.inWorker },
     'cmdlog: replay done',

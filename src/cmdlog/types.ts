@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Journal } from '../jobs/types.js';
+import type { LogStats } from './log-stats.js';
 
 /** When records are fsynced (CMDLOG.md 9.2). */
 export type SyncPolicy = 'interval' | 'os' | 'always';
@@ -43,6 +44,8 @@ export interface CommandLogOptions {
    * `runBytes` (1 MiB). Tests set both low.
    */
   replayWorker?: { fromBytes?: number; runBytes?: number };
+  /** Counters for the metrics; the log updates them in place. */
+  stats?: LogStats;
 }
 
 export interface CommandLog extends Journal {
@@ -54,6 +57,8 @@ export interface CommandLog extends Journal {
    */
   whenDurable(seq: number, cb: () => void): void;
   readonly readOnly: boolean;
+  /** Segment files: the closed ones and the active one. */
+  readonly segmentCount: number;
   onReadOnlyChange: ((readOnly: boolean) => void) | null;
   /** Runs one cleaning pass now (after the one in progress, if any). */
   cleanNow(): Promise<void>;
