@@ -8,8 +8,8 @@ import { floorMs, readyAt } from '../jobs/wall-time.js';
 export const OTHER_QUEUES = '*other*';
 
 /** Queues (or job-table slots) looked at per turn of the event loop: about a millisecond of work. */
-const QUEUES_PER_TURN = 50_000;
-const SLOTS_PER_TURN = 32_768;
+const QUEUES_PER_TURN = 5_000;
+const SLOTS_PER_TURN = 16_384;
 
 export class QueueTally {
   ready = 0;
@@ -24,11 +24,11 @@ export class QueueTally {
 
   constructor(readonly name: string) {}
 
-  addQueue(queue: Queue): void {
-    this.ready += queue.ready.size;
-    this.scheduled += queue.scheduled.size;
-    this.added += queue.added;
-    this.completedTotal += queue.completed;
+  addQueue(queue: Queue, sign = 1): void {
+    this.ready += sign * queue.ready.size;
+    this.scheduled += sign * queue.scheduled.size;
+    this.added += sign * queue.added;
+    this.completedTotal += sign * queue.completed;
   }
 
   addJob(job: Job): void {
@@ -60,8 +60,11 @@ export interface Census {
   queueCount: number;
 }
 
-/** The `limit` queues with the largest backlog (ready + scheduled), ties to the earlier name. */
-async function chooseQueues(queues: readonly Queue[], limit: number): Promise<Set<Queue>> {
+/**
+ * The `limit` queues with the largest backlog (ready + scheduled), ties to the earlier
+ * name; `all` gets the sums over every queue on the way.
+ */
+async function chooseQueues(queues: readonly Queue[], limit: number, all: QueueTally): Promise<Queue[]> {
   const chosen: Queue[] = [];
   const backlog = (queue: Queue): number => queue.ready.size + queue.scheduled.size;
   // A min-heap on backlog of the best `limit` so far: each queue costs one comparison unless it enters.
@@ -83,7 +86,8 @@ async function chooseQueues(queues: readonly Queue[], limit: number): Promise<Se
     const end = Math.min(queues.length, start + QUEUES_PER_TURN);
     for (let i = start; i < end; i++) {
       const queue = queues[i]!;
-      if (limit === 0) break;
+      all.addQueue(queue);
+      if (limit === 0) continue;
       if (chosen.length < limit) {
         chosen.push(queue);
         for (let c = chosen.length - 1; c > 0; ) {
@@ -98,7 +102,7 @@ async function chooseQueues(queues: readonly Queue[], limit: number): Promise<Se
       }
     }
   }
-  return new Set(chosen);
+  return chosen;
 }
 
 /**
@@ -109,22 +113,14 @@ async function chooseQueues(queues: readonly Queue[], limit: number): Promise<Se
  */
 export async function takeCensus(engine: Engine, limit: number): Promise<Census> {
   const queues = engine.queueList;
-  const chosen = await chooseQueues(queues, limit);
-  const tallies = new Map<string, QueueTally>();
   const other = new QueueTally(OTHER_QUEUES);
-  for (let start = 0; start < queues.length; start += QUEUES_PER_TURN) {
-    if (start > 0) await nextTurn();
-    const end = Math.min(queues.length, start + QUEUES_PER_TURN);
-    for (let i = start; i < end; i++) {
-      const queue = queues[i]!;
-      if (chosen.has(queue)) {
-        const tally = new QueueTally(queue.name);
-        tally.addQueue(queue);
-        tallies.set(queue.name, tally);
-      } else {
-        other.addQueue(queue);
-      }
-    }
+  const chosen = await chooseQueues(queues, limit, other);
+  const tallies = new Map<string, QueueTally>();
+  for (const queue of chosen.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const tally = new QueueTally(queue.name);
+    tally.addQueue(queue);
+    other.addQueue(queue, -1);
+    tallies.set(queue.name, tally);
   }
   const visit = (job: Job): void => (tallies.get(job.name) ?? other).addJob(job);
   for (let from = 0; from < engine.jobSlots; from += SLOTS_PER_TURN) {
