@@ -203,6 +203,8 @@ export interface WorkqOptions {
   /** Directory for a `--cpu-prof` profile of the server process. */
   cpuProfDir?: string;
   timeoutMs?: number;
+  /** More flags for the server (e.g. -admin-listen). */
+  extraArgs?: string[];
 }
 
 export async function startWorkq(launcher: WorkqLauncher, opts: WorkqOptions = {}): Promise<ServerProc> {
@@ -211,6 +213,7 @@ export async function startWorkq(launcher: WorkqLauncher, opts: WorkqOptions = {
   const args = [...nodeArgs, ...launcher.args, '-listen', `127.0.0.1:${port}`];
   if (opts.dir) args.push('-cmdlog-path', opts.dir);
   if (opts.dir && opts.sync) args.push('-cmdlog-sync', opts.sync);
+  if (opts.extraArgs) args.push(...opts.extraArgs);
   return launch({
     label: 'workq',
     command: process.execPath,
