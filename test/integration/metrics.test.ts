@@ -156,3 +156,34 @@ test('admin endpoints of a standalone server: health, readiness, status, the pag
   t.is(post.status, 405);
   t.is(post.headers.get('allow'), 'GET, HEAD');
 });
+
+test('a restart on a log reports what it replayed: bytes, records, duration', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const cmdlog = { path: dir.path, sync: 'interval' as const, syncIntervalMs: 1000, segmentSize: 64 * 1024 * 1024, cleanIntervalMs: 300_000 };
+  const first = await startServer({ host: '127.0.0.1', port: 0, cmdlog, logger: silent });
+  const wire = await Wire.connect(first.port);
+  wire.send(Buffer.concat(Array.from({ length: 5 }, () => addCommand(newId(), 'replayed', 'p'))));
+  t.is(await wire.reply('+OK\r\n'.repeat(5)), '+OK\r\n'.repeat(5));
+  wire.close();
+  await first.stop();
+
+  const stats = new ServerStats();
+  const registry = instanceRegistry(stats, { instance: 'r', maxQueues: 10 });
+  const before = parseScrape(await registry.metrics());
+  t.is(before.get(series('workq_starting', { instance: 'r' })), 1, 'starting until it listens');
+  t.is(before.get(series('workq_jobs', { instance: 'r', queue: 'replayed', state: 'ready' })), undefined);
+  const second = await startServer({ host: '127.0.0.1', port: 0, cmdlog, logger: silent, stats });
+  t.teardown(() => second.stop());
+  const { replay } = stats.log;
+  t.true(replay.bytesTotal > 0);
+  t.is(replay.bytesDone, replay.bytesTotal);
+  t.is(replay.records, 5);
+  t.true(replay.endedAt >= replay.startedAt && replay.startedAt > 0);
+  const after = parseScrape(await registry.metrics());
+  t.is(after.get(series('workq_replay_records', { instance: 'r' })), 5);
+  t.is(after.get(series('workq_replay_done_bytes', { instance: 'r' })), replay.bytesTotal);
+  t.is(after.get(series('workq_starting', { instance: 'r' })), 0);
+  t.is(after.get(series('workq_jobs', { instance: 'r', queue: 'replayed', state: 'ready' })), 5);
+  t.is(after.get(series('workq_jobs_added_total', { instance: 'r' })), 0, 'replayed jobs are not counted as added');
+});
