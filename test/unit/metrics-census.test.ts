@@ -2,7 +2,7 @@ import test from 'ava';
 import { Engine } from '../../src/jobs/engine.js';
 import type { NewJob } from '../../src/jobs/types.js';
 import { OTHER_QUEUES, takeCensus } from '../../src/metrics/census.js';
-import { instanceRegistry } from '../../src/metrics/instance-metrics.js';
+import { censusReusable, instanceRegistry } from '../../src/metrics/instance-metrics.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { newId } from '../helpers/replies.js';
 import { parseScrape, series } from '../helpers/prometheus.js';
@@ -78,4 +78,19 @@ test('under a million queue names a scrape stays bounded, and yields to the even
   t.true(text.length < 64 * 1024, `scrape of ${text.length} bytes`);
   // A million queues are looked at in slices with turns of the event loop between them.
   t.true(turns >= 100, `${turns} turns`);
+});
+
+test('a census that took long is reused for a hundred times its work; a quick one is taken at every scrape', async (t) => {
+  t.false(censusReusable(5, 0), 'a walk of 5 ms or less is never reused');
+  t.true(censusReusable(300, 29_999));
+  t.false(censusReusable(300, 30_000));
+  const stats = new ServerStats();
+  const engine = new Engine(clock);
+  stats.engine = engine;
+  const registry = instanceRegistry(stats, { instance: 'i', maxQueues: 10 });
+  const ready = async (): Promise<number | undefined> => parseScrape(await registry.metrics()).get(series('workq_jobs', { instance: 'i', queue: 'small', state: 'ready' }));
+  fill(engine, { small: 1 });
+  t.is(await ready(), 1);
+  fill(engine, { small: 1 });
+  t.is(await ready(), 2);
 });
