@@ -1,6 +1,10 @@
 /**
  * What the metrics cost the add path: workload 1 (pipelined adds) on three Workq-TS
- * servers measured in turns, `--repeat` times each, median reported:
+ * servers, each run on fresh servers in rotating order, `--repeat` times, medians
+ * reported. Besides adds per second of wall time it reports adds per second of the
+ * server's own CPU time (/proc/PID/schedstat): the server is single-threaded and
+ * CPU-bound here, so that is its throughput on a core of its own, and it is far less
+ * disturbed by other load on a shared machine than the wall-clock rate.
  *
  * - before: the server as committed at `--base` (default: where this branch left main),
  *   which counts nothing;
@@ -13,7 +17,7 @@
  *   node --import=tsx bench/metrics-cost.ts [--jobs 100000] [--repeat 5] [--scrape-ms 1000] [--base REV]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,29 +50,46 @@ function addLoad(port: number, count: number, queue: string): Promise<LoadResult
 
 interface Side {
   name: string;
-  proc: ServerProc;
-  adminPort: number | null;
-  runs: number[];
+  start: () => Promise<ServerProc>;
+  admin: boolean;
+  /** Adds per second of wall time, and adds per second of the server's own CPU time. */
+  wall: number[];
+  cpu: number[];
   scrapes: number;
+}
+
+/** CPU time the process has run, in seconds (/proc/PID/schedstat: nanosecond resolution). */
+function cpuSeconds(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e9;
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-metrics-bench-'));
 const here: WorkqLauncher = { how: 'tsx', args: ['--import=tsx', path.join(ROOT, 'src/cli/workq-server.ts')], root: ROOT };
 const before = snapshotLauncher(base, tmp);
-const adminPort = await freePort();
+let adminPort = 0;
 const sides: Side[] = [
-  { name: `before (${base.slice(0, 7)})`, proc: await startWorkq(before), adminPort: null, runs: [], scrapes: 0 },
-  { name: 'off', proc: await startWorkq(here), adminPort: null, runs: [], scrapes: 0 },
-  { name: 'on', proc: await startWorkq(here, { extraArgs: ['-admin-listen', `127.0.0.1:${adminPort}`] }), adminPort, runs: [], scrapes: 0 },
+  { name: `before (${base.slice(0, 7)})`, start: () => startWorkq(before), admin: false, wall: [], cpu: [], scrapes: 0 },
+  { name: 'off', start: () => startWorkq(here), admin: false, wall: [], cpu: [], scrapes: 0 },
+  {
+    name: 'on',
+    start: async () => {
+      adminPort = await freePort();
+      return startWorkq(here, { extraArgs: ['-admin-listen', `127.0.0.1:${adminPort}`] });
+    },
+    admin: true,
+    wall: [],
+    cpu: [],
+    scrapes: 0,
+  },
 ];
 
-/** Scrapes /metrics every scrapeMs until stopped; returns the number of scrapes. */
+/** Scrapes /metrics every scrapeMs until stopped, the first one at once. */
 function scraping(side: Side): () => Promise<void> {
-  if (side.adminPort === null) return async () => undefined;
+  if (!side.admin) return async () => undefined;
   let stop = false;
   const loop = (async () => {
     while (!stop) {
-      const body = await (await fetch(`http://127.0.0.1:${side.adminPort}/metrics`)).text();
+      const body = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
       if (!body.includes('workq_jobs')) throw new Error('scrape without workq_jobs');
       side.scrapes++;
       await new Promise((resolve) => setTimeout(resolve, scrapeMs));
@@ -81,28 +102,38 @@ function scraping(side: Side): () => Promise<void> {
 }
 
 try {
-  for (const side of sides) await addLoad(side.proc.port, Math.min(20000, jobs), 'warm');
   for (let run = 0; run < repeat; run++) {
-    for (const side of sides) {
-      const stopScraping = scraping(side);
-      const result = await addLoad(side.proc.port, jobs, `q${run}`);
-      await stopScraping();
-      if (result.errors > 0 || result.closedEarly) throw new Error(`${side.name}: ${result.errors} errors`);
-      side.runs.push(result.perSecond);
-      console.error(`run ${run + 1}/${repeat} ${side.name}: ${Math.round(result.perSecond)} adds/s`);
+    // Each run on fresh servers, in a rotating order, so no side always goes first.
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(run + k) % sides.length]!;
+      const proc = await side.start();
+      try {
+        await addLoad(proc.port, Math.min(20000, jobs), 'warm');
+        const stopScraping = scraping(side);
+        const cpu0 = cpuSeconds(proc.pid);
+        const result = await addLoad(proc.port, jobs, 'q');
+        const cpu = cpuSeconds(proc.pid) - cpu0;
+        await stopScraping();
+        if (result.errors > 0 || result.closedEarly) throw new Error(`${side.name}: ${result.errors} errors`);
+        side.wall.push(result.perSecond);
+        side.cpu.push(jobs / cpu);
+        console.error(`run ${run + 1}/${repeat} ${side.name}: ${Math.round(result.perSecond)} adds/s, ${Math.round(jobs / cpu)} adds per CPU-second`);
+      } finally {
+        await proc.stop();
+      }
     }
   }
 } finally {
-  for (const side of sides) await side.proc.stop();
   rmSync(tmp, { recursive: true, force: true });
 }
 
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)]!;
-const off = median(sides[1]!.runs);
-console.log(`| side | adds/s (median of ${repeat}) | vs off | runs |`);
-console.log('| --- | --- | --- | --- |');
+const offCpu = median(sides[1]!.cpu);
+const offWall = median(sides[1]!.wall);
+const n = (v: number): string => Math.round(v).toLocaleString('en-US');
+console.log(`| side | adds per server CPU-second (median of ${repeat}) | vs off | adds/s wall (median) | vs off | CPU runs |`);
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const side of sides) {
-  const m = median(side.runs);
-  const extra = side.adminPort === null ? '' : `; ${side.scrapes} scrapes, one every ${scrapeMs} ms`;
-  console.log(`| ${side.name} | ${Math.round(m).toLocaleString('en-US')} | ${(m / off).toFixed(3)} | ${side.runs.map((v) => Math.round(v).toLocaleString('en-US')).join(' / ')}${extra} |`);
+  const extra = side.admin ? `; ${side.scrapes} scrapes, one every ${scrapeMs} ms` : '';
+  console.log(`| ${side.name} | ${n(median(side.cpu))} | ${(median(side.cpu) / offCpu).toFixed(3)} | ${n(median(side.wall))} | ${(median(side.wall) / offWall).toFixed(3)} | ${side.cpu.map(n).join(' / ')}${extra} |`);
 }
