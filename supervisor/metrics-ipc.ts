@@ -66,11 +66,11 @@ export function gatherChildMetrics(timeoutMs: number): Promise<MetricsJson[]> {
     cluster.on('exit', onExit);
     const request: MetricsRequest = { type: 'workq:metrics-request', id };
     for (const worker of workers) {
-      try {
-        worker.send(request);
-      } catch {
-        settle(worker);
-      }
+      // With a callback, a channel that closed in the meantime is reported here instead
+      // of as an 'error' event on the worker (which nothing else listens to).
+      worker.send(request, (error: Error | null) => {
+        if (error !== null) settle(worker);
+      });
     }
   });
 }
