@@ -5,6 +5,7 @@ import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory } from './durable-io.js';
 import type { ManifestWriter } from './manifest.js';
+import type { LogStats } from './log-stats.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
 import {
   ID_PAYLOAD_LENGTH,
@@ -27,6 +28,7 @@ export interface AppenderOptions {
   segmentSize: number;
   /** Told of every segment created. */
   manifest: ManifestWriter;
+  stats: LogStats;
 }
 
 interface ActiveSegment {
@@ -116,6 +118,10 @@ export class Appender implements Journal {
     const nums = this.sealed.map((seg) => seg.num);
     if (this.appendTo !== null) nums.push(this.appendTo);
     return nums.sort((a, b) => a - b);
+  }
+
+  get segmentCount(): number {
+    return this.sealed.length + (this.appendTo !== null ? 1 : 0);
   }
 
   /** Records not yet written to the file. */
@@ -261,6 +267,7 @@ export class Appender implements Journal {
         const n = fs.writeSync(seg.fd, this.buf, from, length, seg.size);
         if (n !== length) throw Object.assign(new Error(`short write: ${n} of ${length} bytes`), { code: 'ESHORTWRITE' });
         seg.size += length;
+        this.opts.stats.bytesWritten += length;
         this.writtenSeq += i - this.written;
         this.written = i;
         this.writtenBytes = ends[i - 1]!;
@@ -390,12 +397,14 @@ export class Appender implements Journal {
     const dir = this.dirDirty;
     this.dirDirty = false;
     this.syncing = true;
+    const started = performance.now();
     this.opts.fs
       .fsync(seg.fd)
       .then(() => (dir ? syncDirectory(this.opts.fs, this.opts.dir) : undefined))
       .then(
         () => {
           this.syncing = false;
+          this.opts.stats.fsyncSeconds.observe((performance.now() - started) / 1000);
           seg.syncedSize = size;
           this.release(count, bytes);
           if (this.opts.sync === 'always' && seq > this.durableSeq) {

@@ -23,6 +23,7 @@ export interface WorkqConfig {
   cmdlog: RawConfig['cmdlog'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
+  admin: RawConfig['admin'];
   /** Absolute paths of the files that were loaded. */
   files: string[];
 }
@@ -83,6 +84,7 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       cmdlog: raw.cmdlog,
       instances: instances.value,
       supervisor: raw.supervisor,
+      admin: raw.admin,
       files,
     },
   };

@@ -24,6 +24,12 @@ export interface RawConfig {
     replaceUnresponsiveAfterMs: number;
     failedRetryMs: number;
   };
+  admin: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    maxQueues: number;
+  };
 }
 
 export const DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024;
@@ -136,6 +142,32 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'workq-ms',
       default: 60_000,
       env: 'WORKQ_FAILED_RETRY_MS',
+    },
+  },
+  admin: {
+    enabled: {
+      doc: 'Whether the supervisor serves /metrics, /healthz, /readyz, /status and the status page over HTTP.',
+      format: Boolean,
+      default: true,
+      env: 'WORKQ_ADMIN_ENABLED',
+    },
+    host: {
+      doc: 'Address of the admin HTTP listener; keep it on loopback or a private network (it has no authentication).',
+      format: 'workq-host',
+      default: '127.0.0.1',
+      env: 'WORKQ_ADMIN_HOST',
+    },
+    port: {
+      doc: 'Port of the admin HTTP listener; 0 picks a free one (the "admin listening" log line tells which).',
+      format: 'port',
+      default: 9920,
+      env: 'WORKQ_ADMIN_PORT',
+    },
+    maxQueues: {
+      doc: 'Queues per instance that get a queue label of their own in the metrics (those with the most ready and scheduled jobs); the others are summed under queue="*other*".',
+      format: 'nat',
+      default: 100,
+      env: 'WORKQ_ADMIN_MAX_QUEUES',
     },
   },
 };

@@ -19,11 +19,12 @@ export const SERVER_FLAGS: FlagTable = {
   config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file (repeatable; later files win)' },
   instance: { kind: 'string', metavar: 'NAME', usage: 'which instance of the configuration to run' },
   'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
+  'admin-listen': { kind: 'string', metavar: 'HOST:PORT', usage: 'serve /metrics, /healthz, /readyz, /status and the status page over HTTP here (off unless given)' },
 };
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces), as Go's net.SplitHostPort reads it. */
-export function parseListen(text: string): Result<{ host: string; port: number }> {
-  const bad = { ok: false as const, error: `invalid -listen "${text}": expected HOST:PORT` };
+export function parseListen(text: string, flag = 'listen'): Result<{ host: string; port: number }> {
+  const bad = { ok: false as const, error: `invalid -${flag} "${text}": expected HOST:PORT` };
   const colon = text.lastIndexOf(':');
   if (colon === -1) return bad;
   let host = text.slice(0, colon);
@@ -32,8 +33,8 @@ export function parseListen(text: string): Result<{ host: string; port: number }
   else if (host.includes(':')) return bad;
   if (host === '') host = '0.0.0.0';
   const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-  if (checkHost(host) !== null) return { ok: false, error: `invalid -listen "${text}": host ${checkHost(host)}` };
-  if (checkPort(port) !== null) return { ok: false, error: `invalid -listen "${text}": port ${checkPort(port)}` };
+  if (checkHost(host) !== null) return { ok: false, error: `invalid -${flag} "${text}": host ${checkHost(host)}` };
+  if (checkPort(port) !== null) return { ok: false, error: `invalid -${flag} "${text}": port ${checkPort(port)}` };
   return { ok: true, value: { host, port } };
 }
 

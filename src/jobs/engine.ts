@@ -13,6 +13,7 @@ import type {
   RestoreError,
   RestoredJob,
 } from './types.js';
+import { EngineCounters } from './counters.js';
 import { CreatedStamp } from './created-stamp.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { ExpiryHeap } from './job-heaps.js';
@@ -59,6 +60,8 @@ export class Engine implements EngineApi {
   private held = false;
   /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release. */
   private heldRunEnds: Job[] = [];
+  /** Read by the metrics; the engine only increments them. */
+  readonly counters = new EngineCounters();
 
   constructor(
     private readonly clock: Clock,
@@ -73,6 +76,26 @@ export class Engine implements EngineApi {
 
   get jobCount(): number {
     return this.jobs.size;
+  }
+
+  /** Leases, results and runs waiting. */
+  get waiterCount(): number {
+    return this.waits.size;
+  }
+
+  /** Every queue, sorted by name; the caller must not change it. */
+  get queueList(): readonly Queue[] {
+    return this.queueOrder;
+  }
+
+  /** Slots of the job table, some empty: bounds for `jobsInSlots`. */
+  get jobSlots(): number {
+    return this.jobs.capacity;
+  }
+
+  /** Visits the jobs in table slots [from, to), so a walk over millions can be split across turns. */
+  jobsInSlots(from: number, to: number, visit: (job: Job) => void): void {
+    this.jobs.visitSlots(from, to, visit);
   }
 
   setJournal(journal: Journal | null): void {
@@ -130,6 +153,8 @@ export class Engine implements EngineApi {
       done('timeout');
       return;
     }
+    this.counters.added++;
+    queue.added++;
     this.stamp.next(now);
     const job = Job.create(
       spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
@@ -178,6 +203,8 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
     this.applyComplete(job, result);
+    this.counters.completed++;
+    this.queueOf(job).completed++;
     this.journal?.complete(id, result);
     this.settle(job);
     return null;
@@ -188,6 +215,7 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
     const outcome = this.applyFail(job, result);
+    this.countFail(job, outcome);
     this.journal?.fail(id, result);
     if (outcome === FailOutcome.Final) this.settle(job);
     else if (outcome === FailOutcome.RetriedToRequeue) this.offer(this.queueOf(job), job, this.clock.now());
@@ -352,6 +380,8 @@ export class Engine implements EngineApi {
 
   /** Jobs take their name from their queue: one string per queue, not one per job. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
+    this.counters.added++;
+    queue.added++;
     this.stamp.next(now);
     return Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
@@ -422,10 +452,13 @@ export class Engine implements EngineApi {
   private startAttempt(job: Job, now: number): boolean {
     if (atAttemptLimit(job)) {
       job.state = JobState.Failed;
+      this.counters.failed++;
+      this.counters.exhaustedMaxAttempts++;
       this.settle(job);
       return false;
     }
     this.lease1(job, now);
+    this.counters.leased++;
     this.journal?.startAttempt(job.id, now);
     return true;
   }
@@ -459,6 +492,15 @@ export class Engine implements EngineApi {
     this.deadlines.remove(job.deadlineIndex);
     job.state = JobState.Pending;
     return FailOutcome.RetriedToRequeue;
+  }
+
+  private countFail(job: Job, outcome: number): void {
+    if (outcome !== FailOutcome.Final) {
+      this.counters.retriesMaxFails++;
+      return;
+    }
+    this.counters.failed++;
+    if (!job.foreground) this.counters.exhaustedMaxFails++;
   }
 
   /** A lease's TTR ended (its deadline already taken out). True when the job is to be requeued. */
@@ -532,6 +574,7 @@ export class Engine implements EngineApi {
       this.offer(this.queueOf(job), job, now);
       return;
     }
+    this.counters.ttrTimeouts++;
     const list = job.waiters as WaiterList | null;
     const run = list === null ? null : list.run;
     if (run !== null && run.phase === RunPhase.LeaseTtr) {
@@ -541,6 +584,11 @@ export class Engine implements EngineApi {
       return;
     }
     const requeue = this.applyTimeout(job);
+    if (requeue) this.counters.retriesMaxAttempts++;
+    else {
+      this.counters.failed++;
+      this.counters.exhaustedMaxAttempts++;
+    }
     this.journal?.timeoutAttempt(job.id);
     if (requeue) this.offer(this.queueOf(job), job, now);
     else this.settle(job);

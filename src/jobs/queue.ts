@@ -10,6 +10,9 @@ export class Queue {
   readonly ready = new JobList();
   readonly scheduled = new JobList();
   waitHead: WaitNode | null = null;
+  /** Jobs created in this queue and jobs completed in it since the start, for the metrics. */
+  added = 0;
+  completed = 0;
   private waitTail: WaitNode | null = null;
 
   constructor(readonly name: string) {}

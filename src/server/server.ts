@@ -3,7 +3,9 @@ import { openCommandLog, type CommandLog } from '../cmdlog/index.js';
 import { Engine } from '../jobs/engine.js';
 import { systemClock } from '../jobs/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { ServerStats } from './stats.js';
 import { Ticker } from './ticker.js';
+import { packageVersion } from './version.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 
 /** How long a graceful stop waits for clients to take their last replies before cutting them off. */
@@ -16,9 +18,12 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startServer(options: ServerOptions): Promise<WorkqServer> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
+  const stats = options.stats ?? new ServerStats();
   const engine = new Engine(clock);
+  stats.engine = engine;
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
+    stats.sync = options.cmdlog.sync;
     log = await openCommandLog(
       {
         dir: options.cmdlog.path,
@@ -28,11 +33,13 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
         cleanIntervalMs: options.cmdlog.cleanIntervalMs,
         logger,
         now: () => clock.now(),
+        stats: stats.log,
         ...(options.cmdlogFs !== undefined ? { fs: options.cmdlogFs } : {}),
       },
       engine,
     );
     engine.setJournal(log);
+    stats.commandLog = log;
     log.onReadOnlyChange = (readOnly) => {
       engine.holdJobDeadlines(readOnly);
       if (readOnly) logger.error('command log write failed: read-only until it can be written again');
@@ -53,13 +60,20 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     get startedAt() {
       return startedAt;
     },
+    stats,
+    version: packageVersion(),
+    uptimeSeconds: () => Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),
     activeClients: () => connections.size,
     afterWork: () => ticker.sync(),
-    forget: (connection) => connections.delete(connection),
+    forget: (connection) => {
+      if (connections.delete(connection)) stats.connectionsOpen = connections.size;
+    },
   };
 
   const listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, (socket) => {
     connections.add(new Connection(socket, host));
+    stats.connectionsAccepted++;
+    stats.connectionsOpen = connections.size;
   });
   try {
     await listen(listener, options.host, options.port);
@@ -68,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     throw error;
   }
   startedAt = clock.now();
+  stats.listeningSince = startedAt;
   ticker.sync();
   const address = listener.address() as net.AddressInfo;
   logger.info({ host: address.address, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
@@ -99,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   return {
     host: address.address,
     port: address.port,
+    stats,
     status: (): ServerStatus => ({
       host: address.address,
       port: address.port,

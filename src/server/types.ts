@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LogFileSystem, SyncPolicy } from '../cmdlog/types.js';
 import type { Clock } from '../jobs/types.js';
+import type { ServerStats } from './stats.js';
 
 export type { SyncPolicy };
 
@@ -26,6 +27,8 @@ export interface ServerOptions extends ListenSettings {
   clock?: Clock;
   /** The command log's file layer; tests inject faults (ENOSPC, EIO, short writes) through it. */
   cmdlogFs?: LogFileSystem;
+  /** Counters for the metrics; pass one to read them during start-up too. */
+  stats?: ServerStats;
 }
 
 export interface ServerStatus {
@@ -42,6 +45,7 @@ export interface WorkqServer {
   readonly host: string;
   readonly port: number;
   status(): ServerStatus;
+  readonly stats: ServerStats;
   /**
    * Graceful and idempotent (the same promise every time): stop accepting, let the
    * commands in flight finish, close connections, flush and fsync the log, release its
