@@ -90,7 +90,7 @@ function leaseOut(job: LeasedJob, json: boolean): void {
 function queuesOut(queues: readonly QueueInfo[], json: boolean): void {
   if (json) print(JSON.stringify(queues));
   else if (queues.length === 0) print('(no queues)');
-  else print(queues.map((q) => `${q.name} ready ${q.readyLen} scheduled ${q.scheduledLen}`).join('\n'));
+  else print(queues.map((q) => `${q.name} ready ${q.readyLen} scheduled ${q.scheduledLen}${q.paused ? ' paused' : ''}`).join('\n'));
 }
 
 function serverText(info: ServerInfo): string {
@@ -255,6 +255,32 @@ program
       okOut(json);
     }),
   );
+
+program
+  .command('touch')
+  .description("extend a leased job's lease: its TTR clock starts again")
+  .argument('<id>')
+  .option('--ttr <ms>', "the lease's new length from now (default: the job's TTR)", integer)
+  .action(
+    act(async (client, json, id: string, o: { ttr?: number }) => {
+      await client.touch(id, o.ttr === undefined ? {} : { ttrMs: o.ttr });
+      okOut(json);
+    }),
+  );
+
+for (const verb of ['pause', 'resume'] as const) {
+  program
+    .command(verb)
+    .description(verb === 'pause' ? 'stop leases from taking jobs from a queue (adds still go in)' : 'let leases take jobs from a paused queue again')
+    .argument('<name>', 'queue name')
+    .addOption(new Option('--on <host:port>', 'this server only (default: every server)'))
+    .action(
+      act(async (client, json, name: string, o: { on?: string }) => {
+        await client[verb](name, o.on === undefined ? {} : { server: o.on });
+        okOut(json);
+      }),
+    );
+}
 
 const inspect = program
   .command('inspect')

@@ -12,10 +12,12 @@ import {
   inspectQueuesCommand,
   inspectServerCommand,
   leaseCommand,
+  pauseCommand,
   resultCommand,
   runCommand,
   scheduleCommand,
   toBuffer,
+  touchCommand,
   wireTime,
   type Encoded,
 } from './requests.js';
@@ -32,6 +34,7 @@ import type {
   RunOptions,
   ServerInfo,
   ServerOption,
+  TouchOptions,
 } from './types.js';
 
 export const DEFAULT_TTR_MS = 60_000;
@@ -129,6 +132,25 @@ export class WorkqClient {
     await this.send<undefined>(options.server ?? serverFor(this.servers, id), 'ok', finishCommand('fail', id, toBuffer(result)));
   }
 
+  /**
+   * Restarts the TTR clock of the job's running lease (`ttrMs` from now, default the
+   * job's TTR); rejects with ClientError `Job not leased` when it is not leased. Pass
+   * `job.server` for a leased job, as for complete.
+   */
+  async touch(id: string, options: TouchOptions = {}): Promise<void> {
+    await this.send<undefined>(options.server ?? serverFor(this.servers, id), 'ok', touchCommand(id, options.ttrMs));
+  }
+
+  /** Stops leases from taking jobs from the queue, on `server` or on every server; adds still go in. */
+  pause(name: string, options: ServerOption = {}): Promise<void> {
+    return this.onServers(options, pauseCommand('pause', name));
+  }
+
+  /** Lets leases take jobs from a paused queue again, on `server` or on every server. */
+  resume(name: string, options: ServerOption = {}): Promise<void> {
+    return this.onServers(options, pauseCommand('resume', name));
+  }
+
   async delete(id: string): Promise<void> {
     await this.send<undefined>(serverFor(this.servers, id), 'ok', deleteCommand(id));
   }
@@ -199,6 +221,11 @@ export class WorkqClient {
     if (link === undefined) throw new ClientError(`Unknown server ${server}`);
     const value = blocking ? await link.callBlocking(kind, command) : await link.call(kind, command);
     return value as T;
+  }
+
+  private async onServers(options: ServerOption, command: Encoded): Promise<void> {
+    const servers = options.server !== undefined ? [options.server] : this.servers;
+    await Promise.all(servers.map((server) => this.send<undefined>(server, 'ok', command)));
   }
 
   private async inspectList(what: 'jobs' | 'scheduled-jobs', name: string, options: PageOptions): Promise<JobInfo[]> {
@@ -293,13 +320,14 @@ function leaseFailure(errors: readonly unknown[]): unknown {
 }
 
 function mergeQueues(queues: readonly QueueInfo[]): QueueInfo[] {
-  const byName = new Map<string, { name: string; readyLen: number; scheduledLen: number }>();
+  const byName = new Map<string, { name: string; readyLen: number; scheduledLen: number; paused: boolean }>();
   for (const queue of queues) {
     const seen = byName.get(queue.name);
     if (seen === undefined) byName.set(queue.name, { ...queue });
     else {
       seen.readyLen += queue.readyLen;
       seen.scheduledLen += queue.scheduledLen;
+      seen.paused ||= queue.paused;
     }
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -13,6 +13,7 @@ export type {
   AddOptions,
   RunOptions,
   ServerOption,
+  TouchOptions,
   PageOptions,
   ClientOptions,
 } from './types.js';

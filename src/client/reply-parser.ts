@@ -348,7 +348,7 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
 
 function queueInfo(name: string, keys: Record<string, string>): QueueInfo | null {
   const n = numbers(keys, ['ready-len', 'scheduled-len'] as const);
-  return n === null ? null : { name, readyLen: n['ready-len'], scheduledLen: n['scheduled-len'] };
+  return n === null ? null : { name, readyLen: n['ready-len'], scheduledLen: n['scheduled-len'], paused: keys['paused'] === '1' };
 }
 
 function serverInfo(keys: Record<string, string>, server: string): ServerInfo | null {

@@ -106,6 +106,15 @@ export function deleteCommand(id: string): Encoded {
   return token(id) ? [line(`delete ${id}`)] : new ClientError('Invalid ID');
 }
 
+export function touchCommand(id: string, ttrMs: number | undefined): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  return [line(ttrMs === undefined ? `touch ${id}` : `touch ${id} ${ttrMs}`)];
+}
+
+export function pauseCommand(verb: 'pause' | 'resume', name: string): Encoded {
+  return validName(name) ? [line(`${verb} ${name}`)] : new ClientError('Invalid Name');
+}
+
 export function inspectJobCommand(id: string): Encoded {
   return token(id) ? [line(`inspect job ${id}`)] : new ClientError('Invalid ID');
 }

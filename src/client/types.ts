@@ -48,6 +48,8 @@ export interface QueueInfo {
   readonly name: string;
   readonly readyLen: number;
   readonly scheduledLen: number;
+  /** Leases take nothing from the queue (`pause`); over several servers, true when any has it paused. */
+  readonly paused: boolean;
 }
 
 export interface ServerInfo {
@@ -78,6 +80,11 @@ export interface RunOptions {
   /** How long to wait for a worker to finish the job; default 60000. */
   timeoutMs?: number;
   priority?: number;
+}
+
+export interface TouchOptions extends ServerOption {
+  /** The lease's new length from now; default the job's own TTR. */
+  ttrMs?: number;
 }
 
 /** Picks one server of the client's list, for calls that are per server. */

@@ -7,10 +7,14 @@ import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeR
 import {
   ID_PAYLOAD_LENGTH,
   jobPayloadLength,
+  queuePayloadLength,
   resultPayloadLength,
+  touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
+  writeQueuePayload,
   writeResultPayload,
+  writeTouchPayload,
 } from './payload.js';
 import { NEW_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem, SyncPolicy } from './types.js';
@@ -159,6 +163,23 @@ export class Appender implements Journal {
 
   timeoutAttempt(id: string): void {
     this.appendId(RecordType.TimeoutAttempt, id, this.opts.now());
+  }
+
+  touch(id: string, ttr: number, at: number): void {
+    const payloadLength = touchPayloadLength(ttr);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeTouchPayload(this.buf, payloadAt, id, ttr);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  /** Never dropped by the cleaner: a queue's pause outlives every job (docs/protocol-extensions.md). */
+  pause(name: string, paused: boolean): void {
+    const payloadLength = queuePayloadLength(name);
+    const start = this.reserve(recordLength(payloadLength));
+    const at = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeQueuePayload(this.buf, at, paused ? RecordType.Pause : RecordType.Resume, name);
+    this.commit(start, end, Infinity);
   }
 
   private appendJob(type: number, job: Job): void {

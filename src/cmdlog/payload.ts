@@ -11,7 +11,9 @@ export type JobFields = Readonly<RestoredJob>;
 export type Payload =
   | { type: typeof RecordType.Add | typeof RecordType.Schedule; job: RestoredJob }
   | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
-  | { type: IdRecordType; id: string };
+  | { type: IdRecordType; id: string }
+  | { type: typeof RecordType.Touch; id: string; ttr: number }
+  | { type: typeof RecordType.Pause | typeof RecordType.Resume; name: string };
 
 type IdRecordType = typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
 
@@ -71,6 +73,32 @@ export function writeResultPayload(buf: Buffer, off: number, type: number, id: s
   return off + buf.write(result, off, 'latin1');
 }
 
+export function touchPayloadLength(ttr: number): number {
+  return 1 + ID_LENGTH + uvarintLength(ttr);
+}
+
+/** Touch (type 9): the ID, then the lease's new length from the record's TIME. */
+export function writeTouchPayload(buf: Buffer, off: number, id: string, ttr: number): number {
+  buf[off] = RecordType.Touch;
+  return writeUvarint(buf, writeId(buf, off + 1, id), ttr);
+}
+
+export function queuePayloadLength(name: string): number {
+  return 1 + uvarintLength(name.length) + name.length;
+}
+
+/** Pause (type 10) or resume (type 11): the queue name. */
+export function writeQueuePayload(buf: Buffer, off: number, type: number, name: string): number {
+  buf[off] = type;
+  off = writeUvarint(buf, off + 1, name.length);
+  return off + buf.write(name, off, 'latin1');
+}
+
+/** Pause and resume records name a queue, not a job: no ID follows their type byte. */
+export function isQueueRecord(type: number): boolean {
+  return type === RecordType.Pause || type === RecordType.Resume;
+}
+
 class DecodeError extends Error {}
 
 /**
@@ -89,6 +117,10 @@ export class PayloadDecoder {
   job: RestoredJob | null = null;
   /** The result of a complete/fail record. */
   result = '';
+  /** The lease length of a touch record. */
+  ttr = 0;
+  /** The queue of a pause/resume record. */
+  queue = '';
   private buf: Buffer = EMPTY;
   private pos = 0;
   private end = 0;
@@ -121,6 +153,13 @@ export class PayloadDecoder {
         case RecordType.StartAttempt:
         case RecordType.TimeoutAttempt:
           this.decodeId(type);
+          return null;
+        case RecordType.Touch:
+          this.decodeTouch();
+          return null;
+        case RecordType.Pause:
+        case RecordType.Resume:
+          this.decodeQueue();
           return null;
         default:
           return `unknown record type ${type}`;
@@ -188,6 +227,26 @@ export class PayloadDecoder {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (type === RecordType.Delete && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     this.id = idToString(this.buf, idAt);
+  }
+
+  private decodeTouch(): void {
+    const idAt = this.need(ID_LENGTH);
+    const ttr = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
+    this.id = idToString(this.buf, idAt);
+    this.ttr = ttr;
+  }
+
+  private decodeQueue(): void {
+    const length = this.uvarint();
+    const at = this.need(length);
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (length < 1 || length > MAX_NAME) throw new DecodeError('Invalid Name');
+    for (let i = at; i < at + length; i++) if (NAME_BYTE[this.buf[i]!] === 0) throw new DecodeError('Invalid Name');
+    this.id = '';
+    this.queue = this.buf.toString('latin1', at, at + length);
   }
 
   /** The queue name at `buf[at, at+length)` (already validated). */
@@ -272,6 +331,11 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
     case RecordType.Complete:
     case RecordType.Fail:
       return { type: d.type, id: d.id, result: d.result };
+    case RecordType.Touch:
+      return { type: d.type, id: d.id, ttr: d.ttr };
+    case RecordType.Pause:
+    case RecordType.Resume:
+      return { type: d.type, name: d.queue };
     default:
       return { type: d.type as IdRecordType, id: d.id };
   }

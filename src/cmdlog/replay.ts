@@ -173,6 +173,13 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
     case RecordType.TimeoutAttempt:
       engine.restoreTimeoutAttempt(id);
       break;
+    case RecordType.Touch:
+      engine.restoreTouch(id, decoder.ttr, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.Pause:
+    case RecordType.Resume:
+      engine.restorePause(decoder.queue, decoder.type === RecordType.Pause);
+      break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
 }

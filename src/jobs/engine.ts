@@ -203,6 +203,25 @@ export class Engine implements EngineApi {
     return null;
   }
 
+  touch(id: string, ttr: number | null): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (job.state !== JobState.Leased) return 'not-leased';
+    const now = this.clock.now();
+    const span = ttr ?? job.ttr;
+    this.extendLease(job, now + span);
+    this.journal?.touch(id, span, now);
+    return null;
+  }
+
+  pause(name: string, paused: boolean): void {
+    const queue = this.queueFor(name);
+    if (queue.paused === paused) return;
+    queue.paused = paused;
+    this.journal?.pause(name, paused);
+    if (!paused) this.serveWaiters(queue, this.clock.now());
+  }
+
   // ---- inspect ---------------------------------------------------------------------
 
   inspectJob(id: string): Job | null {
@@ -348,6 +367,17 @@ export class Engine implements EngineApi {
     return null;
   }
 
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state === JobState.Leased) this.extendLease(job, at + ttr);
+    return null;
+  }
+
+  restorePause(name: string, paused: boolean): void {
+    this.queueFor(name).paused = paused;
+  }
+
   // ---- state changes shared by commands, timers and replay ------------------------
 
   /** Jobs take their name from their queue: one string per queue, not one per job. */
@@ -385,10 +415,10 @@ export class Engine implements EngineApi {
     order.splice(lo, 0, queue);
   }
 
-  /** A job has become leasable: the oldest waiting lease on its queue gets it, else it joins the ready list. */
+  /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
   private offer(queue: Queue, job: Job, now: number): void {
     const node = queue.waitHead;
-    if (node === null) {
+    if (node === null || queue.paused) {
       queue.ready.push(job);
       return;
     }
@@ -406,7 +436,7 @@ export class Engine implements EngineApi {
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
         const queue = this.queueFor(names[i] as string);
-        const top = queue.ready.peek();
+        const top = queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
           bestQueue = queue;
@@ -415,6 +445,31 @@ export class Engine implements EngineApi {
       if (best === undefined) return null;
       (bestQueue as Queue).ready.pop();
       if (this.startAttempt(best, now)) return best;
+    }
+  }
+
+  /** A queue was resumed: its ready jobs go to the leases waiting on it, longest-waiting first. */
+  private serveWaiters(queue: Queue, now: number): void {
+    while (queue.waitHead !== null) {
+      const job = queue.ready.pop();
+      if (job === undefined) return;
+      if (!this.startAttempt(job, now)) continue;
+      const w = queue.waitHead.waiter;
+      this.detachLeaseWaiter(w);
+      w.done(job);
+    }
+  }
+
+  /** The leased job's lease now ends at `end`; a run already waiting on that lease's end (PROTOCOL.md 7.9) follows it. */
+  private extendLease(job: Job, end: number): void {
+    this.deadlines.remove(job.deadlineIndex);
+    this.deadlines.push(job, end);
+    const list = job.waiters as WaiterList | null;
+    const run = list === null ? null : list.run;
+    if (run !== null && run.phase === RunPhase.LeaseTtr && run.heapIndex >= 0) {
+      this.waits.remove(run.heapIndex);
+      run.deadline = end;
+      this.waits.push(run);
     }
   }
 
@@ -639,5 +694,5 @@ function hasNode(w: LeaseWaiter, queue: Queue): boolean {
 }
 
 function statsOf(queue: Queue): QueueStats {
-  return { name: queue.name, readyLen: queue.ready.size, scheduledLen: queue.scheduled.size };
+  return { name: queue.name, readyLen: queue.ready.size, scheduledLen: queue.scheduled.size, paused: queue.paused };
 }

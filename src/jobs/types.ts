@@ -23,10 +23,14 @@ export interface Journal {
   delete(id: string): void;
   expire(id: string): void;
   timeoutAttempt(id: string): void;
+  /** Extensions (docs/protocol-extensions.md): the lease now ends at `at` + `ttr`. */
+  touch(id: string, ttr: number, at: number): void;
+  /** A queue paused (true) or resumed (false). */
+  pause(name: string, paused: boolean): void;
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
-export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time';
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased';
 
 /**
  * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
@@ -79,6 +83,7 @@ export interface QueueStats {
   name: string;
   readyLen: number;
   scheduledLen: number;
+  paused: boolean;
 }
 
 export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempts' | 'duplicate-result';
@@ -101,6 +106,10 @@ export interface EngineApi {
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;
+  /** Restarts the running lease's TTR clock: it ends `ttr` (the job's TTR when null) from now. */
+  touch(id: string, ttr: number | null): EngineError | null;
+  /** Pauses or resumes a queue, creating it if needed; resuming hands its ready jobs to waiting leases. */
+  pause(name: string, paused: boolean): void;
   /** Creates the queue if it does not exist (a lease's side effect, PROTOCOL.md 5.5). */
   ensureQueue(name: string): void;
 
@@ -131,4 +140,7 @@ export interface EngineApi {
   restoreDelete(id: string): 'unknown' | null;
   restoreExpire(id: string): 'unknown' | null;
   restoreTimeoutAttempt(id: string): 'unknown' | null;
+  /** A touch record: the lease, if the job is leased, ends at `at` + `ttr`. */
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null;
+  restorePause(name: string, paused: boolean): void;
 }

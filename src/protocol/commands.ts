@@ -25,9 +25,13 @@ export const FAIL = spec('fail', 3, 3, 'invalid-result-size', true, false);
 export const DELETE = spec('delete', 2, 2, null, true, false);
 /** The exact arity of each inspect object is decided in decode (PROTOCOL.md 6). */
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
+/** Extensions (docs/protocol-extensions.md). */
+export const TOUCH = spec('touch', 2, 3, null, true, false);
+export const PAUSE = spec('pause', 2, 2, null, true, false);
+export const RESUME = spec('resume', 2, 2, null, true, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT,
+  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, TOUCH, PAUSE, RESUME,
 ]);
 
 const LONGEST = 8;

@@ -142,6 +142,25 @@ function decodeDelete(frame: Frame): Request | DecodeError {
   return { kind: 'delete', id, valid: isV4Id(id) };
 }
 
+/** `touch <id> [<ttr>]` (docs/protocol-extensions.md). */
+function decodeTouch(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const id = parseJobId(a[1]!);
+  if (id === null || !isV4Id(id)) return fail('invalid-id');
+  if (a.length === 2) return { kind: 'touch', id, ttr: null };
+  const ttr = parseU32(a[2]!);
+  if (ttr === null || ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
+  return { kind: 'touch', id, ttr };
+}
+
+/** `pause <name>` and `resume <name>` (docs/protocol-extensions.md). */
+function decodePause(frame: Frame, paused: boolean): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const name = frame.args[1]!;
+  return isValidName(name) ? { kind: 'pause', name, paused } : fail('invalid-name');
+}
+
 /** `inspect <object> ...` (PROTOCOL.md 6): the object first, then flags and arity, then fields. */
 function decodeInspect(frame: Frame): Request | DecodeError {
   const a = frame.args;
@@ -218,6 +237,12 @@ export function decode(frame: Frame): Request | DecodeError {
       return decodeDelete(frame);
     case 'inspect':
       return decodeInspect(frame);
+    case 'touch':
+      return decodeTouch(frame);
+    case 'pause':
+      return decodePause(frame, true);
+    case 'resume':
+      return decodePause(frame, false);
     default:
       return fail('unknown-command');
   }

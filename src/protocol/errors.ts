@@ -20,6 +20,7 @@ export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.f
   'invalid-limit': 'Invalid limit',
   'duplicate-job': 'Duplicate job',
   'duplicate-result': 'Duplicate result',
+  'job-not-leased': 'Job not leased',
 });
 
 const clientErrorLines = new Map<ClientError, Buffer>();

@@ -140,18 +140,22 @@ export class ReplyWriter {
     for (const job of list) this.jobBlock(job);
   }
 
-  /** `+OK <n>\r\n` and one `<name> 2` block per queue (PROTOCOL.md 6.3, 6.4). */
+  /**
+   * `+OK <n>\r\n` and one `<name> 2` block per queue (PROTOCOL.md 6.3, 6.4); a paused
+   * queue has a third key, `paused 1` (docs/protocol-extensions.md).
+   */
   queues(list: readonly QueueInfo[]): void {
     let size = 8 + MAX_NUMBER;
-    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 40;
+    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 52;
     this.reserve(size);
     this.header(list.length);
     for (const queue of list) {
       this.latin1(queue.name);
-      this.latin1(' 2\r\nready-len ');
+      this.latin1(queue.paused ? ' 3\r\nready-len ' : ' 2\r\nready-len ');
       this.int(queue.readyLen);
       this.latin1('\r\nscheduled-len ');
       this.int(queue.scheduledLen);
+      if (queue.paused) this.latin1('\r\npaused 1');
       this.crlf();
     }
   }

@@ -63,7 +63,9 @@ export type ClientError =
   | 'invalid-cursor-offset'
   | 'invalid-limit'
   | 'duplicate-job'
-  | 'duplicate-result';
+  | 'duplicate-result'
+  /** touch on a job that is not leased (docs/protocol-extensions.md). */
+  | 'job-not-leased';
 
 /** A command whose fields passed every check of its PROTOCOL.md 5.x table that needs no state. */
 export type Request =
@@ -76,6 +78,9 @@ export type Request =
   | { kind: 'fail'; id: string; result: string }
   /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (PROTOCOL.md 5.8). */
   | { kind: 'delete'; id: string; valid: boolean }
+  /** `ttr` null: the job's own TTR. */
+  | { kind: 'touch'; id: string; ttr: number | null }
+  | { kind: 'pause'; name: string; paused: boolean }
   | { kind: 'inspect-job'; id: string }
   | { kind: 'inspect-jobs'; name: string; offset: number; limit: number }
   | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }
@@ -113,4 +118,6 @@ export interface QueueInfo {
   readonly name: string;
   readonly readyLen: number;
   readonly scheduledLen: number;
+  /** Shown (as a third key) only when true, so a queue never paused reads as in the original. */
+  readonly paused: boolean;
 }

@@ -207,6 +207,13 @@ export class Connection implements ParserSink {
       case 'delete':
         this.replyOk(request.valid ? engine.delete(request.id) : null);
         return;
+      case 'touch':
+        this.replyOk(engine.touch(request.id, request.ttr));
+        return;
+      case 'pause':
+        engine.pause(request.name, request.paused);
+        out.ok();
+        return;
       case 'lease':
         this.leasing = true;
         this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));

@@ -16,6 +16,9 @@ export function writeEngineError(out: ReplyWriter, error: EngineError): void {
     case 'invalid-time':
       out.clientError('invalid-time');
       return;
+    case 'not-leased':
+      out.clientError('job-not-leased');
+      return;
   }
 }
 

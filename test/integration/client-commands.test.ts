@@ -26,7 +26,7 @@ test('add, inspect, lease, complete, result, delete', async (t) => {
   t.deepEqual(info.payload, Buffer.from('ping\r\n'));
   t.true(Math.abs(info.created.getTime() - Date.now()) < 5000);
   t.deepEqual(await client.inspectJobs(name), [info]);
-  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0 });
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0, paused: false });
   t.true((await client.inspectQueues()).some((queue) => queue.name === name));
 
   const job = await client.lease([name], 1000);
@@ -88,7 +88,7 @@ test('schedule with a Date and with the wire string', async (t) => {
   await t.throwsAsync(client.schedule(name, 'x', '2030-02-30T00:00:00Z'), { instanceOf: ClientError, message: 'Invalid Time' });
   const job = await client.lease(name, 3000);
   t.is(job.id, soon);
-  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 1 });
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 1, paused: false });
 });
 
 test('run waits for a worker; fail reaches run and result', async (t) => {

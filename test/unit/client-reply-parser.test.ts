@@ -71,8 +71,8 @@ function check(t: import('ava').ExecutionContext, out: Array<ReplyValue | WorkqE
   t.deepEqual(jobs[1]?.['time'], new Date('2030-01-01T00:00:00Z'));
   t.deepEqual(out[5], []);
   t.deepEqual(out[6], [
-    { name: 'ping', readyLen: 1, scheduledLen: 0 },
-    { name: 'q2', readyLen: 0, scheduledLen: 5 },
+    { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false },
+    { name: 'q2', readyLen: 0, scheduledLen: 5, paused: false },
   ]);
   const server = out[7] as Record<string, unknown>;
   t.is(server['activeClients'], 1);

@@ -19,7 +19,9 @@ type Op =
   | { k: 'complete' | 'fail' | 'delete'; n: number }
   | { k: 'cancel' }
   | { k: 'advance'; ms: number }
-  | { k: 'hold'; on: boolean };
+  | { k: 'hold'; on: boolean }
+  | { k: 'touch'; n: number; ttr: number | null }
+  | { k: 'pause'; name: number; on: boolean };
 
 const nArb = fc.integer({ min: 1, max: 12 });
 const nameArb = fc.integer({ min: 0, max: 2 });
@@ -33,6 +35,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel' as const) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 400 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('hold' as const), on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('touch' as const), n: nArb, ttr: fc.option(fc.integer({ min: 1, max: 400 })) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('pause' as const), name: nameArb, on: fc.boolean() }) },
 );
 
 /** What an add/schedule record of `job` carries (accessor fields included, which a spread would miss). */
@@ -78,11 +82,17 @@ class MirrorJournal implements Journal {
   timeoutAttempt(jobId: string): void {
     this.check('timeout', this.mirror.restoreTimeoutAttempt(jobId));
   }
+  touch(jobId: string, ttr: number, at: number): void {
+    this.check('touch', this.mirror.restoreTouch(jobId, ttr, at));
+  }
+  pause(name: string, paused: boolean): void {
+    this.mirror.restorePause(name, paused);
+  }
 }
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; waitHead: unknown }>;
+  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
@@ -120,7 +130,7 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
       const window = list.ordered(0, items.length);
       for (let i = 1; i < window.length; i++) if (!queueBefore(window[i - 1]!, window[i]!)) problems.push('window out of order');
     }
-    if (q.waitHead !== null && q.ready.size > 0) problems.push('a lease waits while a job is ready');
+    if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
@@ -144,6 +154,10 @@ function sameState(live: Engine, mirror: Engine, problems: string[]): void {
     if (job.state === JobState.Leased && mirror.deadlineOf(m) !== live.deadlineOf(job)) problems.push(`mirror TTR differs on ${job.id}`);
   }
   for (const m of mirrorJobs.values()) if (!liveJobs.has(m.id)) problems.push(`mirror kept ${m.id}`);
+  const mirrorQueues = (mirror as unknown as Internals).queues;
+  for (const [name, q] of (live as unknown as Internals).queues) {
+    if (q.paused !== (mirrorQueues.get(name)?.paused ?? false)) problems.push(`mirror differs on the pause of ${name}`);
+  }
 }
 
 test('random operations keep every job in one place, replay mirrors the journal, and everything ends', (t) => {
@@ -156,6 +170,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
       const calls = new Map<number, number>();
       const cancels: Array<() => void> = [];
       const cancelled = new Set<number>();
+      const paused = new Set<string>();
       let seq = 0;
       const track = () => {
         const k = ++seq;
@@ -163,6 +178,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
         return (outcome: unknown) => {
           calls.set(k, calls.get(k)! + 1);
           if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
+          if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
         };
       };
       for (const op of ops) {
@@ -210,12 +226,26 @@ test('random operations keep every job in one place, replay mirrors the journal,
             engine.holdJobDeadlines(op.on);
             if (!op.on) engine.tick(clock.t);
             break;
+          case 'touch': {
+            // The model: only a leased job can be touched, and its lease then ends ttr from now.
+            const job = engine.inspectJob(id(op.n));
+            const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
+            const r = engine.touch(id(op.n), op.ttr);
+            if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
+            if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
+            break;
+          }
+          case 'pause':
+            if (op.on) paused.add(NAMES[op.name]!);
+            else paused.delete(NAMES[op.name]!);
+            engine.pause(NAMES[op.name]!, op.on);
+            break;
         }
         checkInvariants(engine, clock.t, problems);
         sameState(engine, mirror, problems);
         if (problems.length > 0) break;
       }
-      // Liveness: with deadlines released, every job and every waiter ends by its deadlines.
+      // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
       engine.holdJobDeadlines(false);
       for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
         clock.t = Math.max(clock.t, engine.nextDeadline());

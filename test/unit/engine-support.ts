@@ -39,6 +39,12 @@ export class RecordingJournal implements Journal {
   timeoutAttempt(id: string): void {
     this.records.push(`timeout ${id}`);
   }
+  touch(id: string, ttr: number, at: number): void {
+    this.records.push(`touch ${id} ${ttr} ${at - T0}`);
+  }
+  pause(name: string, paused: boolean): void {
+    this.records.push(`${paused ? 'pause' : 'resume'} ${name}`);
+  }
   take(): string[] {
     return this.records.splice(0);
   }

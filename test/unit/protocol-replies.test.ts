@@ -94,7 +94,7 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
   const out = new ReplyWriter();
   out.jobs([PING]);
   t.is(text(out), wire('+OK 1', ...PING_BLOCK(0, 0)));
-  out.queues([{ name: 'ping', readyLen: 1, scheduledLen: 0 }]);
+  out.queues([{ name: 'ping', readyLen: 1, scheduledLen: 0, paused: false }]);
   t.is(text(out), wire('+OK 1', 'ping 2', 'ready-len 1', 'scheduled-len 0'));
   out.jobs([]);
   out.queues([]);

@@ -1,0 +1,219 @@
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { addCommand, inspectJob, leaseReply, newId, queueBlock, sleep } from '../helpers/replies.js';
+import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
+import type { WorkqServer } from '../../src/server/types.js';
+
+// touch, pause and resume (docs/protocol-extensions.md) over real TCP, byte for byte.
+// Deadline tests run on a stopped clock that only the test moves: a lease cannot run
+// out while the clock stands still, however slow the machine, and once the clock is
+// past a deadline the server's next timer turn applies it.
+
+const err = (text: string): string => `-CLIENT-ERROR ${text}\r\n`;
+const T0 = 1_800_000_000_000;
+
+class StoppedClock {
+  t = T0;
+  now(): number {
+    return this.t;
+  }
+}
+
+async function server(t: ExecutionContext, clock?: StoppedClock, cmdlogPath?: string): Promise<{ server: WorkqServer; wire: Wire }> {
+  const s = await startTestServer({ ...(clock ? { clock } : {}), ...(cmdlogPath ? { cmdlogPath } : {}) });
+  t.teardown(() => s.stop());
+  const wire = await Wire.connect(s.port);
+  t.teardown(() => wire.close());
+  return { server: s, wire };
+}
+
+/** Sends `command` and checks that exactly `expected` comes back, and nothing after it. */
+async function exchange(t: ExecutionContext, wire: Wire, command: string | Buffer, expected: string | Buffer): Promise<void> {
+  wire.send(command);
+  const want = typeof expected === 'string' ? expected : expected.toString('latin1');
+  t.is(await wire.reply(want), want, `reply to ${String(command).split('\r\n')[0]}`);
+}
+
+/** Inspects the job until its state is `state` (the server applies a passed deadline at its next timer turn). */
+async function stateBecomes(wire: Wire, id: string, state: string | null): Promise<string | null> {
+  let seen: string | null = null;
+  for (let i = 0; i < 200; i++) {
+    const { block } = await inspectJob(wire, id);
+    seen = block === null ? null : (block.keys.get('state') ?? '?');
+    if (seen === state) return seen;
+    await sleep(25);
+  }
+  return seen;
+}
+
+test('touch: syntax and every refusal, byte for byte', async (t) => {
+  const { wire } = await server(t);
+  const id = newId();
+  const nonV4 = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+  await exchange(t, wire, 'touch\r\n', err('Invalid command args'));
+  await exchange(t, wire, `touch ${id} 100 200\r\n`, err('Invalid command args'));
+  await exchange(t, wire, `touch ${id} -ttr=100\r\n`, err('Invalid command args'));
+  await exchange(t, wire, `touch ${id} 100 -x=1\r\n`, err('Invalid command args'));
+  await exchange(t, wire, `touch ${id} -x=\r\n`, err('Invalid command flags'));
+  await exchange(t, wire, 'touch garbage\r\n', err('Invalid ID'));
+  await exchange(t, wire, `touch ${nonV4}\r\n`, err('Invalid ID'));
+  await exchange(t, wire, 'touch garbage 0\r\n', err('Invalid ID'));
+  await exchange(t, wire, `touch ${id} 0\r\n`, err('Invalid TTR'));
+  await exchange(t, wire, `touch ${id} 86400001\r\n`, err('Invalid TTR'));
+  await exchange(t, wire, `touch ${id} +5\r\n`, err('Invalid TTR'));
+  await exchange(t, wire, `touch ${id} 4294967296\r\n`, err('Invalid TTR'));
+  await exchange(t, wire, `touch ${id}\r\n`, '-NOT-FOUND\r\n');
+  await exchange(t, wire, `touch ${id} 86400000\r\n`, '-NOT-FOUND\r\n');
+  await exchange(t, wire, addCommand(id, 'tq', 'p'), '+OK\r\n');
+  await exchange(t, wire, `touch ${id}\r\n`, err('Job not leased'));
+  await exchange(t, wire, 'lease tq 0\r\n', leaseReply(id, 'tq', 1000, 'p'));
+  await exchange(t, wire, `touch ${id}\r\n`, '+OK\r\n');
+  await exchange(t, wire, `touch ${id.toUpperCase()} 5000\r\n`, '+OK\r\n');
+  await exchange(t, wire, `complete ${id} 0\r\n\r\n`, '+OK\r\n');
+  await exchange(t, wire, `touch ${id}\r\n`, err('Job not leased'));
+  const failed = newId();
+  await exchange(t, wire, Buffer.concat([addCommand(failed, 'tq', 'p'), Buffer.from(`fail ${failed} 0\r\n\r\ntouch ${failed}\r\n`)]), '+OK\r\n+OK\r\n' + err('Job not leased'));
+});
+
+test('touch: the lease runs until ttr after the touch; TTR and max-attempts then apply as before', async (t) => {
+  const clock = new StoppedClock();
+  const { wire } = await server(t, clock);
+  const id = newId();
+  await exchange(t, wire, addCommand(id, 'tt', 'p', '100 600000', '-max-attempts=1'), '+OK\r\n');
+  await exchange(t, wire, 'lease tt 0\r\n', leaseReply(id, 'tt', 100, 'p'));
+  clock.t = T0 + 50;
+  await exchange(t, wire, `touch ${id} 1000\r\n`, '+OK\r\n');
+  clock.t = T0 + 1049;
+  // Past the job's own TTR (T0 + 100), before the touched end (T0 + 1050): still leased.
+  await sleep(250);
+  t.is(await stateBecomes(wire, id, '4'), '4');
+  await exchange(t, wire, 'lease tt 0\r\n', '-TIMEOUT\r\n');
+  // touch without a TTR: the job's own 100 ms from now (T0 + 1149).
+  await exchange(t, wire, `touch ${id}\r\n`, '+OK\r\n');
+  clock.t = T0 + 1148;
+  await sleep(250);
+  t.is(await stateBecomes(wire, id, '4'), '4');
+  clock.t = T0 + 1149;
+  // At the end of the extended lease max-attempts 1 fails the job: a touch is no attempt.
+  t.is(await stateBecomes(wire, id, '2'), '2');
+  await exchange(t, wire, `touch ${id}\r\n`, err('Job not leased'));
+});
+
+test('touch: a lease that ran out is PENDING and cannot be touched back; TTL still ends a touched job', async (t) => {
+  const clock = new StoppedClock();
+  const { wire } = await server(t, clock);
+  const id = newId();
+  await exchange(t, wire, addCommand(id, 'tl', 'p', '100 2000'), '+OK\r\n');
+  await exchange(t, wire, 'lease tl 0\r\n', leaseReply(id, 'tl', 100, 'p'));
+  clock.t = T0 + 100;
+  t.is(await stateBecomes(wire, id, '3'), '3');
+  await exchange(t, wire, `touch ${id} 60000\r\n`, err('Job not leased'));
+  await exchange(t, wire, 'lease tl 0\r\n', leaseReply(id, 'tl', 100, 'p'));
+  await exchange(t, wire, `touch ${id} 60000\r\n`, '+OK\r\n');
+  clock.t = T0 + 2000;
+  t.is(await stateBecomes(wire, id, null), null);
+  await exchange(t, wire, `touch ${id}\r\n`, '-NOT-FOUND\r\n');
+});
+
+test('touch: a run waiting on its lease\'s end waits for the touched end', async (t) => {
+  const clock = new StoppedClock();
+  const { server: s, wire: w } = await server(t, clock);
+  const runner = await Wire.connect(s.port);
+  t.teardown(() => runner.close());
+  const id = newId();
+  runner.send(`run ${id} tr 100 10 1\r\nx\r\n`);
+  await exchange(t, w, 'lease tr 1000\r\n', leaseReply(id, 'tr', 100, 'x'));
+  // The run's wait-timeout (T0 + 10) passes while the job is leased: it now waits for the lease's end.
+  clock.t = T0 + 20;
+  await sleep(100);
+  await exchange(t, w, `touch ${id} 500\r\n`, '+OK\r\n');
+  clock.t = T0 + 200;
+  t.true(await runner.silentFor(250), 'the run still waits past the job\'s own TTR');
+  await exchange(t, w, `complete ${id} 4\r\ndone\r\n`, '+OK\r\n');
+  t.is(await runner.reply(`+OK 1\r\n${id} 1 4\r\ndone\r\n`), `+OK 1\r\n${id} 1 4\r\ndone\r\n`);
+});
+
+test('pause and resume: syntax and refusals, byte for byte', async (t) => {
+  const { wire } = await server(t);
+  for (const verb of ['pause', 'resume']) {
+    await exchange(t, wire, `${verb}\r\n`, err('Invalid command args'));
+    await exchange(t, wire, `${verb} a b\r\n`, err('Invalid command args'));
+    await exchange(t, wire, `${verb} a -x=1\r\n`, err('Invalid command args'));
+    await exchange(t, wire, `${verb} bad$\r\n`, err('Invalid Name'));
+    await exchange(t, wire, `${verb} ${'n'.repeat(256)}\r\n`, err('Invalid Name'));
+  }
+  await exchange(t, wire, 'PAUSE q\r\n', err('Unknown command'));
+  await exchange(t, wire, 'inspect queue fresh\r\n', '-NOT-FOUND\r\n');
+  await exchange(t, wire, 'resume fresh\r\n', '+OK\r\n');
+  await exchange(t, wire, 'inspect queue fresh\r\n', '+OK 1\r\n' + queueBlock('fresh', 0, 0));
+  await exchange(t, wire, 'pause fresh\r\npause fresh\r\n', '+OK\r\n+OK\r\n');
+  await exchange(t, wire, 'inspect queue fresh\r\n', '+OK 1\r\nfresh 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n');
+  await exchange(t, wire, 'pause before-any-job\r\n', '+OK\r\n');
+  await exchange(t, wire, 'inspect queues 0 10\r\n', '+OK 2\r\nbefore-any-job 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\nfresh 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n');
+  await exchange(t, wire, 'resume fresh\r\nresume fresh\r\ninspect queue fresh\r\n', '+OK\r\n+OK\r\n+OK 1\r\n' + queueBlock('fresh', 0, 0));
+});
+
+test('pause: leases skip the queue, adds go in, waiting leases take from the others; resume hands the jobs out', async (t) => {
+  const { server: s, wire } = await server(t);
+  const [a1, a2, b1] = [newId(), newId(), newId()];
+  await exchange(t, wire, 'pause pa\r\n', '+OK\r\n');
+  await exchange(t, wire, Buffer.concat([addCommand(a1, 'pa', 'one', '1000 60000', '-priority=5'), addCommand(a2, 'pa', 'two')]), '+OK\r\n+OK\r\n');
+  await exchange(t, wire, 'lease pa 0\r\n', '-TIMEOUT\r\n');
+  await exchange(t, wire, 'inspect queue pa\r\n', '+OK 1\r\npa 3\r\nready-len 2\r\nscheduled-len 0\r\npaused 1\r\n');
+  // A lease waiting on a paused and a running queue gets the running queue's job.
+  const waiter = await Wire.connect(s.port);
+  t.teardown(() => waiter.close());
+  waiter.send('lease pa pb 5000\r\n');
+  t.true(await waiter.silentFor(100));
+  await exchange(t, wire, addCommand(b1, 'pb', 'b'), '+OK\r\n');
+  t.is(await waiter.reply(leaseReply(b1, 'pb', 1000, 'b')), leaseReply(b1, 'pb', 1000, 'b').toString('latin1'));
+  // Two leases wait on the paused queue; resume hands its jobs out in queue order, longest-waiting lease first.
+  const first = await Wire.connect(s.port);
+  const second = await Wire.connect(s.port);
+  t.teardown(() => first.close());
+  t.teardown(() => second.close());
+  first.send('lease pa 5000\r\n');
+  t.true(await first.silentFor(100));
+  second.send('lease pa 5000\r\n');
+  t.true(await second.silentFor(100));
+  await exchange(t, wire, 'resume pa\r\n', '+OK\r\n');
+  t.is(await first.reply(leaseReply(a1, 'pa', 1000, 'one')), leaseReply(a1, 'pa', 1000, 'one').toString('latin1'));
+  t.is(await second.reply(leaseReply(a2, 'pa', 1000, 'two')), leaseReply(a2, 'pa', 1000, 'two').toString('latin1'));
+  await exchange(t, wire, 'inspect queue pa\r\n', '+OK 1\r\n' + queueBlock('pa', 0, 0));
+});
+
+test('pause: TTR timeouts and max-fails retries go back to the paused queue and wait there', async (t) => {
+  const clock = new StoppedClock();
+  const { wire } = await server(t, clock);
+  const [timedOut, retried] = [newId(), newId()];
+  await exchange(t, wire, Buffer.concat([addCommand(timedOut, 'pr', 'x', '100 600000'), addCommand(retried, 'pr', 'y', '1000 600000', '-max-fails=2')]), '+OK\r\n+OK\r\n');
+  await exchange(t, wire, 'lease pr 0\r\nlease pr 0\r\npause pr\r\n', leaseReply(timedOut, 'pr', 100, 'x').toString('latin1') + leaseReply(retried, 'pr', 1000, 'y').toString('latin1') + '+OK\r\n');
+  await exchange(t, wire, `fail ${retried} 0\r\n\r\n`, '+OK\r\n');
+  clock.t = T0 + 100;
+  t.is(await stateBecomes(wire, timedOut, '3'), '3');
+  await exchange(t, wire, 'lease pr 0\r\ninspect queue pr\r\n', '-TIMEOUT\r\n+OK 1\r\npr 3\r\nready-len 2\r\nscheduled-len 0\r\npaused 1\r\n');
+  await exchange(t, wire, 'resume pr\r\nlease pr 0\r\n', '+OK\r\n' + leaseReply(timedOut, 'pr', 100, 'x').toString('latin1'));
+});
+
+test('touch and pause survive a restart (graceful stop)', async (t) => {
+  const dir = await tempDir('workq-ext-');
+  t.teardown(() => dir.remove());
+  const clock = new StoppedClock();
+  const id = newId();
+  {
+    const s = await startTestServer({ cmdlogPath: dir.path, clock });
+    const wire = await Wire.connect(s.port);
+    await exchange(t, wire, Buffer.concat([addCommand(id, 'rs', 'p', '100 600000'), Buffer.from('lease rs 0\r\n')]), '+OK\r\n' + leaseReply(id, 'rs', 100, 'p').toString('latin1'));
+    await exchange(t, wire, `touch ${id} 5000\r\npause rs\r\npause other\r\nresume other\r\n`, '+OK\r\n+OK\r\n+OK\r\n+OK\r\n');
+    wire.close();
+    await s.stop();
+  }
+  clock.t = T0 + 4999;
+  const { wire } = await server(t, clock, dir.path);
+  await exchange(t, wire, 'inspect queue rs\r\ninspect queue other\r\n', '+OK 1\r\nrs 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n+OK 1\r\n' + queueBlock('other', 0, 0));
+  await sleep(250);
+  t.is(await stateBecomes(wire, id, '4'), '4');
+  clock.t = T0 + 5000;
+  t.is(await stateBecomes(wire, id, '3'), '3');
+  await exchange(t, wire, 'lease rs 0\r\nresume rs\r\nlease rs 0\r\n', '-TIMEOUT\r\n+OK\r\n' + leaseReply(id, 'rs', 100, 'p').toString('latin1'));
+});
