@@ -185,6 +185,11 @@ class LeaseKeeper {
     this.controller.abort(new DOMException('job lease ended', 'TimeoutError'));
   };
 
+  private lost(error: unknown): void {
+    this.stop();
+    this.controller.abort(new DOMException(`job lease lost: ${error instanceof Error ? error.message : String(error)}`, 'TimeoutError'));
+  }
+
   private readonly extend = (): void => {
     this.extendTimer = null;
     const sentAt = Date.now();
@@ -199,7 +204,7 @@ class LeaseKeeper {
       (error: unknown) => {
         if (this.stopped) return;
         this.report(error, this.job);
-        if (error instanceof ClientError || error instanceof NotFoundError) this.abort();
+        if (error instanceof ClientError || error instanceof NotFoundError) this.lost(error);
         else this.extendTimer = setTimeout(this.extend, Math.max(0, (this.endsAt - Date.now()) / 2));
       },
     );

@@ -118,3 +118,29 @@ test('inspect server', async (t) => {
   t.is(info.keys['active-clients'], String(info.activeClients));
   t.deepEqual(await client.inspectServers(), [{ ...info, activeClients: (await client.inspectServer()).activeClients }]);
 });
+
+test('touch, pause and resume (protocol extensions)', async (t) => {
+  const client = await setup(t);
+  const name = q();
+  const id = await client.add(name, 'x', { ttrMs: 1000 });
+  const notLeased = await t.throwsAsync(client.touch(id), { instanceOf: ClientError });
+  t.is(notLeased?.text, 'Job not leased');
+  await t.throwsAsync(client.touch(randomUUID()), { instanceOf: NotFoundError });
+  await t.throwsAsync(client.touch('not an id'), { instanceOf: ClientError, message: 'Invalid ID' });
+  await t.throwsAsync(client.touch(id, { ttrMs: 0 }), { instanceOf: ClientError, message: 'Invalid TTR' });
+  const job = await client.lease(name, 0);
+  await client.touch(job.id, { server: job.server, ttrMs: 60_000 });
+  await client.touch(job.id);
+  await client.complete(job.id, 'ok');
+
+  await client.pause(name);
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 0, paused: true });
+  await client.add(name, 'held');
+  await t.throwsAsync(client.lease(name, 50), { instanceOf: TimeoutError });
+  const waiting = client.lease(name, 5000);
+  await sleep(50);
+  await client.resume(name);
+  t.is((await waiting).payload.toString(), 'held');
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 0, paused: false });
+  await t.throwsAsync(client.pause('bad name'), { instanceOf: ClientError, message: 'Invalid Name' });
+});

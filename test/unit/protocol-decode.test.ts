@@ -207,6 +207,21 @@ test('delete: a well-formed non-v4 ID is valid=false (5.8)', (t) => {
   t.is(errorOf(`delete ${V4} -a=1\r\n`), 'invalid-command-args');
 });
 
+test('touch, pause, resume (docs/protocol-extensions.md)', (t) => {
+  t.deepEqual(decodeInput(`touch ${V4}\r\n`), { kind: 'touch', id: V4, ttr: null });
+  t.deepEqual(decodeInput(`touch ${V4.toUpperCase()} 86400000\r\n`), { kind: 'touch', id: V4, ttr: 86_400_000 });
+  t.is(errorOf(`touch ${V4} 0\r\n`), 'invalid-ttr');
+  t.is(errorOf(`touch ${V4} 86400001\r\n`), 'invalid-ttr');
+  t.is(errorOf(`touch ${V1} 5\r\n`), 'invalid-id');
+  t.is(errorOf(`touch ${NIL}\r\n`), 'invalid-id');
+  t.is(errorOf('touch bad x\r\n'), 'invalid-id');
+  t.is(errorOf(`touch ${V4} -a=1\r\n`), 'invalid-command-args');
+  t.deepEqual(decodeInput('pause q\r\n'), { kind: 'pause', name: 'q', paused: true });
+  t.deepEqual(decodeInput('resume q\r\n'), { kind: 'pause', name: 'q', paused: false });
+  t.is(errorOf('pause q$\r\n'), 'invalid-name');
+  t.is(errorOf('resume q -a=1\r\n'), 'invalid-command-args');
+});
+
 test('inspect: objects, arity, fields (6.x)', (t) => {
   t.deepEqual(decodeInput('inspect server\r\n'), { kind: 'inspect-server' });
   t.deepEqual(decodeInput(`inspect job ${V1.toUpperCase()}\r\n`), { kind: 'inspect-job', id: V1 });

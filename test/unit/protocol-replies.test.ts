@@ -46,7 +46,7 @@ const PING_BLOCK = (attempts: number, state: number) => [
   'created 2026-11-29T02:23:45Z',
 ];
 
-test('error lines: every client error, capitalised as the original', (t) => {
+test('error lines: every client error, capitalised as the original (and the extensions\' one)', (t) => {
   const expected: Record<ClientError, string> = {
     'unknown-command': '-CLIENT-ERROR Unknown command\r\n',
     'invalid-command-args': '-CLIENT-ERROR Invalid command args\r\n',
@@ -66,6 +66,7 @@ test('error lines: every client error, capitalised as the original', (t) => {
     'invalid-limit': '-CLIENT-ERROR Invalid limit\r\n',
     'duplicate-job': '-CLIENT-ERROR Duplicate job\r\n',
     'duplicate-result': '-CLIENT-ERROR Duplicate result\r\n',
+    'job-not-leased': '-CLIENT-ERROR Job not leased\r\n',
   };
   t.deepEqual(Object.keys(CLIENT_ERROR_TEXT).sort(), Object.keys(expected).sort());
   const out = new ReplyWriter();
@@ -99,6 +100,8 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
   out.jobs([]);
   out.queues([]);
   t.is(text(out), wire('+OK 0', '+OK 0'));
+  out.queues([{ name: 'held', readyLen: 2, scheduledLen: 1, paused: true }, { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false }]);
+  t.is(text(out), wire('+OK 2', 'held 3', 'ready-len 2', 'scheduled-len 1', 'paused 1', 'ping 2', 'ready-len 1', 'scheduled-len 0'));
 });
 
 test('11.3 lease, inspect of the leased job, result', (t) => {
