@@ -105,6 +105,15 @@ export class RecordingEngine {
     if (j.state === 'leased') j.state = 'new';
     return null;
   }
+
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null {
+    this.calls.push(['touch', id, ttr, at]);
+    return this.jobs.has(id) ? null : 'unknown';
+  }
+
+  restorePause(name: string, paused: boolean): void {
+    this.calls.push([paused ? 'pause' : 'resume', name]);
+  }
 }
 
 /** The fake as an EngineApi for openCommandLog (replay uses only restore*). */

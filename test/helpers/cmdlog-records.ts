@@ -2,10 +2,14 @@ import { RecordType, recordLength, writeRecordCrc, writeRecordHead, HEADER } fro
 import {
   ID_PAYLOAD_LENGTH,
   jobPayloadLength,
+  queuePayloadLength,
   resultPayloadLength,
+  touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
+  writeQueuePayload,
   writeResultPayload,
+  writeTouchPayload,
   type JobFields,
 } from '../../src/cmdlog/payload.js';
 
@@ -26,6 +30,18 @@ export function idPayload(type: number, id: string): Buffer {
 export function resultPayload(type: number, id: string, result: string): Buffer {
   const buf = Buffer.alloc(resultPayloadLength(result));
   writeResultPayload(buf, 0, type, id, result);
+  return buf;
+}
+
+export function touchPayload(id: string, ttr: number): Buffer {
+  const buf = Buffer.alloc(touchPayloadLength(ttr));
+  writeTouchPayload(buf, 0, id, ttr);
+  return buf;
+}
+
+export function queuePayload(type: number, name: string): Buffer {
+  const buf = Buffer.alloc(queuePayloadLength(name));
+  writeQueuePayload(buf, 0, type, name);
   return buf;
 }
 
