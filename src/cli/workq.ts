@@ -73,6 +73,7 @@ function jobText(job: JobInfo): string {
     `created ${job.created.toISOString()}`,
   ];
   if (job.time !== null) lines.push(`time ${job.time.toISOString()}`);
+  if (job.retryAt !== null) lines.push(`retry-at ${job.retryAt.toISOString()}`);
   lines.push(`server ${job.server}`, `payload (${job.payload.length} bytes) ${job.payload.toString('utf8')}`);
   return lines.join('\n');
 }
@@ -145,6 +146,9 @@ interface JobOptions {
   priority?: number;
   maxAttempts?: number;
   maxFails?: number;
+  retryDelay?: number;
+  retryMaxDelay?: number;
+  retryJitter?: number;
   id?: string;
   file?: string;
 }
@@ -156,12 +160,18 @@ function jobOptions(command: Command): Command {
     .option('--priority <n>', 'higher runs first', integer)
     .option('--max-attempts <n>', 'leases allowed (0: up to 255)', integer)
     .option('--max-fails <n>', 'fails allowed before the job stays failed', integer)
+    .option('--retry-delay <ms>', 'wait before a retry after a lease (default: the server\'s)', integer)
+    .option('--retry-max-delay <ms>', 'the retry delay doubles per retry up to this', integer)
+    .option('--retry-jitter <percent>', 'shorten each retry delay by a random share of up to this', integer)
     .option('--id <uuid>', 'job ID (default: a new UUIDv4)')
     .option('--file <path>', 'read the payload from a file');
 }
 
 function addOptions(o: JobOptions): AddOptions {
-  return { id: o.id, ttrMs: o.ttr, ttlMs: o.ttl, priority: o.priority, maxAttempts: o.maxAttempts, maxFails: o.maxFails };
+  return {
+    id: o.id, ttrMs: o.ttr, ttlMs: o.ttl, priority: o.priority, maxAttempts: o.maxAttempts, maxFails: o.maxFails,
+    retryDelayMs: o.retryDelay, retryMaxDelayMs: o.retryMaxDelay, retryJitterPercent: o.retryJitter,
+  };
 }
 
 function idOut(id: string, json: boolean): void {

@@ -305,6 +305,13 @@ function time(text: string | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`, the retry-at key of an extension (docs/protocol-extensions.md). */
+function millisTime(text: string): Date | null {
+  if (text.length !== 24 || text[10] !== 'T' || text[19] !== '.' || text[23] !== 'Z') return null;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 function numbers<K extends string>(keys: Record<string, string>, names: readonly K[]): Record<K, number> | null {
   const out = {} as Record<K, number>;
   for (const name of names) {
@@ -328,6 +335,9 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
   const scheduled = keys['time'];
   const at = scheduled === undefined ? null : time(scheduled);
   if (scheduled !== undefined && at === null) return null;
+  const retryText = keys['retry-at'];
+  const retryAt = retryText === undefined ? null : millisTime(retryText);
+  if (retryText !== undefined && retryAt === null) return null;
   return {
     id,
     name,
@@ -342,6 +352,7 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
     state,
     created,
     time: at,
+    retryAt,
     server,
   };
 }

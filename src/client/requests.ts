@@ -16,6 +16,9 @@ export interface JobFlags {
   priority?: number | undefined;
   maxAttempts?: number | undefined;
   maxFails?: number | undefined;
+  retryDelayMs?: number | undefined;
+  retryMaxDelayMs?: number | undefined;
+  retryJitterPercent?: number | undefined;
 }
 
 export function toBuffer(data: Payload | undefined): Buffer {
@@ -54,6 +57,9 @@ function flags(f: JobFlags): string {
   if (f.priority !== undefined) out += ` -priority=${f.priority}`;
   if (f.maxAttempts !== undefined) out += ` -max-attempts=${f.maxAttempts}`;
   if (f.maxFails !== undefined) out += ` -max-fails=${f.maxFails}`;
+  if (f.retryDelayMs !== undefined) out += ` -retry-delay=${f.retryDelayMs}`;
+  if (f.retryMaxDelayMs !== undefined) out += ` -retry-max-delay=${f.retryMaxDelayMs}`;
+  if (f.retryJitterPercent !== undefined) out += ` -retry-jitter=${f.retryJitterPercent}`;
   return out;
 }
 

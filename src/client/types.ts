@@ -41,6 +41,8 @@ export interface JobInfo {
   readonly created: Date;
   /** The scheduled time (whole seconds) for scheduled jobs, else null. */
   readonly time: Date | null;
+  /** While the job waits out its retry delay, when it becomes ready (ms); else null. */
+  readonly retryAt: Date | null;
   readonly server: string;
 }
 
@@ -71,6 +73,14 @@ export interface AddOptions {
   priority?: number;
   maxAttempts?: number;
   maxFails?: number;
+  /**
+   * Wait before a retry after a lease (a fail under maxFails, a TTR timeout); default
+   * the server's. With `retryMaxDelayMs` above 0 it doubles per retry up to that cap;
+   * `retryJitterPercent` (0-100) shortens each by a random share.
+   */
+  retryDelayMs?: number;
+  retryMaxDelayMs?: number;
+  retryJitterPercent?: number;
 }
 
 export interface RunOptions {

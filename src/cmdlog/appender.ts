@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
@@ -9,11 +10,15 @@ import {
   jobPayloadLength,
   queuePayloadLength,
   resultPayloadLength,
+  retryAtPayloadLength,
+  retryDelayPayloadLength,
   touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
   writeQueuePayload,
   writeResultPayload,
+  writeRetryAtPayload,
+  writeRetryDelayPayload,
   writeTouchPayload,
 } from './payload.js';
 import { NEW_SUFFIX, segmentName } from './segment-files.js';
@@ -170,6 +175,22 @@ export class Appender implements Journal {
     const start = this.reserve(recordLength(payloadLength));
     const payloadAt = this.writeHead(start, at, payloadLength);
     const end = writeTouchPayload(this.buf, payloadAt, id, ttr);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryAt(id: string, delayMs: number, at: number): void {
+    const payloadLength = retryAtPayloadLength(delayMs);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeRetryAtPayload(this.buf, payloadAt, id, delayMs);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryDelay(id: string, delay: RetryDelay): void {
+    const payloadLength = retryDelayPayloadLength(delay);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeRetryDelayPayload(this.buf, payloadAt, id, delay);
     this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
   }
 

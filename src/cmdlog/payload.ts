@@ -1,3 +1,4 @@
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
 import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
 import { idToString, isV4Id, writeId } from './job-id.js';
@@ -13,6 +14,8 @@ export type Payload =
   | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
   | { type: IdRecordType; id: string }
   | { type: typeof RecordType.Touch; id: string; ttr: number }
+  | { type: typeof RecordType.RetryAt; id: string; delayMs: number }
+  | { type: typeof RecordType.RetryDelay; id: string; delay: RetryDelay }
   | { type: typeof RecordType.Pause | typeof RecordType.Resume; name: string };
 
 type IdRecordType = typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
@@ -83,6 +86,28 @@ export function writeTouchPayload(buf: Buffer, off: number, id: string, ttr: num
   return writeUvarint(buf, writeId(buf, off + 1, id), ttr);
 }
 
+export function retryAtPayloadLength(delayMs: number): number {
+  return 1 + ID_LENGTH + uvarintLength(delayMs);
+}
+
+/** Retry-at (type 12): the ID, then how long after the record's TIME the job becomes ready. */
+export function writeRetryAtPayload(buf: Buffer, off: number, id: string, delayMs: number): number {
+  buf[off] = RecordType.RetryAt;
+  return writeUvarint(buf, writeId(buf, off + 1, id), delayMs);
+}
+
+export function retryDelayPayloadLength(delay: RetryDelay): number {
+  return 1 + ID_LENGTH + uvarintLength(delay.delayMs) + uvarintLength(delay.maxDelayMs) + uvarintLength(delay.jitterPercent);
+}
+
+/** Retry-delay (type 13): the ID, then the job's own delay, cap and jitter. */
+export function writeRetryDelayPayload(buf: Buffer, off: number, id: string, delay: RetryDelay): number {
+  buf[off] = RecordType.RetryDelay;
+  off = writeUvarint(buf, writeId(buf, off + 1, id), delay.delayMs);
+  off = writeUvarint(buf, off, delay.maxDelayMs);
+  return writeUvarint(buf, off, delay.jitterPercent);
+}
+
 export function queuePayloadLength(name: string): number {
   return 1 + uvarintLength(name.length) + name.length;
 }
@@ -119,6 +144,10 @@ export class PayloadDecoder {
   result = '';
   /** The lease length of a touch record. */
   ttr = 0;
+  /** The delay of a retry-at record. */
+  delayMs = 0;
+  /** The retry delay of a retry-delay record: a new object each time. */
+  retryDelay: RetryDelay | null = null;
   /** The queue of a pause/resume record. */
   queue = '';
   private buf: Buffer = EMPTY;
@@ -156,6 +185,12 @@ export class PayloadDecoder {
           return null;
         case RecordType.Touch:
           this.decodeTouch();
+          return null;
+        case RecordType.RetryAt:
+          this.decodeRetryAt();
+          return null;
+        case RecordType.RetryDelay:
+          this.decodeRetryDelay();
           return null;
         case RecordType.Pause:
         case RecordType.Resume:
@@ -237,6 +272,30 @@ export class PayloadDecoder {
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
     this.id = idToString(this.buf, idAt);
     this.ttr = ttr;
+  }
+
+  private decodeRetryAt(): void {
+    const idAt = this.need(ID_LENGTH);
+    const delayMs = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (delayMs < 1 || delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
+    this.id = idToString(this.buf, idAt);
+    this.delayMs = delayMs;
+  }
+
+  private decodeRetryDelay(): void {
+    const idAt = this.need(ID_LENGTH);
+    const delayMs = this.uvarint();
+    const maxDelayMs = this.uvarint();
+    const jitterPercent = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
+    if (maxDelayMs > MAX_TTR) throw new DecodeError('Invalid Retry Max Delay');
+    if (jitterPercent > 100) throw new DecodeError('Invalid Retry Jitter');
+    this.id = idToString(this.buf, idAt);
+    this.retryDelay = { delayMs, maxDelayMs, jitterPercent };
   }
 
   private decodeQueue(): void {
@@ -333,6 +392,10 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
       return { type: d.type, id: d.id, result: d.result };
     case RecordType.Touch:
       return { type: d.type, id: d.id, ttr: d.ttr };
+    case RecordType.RetryAt:
+      return { type: d.type, id: d.id, delayMs: d.delayMs };
+    case RecordType.RetryDelay:
+      return { type: d.type, id: d.id, delay: d.retryDelay! };
     case RecordType.Pause:
     case RecordType.Resume:
       return { type: d.type, name: d.queue };

@@ -23,6 +23,8 @@ export const RecordType = {
   Touch: 9,
   Pause: 10,
   Resume: 11,
+  RetryAt: 12,
+  RetryDelay: 13,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

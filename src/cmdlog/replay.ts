@@ -180,6 +180,12 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
     case RecordType.Resume:
       engine.restorePause(decoder.queue, decoder.type === RecordType.Pause);
       break;
+    case RecordType.RetryAt:
+      engine.restoreRetryAt(id, decoder.delayMs, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.RetryDelay:
+      engine.restoreRetryDelay(id, decoder.retryDelay!);
+      break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
 }

@@ -21,6 +21,7 @@ export interface WorkqConfig {
   /** Shared settings, for a server that is not one of the configured instances. */
   host: string;
   cmdlog: RawConfig['cmdlog'];
+  retry: RawConfig['retry'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
   /** Absolute paths of the files that were loaded. */
@@ -79,6 +80,7 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       logLevel: raw.log.level,
       host: raw.host,
       cmdlog: raw.cmdlog,
+      retry: raw.retry,
       instances: instances.value,
       supervisor: raw.supervisor,
       files,

@@ -22,6 +22,15 @@ import { Queue } from './queue.js';
 import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
+import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
+
+/** What an engine is configured with beyond its clock. */
+export interface EngineOptions {
+  /** Retry delay of jobs without one of their own (docs/protocol-extensions.md); none by default. */
+  retryDelay?: RetryDelay;
+  /** [0, 1) for retry jitter; Math.random by default, fixed in tests. */
+  random?: () => number;
+}
 
 /** What a `fail` did to a job that was not yet finished (PROTOCOL.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
@@ -60,11 +69,17 @@ export class Engine implements EngineApi {
   /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release. */
   private heldRunEnds: Job[] = [];
 
+  private readonly defaultRetryDelay: RetryDelay;
+  private readonly random: () => number;
+
   constructor(
     private readonly clock: Clock,
     journal: Journal | null = null,
+    options: EngineOptions = {},
   ) {
     this.journal = journal;
+    this.defaultRetryDelay = options.retryDelay ?? NO_RETRY_DELAY;
+    this.random = options.random ?? Math.random;
   }
 
   get evictedJobs(): number {
@@ -94,6 +109,7 @@ export class Engine implements EngineApi {
     this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.add(job);
+    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
     this.offer(queue, job, now);
     return null;
   }
@@ -107,6 +123,7 @@ export class Engine implements EngineApi {
     this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.schedule(job);
+    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
     const at = readyAt(job);
     if (at <= now) {
       this.offer(queue, job, now);
@@ -190,7 +207,7 @@ export class Engine implements EngineApi {
     const outcome = this.applyFail(job, result);
     this.journal?.fail(id, result);
     if (outcome === FailOutcome.Final) this.settle(job);
-    else if (outcome === FailOutcome.RetriedToRequeue) this.offer(this.queueOf(job), job, this.clock.now());
+    else if (outcome === FailOutcome.RetriedToRequeue) this.retry(job, this.clock.now());
     return null;
   }
 
@@ -378,15 +395,34 @@ export class Engine implements EngineApi {
     this.queueFor(name).paused = paused;
   }
 
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    job.retryDelay = delay;
+    return null;
+  }
+
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    // Only a job that its fail or timeout-attempt record has just put back in its ready list waits.
+    if (job.state !== JobState.Pending || job.listIndex < 0 || job.deadlineIndex >= 0) return null;
+    this.queueOf(job).ready.remove(job.listIndex);
+    this.waitForRetry(job, at + delayMs);
+    return null;
+  }
+
   // ---- state changes shared by commands, timers and replay ------------------------
 
   /** Jobs take their name from their queue: one string per queue, not one per job. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.stamp.next(now);
-    return Job.create(
+    const job = Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
     );
+    if (spec.retry !== undefined && spec.retry !== null) job.retryDelay = spec.retry;
+    return job;
   }
 
   private queueFor(name: string): Queue {
@@ -446,6 +482,27 @@ export class Engine implements EngineApi {
       (bestQueue as Queue).ready.pop();
       if (this.startAttempt(best, now)) return best;
     }
+  }
+
+  /**
+   * A background job is retried after its lease (a retried fail, a TTR timeout): ready at
+   * once, or after its retry delay (docs/protocol-extensions.md). Run jobs never wait.
+   */
+  private retry(job: Job, now: number): void {
+    const delay = job.foreground ? 0 : retryDelayMs(job.retryDelay ?? this.defaultRetryDelay, job.attempts, this.random);
+    if (delay === 0) {
+      this.offer(this.queueOf(job), job, now);
+      return;
+    }
+    this.waitForRetry(job, now + delay);
+    this.journal?.retryAt(job.id, delay, now);
+  }
+
+  /** The job waits in its scheduled list until `at`, when its deadline makes it ready. */
+  private waitForRetry(job: Job, at: number): void {
+    this.queueOf(job).scheduled.push(job);
+    this.deadlines.push(job, at);
+    job.retryAt = at;
   }
 
   /** A queue was resumed: its ready jobs go to the leases waiting on it, longest-waiting first. */
@@ -584,6 +641,7 @@ export class Engine implements EngineApi {
   private fireStateDeadline(job: Job, now: number): void {
     if (job.state !== JobState.Leased) {
       this.queueOf(job).scheduled.remove(job.listIndex);
+      job.retryAt = 0;
       this.offer(this.queueOf(job), job, now);
       return;
     }
@@ -597,7 +655,7 @@ export class Engine implements EngineApi {
     }
     const requeue = this.applyTimeout(job);
     this.journal?.timeoutAttempt(job.id);
-    if (requeue) this.offer(this.queueOf(job), job, now);
+    if (requeue) this.retry(job, now);
     else this.settle(job);
   }
 

@@ -1,4 +1,5 @@
 import type { Job } from './job.js';
+import type { RetryDelay } from './retry-delay.js';
 
 /** Wall-clock source; tests inject a fake one. */
 export interface Clock {
@@ -27,6 +28,10 @@ export interface Journal {
   touch(id: string, ttr: number, at: number): void;
   /** A queue paused (true) or resumed (false). */
   pause(name: string, paused: boolean): void;
+  /** The job's own retry delay, right after its add/schedule. */
+  retryDelay(id: string, delay: RetryDelay): void;
+  /** The retried job waits until `at` + `delayMs` (`at`: the moment of the retry). */
+  retryAt(id: string, delayMs: number, at: number): void;
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
@@ -45,6 +50,8 @@ export interface NewJob {
   maxAttempts: number;
   maxFails: number;
   payload: string;
+  /** The job's own retry delay; null (or absent) uses the engine's default. */
+  retry?: RetryDelay | null;
 }
 
 export interface NewScheduledJob extends NewJob {
@@ -143,4 +150,7 @@ export interface EngineApi {
   /** A touch record: the lease, if the job is leased, ends at `at` + `ttr`. */
   restoreTouch(id: string, ttr: number, at: number): 'unknown' | null;
   restorePause(name: string, paused: boolean): void;
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null;
+  /** A retry-at record: the job, if it was just put back in its ready list, waits until `at` + `delayMs`. */
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null;
 }

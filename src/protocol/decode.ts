@@ -1,4 +1,4 @@
-import type { ClientError, DecodeError, Frame, Request } from './types.js';
+import type { ClientError, DecodeError, Frame, Request, RetryDelay } from './types.js';
 import { isV4Id, isValidName, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
 
 /** Range limits of PROTOCOL.md 3.5 that the validation tables check after parsing. */
@@ -32,11 +32,39 @@ function parseLimit(text: string): number | null {
   return value === null || value < 1 || value > MAX_INSPECT_LIMIT ? null : value;
 }
 
-/** The optional add/schedule flags, checked in the tables' order: max-attempts, max-fails, priority. */
+/** The optional add/schedule flags, checked in the tables' order: max-attempts, max-fails, priority, then the retry delay. */
 interface JobFlags {
   maxAttempts: number;
   maxFails: number;
   priority: number;
+  retry: RetryDelay | null;
+}
+
+const RETRY_KEYS = ['retry-delay', 'retry-max-delay', 'retry-jitter'] as const;
+
+/**
+ * Flags add and schedule accept: the original's 3, and one more for each retry key
+ * present, so that a line the original refuses for its flag count is still refused.
+ */
+function jobFlagLimit(flags: string[] | null): number {
+  let limit = 3;
+  if (flags !== null && flags.length > 6) for (const key of RETRY_KEYS) if (flag(flags, key) !== undefined) limit++;
+  return limit;
+}
+
+/** The retry flags (docs/protocol-extensions.md): null when none is given. */
+function parseRetry(flags: string[] | null): RetryDelay | null | ClientError {
+  const delayText = flag(flags, 'retry-delay');
+  const maxText = flag(flags, 'retry-max-delay');
+  const jitterText = flag(flags, 'retry-jitter');
+  if (delayText === undefined && maxText === undefined && jitterText === undefined) return null;
+  const delayMs = delayText === undefined ? 0 : parseU32(delayText);
+  if (delayMs === null || delayMs > MAX_TTR) return 'invalid-retry-delay';
+  const maxDelayMs = maxText === undefined ? 0 : parseU32(maxText);
+  if (maxDelayMs === null || maxDelayMs > MAX_TTR) return 'invalid-retry-max-delay';
+  const jitterPercent = jitterText === undefined ? 0 : parseU8(jitterText);
+  if (jitterPercent === null || jitterPercent > 100) return 'invalid-retry-jitter';
+  return { delayMs, maxDelayMs, jitterPercent };
 }
 
 function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
@@ -49,7 +77,9 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
   const priorityText = flag(flags, 'priority');
   const priority = priorityText === undefined ? 0 : parseI32(priorityText);
   if (priority === null) return 'invalid-priority';
-  return { maxAttempts, maxFails, priority };
+  const retry = flags === null ? null : parseRetry(flags);
+  if (typeof retry === 'string') return retry;
+  return { maxAttempts, maxFails, priority, retry };
 }
 
 /**
@@ -59,7 +89,7 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
  */
 function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   const a = frame.args;
-  if (flagCount(frame) > 3) return fail('invalid-command-args');
+  if (flagCount(frame) > 3 && flagCount(frame) > jobFlagLimit(frame.flags)) return fail('invalid-command-args');
   const id = parseJobId(a[1]!);
   if (id === null) return fail('invalid-id');
   const ttr = parseU32(a[3]!);
@@ -76,10 +106,10 @@ function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
   const payload = frame.block!;
-  const { priority, maxAttempts, maxFails } = f;
+  const { priority, maxAttempts, maxFails, retry } = f;
   return time === null
-    ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload }
-    : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload };
+    ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload, retry }
+    : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload, retry };
 }
 
 /** `run <id> <name> <ttr> <wait-timeout> <size>` (PROTOCOL.md 5.3). */

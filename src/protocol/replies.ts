@@ -1,4 +1,4 @@
-import { formatUtcSeconds } from './calendar.js';
+import { formatUtcMillis, formatUtcSeconds } from './calendar.js';
 import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from './errors.js';
 import type { ClientError, JobInfo, QueueInfo } from './types.js';
 
@@ -35,6 +35,7 @@ const JOB_KEYS = {
   state: '\r\nstate ',
   created: '\r\ncreated ',
   time: '\r\ntime ',
+  retryAt: '\r\nretry-at ',
 };
 const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.length, 0) + 4;
 
@@ -180,9 +181,10 @@ export class ReplyWriter {
 
   private jobBlock(job: JobInfo): void {
     const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
+    const retryAt = job.retryAt;
     this.latin1(job.id);
     this.space();
-    this.int(scheduled ? 13 : 12);
+    this.int((scheduled ? 13 : 12) + (retryAt > 0 ? 1 : 0));
     this.latin1(JOB_KEYS.name);
     this.latin1(job.name);
     this.latin1(JOB_KEYS.ttr);
@@ -210,6 +212,10 @@ export class ReplyWriter {
     if (scheduled) {
       this.latin1(JOB_KEYS.time);
       this.latin1(formatUtcSeconds(job.timeSec));
+    }
+    if (retryAt > 0) {
+      this.latin1(JOB_KEYS.retryAt);
+      this.latin1(formatUtcMillis(retryAt));
     }
     this.crlf();
   }

@@ -64,13 +64,27 @@ export type ClientError =
   | 'invalid-limit'
   | 'duplicate-job'
   | 'duplicate-result'
-  /** touch on a job that is not leased (docs/protocol-extensions.md). */
-  | 'job-not-leased';
+  /** Extensions (docs/protocol-extensions.md): touch on a job that is not leased, retry flags. */
+  | 'job-not-leased'
+  | 'invalid-retry-delay'
+  | 'invalid-retry-max-delay'
+  | 'invalid-retry-jitter';
+
+/**
+ * A job's retry delay (docs/protocol-extensions.md): `delayMs` before the first retry,
+ * doubling per retry up to `maxDelayMs` when that is above 0, each shortened by a random
+ * share of up to `jitterPercent`.
+ */
+export interface RetryDelay {
+  readonly delayMs: number;
+  readonly maxDelayMs: number;
+  readonly jitterPercent: number;
+}
 
 /** A command whose fields passed every check of its PROTOCOL.md 5.x table that needs no state. */
 export type Request =
-  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
-  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
+  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
+  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
   | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: string }
   | { kind: 'result'; id: string; timeout: number }
   | { kind: 'lease'; names: string[]; timeout: number }
@@ -112,6 +126,8 @@ export interface JobInfo {
   readonly createdSec: number;
   readonly timeSec: number;
   readonly timeNsec: number;
+  /** Unix ms at which a job waiting out its retry delay becomes ready; 0 when it is not waiting. */
+  readonly retryAt: number;
 }
 
 export interface QueueInfo {

@@ -16,7 +16,7 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startServer(options: ServerOptions): Promise<WorkqServer> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
-  const engine = new Engine(clock);
+  const engine = new Engine(clock, null, options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay });
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
     log = await openCommandLog(

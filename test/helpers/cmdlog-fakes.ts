@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
@@ -113,6 +114,16 @@ export class RecordingEngine {
 
   restorePause(name: string, paused: boolean): void {
     this.calls.push([paused ? 'pause' : 'resume', name]);
+  }
+
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
+    this.calls.push(['retry-delay', id, delay]);
+    return this.jobs.has(id) ? null : 'unknown';
+  }
+
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
+    this.calls.push(['retry-at', id, delayMs, at]);
+    return this.jobs.has(id) ? null : 'unknown';
   }
 }
 

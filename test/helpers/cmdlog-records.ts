@@ -4,11 +4,15 @@ import {
   jobPayloadLength,
   queuePayloadLength,
   resultPayloadLength,
+  retryAtPayloadLength,
+  retryDelayPayloadLength,
   touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
   writeQueuePayload,
   writeResultPayload,
+  writeRetryAtPayload,
+  writeRetryDelayPayload,
   writeTouchPayload,
   type JobFields,
 } from '../../src/cmdlog/payload.js';
@@ -36,6 +40,18 @@ export function resultPayload(type: number, id: string, result: string): Buffer 
 export function touchPayload(id: string, ttr: number): Buffer {
   const buf = Buffer.alloc(touchPayloadLength(ttr));
   writeTouchPayload(buf, 0, id, ttr);
+  return buf;
+}
+
+export function retryAtPayload(id: string, delayMs: number): Buffer {
+  const buf = Buffer.alloc(retryAtPayloadLength(delayMs));
+  writeRetryAtPayload(buf, 0, id, delayMs);
+  return buf;
+}
+
+export function retryDelayPayload(id: string, delay: { delayMs: number; maxDelayMs: number; jitterPercent: number }): Buffer {
+  const buf = Buffer.alloc(retryDelayPayloadLength(delay));
+  writeRetryDelayPayload(buf, 0, id, delay);
   return buf;
 }
 

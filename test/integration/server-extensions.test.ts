@@ -217,3 +217,54 @@ test('touch and pause survive a restart (graceful stop)', async (t) => {
   t.is(await stateBecomes(wire, id, '3'), '3');
   await exchange(t, wire, 'lease rs 0\r\nresume rs\r\nlease rs 0\r\n', '-TIMEOUT\r\n+OK\r\n' + leaseReply(id, 'rs', 100, 'p').toString('latin1'));
 });
+
+test('retry flags on add and schedule: syntax, ranges and the flag count, byte for byte', async (t) => {
+  const { wire } = await server(t);
+  const add = (flags: string): Buffer => addCommand(newId(), 'rf', 'x', '1000 60000', flags);
+  await exchange(t, wire, add('-retry-delay=0'), '+OK\r\n');
+  await exchange(t, wire, add('-retry-delay=86400000 -retry-max-delay=86400000 -retry-jitter=100'), '+OK\r\n');
+  await exchange(t, wire, add('-priority=1 -max-attempts=2 -max-fails=3 -retry-delay=5 -retry-max-delay=50 -retry-jitter=10'), '+OK\r\n');
+  await exchange(t, wire, add('-priority=1 -max-attempts=2 -max-fails=3 -retry-delay=5 -x=1'), err('Invalid command args'));
+  await exchange(t, wire, add('-a=1 -b=2 -c=3 -d=4'), err('Invalid command args'));
+  await exchange(t, wire, add('-retry-delay=86400001'), err('Invalid Retry Delay'));
+  await exchange(t, wire, add('-retry-delay=-1'), err('Invalid Retry Delay'));
+  await exchange(t, wire, add('-retry-max-delay=x'), err('Invalid Retry Max Delay'));
+  await exchange(t, wire, add('-retry-jitter=101'), err('Invalid Retry Jitter'));
+  await exchange(t, wire, add('-max-fails=256 -retry-jitter=101'), err('Invalid Max Fails'));
+  await exchange(t, wire, add('-priority=x -retry-delay=x'), err('Invalid Priority'));
+  await exchange(t, wire, `schedule ${newId()} rf 1000 60000 2030-01-01T00:00:00Z 1 -retry-delay=x\r\nx\r\n`, err('Invalid Retry Delay'));
+  await exchange(t, wire, `schedule ${newId()} rf 1000 60000 2030-01-01T00:00:00Z 1 -retry-delay=10 -retry-jitter=5\r\nx\r\n`, '+OK\r\n');
+  // run reads no retry flags: one unknown flag is ignored as ever, a second one is one too many.
+  await exchange(t, wire, `run ${newId()} rf 1000 0 1 -retry-delay=10\r\nx\r\n`, '-TIMEOUT\r\n');
+  await exchange(t, wire, `run ${newId()} rf 1000 0 1 -priority=1 -retry-delay=10\r\nx\r\n`, err('Invalid command args'));
+});
+
+test('retry delay over TCP: the failed job waits, inspect shows retry-at, and it becomes ready at that time', async (t) => {
+  const clock = new StoppedClock();
+  const { wire } = await server(t, clock);
+  const id = newId();
+  await exchange(t, wire, addCommand(id, 'rd', 'x', '1000 600000', '-max-fails=5 -retry-delay=250 -retry-max-delay=1000'), '+OK\r\n');
+  await exchange(t, wire, 'lease rd 0\r\n', leaseReply(id, 'rd', 1000, 'x'));
+  clock.t = T0 + 10;
+  await exchange(t, wire, `fail ${id} 4\r\ndown\r\nlease rd 0\r\n`, '+OK\r\n-TIMEOUT\r\n');
+  const { raw, block } = await inspectJob(wire, id);
+  t.is(block?.keys.get('state'), '3');
+  t.is(block?.keys.get('retry-at'), '2027-01-15T08:00:00.260Z');
+  t.regex(raw.toString('latin1'), new RegExp(`^\\+OK 1\\r\\n${id} 13\\r\\n`));
+  t.regex(raw.toString('latin1'), /\r\ncreated 2027-01-15T08:00:00Z\r\nretry-at 2027-01-15T08:00:00\.260Z\r\n$/);
+  await exchange(t, wire, 'inspect queue rd\r\n', '+OK 1\r\n' + queueBlock('rd', 0, 1));
+  clock.t = T0 + 259;
+  await sleep(300);
+  await exchange(t, wire, 'lease rd 0\r\n', '-TIMEOUT\r\n');
+  clock.t = T0 + 260;
+  t.is(await stateBecomes(wire, id, '3'), '3');
+  for (let i = 0; i < 200; i++) {
+    const { block: now } = await inspectJob(wire, id);
+    if (now?.keys.get('retry-at') === undefined) break;
+    await sleep(25);
+  }
+  await exchange(t, wire, 'inspect queue rd\r\nlease rd 0\r\n', '+OK 1\r\n' + queueBlock('rd', 1, 0) + leaseReply(id, 'rd', 1000, 'x').toString('latin1'));
+  // Second retry: 500 ms after this fail.
+  await exchange(t, wire, `fail ${id} 0\r\n\r\n`, '+OK\r\n');
+  t.is((await inspectJob(wire, id)).block?.keys.get('retry-at'), '2027-01-15T08:00:00.760Z');
+});

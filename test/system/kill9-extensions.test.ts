@@ -4,11 +4,12 @@ import { addCommand, inspectJob, leaseReply, newId, queueBlock, sleep } from '..
 import { tempDir, Wire } from '../helpers/wire.js';
 
 // Each state the protocol extensions add comes back after a kill -9: a lease extended by
-// touch (it outlives the job's own TTR), a paused queue (leases still skip it), and a
-// queue resumed after a pause (leases take from it again). Every command was
+// touch (it outlives the job's own TTR), a paused queue (leases still skip it), a
+// queue resumed after a pause (leases take from it again), and a job waiting out its
+// retry delay (it waits until the same instant). Every command was
 // acknowledged before the kill, so under `always` its record is on disk.
 
-test('a touched lease, a paused queue and a resumed one survive kill -9', async (t) => {
+test('a touched lease, a paused queue, a resumed one and a retry wait survive kill -9', async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const port = await freePort();
@@ -16,7 +17,7 @@ test('a touched lease, a paused queue and a resumed one survive kill -9', async 
   const first = spawnServer(args);
   t.teardown(() => first.kill('SIGKILL'));
   await waitForPort(port);
-  const [touched, held, free] = [newId(), newId(), newId()];
+  const [touched, held, free, retried] = [newId(), newId(), newId(), newId()];
   const a = await Wire.connect(port);
   const expect = async (command: string | Buffer, reply: string | Buffer): Promise<void> => {
     a.send(command);
@@ -29,6 +30,11 @@ test('a touched lease, a paused queue and a resumed one survive kill -9', async 
   await expect(`touch ${touched} 600000\r\n`, '+OK\r\n');
   await expect('pause k-held\r\npause k-free\r\nresume k-free\r\n', '+OK\r\n+OK\r\n+OK\r\n');
   await expect(Buffer.concat([addCommand(held, 'k-held', 'h'), addCommand(free, 'k-free', 'f')]), '+OK\r\n+OK\r\n');
+  await expect(addCommand(retried, 'k-retry', 'r', '1000 600000', '-max-fails=3 -retry-delay=300000'), '+OK\r\n');
+  await expect('lease k-retry 0\r\n', leaseReply(retried, 'k-retry', 1000, 'r'));
+  await expect(`fail ${retried} 0\r\n\r\n`, '+OK\r\n');
+  const retryAt = (await inspectJob(a, retried)).block?.keys.get('retry-at');
+  t.truthy(retryAt);
   first.kill('SIGKILL');
   t.deepEqual(await exited(first), { code: null, signal: 'SIGKILL' });
   a.close();
@@ -46,6 +52,12 @@ test('a touched lease, a paused queue and a resumed one survive kill -9', async 
   b.send('inspect queue k-held\r\ninspect queue k-free\r\nlease k-held 0\r\nlease k-held k-free 0\r\n');
   const want = '+OK 1\r\nk-held 3\r\nready-len 1\r\nscheduled-len 0\r\npaused 1\r\n' + '+OK 1\r\n' + queueBlock('k-free', 1, 0) + '-TIMEOUT\r\n' + leaseReply(free, 'k-free', 1000, 'f').toString('latin1');
   t.is(await b.reply(want), want);
+  const waiting = (await inspectJob(b, retried)).block;
+  t.is(waiting?.keys.get('state'), '3');
+  t.is(waiting?.keys.get('retry-at'), retryAt);
+  b.send('inspect queue k-retry\r\nlease k-retry 0\r\n');
+  const retry = '+OK 1\r\n' + queueBlock('k-retry', 0, 1) + '-TIMEOUT\r\n';
+  t.is(await b.reply(retry), retry);
   b.send(`touch ${touched} 100\r\nresume k-held\r\nlease k-held 0\r\n`);
   const after = '+OK\r\n+OK\r\n' + leaseReply(held, 'k-held', 1000, 'h').toString('latin1');
   t.is(await b.reply(after), after);

@@ -65,6 +65,7 @@ function check(t: import('ava').ExecutionContext, out: Array<ReplyValue | WorkqE
     state: 'leased',
     created: new Date('2026-11-29T02:23:45Z'),
     time: null,
+    retryAt: null,
     server: '127.0.0.1:1',
   });
   t.deepEqual(jobs[1]?.['payload'], Buffer.from('payload '));

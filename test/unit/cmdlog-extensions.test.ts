@@ -10,10 +10,11 @@ import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { JobState } from '../../src/jobs/job.js';
 import { asEngine, captureLogger, copyDir, makeJob, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
-import { HEADER, jobPayload, queuePayload, record, RecordType, restoredJob, segment, touchPayload } from '../helpers/cmdlog-records.js';
+import { HEADER, idPayload, jobPayload, queuePayload, record, RecordType, restoredJob, resultPayload, retryAtPayload, retryDelayPayload, segment, touchPayload } from '../helpers/cmdlog-records.js';
 
-// Records of the protocol extensions (docs/protocol-extensions.md): touch (9), pause (10)
-// and resume (11): their bytes, replay, and what the cleaner may drop.
+// Records of the protocol extensions (docs/protocol-extensions.md): touch (9), pause (10),
+// resume (11), retry-at (12) and retry-delay (13): their bytes, replay, and what the
+// cleaner may drop.
 
 const T0 = 1_800_000_000_000;
 const T0_SEC = T0 / 1000;
@@ -154,4 +155,60 @@ test('cleaning keeps pause and resume records and drops touches of expired jobs;
     (await replay(before)).filter((c) => c[0] === 'pause' || c[0] === 'resume'),
     cleaned,
   );
+});
+
+test('retry-at and retry-delay payloads: exact bytes, round trip, refusals', (t) => {
+  const id = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e';
+  t.is(retryAtPayload(id, 300).toString('hex'), '0c8c5b8a2e6d1f4b3a9c7e2f1a0b9c8d7eac02');
+  t.is(retryDelayPayload(id, { delayMs: 100, maxDelayMs: 1000, jitterPercent: 20 }).toString('hex'), '0d8c5b8a2e6d1f4b3a9c7e2f1a0b9c8d7e64e80714');
+  fc.assert(
+    fc.property(v4Id, fc.integer({ min: 1, max: 86_400_000 }), fc.integer({ min: 0, max: 86_400_000 }), fc.integer({ min: 0, max: 100 }), (jobId, ms, cap, jitter) => {
+      const at = retryAtPayload(jobId, ms);
+      t.deepEqual(decodePayload(at, 0, at.length), { type: RecordType.RetryAt, id: jobId, delayMs: ms });
+      const delay = { delayMs: ms, maxDelayMs: cap, jitterPercent: jitter };
+      const p = retryDelayPayload(jobId, delay);
+      t.deepEqual(decodePayload(p, 0, p.length), { type: RecordType.RetryDelay, id: jobId, delay });
+    }),
+  );
+  const decode = (buf: Buffer): unknown => decodePayload(buf, 0, buf.length);
+  t.is(decode(retryAtPayload(id, 0)), 'Invalid Retry Delay');
+  t.is(decode(retryAtPayload(id, 86_400_001)), 'Invalid Retry Delay');
+  t.is(decode(retryDelayPayload(id, { delayMs: 86_400_001, maxDelayMs: 0, jitterPercent: 0 })), 'Invalid Retry Delay');
+  t.is(decode(retryDelayPayload(id, { delayMs: 1, maxDelayMs: 86_400_001, jitterPercent: 0 })), 'Invalid Retry Max Delay');
+  t.is(decode(retryDelayPayload(id, { delayMs: 1, maxDelayMs: 0, jitterPercent: 101 })), 'Invalid Retry Jitter');
+  t.is(decode(retryDelayPayload('6ba7b810-9dad-11d1-80b4-00c04fd430c4', { delayMs: 1, maxDelayMs: 0, jitterPercent: 0 })), 'Invalid ID');
+  t.is(decode(Buffer.concat([retryAtPayload(id, 5), Buffer.from([0])])), 'trailing garbage detected');
+});
+
+test('the real engine after replay: a job waiting out its retry delay waits until TIME + delay, with its own delay kept', async (t) => {
+  const dir = tempDir();
+  const id = newId();
+  const waiting = newId();
+  const delay = { delayMs: 400, maxDelayMs: 2000, jitterPercent: 0 };
+  fs.writeFileSync(
+    path.join(dir, '000000001.log'),
+    segment(
+      record(T0_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: T0_SEC, ttl: 600_000, maxFails: 5 }))),
+      record(T0_SEC, 0, retryDelayPayload(id, delay)),
+      record(T0_SEC, 0, idPayload(RecordType.StartAttempt, id)),
+      record(T0_SEC + 1, 0, resultPayload(RecordType.Fail, id, 'down')),
+      record(T0_SEC + 1, 0, retryAtPayload(id, 400)),
+      record(T0_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id: waiting, createdSec: T0_SEC, ttl: 600_000, ttr: 100 }))),
+      record(T0_SEC, 0, idPayload(RecordType.StartAttempt, waiting)),
+      record(T0_SEC, 100_000_000, idPayload(RecordType.TimeoutAttempt, waiting)),
+      record(T0_SEC, 100_000_000, retryAtPayload(waiting, 5000)),
+    ),
+  );
+  const now = T0 + 1399;
+  const engine = new Engine({ now: () => now });
+  await (await openCommandLog(options(dir, () => now), engine)).close();
+  engine.tick(now);
+  const job = engine.inspectJob(id)!;
+  t.like(job, { state: JobState.Pending, fails: 1, attempts: 1, retryAt: T0 + 1400 });
+  t.deepEqual(job.retryDelay, delay);
+  t.like(engine.inspectJob(waiting)!, { state: JobState.Pending, retryAt: T0 + 5100 });
+  t.like(engine.inspectQueue('q'), { readyLen: 0, scheduledLen: 2 });
+  engine.tick(T0 + 1400);
+  t.like(engine.inspectQueue('q'), { readyLen: 1, scheduledLen: 1 });
+  t.is(job.retryAt, 0);
 });

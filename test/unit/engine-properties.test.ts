@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Engine } from '../../src/jobs/engine.js';
 import { Job, JobState } from '../../src/jobs/job.js';
 import type { Journal, RestoredJob } from '../../src/jobs/types.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
@@ -11,7 +12,7 @@ import { FakeClock, T0, id } from './engine-support.js';
 const NAMES = ['a', 'b', 'c'];
 
 type Op =
-  | { k: 'add'; n: number; name: number; prio: number; ttr: number; ttl: number; ma: number; mf: number }
+  | { k: 'add'; n: number; name: number; prio: number; ttr: number; ttl: number; ma: number; mf: number; retry: RetryDelay | null }
   | { k: 'schedule'; n: number; name: number; prio: number; at: number; ttl: number; mf: number }
   | { k: 'run'; n: number; name: number; ttr: number; w: number }
   | { k: 'lease'; names: number[]; w: number }
@@ -26,7 +27,7 @@ type Op =
 const nArb = fc.integer({ min: 1, max: 12 });
 const nameArb = fc.integer({ min: 0, max: 2 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('add' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), ttr: fc.integer({ min: 1, max: 300 }), ttl: fc.integer({ min: 1, max: 2000 }), ma: fc.integer({ min: 0, max: 2 }), mf: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('add' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), ttr: fc.integer({ min: 1, max: 300 }), ttl: fc.integer({ min: 1, max: 2000 }), ma: fc.integer({ min: 0, max: 2 }), mf: fc.integer({ min: 0, max: 3 }), retry: fc.option(fc.record({ delayMs: fc.integer({ min: 0, max: 300 }), maxDelayMs: fc.integer({ min: 0, max: 600 }), jitterPercent: fc.integer({ min: 0, max: 100 }) })) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('schedule' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), at: fc.integer({ min: -200, max: 800 }), ttl: fc.integer({ min: 1, max: 2000 }), mf: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('run' as const), n: nArb, name: nameArb, ttr: fc.integer({ min: 1, max: 300 }), w: fc.integer({ min: 0, max: 600 }) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('lease' as const), names: fc.array(nameArb, { minLength: 1, maxLength: 3 }), w: fc.integer({ min: 0, max: 500 }) }) },
@@ -88,6 +89,12 @@ class MirrorJournal implements Journal {
   pause(name: string, paused: boolean): void {
     this.mirror.restorePause(name, paused);
   }
+  retryDelay(jobId: string, delay: RetryDelay): void {
+    this.check('retry-delay', this.mirror.restoreRetryDelay(jobId, delay));
+  }
+  retryAt(jobId: string, delayMs: number, at: number): void {
+    this.check('retry-at', this.mirror.restoreRetryAt(jobId, delayMs, at));
+  }
 }
 
 type Internals = {
@@ -136,7 +143,7 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
 }
 
-function sameState(live: Engine, mirror: Engine, problems: string[]): void {
+function sameState(live: Engine, mirror: Engine, problems: string[], now: number): void {
   const liveJobs = (live as unknown as Internals).jobs;
   const mirrorJobs = (mirror as unknown as Internals).jobs;
   for (const job of liveJobs.values()) {
@@ -152,6 +159,9 @@ function sameState(live: Engine, mirror: Engine, problems: string[]): void {
       problems.push(`mirror differs on ${job.id}: ${m.state}/${m.attempts}/${m.fails} vs ${job.state}/${job.attempts}/${job.fails}`);
     }
     if (job.state === JobState.Leased && mirror.deadlineOf(m) !== live.deadlineOf(job)) problems.push(`mirror TTR differs on ${job.id}`);
+    // The end of a retry wait is not journaled (like a scheduled time): the mirror's ends at its next tick.
+    const waitEnded = job.retryAt === 0 && m.retryAt <= now;
+    if (!leaseTimeFailure && !waitEnded && m.retryAt !== job.retryAt) problems.push(`mirror retry wait differs on ${job.id}: ${m.retryAt} vs ${job.retryAt}`);
   }
   for (const m of mirrorJobs.values()) if (!liveJobs.has(m.id)) problems.push(`mirror kept ${m.id}`);
   const mirrorQueues = (mirror as unknown as Internals).queues;
@@ -162,11 +172,13 @@ function sameState(live: Engine, mirror: Engine, problems: string[]): void {
 
 test('random operations keep every job in one place, replay mirrors the journal, and everything ends', (t) => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.option(fc.integer({ min: 1, max: 200 })), fc.double({ min: 0, max: 0.999, noNaN: true }), (ops, defaultDelay, random) => {
       const clock = new FakeClock();
       const problems: string[] = [];
       const mirror = new Engine(clock);
-      const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems));
+      // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
+      const options = defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
+      const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
       const calls = new Map<number, number>();
       const cancels: Array<() => void> = [];
       const cancelled = new Set<number>();
@@ -184,7 +196,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
       for (const op of ops) {
         switch (op.k) {
           case 'add':
-            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0' });
+            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0', retry: op.retry });
             break;
           case 'schedule': {
             const at = clock.t + op.at;
@@ -242,7 +254,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
             break;
         }
         checkInvariants(engine, clock.t, problems);
-        sameState(engine, mirror, problems);
+        sameState(engine, mirror, problems, clock.t);
         if (problems.length > 0) break;
       }
       // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
@@ -258,7 +270,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
         const expected = cancelled.has(k) ? 0 : 1;
         if (n !== expected) problems.push(`callback ${k} called ${n} times`);
       }
-      sameState(engine, mirror, problems);
+      sameState(engine, mirror, problems, clock.t);
       if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
     }),
     { numRuns: Number(process.env.ENGINE_RUNS ?? 400) },

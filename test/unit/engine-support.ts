@@ -1,5 +1,6 @@
 import { Engine } from '../../src/jobs/engine.js';
 import type { Job } from '../../src/jobs/job.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import type { Clock, Finished, Journal, NewJob, NewRunJob, NewScheduledJob } from '../../src/jobs/types.js';
 
 /** 2027-01-15T08:00:00Z, a whole second. */
@@ -44,6 +45,12 @@ export class RecordingJournal implements Journal {
   }
   pause(name: string, paused: boolean): void {
     this.records.push(`${paused ? 'pause' : 'resume'} ${name}`);
+  }
+  retryDelay(id: string, delay: RetryDelay): void {
+    this.records.push(`retry-delay ${id} ${delay.delayMs} ${delay.maxDelayMs} ${delay.jitterPercent}`);
+  }
+  retryAt(id: string, delayMs: number, at: number): void {
+    this.records.push(`retry-at ${id} ${delayMs} ${at - T0}`);
   }
   take(): string[] {
     return this.records.splice(0);
