@@ -292,6 +292,29 @@ for (const verb of ['pause', 'resume'] as const) {
     );
 }
 
+program
+  .command('retry')
+  .description('start a failed job over: new, counters 0, result dropped')
+  .argument('<id>')
+  .action(
+    act(async (client, json, id: string) => {
+      await client.retry(id);
+      okOut(json);
+    }),
+  );
+
+program
+  .command('retry-failed')
+  .description('start every failed job of a queue over; prints how many')
+  .argument('<name>', 'queue name')
+  .addOption(new Option('--on <host:port>', 'this server only (default: every server)'))
+  .action(
+    act(async (client, json, name: string, o: { on?: string }) => {
+      const retried = await client.retryFailed(name, o.on === undefined ? {} : { server: o.on });
+      print(json ? JSON.stringify({ retried }) : `retried ${retried}`);
+    }),
+  );
+
 const inspect = program
   .command('inspect')
   .description('look at jobs, queues and servers')
@@ -312,7 +335,9 @@ inspect
     }),
   );
 
-for (const what of ['jobs', 'scheduled-jobs'] as const) {
+const LISTS = { jobs: 'ready', 'scheduled-jobs': 'scheduled', 'leased-jobs': 'leased', 'completed-jobs': 'completed', 'failed-jobs': 'failed' } as const;
+
+for (const [what, state] of Object.entries(LISTS) as [keyof typeof LISTS, (typeof LISTS)[keyof typeof LISTS]][]) {
   inspect
     .command(what)
     .argument('<name>', 'queue name')
@@ -321,7 +346,7 @@ for (const what of ['jobs', 'scheduled-jobs'] as const) {
     .action(
       act(async (client, json, name: string, o: { offset: number; limit: number }) => {
         const page = { ...on(), offset: o.offset, limit: o.limit };
-        const jobs = what === 'jobs' ? await client.inspectJobs(name, page) : await client.inspectScheduledJobs(name, page);
+        const jobs = await client.inspectJobsByState(name, state, page);
         if (json) print(JSON.stringify(jobs.map(jobJson)));
         else print(jobs.length === 0 ? '(no jobs)' : jobs.map(jobText).join('\n\n'));
       }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClientError, NotFoundError, TimeoutError, WorkqError } from './errors.js';
 import { normalizeAddress, serverFor } from './hashing.js';
-import type { ReplyKind } from './reply-parser.js';
+import type { ReplyKind, Retried } from './reply-parser.js';
 import {
   addCommand,
   deleteCommand,
@@ -14,12 +14,15 @@ import {
   leaseCommand,
   pauseCommand,
   resultCommand,
+  retryCommand,
+  retryFailedCommand,
   runCommand,
   scheduleCommand,
   toBuffer,
   touchCommand,
   wireTime,
   type Encoded,
+  type ListObject,
 } from './requests.js';
 import { ServerLink } from './server-link.js';
 import type {
@@ -28,6 +31,7 @@ import type {
   JobInfo,
   JobResult,
   LeasedJob,
+  ListedState,
   PageOptions,
   Payload,
   QueueInfo,
@@ -172,6 +176,26 @@ export class WorkqClient {
     return this.inspectList('scheduled-jobs', name, options);
   }
 
+  /**
+   * A queue's jobs in one state, in queue order: `ready` and `scheduled` as above, or the
+   * `leased`, `completed` or `failed` ones (an extension); paged and merged the same way.
+   */
+  inspectJobsByState(name: string, state: ListedState, options: PageOptions = {}): Promise<JobInfo[]> {
+    return this.inspectList(state === 'ready' ? 'jobs' : `${state}-jobs`, name, options);
+  }
+
+  /** Starts a FAILED job over: NEW, counters 0, result dropped (ClientError `Job not failed` otherwise). */
+  async retry(id: string): Promise<void> {
+    await this.send<undefined>(serverFor(this.servers, id), 'ok', retryCommand(id));
+  }
+
+  /** Starts every failed job of a queue over, on `server` or on every server that has the queue; resolves to how many. */
+  async retryFailed(name: string, options: ServerOption = {}): Promise<number> {
+    const command = retryFailedCommand(name);
+    const found = await this.eachServer(options, (server) => this.send<Retried>(server, 'retried', command));
+    return found.reduce((sum, r) => sum + r.retried, 0);
+  }
+
   /** One queue; over several servers, the lengths summed (NotFound only if no server has it). */
   async inspectQueue(name: string, options: ServerOption = {}): Promise<QueueInfo> {
     const command = inspectQueueCommand(name);
@@ -228,7 +252,7 @@ export class WorkqClient {
     await Promise.all(servers.map((server) => this.send<undefined>(server, 'ok', command)));
   }
 
-  private async inspectList(what: 'jobs' | 'scheduled-jobs', name: string, options: PageOptions): Promise<JobInfo[]> {
+  private async inspectList(what: ListObject, name: string, options: PageOptions): Promise<JobInfo[]> {
     const command = inspectListCommand(what, name, options.offset ?? 0, options.limit ?? MAX_PAGE);
     const found = await this.eachServer(options, (server) => this.send<JobInfo[]>(server, 'jobs', command));
     return found.flat();

@@ -5,6 +5,7 @@ export { serverFor, canonicalId } from './hashing.js';
 export type {
   Payload,
   JobStateName,
+  ListedState,
   LeasedJob,
   JobResult,
   JobInfo,

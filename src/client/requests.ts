@@ -121,11 +121,21 @@ export function pauseCommand(verb: 'pause' | 'resume', name: string): Encoded {
   return validName(name) ? [line(`${verb} ${name}`)] : new ClientError('Invalid Name');
 }
 
+export function retryCommand(id: string): Encoded {
+  return token(id) ? [line(`retry ${id}`)] : new ClientError('Invalid ID');
+}
+
+export function retryFailedCommand(name: string): Encoded {
+  return validName(name) ? [line(`retry-failed ${name}`)] : new ClientError('Invalid Name');
+}
+
 export function inspectJobCommand(id: string): Encoded {
   return token(id) ? [line(`inspect job ${id}`)] : new ClientError('Invalid ID');
 }
 
-export function inspectListCommand(what: 'jobs' | 'scheduled-jobs', name: string, offset: number, limit: number): Encoded {
+export type ListObject = 'jobs' | 'scheduled-jobs' | 'leased-jobs' | 'completed-jobs' | 'failed-jobs';
+
+export function inspectListCommand(what: ListObject, name: string, offset: number, limit: number): Encoded {
   return validName(name) ? [line(`inspect ${what} ${name} ${offset} ${limit}`)] : new ClientError('Invalid Name');
 }
 

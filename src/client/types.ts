@@ -5,6 +5,9 @@ export type Payload = Buffer | string;
 
 export type JobStateName = 'new' | 'completed' | 'failed' | 'pending' | 'leased';
 
+/** The lists `inspectJobsByState` reads: the ready and scheduled lists, and an index per state (extension). */
+export type ListedState = 'ready' | 'scheduled' | 'leased' | 'completed' | 'failed';
+
 /** A job handed out by `lease`. */
 export interface LeasedJob {
   readonly id: string;

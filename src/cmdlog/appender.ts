@@ -170,6 +170,10 @@ export class Appender implements Journal {
     this.appendId(RecordType.TimeoutAttempt, id, this.opts.now());
   }
 
+  restartFailed(id: string): void {
+    this.appendId(RecordType.Retry, id, this.opts.now());
+  }
+
   touch(id: string, ttr: number, at: number): void {
     const payloadLength = touchPayloadLength(ttr);
     const start = this.reserve(recordLength(payloadLength));

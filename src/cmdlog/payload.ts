@@ -18,7 +18,12 @@ export type Payload =
   | { type: typeof RecordType.RetryDelay; id: string; delay: RetryDelay }
   | { type: typeof RecordType.Pause | typeof RecordType.Resume; name: string };
 
-type IdRecordType = typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
+type IdRecordType =
+  | typeof RecordType.Delete
+  | typeof RecordType.Expire
+  | typeof RecordType.StartAttempt
+  | typeof RecordType.TimeoutAttempt
+  | typeof RecordType.Retry;
 
 const MAX_NAME = 255;
 const MAX_TTR = 86_400_000;
@@ -181,6 +186,7 @@ export class PayloadDecoder {
         case RecordType.Expire:
         case RecordType.StartAttempt:
         case RecordType.TimeoutAttempt:
+        case RecordType.Retry:
           this.decodeId(type);
           return null;
         case RecordType.Touch:
@@ -260,7 +266,7 @@ export class PayloadDecoder {
   private decodeId(type: number): void {
     const idAt = this.need(ID_LENGTH);
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
-    if (type === RecordType.Delete && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if ((type === RecordType.Delete || type === RecordType.Retry) && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     this.id = idToString(this.buf, idAt);
   }
 

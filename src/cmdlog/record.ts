@@ -25,6 +25,7 @@ export const RecordType = {
   Resume: 11,
   RetryAt: 12,
   RetryDelay: 13,
+  Retry: 14,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

@@ -186,6 +186,9 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
     case RecordType.RetryDelay:
       engine.restoreRetryDelay(id, decoder.retryDelay!);
       break;
+    case RecordType.Retry:
+      engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
 }

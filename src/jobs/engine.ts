@@ -15,7 +15,7 @@ import type {
 } from './types.js';
 import { CreatedStamp } from './created-stamp.js';
 import { DeadlineHeap } from './deadline-heap.js';
-import { ExpiryHeap } from './job-heaps.js';
+import { ExpiryHeap, type JobList } from './job-heaps.js';
 import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
@@ -38,6 +38,14 @@ const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as cons
 function isFinal(job: Job): boolean {
   return job.state === JobState.Completed || job.state === JobState.Failed;
 }
+
+/** The states whose jobs a queue lists in a list of their own (Queue.leased, .completed, .failed). */
+function hasStateList(state: JobState): boolean {
+  return state === JobState.Leased || state === JobState.Completed || state === JobState.Failed;
+}
+
+/** Which state list `inspect <state>-jobs` reads (docs/protocol-extensions.md). */
+export type ListedState = 'leased' | 'completed' | 'failed';
 
 function finishedOf(job: Job): Finished {
   return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? '' };
@@ -239,6 +247,28 @@ export class Engine implements EngineApi {
     if (!paused) this.serveWaiters(queue, this.clock.now());
   }
 
+  retryFailed(id: string): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (job.state !== JobState.Failed || job.foreground) return 'not-failed';
+    this.journal?.restartFailed(id);
+    this.restart(job, this.clock.now());
+    return null;
+  }
+
+  retryAllFailed(name: string): number | null {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return null;
+    const now = this.clock.now();
+    let retried = 0;
+    for (let job = queue.failed.peek(); job !== undefined; job = queue.failed.peek()) {
+      this.journal?.restartFailed(job.id);
+      this.restart(job, now);
+      retried++;
+    }
+    return retried;
+  }
+
   // ---- inspect ---------------------------------------------------------------------
 
   inspectJob(id: string): Job | null {
@@ -253,6 +283,11 @@ export class Engine implements EngineApi {
   inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null {
     const queue = this.queues.get(name);
     return queue === undefined ? null : queue.scheduled.ordered(offset, limit);
+  }
+
+  inspectStateJobs(name: string, state: ListedState, offset: number, limit: number): Job[] | null {
+    const queue = this.queues.get(name);
+    return queue === undefined ? null : queue[state].ordered(offset, limit);
   }
 
   inspectQueue(name: string): QueueStats | null {
@@ -391,6 +426,14 @@ export class Engine implements EngineApi {
     return null;
   }
 
+  /** A retry record at `at`: the failed job starts over as it did then (no lease waits during replay). */
+  restoreRetry(id: string, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state === JobState.Failed && !job.foreground) this.restart(job, at);
+    return null;
+  }
+
   restorePause(name: string, paused: boolean): void {
     this.queueFor(name).paused = paused;
   }
@@ -505,6 +548,25 @@ export class Engine implements EngineApi {
     job.retryAt = at;
   }
 
+  /**
+   * A failed job starts over (docs/protocol-extensions.md): NEW, its counters at 0, its
+   * result gone, back in its ready list (or its scheduled list while its time is to come).
+   */
+  private restart(job: Job, now: number): void {
+    this.leaveQueue(job);
+    this.enterState(job, JobState.New);
+    job.attempts = 0;
+    if (job.fails !== 0) job.fails = 0;
+    if (job.result !== null) job.result = null;
+    const at = readyAt(job);
+    if (job.scheduled && at > now) {
+      this.queueOf(job).scheduled.push(job);
+      this.deadlines.push(job, at);
+    } else {
+      this.offer(this.queueOf(job), job, now);
+    }
+  }
+
   /** A queue was resumed: its ready jobs go to the leases waiting on it, longest-waiting first. */
   private serveWaiters(queue: Queue, now: number): void {
     while (queue.waitHead !== null) {
@@ -533,7 +595,7 @@ export class Engine implements EngineApi {
   /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, Q12). */
   private startAttempt(job: Job, now: number): boolean {
     if (atAttemptLimit(job)) {
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
       this.settle(job);
       return false;
     }
@@ -544,13 +606,32 @@ export class Engine implements EngineApi {
 
   private lease1(job: Job, at: number): void {
     job.attempts++;
-    job.state = JobState.Leased;
+    this.enterState(job, JobState.Leased);
     this.deadlines.push(job, at + job.ttr);
+  }
+
+  /**
+   * Sets the job's state and keeps it in the list of that state: a job leased, completed
+   * or failed is listed there, through the list position its ready or scheduled list no
+   * longer uses, so the index costs a job nothing. Ready and scheduled lists are the
+   * callers' business.
+   */
+  private enterState(job: Job, state: JobState): void {
+    const old = job.state;
+    if (old === state) return;
+    if (hasStateList(old) && job.listIndex >= 0) this.stateList(job, old).remove(job.listIndex);
+    job.state = state;
+    if (hasStateList(state)) this.stateList(job, state).push(job);
+  }
+
+  private stateList(job: Job, state: JobState): JobList {
+    const queue = this.queueOf(job);
+    return state === JobState.Leased ? queue.leased : state === JobState.Completed ? queue.completed : queue.failed;
   }
 
   private applyComplete(job: Job, result: string): void {
     this.leaveQueue(job);
-    job.state = JobState.Completed;
+    this.enterState(job, JobState.Completed);
     job.result = result;
   }
 
@@ -560,35 +641,37 @@ export class Engine implements EngineApi {
     job.result = result;
     if (job.foreground || job.fails >= job.maxFails) {
       this.leaveQueue(job);
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
       return FailOutcome.Final;
     }
     if (job.state !== JobState.Leased) {
       // Already in its ready list, or in its scheduled list until its time comes.
-      job.state = JobState.Pending;
+      this.enterState(job, JobState.Pending);
       return FailOutcome.RetriedInPlace;
     }
     this.deadlines.remove(job.deadlineIndex);
-    job.state = JobState.Pending;
+    this.enterState(job, JobState.Pending);
     return FailOutcome.RetriedToRequeue;
   }
 
   /** A lease's TTR ended (its deadline already taken out). True when the job is to be requeued. */
   private applyTimeout(job: Job): boolean {
     if (job.maxAttempts > 0 && job.attempts >= job.maxAttempts) {
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
       return false;
     }
-    job.state = JobState.Pending;
+    this.enterState(job, JobState.Pending);
     return true;
   }
 
-  /** Takes the job out of its ready or scheduled list and stops its TTR or schedule deadline. */
+  /** Takes the job out of its list (of its state, or ready or scheduled) and stops its TTR or schedule deadline. */
   private leaveQueue(job: Job): void {
     if (job.listIndex >= 0) {
       const queue = this.queueOf(job);
+      const state = job.state;
+      if (hasStateList(state)) this.stateList(job, state).remove(job.listIndex);
       // Only a job in its scheduled list has a list position and a deadline at once.
-      (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
+      else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
     }
     if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
   }
@@ -648,7 +731,7 @@ export class Engine implements EngineApi {
     const list = job.waiters as WaiterList | null;
     const run = list === null ? null : list.run;
     if (run !== null && run.phase === RunPhase.LeaseTtr) {
-      job.state = JobState.Pending;
+      this.enterState(job, JobState.Pending);
       this.journal?.timeoutAttempt(job.id);
       this.timeoutRun(run);
       return;

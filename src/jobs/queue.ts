@@ -3,13 +3,17 @@ import type { WaitNode } from './waiters.js';
 
 /**
  * One named queue: its ready list (leasable now), its scheduled list (time not yet
- * come), and the leases waiting on it, oldest first. A queue with waiting leases has
+ * come), its leased, completed and failed jobs (an index per state, for listing them),
+ * and the leases waiting on it, oldest first. A queue with waiting leases has
  * an empty ready list: a job that becomes ready goes straight to the oldest of them,
  * unless the queue is paused (then leases take nothing from it until it is resumed).
  */
 export class Queue {
   readonly ready = new JobList();
   readonly scheduled = new JobList();
+  readonly leased = new JobList();
+  readonly completed = new JobList();
+  readonly failed = new JobList();
   paused = false;
   waitHead: WaitNode | null = null;
   private waitTail: WaitNode | null = null;

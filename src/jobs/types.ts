@@ -32,10 +32,12 @@ export interface Journal {
   retryDelay(id: string, delay: RetryDelay): void;
   /** The retried job waits until `at` + `delayMs` (`at`: the moment of the retry). */
   retryAt(id: string, delayMs: number, at: number): void;
+  /** A failed job started over (retry, retry-failed). */
+  restartFailed(id: string): void;
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
-export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased';
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed';
 
 /**
  * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
@@ -117,6 +119,10 @@ export interface EngineApi {
   touch(id: string, ttr: number | null): EngineError | null;
   /** Pauses or resumes a queue, creating it if needed; resuming hands its ready jobs to waiting leases. */
   pause(name: string, paused: boolean): void;
+  /** A FAILED job starts over: NEW, counters 0, result dropped, ready again. */
+  retryFailed(id: string): EngineError | null;
+  /** Every failed job of the queue starts over; how many, or null when there is no such queue. */
+  retryAllFailed(name: string): number | null;
   /** Creates the queue if it does not exist (a lease's side effect, PROTOCOL.md 5.5). */
   ensureQueue(name: string): void;
 
@@ -124,6 +130,8 @@ export interface EngineApi {
   /** Ready list window in queue order; null when the queue does not exist. */
   inspectJobs(name: string, offset: number, limit: number): Job[] | null;
   inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null;
+  /** The queue's leased, completed or failed jobs, window in queue order; null when the queue does not exist. */
+  inspectStateJobs(name: string, state: 'leased' | 'completed' | 'failed', offset: number, limit: number): Job[] | null;
   inspectQueue(name: string): QueueStats | null;
   /** Queues sorted by name in byte order, then the window. */
   inspectQueues(offset: number, limit: number): QueueStats[];
@@ -151,6 +159,7 @@ export interface EngineApi {
   restoreTouch(id: string, ttr: number, at: number): 'unknown' | null;
   restorePause(name: string, paused: boolean): void;
   restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null;
+  restoreRetry(id: string, at: number): 'unknown' | null;
   /** A retry-at record: the job, if it was just put back in its ready list, waits until `at` + `delayMs`. */
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null;
 }

@@ -191,6 +191,15 @@ function decodePause(frame: Frame, paused: boolean): Request | DecodeError {
   return isValidName(name) ? { kind: 'pause', name, paused } : fail('invalid-name');
 }
 
+/** `retry <id>` and `retry-failed <name>` (docs/protocol-extensions.md). */
+function decodeRetry(frame: Frame, all: boolean): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const arg = frame.args[1]!;
+  if (all) return isValidName(arg) ? { kind: 'retry-failed', name: arg } : fail('invalid-name');
+  const id = parseJobId(arg);
+  return id === null || !isV4Id(id) ? fail('invalid-id') : { kind: 'retry', id };
+}
+
 /** `inspect <object> ...` (PROTOCOL.md 6): the object first, then flags and arity, then fields. */
 function decodeInspect(frame: Frame): Request | DecodeError {
   const a = frame.args;
@@ -208,6 +217,9 @@ function decodeInspect(frame: Frame): Request | DecodeError {
       break;
     case 'jobs':
     case 'scheduled-jobs':
+    case 'leased-jobs':
+    case 'completed-jobs':
+    case 'failed-jobs':
       arity = 5;
       break;
     default:
@@ -237,7 +249,18 @@ function decodeInspect(frame: Frame): Request | DecodeError {
       if (offset === null) return fail('invalid-cursor-offset');
       const limit = parseLimit(a[4]!);
       if (limit === null) return fail('invalid-limit');
-      return { kind: a[1] === 'jobs' ? 'inspect-jobs' : 'inspect-scheduled-jobs', name, offset, limit };
+      switch (a[1]) {
+        case 'jobs':
+          return { kind: 'inspect-jobs', name, offset, limit };
+        case 'scheduled-jobs':
+          return { kind: 'inspect-scheduled-jobs', name, offset, limit };
+        case 'leased-jobs':
+          return { kind: 'inspect-state-jobs', state: 'leased', name, offset, limit };
+        case 'completed-jobs':
+          return { kind: 'inspect-state-jobs', state: 'completed', name, offset, limit };
+        default:
+          return { kind: 'inspect-state-jobs', state: 'failed', name, offset, limit };
+      }
     }
   }
 }
@@ -273,6 +296,10 @@ export function decode(frame: Frame): Request | DecodeError {
       return decodePause(frame, true);
     case 'resume':
       return decodePause(frame, false);
+    case 'retry':
+      return decodeRetry(frame, false);
+    case 'retry-failed':
+      return decodeRetry(frame, true);
     default:
       return fail('unknown-command');
   }

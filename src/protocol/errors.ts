@@ -21,6 +21,7 @@ export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.f
   'duplicate-job': 'Duplicate job',
   'duplicate-result': 'Duplicate result',
   'job-not-leased': 'Job not leased',
+  'job-not-failed': 'Job not failed',
   'invalid-retry-delay': 'Invalid Retry Delay',
   'invalid-retry-max-delay': 'Invalid Retry Max Delay',
   'invalid-retry-jitter': 'Invalid Retry Jitter',

@@ -161,6 +161,16 @@ export class ReplyWriter {
     }
   }
 
+  /** `+OK 1\r\n<name> 1\r\nretried <n>\r\n`: what retry-failed did (docs/protocol-extensions.md). */
+  retried(name: string, count: number): void {
+    this.reserve(name.length + MAX_NUMBER + 32);
+    this.bytes(OK_ONE);
+    this.latin1(name);
+    this.latin1(' 1\r\nretried ');
+    this.int(count);
+    this.crlf();
+  }
+
   /** `+OK 1\r\nserver <n>\r\n` and one `<key> <value>` line per entry, n the true count (PROTOCOL.md 6.5). */
   server(entries: readonly (readonly [string, string | number])[]): void {
     let size = 16 + 2 * MAX_NUMBER;

@@ -66,6 +66,7 @@ export type ClientError =
   | 'duplicate-result'
   /** Extensions (docs/protocol-extensions.md): touch on a job that is not leased, retry flags. */
   | 'job-not-leased'
+  | 'job-not-failed'
   | 'invalid-retry-delay'
   | 'invalid-retry-max-delay'
   | 'invalid-retry-jitter';
@@ -95,6 +96,9 @@ export type Request =
   /** `ttr` null: the job's own TTR. */
   | { kind: 'touch'; id: string; ttr: number | null }
   | { kind: 'pause'; name: string; paused: boolean }
+  | { kind: 'retry'; id: string }
+  | { kind: 'retry-failed'; name: string }
+  | { kind: 'inspect-state-jobs'; state: 'leased' | 'completed' | 'failed'; name: string; offset: number; limit: number }
   | { kind: 'inspect-job'; id: string }
   | { kind: 'inspect-jobs'; name: string; offset: number; limit: number }
   | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }

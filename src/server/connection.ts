@@ -214,6 +214,15 @@ export class Connection implements ParserSink {
         engine.pause(request.name, request.paused);
         out.ok();
         return;
+      case 'retry':
+        this.replyOk(engine.retryFailed(request.id));
+        return;
+      case 'retry-failed': {
+        const count = engine.retryAllFailed(request.name);
+        if (count === null) out.notFound();
+        else out.retried(request.name, count);
+        return;
+      }
       case 'lease':
         this.leasing = true;
         this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
@@ -239,6 +248,12 @@ export class Connection implements ParserSink {
           request.kind === 'inspect-jobs'
             ? engine.inspectJobs(request.name, request.offset, request.limit)
             : engine.inspectScheduledJobs(request.name, request.offset, request.limit);
+        if (jobs === null) out.notFound();
+        else out.jobs(jobs);
+        return;
+      }
+      case 'inspect-state-jobs': {
+        const jobs = engine.inspectStateJobs(request.name, request.state, request.offset, request.limit);
         if (jobs === null) out.notFound();
         else out.jobs(jobs);
         return;

@@ -19,6 +19,9 @@ export function writeEngineError(out: ReplyWriter, error: EngineError): void {
     case 'not-leased':
       out.clientError('job-not-leased');
       return;
+    case 'not-failed':
+      out.clientError('job-not-failed');
+      return;
   }
 }
 

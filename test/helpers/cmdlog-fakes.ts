@@ -121,6 +121,14 @@ export class RecordingEngine {
     return this.jobs.has(id) ? null : 'unknown';
   }
 
+  restoreRetry(id: string, at: number): 'unknown' | null {
+    this.calls.push(['retry', id, at]);
+    const j = this.jobs.get(id);
+    if (j === undefined) return 'unknown';
+    if (j.state === 'done') j.state = 'new';
+    return null;
+  }
+
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
     this.calls.push(['retry-at', id, delayMs, at]);
     return this.jobs.has(id) ? null : 'unknown';

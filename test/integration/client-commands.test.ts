@@ -144,3 +144,29 @@ test('touch, pause and resume (protocol extensions)', async (t) => {
   t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 0, paused: false });
   await t.throwsAsync(client.pause('bad name'), { instanceOf: ClientError, message: 'Invalid Name' });
 });
+
+test('jobs by state, retry and retryFailed (protocol extensions)', async (t) => {
+  const client = await setup(t);
+  const name = q();
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((p) => client.add(name, p, { maxAttempts: 3 })));
+  const first = await client.lease(name, 0);
+  await client.fail(first.id, 'broken');
+  const second = await client.lease(name, 0);
+  await client.complete(second.id, 'fine');
+  await client.lease(name, 0);
+  const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'failed')), [a]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'completed')), [b]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'leased')), [c]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'ready')), []);
+  await t.throwsAsync(client.inspectJobsByState('no-such-queue', 'failed'), { instanceOf: NotFoundError });
+  await t.throwsAsync(client.retry(b), { instanceOf: ClientError, message: 'Job not failed' });
+  await client.retry(a);
+  t.like(await client.inspectJob(a), { state: 'new', attempts: 0, fails: 0 });
+  await client.fail((await client.lease(name, 0)).id, 'again');
+  await client.fail(c, 'too');
+  t.is(await client.retryFailed(name), 2);
+  t.is(await client.retryFailed(name), 0);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'ready')).sort(), [a, c].sort());
+  await t.throwsAsync(client.retryFailed('no-such-queue'), { instanceOf: NotFoundError });
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { addCommand, inspectJob, leaseReply, newId, queueBlock, sleep } from '../helpers/replies.js';
+import { addCommand, inspectJob, leaseReply, newId, queueBlock, readJobBlock, sleep } from '../helpers/replies.js';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
@@ -267,4 +267,69 @@ test('retry delay over TCP: the failed job waits, inspect shows retry-at, and it
   // Second retry: 500 ms after this fail.
   await exchange(t, wire, `fail ${id} 0\r\n\r\n`, '+OK\r\n');
   t.is((await inspectJob(wire, id)).block?.keys.get('retry-at'), '2027-01-15T08:00:00.760Z');
+});
+
+test('jobs by state: leased, completed and failed lists, paged like inspect jobs, byte for byte', async (t) => {
+  const { wire } = await server(t);
+  const ids = [newId(), newId(), newId(), newId()].sort();
+  const [a, b, c, d] = ids as [string, string, string, string];
+  for (const what of ['leased-jobs', 'completed-jobs', 'failed-jobs']) {
+    await exchange(t, wire, `inspect ${what} nope 0 10\r\n`, '-NOT-FOUND\r\n');
+    await exchange(t, wire, `inspect ${what} bad$ 0 10\r\n`, err('Invalid Name'));
+    await exchange(t, wire, `inspect ${what} q x 10\r\n`, err('Invalid cursor offset'));
+    await exchange(t, wire, `inspect ${what} q 0 101\r\n`, err('Invalid limit'));
+    await exchange(t, wire, `inspect ${what} q 0\r\n`, err('Invalid command args'));
+    await exchange(t, wire, `inspect ${what} q 0 1 -x=1\r\n`, err('Invalid command args'));
+  }
+  await exchange(t, wire, Buffer.concat([addCommand(a, 'st', 'a', '1000 60000', '-priority=3'), addCommand(b, 'st', 'b'), addCommand(c, 'st', 'c'), addCommand(d, 'st', 'd')]), '+OK\r\n'.repeat(4));
+  await exchange(t, wire, 'inspect leased-jobs st 0 10\r\n', '+OK 0\r\n');
+  wire.send('lease st 0\r\nlease st 0\r\nlease st 0\r\n');
+  for (const id of [a, b, c]) await wire.reply(leaseReply(id, 'st', 1000, id === a ? 'a' : id === b ? 'b' : 'c'));
+  await exchange(t, wire, `complete ${b} 2\r\nok\r\nfail ${c} 3\r\nbad\r\nfail ${d} 0\r\n\r\n`, '+OK\r\n+OK\r\n+OK\r\n');
+  const listed = async (what: string, offset: number, limit: number): Promise<string[]> => {
+    wire.send(`inspect ${what} st ${offset} ${limit}\r\n`);
+    const head = (await wire.read(7)).toString('latin1');
+    const count = Number(head.slice(4, 5));
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const block = await readJobBlock(wire);
+      out.push(`${block.id} ${block.keys.get('state')}`);
+    }
+    return out;
+  };
+  t.deepEqual(await listed('leased-jobs', 0, 10), [`${a} 4`]);
+  t.deepEqual(await listed('completed-jobs', 0, 10), [`${b} 1`]);
+  t.deepEqual(await listed('failed-jobs', 0, 10), [`${c} 2`, `${d} 2`]);
+  t.deepEqual(await listed('failed-jobs', 1, 1), [`${d} 2`]);
+  t.deepEqual(await listed('failed-jobs', 2, 1), []);
+  await exchange(t, wire, 'inspect queue st\r\n', '+OK 1\r\n' + queueBlock('st', 0, 0));
+});
+
+test('retry and retry-failed: a failed job starts over, counters reset, result dropped; every refusal byte for byte', async (t) => {
+  const { wire } = await server(t);
+  const [one, two, three, alive] = [newId(), newId(), newId(), newId()];
+  await exchange(t, wire, 'retry\r\n', err('Invalid command args'));
+  await exchange(t, wire, `retry ${one} x\r\n`, err('Invalid command args'));
+  await exchange(t, wire, `retry ${one} -x=1\r\n`, err('Invalid command args'));
+  await exchange(t, wire, 'retry garbage\r\n', err('Invalid ID'));
+  await exchange(t, wire, 'retry 6ba7b810-9dad-11d1-80b4-00c04fd430c8\r\n', err('Invalid ID'));
+  await exchange(t, wire, `retry ${one}\r\n`, '-NOT-FOUND\r\n');
+  await exchange(t, wire, 'retry-failed bad$\r\n', err('Invalid Name'));
+  await exchange(t, wire, 'retry-failed a b\r\n', err('Invalid command args'));
+  await exchange(t, wire, 'retry-failed nope\r\n', '-NOT-FOUND\r\n');
+  await exchange(t, wire, Buffer.concat([addCommand(one, 'rt', '1', '1000 60000', '-max-attempts=2'), addCommand(two, 'rt', '2'), addCommand(three, 'rt', '3'), addCommand(alive, 'rt', 'x')]), '+OK\r\n'.repeat(4));
+  await exchange(t, wire, `retry ${alive}\r\n`, err('Job not failed'));
+  await exchange(t, wire, 'lease rt 0\r\n', leaseReply(one, 'rt', 1000, '1'));
+  await exchange(t, wire, `fail ${one} 5\r\nfirst\r\nfail ${two} 0\r\n\r\ncomplete ${three} 0\r\n\r\n`, '+OK\r\n+OK\r\n+OK\r\n');
+  await exchange(t, wire, `retry ${three}\r\n`, err('Job not failed'));
+  await exchange(t, wire, `retry ${one}\r\n`, '+OK\r\n');
+  const { block } = await inspectJob(wire, one);
+  t.like(Object.fromEntries(block!.keys), { state: '0', attempts: '0', fails: '0', 'max-attempts': '2' });
+  await exchange(t, wire, `result ${one} 0\r\n`, '-TIMEOUT\r\n');
+  await exchange(t, wire, `retry ${one}\r\n`, err('Job not failed'));
+  await exchange(t, wire, `fail ${one} 0\r\n\r\n`, '+OK\r\n');
+  await exchange(t, wire, 'retry-failed rt\r\n', '+OK 1\r\nrt 1\r\nretried 2\r\n');
+  await exchange(t, wire, 'retry-failed rt\r\n', '+OK 1\r\nrt 1\r\nretried 0\r\n');
+  await exchange(t, wire, 'inspect queue rt\r\n', '+OK 1\r\n' + queueBlock('rt', 3, 0));
+  await exchange(t, wire, 'inspect failed-jobs rt 0 10\r\n', '+OK 0\r\n');
 });

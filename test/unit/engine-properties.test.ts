@@ -22,7 +22,9 @@ type Op =
   | { k: 'advance'; ms: number }
   | { k: 'hold'; on: boolean }
   | { k: 'touch'; n: number; ttr: number | null }
-  | { k: 'pause'; name: number; on: boolean };
+  | { k: 'pause'; name: number; on: boolean }
+  | { k: 'retry'; n: number }
+  | { k: 'retry-failed'; name: number };
 
 const nArb = fc.integer({ min: 1, max: 12 });
 const nameArb = fc.integer({ min: 0, max: 2 });
@@ -38,6 +40,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('hold' as const), on: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('touch' as const), n: nArb, ttr: fc.option(fc.integer({ min: 1, max: 400 })) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('pause' as const), name: nameArb, on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('retry' as const), n: nArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('retry-failed' as const), name: nameArb }) },
 );
 
 /** What an add/schedule record of `job` carries (accessor fields included, which a spread would miss). */
@@ -95,11 +99,14 @@ class MirrorJournal implements Journal {
   retryAt(jobId: string, delayMs: number, at: number): void {
     this.check('retry-at', this.mirror.restoreRetryAt(jobId, delayMs, at));
   }
+  restartFailed(jobId: string): void {
+    this.check('retry', this.mirror.restoreRetry(jobId, this.clock.t));
+  }
 }
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; waitHead: unknown; paused: boolean }>;
+  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: IndexedHeap<Job>; completed: IndexedHeap<Job>; failed: IndexedHeap<Job>; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
@@ -113,12 +120,12 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   for (const job of inner.jobs.values()) {
     const q = inner.queues.get(job.name)!;
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
+    queued++;
     if (job.state === JobState.Leased) {
-      if (job.listIndex !== -1 || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
+      if (listItems(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (job.listIndex !== -1 || job.deadlineIndex !== -1) problems.push(`final ${job.id} still queued`);
+      if (listItems(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
     } else {
-      queued++;
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
       if (listItems(list)[job.listIndex] !== job) problems.push(`${job.id} not at its list index`);
       if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
@@ -127,7 +134,7 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   }
   let listed = 0;
   for (const q of inner.queues.values()) {
-    for (const list of [q.ready, q.scheduled]) {
+    for (const list of [q.ready, q.scheduled, q.leased, q.completed, q.failed]) {
       const items = listItems(list);
       listed += items.length;
       items.forEach((job, i) => {
@@ -245,6 +252,26 @@ test('random operations keep every job in one place, replay mirrors the journal,
             const r = engine.touch(id(op.n), op.ttr);
             if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
             if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
+            break;
+          }
+          case 'retry': {
+            // The model: only a failed background job starts over, as NEW with its counters at 0.
+            const job = engine.inspectJob(id(op.n));
+            const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
+            const r = engine.retryFailed(id(op.n));
+            if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
+            // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
+            const startedOver = job !== null && job.fails === 0 && job.result === null &&
+              ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
+            if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
+            break;
+          }
+          case 'retry-failed': {
+            const name = NAMES[op.name]!;
+            const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
+            const n = engine.retryAllFailed(name);
+            if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
+            if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
             break;
           }
           case 'pause':

@@ -52,6 +52,9 @@ export class RecordingJournal implements Journal {
   retryAt(id: string, delayMs: number, at: number): void {
     this.records.push(`retry-at ${id} ${delayMs} ${at - T0}`);
   }
+  restartFailed(id: string): void {
+    this.records.push(`retry ${id}`);
+  }
   take(): string[] {
     return this.records.splice(0);
   }
