@@ -6,10 +6,11 @@ import { tempDir, Wire } from '../helpers/wire.js';
 // Each state the protocol extensions add comes back after a kill -9: a lease extended by
 // touch (it outlives the job's own TTR), a paused queue (leases still skip it), a
 // queue resumed after a pause (leases take from it again), and a job waiting out its
-// retry delay (it waits until the same instant). Every command was
+// retry delay (it waits until the same instant), a failed job started over by retry
+// (NEW again, counters at 0), and one left failed (listed by inspect failed-jobs). Every command was
 // acknowledged before the kill, so under `always` its record is on disk.
 
-test('a touched lease, a paused queue, a resumed one and a retry wait survive kill -9', async (t) => {
+test('a touched lease, a paused queue, a resumed one, a retry wait, a retried job and a failed one survive kill -9', async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const port = await freePort();
@@ -17,7 +18,7 @@ test('a touched lease, a paused queue, a resumed one and a retry wait survive ki
   const first = spawnServer(args);
   t.teardown(() => first.kill('SIGKILL'));
   await waitForPort(port);
-  const [touched, held, free, retried] = [newId(), newId(), newId(), newId()];
+  const [touched, held, free, retried, restarted, failed] = [newId(), newId(), newId(), newId(), newId(), newId()];
   const a = await Wire.connect(port);
   const expect = async (command: string | Buffer, reply: string | Buffer): Promise<void> => {
     a.send(command);
@@ -35,6 +36,8 @@ test('a touched lease, a paused queue, a resumed one and a retry wait survive ki
   await expect(`fail ${retried} 0\r\n\r\n`, '+OK\r\n');
   const retryAt = (await inspectJob(a, retried)).block?.keys.get('retry-at');
   t.truthy(retryAt);
+  await expect(Buffer.concat([addCommand(restarted, 'k-again', 'a'), addCommand(failed, 'k-again', 'b')]), '+OK\r\n+OK\r\n');
+  await expect(`lease k-again 0\r\nfail ${restarted} 1\r\nx\r\nfail ${failed} 0\r\n\r\nretry ${restarted}\r\n`, leaseReply(restarted, 'k-again', 1000, 'a').toString('latin1') + '+OK\r\n+OK\r\n+OK\r\n');
   first.kill('SIGKILL');
   t.deepEqual(await exited(first), { code: null, signal: 'SIGKILL' });
   a.close();
@@ -58,6 +61,10 @@ test('a touched lease, a paused queue, a resumed one and a retry wait survive ki
   b.send('inspect queue k-retry\r\nlease k-retry 0\r\n');
   const retry = '+OK 1\r\n' + queueBlock('k-retry', 0, 1) + '-TIMEOUT\r\n';
   t.is(await b.reply(retry), retry);
+  t.like(Object.fromEntries((await inspectJob(b, restarted)).block!.keys), { state: '0', attempts: '0', fails: '0' });
+  const failedList = (await inspectJob(b, failed)).raw.toString('latin1').replace(/^\+OK 1\r\n/, '');
+  b.send('inspect failed-jobs k-again 0 10\r\n');
+  t.is(await b.reply(`+OK 1\r\n${failedList}`), `+OK 1\r\n${failedList}`);
   b.send(`touch ${touched} 100\r\nresume k-held\r\nlease k-held 0\r\n`);
   const after = '+OK\r\n+OK\r\n' + leaseReply(held, 'k-held', 1000, 'h').toString('latin1');
   t.is(await b.reply(after), after);

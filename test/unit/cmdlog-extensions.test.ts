@@ -212,3 +212,31 @@ test('the real engine after replay: a job waiting out its retry delay waits unti
   t.like(engine.inspectQueue('q'), { readyLen: 1, scheduledLen: 1 });
   t.is(job.retryAt, 0);
 });
+
+test('a retry record (type 14) decodes, and replay starts the failed job over as of that record', async (t) => {
+  const id = newId();
+  const p = idPayload(RecordType.Retry, id);
+  t.is(p[0], 14);
+  t.deepEqual(decodePayload(p, 0, p.length), { type: RecordType.Retry, id });
+  const nonV4 = idPayload(RecordType.Retry, '6ba7b810-9dad-11d1-80b4-00c04fd430c4');
+  t.is(decodePayload(nonV4, 0, nonV4.length), 'Invalid ID');
+  const dir = tempDir();
+  const kept = newId();
+  fs.writeFileSync(
+    path.join(dir, '000000001.log'),
+    segment(
+      record(T0_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: T0_SEC, ttl: 600_000 }))),
+      record(T0_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id: kept, createdSec: T0_SEC, ttl: 600_000 }))),
+      record(T0_SEC, 0, idPayload(RecordType.StartAttempt, id)),
+      record(T0_SEC, 0, resultPayload(RecordType.Fail, id, 'no')),
+      record(T0_SEC, 0, resultPayload(RecordType.Fail, kept, 'no')),
+      record(T0_SEC + 1, 0, idPayload(RecordType.Retry, id)),
+      record(T0_SEC + 1, 0, idPayload(RecordType.Retry, newId())),
+    ),
+  );
+  const engine = new Engine({ now: () => T0 + 2000 });
+  await (await openCommandLog(options(dir, () => T0 + 2000), engine)).close();
+  t.like(engine.inspectJob(id)!, { state: JobState.New, attempts: 0, fails: 0, result: null });
+  t.deepEqual(engine.inspectJobs('q', 0, 10)!.map((j) => j.id), [id]);
+  t.deepEqual(engine.inspectStateJobs('q', 'failed', 0, 10)!.map((j) => j.id), [kept]);
+});
