@@ -1,0 +1,11 @@
+import { startTestServer } from '/work/wt-ops/test/helpers/wire.js';
+import { execFileSync } from 'node:child_process';
+const s = await startTestServer();
+const env = { ...process.env, WORKQ_SERVERS: `127.0.0.1:${s.port}` };
+const w = (args: string[]) => { try { return execFileSync(process.execPath, ['--import=tsx', 'src/cli/workq.ts', ...args], { env, encoding: 'utf8', stdio: ['ignore','pipe','pipe'] }); } catch (e) { return 'ERR ' + (e as {stderr:string}).stderr; } };
+console.log(w(['add', 'thumbs', 'x']));
+console.log(w(['pause', 'thumbs']));
+console.log(w(['inspect', 'queue', 'thumbs']));
+console.log(w(['resume', 'thumbs']));
+console.log(w(['retry-failed', 'thumbs']));
+await s.stop();
