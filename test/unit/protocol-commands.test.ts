@@ -16,6 +16,8 @@ test('the command table of PROTOCOL.md 5.0, then the extensions', (t) => {
     ['touch', 2, 3, false, null, true, false],
     ['pause', 2, 2, false, null, true, false],
     ['resume', 2, 2, false, null, true, false],
+    ['retry', 2, 2, false, null, true, false],
+    ['retry-failed', 2, 2, false, null, true, false],
   ]);
   t.true(Object.isFrozen(COMMANDS[0]));
 });
@@ -26,7 +28,7 @@ test('lookup by name and by raw bytes, case-sensitive', (t) => {
     const line = Buffer.from(`xx ${spec.name} yy`);
     t.is(commandByBytes(line, 3, 3 + spec.name.length), spec);
   }
-  for (const name of ['', 'ADD', 'ad', 'addd', 'lease ', 'schedules', 'inspectx', 'deletes', 'frobnicate', 'TOUCH', 'pauses', 'resum']) {
+  for (const name of ['', 'ADD', 'ad', 'addd', 'lease ', 'schedules', 'inspectx', 'deletes', 'frobnicate', 'TOUCH', 'pauses', 'resum', 'retry-faile', 'retry-failedx', 'retry-failed-']) {
     t.is(commandByName(name), undefined, name);
     t.is(commandByBytes(Buffer.from(name), 0, name.length), undefined, name);
   }

@@ -68,6 +68,7 @@ test('error lines: every client error, capitalised as the original (and the exte
     'duplicate-job': '-CLIENT-ERROR Duplicate job\r\n',
     'duplicate-result': '-CLIENT-ERROR Duplicate result\r\n',
     'job-not-leased': '-CLIENT-ERROR Job not leased\r\n',
+    'job-not-failed': '-CLIENT-ERROR Job not failed\r\n',
     'invalid-retry-delay': '-CLIENT-ERROR Invalid Retry Delay\r\n',
     'invalid-retry-max-delay': '-CLIENT-ERROR Invalid Retry Max Delay\r\n',
     'invalid-retry-jitter': '-CLIENT-ERROR Invalid Retry Jitter\r\n',
