@@ -15,7 +15,8 @@ import type {
 } from './types.js';
 import { CreatedStamp } from './created-stamp.js';
 import { DeadlineHeap } from './deadline-heap.js';
-import { ExpiryHeap, type JobList } from './job-heaps.js';
+import { ExpiryHeap } from './job-heaps.js';
+import type { StateList } from './state-list.js';
 import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
@@ -260,13 +261,12 @@ export class Engine implements EngineApi {
     const queue = this.queues.get(name);
     if (queue === undefined) return null;
     const now = this.clock.now();
-    let retried = 0;
-    for (let job = queue.failed.peek(); job !== undefined; job = queue.failed.peek()) {
+    const failed = queue.failed.ordered(0, queue.failed.size);
+    for (const job of failed) {
       this.journal?.restartFailed(job.id);
       this.restart(job, now);
-      retried++;
     }
-    return retried;
+    return failed.length;
   }
 
   // ---- inspect ---------------------------------------------------------------------
@@ -612,9 +612,9 @@ export class Engine implements EngineApi {
 
   /**
    * Sets the job's state and keeps it in the list of that state: a job leased, completed
-   * or failed is listed there, through the list position its ready or scheduled list no
-   * longer uses, so the index costs a job nothing. Ready and scheduled lists are the
-   * callers' business.
+   * or failed is listed there (in the order it got there), through the list position its
+   * ready or scheduled list no longer uses, so the index costs a job nothing. Ready and
+   * scheduled lists are the callers' business.
    */
   private enterState(job: Job, state: JobState): void {
     const old = job.state;
@@ -624,7 +624,7 @@ export class Engine implements EngineApi {
     if (hasStateList(state)) this.stateList(job, state).push(job);
   }
 
-  private stateList(job: Job, state: JobState): JobList {
+  private stateList(job: Job, state: JobState): StateList {
     const queue = this.queueOf(job);
     return state === JobState.Leased ? queue.leased : state === JobState.Completed ? queue.completed : queue.failed;
   }

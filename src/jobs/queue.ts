@@ -1,4 +1,5 @@
 import { JobList } from './job-heaps.js';
+import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
 
 /**
@@ -11,9 +12,9 @@ import type { WaitNode } from './waiters.js';
 export class Queue {
   readonly ready = new JobList();
   readonly scheduled = new JobList();
-  readonly leased = new JobList();
-  readonly completed = new JobList();
-  readonly failed = new JobList();
+  readonly leased = new StateList();
+  readonly completed = new StateList();
+  readonly failed = new StateList();
   paused = false;
   waitHead: WaitNode | null = null;
   private waitTail: WaitNode | null = null;

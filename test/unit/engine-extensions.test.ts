@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Engine, type EngineOptions } from '../../src/jobs/engine.js';
-import { JobState, type Job } from '../../src/jobs/job.js';
+import { Job, JobState } from '../../src/jobs/job.js';
+import { StateList } from '../../src/jobs/state-list.js';
 import { retryDelayMs } from '../../src/jobs/retry-delay.js';
 import { FakeClock, RecordingJournal, T0, id, newJob, newRun } from './engine-support.js';
 
@@ -146,4 +147,22 @@ test('touch restarts the lease clock; refused unless leased; a paused queue keep
     'pause q',
     'resume q',
   ]);
+});
+
+test('a state list keeps entry order and its slots through removals and compaction', (t) => {
+  const list = new StateList();
+  const jobs = Array.from({ length: 200 }, (_, i) => Job.create(id(i + 1), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  for (const job of jobs) list.push(job);
+  // Remove every job but each fifth, from the front: holes pile up, then get squeezed out.
+  const kept = jobs.filter((_, i) => i % 5 === 0);
+  for (const job of jobs) if (!kept.includes(job)) list.remove(job.listIndex);
+  t.is(list.size, kept.length);
+  t.deepEqual(list.ordered(0, 1000), kept);
+  t.deepEqual(list.ordered(3, 2), kept.slice(3, 5));
+  t.deepEqual(list.ordered(40, 10), []);
+  t.true((list as unknown as { slots: unknown[] }).slots.length < jobs.length, 'compacted');
+  for (const job of kept) t.is((list as unknown as { slots: unknown[] }).slots[job.listIndex], job);
+  list.remove(kept.at(-1)!.listIndex);
+  t.is(kept.at(-1)!.listIndex, -1);
+  t.deepEqual(list.ordered(0, 1000), kept.slice(0, -1));
 });

@@ -6,6 +6,7 @@ import type { Journal, RestoredJob } from '../../src/jobs/types.js';
 import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
+import type { StateList } from '../../src/jobs/state-list.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
@@ -106,12 +107,16 @@ class MirrorJournal implements Journal {
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: IndexedHeap<Job>; completed: IndexedHeap<Job>; failed: IndexedHeap<Job>; waitHead: unknown; paused: boolean }>;
+  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
 function listItems(heap: IndexedHeap<Job>): Job[] {
   return (heap as unknown as { items: Job[] }).items;
+}
+
+function stateSlots(list: StateList): (Job | null)[] {
+  return (list as unknown as { slots: (Job | null)[] }).slots;
 }
 
 function checkInvariants(engine: Engine, now: number, problems: string[]): void {
@@ -122,9 +127,9 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
     queued++;
     if (job.state === JobState.Leased) {
-      if (listItems(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
+      if (stateSlots(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (listItems(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
+      if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
     } else {
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
       if (listItems(list)[job.listIndex] !== job) problems.push(`${job.id} not at its list index`);
@@ -134,7 +139,16 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   }
   let listed = 0;
   for (const q of inner.queues.values()) {
-    for (const list of [q.ready, q.scheduled, q.leased, q.completed, q.failed]) {
+    for (const list of [q.leased, q.completed, q.failed]) {
+      const slots = stateSlots(list);
+      listed += list.size;
+      slots.forEach((job, i) => {
+        if (job !== null && (job.listIndex !== i || inner.jobs.get(job.id) !== job)) problems.push('state list slot wrong');
+      });
+      if (slots.filter((job) => job !== null).length !== list.size) problems.push('state list size wrong');
+      if (list.ordered(0, 1000).length !== list.size) problems.push('state list window wrong');
+    }
+    for (const list of [q.ready, q.scheduled]) {
       const items = listItems(list);
       listed += items.length;
       items.forEach((job, i) => {
