@@ -45,6 +45,11 @@ function hasStateList(state: JobState): boolean {
   return state === JobState.Leased || state === JobState.Completed || state === JobState.Failed;
 }
 
+/** The queue's list of jobs in `state` (one of hasStateList's). */
+function stateList(queue: Queue, state: JobState): StateList {
+  return state === JobState.Leased ? queue.leased : state === JobState.Completed ? queue.completed : queue.failed;
+}
+
 /** Which state list `inspect <state>-jobs` reads (docs/protocol-extensions.md). */
 export type ListedState = 'leased' | 'completed' | 'failed';
 
@@ -619,14 +624,12 @@ export class Engine implements EngineApi {
   private enterState(job: Job, state: JobState): void {
     const old = job.state;
     if (old === state) return;
-    if (hasStateList(old) && job.listIndex >= 0) this.stateList(job, old).remove(job.listIndex);
+    const leaves = hasStateList(old) && job.listIndex >= 0;
+    const enters = hasStateList(state);
+    const queue = leaves || enters ? this.queueOf(job) : null;
+    if (leaves) stateList(queue as Queue, old).remove(job.listIndex);
     job.state = state;
-    if (hasStateList(state)) this.stateList(job, state).push(job);
-  }
-
-  private stateList(job: Job, state: JobState): StateList {
-    const queue = this.queueOf(job);
-    return state === JobState.Leased ? queue.leased : state === JobState.Completed ? queue.completed : queue.failed;
+    if (enters) stateList(queue as Queue, state).push(job);
   }
 
   private applyComplete(job: Job, result: string): void {
@@ -669,7 +672,7 @@ export class Engine implements EngineApi {
     if (job.listIndex >= 0) {
       const queue = this.queueOf(job);
       const state = job.state;
-      if (hasStateList(state)) this.stateList(job, state).remove(job.listIndex);
+      if (hasStateList(state)) stateList(queue, state).remove(job.listIndex);
       // Only a job in its scheduled list has a list position and a deadline at once.
       else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
     }
