@@ -177,7 +177,7 @@ export class WorkqClient {
   }
 
   /**
-   * A queue's jobs in one state, in queue order: `ready` and `scheduled` as above, or the
+   * A queue's jobs in one state: `ready` and `scheduled` in queue order as above, or the
    * `leased`, `completed` or `failed` ones (an extension); paged and merged the same way.
    */
   inspectJobsByState(name: string, state: ListedState, options: PageOptions = {}): Promise<JobInfo[]> {
