@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory } from './durable-io.js';
@@ -10,10 +11,18 @@ import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeR
 import {
   ID_PAYLOAD_LENGTH,
   jobPayloadLength,
+  queuePayloadLength,
   resultPayloadLength,
+  retryAtPayloadLength,
+  retryDelayPayloadLength,
+  touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
+  writeQueuePayload,
   writeResultPayload,
+  writeRetryAtPayload,
+  writeRetryDelayPayload,
+  writeTouchPayload,
 } from './payload.js';
 import { NEW_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem, SyncPolicy } from './types.js';
@@ -179,6 +188,43 @@ export class Appender implements Journal {
 
   timeoutAttempt(id: string): void {
     this.appendId(RecordType.TimeoutAttempt, id, this.opts.now());
+  }
+
+  restartFailed(id: string): void {
+    this.appendId(RecordType.Retry, id, this.opts.now());
+  }
+
+  touch(id: string, ttr: number, at: number): void {
+    const payloadLength = touchPayloadLength(ttr);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeTouchPayload(this.buf, payloadAt, id, ttr);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryAt(id: string, delayMs: number, at: number): void {
+    const payloadLength = retryAtPayloadLength(delayMs);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeRetryAtPayload(this.buf, payloadAt, id, delayMs);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryDelay(id: string, delay: RetryDelay): void {
+    const payloadLength = retryDelayPayloadLength(delay);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeRetryDelayPayload(this.buf, payloadAt, id, delay);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  /** Never dropped by the cleaner: a queue's pause outlives every job (docs/protocol-extensions.md). */
+  pause(name: string, paused: boolean): void {
+    const payloadLength = queuePayloadLength(name);
+    const start = this.reserve(recordLength(payloadLength));
+    const at = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeQueuePayload(this.buf, at, paused ? RecordType.Pause : RecordType.Resume, name);
+    this.commit(start, end, Infinity);
   }
 
   private appendJob(type: number, job: Job): void {

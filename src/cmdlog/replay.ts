@@ -196,6 +196,22 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
     case RecordType.TimeoutAttempt:
       engine.restoreTimeoutAttempt(id);
       break;
+    case RecordType.Touch:
+      engine.restoreTouch(id, decoder.ttr, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.Pause:
+    case RecordType.Resume:
+      engine.restorePause(decoder.queue, decoder.type === RecordType.Pause);
+      break;
+    case RecordType.RetryAt:
+      engine.restoreRetryAt(id, decoder.delayMs, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.RetryDelay:
+      engine.restoreRetryDelay(id, decoder.retryDelay!);
+      break;
+    case RecordType.Retry:
+      engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
 }

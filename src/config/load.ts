@@ -21,6 +21,7 @@ export interface WorkqConfig {
   /** Shared settings, for a server that is not one of the configured instances. */
   host: string;
   cmdlog: RawConfig['cmdlog'];
+  retry: RawConfig['retry'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
   admin: RawConfig['admin'];
@@ -82,6 +83,7 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       logLevel: raw.log.level,
       host: raw.host,
       cmdlog: raw.cmdlog,
+      retry: raw.retry,
       instances: instances.value,
       supervisor: raw.supervisor,
       admin: raw.admin,

@@ -1,4 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { ListenSettings, SyncPolicy } from '../server/types.js';
 import type { InstanceEntry } from './instances.js';
 import { DEFAULT_SEGMENT_SIZE, type RawConfig } from './schema.js';
@@ -8,6 +9,13 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Everything one standalone server needs, except its logger, under the instance's name. */
 export interface InstanceSettings extends ListenSettings {
   name: string;
+  /** The shared `retry` settings, when they set a delay (docs/protocol-extensions.md). */
+  retryDelay?: RetryDelay;
+}
+
+/** The configured default retry delay, or nothing when it is 0 (no delay). */
+export function defaultRetryDelay(retry: RawConfig['retry']): { retryDelay?: RetryDelay } {
+  return retry.delayMs > 0 ? { retryDelay: { ...retry } } : {};
 }
 
 /** Fills an entry's missing settings from the shared ones; relative paths resolve against cwd. */
@@ -26,6 +34,7 @@ export function inherit(raw: RawConfig, entry: InstanceEntry, cwd: string): Inst
       segmentSize: segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize,
       cleanIntervalMs: own.cleanIntervalMs ?? raw.cmdlog.cleanIntervalMs,
     },
+    ...defaultRetryDelay(raw.retry),
   };
 }
 

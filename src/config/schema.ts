@@ -12,6 +12,7 @@ export interface RawConfig {
     segmentSize: number;
     cleanIntervalMs: number;
   };
+  retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
   supervisor: {
     controlSocket: string;
@@ -80,6 +81,26 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'workq-ms',
       default: 300_000,
       env: 'WORKQ_CMDLOG_CLEAN_INTERVAL_MS',
+    },
+  },
+  retry: {
+    delayMs: {
+      doc: 'Retry delay of jobs added without -retry-delay: how long a job retried after its lease (a fail under max-fails, a TTR timeout) waits before it is ready again; 0: no delay (docs/protocol-extensions.md).',
+      format: 'workq-retry-ms',
+      default: 0,
+      env: 'WORKQ_RETRY_DELAY_MS',
+    },
+    maxDelayMs: {
+      doc: 'Above 0: the default retry delay doubles per retry up to this many ms; 0: it stays delayMs.',
+      format: 'workq-retry-ms',
+      default: 0,
+      env: 'WORKQ_RETRY_MAX_DELAY_MS',
+    },
+    jitterPercent: {
+      doc: 'Each default retry delay is shortened by a random share of up to this percentage (0-100).',
+      format: 'workq-percent',
+      default: 0,
+      env: 'WORKQ_RETRY_JITTER_PERCENT',
     },
   },
   instances: {

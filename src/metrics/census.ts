@@ -27,8 +27,8 @@ export class QueueTally {
   addQueue(queue: Queue, sign = 1): void {
     this.ready += sign * queue.ready.size;
     this.scheduled += sign * queue.scheduled.size;
-    this.added += sign * queue.added;
-    this.completedTotal += sign * queue.completed;
+    this.added += sign * queue.addedTotal;
+    this.completedTotal += sign * queue.completedTotal;
   }
 
   addJob(job: Job): void {

@@ -25,12 +25,18 @@ export const FAIL = spec('fail', 3, 3, 'invalid-result-size', true, false);
 export const DELETE = spec('delete', 2, 2, null, true, false);
 /** The exact arity of each inspect object is decided in decode (docs/protocol.md 6). */
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
+/** Extensions (docs/protocol-extensions.md). */
+export const TOUCH = spec('touch', 2, 3, null, true, false);
+export const PAUSE = spec('pause', 2, 2, null, true, false);
+export const RESUME = spec('resume', 2, 2, null, true, false);
+export const RETRY = spec('retry', 2, 2, null, true, false);
+export const RETRY_FAILED = spec('retry-failed', 2, 2, null, true, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT,
+  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, TOUCH, PAUSE, RESUME, RETRY, RETRY_FAILED,
 ]);
 
-const LONGEST = 8;
+const LONGEST = 12;
 
 /** Candidates grouped by name length, with their names as bytes, so a lookup never decodes. */
 const byLength: { spec: CommandSpec; bytes: Buffer }[][] = [];

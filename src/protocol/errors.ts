@@ -20,6 +20,11 @@ export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.f
   'invalid-limit': 'Invalid limit',
   'duplicate-job': 'Duplicate job',
   'duplicate-result': 'Duplicate result',
+  'job-not-leased': 'Job not leased',
+  'job-not-failed': 'Job not failed',
+  'invalid-retry-delay': 'Invalid Retry Delay',
+  'invalid-retry-max-delay': 'Invalid Retry Max Delay',
+  'invalid-retry-jitter': 'Invalid Retry Jitter',
 });
 
 const clientErrorLines = new Map<ClientError, Buffer>();

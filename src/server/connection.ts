@@ -221,6 +221,22 @@ export class Connection implements ParserSink {
       case 'delete':
         this.replyOk(request.valid ? engine.delete(request.id) : null);
         return;
+      case 'touch':
+        this.replyOk(engine.touch(request.id, request.ttr));
+        return;
+      case 'pause':
+        engine.pause(request.name, request.paused);
+        out.ok();
+        return;
+      case 'retry':
+        this.replyOk(engine.retryFailed(request.id));
+        return;
+      case 'retry-failed': {
+        const count = engine.retryAllFailed(request.name);
+        if (count === null) out.notFound();
+        else out.retried(request.name, count);
+        return;
+      }
       case 'lease':
         this.leasing = true;
         this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
@@ -254,6 +270,12 @@ export class Connection implements ParserSink {
           out.jobs(jobs);
           this.counted(Outcome.Ok);
         }
+        return;
+      }
+      case 'inspect-state-jobs': {
+        const jobs = engine.inspectStateJobs(request.name, request.state, request.offset, request.limit);
+        if (jobs === null) out.notFound();
+        else out.jobs(jobs);
         return;
       }
       case 'inspect-queue': {

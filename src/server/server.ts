@@ -19,7 +19,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   const clock = options.clock ?? systemClock;
   const { logger } = options;
   const stats = options.stats ?? new ServerStats();
-  const engine = new Engine(clock);
+  const engine = new Engine(clock, null, options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay });
   stats.engine = engine;
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {

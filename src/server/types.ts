@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogFileSystem, SyncPolicy } from '../cmdlog/types.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { Clock } from '../jobs/types.js';
 import type { ServerStats } from './stats.js';
 
@@ -24,6 +25,8 @@ export interface ListenSettings {
 
 export interface ServerOptions extends ListenSettings {
   logger: Logger;
+  /** Retry delay of jobs without their own (docs/protocol-extensions.md); none when absent. */
+  retryDelay?: RetryDelay;
   clock?: Clock;
   /** The command log's file layer; tests inject faults (ENOSPC, EIO, short writes) through it. */
   cmdlogFs?: LogFileSystem;
