@@ -40,6 +40,17 @@ export function copyDir(from: string, to: string): void {
   }
 }
 
+/**
+ * An open that the test expects to fail. A log that opens after all is closed (its lock and
+ * timers would outlive the test) and the promise rejects with one line instead, so that
+ * the failed assertion does not print the whole log object.
+ */
+export async function openRefused(opening: Promise<{ close(): Promise<void> }>): Promise<never> {
+  const log = await opening;
+  await log.close();
+  throw new Error('the command log opened, but the test expected its open to fail');
+}
+
 export type Call = [string, ...unknown[]];
 
 /**

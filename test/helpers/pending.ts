@@ -1,0 +1,17 @@
+/** A promise that a test awaits only later, and whether it has settled yet. */
+export type Pending<T> = Promise<T> & { settled(): boolean };
+
+/**
+ * Follows a promise that the test awaits only after other steps. It is marked handled at
+ * once: AVA ends a test at its first failed assertion, and a promise rejecting after that
+ * would otherwise be an unhandled rejection that fails the whole file. `settled()` checks
+ * order without a clock: "the add was answered while the lease still waited".
+ */
+export function pending<T>(promise: Promise<T>): Pending<T> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return Object.assign(promise, { settled: () => settled });
+}
