@@ -15,3 +15,16 @@ export function pending<T>(promise: Promise<T>): Pending<T> {
   );
   return Object.assign(promise, { settled: () => settled });
 }
+
+/**
+ * Checks `done` every 10 ms until it holds or `timeoutMs` has passed, and says whether it
+ * held. The limit only bounds a failing test: it is generous, and no measure of speed.
+ */
+export async function eventually(done: () => boolean, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
