@@ -6,6 +6,7 @@ import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { RecordScanner } from '../../src/cmdlog/record.js';
 import { readGoTimeNsec, readGoTimeSec } from '../../src/cmdlog/go-time.js';
 import { asEngine, captureLogger, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
+import { eventually } from '../helpers/pending.js';
 
 function options(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
   return { dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 64 * 1024 * 1024, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
@@ -164,8 +165,7 @@ test("'interval' fsyncs on its timer once a segment is open; 'os' never before c
   log.expire(makeJob().id);
   await durable(log);
   t.is(faulty.fsyncs, 0, 'the callback does not wait for fsync');
-  await sleep(150);
-  t.true(faulty.fsyncs >= 1);
+  t.true(await eventually(() => faulty.fsyncs >= 1), 'the interval timer fsyncs');
   await log.close();
 
   const dir2 = tempDir();
@@ -199,8 +199,7 @@ for (const partialBytes of [0, 30]) {
       const seq = log.lastSeq;
       log.whenDurable(seq, () => fired.push(seq));
     }
-    await sleep(20);
-    t.true(log.readOnly);
+    t.true(await eventually(() => log.readOnly));
     t.deepEqual(changes, [true]);
     t.deepEqual(fired, []);
     for (const id of ids.slice(3)) {
@@ -233,8 +232,7 @@ test("an fsync failure under 'always' rewrites the records from the last good fs
   let fired = false;
   log.expire(makeJob().id);
   log.whenDurable(log.lastSeq, () => (fired = true));
-  await sleep(50);
-  t.true(log.readOnly);
+  t.true(await eventually(() => log.readOnly));
   t.false(fired);
   faulty.failFsync = null;
   await durable(log);
@@ -253,8 +251,7 @@ test('a segment that cannot be created keeps the log read-only until it can', as
   fs.mkdirSync(path.join(dir, '000000002.log'));
   fs.writeFileSync(path.join(dir, '000000002.log', 'x'), 'x');
   log.expire(makeJob().id);
-  await sleep(200);
-  t.true(log.readOnly);
+  t.true(await eventually(() => log.readOnly));
   fs.rmSync(path.join(dir, '000000002.log'), { recursive: true });
   await durable(log);
   t.false(log.readOnly);
@@ -272,7 +269,7 @@ test('close is idempotent and, while read-only, logs the records it could not wr
   faulty.failWrites = 'EIO';
   log.expire(makeJob().id);
   log.expire(makeJob().id);
-  await sleep(20);
+  t.true(await eventually(() => log.readOnly));
   const first = log.close();
   t.is(log.close(), first);
   await first;
