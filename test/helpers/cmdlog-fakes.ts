@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
+import { refused } from './pending.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
 
 /** A pino logger whose lines are kept for assertions. */
@@ -40,15 +41,9 @@ export function copyDir(from: string, to: string): void {
   }
 }
 
-/**
- * An open that the test expects to fail. A log that opens after all is closed (its lock and
- * timers would outlive the test) and the promise rejects with one line instead, so that
- * the failed assertion does not print the whole log object.
- */
-export async function openRefused(opening: Promise<{ close(): Promise<void> }>): Promise<never> {
-  const log = await opening;
-  await log.close();
-  throw new Error('the command log opened, but the test expected its open to fail');
+/** An open of a command log that the test expects to fail (see `refused`). */
+export function openRefused(opening: Promise<{ close(): Promise<void> }>): Promise<never> {
+  return refused(opening, (log) => log.close());
 }
 
 export type Call = [string, ...unknown[]];

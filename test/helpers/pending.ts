@@ -28,3 +28,14 @@ export async function eventually(done: () => boolean, timeoutMs = 20_000): Promi
   }
   return true;
 }
+
+/**
+ * A start that the test expects to fail. What starts after all is stopped with `stop`
+ * (its timers and locks would outlive the test) and the promise rejects with one line
+ * instead: a failed assertion then prints no whole log, server or socket object.
+ */
+export async function refused<T>(starting: Promise<T>, stop: (started: T) => unknown): Promise<never> {
+  const started = await starting;
+  await stop(started);
+  throw new Error('it started, but the test expected the start to fail');
+}

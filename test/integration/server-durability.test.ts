@@ -1,6 +1,7 @@
 import test from 'ava';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, inspectServer, leaseReply, newId, queueBlock, resultReply, sleep, wireTime } from '../helpers/replies.js';
+import { refused } from '../helpers/pending.js';
 import type { Clock } from '../../src/jobs/types.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
@@ -163,7 +164,7 @@ test('Q2 across a restart: the end of a run whose job was deleted leaves the new
 test('two servers on one cmdlog directory: the second start is refused, naming the directory', async (t) => {
   const dir = await logDir(t);
   const first = await start(t, dir);
-  const error = await t.throwsAsync(startTestServer({ cmdlogPath: dir }));
+  const error = await t.throwsAsync(refused(startTestServer({ cmdlogPath: dir }), (server) => server.stop()));
   t.true(error?.message.includes(dir), error?.message);
   first.wire.send(addCommand(newId(), 'still', 'x'));
   t.true(await expectBytes(first.wire, '+OK\r\n'), 'the first server is unharmed');
@@ -190,7 +191,7 @@ test('a graceful stop closes idle and waiting connections promptly and keeps wha
   t.true(Date.now() - began < leaseWaitMs, `stop took ${Date.now() - began} ms: it waited for the lease's wait-timeout`);
   t.true(await first.wire.waitClosed());
   t.true(await waiting.waitClosed());
-  await t.throwsAsync(Wire.connect(first.server.port));
+  await t.throwsAsync(refused(Wire.connect(first.server.port), (wire) => wire.close()));
 
   const second = await start(t, dir);
   second.wire.send('lease stopping 0\r\n');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
-import { asEngine, captureLogger, RecordingEngine, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, openRefused, RecordingEngine, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
 
 function options(dir: string): CommandLogOptions {
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger };
@@ -13,7 +13,7 @@ function options(dir: string): CommandLogOptions {
 test('a second open on the same directory is refused, naming it; after close it opens', async (t) => {
   const dir = tempDir();
   const first = await openCommandLog(options(dir), asEngine(new RecordingEngine()));
-  const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())));
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))));
   t.true(err!.message.includes(dir));
   t.regex(err!.message, /in use by another running process/);
   await first.close();
@@ -36,7 +36,7 @@ test('the kernel flock on append.lock (as the original takes it) makes us refuse
   const holder = spawn('flock', ['--exclusive', path.join(dir, 'append.lock'), 'sleep', '30'], { stdio: 'ignore', detached: true });
   await sleep(300);
   try {
-    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())));
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))));
     t.regex(err!.message, /append\.lock is locked by another process/);
   } finally {
     // flock and its sleep child both hold the lock: end the whole group we started.
@@ -49,7 +49,7 @@ test('the kernel flock on append.lock (as the original takes it) makes us refuse
 test('a directory that cannot be created is refused with a clear message', async (t) => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'file'), '');
-  const err = await t.throwsAsync(openCommandLog(options(path.join(dir, 'file', 'log')), asEngine(new RecordingEngine())));
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(path.join(dir, 'file', 'log')), asEngine(new RecordingEngine()))));
   t.regex(err!.message, /cannot be created or is not writable/);
 });
 
@@ -61,7 +61,7 @@ test('invalid options are refused before touching the directory', async (t) => {
     [{ segmentSize: 0 }, /segment size/],
     [{ cleanIntervalMs: 0 }, /clean interval/],
   ] as const) {
-    await t.throwsAsync(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine())), { message: text });
+    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine()))), { message: text });
   }
   t.false(fs.existsSync(dir));
 });
