@@ -41,6 +41,16 @@ export function copyDir(from: string, to: string): void {
   }
 }
 
+/**
+ * Closes the log when the test ends, also after a failed assertion, whose test would
+ * otherwise leave the log's timers keeping the test process from exiting. Closing a
+ * closed log again does nothing.
+ */
+export function closedAfter<T extends { close(): Promise<void> }>(t: { teardown(fn: () => Promise<void>): void }, log: T): T {
+  t.teardown(() => log.close());
+  return log;
+}
+
 /** An open of a command log that the test expects to fail (see `refused`). */
 export function openRefused(opening: Promise<{ close(): Promise<void> }>): Promise<never> {
   return refused(opening, (log) => log.close());
