@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
-import { refused } from './pending.js';
+import { refused } from './waits.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
 
 /** A pino logger whose lines are kept for assertions. */

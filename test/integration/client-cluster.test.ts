@@ -1,7 +1,7 @@
 import test from 'ava';
 import { connect, serverFor, worker, type WorkqClient } from '../../src/client/index.js';
 import type { WorkqServer } from '../../src/server/types.js';
-import { pending } from '../helpers/pending.js';
+import { pending } from '../helpers/waits.js';
 import { startTestServer } from '../helpers/wire.js';
 
 async function cluster(t: import('ava').ExecutionContext): Promise<{ client: WorkqClient; servers: WorkqServer[]; addresses: string[] }> {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientError, NotFoundError, TimeoutError, WorkqClient, connect } from '../../src/client/index.js';
-import { pending } from '../helpers/pending.js';
+import { pending } from '../helpers/waits.js';
 import { startTestServer } from '../helpers/wire.js';
 
 async function setup(t: import('ava').ExecutionContext): Promise<WorkqClient> {

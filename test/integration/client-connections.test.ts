@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { ConnectionError, TimeoutError, connect } from '../../src/client/index.js';
 import { startServer } from '../../src/server/server.js';
-import { pending } from '../helpers/pending.js';
+import { pending } from '../helpers/waits.js';
 import { startTestServer } from '../helpers/wire.js';
 
 test('many concurrent calls on one client, pipelined and matched in order', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, worker, type LeasedJob } from '../../src/client/index.js';
-import { eventually } from '../helpers/pending.js';
+import { eventually } from '../helpers/waits.js';
 import { startTestServer } from '../helpers/wire.js';
 
 async function setup(t: import('ava').ExecutionContext) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, inspectServer, leaseReply, newId, queueBlock, resultReply, sleep, wireTime } from '../helpers/replies.js';
-import { refused } from '../helpers/pending.js';
+import { refused } from '../helpers/waits.js';
 import type { Clock } from '../../src/jobs/types.js';
 import type { WorkqServer } from '../../src/server/types.js';
 

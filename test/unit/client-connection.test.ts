@@ -2,7 +2,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientError, ConnectionError, NotFoundError, TimeoutError, connect } from '../../src/client/index.js';
 import { fakeServer } from '../helpers/client-fake-server.js';
-import { pending } from '../helpers/pending.js';
+import { pending } from '../helpers/waits.js';
 
 const ID = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerError, TimeoutError, WorkqClient, worker } from '../../src/client/index.js';
 import { fakeServer, type FakeCommand } from '../helpers/client-fake-server.js';
-import { eventually } from '../helpers/pending.js';
+import { eventually } from '../helpers/waits.js';
 
 const A = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e';
 const B = '1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d';

@@ -6,7 +6,7 @@ import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { RecordScanner } from '../../src/cmdlog/record.js';
 import { readGoTimeNsec, readGoTimeSec } from '../../src/cmdlog/go-time.js';
 import { asEngine, captureLogger, closedAfter, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
-import { eventually } from '../helpers/pending.js';
+import { eventually } from '../helpers/waits.js';
 
 function options(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
   return { dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 64 * 1024 * 1024, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };

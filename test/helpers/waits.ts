@@ -1,3 +1,6 @@
+// How tests wait without betting on a duration: promises awaited later, conditions that
+// come true, starts that must fail. Limits here only bound a failing test.
+
 /** A promise that a test awaits only later, and whether it has settled yet. */
 export type Pending<T> = Promise<T> & { settled(): boolean };
 
