@@ -29,11 +29,11 @@ test('a directory held by a live server is refused; a killed holder\'s lock is t
 
   first.kill('SIGKILL');
   await exited(first);
-  const started = Date.now();
   const third = spawnServer(['-listen', `127.0.0.1:${port2}`, '-cmdlog-path', dir.path]);
   t.teardown(() => third.kill('SIGKILL'));
-  await waitForPort(port2, 20_000);
-  t.true(Date.now() - started < 15_000, `took over after ${Date.now() - started} ms`);
+  // Taking the stale lock over within the lock's retries is the event: past them the
+  // start would have been refused (exit 1) and nothing would listen.
+  await waitForPort(port2);
   const after = await Wire.connect(port2);
   after.send('inspect queue held\r\n');
   t.is(await after.reply(queue), queue, 'and serves the jobs of the killed one');
