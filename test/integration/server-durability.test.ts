@@ -10,7 +10,7 @@ import type { WorkqServer } from '../../src/server/types.js';
 
 const shifted = (offsetMs: number): Clock => ({ now: () => Date.now() + offsetMs });
 
-async function expectBytes(wire: Wire, expected: Buffer | string, timeoutMs = 5000): Promise<boolean> {
+async function expectBytes(wire: Wire, expected: Buffer | string, timeoutMs = 20_000): Promise<boolean> {
   const want = typeof expected === 'string' ? Buffer.from(expected, 'latin1') : expected;
   const got = await wire.read(want.length, timeoutMs);
   if (!got.equals(want)) throw new Error(`expected ${JSON.stringify(want.toString('latin1'))}, got ${JSON.stringify(got.toString('latin1'))}`);
@@ -149,7 +149,7 @@ test('Q2 across a restart: the end of a run whose job was deleted leaves the new
   await sleep(350);
   worker.send(Buffer.concat([Buffer.from(`delete ${id}\r\n`), addCommand(id, 'q2', 'new', '1000 3600000')]));
   t.true(await expectBytes(worker, '+OK\r\n+OK\r\n'));
-  t.true(await expectBytes(runner, '-TIMEOUT\r\n', 4000));
+  t.true(await expectBytes(runner, '-TIMEOUT\r\n'));
   const before = (await inspectJob(worker, id)).raw;
   t.true(before.includes('payload new\r\n'));
   runner.close();
