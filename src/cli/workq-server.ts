@@ -87,6 +87,10 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A renewed certificate takes effect without a restart; a file that cannot be read or parsed leaves the old one in use.
+  process.on('SIGHUP', () => {
+    running.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'TLS reload failed: the previous certificate stays in use'));
+  });
 }
 
 function formatDuration(ms: number | null): string {

@@ -15,4 +15,5 @@ export type {
   ServerOption,
   PageOptions,
   ClientOptions,
+  TlsOptions,
 } from './types.js';

@@ -21,6 +21,9 @@ export interface WorkqConfig {
   /** Shared settings, for a server that is not one of the configured instances. */
   host: string;
   cmdlog: RawConfig['cmdlog'];
+  auth: RawConfig['auth'];
+  tls: RawConfig['tls'];
+  limits: RawConfig['limits'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
   /** Absolute paths of the files that were loaded. */
@@ -79,6 +82,9 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       logLevel: raw.log.level,
       host: raw.host,
       cmdlog: raw.cmdlog,
+      auth: raw.auth,
+      tls: raw.tls,
+      limits: raw.limits,
       instances: instances.value,
       supervisor: raw.supervisor,
       files,

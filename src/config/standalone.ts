@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { FlagTable, FlagValue } from './flags.js';
 import { checkHost, checkMs, checkPort, checkSync } from './formats.js';
 import type { WorkqConfig } from './load.js';
-import { checkInstance, type InstanceSettings, type Result } from './resolve.js';
+import { checkInstance, inheritSafety, type InstanceSettings, type Result } from './resolve.js';
 import { DEFAULT_SEGMENT_SIZE } from './schema.js';
 import type { SyncPolicy } from '../server/types.js';
 
@@ -37,7 +37,7 @@ export function parseListen(text: string): Result<{ host: string; port: number }
   return { ok: true, value: { host, port } };
 }
 
-function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Result<InstanceSettings> {
+function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined, cwd: string): Result<InstanceSettings> {
   if (typeof chosen === 'string') {
     const found = config.instances.find((instance) => instance.name === chosen);
     return found === undefined
@@ -58,6 +58,7 @@ function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Resul
       host: config.host,
       port: DEFAULT_PORT,
       cmdlog: { ...cmdlog, path: null, segmentSize: segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize },
+      ...inheritSafety(config, {}, cwd),
     },
   };
 }
@@ -67,7 +68,7 @@ function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Resul
  * original's defaults: 127.0.0.1:9922, memory only), overridden by the original flags.
  */
 export function standaloneSettings(config: WorkqConfig, flags: ReadonlyMap<string, FlagValue>, cwd: string): Result<InstanceSettings> {
-  const base = baseInstance(config, flags.get('instance'));
+  const base = baseInstance(config, flags.get('instance'), cwd);
   if (!base.ok) return base;
   const settings = base.value;
   const listen = flags.get('listen');

@@ -25,9 +25,11 @@ export const FAIL = spec('fail', 3, 3, 'invalid-result-size', true, false);
 export const DELETE = spec('delete', 2, 2, null, true, false);
 /** The exact arity of each inspect object is decided in decode (docs/protocol.md 6). */
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
+/** This server's extension: `auth <secret>` (docs/protocol.md 12.5). */
+export const AUTH = spec('auth', 2, 2, null, false, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT,
+  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, AUTH,
 ]);
 
 const LONGEST = 8;

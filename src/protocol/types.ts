@@ -63,7 +63,9 @@ export type ClientError =
   | 'invalid-cursor-offset'
   | 'invalid-limit'
   | 'duplicate-job'
-  | 'duplicate-result';
+  | 'duplicate-result'
+  | 'authentication-required'
+  | 'invalid-secret';
 
 /** A command whose fields passed every check of its docs/protocol.md 5.x table that needs no state. */
 export type Request =
@@ -81,7 +83,8 @@ export type Request =
   | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }
   | { kind: 'inspect-queue'; name: string }
   | { kind: 'inspect-queues'; offset: number; limit: number }
-  | { kind: 'inspect-server' };
+  | { kind: 'inspect-server' }
+  | { kind: 'auth'; secret: string };
 
 /** A decode failure; `createQueues` lists the names a failed lease validated first (docs/protocol.md 5.5). */
 export interface DecodeError {

@@ -3,9 +3,12 @@ import type { Job } from '../jobs/job.js';
 import type { Cancel, EngineApi, EngineError, Finished } from '../jobs/types.js';
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
+import { AUTH } from '../protocol/commands.js';
 import { Parser } from '../protocol/parser.js';
 import { ReplyWriter } from '../protocol/replies.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
+import type { SecretCheck } from './auth.js';
+import { IDLE_TIMEOUT_TEXT } from './limits.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 
 /** What a connection needs of the server around it. */
@@ -14,6 +17,10 @@ export interface ConnectionHost {
   /** Null when the server keeps everything in memory only. */
   readonly log: DurableLog | null;
   readonly startedAt: number;
+  /** Null: no secret, every connection may run every command (docs/protocol.md 12.5). */
+  readonly auth: SecretCheck | null;
+  /** 0: connections are never closed for being idle. */
+  readonly idleTimeoutMs: number;
   activeClients(): number;
   /** Called after every batch of work, so the deadline timer follows new deadlines. */
   afterWork(): void;
@@ -66,6 +73,7 @@ export class Connection implements ParserSink {
   private backlogBytes = 0;
   /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
   private heldBytes = 0;
+  private authenticated: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -76,6 +84,11 @@ export class Connection implements ParserSink {
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
     socket.on('drain', this.onDrain);
+    this.authenticated = host.auth === null;
+    if (host.idleTimeoutMs > 0) {
+      socket.setTimeout(host.idleTimeoutMs);
+      socket.on('timeout', this.onIdle);
+    }
   }
 
   /** Graceful stop: no more reading, no more waiting; replies already owed are sent, then the socket ends. */
@@ -155,6 +168,13 @@ export class Connection implements ParserSink {
     this.resume();
   };
 
+  /** Socket activity (a read or a finished write) re-arms the timer, so a waiting command's reply does too. */
+  private readonly onIdle = (): void => {
+    if (this.closing || this.waiting !== null) return;
+    this.out.serverError(IDLE_TIMEOUT_TEXT);
+    this.closeAfterReplies();
+  };
+
   // execution
 
   /** Order: nothing overtakes what is queued; a waiting command or too many unsent replies hold the rest back. */
@@ -173,6 +193,10 @@ export class Connection implements ParserSink {
   }
 
   private execute(frame: Frame): void {
+    if (!this.authenticated && frame.spec !== AUTH) {
+      this.out.clientError('authentication-required');
+      return;
+    }
     const log = this.host.log;
     if (frame.spec.mutating && log !== null && log.readOnly) {
       this.out.readOnly();
@@ -244,6 +268,14 @@ export class Connection implements ParserSink {
       }
       case 'inspect-queues':
         out.queues(engine.inspectQueues(request.offset, request.limit));
+        return;
+      case 'auth':
+        if (this.host.auth === null || this.host.auth.accepts(request.secret)) {
+          this.authenticated = true;
+          out.ok();
+        } else {
+          out.clientError('invalid-secret');
+        }
         return;
       case 'inspect-server':
         out.server([

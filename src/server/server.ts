@@ -1,8 +1,10 @@
-import net from 'node:net';
 import { openCommandLog, type CommandLog } from '../cmdlog/index.js';
 import { Engine } from '../jobs/engine.js';
 import { systemClock } from '../jobs/types.js';
+import { secretCheck } from './auth.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
+import { openListeners } from './listeners.js';
 import { Ticker } from './ticker.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 
@@ -16,6 +18,9 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startServer(options: ServerOptions): Promise<WorkqServer> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const exposure = exposureProblem(options.host, options.auth);
+  if (exposure !== null) throw new Error(exposure);
   const engine = new Engine(clock);
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
@@ -53,29 +58,37 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     get startedAt() {
       return startedAt;
     },
+    auth: secretCheck(options.auth?.secrets),
+    idleTimeoutMs: limits.idleTimeoutMs,
     activeClients: () => connections.size,
     afterWork: () => ticker.sync(),
     forget: (connection) => connections.delete(connection),
   };
 
-  const listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, (socket) => {
-    connections.add(new Connection(socket, host));
-  });
+  let listener;
   try {
-    await listen(listener, options.host, options.port);
+    listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger }, (socket) => {
+      if (connections.size >= limits.maxClients) {
+        logger.warn({ maxClients: limits.maxClients, remote: socket.remoteAddress }, 'too many clients: connection refused');
+        refuseConnection(socket);
+        return;
+      }
+      connections.add(new Connection(socket, host));
+    });
   } catch (error) {
     if (log !== null) await log.close();
     throw error;
   }
   startedAt = clock.now();
   ticker.sync();
-  const address = listener.address() as net.AddressInfo;
-  logger.info({ host: address.address, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
+  const address = { address: listener.address, port: listener.plainPort ?? listener.tlsPort! };
+  const tlsPort = listener.tlsPort;
+  logger.info({ host: address.address, port: listener.plainPort, tlsPort, auth: host.auth !== null, cmdlog: options.cmdlog.path }, 'listening');
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const closed = listener.close();
       for (const connection of connections) connection.shutdown();
       ticker.stop();
       if (log !== null) {
@@ -99,9 +112,12 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   return {
     host: address.address,
     port: address.port,
+    tlsPort,
+    reloadTls: () => listener.reloadTls(),
     status: (): ServerStatus => ({
       host: address.address,
       port: address.port,
+      tlsPort,
       jobs: engine.jobCount,
       connections: connections.size,
       readOnly: log !== null && log.readOnly,
@@ -109,17 +125,6 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     }),
     stop,
   };
-}
-
-function listen(server: net.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // exclusive: under node:cluster each child binds its own port instead of sharing the primary's handle
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function delay(ms: number): Promise<void> {

@@ -13,6 +13,7 @@ test('the command table of docs/protocol.md 5.0', (t) => {
     ['fail', 3, 3, true, 'invalid-result-size', true, false],
     ['delete', 2, 2, false, null, true, false],
     ['inspect', 2, Infinity, false, null, false, false],
+    ['auth', 2, 2, false, null, false, false],
   ]);
   t.true(Object.isFrozen(COMMANDS[0]));
 });

@@ -89,6 +89,13 @@ for (const [sent, reply] of oneLiners) {
   });
 }
 
+test('auth <secret> (docs/protocol.md 12.5): one argument, no flags', (t) => {
+  t.deepEqual(decodeInput('auth s3cr3t-s3cr3t-s3cr3t\r\n'), { kind: 'auth', secret: 's3cr3t-s3cr3t-s3cr3t' });
+  t.is(errorOf('auth x -a=1\r\n'), 'invalid-command-args');
+  t.is(respond('auth\r\n'), '-CLIENT-ERROR Invalid command args\r\n');
+  t.is(respond('auth a b\r\n'), '-CLIENT-ERROR Invalid command args\r\n');
+});
+
 test('lease with an invalid name lists the names validated before it', (t) => {
   t.deepEqual(decodeInput('lease good bad$ 10\r\n'), { kind: 'error', error: 'invalid-name', createQueues: ['good'] });
   t.deepEqual(decodeInput('lease a b bad$ c 10\r\n'), { kind: 'error', error: 'invalid-name', createQueues: ['a', 'b'] });

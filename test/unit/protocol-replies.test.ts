@@ -66,6 +66,8 @@ test('error lines: every client error, capitalised as the original', (t) => {
     'invalid-limit': '-CLIENT-ERROR Invalid limit\r\n',
     'duplicate-job': '-CLIENT-ERROR Duplicate job\r\n',
     'duplicate-result': '-CLIENT-ERROR Duplicate result\r\n',
+    'authentication-required': '-CLIENT-ERROR Authentication required\r\n',
+    'invalid-secret': '-CLIENT-ERROR Invalid secret\r\n',
   };
   t.deepEqual(Object.keys(CLIENT_ERROR_TEXT).sort(), Object.keys(expected).sort());
   const out = new ReplyWriter();
