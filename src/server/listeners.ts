@@ -14,6 +14,8 @@ export interface Listeners {
   reloadTls(): Promise<void>;
   /** Stops accepting; resolves once every accepted connection has closed. */
   close(): Promise<void>;
+  /** Cuts off every accepted socket still open, TLS handshakes in progress included. */
+  destroyAll(): void;
 }
 
 export interface ListenOptions {
@@ -25,6 +27,34 @@ export interface ListenOptions {
 }
 
 const SOCKET_OPTIONS = { allowHalfOpen: true, keepAlive: true, noDelay: true } as const;
+/** A TLS handshake not done by then is dropped: it holds a socket and counts against nothing else. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs the server side of a TLS handshake on an accepted socket and hands the socket on
+ * once it is secure. tls.Server is not used: with allowHalfOpen (which the protocol's half
+ * close needs) it keeps a socket whose peer left mid-handshake open for good; here an end,
+ * an error or the timeout before the handshake is done closes it.
+ */
+function handshake(raw: net.Socket, secureContext: tls.SecureContext, logger: Logger, onSocket: (socket: net.Socket) => void): tls.TLSSocket {
+  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
+  const abandon = (error?: Error): void => {
+    if (error !== undefined) logger.debug({ err: error, remote: raw.remoteAddress }, 'TLS handshake failed');
+    socket.destroy();
+  };
+  socket.setTimeout(HANDSHAKE_TIMEOUT_MS);
+  socket.on('timeout', abandon);
+  socket.on('end', abandon);
+  socket.on('error', abandon);
+  socket.once('secure', () => {
+    socket.setTimeout(0);
+    socket.off('timeout', abandon);
+    socket.off('end', abandon);
+    socket.off('error', abandon);
+    onSocket(socket);
+  });
+  return socket;
+}
 
 async function readPair(settings: TlsSettings): Promise<{ cert: Buffer; key: Buffer }> {
   const [cert, key] = await Promise.all([readFile(settings.cert), readFile(settings.key)]);
@@ -34,19 +64,27 @@ async function readPair(settings: TlsSettings): Promise<{ cert: Buffer; key: Buf
 export async function openListeners(options: ListenOptions, onSocket: (socket: net.Socket) => void): Promise<Listeners> {
   const { host, tls: tlsSettings, backlog, logger } = options;
   const servers: net.Server[] = [];
+  // Every accepted socket, also those that never become a connection (a TLS handshake
+  // that stalls, a client turned away), so that a stop can cut them all off.
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
   let plain: net.Server | null = null;
-  let secure: tls.Server | null = null;
+  let secure: net.Server | null = null;
+  let context: tls.SecureContext | null = null;
   try {
     if (tlsSettings === null || tlsSettings.port !== null) {
       plain = net.createServer(SOCKET_OPTIONS, onSocket);
+      plain.on('connection', track);
       servers.push(plain);
       await listen(plain, host, options.port, backlog);
     }
     if (tlsSettings !== null) {
-      secure = tls.createServer({ ...SOCKET_OPTIONS, ...(await readPair(tlsSettings)) });
-      secure.on('secureConnection', onSocket);
-      secure.on('tlsClientError', (error, socket) => {
-        logger.debug({ err: error, remote: socket.remoteAddress }, 'TLS handshake failed');
+      context = tls.createSecureContext(await readPair(tlsSettings));
+      secure = net.createServer(SOCKET_OPTIONS, (raw) => {
+        track(handshake(raw, context!, logger, onSocket));
       });
       servers.push(secure);
       await listen(secure, host, tlsSettings.port ?? options.port, backlog);
@@ -66,10 +104,13 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
         logger.info('no TLS listener: nothing to reload');
         return;
       }
-      secure.setSecureContext(await readPair(tlsSettings));
+      context = tls.createSecureContext(await readPair(tlsSettings));
       logger.info({ cert: tlsSettings.cert, key: tlsSettings.key }, 'TLS certificate and key reloaded');
     },
     close: () => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined),
+    destroyAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }
 

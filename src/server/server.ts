@@ -102,6 +102,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
       if (!drained) {
         logger.warn({ connections: connections.size }, 'clients did not close in time: cut off');
         for (const connection of connections) connection.destroy();
+        listener.destroyAll();
         await closed;
       }
       logger.info('stopped');
