@@ -86,21 +86,21 @@ test.before(async () => {
 });
 test.after.always(() => server.stop());
 
-/** Sends `chunks` as separate writes on a fresh connection, half-closes, and waits for the server to close. */
-function hammer(port: number, chunks: Buffer[]): Promise<boolean> {
+/**
+ * Sends `chunks` as separate writes on a fresh connection and half-closes. The server
+ * closes once it has answered everything; a `run` or `result` that the random bytes gave a
+ * long wait-timeout legitimately waits on (docs/protocol.md 1, Half close), so after
+ * `graceMs` the client leaves instead. Resolves whether the server closed first.
+ */
+function hammer(port: number, chunks: Buffer[], graceMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.setNoDelay(true);
-    let closed = false;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(closed);
-    }, 15_000);
+    let timer: NodeJS.Timeout | null = null;
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      closed = true;
-      clearTimeout(timer);
+      if (timer !== null) clearTimeout(timer);
       resolve(true);
     });
     socket.on('connect', async () => {
@@ -109,28 +109,37 @@ function hammer(port: number, chunks: Buffer[]): Promise<boolean> {
         socket.write(chunk);
         await new Promise((r) => setImmediate(r));
       }
-      if (!socket.destroyed) socket.end();
+      if (socket.destroyed) return;
+      socket.end();
+      timer = setTimeout(() => {
+        socket.removeAllListeners('close');
+        socket.destroy();
+        resolve(false);
+      }, graceMs);
     });
   });
 }
 
-test.serial('live server: random streams cut anywhere; every connection ends, and a well-behaved client is served after each', async (t) => {
+test.serial('live server: random streams cut anywhere; the server closes or serves each, and a well-behaved client is served after each', async (t) => {
   const client = await Wire.connect(server.port);
   t.teardown(() => client.close());
   let runs = 0;
+  let left = 0;
   await fc.assert(
     fc.asyncProperty(stream, cuts, async (input, offsets) => {
       runs++;
-      if (!(await hammer(server.port, cut(input, offsets)))) return false;
+      if (!(await hammer(server.port, cut(input, offsets), 2000))) left++;
       const id = newId();
       client.send(Buffer.concat([addCommand(id, 'well-behaved', 'ok'), Buffer.from('lease well-behaved 0\r\n')]));
       const want = Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, 'well-behaved', 1000, 'ok')]);
-      const got = await client.read(want.length);
+      // Generous bounds: they only decide when a hang counts as one, on a machine that may be busy.
+      const got = await client.read(want.length, 30_000);
       return got.equals(want) && !client.closed;
     }),
     { numRuns: 200 },
   );
   t.is(runs, 200);
+  t.log(`${left} of ${runs} inputs left a command waiting at the end`);
   t.false(client.closed);
   // Every fuzzing connection is gone: the server counts only the well-behaved one.
   for (let i = 0; i < 500 && server.status().connections !== 1; i++) await new Promise((r) => setTimeout(r, 10));
