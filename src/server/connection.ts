@@ -9,6 +9,7 @@ import { ReplyWriter } from '../protocol/replies.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
 import type { SecretCheck } from './auth.js';
 import { IDLE_TIMEOUT_TEXT } from './limits.js';
+import { lingeringClose } from './linger.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 
 /** What a connection needs of the server around it. */
@@ -408,8 +409,8 @@ export class Connection implements ParserSink {
   private finish(): void {
     this.flush();
     const log = this.host.log;
-    if (log === null) this.socket.destroySoon();
-    else log.whenDurable(this.needSeq, () => this.socket.destroySoon());
+    if (log === null) lingeringClose(this.socket);
+    else log.whenDurable(this.needSeq, () => lingeringClose(this.socket));
   }
 
   private pauseReading(): void {

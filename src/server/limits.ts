@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { lingeringClose } from './linger.js';
 import type { AuthSettings, LimitSettings } from './types.js';
 
 /**
@@ -18,9 +19,8 @@ const TOO_MANY_CLIENTS_LINE = Buffer.from(`-SERVER-ERROR ${TOO_MANY_CLIENTS_TEXT
  */
 export function refuseConnection(socket: Socket): void {
   socket.on('error', () => socket.destroy());
-  socket.on('data', () => undefined);
   socket.write(TOO_MANY_CLIENTS_LINE);
-  socket.destroySoon();
+  lingeringClose(socket);
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '0:0:0:0:0:0:0:1']);
