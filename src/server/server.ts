@@ -65,11 +65,19 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     forget: (connection) => connections.delete(connection),
   };
 
+  let refused = 0;
+  let refusedLoggedAt = -Infinity;
   let listener;
   try {
     listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger }, (socket) => {
       if (connections.size >= limits.maxClients) {
-        logger.warn({ maxClients: limits.maxClients, remote: socket.remoteAddress }, 'too many clients: connection refused');
+        refused += 1;
+        // One line per second at most: a flood of connections must not become a flood of log lines.
+        if (clock.now() - refusedLoggedAt >= 1000) {
+          logger.warn({ maxClients: limits.maxClients, refused, remote: socket.remoteAddress }, 'too many clients: connections refused');
+          refusedLoggedAt = clock.now();
+          refused = 0;
+        }
         refuseConnection(socket);
         return;
       }
