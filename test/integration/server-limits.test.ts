@@ -2,6 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { WorkqClient } from '../../src/client/index.js';
 import { startTestServer, Wire } from '../helpers/wire.js';
 import { addCommand, leaseReply, newId, sleep } from '../helpers/replies.js';
 import { DEFAULT_LIMITS, isLoopback } from '../../src/server/limits.js';
@@ -124,4 +125,16 @@ test('the listen backlog is configurable and above 511 by default (Linux caps it
   const standard = await startTestServer();
   t.teardown(() => standard.stop());
   t.is(await kernelBacklog(standard.port), Math.min(DEFAULT_LIMITS.backlog, somaxconn));
+});
+
+test('client: a connection the server closed for idleness is reopened by the next call', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, idleTimeoutMs: 100 } });
+  t.teardown(() => server.stop());
+  const client = new WorkqClient({ servers: [`127.0.0.1:${server.port}`] });
+  t.teardown(() => client.close());
+  const first = await client.add('idle-client', 'a');
+  for (let i = 0; i < 500 && server.status().connections !== 0; i++) await sleep(10);
+  t.is(server.status().connections, 0, 'the idle connection was closed');
+  const second = await client.add('idle-client', 'b');
+  t.deepEqual((await client.inspectJobs('idle-client')).map((job) => job.id).sort(), [first, second].sort());
 });
