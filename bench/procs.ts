@@ -4,13 +4,16 @@
  * event loop.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What the bench asks a Workq-TS server to see that it serves. */
+export const WORKQ_PROBE = Buffer.from('inspect server\r\n');
 
 export interface ServerProc {
   readonly label: string;
@@ -22,6 +25,10 @@ export interface ServerProc {
   rss(): number;
   /** Graceful stop (SIGTERM), SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+  /** The process's output so far (stdout and stderr, last 64 KiB). */
+  output(): string;
 }
 
 const live = new Set<ChildProcess>();
@@ -72,33 +79,50 @@ interface SpawnSpec {
   timeoutMs: number;
 }
 
-async function launch(spec: SpawnSpec): Promise<ServerProc> {
-  const started = performance.now();
-  const child = spawn(spec.command, spec.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Polls until `port` answers `probe`; throws when `gone()` turns true or after `timeoutMs`. */
+export async function untilAnswers(port: number, probe: Buffer, timeoutMs: number, gone: () => string | null = () => null): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const why = gone();
+    if (why !== null) throw new Error(why);
+    if (await answers(port, probe)) return;
+    if (performance.now() > deadline) throw new Error(`port ${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const OUTPUT_KEPT = 65536;
+
+function spawnTracked(command: string, args: string[], cwd = ROOT): { child: ChildProcess; output: () => string; exitCode: Promise<number | null> } {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+  let output = '';
+  const keep = (d: Buffer): void => {
+    output = (output + d.toString()).slice(-OUTPUT_KEPT);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exitCode = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
       live.delete(child);
-      resolve();
+      resolve(code);
     });
   });
+  return { child, output: () => output, exitCode };
+}
+
+async function launch(spec: SpawnSpec): Promise<ServerProc> {
+  const started = performance.now();
+  const { child, output, exitCode } = spawnTracked(spec.command, spec.args);
   let gone = false;
-  void exited.then(() => {
+  void exitCode.then(() => {
     gone = true;
   });
-  const deadline = started + spec.timeoutMs;
-  for (;;) {
-    if (gone) throw new Error(`${spec.label} exited during start-up: ${stderr.trim() || '(no output)'}`);
-    if (await answers(spec.port, spec.probe)) break;
-    if (performance.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${spec.label} did not answer within ${spec.timeoutMs} ms: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
+  try {
+    await untilAnswers(spec.port, spec.probe, spec.timeoutMs, () => (gone ? 'exited during start-up' : null));
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`);
   }
   const readyMs = performance.now() - started;
   return {
@@ -111,10 +135,23 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
       if (gone) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
+      await exitCode;
       clearTimeout(timer);
     },
+    async kill() {
+      child.kill('SIGKILL');
+      await exitCode;
+    },
+    output,
   };
+}
+
+/** Spawns a process that is expected to exit by itself (a refused start) and resolves with its exit code, output and time. */
+export async function runToExit(command: string, args: string[]): Promise<{ code: number | null; ms: number; output: string }> {
+  const started = performance.now();
+  const { output, exitCode } = spawnTracked(command, args);
+  const code = await exitCode;
+  return { code, ms: performance.now() - started, output: output() };
 }
 
 export function beanstalkdVersion(): string | null {
@@ -126,6 +163,8 @@ export function beanstalkdVersion(): string | null {
 }
 
 export interface BeanstalkdOptions {
+  /** Listen here instead of on a free port. */
+  port?: number;
   /** Binlog directory (`-b`); none keeps jobs in memory only. */
   dir?: string;
   /** `-f MS`: fsync at most every MS ms, 0 = after every write. */
@@ -133,11 +172,16 @@ export interface BeanstalkdOptions {
   timeoutMs?: number;
 }
 
-export async function startBeanstalkd(opts: BeanstalkdOptions = {}): Promise<ServerProc> {
-  const port = await freePort();
+export function beanstalkdArgs(port: number, opts: BeanstalkdOptions = {}): string[] {
   const args = ['-l', '127.0.0.1', '-p', String(port)];
   if (opts.dir) args.push('-b', opts.dir);
   if (opts.fsyncMs !== undefined) args.push('-f', String(opts.fsyncMs));
+  return args;
+}
+
+export async function startBeanstalkd(opts: BeanstalkdOptions = {}): Promise<ServerProc> {
+  const port = opts.port ?? (await freePort());
+  const args = beanstalkdArgs(port, opts);
   return launch({
     label: 'beanstalkd',
     command: 'beanstalkd',
@@ -161,6 +205,8 @@ function newestMtime(dir: string): number {
 export interface WorkqLauncher {
   readonly how: string;
   readonly args: string[];
+  /** The same for the supervisor (node:cluster primary; its children run with the same node arguments). */
+  readonly supervisorArgs: string[];
   /** The directory holding the server's src/. */
   readonly root: string;
 }
@@ -169,11 +215,12 @@ export interface WorkqLauncher {
 export function workqLauncher(): WorkqLauncher | null {
   const built = path.join(ROOT, 'dist/src/cli/workq-server.js');
   const cli = path.join(ROOT, 'src/cli/workq-server.ts');
-  if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(path.join(ROOT, 'src'))) {
-    return { how: 'node dist/src/cli/workq-server.js', args: [built], root: path.join(ROOT, 'dist') };
+  const newestSource = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'supervisor')));
+  if (existsSync(built) && statSync(built).mtimeMs >= newestSource) {
+    return { how: 'node dist/src/cli/workq-server.js', args: [built], supervisorArgs: [path.join(ROOT, 'dist/supervisor/main.js')], root: path.join(ROOT, 'dist') };
   }
   if (existsSync(cli)) {
-    return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli], root: ROOT };
+    return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli], supervisorArgs: ['--import=tsx', path.join(ROOT, 'supervisor/main.ts')], root: ROOT };
   }
   return null;
 }
@@ -193,30 +240,41 @@ export function snapshotLauncher(rev: string, dir: string): WorkqLauncher {
   return {
     how: `node --import=tsx src/cli/workq-server.ts of commit ${commit} (git archive)`,
     args: ['--import=tsx', path.join(dir, 'src/cli/workq-server.ts')],
+    supervisorArgs: ['--import=tsx', path.join(dir, 'supervisor/main.ts')],
     root: dir,
   };
 }
 
 export interface WorkqOptions {
+  /** Listen here instead of on a free port. */
+  port?: number;
   dir?: string;
   sync?: 'always' | 'interval' | 'os';
+  /** `-cmdlog-seg-size`; the server's default when undefined. */
+  segmentSize?: number;
   /** Directory for a `--cpu-prof` profile of the server process. */
   cpuProfDir?: string;
   timeoutMs?: number;
 }
 
-export async function startWorkq(launcher: WorkqLauncher, opts: WorkqOptions = {}): Promise<ServerProc> {
-  const port = await freePort();
+export function workqArgs(launcher: WorkqLauncher, port: number, opts: WorkqOptions = {}): string[] {
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const args = [...nodeArgs, ...launcher.args, '-listen', `127.0.0.1:${port}`];
   if (opts.dir) args.push('-cmdlog-path', opts.dir);
   if (opts.dir && opts.sync) args.push('-cmdlog-sync', opts.sync);
+  if (opts.dir && opts.segmentSize !== undefined) args.push('-cmdlog-seg-size', String(opts.segmentSize));
+  return args;
+}
+
+export async function startWorkq(launcher: WorkqLauncher, opts: WorkqOptions = {}): Promise<ServerProc> {
+  const port = opts.port ?? (await freePort());
+  const args = workqArgs(launcher, port, opts);
   return launch({
     label: 'workq',
     command: process.execPath,
     args,
     port,
-    probe: Buffer.from('inspect server\r\n'),
+    probe: WORKQ_PROBE,
     timeoutMs: opts.timeoutMs ?? 30000,
   });
 }
@@ -231,4 +289,92 @@ export async function startNull(linesPerReply: number): Promise<ServerProc> {
     probe: Buffer.from('x\r\nx\r\n'),
     timeoutMs: 10000,
   });
+}
+
+/** Node's own floor for a restart: `node -e` of a bare net server that greets each connection. */
+export async function startNodeFloor(port: number): Promise<ServerProc> {
+  return launch({
+    label: 'node -e',
+    command: process.execPath,
+    args: ['-e', `require('node:net').createServer((s) => s.end('x')).listen(${port}, '127.0.0.1')`],
+    port,
+    probe: Buffer.from('\r\n'),
+    timeoutMs: 10000,
+  });
+}
+
+export interface SupervisorProc {
+  readonly port: number;
+  /** The pid of the child serving the instance, as its latest 'server ready' line says. */
+  childPid(): number | null;
+  /** Resolves once a child other than `previous` reported ready. */
+  nextChild(previous: number, timeoutMs?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The supervisor with one instance on `port` and `dir`, from `configDir/workq.json`;
+ * resolves once the instance serves. `supervisor` settings are merged into the config.
+ */
+export async function startSupervisor(launcher: WorkqLauncher, configDir: string, port: number, dir: string, supervisor: Record<string, unknown>): Promise<SupervisorProc> {
+  const configFile = path.join(configDir, 'workq.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      instances: [{ name: 'restart', port, cmdlog: { path: dir, sync: 'interval' } }],
+      supervisor: { controlSocket: path.join(configDir, 'control.sock'), ...supervisor },
+    }),
+  );
+  const { child, output, exitCode } = spawnTracked(process.execPath, [...launcher.supervisorArgs, '--config', configFile], configDir);
+  let gone = false;
+  void exitCode.then(() => {
+    gone = true;
+  });
+  const readyPids = (): number[] =>
+    output()
+      .split('\n')
+      .filter((line) => line.includes('"server ready"'))
+      .map((line) => Number((JSON.parse(line) as { childPid?: number }).childPid));
+  const proc: SupervisorProc = {
+    port,
+    childPid: () => readyPids().at(-1) ?? null,
+    async nextChild(previous, timeoutMs = 30000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const pid = proc.childPid();
+        if (pid !== null && pid !== previous) return pid;
+        if (gone || performance.now() > deadline) throw new Error(`no new supervised child reported ready: ${output().slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+      await exitCode;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await proc.nextChild(0);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
+/** Resolves once `pid` is dead (gone, or a zombie its parent has not reaped yet): its sockets are closed by then. */
+export async function untilDead(pid: number): Promise<void> {
+  for (;;) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      return;
+    }
+    // "pid (comm) S …": the state follows the last ')' (comm may hold spaces and parentheses).
+    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

@@ -19,13 +19,15 @@ import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadNam
 const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
   --jobs N        job count of every count-based workload (defaults: add 200000,
-                  cycle 100000, memory 1000000, durability 200000, replay 1000000)
+                  cycle 100000, memory 1000000, durability 200000, replay 1000000,
+                  restart 1000, segments 2000)
   --rounds N      latency round trips (default 10000)
   --conns N       connections of the load generator (default 4)
   --depth P       requests in flight per connection (default 64)
   --seconds S     time bound of one measured load (default 10)
   --repeat R      measured runs per side of add, cycle, latency, durability; the
                   median is reported (default 3)
+  --kills K       kill -9 restarts per side of the restart workload (default 11)
   --at REV        run the Workq-TS server as committed at REV (git archive), not
                   the working tree: for recorded runs while others edit src/
   --servers LIST  which servers to run: workq,beanstalkd (default: both)
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     depth: { type: 'string' },
     seconds: { type: 'string' },
     repeat: { type: 'string' },
+    kills: { type: 'string' },
     servers: { type: 'string' },
     at: { type: 'string' },
     'cpu-prof': { type: 'boolean' },
@@ -94,9 +97,12 @@ const cfg: BenchConfig = {
     memory: jobs ?? 1000000,
     durability: jobs ?? 200000,
     replay: jobs ?? 1000000,
+    restart: jobs ?? 1000,
+    segments: jobs ?? 2000,
   },
   rounds: positive(values.rounds, 10000, 'rounds'),
   repeat: positive(values.repeat, 3, 'repeat'),
+  kills: positive(values.kills, 11, 'kills'),
   workq: launcher,
   beanstalkd: beanstalkd !== null,
   tmp,

@@ -1,10 +1,11 @@
 /**
- * The six workloads. Each runs on fresh server processes, Workq-TS and beanstalkd on the
+ * The eight workloads. Each runs on fresh server processes, Workq-TS and beanstalkd on the
  * nearest equivalent work, and returns table rows; a side whose server is unavailable
  * is left empty.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   type Conversation,
   type LoadResult,
@@ -18,10 +19,20 @@ import {
 import { measureLatency } from './latency.js';
 import {
   type ServerProc,
+  type SupervisorProc,
   type WorkqLauncher,
+  WORKQ_PROBE,
+  beanstalkdArgs,
+  freePort,
+  runToExit,
   startBeanstalkd,
+  startNodeFloor,
   startNull,
+  startSupervisor,
   startWorkq,
+  untilAnswers,
+  untilDead,
+  workqArgs,
 } from './procs.js';
 import { readyJobs } from './query.js';
 import type { Protocol } from './scan.js';
@@ -32,10 +43,12 @@ export interface BenchConfig {
   depth: number;
   /** Time bound of one measured load, seconds. */
   seconds: number;
-  jobs: { add: number; cycle: number; memory: number; durability: number; replay: number };
+  jobs: { add: number; cycle: number; memory: number; durability: number; replay: number; restart: number; segments: number };
   rounds: number;
   /** Measured runs per side of the throughput and latency workloads; the median is reported. */
   repeat: number;
+  /** Kills per side of the restart workload; the median is reported. */
+  kills: number;
   workq: WorkqLauncher | null;
   beanstalkd: boolean;
   tmp: string;
@@ -52,7 +65,7 @@ export interface Row {
   note: string;
 }
 
-export const WORKLOAD_NAMES = ['add', 'cycle', 'latency', 'memory', 'durability', 'replay'] as const;
+export const WORKLOAD_NAMES = ['add', 'cycle', 'latency', 'memory', 'durability', 'replay', 'restart', 'segments'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 /** A load far larger than any bounded measurement: used where only the count bounds it. */
@@ -333,7 +346,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
+const mib = (bytes: number): string => (bytes < 1048576 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1048576).toFixed(0)} MiB`);
 
 async function memoryWorkload(cfg: BenchConfig): Promise<Row[]> {
   const jobs = cfg.jobs.memory;
@@ -412,35 +425,70 @@ async function durabilityWorkload(cfg: BenchConfig): Promise<Row[]> {
   return rows;
 }
 
+/** What a restart workload loads and how it names its rows. */
+interface RestartSpec {
+  workload: string;
+  jobs: number;
+  /** `-cmdlog-seg-size` of the Workq-TS server; its default when undefined. */
+  segmentSize?: number;
+  /** Only Workq-TS: the beanstalkd side is left empty (the row's note says why). */
+  workqOnly?: string;
+}
+
+/** Log files in a directory: Workq-TS segments or beanstalkd binlogs. */
+function logFiles(dir: string): number {
+  return readdirSync(dir).filter((name) => /^\d{9}\.log$|^binlog\.\d+$/.test(name)).length;
+}
+
+function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
+  return replayRestartWorkload(cfg, { workload: '6. replay', jobs: cfg.jobs.replay });
+}
+
+/**
+ * A log of one record per segment (`-cmdlog-seg-size 15`, as the original server's own
+ * system test runs it): replay pays the cost of a segment once per job. beanstalkd has
+ * no equivalent: its `-s` below a few hundred bytes does not give one job per file (with
+ * `-s 300`, 200 puts of 100 bytes left 898 binlog files, 732 of them 4 bytes long), so
+ * the comparison is with an earlier Workq-TS (`--at REV`).
+ */
+function segmentsWorkload(cfg: BenchConfig): Promise<Row[]> {
+  return replayRestartWorkload(cfg, {
+    workload: '8. replay, one record per segment',
+    jobs: cfg.jobs.segments,
+    segmentSize: 15,
+    workqOnly: 'no equivalent (its binlog files cannot be made to hold one job each); compare with an earlier Workq-TS run with --at',
+  });
+}
+
 /**
  * Loads one log per side, then restarts each side on it `repeat` times in turns (an
  * empty-directory start before each, to take start-up out), like `interleaved`: one
  * restart is too short a sample on a shared machine.
  */
-async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
-  const jobs = cfg.jobs.replay;
-  const protocols = available(cfg);
+async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promise<Row[]> {
+  const { jobs } = spec;
+  const protocols = available(cfg).filter((p) => p === 'workq' || spec.workqOnly === undefined);
   const start = (protocol: Protocol, d: string, timeoutMs = 30000): Promise<ServerProc> =>
     protocol === 'workq'
-      ? startWorkq(cfg.workq!, { dir: d, sync: 'interval', timeoutMs })
+      ? startWorkq(cfg.workq!, { dir: d, sync: 'interval', segmentSize: spec.segmentSize, timeoutMs })
       : startBeanstalkd({ dir: d, fsyncMs: 1000, timeoutMs });
   const dirs = new Map(protocols.map((p) => [p, { log: freshDir(cfg, `replay-${p}`), empty: freshDir(cfg, `empty-${p}`) }]));
-  const loaded = new Map<Protocol, { units: number; bytes: number }>();
+  const loaded = new Map<Protocol, { units: number; bytes: number; files: number }>();
   const samples = new Map<Protocol, Array<Sample & { seconds: number }>>(protocols.map((p) => [p, []]));
   try {
     for (const protocol of protocols) {
-      cfg.log(`replay: loading ${protocol}…`);
+      cfg.log(`${spec.workload}: loading ${protocol}…`);
       const { log } = dirs.get(protocol)!;
       const r = await onServer(
         () => start(protocol, log),
         (p) => addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS),
       );
-      loaded.set(protocol, { units: r.units, bytes: dirBytes(log) });
+      loaded.set(protocol, { units: r.units, bytes: dirBytes(log), files: logFiles(log) });
     }
     for (let run = 0; run < cfg.repeat; run++) {
       for (const protocol of protocols) {
         const { log, empty } = dirs.get(protocol)!;
-        const { units, bytes } = loaded.get(protocol)!;
+        const { units, bytes, files } = loaded.get(protocol)!;
         const emptyMs = await onServer(
           () => start(protocol, empty),
           async (p) => p.readyMs,
@@ -452,10 +500,10 @@ async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
         const sample = {
           value: units / ((readyMs - emptyMs) / 1000),
           seconds: readyMs / 1000,
-          note: `${units.toLocaleString('en-US')} jobs, log ${mib(bytes)}, answered after ${(readyMs / 1000).toFixed(2)} s (empty log: ${(emptyMs / 1000).toFixed(2)} s), ${replayed ?? '?'} ready after restart`,
+          note: `${units.toLocaleString('en-US')} jobs, log ${mib(bytes)} in ${files.toLocaleString('en-US')} files, answered after ${(readyMs / 1000).toFixed(2)} s (empty log: ${(emptyMs / 1000).toFixed(2)} s), ${replayed ?? '?'} ready after restart`,
         };
         samples.get(protocol)!.push(sample);
-        cfg.log(`replay run ${run + 1}/${cfg.repeat}: ${protocol} ${fmt(sample.value)} (${sample.note})`);
+        cfg.log(`${spec.workload} run ${run + 1}/${cfg.repeat}: ${protocol} ${fmt(sample.value)} (${sample.note})`);
       }
     }
   } finally {
@@ -473,9 +521,10 @@ async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
     values[protocol] = median.value;
     notes[protocol] = `median run: ${median.note}${runsNote(list)}`;
   }
+  if (spec.workqOnly !== undefined) notes.beanstalk = spec.workqOnly;
   return [
     {
-      workload: '6. replay',
+      workload: spec.workload,
       metric: 's until the port answers, median run (lower is better)',
       workq: seconds.workq,
       beanstalkd: seconds.beanstalk,
@@ -483,12 +532,156 @@ async function replayWorkload(cfg: BenchConfig): Promise<Row[]> {
       note: '',
     },
     {
-      workload: '6. replay',
+      workload: spec.workload,
       metric: 'records/s, net of an empty-log start',
       workq: values.workq,
       beanstalkd: values.beanstalk,
       digits: 0,
       note: sideNotes(notes),
+    },
+  ];
+}
+
+/**
+ * The supervisor's crash window in the restart workload: each kill comes after the window
+ * of the one before has passed, so every kill is a first crash, never a repeated one.
+ */
+const RESTART_WINDOW_MS = 1000;
+
+type RestartSide = Protocol | 'supervised' | 'floor';
+
+/** Milliseconds between the first log lines saying `from` and `to` in a Workq-TS server's output (pino's `time`), or null. */
+function loggedSpan(output: string, from: string, to: string): number | null {
+  const times = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const { msg, time } = JSON.parse(line) as { msg?: string; time?: number };
+    if (msg !== undefined && time !== undefined && !times.has(msg)) times.set(msg, time);
+  }
+  const [start, end] = [times.get(from), times.get(to)];
+  return start === undefined || end === undefined ? null : end - start;
+}
+
+/** For a Workq-TS sample note: how much of the time the server itself spent between two of its log lines. */
+function spanNote(output: string, from: string, to: string, what: string): string {
+  const ms = loggedSpan(output, from, to);
+  return ms === null ? '' : `, ${ms} ms of it ${what} (its log, '${from}' to '${to}')`;
+}
+
+/**
+ * Restart after `kill -9` on a small log (`jobs.restart` jobs): in each of `kills` turns,
+ * every side is killed once and timed from the SIGKILL until its port answers and every
+ * job is ready again. Sides: the standalone Workq-TS server started again by hand,
+ * beanstalkd on its binlog (`-b`), a supervised Workq-TS child that the supervisor
+ * restarts by itself, and Node's floor (`node -e` of a bare net listen, from spawn
+ * until its port answers). Each turn also times a second server started on a directory
+ * the first holds, until it exits refused.
+ */
+async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
+  const jobs = cfg.jobs.restart;
+  const protocols = available(cfg);
+  const samples = new Map<RestartSide, Sample[]>();
+  const refusals = new Map<Protocol, Sample[]>();
+  const push = <K>(map: Map<K, Sample[]>, key: K, sample: Sample, what: string): void => {
+    map.set(key, [...(map.get(key) ?? []), sample]);
+    cfg.log(`restart ${what}: ${String(key)} ${fmt(sample.value)} ms (${sample.note})`);
+  };
+  const dirs = new Map(protocols.map((p) => [p, freshDir(cfg, `restart-${p}`)]));
+  const start = (protocol: Protocol, port: number): Promise<ServerProc> =>
+    protocol === 'workq' ? startWorkq(cfg.workq!, { port, dir: dirs.get(protocol)!, sync: 'interval' }) : startBeanstalkd({ port, dir: dirs.get(protocol)!, fsyncMs: 1000 });
+  const secondOnHeldDir = async (protocol: Protocol): Promise<Sample> => {
+    const port = await freePort();
+    const dir = dirs.get(protocol)!;
+    const { code, ms, output } =
+      protocol === 'workq'
+        ? await runToExit(process.execPath, workqArgs(cfg.workq!, port, { dir }))
+        : await runToExit('beanstalkd', beanstalkdArgs(port, { dir }));
+    const said = output.trim().split('\n').filter((line) => !line.startsWith('{')).at(-1) ?? '';
+    return { value: ms, note: `exit ${code}: ${said}${spanNote(output, 'starting', 'start failed', 'in the lock and the refusal')}` };
+  };
+  const procs = new Map<Protocol, ServerProc>();
+  let supervisor: SupervisorProc | null = null;
+  const supervisorDir = freshDir(cfg, 'restart-supervised');
+  try {
+    for (const protocol of protocols) {
+      cfg.log(`restart: loading ${protocol}…`);
+      const proc = await start(protocol, await freePort());
+      procs.set(protocol, proc);
+      await addLoad(protocol, proc.port, jobs, cfg, UNBOUNDED_SECONDS);
+    }
+    if (cfg.workq !== null) {
+      cfg.log('restart: loading the supervised instance…');
+      supervisor = await startSupervisor(cfg.workq, supervisorDir, await freePort(), path.join(supervisorDir, 'log'), { restartWindowMs: RESTART_WINDOW_MS, maxRestarts: cfg.kills + 1 });
+      await addLoad('workq', supervisor.port, jobs, cfg, UNBOUNDED_SECONDS);
+    }
+    for (let kill = 0; kill < cfg.kills; kill++) {
+      for (const protocol of protocols) {
+        const before = procs.get(protocol)!;
+        const killedAt = performance.now();
+        await before.kill();
+        const after = await start(protocol, before.port);
+        procs.set(protocol, after);
+        const back = await readyJobs(protocol, after.port, 'q');
+        const inServer = protocol === 'workq' ? spanNote(after.output(), 'starting', 'listening', 'in the lock take-over, the replay and listen') : '';
+        push(samples, protocol, { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready${inServer}` }, `kill ${kill + 1}/${cfg.kills}`);
+        push(refusals, protocol, await secondOnHeldDir(protocol), `held directory ${kill + 1}/${cfg.kills}`);
+      }
+      if (supervisor !== null) {
+        const child = supervisor.childPid()!;
+        const killedAt = performance.now();
+        process.kill(child, 'SIGKILL');
+        await untilDead(child);
+        await untilAnswers(supervisor.port, WORKQ_PROBE, 30000);
+        const back = await readyJobs('workq', supervisor.port, 'q');
+        push(samples, 'supervised', { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready` }, `kill ${kill + 1}/${cfg.kills}`);
+        await supervisor.nextChild(child);
+        await new Promise((r) => setTimeout(r, RESTART_WINDOW_MS));
+      }
+      const floor = await startNodeFloor(await freePort());
+      push(samples, 'floor', { value: floor.readyMs, note: 'from spawn' }, `${kill + 1}/${cfg.kills}`);
+      await floor.stop();
+    }
+  } finally {
+    for (const proc of procs.values()) await proc.stop();
+    await supervisor?.stop();
+    for (const dir of [...dirs.values(), supervisorDir]) rmSync(dir, { recursive: true, force: true });
+  }
+  const median = (list: Sample[] | undefined): number | null => (list === undefined ? null : medianSample(list).value);
+  const noted = (list: Sample[] | undefined): string => (list === undefined ? '' : `median run: ${medianSample(list).note}${runsNote(list)}`);
+  const beanstalkd = median(samples.get('beanstalk'));
+  const metric = `ms from SIGKILL until the port answers and all ${jobs.toLocaleString('en-US')} jobs are ready, median of ${cfg.kills} kills (lower is better)`;
+  return [
+    {
+      workload: '7. restart after kill -9, standalone',
+      metric,
+      workq: median(samples.get('workq')),
+      beanstalkd,
+      digits: 0,
+      note: sideNotes({ workq: noted(samples.get('workq')), beanstalk: noted(samples.get('beanstalk')) }),
+    },
+    {
+      workload: '7. restart after kill -9, supervised child',
+      metric: `${metric}; the supervisor restarts it, each kill a first crash`,
+      workq: median(samples.get('supervised')),
+      beanstalkd,
+      digits: 0,
+      note: noted(samples.get('supervised')),
+    },
+    {
+      workload: '7. Node\'s floor: `node -e` of a bare net listen',
+      metric: 'ms from spawn until the port answers (beanstalkd column: its restart above)',
+      workq: median(samples.get('floor')),
+      beanstalkd,
+      digits: 0,
+      note: noted(samples.get('floor')),
+    },
+    {
+      workload: '7. second server on a held directory',
+      metric: `ms from spawn until it exits refused, median of ${cfg.kills} (lower is better)`,
+      workq: median(refusals.get('workq')),
+      beanstalkd: median(refusals.get('beanstalk')),
+      digits: 0,
+      note: sideNotes({ workq: noted(refusals.get('workq')), beanstalk: noted(refusals.get('beanstalk')) }),
     },
   ];
 }
@@ -500,4 +693,6 @@ export const WORKLOADS: Record<WorkloadName, (cfg: BenchConfig) => Promise<Row[]
   memory: memoryWorkload,
   durability: durabilityWorkload,
   replay: replayWorkload,
+  restart: killRestartWorkload,
+  segments: segmentsWorkload,
 };

@@ -1,6 +1,7 @@
 import { checkDirectories } from '../src/config/directories.js';
+import { effectiveSettings } from '../src/config/effective.js';
+import { ServerRun } from '../src/server/run.js';
 import { startServer } from '../src/server/server.js';
-import type { WorkqServer } from '../src/server/types.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
@@ -20,10 +21,10 @@ function fail(code: string | null, message: string): never {
 
 /**
  * A server child: loads the same configuration as its primary, runs the instance the
- * primary chose (WORKQ_INSTANCE_INDEX), reports 'ready' once it listens, and stops
- * gracefully on the primary's request or on a signal of its own.
+ * primary chose (WORKQ_INSTANCE_INDEX), reports 'ready' once it listens, answers pings,
+ * and stops gracefully on the primary's request or on a signal of its own.
  */
-export async function runChild(argv: readonly string[]): Promise<void> {
+export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
   // synchronous exit handlers run here (the directory lock's own release is one).
   process.on('disconnect', () => process.exit(1));
@@ -40,44 +41,26 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     fail(null, `instance ${process.env['WORKQ_INSTANCE_NAME'] ?? '?'} is no longer at position ${index} of the configuration: restart the supervisor to change the list of instances`);
   }
   const directories = checkDirectories([settings]);
-  if (!directories.ok) fail(null, directories.error);
+  if (!directories.ok) fail(null, `invalid configuration: ${directories.error}`);
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
-  let server: WorkqServer | null = null;
-  let stopping: Promise<void> | null = null;
-  const starting = startServer({ ...settings, logger }).then(
-    (started) => (server = started),
-    (error: unknown) => {
-      const { code, message } = error as NodeJS.ErrnoException;
-      logger.error({ err: error }, 'start failed');
-      fail(typeof code === 'string' ? code : null, message ?? String(error));
-    },
-  );
+  logger.info(effectiveSettings(settings), 'starting');
+  const run = new ServerRun(() => startServer({ ...settings, logger }), logger, config.value.supervisor.stopTimeoutMs, {
+    onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
+    onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
+    onStopped: (status) => process.exit(status),
+  });
   const stop = (reason: string): void => {
-    if (stopping !== null) return;
     if (reason !== 'request') send({ type: 'stopping', reason });
-    logger.info({ reason }, 'stopping');
-    // A stop during start-up waits for the start, so the log is closed and unlocked properly.
-    stopping = starting
-      .then(() => server?.stop())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'stop failed');
-          process.exit(1);
-        },
-      );
+    run.stop(reason);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('message', (message: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.type === 'stop') stop('request');
-    else if (server !== null) send({ type: 'status', id: message.id, status: server.status() });
+    else if (message.type === 'ping') send({ type: 'pong', id: message.id });
+    else if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
   });
-
-  await starting;
-  if (stopping !== null || server === null) return;
-  const { host, port } = server as WorkqServer;
-  send({ type: 'ready', host, port });
+  run.start();
 }

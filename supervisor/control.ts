@@ -24,7 +24,7 @@ function probe(path: string): Promise<'live' | 'stale' | 'absent'> {
 export async function serveControl(path: string, status: () => Promise<SupervisorStatus>): Promise<Result<net.Server>> {
   const found = await probe(path);
   if (found === 'live') {
-    return { ok: false, error: `another supervisor of this configuration is running (it answers on ${path}); refusing to start` };
+    return { ok: false, error: `another supervisor answers on the control socket ${path}: stop it, or give this one a socket of its own (supervisor.controlSocket, WORKQ_CONTROL_SOCKET or --control)` };
   }
   if (found === 'stale') {
     try {
@@ -66,8 +66,8 @@ export function requestStatus(path: string, timeoutMs = 5000): Promise<Result<Su
     });
     socket.on('data', (chunk: string) => (reply += chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'no supervisor of this configuration is running' : error.message;
-      resolve({ ok: false, error: `${why} (control socket ${path})` });
+      const why = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'no supervisor answers' : error.message;
+      resolve({ ok: false, error: `${why} on the control socket ${path}` });
     });
     socket.on('end', () => {
       try {

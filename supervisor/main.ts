@@ -5,4 +5,5 @@ import { runPrimary } from './run.js';
 // One entry for both roles: PM2 (or `npm start`) runs it as the primary, and the
 // primary forks it again as each server child.
 const argv = process.argv.slice(2);
-await (cluster.isPrimary ? runPrimary(argv) : runChild(argv));
+if (cluster.isPrimary) await runPrimary(argv);
+else runChild(argv);

@@ -1,18 +1,21 @@
+import type { EffectiveSettings } from '../src/config/effective.js';
 import type { ServerStatus } from '../src/server/types.js';
 
 /** Messages a server child sends its primary over the cluster IPC channel. */
 export type ChildMessage =
-  | { type: 'ready'; host: string; port: number }
+  | { type: 'ready'; host: string; port: number; settings: EffectiveSettings }
   | { type: 'failed'; code: string | null; message: string }
   /** The child stops on its own account (a signal reached it directly): not a crash. */
   | { type: 'stopping'; reason: string }
-  | { type: 'status'; id: number; status: ServerStatus };
+  | { type: 'status'; id: number; status: ServerStatus }
+  /** Answer to a ping: the child's event loop turns. */
+  | { type: 'pong'; id: number };
 
 /** Messages the primary sends a child. */
-export type PrimaryMessage = { type: 'stop' } | { type: 'status-request'; id: number };
+export type PrimaryMessage = { type: 'stop' } | { type: 'status-request'; id: number } | { type: 'ping'; id: number };
 
-const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status']);
-const PRIMARY_TYPES = new Set(['stop', 'status-request']);
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong']);
+const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping']);
 
 function hasType(value: unknown, types: Set<string>): boolean {
   return (

@@ -1,13 +1,21 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { effectiveSettings, type EffectiveSettings } from '../src/config/effective.js';
 import type { WorkqConfig } from '../src/config/load.js';
 import type { InstanceSettings } from '../src/config/resolve.js';
 import type { ServerStatus } from '../src/server/types.js';
+import { judgeHealth, judgeSilence, type InstanceState } from './health.js';
 import { isChildMessage, type ChildMessage, type PrimaryMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 
-export type InstanceState = 'starting' | 'ready' | 'stopping' | 'backoff' | 'failed' | 'stopped';
+export type { InstanceState };
+
+/**
+ * The supervisor as a whole: `ready` when every instance serves, `degraded` when some
+ * do not (after every instance had its first start), `starting` before that.
+ */
+export type SupervisorState = 'starting' | 'ready' | 'degraded' | 'stopping';
 
 export interface InstanceStatus {
   name: string;
@@ -20,11 +28,17 @@ export interface InstanceStatus {
   jobs: number | null;
   connections: number | null;
   lastError: string | null;
+  /** The error code of lastError where there is one (EADDRINUSE, ELOCKED, …). */
+  lastErrorCode: string | null;
+  /** The settings the current (or last) server reported when it became ready; before that, the configured ones. */
+  settings: EffectiveSettings;
 }
 
 export interface SupervisorStatus {
   pid: number;
   startedAt: number;
+  state: SupervisorState;
+  control: string;
   instances: InstanceStatus[];
 }
 
@@ -32,10 +46,8 @@ export interface SupervisorStatus {
 const SELF_STOP_GRACE_MS = 1000;
 const STATUS_TIMEOUT_MS = 1000;
 
-/** A lock error at start-up means another live process owns the directory. */
-function isLockError(message: ChildMessage & { type: 'failed' }): boolean {
-  return message.code === 'ELOCKED' || /\block/i.test(message.message);
-}
+/** Start failures that another immediate try would only repeat: the instance is left down at once. */
+const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL']);
 
 /** One configured instance and the child currently serving it. */
 class Slot {
@@ -47,14 +59,22 @@ class Slot {
   /** Set when the exit of the current child is intended (stop, hot restart, self stop). */
   exitExpected = false;
   selfStopped = false;
+  /** The current child reported a start failure that retrying at once cannot fix. */
+  addressError = false;
+  /** The current child is a slow retry of an instance left down. */
+  retrying = false;
   lastError: string | null = null;
+  lastErrorCode: string | null = null;
+  settings: EffectiveSettings | null = null;
+  /** When the current child last proved its event loop turns (ready or a pong). */
+  lastAnswerAt = 0;
   timer: NodeJS.Timeout | null = null;
   exited: Promise<void> = Promise.resolve();
   ready: Promise<boolean> = Promise.resolve(false);
 
   constructor(
     readonly index: number,
-    readonly settings: InstanceSettings,
+    readonly configured: InstanceSettings,
     readonly policy: RestartPolicy,
   ) {}
 
@@ -62,36 +82,55 @@ class Slot {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+
+  get serving(): boolean {
+    return this.state === 'ready';
+  }
 }
 
 export interface PrimaryEvents {
-  /** Every instance has had its first start (ready, or left down). */
-  onAllStarted(): void;
-  /** Start-up must be abandoned (a directory another process holds): stop and exit non-zero. */
+  /** Every instance serves (the first time, and again after being degraded). */
+  onReady(): void;
+  /** Every instance had its first start, or one was lost since: some serve, some do not. */
+  onDegraded(down: string[]): void;
+  /** Start-up must be abandoned, or no instance can serve: children are stopped, exit non-zero. */
   onFatal(message: string): void;
 }
 
+export interface SupervisorOptions {
+  /** Wall clock in ms; tests may inject one. */
+  now?: () => number;
+}
+
 /**
- * The node:cluster primary: one child per instance, restarted with backoff when it
- * exits unexpectedly, replaced one at a time on hot restart, stopped gracefully.
- * It holds no jobs and never touches client traffic.
+ * The node:cluster primary: one child per instance, restarted at once after a first
+ * crash and with backoff after repeated ones, pinged for liveness and replaced when it
+ * hangs, replaced one at a time on hot restart, stopped gracefully. It holds no jobs
+ * and never touches client traffic. status() is the one source of instance state.
  */
 export class Supervisor {
   private readonly slots: Slot[];
   private stopping: Promise<void> | null = null;
   private hotRestart: Promise<void> | null = null;
   private fatal = false;
-  private announced = false;
-  private readonly startedAt = Date.now();
+  private firstStartDone = false;
+  private reportedHealth: 'ready' | 'degraded' | null = null;
+  private readonly startedAt: number;
   private nextRequest = 0;
   private readonly pending = new Map<number, (status: ServerStatus | null) => void>();
+  private pinger: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
 
   constructor(
     private readonly config: WorkqConfig,
     argv: readonly string[],
+    private readonly control: string,
     private readonly logger: Logger,
     private readonly events: PrimaryEvents,
+    options: SupervisorOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
     const { maxRestarts, restartWindowMs } = config.supervisor;
     this.slots = config.instances.map((settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs)));
     const self = fileURLToPath(import.meta.url);
@@ -100,67 +139,72 @@ export class Supervisor {
 
   start(): void {
     for (const slot of this.slots) this.fork(slot);
+    this.pinger = setInterval(() => this.checkLiveness(), this.config.supervisor.pingIntervalMs);
   }
 
-  /** Tells once that every instance has had its first start: ready, or left down. */
-  private checkAllStarted(): void {
-    if (this.announced || this.fatal || this.stopping !== null) return;
-    if (!this.slots.every((slot) => slot.everReady || slot.state === 'failed')) return;
-    this.announced = true;
-    this.events.onAllStarted();
+  private log(slot: Slot): Logger {
+    return this.logger.child({ instance: slot.configured.name });
+  }
+
+  state(): SupervisorState {
+    if (this.stopping !== null || this.fatal) return 'stopping';
+    if (!this.firstStartDone) return 'starting';
+    return this.slots.every((slot) => slot.serving) ? 'ready' : 'degraded';
+  }
+
+  /**
+   * Re-evaluates the whole after any change of an instance's state: tells once when
+   * every instance serves (again), once when some stopped serving, and gives up when
+   * none serves and none is on its way back.
+   */
+  private checkHealth(): void {
+    if (this.fatal || this.stopping !== null) return;
+    if (!this.firstStartDone) {
+      if (!this.slots.every((slot) => slot.everReady || slot.state === 'failed')) return;
+      this.firstStartDone = true;
+    }
+    const health = judgeHealth(this.slots.map((slot) => slot.state));
+    if (health === 'down') {
+      const causes = this.slots.map((slot) => `instance "${slot.configured.name}": ${slot.lastError ?? 'down'}`).join('; ');
+      this.abandon(`no instance can serve (${causes}): exiting so that the process manager sees it`);
+    } else if (health === 'ready' && this.reportedHealth !== 'ready') {
+      this.reportedHealth = 'ready';
+      this.events.onReady();
+    } else if (health === 'degraded' && this.reportedHealth !== 'degraded') {
+      this.reportedHealth = 'degraded';
+      this.events.onDegraded(this.slots.filter((slot) => slot.state === 'failed' || slot.state === 'unresponsive').map((slot) => slot.configured.name));
+    }
   }
 
   private fork(slot: Slot): void {
     slot.clearTimer();
     slot.exitExpected = false;
     slot.selfStopped = false;
+    slot.addressError = false;
     slot.state = 'starting';
     slot.readySince = null;
     const worker = cluster.fork({
       WORKQ_INSTANCE_INDEX: String(slot.index),
-      WORKQ_INSTANCE_NAME: slot.settings.name,
+      WORKQ_INSTANCE_NAME: slot.configured.name,
     });
     slot.worker = worker;
-    const log = this.logger.child({ instance: slot.settings.name });
-    log.info({ childPid: worker.process.pid }, 'starting server');
+    const log = this.log(slot);
+    log.info({ childPid: worker.process.pid, retry: slot.retrying }, 'starting server');
 
     let settleReady: (ready: boolean) => void = () => undefined;
     slot.ready = new Promise((resolve) => (settleReady = resolve));
     const readyTimer = setTimeout(() => {
       log.error({ timeoutMs: this.config.supervisor.readyTimeoutMs }, 'server not ready in time: killing it');
       slot.lastError = 'not ready in time';
+      slot.lastErrorCode = null;
       worker.process.kill('SIGKILL');
     }, this.config.supervisor.readyTimeoutMs);
 
     worker.on('message', (message: unknown) => {
-      if (!isChildMessage(message)) return;
-      switch (message.type) {
-        case 'ready':
-          clearTimeout(readyTimer);
-          slot.state = slot.exitExpected ? slot.state : 'ready';
-          slot.readySince = Date.now();
-          slot.everReady = true;
-          slot.lastError = null;
-          log.info({ host: message.host, port: message.port, childPid: worker.process.pid }, 'server ready');
-          settleReady(true);
-          this.checkAllStarted();
-          break;
-        case 'failed':
-          slot.lastError = message.message;
-          if (!slot.everReady && isLockError(message)) {
-            this.abandon(`instance "${slot.settings.name}": ${message.message} (another supervisor or server is using ${slot.settings.cmdlog.path ?? 'this instance'}; refusing to start)`);
-          }
-          break;
-        case 'stopping':
-          slot.exitExpected = true;
-          slot.selfStopped = true;
-          log.info({ reason: message.reason }, 'server stopping on its own signal');
-          break;
-        case 'status':
-          this.pending.get(message.id)?.(message.status);
-          this.pending.delete(message.id);
-          break;
-      }
+      if (isChildMessage(message)) this.onMessage(slot, worker, message, () => {
+        clearTimeout(readyTimer);
+        settleReady(true);
+      });
     });
     slot.exited = new Promise((resolve) =>
       worker.once('exit', (code, signal) => {
@@ -174,8 +218,87 @@ export class Supervisor {
     );
   }
 
+  private onMessage(slot: Slot, worker: Worker, message: ChildMessage, onReady: () => void): void {
+    const log = this.log(slot);
+    switch (message.type) {
+      case 'ready':
+        onReady();
+        if (!slot.exitExpected) slot.state = 'ready';
+        slot.readySince = this.now();
+        slot.lastAnswerAt = slot.readySince;
+        slot.everReady = true;
+        slot.lastError = null;
+        slot.lastErrorCode = null;
+        slot.settings = message.settings;
+        if (slot.retrying) {
+          slot.retrying = false;
+          slot.policy.reset();
+          log.info('server left down is back after a retry');
+        }
+        log.info({ host: message.host, port: message.port, childPid: worker.process.pid }, 'server ready');
+        this.checkHealth();
+        break;
+      case 'failed':
+        slot.lastError = message.message;
+        slot.lastErrorCode = message.code;
+        if (message.code !== null && ADDRESS_ERRORS.has(message.code)) slot.addressError = true;
+        if (!slot.everReady && message.code === 'ELOCKED') this.abandon(`instance "${slot.configured.name}": ${message.message}`);
+        break;
+      case 'stopping':
+        slot.exitExpected = true;
+        slot.selfStopped = true;
+        log.info({ reason: message.reason }, 'server stopping on its own signal');
+        break;
+      case 'status':
+        this.pending.get(message.id)?.(message.status);
+        this.pending.delete(message.id);
+        break;
+      case 'pong':
+        slot.lastAnswerAt = this.now();
+        if (slot.state === 'unresponsive') {
+          slot.state = 'ready';
+          log.warn('server answers again');
+          this.checkHealth();
+        }
+        break;
+    }
+  }
+
+  /**
+   * One pass of the liveness check: a ping to every serving child; one that has not
+   * answered for unresponsiveAfterMs is shown as unresponsive, and one silent for
+   * replaceUnresponsiveAfterMs is killed, which the exit handling takes as a crash.
+   */
+  private checkLiveness(): void {
+    if (this.stopping !== null || this.fatal) return;
+    const now = this.now();
+    for (const slot of this.slots) {
+      const worker = slot.worker;
+      if (worker === null || (slot.state !== 'ready' && slot.state !== 'unresponsive') || slot.exitExpected) continue;
+      const silentMs = now - slot.lastAnswerAt;
+      const verdict = judgeSilence(silentMs, this.config.supervisor);
+      if (verdict === 'replace') {
+        this.log(slot).error({ silentMs, childPid: worker.process.pid }, 'server unresponsive too long: killing it to replace it');
+        slot.lastError = `unresponsive for ${silentMs} ms: killed and replaced`;
+        slot.lastErrorCode = 'EUNRESPONSIVE';
+        slot.state = 'stopping';
+        worker.process.kill('SIGKILL');
+        continue;
+      }
+      if (verdict === 'unresponsive' && slot.state === 'ready') {
+        slot.state = 'unresponsive';
+        this.log(slot).error({ silentMs, childPid: worker.process.pid }, 'server does not answer pings: unresponsive');
+        this.checkHealth();
+      }
+      if (worker.isConnected()) {
+        const ping: PrimaryMessage = { type: 'ping', id: (this.nextRequest += 1) };
+        worker.send(ping);
+      }
+    }
+  }
+
   private onExit(slot: Slot, code: number | null, signal: string | null): void {
-    const log = this.logger.child({ instance: slot.settings.name });
+    const log = this.log(slot);
     if (this.stopping !== null || this.fatal || (slot.exitExpected && !slot.selfStopped)) {
       slot.state = 'stopped';
       log.info({ code, signal }, 'server exited');
@@ -189,18 +312,46 @@ export class Supervisor {
       slot.timer = setTimeout(() => this.fork(slot), SELF_STOP_GRACE_MS);
       return;
     }
-    const delay = slot.policy.onCrash(Date.now());
     slot.lastError ??= `exited with ${signal ?? `code ${code}`}`;
-    if (delay === null) {
-      slot.state = 'failed';
-      log.error({ code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs }, 'server keeps crashing: left down, the other instances keep serving');
-      this.checkAllStarted();
+    if (slot.addressError) {
+      log.error({ lastError: slot.lastError, code: slot.lastErrorCode }, 'address not available (port already in use?): left down, not retried as a crash');
+      this.leaveDown(slot);
       return;
     }
-    slot.state = 'backoff';
+    if (slot.retrying) {
+      log.error({ code, signal, lastError: slot.lastError }, 'retry of a server left down failed: left down');
+      this.leaveDown(slot);
+      return;
+    }
+    const delay = slot.policy.onCrash(this.now());
+    if (delay === null) {
+      log.error({ code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs }, 'server keeps crashing: left down, the other instances keep serving');
+      this.leaveDown(slot);
+      return;
+    }
     slot.restarts += 1;
     log.warn({ code, signal, delayMs: delay, lastError: slot.lastError }, 'server exited unexpectedly: restarting');
-    slot.timer = setTimeout(() => this.fork(slot), delay);
+    if (delay === 0) {
+      this.fork(slot);
+    } else {
+      slot.state = 'backoff';
+      slot.timer = setTimeout(() => this.fork(slot), delay);
+    }
+    this.checkHealth();
+  }
+
+  /** State `failed`; tried again after failedRetryMs (0: only a hot restart brings it back). */
+  private leaveDown(slot: Slot): void {
+    slot.state = 'failed';
+    slot.retrying = false;
+    const { failedRetryMs } = this.config.supervisor;
+    if (failedRetryMs > 0) {
+      slot.timer = setTimeout(() => {
+        slot.retrying = true;
+        this.fork(slot);
+      }, failedRetryMs);
+    }
+    this.checkHealth();
   }
 
   private abandon(message: string): void {
@@ -224,7 +375,7 @@ export class Supervisor {
     const message: PrimaryMessage = { type: 'stop' };
     if (worker.isConnected()) worker.send(message);
     const killer = setTimeout(() => {
-      this.logger.error({ instance: slot.settings.name, timeoutMs: this.config.supervisor.stopTimeoutMs }, 'server did not stop in time: killing it');
+      this.logger.error({ instance: slot.configured.name, timeoutMs: this.config.supervisor.stopTimeoutMs }, 'server did not stop in time: killing it');
       worker.process.kill('SIGKILL');
     }, this.config.supervisor.stopTimeoutMs);
     await slot.exited;
@@ -232,6 +383,7 @@ export class Supervisor {
   }
 
   private async stopChildren(): Promise<void> {
+    if (this.pinger !== null) clearInterval(this.pinger);
     await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
   }
 
@@ -263,10 +415,12 @@ export class Supervisor {
         await this.stopSlot(slot);
         if (this.stopping !== null) return;
         slot.policy.reset();
+        slot.retrying = false;
         slot.lastError = null;
+        slot.lastErrorCode = null;
         this.fork(slot);
         const ready = await slot.ready;
-        if (!ready) this.logger.error({ instance: slot.settings.name }, 'hot restart: the new server did not come up');
+        if (!ready) this.logger.error({ instance: slot.configured.name }, 'hot restart: the new server did not come up');
       }
       this.logger.info('hot restart done');
     })().finally(() => (this.hotRestart = null));
@@ -292,24 +446,25 @@ export class Supervisor {
   }
 
   async status(): Promise<SupervisorStatus> {
-    const now = Date.now();
     const instances = await Promise.all(
       this.slots.map(async (slot): Promise<InstanceStatus> => {
         const server = await this.childStatus(slot);
         return {
-          name: slot.settings.name,
+          name: slot.configured.name,
           pid: slot.worker?.process.pid ?? null,
-          host: slot.settings.host,
-          port: server?.port ?? slot.settings.port,
+          host: slot.configured.host,
+          port: server?.port ?? slot.configured.port,
           state: slot.state,
           restarts: slot.restarts,
-          uptimeMs: slot.readySince === null ? null : now - slot.readySince,
+          uptimeMs: slot.readySince === null ? null : this.now() - slot.readySince,
           jobs: server?.jobs ?? null,
           connections: server?.connections ?? null,
           lastError: slot.lastError,
+          lastErrorCode: slot.lastErrorCode,
+          settings: slot.settings ?? effectiveSettings(slot.configured),
         };
       }),
     );
-    return { pid: process.pid, startedAt: this.startedAt, instances };
+    return { pid: process.pid, startedAt: this.startedAt, state: this.state(), control: this.control, instances };
   }
 }

@@ -1,7 +1,8 @@
 /**
- * When to restart a server that exited unexpectedly: after a delay that doubles with
- * each recent crash (base, 2×base, … up to cap), and not at all once it crashed more
- * than maxRestarts times within windowMs.
+ * When to restart a server that exited unexpectedly. The first crash in a window is
+ * restarted at once: the primary saw the child die, so there is nothing to wait for.
+ * Repeated crashes back off (base, 2×base, … up to cap), and a server that crashed more
+ * than maxRestarts times within windowMs is left down.
  */
 export class RestartPolicy {
   private crashes: number[] = [];
@@ -19,7 +20,8 @@ export class RestartPolicy {
     this.crashes.push(now);
     const recent = this.crashes.length;
     if (recent > this.maxRestarts) return null;
-    return Math.min(this.capMs, this.baseMs * 2 ** (recent - 1));
+    if (recent === 1) return 0;
+    return Math.min(this.capMs, this.baseMs * 2 ** (recent - 2));
   }
 
   /** Forgets past crashes (a deliberate restart gives a failed server a fresh start). */

@@ -5,10 +5,12 @@ import type { Result } from '../src/config/resolve.js';
 export const SUPERVISOR_FLAGS: FlagTable = {
   config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file over config/default.json (repeatable; later files win)' },
   'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
+  control: { kind: 'string', metavar: 'SOCKET', usage: 'unix socket of the status service, over supervisor.controlSocket', defaultText: '"$TMPDIR/workq-<uid>/control.sock"' },
 };
 
 export const STATUS_FLAGS: FlagTable = {
   config: SUPERVISOR_FLAGS['config']!,
+  control: { kind: 'string', metavar: 'SOCKET', usage: 'unix socket of the supervisor to ask (the configuration is then not read)', defaultText: 'supervisor.controlSocket, else "$TMPDIR/workq-<uid>/control.sock"' },
   json: { kind: 'bool', usage: 'print the status as JSON' },
 };
 
@@ -17,6 +19,8 @@ export interface SupervisorArgs {
   /** convict arguments. */
   args: string[];
   json: boolean;
+  /** --control: the control socket, over the configuration's. */
+  control: string | null;
 }
 
 /** A usage error (exit 2) or help (exit 0), as opposed to a configuration error (exit 1). */
@@ -38,6 +42,7 @@ export function parseSupervisorArgs(argv: readonly string[], table: FlagTable): 
       files: (values.get('config') as string[] | undefined) ?? [],
       args: typeof level === 'string' ? ['--log-level', level] : [],
       json: values.get('json') === true,
+      control: typeof values.get('control') === 'string' ? (values.get('control') as string) : null,
     },
   };
 }

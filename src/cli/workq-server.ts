@@ -1,20 +1,17 @@
 #!/usr/bin/env node
-import { pino } from 'pino';
-import { checkDirectories } from '../config/directories.js';
-import { controlSocketPath } from '../config/control-socket.js';
+import { resolve as resolvePath } from 'node:path';
 import { formatUsage, parseFlags } from '../config/flags.js';
-import { loadConfig } from '../config/load.js';
-import type { InstanceSettings } from '../config/resolve.js';
-import { SERVER_FLAGS, standaloneSettings } from '../config/standalone.js';
-import { startServer } from '../server/server.js';
-import { requestStatus } from '../../supervisor/control.js';
+import { packageVersion } from '../config/package-root.js';
+import { SERVER_FLAGS } from '../config/standalone.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
-import { runPrimary } from '../../supervisor/run.js';
-import { loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage } from '../../supervisor/settings.js';
+
+// Each command imports what it runs when it runs (the server, pino, the supervisor), so
+// that `--version`, `--help` and `status` do not load the server: see bench/README.md.
 
 const USAGE = `Usage: workq-server [flags]            run one standalone server
        workq-server supervise [flags]  run every configured instance under a supervisor
        workq-server status [flags]     show the instances of a running supervisor
+       workq-server --version          print the version
 Flags of the standalone server:
 ${formatUsage(SERVER_FLAGS)}`;
 
@@ -23,24 +20,20 @@ function exitWith(status: number, text: string): never {
   process.exit(status);
 }
 
-/** What a power cut may cost under the instance's sync policy (a kill -9 costs nothing acknowledged). */
-function lossWindow(settings: InstanceSettings): string {
-  if (settings.cmdlog.path === null) return 'everything: no command log';
-  switch (settings.cmdlog.sync) {
-    case 'always':
-      return 'nothing acknowledged';
-    case 'interval':
-      return `up to ${settings.cmdlog.syncIntervalMs} ms of acknowledged commands`;
-    case 'os':
-      return 'whatever the OS has not written back yet';
-  }
-}
-
 async function runStandalone(argv: readonly string[]): Promise<void> {
   const parsed = parseFlags(argv, SERVER_FLAGS);
   if (!parsed.ok) exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? USAGE : `${parsed.error.message}\n${USAGE}`);
   const { values, rest } = parsed.value;
   if (rest.length > 0) exitWith(2, `unexpected argument: ${rest[0]}\n${USAGE}`);
+  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { effectiveSettings }, { pino }, { ServerRun }, { startServer }] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/standalone.js'),
+    import('../config/directories.js'),
+    import('../config/effective.js'),
+    import('pino'),
+    import('../server/run.js'),
+    import('../server/server.js'),
+  ]);
   const level = values.get('log-level');
   const config = loadConfig({
     files: (values.get('config') as string[] | undefined) ?? [],
@@ -50,47 +43,23 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   const settings = standaloneSettings(config.value, values, process.cwd());
   if (!settings.ok) exitWith(1, settings.error);
   const directories = checkDirectories([settings.value]);
-  if (!directories.ok) exitWith(1, directories.error);
+  if (!directories.ok) exitWith(1, `invalid configuration: ${directories.error}`);
 
   const logger = pino({ level: config.value.logLevel, base: { pid: process.pid, instance: settings.value.name } });
-  const { cmdlog } = settings.value;
-  logger.info(
-    {
-      listen: `${settings.value.host}:${settings.value.port}`,
-      cmdlog: cmdlog.path,
-      sync: cmdlog.sync,
-      ...(cmdlog.sync === 'interval' ? { syncIntervalMs: cmdlog.syncIntervalMs } : {}),
-      powerCutMayLose: lossWindow(settings.value),
-    },
-    'starting',
-  );
-  let server;
-  try {
-    server = await startServer({ ...settings.value, logger });
-  } catch (error) {
-    logger.error({ err: error }, 'start failed');
-    exitWith(1, `workq-server: ${(error as Error).message}`);
-  }
-  const running = server;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  logger.info(effectiveSettings(settings.value), 'starting');
+  const run = new ServerRun(() => startServer({ ...settings.value, logger }), logger, config.value.supervisor.stopTimeoutMs, {
+    onReady: () => undefined,
+    onStartFailed: (error) => exitWith(1, `workq-server: ${error.message}`),
+    onStopped: (status) => process.exit(status),
+  });
+  // Before the start: a server still replaying its log stops on a signal too.
+  process.on('SIGTERM', () => run.stop('SIGTERM'));
+  process.on('SIGINT', () => run.stop('SIGINT'));
   // A renewed certificate takes effect without a restart; a file that cannot be read or parsed leaves the old one in use.
   process.on('SIGHUP', () => {
-    running.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'TLS reload failed: the previous certificate stays in use'));
+    run.current?.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'TLS reload failed: the previous certificate stays in use'));
   });
+  run.start();
 }
 
 function formatDuration(ms: number | null): string {
@@ -117,23 +86,46 @@ function formatStatus(status: SupervisorStatus): string {
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
-  return `supervisor pid ${status.pid}, up ${formatDuration(Date.now() - status.startedAt)}\n${lines.join('\n')}`;
+  return `supervisor pid ${status.pid}, up ${formatDuration(Date.now() - status.startedAt)}, ${status.state} (control socket ${status.control})\n${lines.join('\n')}`;
 }
 
+/** Exit status of `status` when the supervisor answers but not every instance serves. */
+const STATUS_NOT_ALL_SERVING = 3;
+
+/**
+ * `workq-server status`: 0 when every instance serves, 3 when the supervisor answers but
+ * some instance does not (starting, degraded, stopping), 1 when no supervisor answers.
+ */
 async function runStatus(argv: readonly string[]): Promise<void> {
+  const [{ loadSupervisorConfig, parseSupervisorArgs, STATUS_FLAGS, supervisorUsage }, { controlSocketPath }, { requestStatus }] = await Promise.all([
+    import('../../supervisor/settings.js'),
+    import('../config/control-socket.js'),
+    import('../../supervisor/control.js'),
+  ]);
   const parsed = parseSupervisorArgs(argv, STATUS_FLAGS);
   if (!parsed.ok) {
     const usage = supervisorUsage('status', STATUS_FLAGS);
     exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? usage : `${parsed.error.message}\n${usage}`);
   }
-  const config = loadSupervisorConfig(parsed.value);
-  if (!config.ok) exitWith(1, config.error);
-  const status = await requestStatus(controlSocketPath(config.value));
-  if (!status.ok) exitWith(1, status.error);
+  let socket: string;
+  let source: string;
+  if (parsed.value.control !== null) {
+    socket = resolvePath(parsed.value.control);
+    source = '--control';
+  } else {
+    const config = loadSupervisorConfig(parsed.value);
+    if (!config.ok) exitWith(1, config.error);
+    socket = controlSocketPath(config.value);
+    source = config.value.supervisor.controlSocket === '' ? 'the default' : 'supervisor.controlSocket';
+  }
+  const status = await requestStatus(socket);
+  if (!status.ok) exitWith(1, `workq-server status: ${status.error} (${source}; name another with --control or WORKQ_CONTROL_SOCKET)`);
   process.stdout.write(parsed.value.json ? `${JSON.stringify(status.value)}\n` : `${formatStatus(status.value)}\n`);
+  process.exitCode = status.value.state === 'ready' ? 0 : STATUS_NOT_ALL_SERVING;
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command === 'supervise') await runPrimary(rest);
+if (command === '--version' || command === '-version') process.stdout.write(`${packageVersion()}\n`);
+else if (command === 'supervise') await (await import('../../supervisor/run.js')).runPrimary(rest);
 else if (command === 'status') await runStatus(rest);
 else await runStandalone(process.argv.slice(2));

@@ -17,6 +17,7 @@ import {
   type QueueInfo,
   type ServerInfo,
 } from '../client/index.js';
+import { packageVersion } from '../config/package-root.js';
 
 /**
  * `workq`: the command-line client. One command per invocation, human-readable output by
@@ -120,6 +121,7 @@ function describe(error: unknown): string {
 
 const program = new Command('workq')
   .description('Command-line client of Workq job servers')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .addOption(
     new Option('-s, --server <host:port>', 'server address; repeat or comma-separate for several (env WORKQ_SERVERS)')
       .argParser(collect)

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import { syncDirectory } from './durable-io.js';
+import type { ManifestWriter } from './manifest.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
 import {
   ID_PAYLOAD_LENGTH,
@@ -23,6 +25,8 @@ export interface AppenderOptions {
   sync: SyncPolicy;
   syncIntervalMs: number;
   segmentSize: number;
+  /** Told of every segment created. */
+  manifest: ManifestWriter;
 }
 
 interface ActiveSegment {
@@ -60,6 +64,8 @@ export class Appender implements Journal {
   private resume: { num: number; size: number; dropAt: number[] } | null;
   private nextNum: number;
   private active: ActiveSegment | null = null;
+  /** The segment appended to (or to be), open or not; null before the first is created. */
+  private appendTo: number | null;
 
   private buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
   private len = 0;
@@ -94,6 +100,7 @@ export class Appender implements Journal {
     this.sealed = sealed;
     this.book = book;
     this.nextNum = resume !== null ? resume.num : 1;
+    this.appendTo = resume?.num ?? null;
   }
 
   get lastSeq(): number {
@@ -102,6 +109,13 @@ export class Appender implements Journal {
 
   get readOnly(): boolean {
     return this.isReadOnly;
+  }
+
+  /** The log's segments, ascending: the sealed ones and the one appended to (or to be resumed). */
+  segmentNumbers(): number[] {
+    const nums = this.sealed.map((seg) => seg.num);
+    if (this.appendTo !== null) nums.push(this.appendTo);
+    return nums.sort((a, b) => a - b);
   }
 
   /** Records not yet written to the file. */
@@ -288,6 +302,7 @@ export class Appender implements Journal {
     }
     this.nextNum = seg.num + 1;
     this.active = seg;
+    this.appendTo = seg.num;
     if (this.opts.sync === 'interval' && this.syncTimer === null) {
       this.syncTimer = setInterval(() => this.startSync(), this.opts.syncIntervalMs);
       this.syncTimer.unref();
@@ -323,6 +338,7 @@ export class Appender implements Journal {
       throw err;
     }
     if (this.opts.sync !== 'os') this.dirDirty = true;
+    this.opts.manifest.update();
     return fd;
   }
 
@@ -332,6 +348,7 @@ export class Appender implements Journal {
     this.sealed.push({ num: old.num, size: old.size, dropAt: Float64Array.from(old.dropAt) });
     const seg = { num: old.num + 1, fd, size: HEADER_LENGTH, syncedSize: HEADER_LENGTH, dropAt: [] };
     this.active = seg;
+    this.appendTo = seg.num;
     this.nextNum = seg.num + 1;
     return seg;
   }
@@ -375,7 +392,7 @@ export class Appender implements Journal {
     this.syncing = true;
     this.opts.fs
       .fsync(seg.fd)
-      .then(() => (dir ? this.syncDirectory() : undefined))
+      .then(() => (dir ? syncDirectory(this.opts.fs, this.opts.dir) : undefined))
       .then(
         () => {
           this.syncing = false;
@@ -399,16 +416,6 @@ export class Appender implements Journal {
           this.syncDone();
         },
       );
-  }
-
-  private async syncDirectory(): Promise<void> {
-    const { fs } = this.opts;
-    const fd = fs.openSync(this.opts.dir, 'r');
-    try {
-      await fs.fsync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
   }
 
   private syncDone(): void {
@@ -512,6 +519,7 @@ export class Appender implements Journal {
       this.opts.fs.closeSync(seg.fd);
       this.active = null;
     }
+    await this.opts.manifest.idle();
     const lost = this.ends.length - this.written;
     if (lost > 0) {
       this.opts.logger.error(

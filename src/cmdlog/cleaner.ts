@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DropBook, SealedSegment } from './drop-book.js';
+import { syncDirectory, writeWholeAndSync } from './durable-io.js';
+import type { ManifestWriter } from './manifest.js';
 import { HEADER, HEADER_LENGTH, RecordScanner } from './record.js';
 import { REWRITE_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
@@ -10,6 +12,8 @@ export interface CleanerOptions {
   dir: string;
   logger: Logger;
   now: () => number;
+  /** Rewritten without the segments to delete before they are deleted. */
+  manifest: ManifestWriter;
 }
 
 /** A segment is rewritten once at least this share of its records can go. */
@@ -57,27 +61,48 @@ export class Cleaner {
     let rewritten = 0;
     let dirChanged = false;
     try {
+      const empty: SealedSegment[] = [];
       for (const seg of this.sealed.slice()) {
         if (this.stopped) break;
         const total = seg.dropAt.length;
         let droppable = 0;
         for (let i = 0; i < total; i++) if (seg.dropAt[i]! < now) droppable++;
         if (droppable === total) {
-          this.opts.fs.unlinkSync(this.file(seg));
-          this.sealed.splice(this.sealed.indexOf(seg), 1);
-          removed++;
-          dirChanged = true;
+          empty.push(seg);
         } else if (droppable >= Math.max(1, total * REWRITE_SHARE)) {
           await this.rewrite(seg, now);
           rewritten++;
           dirChanged = true;
         }
       }
+      if (empty.length > 0) {
+        removed = await this.remove(empty);
+        dirChanged = true;
+      }
     } catch (err) {
       logger.error({ err }, 'cmdlog: cleaning pass aborted');
     }
     if (dirChanged) await this.syncDirectory();
     if (removed + rewritten > 0) logger.info({ removed, rewritten, segments: this.sealed.length }, 'cmdlog: cleaning pass done');
+  }
+
+  /**
+   * Deletes segments with nothing left to replay. The manifest stops listing them first:
+   * a crash in between leaves unlisted segments, which the next start replays (harmlessly:
+   * every record in them is droppable); never a listed one missing.
+   */
+  private async remove(segments: SealedSegment[]): Promise<number> {
+    for (const seg of segments) this.sealed.splice(this.sealed.indexOf(seg), 1);
+    try {
+      await this.opts.manifest.write();
+    } catch (err) {
+      // Still listed: keep them, in order, for a later pass.
+      this.sealed.push(...segments);
+      this.sealed.sort((a, b) => a.num - b.num);
+      throw err;
+    }
+    for (const seg of segments) this.opts.fs.unlinkSync(this.file(seg));
+    return segments.length;
   }
 
   private file(seg: SealedSegment): string {
@@ -112,12 +137,7 @@ export class Cleaner {
     const tmp = file + REWRITE_SUFFIX;
     const fd = fs.openSync(tmp, 'w');
     try {
-      for (let off = 0; off < outLength; ) {
-        const n = await fs.write(fd, out, off, outLength - off, off);
-        if (n <= 0) throw new Error(`${tmp}: write made no progress`);
-        off += n;
-      }
-      await fs.fsync(fd);
+      await writeWholeAndSync(fs, fd, out, outLength, tmp);
     } catch (err) {
       fs.closeSync(fd);
       fs.unlinkSync(tmp);
@@ -130,14 +150,8 @@ export class Cleaner {
   }
 
   private async syncDirectory(): Promise<void> {
-    const { fs } = this.opts;
     try {
-      const fd = fs.openSync(this.opts.dir, 'r');
-      try {
-        await fs.fsync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      await syncDirectory(this.opts.fs, this.opts.dir);
     } catch (err) {
       this.opts.logger.error({ err }, 'cmdlog: fsync of the log directory after cleaning failed');
     }

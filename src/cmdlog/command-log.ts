@@ -1,12 +1,11 @@
-import { statSync } from 'node:fs';
-import path from 'node:path';
 import type { EngineApi } from '../jobs/types.js';
 import { Appender } from './appender.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
+import { checkManifest, MANIFEST_NAME, MANIFEST_TEMP_SUFFIX, ManifestWriter, writeManifest } from './manifest.js';
 import { nodeFileSystem } from './node-fs.js';
 import { replaySegments } from './replay.js';
-import { listSegments, segmentName } from './segment-files.js';
+import { listSegments, segmentSizes } from './segment-files.js';
 import { InlineSegments, WorkerSegments } from './segment-source.js';
 import type { CommandLog, CommandLogOptions } from './types.js';
 
@@ -57,12 +56,6 @@ class FileCommandLog extends Appender implements CommandLog {
  */
 const REPLAY_WORKER_FROM = 96 * 1024 * 1024;
 
-function logBytes(dir: string, nums: number[]): number {
-  let bytes = 0;
-  for (const num of nums) bytes += statSync(path.join(dir, segmentName(num)), { throwIfNoEntry: false })?.size ?? 0;
-  return bytes;
-}
-
 function checkOptions(opts: CommandLogOptions): void {
   if (!['interval', 'os', 'always'].includes(opts.sync)) throw new Error(`Invalid cmdlog-sync policy: ${opts.sync}`);
   if (opts.sync === 'interval' && !(opts.syncIntervalMs > 0)) throw new Error('Invalid sync interval, must be greater than 0');
@@ -88,20 +81,28 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
   }
   const lock = await lockDirectory(dir, logger);
   try {
-    const listing = await listSegments(fs, dir);
+    const listing = await listSegments(fs, dir, [MANIFEST_NAME + MANIFEST_TEMP_SUFFIX]);
     for (const file of listing.leftovers) {
       fs.unlinkSync(file);
       logger.warn({ file }, 'cmdlog: removed a temporary file left by an interrupted write');
     }
     const nums = listing.segments;
+    const listed = await checkManifest(fs, dir, nums, logger);
+    const sizes = segmentSizes(fs, dir, nums);
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
     const source =
-      opts.fs === undefined && logBytes(dir, nums) >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
+      opts.fs === undefined && bytes >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
         ? new WorkerSegments(dir, nums, opts.replayWorker?.runBytes)
-        : new InlineSegments(fs, dir, nums);
+        : new InlineSegments(fs, dir, nums, sizes);
     const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1 }, source, engine);
-    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize };
-    const cleaner = new Cleaner({ fs, dir, logger, now }, sealed, book);
-    return new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
+    if (nums.length > 0 && (listed === null || listed.length !== nums.length || listed.some((num, i) => num !== nums[i]))) await writeManifest(fs, dir, nums);
+    // The appender and the cleaner keep the manifest up to date from here on; `log` exists before either can change a segment.
+    let log: FileCommandLog | null = null;
+    const manifest = new ManifestWriter(fs, dir, logger, () => log!.segmentNumbers());
+    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, manifest };
+    const cleaner = new Cleaner({ fs, dir, logger, now, manifest }, sealed, book);
+    log = new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
+    return log;
   } catch (err) {
     await lock.release();
     throw err;

@@ -1,4 +1,4 @@
 export { openCommandLog } from './command-log.js';
-export { CmdlogCorruptError } from './errors.js';
+export { CmdlogCorruptError, CmdlogMissingSegmentsError, CmdlogRefusalCode, CmdlogRefusalError, isCmdlogRefusal } from './errors.js';
 export { nodeFileSystem } from './node-fs.js';
 export type { CommandLog, CommandLogOptions, LogFileSystem, SyncPolicy } from './types.js';

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
+import { dirname } from 'node:path';
+import { errorCode } from './errors.js';
 import type { LogFileSystem } from './types.js';
 
 /** The real file layer: node:fs, sync calls where they are cheap, the thread pool for the rest. */
 export const nodeFileSystem: LogFileSystem = {
-  mkdir: async (path) => {
-    await fs.promises.mkdir(path, { recursive: true });
-  },
+  mkdir: makeDirectory,
   accessWritable: (path) => fs.promises.access(path, fs.constants.W_OK),
   readdir: (path) => fs.promises.readdir(path),
   readFile: readWhole,
+  readFileSync: (path) => fs.readFileSync(path),
+  statSync: (path) => fs.statSync(path),
   openSync: (path, flags) => fs.openSync(path, flags, 0o666),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   write: (fd, buf, offset, length, position) =>
@@ -24,6 +26,25 @@ export const nodeFileSystem: LogFileSystem = {
   renameSync: (from, to) => fs.renameSync(from, to),
   unlinkSync: (path) => fs.unlinkSync(path),
 };
+
+/**
+ * mkdir -p. Node's own recursive mkdir never settles (a thread-pool thread spins at 100 %
+ * CPU) when mkdir says ENOENT although the parent exists, as under /proc: here a second
+ * ENOENT after the parent was made is final.
+ */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(path);
+    return;
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST' && (await fs.promises.stat(path)).isDirectory()) return;
+    if (errorCode(err) !== 'ENOENT' || dirname(path) === path) throw err;
+  }
+  await makeDirectory(dirname(path));
+  await fs.promises.mkdir(path).catch(async (err: unknown) => {
+    if (errorCode(err) !== 'EEXIST' || !(await fs.promises.stat(path)).isDirectory()) throw err;
+  });
+}
 
 /**
  * The whole file in one read request where fs.promises.readFile issues one per 512 KiB,

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
-import { CmdlogCorruptError } from './errors.js';
+import { syncDirectory, writeWholeAndSync } from './durable-io.js';
+import { CmdlogCorruptError, errorCode } from './errors.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
@@ -84,10 +85,12 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     const { file, buf } = segment;
     const isHighest = segment.num === ctx.highest;
     segments++;
-    if (segment.header === 'short') {
+    // A crash between creating a segment and its header reaching the disk leaves it shorter than a header, or zero-filled.
+    if (segment.header === 'short' || (segment.header === 'bad' && isHighest && isZeroFilled(buf))) {
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
+      const keptIn = buf.length > 0 ? await keepTornBytes(ctx.fs, ctx.dir, file, buf) : null;
       await rewriteAsHeader(ctx.fs, file);
-      ctx.logger.warn({ file, bytes: buf.length }, 'cmdlog: highest segment shorter than its header, rewritten as an empty segment');
+      ctx.logger.warn({ file, bytes: buf.length, keptIn }, 'cmdlog: highest segment without its header (shorter than one, or zero-filled), rewritten as an empty segment');
       highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
       source.done();
       continue;
@@ -125,9 +128,11 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
 
     let size = buf.length;
     if (run.failure !== null) {
-      if (!(run.tornTail && isHighest)) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      if (!isHighest) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
+      const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
       await truncateFile(ctx.fs, file, pos);
-      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos }, 'cmdlog: torn record at the end of the log removed');
+      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos, keptIn }, `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`);
       size = pos;
     }
     if (isHighest) highest = { num: segment.num, size, dropAt };
@@ -142,6 +147,11 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     'cmdlog: replay done',
   );
   return { sealed, highest, records, book };
+}
+
+function isZeroFilled(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 /** Applies the record just decoded, found at `pos` of `file`. */
@@ -175,6 +185,31 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
       break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
+}
+
+/**
+ * Keeps bytes about to be cut from `file` in `<file>.torn` (`.torn.2`, … when that
+ * exists), fsynced with its directory entry, so that no repair ever destroys data:
+ * were the judgement wrong, the bytes can be put back. Returns the file's path.
+ */
+async function keepTornBytes(fs: LogFileSystem, dir: string, file: string, bytes: Buffer): Promise<string> {
+  for (let n = 1; ; n++) {
+    const torn = n === 1 ? `${file}.torn` : `${file}.torn.${n}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(torn, 'wx');
+    } catch (err) {
+      if (errorCode(err) === 'EEXIST') continue;
+      throw err;
+    }
+    try {
+      await writeWholeAndSync(fs, fd, bytes, bytes.length, torn);
+    } finally {
+      fs.closeSync(fd);
+    }
+    await syncDirectory(fs, dir);
+    return torn;
+  }
 }
 
 /** Cuts a torn tail off the highest segment, durably. */

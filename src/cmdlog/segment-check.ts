@@ -16,10 +16,32 @@ export interface RecordRun {
   goodEnd: number;
   /** Why the record at goodEnd cannot be read; null when there is none. */
   failure: Exclude<ScanStatus, 'ok'> | null;
-  /** The failure is in the last record and nothing follows it: what a crash mid-write leaves. */
+  /** The failure is what a crash mid-write can leave (isTornTail); judged on the whole rest of the buffer. */
   tornTail: boolean;
   /** Droppable-after instant of each good record of the run, in file order (DropBook). */
   dropAt: Float64Array;
+}
+
+/** TIME, a one-byte SIZE, no payload, CRC: the shortest a whole record can be. */
+const MIN_RECORD_LENGTH = 15 + 1 + 4;
+
+/**
+ * Whether the bytes from `pos` (where a record is cut short or fails its CRC) to the end
+ * of `buf` are what a crash can leave at the end of a log: at most the last write's
+ * bytes, of which only a prefix, or a zero-filled stretch (some file systems extend the
+ * file before its data lands), reached the disk. Such a tail holds no whole record. A
+ * whole, CRC-checked record anywhere after `pos` means the log went on past the damage
+ * (a flipped bit in a SIZE, a bad CRC in the middle): its records were acknowledged, and
+ * cutting there would lose them.
+ */
+export function isTornTail(buf: Buffer, pos: number): boolean {
+  const scanner = new RecordScanner();
+  const last = buf.length - MIN_RECORD_LENGTH;
+  for (let p = buf.indexOf(1, pos + 1); p >= 0 && p <= last; p = buf.indexOf(1, p + 1)) {
+    // A record starts with TIME version 1 and seconds since year 1 below 2^40 (year 36812).
+    if (buf[p + 1] === 0 && buf[p + 2] === 0 && buf[p + 3] === 0 && scanner.scan(buf, p, buf.length) === 'ok') return false;
+  }
+  return true;
 }
 
 /** True when no record of the segment comes after this run. */
@@ -45,7 +67,7 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const status = scanner.scan(buf, pos, end);
     if (status !== 'ok') {
       failure = status;
-      tornTail = status === 'torn' || (status === 'crc-mismatch' && scanner.next === end);
+      tornTail = (status === 'torn' || status === 'crc-mismatch') && isTornTail(buf, pos);
       break;
     }
     const start = scanner.payloadStart;

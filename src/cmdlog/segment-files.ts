@@ -1,4 +1,6 @@
+import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { CmdlogRefusalCode, CmdlogRefusalError } from './errors.js';
 import type { LogFileSystem } from './types.js';
 
 /** Segment file name of a sequence number: `%09d.log` (docs/command-log.md 3). */
@@ -32,7 +34,11 @@ export interface DirListing {
   leftovers: string[];
 }
 
-export async function listSegments(fs: LogFileSystem, dir: string): Promise<DirListing> {
+/**
+ * The directory's segments and leftovers. `tempNames` are the other temporary files
+ * (the manifest's) that an interrupted write can leave.
+ */
+export async function listSegments(fs: LogFileSystem, dir: string, tempNames: readonly string[] = []): Promise<DirListing> {
   const segments: number[] = [];
   const leftovers: string[] = [];
   for (const name of await fs.readdir(dir)) {
@@ -41,11 +47,41 @@ export async function listSegments(fs: LogFileSystem, dir: string): Promise<DirL
       segments.push(num);
     } else if (
       (name.endsWith(NEW_SUFFIX) && segmentNumber(name.slice(0, -NEW_SUFFIX.length)) >= 0) ||
-      (name.endsWith(REWRITE_SUFFIX) && segmentNumber(name.slice(0, -REWRITE_SUFFIX.length)) >= 0)
+      (name.endsWith(REWRITE_SUFFIX) && segmentNumber(name.slice(0, -REWRITE_SUFFIX.length)) >= 0) ||
+      tempNames.includes(name)
     ) {
       leftovers.push(path.join(dir, name));
     }
   }
   segments.sort((a, b) => a - b);
   return { segments, leftovers };
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * The size of each segment, in the order of `nums`. Refuses a segment name that is not
+ * a regular file (after symbolic links): reading a FIFO would wait for a writer forever,
+ * a directory would fail without saying which.
+ */
+export function segmentSizes(fs: LogFileSystem, dir: string, nums: readonly number[]): number[] {
+  return nums.map((num) => {
+    const file = path.join(dir, segmentName(num));
+    const st = fs.statSync(file);
+    if (!st.isFile()) {
+      throw new CmdlogRefusalError(
+        CmdlogRefusalCode.NotAFile,
+        file,
+        `cmdlog segment ${file} is ${fileKind(st)}, not a regular file; refusing to start (move it out of the log directory)`,
+      );
+    }
+    return st.size;
+  });
 }

@@ -34,31 +34,44 @@ export interface SegmentSource {
   close(): Promise<void>;
 }
 
-/** Reads and checks on this thread, reading the next segment while this one is replayed. */
+/**
+ * Segments up to this size are read synchronously: a read through the thread pool costs
+ * four round trips (open, stat, read, close) that a log of many small segments (the
+ * original's own tests use one record per segment) pays for every one of them.
+ */
+const SYNC_READ_MAX = 256 * 1024;
+
+/** Reads and checks on this thread, reading the next large segment while this one is replayed. */
 export class InlineSegments implements SegmentSource {
   readonly inWorker = false;
   private readonly files: string[];
   private readonly dropBook = new DropBook();
   private index = 0;
-  private pending: Promise<Buffer> | null;
+  private pending: Promise<Buffer> | null = null;
   private current: Buffer | null = null;
 
+  /** `sizes[i]` is the size of segment `nums[i]` when the directory was listed. */
   constructor(
     private readonly fs: LogFileSystem,
     dir: string,
     private readonly nums: number[],
+    private readonly sizes: number[],
   ) {
     this.files = nums.map((num) => path.join(dir, segmentName(num)));
-    this.pending = this.files.length > 0 ? fs.readFile(this.files[0]!) : null;
+    this.prefetch(0);
+  }
+
+  private prefetch(i: number): void {
+    this.pending = i < this.files.length && this.sizes[i]! > SYNC_READ_MAX ? this.fs.readFile(this.files[i]!) : null;
+    this.pending?.catch(() => undefined);
   }
 
   async next(): Promise<LoadedSegment | null> {
     const i = this.index;
     if (i >= this.files.length) return null;
-    const buf = await this.pending!;
+    const buf = this.pending !== null ? await this.pending : this.fs.readFileSync(this.files[i]!);
     this.index++;
-    this.pending = this.index < this.files.length ? this.fs.readFile(this.files[this.index]!) : null;
-    this.pending?.catch(() => undefined);
+    this.prefetch(this.index);
     this.current = buf;
     return { num: this.nums[i]!, file: this.files[i]!, buf, header: checkHeader(buf) };
   }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DropBook } from './drop-book.js';
-import { HEADER_LENGTH, MAX_PAYLOAD_SIZE } from './record.js';
+import { HEADER_LENGTH } from './record.js';
 import { checkHeader, checkRecords, isLastRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
 import type { SegmentWorkerData, SegmentWorkerMessage } from './segment-source.js';
@@ -16,8 +16,6 @@ import type { SegmentWorkerData, SegmentWorkerMessage } from './segment-source.j
 const IN_MEMORY = 2;
 /** Bytes of records per run: small, so that replay never waits long for the first. */
 const DEFAULT_RUN_BYTES = 1024 * 1024;
-/** The largest record: a SIZE of at most 2 MiB plus TIME, SIZE and CRC. */
-const MAX_RECORD_BYTES = MAX_PAYLOAD_SIZE + 32;
 
 const { dir, nums, consumed, runBytes = DEFAULT_RUN_BYTES } = workerData as SegmentWorkerData;
 /** Bytes read ahead of the run being checked. */
@@ -79,9 +77,10 @@ function checkAndSend(file: SharedFile): boolean {
     const run = checkRecords(file.buf.subarray(0, file.length), pos, pos + runBytes, book);
     if (run.failure !== null && !file.complete) {
       // Judged on part of the file: a record may go on past what is read so far, and
-      // whether a bad one is the last cannot be told yet. Read on and check it again.
+      // whether a bad one is a torn tail depends on everything after it. Read the rest
+      // and check again from there.
       send({ kind: 'run', run: { ...run, failure: null, tornTail: false } }, [run.dropAt.buffer as ArrayBuffer]);
-      file.readTo(file.length + MAX_RECORD_BYTES);
+      file.readTo(file.buf.length);
     } else {
       send({ kind: 'run', run }, [run.dropAt.buffer as ArrayBuffer]);
       if (isLastRun(run, file.buf.length)) return run.failure === null;
@@ -99,6 +98,8 @@ function main(): void {
       file = new SharedFile(path.join(dir, segmentName(num)));
       file.readTo(HEADER_LENGTH);
       const header = checkHeader(file.buf.subarray(0, file.length));
+      // Replay tells a zero-filled segment (a crash before its header landed) from other damage by all its bytes.
+      if (header === 'bad') file.readTo(file.buf.length);
       send({ kind: 'segment', num, data: file.data, length: file.buf.length, header });
       // Replay stops at a damaged segment unless it is the last: reading on would be wasted.
       if (header !== 'ok' || !checkAndSend(file)) break;

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Journal } from '../jobs/types.js';
 
@@ -16,6 +17,10 @@ export interface LogFileSystem {
   accessWritable(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   readFile(path: string): Promise<Buffer>;
+  /** For the small files of a log where a round trip through the thread pool would cost more than the read. */
+  readFileSync(path: string): Buffer;
+  /** Follows symbolic links. */
+  statSync(path: string): Stats;
   openSync(path: string, flags: string): number;
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;

@@ -1,19 +1,21 @@
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import type { WorkqConfig } from './load.js';
 
 /**
- * Where the supervisor of this configuration serves its status. Derived from the
- * instances (ports and directories), so `workq-server status` with the same
- * configuration finds it, and two supervisors of one set of instances meet on it.
+ * Where a supervisor serves its status, and where `workq-server status` looks: the
+ * `--control` flag, else `supervisor.controlSocket` (WORKQ_CONTROL_SOCKET), else one
+ * default per user and host. The default depends on nothing of the configuration, so
+ * `status` finds the supervisor from any directory and with any --config; a second
+ * supervisor of the same user on the same host needs a socket of its own.
+ *
+ * The default is in the temp directory and not $XDG_RUNTIME_DIR: a login shell has the
+ * latter and a service started at boot (pm2 startup) usually not, and the two must agree.
  */
-export function controlSocketPath(config: WorkqConfig, cwd = process.cwd()): string {
-  if (config.supervisor.controlSocket !== '') return resolvePath(cwd, config.supervisor.controlSocket);
-  const identity = config.instances
-    .map((instance) => `${instance.host}:${instance.port}:${instance.cmdlog.path ?? ''}`)
-    .sort()
-    .join('\n');
-  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 16);
-  return join(tmpdir(), `workq-${digest}.sock`);
+export function defaultControlSocket(): string {
+  return join(tmpdir(), `workq-${process.getuid?.() ?? 0}`, 'control.sock');
+}
+
+export function controlSocketPath(config: WorkqConfig): string {
+  return config.supervisor.controlSocket === '' ? defaultControlSocket() : config.supervisor.controlSocket;
 }

@@ -68,6 +68,11 @@ export const checkPortOrNull: Check = (v) => (v === null ? null : checkPort(v) =
 export const checkCount: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be a positive integer';
 
+export const checkSocketPath: Check = (v) =>
+  v === '' || (typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && Buffer.byteLength(v) <= 107)
+    ? null
+    : 'must be an absolute path of at most 107 bytes (a unix socket), or empty for the default';
+
 /** A convict validator from a Check: the thrown message is what convict prints after the key. */
 function assertWith(check: Check): (value: unknown) => void {
   return (value) => {
@@ -107,6 +112,7 @@ export function registerFormats(checkInstances: (value: unknown) => void): void 
   convict.addFormat({ name: 'workq-host', validate: assertWith(checkHost) });
   convict.addFormat({ name: 'workq-ms', validate: assertWith(checkMs), coerce: toInteger });
   convict.addFormat({ name: 'workq-bytes', validate: assertWith(checkBytes), coerce: toInteger });
+  convict.addFormat({ name: 'workq-socket-path', validate: assertWith(checkSocketPath) });
   convict.addFormat({ name: 'workq-instances', validate: checkInstances, coerce: toJson });
   convict.addFormat({ name: 'workq-secrets', validate: assertWith(checkSecrets), coerce: toList });
   convict.addFormat({ name: 'workq-file', validate: assertWith(checkFile) });

@@ -80,7 +80,12 @@ export function assertInstances(value: unknown): asserts value is InstanceEntry[
   value.forEach((entry: unknown, index) => {
     const where = `instances[${index}]`;
     if (!isRecord(entry)) throw new SettingError(where, 'must be an object', entry);
-    if (entry['port'] === undefined) throw new SettingError(`${where}.port`, 'is required');
+    if (entry['port'] === undefined) {
+      // A misspelt `port` would otherwise be reported only as a missing one.
+      const unknown = Object.keys(entry).filter((key) => !(key in SECTIONS) && !(key in ENTRY_KEYS));
+      const also = unknown.length === 0 ? '' : ` (and ${unknown.map((key) => `${where}.${key}`).join(', ')}: not declared in the schema)`;
+      throw new SettingError(`${where}.port`, `is required${also}`);
+    }
     const plain = Object.fromEntries(Object.entries(entry).filter(([key]) => !(key in SECTIONS)));
     checkKeys(where, plain, ENTRY_KEYS);
     for (const [section, keys] of Object.entries(SECTIONS)) {

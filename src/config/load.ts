@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve as resolvePath } from 'node:path';
 import convict from 'convict';
+import { packageRoot } from './package-root.js';
 import { schema, type RawConfig } from './schema.js';
 import { resolveInstances, type InstanceSettings, type Result } from './resolve.js';
 
@@ -74,6 +74,8 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
     return { ok: false, error: `invalid configuration: ${(error as Error).message.split('\n').join('; ')}` };
   }
   const raw = config.getProperties();
+  const timing = checkSupervisorTiming(raw.supervisor);
+  if (timing !== null) return { ok: false, error: `invalid configuration: ${timing}` };
   const instances = resolveInstances(raw, cwd);
   if (!instances.ok) return { ok: false, error: `invalid configuration: ${instances.error}` };
   return {
@@ -92,17 +94,20 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
   };
 }
 
-/** config/default.json of the installed package, found from this module's location. */
-export function defaultConfigFile(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'workq') {
-      const file = join(dir, 'config', 'default.json');
-      return existsSync(file) ? file : null;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
+/** The supervisor's timings that only make sense together. */
+function checkSupervisorTiming(supervisor: RawConfig['supervisor']): string | null {
+  if (supervisor.pingIntervalMs === 0) return 'supervisor.pingIntervalMs must be greater than 0';
+  if (supervisor.unresponsiveAfterMs === 0) return 'supervisor.unresponsiveAfterMs must be greater than 0';
+  if (supervisor.replaceUnresponsiveAfterMs < supervisor.unresponsiveAfterMs) {
+    return `supervisor.replaceUnresponsiveAfterMs (${supervisor.replaceUnresponsiveAfterMs}) must be at least supervisor.unresponsiveAfterMs (${supervisor.unresponsiveAfterMs})`;
   }
+  return null;
+}
+
+/** config/default.json of this package (a checkout or an installed copy), or null if it is missing. */
+export function defaultConfigFile(): string | null {
+  const root = packageRoot();
+  if (root === null) return null;
+  const file = join(root, 'config', 'default.json');
+  return existsSync(file) ? file : null;
 }

@@ -22,6 +22,10 @@ export interface RawConfig {
     restartWindowMs: number;
     stopTimeoutMs: number;
     readyTimeoutMs: number;
+    pingIntervalMs: number;
+    unresponsiveAfterMs: number;
+    replaceUnresponsiveAfterMs: number;
+    failedRetryMs: number;
   };
 }
 
@@ -138,8 +142,8 @@ export const schema: convict.Schema<RawConfig> = {
   },
   supervisor: {
     controlSocket: {
-      doc: 'Unix socket of the supervisor\'s status service; empty derives a path in the temp directory from the instances.',
-      format: String,
+      doc: 'Absolute path of the unix socket of the supervisor\'s status service; empty means <temp directory>/workq-<uid>/control.sock. Give each supervisor of one user on one host its own.',
+      format: 'workq-socket-path',
       default: '',
       env: 'WORKQ_CONTROL_SOCKET',
     },
@@ -166,6 +170,30 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'workq-ms',
       default: 120_000,
       env: 'WORKQ_READY_TIMEOUT_MS',
+    },
+    pingIntervalMs: {
+      doc: 'How often the supervisor pings each serving server over IPC to see that its event loop still turns (> 0).',
+      format: 'workq-ms',
+      default: 1000,
+      env: 'WORKQ_PING_INTERVAL_MS',
+    },
+    unresponsiveAfterMs: {
+      doc: 'A server that has not answered a ping for this long is shown as unresponsive (> 0).',
+      format: 'workq-ms',
+      default: 3000,
+      env: 'WORKQ_UNRESPONSIVE_AFTER_MS',
+    },
+    replaceUnresponsiveAfterMs: {
+      doc: 'A server that has not answered a ping for this long is killed (SIGKILL) and restarted; at least unresponsiveAfterMs.',
+      format: 'workq-ms',
+      default: 20_000,
+      env: 'WORKQ_REPLACE_UNRESPONSIVE_AFTER_MS',
+    },
+    failedRetryMs: {
+      doc: 'An instance left down (crash loop, port in use) is tried again after this long; 0 waits for a hot restart (SIGHUP).',
+      format: 'workq-ms',
+      default: 60_000,
+      env: 'WORKQ_FAILED_RETRY_MS',
     },
   },
 };

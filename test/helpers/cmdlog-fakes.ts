@@ -114,7 +114,8 @@ export function asEngine(fake: RecordingEngine): EngineApi {
 
 /**
  * node:fs with counters and switchable faults: `failWrites` makes writeSync throw (after
- * writing `partialBytes` bytes, to leave a torn record), `failFsync` makes fsync reject.
+ * writing `partialBytes` bytes, to leave a torn record), `failFsync` makes fsync reject,
+ * `failReads` makes reading one file fail.
  */
 export class FaultyFs implements LogFileSystem {
   writes = 0;
@@ -124,13 +125,37 @@ export class FaultyFs implements LogFileSystem {
   failFsync: string | null = null;
   /** Each fsync takes at least this long, as on a slow disk. */
   fsyncDelayMs = 0;
+  /** The path of every fsync, in order. */
+  readonly fsyncedPaths: string[] = [];
   private readonly real = nodeFileSystem;
+  private readonly paths = new Map<number, string>();
+
+  /** How many fsyncs went to files (or directories) named `name`. */
+  fsyncsOf(name: string): number {
+    return this.fsyncedPaths.filter((p) => path.basename(p) === name).length;
+  }
 
   mkdir(p: string): Promise<void> { return this.real.mkdir(p); }
   accessWritable(p: string): Promise<void> { return this.real.accessWritable(p); }
   readdir(p: string): Promise<string[]> { return this.real.readdir(p); }
-  readFile(p: string): Promise<Buffer> { return this.real.readFile(p); }
-  openSync(p: string, flags: string): number { return this.real.openSync(p, flags); }
+  /** Reads of this file fail with this code. */
+  failReads: { path: string; code: string } | null = null;
+  readFile(p: string): Promise<Buffer> {
+    return this.failReads?.path === p ? Promise.reject(this.readError()) : this.real.readFile(p);
+  }
+  readFileSync(p: string): Buffer {
+    if (this.failReads?.path === p) throw this.readError();
+    return this.real.readFileSync(p);
+  }
+  private readError(): Error {
+    return Object.assign(new Error(`${this.failReads!.code}: injected, read`), { code: this.failReads!.code });
+  }
+  statSync(p: string): fs.Stats { return this.real.statSync(p); }
+  openSync(p: string, flags: string): number {
+    const fd = this.real.openSync(p, flags);
+    this.paths.set(fd, p);
+    return fd;
+  }
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     this.writes++;
     if (this.failWrites !== null) {
@@ -145,12 +170,16 @@ export class FaultyFs implements LogFileSystem {
   ftruncateSync(fd: number, length: number): void { this.real.ftruncateSync(fd, length); }
   async fsync(fd: number): Promise<void> {
     this.fsyncs++;
+    this.fsyncedPaths.push(this.paths.get(fd) ?? '?');
     if (this.failFsync !== null) throw Object.assign(new Error(`${this.failFsync}: injected`), { code: this.failFsync });
     if (this.fsyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.fsyncDelayMs));
     return this.real.fsync(fd);
   }
   closeSync(fd: number): void { this.real.closeSync(fd); }
-  renameSync(a: string, b: string): void { this.real.renameSync(a, b); }
+  renameSync(a: string, b: string): void {
+    this.real.renameSync(a, b);
+    for (const [fd, p] of this.paths) if (p === a) this.paths.set(fd, b);
+  }
   unlinkSync(p: string): void { this.real.unlinkSync(p); }
 }
 

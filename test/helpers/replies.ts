@@ -58,7 +58,7 @@ export async function readJobBlock(wire: Wire, timeoutMs = 5000): Promise<JobBlo
   if (id === undefined || !Number.isInteger(count)) throw new Error(`not a job block header: ${JSON.stringify(head)}`);
   const parts: Buffer[] = [Buffer.from(head, 'latin1')];
   const keys = new Map<string, string>();
-  let payload = Buffer.alloc(0);
+  let payload: Buffer = Buffer.alloc(0);
   for (let k = 0; k < count; k++) {
     if (keys.has('payload-size') && !keys.has('payload')) {
       const size = Number(keys.get('payload-size'));

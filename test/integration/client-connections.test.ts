@@ -66,5 +66,5 @@ test('reconnects after the server is stopped and started again on the same port'
   }
   t.truthy(id);
   t.is((await client.inspectJob(id as string)).payload.toString(), 'after');
-  t.is((await client.lease('r', 1000)).id, id);
+  t.is((await client.lease('r', 1000)).id, id as string);
 });

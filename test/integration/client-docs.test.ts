@@ -32,6 +32,8 @@ async function examples(): Promise<Example[]> {
 }
 
 const all = await examples();
+/** The examples import the package by its published name, as a user would. */
+const packageName = (JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
 
 test('the docs have examples of both kinds', (t) => {
   t.true(all.filter((e) => e.lang === 'ts').length >= 4);
@@ -51,7 +53,7 @@ for (const example of all) {
     if (example.lang === 'ts') {
       const index = pathToFileURL(path.join(root, 'src/client/index.ts')).href;
       const file = path.join(dir, 'example.mts');
-      await writeFile(file, example.code.replaceAll("from 'workq'", `from '${index}'`));
+      await writeFile(file, example.code.replaceAll(`from '${packageName}'`, `from '${index}'`));
       ({ stdout } = await run(process.execPath, ['--import=tsx', file], { cwd: root, env, timeout: 20_000 }));
       const expected = [...example.code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]);
       const printed = stdout.trimEnd().split('\n');

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, root } from '../helpers/process.js';
@@ -80,4 +81,42 @@ test('PM2 starts the supervisor, SIGHUP replaces the servers, stop is graceful',
   const listing = await run(pm2Bin, ['jlist'], env);
   const apps = JSON.parse(listing.stdout) as Array<{ name: string; pm2_env: { status: string; restart_time: number } }>;
   t.deepEqual(apps.map((app) => [app.name, app.pm2_env.status, app.pm2_env.restart_time]), [['workq', 'stopped', 0]]);
+});
+
+test('the only instance\'s port is taken: PM2 never shows the app online, status says no instance serves', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-pm2-'));
+  const port = await freePort();
+  const holder = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()));
+  const home = path.join(dir, 'pm2');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PM2_HOME: home,
+    WORKQ_INSTANCES: JSON.stringify([{ name: 'only', port, cmdlog: { path: path.join(dir, 'data') } }]),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+  };
+  t.teardown(async () => {
+    await run(pm2Bin, ['kill'], env, 30_000);
+    holder.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const start = await run(pm2Bin, ['start', 'ecosystem.config.js'], env);
+  t.is(start.code, 0, start.stdout + start.stderr);
+
+  const seen = new Set<string>();
+  const app = await waitFor('PM2 restarting the supervisor that exits', async () => {
+    const listing = await run(pm2Bin, ['jlist'], env);
+    const apps = JSON.parse(listing.stdout) as Array<{ pm2_env: { status: string; restart_time: number } }>;
+    const found = apps[0]?.pm2_env;
+    if (found !== undefined) seen.add(found.status);
+    return found !== undefined && (found.restart_time >= 2 || found.status === 'errored') ? found : undefined;
+  }, 60_000);
+  t.log(`PM2 states seen: ${[...seen].join(', ')}; restarts ${app.restart_time}`);
+  t.false(seen.has('online'), `PM2 states seen: ${[...seen].join(', ')}`);
+  t.true(app.restart_time >= 1);
+  const status = await run(process.execPath, [cliJs, 'status'], env, 10_000);
+  t.not(status.code, 0, status.stdout + status.stderr);
+  const logs = path.join(home, 'logs');
+  const errors = readdirSync(logs).map((file) => readFileSync(path.join(logs, file), 'utf8')).join('\n');
+  t.regex(errors, new RegExp(`no instance can serve \\(instance "only": listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}\\)`));
 });

@@ -71,13 +71,25 @@ export function waitForLog(child: Supervised, msg: string, count = 1, timeoutMs 
   return waitFor(`log "${msg}" ×${count}\n${child.output()}`, () => child.lines().filter((line) => line['msg'] === msg).length >= count || undefined, timeoutMs);
 }
 
-/** `workq-server status --json` of the built CLI. */
-export function statusOf(d: Deployment): Promise<SupervisorStatus | null> {
+export interface StatusRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built `workq-server status` with these arguments, in `cwd`. */
+export function runStatus(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<StatusRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cliJs, 'status', '--json', '--config', d.configFile], { cwd: d.dir, encoding: 'utf8', timeout: 10_000 }, (error, stdout) =>
-      resolve(error === null ? (JSON.parse(stdout) as SupervisorStatus) : null),
+    execFile(process.execPath, [cliJs, 'status', ...args], { cwd, env, encoding: 'utf8', timeout: 10_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
   });
+}
+
+/** `workq-server status --json` of the built CLI: the answer whether or not every instance serves (exit 0 or 3). */
+export async function statusOf(d: Deployment): Promise<SupervisorStatus | null> {
+  const run = await runStatus(['--json', '--config', d.configFile], d.dir);
+  return run.code === 0 || run.code === 3 ? (JSON.parse(run.stdout) as SupervisorStatus) : null;
 }
 
 export async function stopped(child: ChildProcess, timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -29,7 +29,7 @@ test('the start is logged with its loss window; SIGINT stops it cleanly with eve
   t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
   first.kill('SIGINT');
   t.is((await exited(first)).code, 0);
-  t.regex(first.output(), /"signal":"SIGINT"/);
+  t.regex(first.output(), /"reason":"SIGINT"/);
 
   const second = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path]);
   t.teardown(() => second.kill('SIGKILL'));

@@ -49,7 +49,7 @@ function check(t: import('ava').ExecutionContext, out: Array<ReplyValue | WorkqE
   t.is((out[1] as ClientError).text, 'Duplicate job');
   t.deepEqual(out[2], { id: ID, name: 'ping', ttrMs: 5000, payload: Buffer.from('a\r\nb\r\n'), server: '127.0.0.1:1' });
   t.deepEqual(out[3], { id: ID, success: false, result: Buffer.from('bounced') });
-  const jobs = out[4] as Array<Record<string, unknown>>;
+  const jobs = out[4] as unknown as Array<Record<string, unknown>>;
   t.is(jobs.length, 2);
   t.deepEqual(jobs[0], {
     id: ID,
@@ -74,7 +74,7 @@ function check(t: import('ava').ExecutionContext, out: Array<ReplyValue | WorkqE
     { name: 'ping', readyLen: 1, scheduledLen: 0 },
     { name: 'q2', readyLen: 0, scheduledLen: 5 },
   ]);
-  const server = out[7] as Record<string, unknown>;
+  const server = out[7] as unknown as Record<string, unknown>;
   t.is(server['activeClients'], 1);
   t.is(server['evictedJobs'], 1);
   t.deepEqual(server['started'], new Date('2026-11-29T02:26:24Z'));

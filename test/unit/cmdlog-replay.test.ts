@@ -1,12 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { openCommandLog } from '../../src/cmdlog/command-log.js';
-import { CmdlogCorruptError } from '../../src/cmdlog/errors.js';
+import { CmdlogCorruptError, CmdlogRefusalError, isCmdlogRefusal } from '../../src/cmdlog/errors.js';
 import { writeUvarint } from '../../src/cmdlog/varint.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
-import { asEngine, captureLogger, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, FaultyFs, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
@@ -28,8 +29,9 @@ function baseOptions(dir: string, extra: Partial<CommandLogOptions> = {}): Comma
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
 }
 
+/** An add created when this file was loaded; its hour of TTL outlasts the slowest run of these tests (a minute did not, on a busy machine). */
 function addRecord(id: string, extra: Parameters<typeof restoredJob>[0] | object = {}): Buffer {
-  return record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ...extra })));
+  return record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000, ...extra })));
 }
 
 function writeSegments(dir: string, segments: Record<number, Buffer>): void {
@@ -64,6 +66,74 @@ for (const m of MODES) {
       t.is(warn?.bytesDropped, cut);
       t.is(warn?.offset, keep);
       t.regex(String(warn?.file), /000000004\.log$/);
+      // The bytes cut are kept beside the segment, exactly.
+      t.is(warn?.keptIn, path.join(dir, '000000004.log.torn'));
+      t.deepEqual(fs.readFileSync(path.join(dir, '000000004.log.torn')), last.subarray(0, cut));
+    }
+  });
+
+  test(`a zero-filled highest segment (its header never reached the disk) is rewritten as an empty one, its bytes kept; elsewhere it refuses (${m.name})`, async (t) => {
+    const dir = tempDir();
+    writeSegments(dir, { 1: segment(...base), 2: Buffer.alloc(4096) });
+    const { logger, lines } = captureLogger();
+    const engine = new RecordingEngine();
+    await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+    t.is(engine.calls.length, 3);
+    t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
+    t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log.torn')), Buffer.alloc(4096));
+    t.true(lines.some((l) => l.level === 40 && l.bytes === 4096 && l.keptIn === path.join(dir, '000000002.log.torn')));
+    const lower = tempDir();
+    writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
+    const err = await t.throwsAsync(openCommandLog(options(lower), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
+    t.is(err?.offset, 0);
+    t.regex(err!.message, /000000001\.log.*invalid segment header/);
+  });
+
+  test(`a zero-filled tail (a power cut on some file systems) is torn: cut, kept in .torn, the rest replayed (${m.name})`, async (t) => {
+    const whole = segment(...base);
+    const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
+    const tails = {
+      'zeros only': Buffer.alloc(4096),
+      'a record cut short, then zeros': Buffer.concat([last.subarray(0, 20), Buffer.alloc(5000)]),
+      'a record whose payload never landed': Buffer.concat([last.subarray(0, 16), Buffer.alloc(last.length - 16), Buffer.alloc(3000)]),
+    };
+    for (const [label, tail] of Object.entries(tails)) {
+      const dir = tempDir();
+      writeSegments(dir, { 1: Buffer.concat([whole, tail]) });
+      const engine = new RecordingEngine();
+      const { logger, lines } = captureLogger();
+      await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+      t.is(engine.calls.length, 3, label);
+      t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), whole, label);
+      t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn')), tail, label);
+      t.true(lines.some((l) => l.level === 40 && l.bytesDropped === tail.length), label);
+    }
+  });
+
+  test(`damage followed by whole records is not a torn tail: a flipped SIZE bit or a bad CRC before the end refuses, cutting nothing (${m.name})`, async (t) => {
+    // Many records after the damage, as in a real log: the start must not cut them off as a "torn tail".
+    const tailRecords = Array.from({ length: 40 }, () => addRecord(newId(), { payload: 'x'.repeat(100) }));
+    const damagedAt = 8 + base[0]!.length + base[1]!.length;
+    const sizeAt = damagedAt + 15;
+    for (const [label, edit] of [
+      ['SIZE bit 0 flipped (record looks shorter)', (b: Buffer) => (b[sizeAt] ^= 0x01)],
+      ['SIZE bit 6 flipped (record looks longer)', (b: Buffer) => (b[sizeAt] ^= 0x40)],
+      ['SIZE grows past the end of the file', (b: Buffer) => ((b[sizeAt] = 0xff), (b[sizeAt + 1] = 0x7f))],
+      ['CRC of a record in the middle', (b: Buffer) => (b[damagedAt + base[2]!.length - 1] ^= 0x10)],
+    ] as const) {
+      const buf = segment(...base, ...tailRecords);
+      edit(buf);
+      t.true(buf.length - damagedAt > 4000, 'the damage lies thousands of bytes before the end');
+      const dir = tempDir();
+      writeSegments(dir, { 1: segment(...base), 2: buf });
+      const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError }, label);
+      t.is(err?.code, 'ECMDLOG_CORRUPT');
+      t.is(err?.file, path.join(dir, '000000002.log'), label);
+      t.is(err?.offset, damagedAt, label);
+      t.regex(err!.message, /whole records follow/, label);
+      t.true(isCmdlogRefusal(err), label);
+      t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), buf, `${label}: nothing cut`);
+      t.false(fs.existsSync(path.join(dir, '000000002.log.torn')), label);
     }
   });
 
@@ -155,13 +225,21 @@ for (const m of MODES) {
     }
   });
 
-  test(`a segment that cannot be read stops the start with the system's error and releases the lock (${m.name})`, async (t) => {
+  test(`a segment that is a directory or a FIFO refuses at once, naming it, and releases the lock (${m.name})`, async (t) => {
     const dir = tempDir();
     writeSegments(dir, { 1: segment(...base), 3: segment(...base) });
-    fs.mkdirSync(path.join(dir, '000000002.log'));
-    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())));
-    t.is((err as NodeJS.ErrnoException).code, 'EISDIR');
-    fs.rmdirSync(path.join(dir, '000000002.log'));
+    const seg = path.join(dir, '000000002.log');
+    for (const [kind, make] of [
+      ['a directory', () => fs.mkdirSync(seg)],
+      ['a FIFO', () => execFileSync('mkfifo', [seg])],
+    ] as const) {
+      make();
+      const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogRefusalError });
+      t.is(err?.code, 'ECMDLOG_NOT_A_FILE');
+      t.is(err?.file, seg);
+      t.true(err!.message.includes(`${seg} is ${kind}`), err!.message);
+      fs.rmSync(seg, { recursive: true });
+    }
     await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
   });
 
@@ -211,6 +289,36 @@ for (const m of MODES) {
     t.is(engine.deadlineOf(engine.inspectJob(leased)!), (NOW_SEC - 10) * 1000 + 500 + 60_000);
   });
 }
+
+test('a segment that cannot be read stops the start with the system\'s error and releases the lock', async (t) => {
+  const dir = tempDir();
+  writeSegments(dir, { 1: segment(...base), 2: segment(...base), 3: segment(...base) });
+  const faulty = new FaultyFs();
+  faulty.failReads = { path: path.join(dir, '000000002.log'), code: 'EIO' };
+  const err = await t.throwsAsync(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  t.is((err as NodeJS.ErrnoException).code, 'EIO');
+  t.false(isCmdlogRefusal(err), 'a failing disk is not a damaged log');
+  faulty.failReads = null;
+  await (await openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))).close();
+});
+
+test('a torn tail is cut only once its bytes are safe in .torn: when that fails, nothing is cut and the start stops', async (t) => {
+  const dir = tempDir();
+  const torn = Buffer.concat([segment(...base), base[0]!.subarray(0, 30)]);
+  writeSegments(dir, { 1: torn });
+  const faulty = new FaultyFs();
+  faulty.failFsync = 'EIO';
+  const err = await t.throwsAsync(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  t.is((err as NodeJS.ErrnoException).code, 'EIO');
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), torn);
+  // Next time (the disk well again) the bytes go to the next free name, then the cut.
+  faulty.failFsync = null;
+  const { logger, lines } = captureLogger();
+  await (await openCommandLog(baseOptions(dir, { fs: faulty, logger }), asEngine(new RecordingEngine()))).close();
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), segment(...base));
+  t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn.2')), base[0]!.subarray(0, 30));
+  t.true(lines.some((l) => l.keptIn === path.join(dir, '000000001.log.torn.2')));
+});
 
 test('worker and inline replay apply the same records and leave the cleaner the same drop instants', async (t) => {
   // Jobs in every fate over four segments; a third of them (TTL 60 s) expired by the clock below.

@@ -58,7 +58,7 @@ test('usage errors as Go reports them', (t) => {
 
 test('boolean flags take no separate value', (t) => {
   const parsed = parseSupervisorArgs(['--json', '--config', 'c.json'], STATUS_FLAGS);
-  t.deepEqual(parsed.ok && parsed.value, { files: ['c.json'], args: [], json: true });
+  t.deepEqual(parsed.ok && parsed.value, { files: ['c.json'], args: [], json: true, control: null });
   const explicit = parseFlags(['-json=false'], STATUS_FLAGS);
   t.is(explicit.ok && explicit.value.values.get('json'), false);
   const bad = parseFlags(['-json=maybe'], STATUS_FLAGS);
@@ -67,7 +67,9 @@ test('boolean flags take no separate value', (t) => {
 
 test('supervisor arguments: config files in order, log level as a convict argument, no strays', (t) => {
   const parsed = parseSupervisorArgs(['--config', 'a.json', '--log-level=debug', '--config=b.json'], SUPERVISOR_FLAGS);
-  t.deepEqual(parsed.ok && parsed.value, { files: ['a.json', 'b.json'], args: ['--log-level', 'debug'], json: false });
+  t.deepEqual(parsed.ok && parsed.value, { files: ['a.json', 'b.json'], args: ['--log-level', 'debug'], json: false, control: null });
+  const control = parseSupervisorArgs(['--control', '/run/w.sock'], STATUS_FLAGS);
+  t.is(control.ok ? control.value.control : '', '/run/w.sock');
   const stray = parseSupervisorArgs(['now'], SUPERVISOR_FLAGS);
   t.deepEqual(stray.ok ? null : stray.error, { usage: true, help: false, message: 'unexpected argument: now' });
   const unknown = parseSupervisorArgs(['-json'], SUPERVISOR_FLAGS);

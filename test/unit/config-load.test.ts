@@ -220,13 +220,23 @@ test('directories: a file in the way is refused', async (t) => {
   t.regex(below.ok ? '' : below.error, /is not a directory, so .*sub cannot be created/);
 });
 
-test('directories: an unwritable one is refused', async (t) => {
-  if (process.getuid?.() === 0) {
-    // Root passes every permission check; a kernel directory still refuses it.
-    const procfs = checkDirectories([settings('a', '/proc/self')]);
-    t.regex(procfs.ok ? '' : procfs.error, /\/proc\/self is not writable \(E[A-Z]+\)/);
-    return;
+test('directories: kernel pseudo file systems are refused, existing or to be created there', (t) => {
+  for (const [dir, fs] of [['/proc/self', 'proc'], ['/proc/workq-test/data', 'proc'], ['/sys/kernel/workq', 'sysfs']] as const) {
+    const result = checkDirectories([settings('a', dir)]);
+    t.is(result.ok ? '' : result.error, `instances[0] ("a") cmdlog.path: ${dir} is on the kernel's ${fs} file system, which cannot hold files`);
   }
+});
+
+test('directories: a dangling symbolic link on the way is refused', async (t) => {
+  const s = await scratch();
+  t.teardown(() => rm(s.dir, { recursive: true, force: true }));
+  await symlink(path.join(s.dir, 'missing'), path.join(s.dir, 'link'));
+  const result = checkDirectories([settings('a', path.join(s.dir, 'link', 'data'))]);
+  t.regex(result.ok ? '' : result.error, /link is a symbolic link to a missing target, so .*link\/data cannot be created/);
+});
+
+// Root passes every permission check.
+(process.getuid?.() === 0 ? test.skip : test)('directories: an unwritable one is refused', async (t) => {
   const s = await scratch();
   const locked = path.join(s.dir, 'locked');
   await mkdir(locked);
@@ -251,14 +261,36 @@ test('directories: the same directory through a symbolic link is refused', async
   t.regex(result.ok ? '' : result.error, /instances\[1\] \("b"\) cmdlog\.path: .*alias is the same directory as instance "a"'s/);
 });
 
-test('the control socket path follows the instances, or the setting', (t) => {
+test('the control socket is one default per user whatever the configuration, or the setting', (t) => {
   const one = load({ env: { WORKQ_INSTANCES: '[{"port":7001,"cmdlog":{"path":"/d/a"}}]' } });
-  const same = load({ env: { WORKQ_INSTANCES: '[{"name":"other","port":7001,"cmdlog":{"path":"/d/a"}}]' } });
-  const other = load({ env: { WORKQ_INSTANCES: '[{"port":7002,"cmdlog":{"path":"/d/a"}}]' } });
-  t.is(controlSocketPath(one), controlSocketPath(same));
-  t.not(controlSocketPath(one), controlSocketPath(other));
-  t.true(controlSocketPath(one).startsWith(os.tmpdir()));
-  t.is(controlSocketPath(load({ env: { WORKQ_CONTROL_SOCKET: 'run/w.sock' } }), '/srv'), '/srv/run/w.sock');
+  const other = load({ env: { WORKQ_INSTANCES: '[{"port":7002,"cmdlog":{"path":"d/b"}}]' }, cwd: '/elsewhere' });
+  t.is(controlSocketPath(one), controlSocketPath(other));
+  t.is(controlSocketPath(one), path.join(os.tmpdir(), `workq-${process.getuid?.() ?? 0}`, 'control.sock'));
+  t.is(controlSocketPath(load({ env: { WORKQ_CONTROL_SOCKET: '/run/workq/w.sock' } })), '/run/workq/w.sock');
+});
+
+test('a relative or overlong control socket path is refused', (t) => {
+  for (const socket of ['run/w.sock', `/${'x'.repeat(120)}`]) {
+    const result = loadConfig({ env: { WORKQ_CONTROL_SOCKET: socket } });
+    t.regex(result.ok ? '' : result.error, /supervisor\.controlSocket: must be an absolute path of at most 107 bytes/);
+  }
+});
+
+test('a misspelt port is named, not only reported missing', (t) => {
+  const result = loadConfig({ env: { WORKQ_INSTANCES: '[{"prot":9000}]' } });
+  t.is(result.ok ? '' : result.error, 'invalid configuration: instances[0].port: is required (and instances[0].prot: not declared in the schema)');
+});
+
+test('liveness timings that contradict each other are refused', (t) => {
+  const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+    [{ WORKQ_PING_INTERVAL_MS: '0' }, /supervisor\.pingIntervalMs must be greater than 0/],
+    [{ WORKQ_UNRESPONSIVE_AFTER_MS: '0' }, /supervisor\.unresponsiveAfterMs must be greater than 0/],
+    [{ WORKQ_UNRESPONSIVE_AFTER_MS: '5000', WORKQ_REPLACE_UNRESPONSIVE_AFTER_MS: '4000' }, /replaceUnresponsiveAfterMs \(4000\) must be at least supervisor\.unresponsiveAfterMs \(5000\)/],
+  ];
+  for (const [env, expected] of cases) {
+    const result = loadConfig({ env });
+    t.regex(result.ok ? '' : result.error, expected);
+  }
 });
 
 test('secrets: shared from the environment as a list, overridden per instance', async (t) => {

@@ -59,7 +59,7 @@ function serialize(c: Command): Buffer {
     line += ' '.repeat(c.spaces[i % c.spaces.length]!) + token;
   });
   line += ' '.repeat(c.spaces[15]! - 1) + '\r\n';
-  const parts = [Buffer.from(line, 'latin1')];
+  const parts: Buffer[] = [Buffer.from(line, 'latin1')];
   if (c.block !== null) parts.push(c.block, Buffer.from('\r\n'));
   return Buffer.concat(parts);
 }
