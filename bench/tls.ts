@@ -36,10 +36,29 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-tls-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const certPath = path.join(tmp, 'bench.crt');
 const keyPath = path.join(tmp, 'bench.key');
-execFileSync('openssl', [
-  'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-  '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=workq-bench', '-addext', 'subjectAltName=IP:127.0.0.1',
-], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=workq-bench',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ],
+  { stdio: 'ignore' },
+);
 const ca = readFileSync(certPath);
 
 const tlsDial: Dial = (port) =>
@@ -97,7 +116,9 @@ try {
     runs.plain.push(await measured(server.pid, () => addLoad(server.port, jobs, `plain${r}`)));
     runs.tls.push(await measured(server.pid, () => addLoad(tlsPort, jobs, `tls${r}`, tlsDial)));
     const [p, s] = [runs.plain[r]!, runs.tls[r]!];
-    console.error(`[bench-tls] run ${r + 1}: plain ${Math.round(p.load.perSecond)} ops/s ${p.cpuUsPerAdd.toFixed(2)} µs/add, TLS ${Math.round(s.load.perSecond)} ops/s ${s.cpuUsPerAdd.toFixed(2)} µs/add`);
+    console.error(
+      `[bench-tls] run ${r + 1}: plain ${Math.round(p.load.perSecond)} ops/s ${p.cpuUsPerAdd.toFixed(2)} µs/add, TLS ${Math.round(s.load.perSecond)} ops/s ${s.cpuUsPerAdd.toFixed(2)} µs/add`,
+    );
   }
 } finally {
   await server.stop();
@@ -124,7 +145,9 @@ const report = [
   `| TLS | ${Math.round(secure).toLocaleString('en-US')} | ${list(runs.tls)} | ${secureCpu.toFixed(2)} | ${cpuList(runs.tls)} |`,
   `| TLS / plain | ${(secure / plain).toFixed(2)}× | | ${(secureCpu / plainCpu).toFixed(2)}× | |`,
   '',
-  problems.length > 0 ? `**${problems.length} run(s) had errors, closed early or were time-bounded: not valid.**` : 'Every run completed its jobs without errors.',
+  problems.length > 0
+    ? `**${problems.length} run(s) had errors, closed early or were time-bounded: not valid.**`
+    : 'Every run completed its jobs without errors.',
   '',
 ].join('\n');
 writeFileSync(path.join(ROOT, 'bench/results/tls-latest.md'), report);

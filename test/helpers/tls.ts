@@ -20,9 +20,23 @@ export async function makeCertificate(dir: string, name: string): Promise<TestCe
   const certPath = path.join(dir, `${name}.crt`);
   const keyPath = path.join(dir, `${name}.key`);
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', `/CN=workq-test-${name}`,
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=workq-test-${name}`,
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
   ]);
   return { certPath, keyPath, cert: await readFile(certPath) };
 }

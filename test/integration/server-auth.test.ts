@@ -29,10 +29,12 @@ test('until authenticated every command gets Authentication required and does no
   const server = await serverWith(t, [OLD]);
   const a = await wire(t, server.port);
   const id = newId();
-  a.send(Buffer.concat([
-    addCommand(id, 'guarded', 'payload'),
-    Buffer.from(`lease guarded 0\r\ninspect queues 0 10\r\ninspect server\r\ndelete ${id}\r\nrun ${newId()} guarded 1000 10 1\r\nx\r\n`),
-  ]));
+  a.send(
+    Buffer.concat([
+      addCommand(id, 'guarded', 'payload'),
+      Buffer.from(`lease guarded 0\r\ninspect queues 0 10\r\ninspect server\r\ndelete ${id}\r\nrun ${newId()} guarded 1000 10 1\r\nx\r\n`),
+    ]),
+  );
   t.is(await a.reply(REQUIRED.repeat(6)), REQUIRED.repeat(6));
   // Framing errors still come from the parser, as for anyone.
   a.send('frobnicate\r\n');
@@ -49,13 +51,15 @@ test('a wrong secret is refused and the connection may try again; pipelined comm
   const server = await serverWith(t, [OLD]);
   const a = await wire(t, server.port);
   const id = newId();
-  a.send(Buffer.concat([
-    Buffer.from(`auth ${NEW}\r\nauth ${OLD.slice(0, -1)}\r\nauth ${OLD}x\r\nauth x\r\n`),
-    addCommand(id, 'retry', 'p'),
-    Buffer.from(`auth ${OLD}\r\n`),
-    addCommand(id, 'retry', 'p'),
-    Buffer.from('lease retry 0\r\n'),
-  ]));
+  a.send(
+    Buffer.concat([
+      Buffer.from(`auth ${NEW}\r\nauth ${OLD.slice(0, -1)}\r\nauth ${OLD}x\r\nauth x\r\n`),
+      addCommand(id, 'retry', 'p'),
+      Buffer.from(`auth ${OLD}\r\n`),
+      addCommand(id, 'retry', 'p'),
+      Buffer.from('lease retry 0\r\n'),
+    ]),
+  );
   const want = Buffer.concat([Buffer.from(INVALID.repeat(4) + REQUIRED + '+OK\r\n+OK\r\n'), leaseReply(id, 'retry', 1000, 'p')]);
   t.true((await a.read(want.length)).equals(want));
   a.send(`auth ${NEW}\r\ninspect queue retry\r\n`);

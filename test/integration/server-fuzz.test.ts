@@ -22,10 +22,35 @@ const IDS = ['8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', '1d2c3b4a-5e6f-4a1b-8c2d-3e
 const word = fc.constantFrom(
   ...COMMANDS.map((s) => s.name),
   ...IDS,
-  ' ', ' ', ' ', '\r\n', '\r\n', '\n', '\r',
-  'q', 'fz', 'inspect server', 'inspect job', 'inspect queues 0 10', 'inspect jobs q 0 10',
-  '0', '1', '2', '4', '10', '+2', '-1', 'x', '1048576', '1048577', '67108865',
-  '-priority=1', '-max-fails=2', '-a=', '-=1', '2030-01-01T00:00:00Z',
+  ' ',
+  ' ',
+  ' ',
+  '\r\n',
+  '\r\n',
+  '\n',
+  '\r',
+  'q',
+  'fz',
+  'inspect server',
+  'inspect job',
+  'inspect queues 0 10',
+  'inspect jobs q 0 10',
+  '0',
+  '1',
+  '2',
+  '4',
+  '10',
+  '+2',
+  '-1',
+  'x',
+  '1048576',
+  '1048577',
+  '67108865',
+  '-priority=1',
+  '-max-fails=2',
+  '-a=',
+  '-=1',
+  '2030-01-01T00:00:00Z',
 );
 const rawBytes = fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b));
 const wellFormed = fc
@@ -103,7 +128,7 @@ function hammer(port: number, chunks: Buffer[], graceMs: number): Promise<boolea
       if (timer !== null) clearTimeout(timer);
       resolve(true);
     });
-    socket.on('connect', async () => {
+    const send = async (): Promise<void> => {
       for (const chunk of chunks) {
         if (socket.destroyed) break;
         socket.write(chunk);
@@ -116,7 +141,8 @@ function hammer(port: number, chunks: Buffer[], graceMs: number): Promise<boolea
         socket.destroy();
         resolve(false);
       }, graceMs);
-    });
+    };
+    socket.on('connect', () => void send());
   });
 }
 

@@ -54,7 +54,10 @@ test('TLS instead of plain TCP: a plain client gets no service', async (t) => {
 
 test('client over TLS with a secret: round trip; an untrusted certificate is refused', async (t) => {
   const secret = 'tls-client-secret-0123';
-  const server = await startTestServer({ tls: { cert: first.certPath, key: first.keyPath, port: null }, auth: { secrets: [secret], allowUnauthenticated: false } });
+  const server = await startTestServer({
+    tls: { cert: first.certPath, key: first.keyPath, port: null },
+    auth: { secrets: [secret], allowUnauthenticated: false },
+  });
   t.teardown(() => server.stop());
   const address = `127.0.0.1:${server.port}`;
   const client = new WorkqClient({ servers: [address], secret, tls: { ca: first.cert } });
