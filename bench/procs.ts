@@ -255,6 +255,8 @@ export interface WorkqOptions {
   /** Directory for a `--cpu-prof` profile of the server process. */
   cpuProfDir?: string;
   timeoutMs?: number;
+  /** More flags for the server (e.g. -admin-listen). */
+  extraArgs?: string[];
 }
 
 export function workqArgs(launcher: WorkqLauncher, port: number, opts: WorkqOptions = {}): string[] {
@@ -263,6 +265,7 @@ export function workqArgs(launcher: WorkqLauncher, port: number, opts: WorkqOpti
   if (opts.dir) args.push('-cmdlog-path', opts.dir);
   if (opts.dir && opts.sync) args.push('-cmdlog-sync', opts.sync);
   if (opts.dir && opts.segmentSize !== undefined) args.push('-cmdlog-seg-size', String(opts.segmentSize));
+  if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
 }
 

@@ -1,9 +1,12 @@
 import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
+import { instanceRegistry } from '../src/metrics/instance-metrics.js';
 import { ServerRun } from '../src/server/run.js';
 import { startServer } from '../src/server/server.js';
+import { ServerStats } from '../src/server/stats.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
+import { answerMetricsRequests } from './metrics-ipc.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
 
 /** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
@@ -45,7 +48,10 @@ export function runChild(argv: readonly string[]): void {
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info(effectiveSettings(settings), 'starting');
-  const run = new ServerRun(() => startServer({ ...settings, logger }), logger, config.value.supervisor.stopTimeoutMs, {
+  // Answering from the start lets a scrape follow the replay.
+  const stats = new ServerStats();
+  answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
+  const run = new ServerRun(() => startServer({ ...settings, logger, stats }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),

@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { checkDirectories, checkWritableDirectory } from '../src/config/directories.js';
 import { checkSocketPath } from '../src/config/formats.js';
 import { controlSocketPath, defaultControlSocket } from '../src/config/control-socket.js';
+import { startSupervisorAdmin } from './admin.js';
 import { serveControl } from './control.js';
 import { createLogger } from './logger.js';
 import { Supervisor } from './primary.js';
@@ -58,7 +59,9 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   const control = await serveControl(socketPath, () => (supervisor as Supervisor).status());
   if (!control.ok) exitWith(1, control.error);
 
+  let admin: Awaited<ReturnType<typeof startSupervisorAdmin>> = null;
   const finish = (status: number, line: string | null): void => {
+    void admin?.close();
     control.value.close(() => {
       if (line !== null) process.stderr.write(`${line}\n`);
       process.exit(status);
@@ -81,5 +84,6 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void (supervisor as Supervisor).restart());
   logger.info({ files: config.value.files, instances: config.value.instances.map((instance) => instance.name), control: socketPath }, 'supervisor starting');
+  admin = await startSupervisorAdmin(config.value, () => supervisor as Supervisor, logger);
   supervisor.start();
 }

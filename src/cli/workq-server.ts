@@ -2,7 +2,8 @@
 import { resolve as resolvePath } from 'node:path';
 import { formatUsage, parseFlags } from '../config/flags.js';
 import { packageVersion } from '../config/package-root.js';
-import { SERVER_FLAGS } from '../config/standalone.js';
+import { parseListen, SERVER_FLAGS } from '../config/standalone.js';
+import type { AdminListener } from '../admin/http.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 
 // Each command imports what it runs when it runs (the server, pino, the supervisor), so
@@ -25,15 +26,20 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!parsed.ok) exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? USAGE : `${parsed.error.message}\n${USAGE}`);
   const { values, rest } = parsed.value;
   if (rest.length > 0) exitWith(2, `unexpected argument: ${rest[0]}\n${USAGE}`);
-  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { effectiveSettings }, { pino }, { ServerRun }, { startServer }] = await Promise.all([
-    import('../config/load.js'),
-    import('../config/standalone.js'),
-    import('../config/directories.js'),
-    import('../config/effective.js'),
-    import('pino'),
-    import('../server/run.js'),
-    import('../server/server.js'),
-  ]);
+  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { effectiveSettings }, { pino }, { ServerRun }, { startServer }, { ServerStats }, { startAdmin }, { StandaloneAdmin }, { instanceRegistry }] =
+    await Promise.all([
+      import('../config/load.js'),
+      import('../config/standalone.js'),
+      import('../config/directories.js'),
+      import('../config/effective.js'),
+      import('pino'),
+      import('../server/run.js'),
+      import('../server/server.js'),
+      import('../server/stats.js'),
+      import('../admin/http.js'),
+      import('../admin/standalone.js'),
+      import('../metrics/instance-metrics.js'),
+    ]);
   const level = values.get('log-level');
   const config = loadConfig({
     files: (values.get('config') as string[] | undefined) ?? [],
@@ -44,17 +50,37 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!settings.ok) exitWith(1, settings.error);
   const directories = checkDirectories([settings.value]);
   if (!directories.ok) exitWith(1, `invalid configuration: ${directories.error}`);
+  const adminFlag = values.get('admin-listen');
+  const adminAddress = typeof adminFlag === 'string' ? parseListen(adminFlag, 'admin-listen') : null;
+  if (adminAddress !== null && !adminAddress.ok) exitWith(2, `${adminAddress.error}\n${USAGE}`);
 
   const logger = pino({ level: config.value.logLevel, base: { pid: process.pid, instance: settings.value.name } });
   logger.info(effectiveSettings(settings.value), 'starting');
-  const run = new ServerRun(() => startServer({ ...settings.value, logger }), logger, config.value.supervisor.stopTimeoutMs, {
-    onReady: () => undefined,
+  const stats = new ServerStats();
+  const adminSource = new StandaloneAdmin(settings.value, instanceRegistry(stats, { instance: settings.value.name, maxQueues: config.value.admin.maxQueues }));
+  let admin: AdminListener | null = null;
+  if (adminAddress !== null) {
+    try {
+      admin = await startAdmin({ ...adminAddress.value, source: adminSource, logger });
+    } catch (error) {
+      exitWith(1, `workq-server: cannot listen on -admin-listen ${adminFlag as string}: ${(error as Error).message}`);
+    }
+  }
+  const run = new ServerRun(() => startServer({ ...settings.value, logger, stats }), logger, config.value.supervisor.stopTimeoutMs, {
+    onReady: (server) => adminSource.serving(server),
     onStartFailed: (error) => exitWith(1, `workq-server: ${error.message}`),
-    onStopped: (status) => process.exit(status),
+    onStopped: (status) => {
+      const closing = admin === null ? Promise.resolve() : admin.close();
+      void closing.finally(() => process.exit(status));
+    },
   });
+  const stop = (signal: string): void => {
+    adminSource.stopped();
+    run.stop(signal);
+  };
   // Before the start: a server still replaying its log stops on a signal too.
-  process.on('SIGTERM', () => run.stop('SIGTERM'));
-  process.on('SIGINT', () => run.stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // A renewed certificate takes effect without a restart; a file that cannot be read or parsed leaves the old one in use.
   process.on('SIGHUP', () => {
     run.current?.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'TLS reload failed: the previous certificate stays in use'));

@@ -81,6 +81,7 @@ function jobText(job: JobInfo): string {
     `created ${job.created.toISOString()}`,
   ];
   if (job.time !== null) lines.push(`time ${job.time.toISOString()}`);
+  if (job.retryAt !== null) lines.push(`retry-at ${job.retryAt.toISOString()}`);
   lines.push(`server ${job.server}`, `payload (${job.payload.length} bytes) ${job.payload.toString('utf8')}`);
   return lines.join('\n');
 }
@@ -98,7 +99,7 @@ function leaseOut(job: LeasedJob, json: boolean): void {
 function queuesOut(queues: readonly QueueInfo[], json: boolean): void {
   if (json) print(JSON.stringify(queues));
   else if (queues.length === 0) print('(no queues)');
-  else print(queues.map((q) => `${q.name} ready ${q.readyLen} scheduled ${q.scheduledLen}`).join('\n'));
+  else print(queues.map((q) => `${q.name} ready ${q.readyLen} scheduled ${q.scheduledLen}${q.paused ? ' paused' : ''}`).join('\n'));
 }
 
 function serverText(info: ServerInfo): string {
@@ -180,6 +181,9 @@ interface JobOptions {
   priority?: number;
   maxAttempts?: number;
   maxFails?: number;
+  retryDelay?: number;
+  retryMaxDelay?: number;
+  retryJitter?: number;
   id?: string;
   file?: string;
 }
@@ -191,12 +195,18 @@ function jobOptions(command: Command): Command {
     .option('--priority <n>', 'higher runs first', integer)
     .option('--max-attempts <n>', 'leases allowed (0: up to 255)', integer)
     .option('--max-fails <n>', 'fails allowed before the job stays failed', integer)
+    .option('--retry-delay <ms>', 'wait before a retry after a lease (default: the server\'s)', integer)
+    .option('--retry-max-delay <ms>', 'the retry delay doubles per retry up to this', integer)
+    .option('--retry-jitter <percent>', 'shorten each retry delay by a random share of up to this', integer)
     .option('--id <uuid>', 'job ID (default: a new UUIDv4)')
     .option('--file <path>', 'read the payload from a file');
 }
 
 function addOptions(o: JobOptions): AddOptions {
-  return { id: o.id, ttrMs: o.ttr, ttlMs: o.ttl, priority: o.priority, maxAttempts: o.maxAttempts, maxFails: o.maxFails };
+  return {
+    id: o.id, ttrMs: o.ttr, ttlMs: o.ttl, priority: o.priority, maxAttempts: o.maxAttempts, maxFails: o.maxFails,
+    retryDelayMs: o.retryDelay, retryMaxDelayMs: o.retryMaxDelay, retryJitterPercent: o.retryJitter,
+  };
 }
 
 function idOut(id: string, json: boolean): void {
@@ -291,6 +301,55 @@ program
     }),
   );
 
+program
+  .command('touch')
+  .description("extend a leased job's lease: its TTR clock starts again")
+  .argument('<id>')
+  .option('--ttr <ms>', "the lease's new length from now (default: the job's TTR)", integer)
+  .action(
+    act(async (client, json, id: string, o: { ttr?: number }) => {
+      await client.touch(id, o.ttr === undefined ? {} : { ttrMs: o.ttr });
+      okOut(json);
+    }),
+  );
+
+for (const verb of ['pause', 'resume'] as const) {
+  program
+    .command(verb)
+    .description(verb === 'pause' ? 'stop leases from taking jobs from a queue (adds still go in)' : 'let leases take jobs from a paused queue again')
+    .argument('<name>', 'queue name')
+    .addOption(new Option('--on <host:port>', 'this server only (default: every server)'))
+    .action(
+      act(async (client, json, name: string, o: { on?: string }) => {
+        await client[verb](name, o.on === undefined ? {} : { server: o.on });
+        okOut(json);
+      }),
+    );
+}
+
+program
+  .command('retry')
+  .description('start a failed job over: new, counters 0, result dropped')
+  .argument('<id>')
+  .action(
+    act(async (client, json, id: string) => {
+      await client.retry(id);
+      okOut(json);
+    }),
+  );
+
+program
+  .command('retry-failed')
+  .description('start every failed job of a queue over; prints how many')
+  .argument('<name>', 'queue name')
+  .addOption(new Option('--on <host:port>', 'this server only (default: every server)'))
+  .action(
+    act(async (client, json, name: string, o: { on?: string }) => {
+      const retried = await client.retryFailed(name, o.on === undefined ? {} : { server: o.on });
+      print(json ? JSON.stringify({ retried }) : `retried ${retried}`);
+    }),
+  );
+
 const inspect = program
   .command('inspect')
   .description('look at jobs, queues and servers')
@@ -311,7 +370,9 @@ inspect
     }),
   );
 
-for (const what of ['jobs', 'scheduled-jobs'] as const) {
+const LISTS = { jobs: 'ready', 'scheduled-jobs': 'scheduled', 'leased-jobs': 'leased', 'completed-jobs': 'completed', 'failed-jobs': 'failed' } as const;
+
+for (const [what, state] of Object.entries(LISTS) as [keyof typeof LISTS, (typeof LISTS)[keyof typeof LISTS]][]) {
   inspect
     .command(what)
     .argument('<name>', 'queue name')
@@ -320,7 +381,7 @@ for (const what of ['jobs', 'scheduled-jobs'] as const) {
     .action(
       act(async (client, json, name: string, o: { offset: number; limit: number }) => {
         const page = { ...on(), offset: o.offset, limit: o.limit };
-        const jobs = what === 'jobs' ? await client.inspectJobs(name, page) : await client.inspectScheduledJobs(name, page);
+        const jobs = await client.inspectJobsByState(name, state, page);
         if (json) print(JSON.stringify(jobs.map(jobJson)));
         else print(jobs.length === 0 ? '(no jobs)' : jobs.map(jobText).join('\n\n'));
       }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClientError, NotFoundError, TimeoutError, WorkqError } from './errors.js';
 import { normalizeAddress, serverFor } from './hashing.js';
-import type { ReplyKind } from './reply-parser.js';
+import type { ReplyKind, Retried } from './reply-parser.js';
 import {
   addCommand,
   deleteCommand,
@@ -12,12 +12,17 @@ import {
   inspectQueuesCommand,
   inspectServerCommand,
   leaseCommand,
+  pauseCommand,
   resultCommand,
+  retryCommand,
+  retryFailedCommand,
   runCommand,
   scheduleCommand,
   toBuffer,
+  touchCommand,
   wireTime,
   type Encoded,
+  type ListObject,
 } from './requests.js';
 import { ServerLink } from './server-link.js';
 import type {
@@ -26,12 +31,14 @@ import type {
   JobInfo,
   JobResult,
   LeasedJob,
+  ListedState,
   PageOptions,
   Payload,
   QueueInfo,
   RunOptions,
   ServerInfo,
   ServerOption,
+  TouchOptions,
 } from './types.js';
 
 export const DEFAULT_TTR_MS = 60_000;
@@ -131,6 +138,25 @@ export class WorkqClient {
     await this.send<undefined>(options.server ?? serverFor(this.servers, id), 'ok', finishCommand('fail', id, toBuffer(result)));
   }
 
+  /**
+   * Restarts the TTR clock of the job's running lease (`ttrMs` from now, default the
+   * job's TTR); rejects with ClientError `Job not leased` when it is not leased. Pass
+   * `job.server` for a leased job, as for complete.
+   */
+  async touch(id: string, options: TouchOptions = {}): Promise<void> {
+    await this.send<undefined>(options.server ?? serverFor(this.servers, id), 'ok', touchCommand(id, options.ttrMs));
+  }
+
+  /** Stops leases from taking jobs from the queue, on `server` or on every server; adds still go in. */
+  pause(name: string, options: ServerOption = {}): Promise<void> {
+    return this.onServers(options, pauseCommand('pause', name));
+  }
+
+  /** Lets leases take jobs from a paused queue again, on `server` or on every server. */
+  resume(name: string, options: ServerOption = {}): Promise<void> {
+    return this.onServers(options, pauseCommand('resume', name));
+  }
+
   async delete(id: string): Promise<void> {
     await this.send<undefined>(serverFor(this.servers, id), 'ok', deleteCommand(id));
   }
@@ -150,6 +176,26 @@ export class WorkqClient {
   /** Scheduled jobs of a queue; over several servers, each server's window in list order. */
   inspectScheduledJobs(name: string, options: PageOptions = {}): Promise<JobInfo[]> {
     return this.inspectList('scheduled-jobs', name, options);
+  }
+
+  /**
+   * A queue's jobs in one state: `ready` and `scheduled` in queue order as above, or the
+   * `leased`, `completed` or `failed` ones (an extension); paged and merged the same way.
+   */
+  inspectJobsByState(name: string, state: ListedState, options: PageOptions = {}): Promise<JobInfo[]> {
+    return this.inspectList(state === 'ready' ? 'jobs' : `${state}-jobs`, name, options);
+  }
+
+  /** Starts a FAILED job over: NEW, counters 0, result dropped (ClientError `Job not failed` otherwise). */
+  async retry(id: string): Promise<void> {
+    await this.send<undefined>(serverFor(this.servers, id), 'ok', retryCommand(id));
+  }
+
+  /** Starts every failed job of a queue over, on `server` or on every server that has the queue; resolves to how many. */
+  async retryFailed(name: string, options: ServerOption = {}): Promise<number> {
+    const command = retryFailedCommand(name);
+    const found = await this.eachServer(options, (server) => this.send<Retried>(server, 'retried', command));
+    return found.reduce((sum, r) => sum + r.retried, 0);
   }
 
   /** One queue; over several servers, the lengths summed (NotFound only if no server has it). */
@@ -203,7 +249,12 @@ export class WorkqClient {
     return value as T;
   }
 
-  private async inspectList(what: 'jobs' | 'scheduled-jobs', name: string, options: PageOptions): Promise<JobInfo[]> {
+  private async onServers(options: ServerOption, command: Encoded): Promise<void> {
+    const servers = options.server !== undefined ? [options.server] : this.servers;
+    await Promise.all(servers.map((server) => this.send<undefined>(server, 'ok', command)));
+  }
+
+  private async inspectList(what: ListObject, name: string, options: PageOptions): Promise<JobInfo[]> {
     const command = inspectListCommand(what, name, options.offset ?? 0, options.limit ?? MAX_PAGE);
     const found = await this.eachServer(options, (server) => this.send<JobInfo[]>(server, 'jobs', command));
     return found.flat();
@@ -295,13 +346,14 @@ function leaseFailure(errors: readonly unknown[]): unknown {
 }
 
 function mergeQueues(queues: readonly QueueInfo[]): QueueInfo[] {
-  const byName = new Map<string, { name: string; readyLen: number; scheduledLen: number }>();
+  const byName = new Map<string, { name: string; readyLen: number; scheduledLen: number; paused: boolean }>();
   for (const queue of queues) {
     const seen = byName.get(queue.name);
     if (seen === undefined) byName.set(queue.name, { ...queue });
     else {
       seen.readyLen += queue.readyLen;
       seen.scheduledLen += queue.scheduledLen;
+      seen.paused ||= queue.paused;
     }
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -5,6 +5,7 @@ export { serverFor, canonicalId } from './hashing.js';
 export type {
   Payload,
   JobStateName,
+  ListedState,
   LeasedJob,
   JobResult,
   JobInfo,
@@ -13,6 +14,7 @@ export type {
   AddOptions,
   RunOptions,
   ServerOption,
+  TouchOptions,
   PageOptions,
   ClientOptions,
   TlsOptions,

@@ -9,9 +9,15 @@ import type { JobInfo, JobResult, JobStateName, LeasedJob, QueueInfo, ServerInfo
  * are read by their announced size, so CR LF inside them is ordinary data.
  */
 
-export type ReplyKind = 'ok' | 'lease' | 'result' | 'jobs' | 'queues' | 'server';
+export type ReplyKind = 'ok' | 'lease' | 'result' | 'jobs' | 'queues' | 'server' | 'retried';
 
-export type ReplyValue = undefined | LeasedJob | JobResult | JobInfo[] | QueueInfo[] | ServerInfo;
+/** What `retry-failed` reports (docs/protocol-extensions.md). */
+export interface Retried {
+  readonly name: string;
+  readonly retried: number;
+}
+
+export type ReplyValue = undefined | LeasedJob | JobResult | JobInfo[] | QueueInfo[] | ServerInfo | Retried;
 
 export interface ReplySink {
   /** The kind of the next reply, or undefined when no request is waiting. */
@@ -46,7 +52,7 @@ export class ReplyParser {
   private phase = Phase.Status;
   private kind: ReplyKind = 'ok';
   private recordsLeft = 0;
-  private records: Array<LeasedJob | JobResult | JobInfo | QueueInfo | ServerInfo> = [];
+  private records: Array<LeasedJob | JobResult | JobInfo | QueueInfo | ServerInfo | Retried> = [];
   private head: string[] = [];
   private keysLeft = 0;
   private keys: Record<string, string> = {};
@@ -114,7 +120,7 @@ export class ReplyParser {
       return this.fail('unexpected status line');
     }
     const count = integer(line.toString('latin1', 4));
-    if (count === null || count < 0 || (count !== 1 && (kind === 'lease' || kind === 'result' || kind === 'server'))) {
+    if (count === null || count < 0 || (count !== 1 && (kind === 'lease' || kind === 'result' || kind === 'server' || kind === 'retried'))) {
       return this.fail('unexpected record count');
     }
     this.records = [];
@@ -218,7 +224,7 @@ export class ReplyParser {
     return true;
   }
 
-  private record(): LeasedJob | JobResult | JobInfo | QueueInfo | ServerInfo | null {
+  private record(): LeasedJob | JobResult | JobInfo | QueueInfo | ServerInfo | Retried | null {
     const [first = '', second = '', third = ''] = this.head;
     switch (this.kind) {
       case 'lease': {
@@ -233,6 +239,10 @@ export class ReplyParser {
         return queueInfo(first, this.keys);
       case 'server':
         return serverInfo(this.keys, this.server);
+      case 'retried': {
+        const retried = integer(this.keys['retried'] ?? '');
+        return retried === null || retried < 0 ? null : { name: first, retried };
+      }
       case 'ok':
         return null;
     }
@@ -243,8 +253,8 @@ export class ReplyParser {
     const records = this.records;
     this.records = [];
     this.phase = Phase.Status;
-    if (kind === 'lease' || kind === 'result' || kind === 'server') {
-      this.sink.reply(records[0] as LeasedJob | JobResult | ServerInfo);
+    if (kind === 'lease' || kind === 'result' || kind === 'server' || kind === 'retried') {
+      this.sink.reply(records[0] as LeasedJob | JobResult | ServerInfo | Retried);
     } else {
       this.sink.reply(records as JobInfo[] | QueueInfo[]);
     }
@@ -305,6 +315,13 @@ function time(text: string | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`, the retry-at key of an extension (docs/protocol-extensions.md). */
+function millisTime(text: string): Date | null {
+  if (text.length !== 24 || text[10] !== 'T' || text[19] !== '.' || text[23] !== 'Z') return null;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 function numbers<K extends string>(keys: Record<string, string>, names: readonly K[]): Record<K, number> | null {
   const out = {} as Record<K, number>;
   for (const name of names) {
@@ -328,6 +345,9 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
   const scheduled = keys['time'];
   const at = scheduled === undefined ? null : time(scheduled);
   if (scheduled !== undefined && at === null) return null;
+  const retryText = keys['retry-at'];
+  const retryAt = retryText === undefined ? null : millisTime(retryText);
+  if (retryText !== undefined && retryAt === null) return null;
   return {
     id,
     name,
@@ -342,13 +362,14 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
     state,
     created,
     time: at,
+    retryAt,
     server,
   };
 }
 
 function queueInfo(name: string, keys: Record<string, string>): QueueInfo | null {
   const n = numbers(keys, ['ready-len', 'scheduled-len'] as const);
-  return n === null ? null : { name, readyLen: n['ready-len'], scheduledLen: n['scheduled-len'] };
+  return n === null ? null : { name, readyLen: n['ready-len'], scheduledLen: n['scheduled-len'], paused: keys['paused'] === '1' };
 }
 
 function serverInfo(keys: Record<string, string>, server: string): ServerInfo | null {

@@ -16,6 +16,9 @@ export interface JobFlags {
   priority?: number | undefined;
   maxAttempts?: number | undefined;
   maxFails?: number | undefined;
+  retryDelayMs?: number | undefined;
+  retryMaxDelayMs?: number | undefined;
+  retryJitterPercent?: number | undefined;
 }
 
 export function toBuffer(data: Payload | undefined): Buffer {
@@ -54,6 +57,9 @@ function flags(f: JobFlags): string {
   if (f.priority !== undefined) out += ` -priority=${f.priority}`;
   if (f.maxAttempts !== undefined) out += ` -max-attempts=${f.maxAttempts}`;
   if (f.maxFails !== undefined) out += ` -max-fails=${f.maxFails}`;
+  if (f.retryDelayMs !== undefined) out += ` -retry-delay=${f.retryDelayMs}`;
+  if (f.retryMaxDelayMs !== undefined) out += ` -retry-max-delay=${f.retryMaxDelayMs}`;
+  if (f.retryJitterPercent !== undefined) out += ` -retry-jitter=${f.retryJitterPercent}`;
   return out;
 }
 
@@ -106,11 +112,30 @@ export function deleteCommand(id: string): Encoded {
   return token(id) ? [line(`delete ${id}`)] : new ClientError('Invalid ID');
 }
 
+export function touchCommand(id: string, ttrMs: number | undefined): Encoded {
+  if (!token(id)) return new ClientError('Invalid ID');
+  return [line(ttrMs === undefined ? `touch ${id}` : `touch ${id} ${ttrMs}`)];
+}
+
+export function pauseCommand(verb: 'pause' | 'resume', name: string): Encoded {
+  return validName(name) ? [line(`${verb} ${name}`)] : new ClientError('Invalid Name');
+}
+
+export function retryCommand(id: string): Encoded {
+  return token(id) ? [line(`retry ${id}`)] : new ClientError('Invalid ID');
+}
+
+export function retryFailedCommand(name: string): Encoded {
+  return validName(name) ? [line(`retry-failed ${name}`)] : new ClientError('Invalid Name');
+}
+
 export function inspectJobCommand(id: string): Encoded {
   return token(id) ? [line(`inspect job ${id}`)] : new ClientError('Invalid ID');
 }
 
-export function inspectListCommand(what: 'jobs' | 'scheduled-jobs', name: string, offset: number, limit: number): Encoded {
+export type ListObject = 'jobs' | 'scheduled-jobs' | 'leased-jobs' | 'completed-jobs' | 'failed-jobs';
+
+export function inspectListCommand(what: ListObject, name: string, offset: number, limit: number): Encoded {
   return validName(name) ? [line(`inspect ${what} ${name} ${offset} ${limit}`)] : new ClientError('Invalid Name');
 }
 

@@ -8,6 +8,9 @@ export type Payload = Buffer | string;
 
 export type JobStateName = 'new' | 'completed' | 'failed' | 'pending' | 'leased';
 
+/** The lists `inspectJobsByState` reads: the ready and scheduled lists, and an index per state (extension). */
+export type ListedState = 'ready' | 'scheduled' | 'leased' | 'completed' | 'failed';
+
 /** A job handed out by `lease`. */
 export interface LeasedJob {
   readonly id: string;
@@ -44,6 +47,8 @@ export interface JobInfo {
   readonly created: Date;
   /** The scheduled time (whole seconds) for scheduled jobs, else null. */
   readonly time: Date | null;
+  /** While the job waits out its retry delay, when it becomes ready (ms); else null. */
+  readonly retryAt: Date | null;
   readonly server: string;
 }
 
@@ -51,6 +56,8 @@ export interface QueueInfo {
   readonly name: string;
   readonly readyLen: number;
   readonly scheduledLen: number;
+  /** Leases take nothing from the queue (`pause`); over several servers, true when any has it paused. */
+  readonly paused: boolean;
 }
 
 export interface ServerInfo {
@@ -72,6 +79,14 @@ export interface AddOptions {
   priority?: number;
   maxAttempts?: number;
   maxFails?: number;
+  /**
+   * Wait before a retry after a lease (a fail under maxFails, a TTR timeout); default
+   * the server's. With `retryMaxDelayMs` above 0 it doubles per retry up to that cap;
+   * `retryJitterPercent` (0-100) shortens each by a random share.
+   */
+  retryDelayMs?: number;
+  retryMaxDelayMs?: number;
+  retryJitterPercent?: number;
 }
 
 export interface RunOptions {
@@ -81,6 +96,11 @@ export interface RunOptions {
   /** How long to wait for a worker to finish the job; default 60000. */
   timeoutMs?: number;
   priority?: number;
+}
+
+export interface TouchOptions extends ServerOption {
+  /** The lease's new length from now; default the job's own TTR. */
+  ttrMs?: number;
 }
 
 /** Picks one server of the client's list, for calls that are per server. */

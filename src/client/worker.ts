@@ -1,5 +1,5 @@
 import type { WorkqClient } from './client.js';
-import { TimeoutError } from './errors.js';
+import { ClientError, NotFoundError, TimeoutError } from './errors.js';
 import type { LeasedJob, Payload } from './types.js';
 
 /**
@@ -9,7 +9,10 @@ import type { LeasedJob, Payload } from './types.js';
  */
 
 export interface JobContext {
-  /** Aborts when the job's TTR runs out: the server then hands the job to someone else. */
+  /**
+   * Aborts when the job's lease has ended: the server then hands the job to someone
+   * else. With lease extension on (the default), only when an extension failed.
+   */
   readonly signal: AbortSignal;
 }
 
@@ -20,8 +23,14 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Wait-timeout of each lease; close() may wait this long for the leases in flight. Default 1000. */
   leaseTimeoutMs?: number;
-  /** Told about errors the worker survives: failed leases, complete/fail that did not go through. */
+  /** Told about errors the worker survives: failed leases, extensions and complete/fail that did not go through. */
   onError?: (error: unknown, job: LeasedJob | null) => void;
+  /**
+   * Extend the lease (`touch`) while a handler runs: at half its TTR, then at half of
+   * each extension. Default true. A server's command log holding a touch can no longer
+   * be replayed by the original Workq server (docs/protocol-extensions.md).
+   */
+  extendLease?: boolean;
 }
 
 export interface Worker {
@@ -48,7 +57,7 @@ export function worker(client: WorkqClient, names: string | readonly string[], h
 
   async function execute(job: LeasedJob): Promise<void> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('job TTR ran out', 'TimeoutError')), job.ttrMs);
+    const lease = new LeaseKeeper(client, job, controller, options.extendLease ?? true, report);
     let value: unknown;
     let failure: unknown = null;
     let failed = false;
@@ -58,7 +67,7 @@ export function worker(client: WorkqClient, names: string | readonly string[], h
       failed = true;
       failure = error;
     } finally {
-      clearTimeout(timer);
+      lease.stop();
     }
     try {
       if (!failed) await client.complete(job.id, asPayload(value), { server: job.server });
@@ -138,6 +147,68 @@ function failureText(error: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Keeps one leased job's lease alive while its handler runs, and aborts the handler's
+ * signal when the lease has ended by this worker's clock. The lease is taken to end one
+ * TTR after the lease (or the last successful touch) was sent, never later than the
+ * server's own end. A touch the server refuses (the job is no longer leased or gone)
+ * aborts at once; a touch that did not get through is tried again halfway to the end.
+ */
+class LeaseKeeper {
+  private endsAt: number;
+  private abortTimer: NodeJS.Timeout;
+  private extendTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly client: WorkqClient,
+    private readonly job: LeasedJob,
+    private readonly controller: AbortController,
+    extend: boolean,
+    private readonly report: (error: unknown, job: LeasedJob | null) => void,
+  ) {
+    this.endsAt = Date.now() + job.ttrMs;
+    this.abortTimer = setTimeout(this.abort, job.ttrMs);
+    if (extend) this.extendTimer = setTimeout(this.extend, job.ttrMs / 2);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.abortTimer);
+    if (this.extendTimer !== null) clearTimeout(this.extendTimer);
+  }
+
+  private readonly abort = (): void => {
+    this.stop();
+    this.controller.abort(new DOMException('job lease ended', 'TimeoutError'));
+  };
+
+  private lost(error: unknown): void {
+    this.stop();
+    this.controller.abort(new DOMException(`job lease lost: ${error instanceof Error ? error.message : String(error)}`, 'TimeoutError'));
+  }
+
+  private readonly extend = (): void => {
+    this.extendTimer = null;
+    const sentAt = Date.now();
+    this.client.touch(this.job.id, { server: this.job.server }).then(
+      () => {
+        if (this.stopped) return;
+        this.endsAt = sentAt + this.job.ttrMs;
+        clearTimeout(this.abortTimer);
+        this.abortTimer = setTimeout(this.abort, this.endsAt - Date.now());
+        this.extendTimer = setTimeout(this.extend, Math.max(0, sentAt + this.job.ttrMs / 2 - Date.now()));
+      },
+      (error: unknown) => {
+        if (this.stopped) return;
+        this.report(error, this.job);
+        if (error instanceof ClientError || error instanceof NotFoundError) this.lost(error);
+        else this.extendTimer = setTimeout(this.extend, Math.max(0, (this.endsAt - Date.now()) / 2));
+      },
+    );
+  };
 }
 
 /** A counting semaphore handing free slots out in request order. */

@@ -1,18 +1,28 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Job } from '../jobs/job.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { Journal } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory } from './durable-io.js';
 import type { ManifestWriter } from './manifest.js';
+import type { LogStats } from './log-stats.js';
 import { HEADER, HEADER_LENGTH, RecordType, recordLength, writeRecordCrc, writeRecordHead } from './record.js';
 import {
   ID_PAYLOAD_LENGTH,
   jobPayloadLength,
+  queuePayloadLength,
   resultPayloadLength,
+  retryAtPayloadLength,
+  retryDelayPayloadLength,
+  touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
+  writeQueuePayload,
   writeResultPayload,
+  writeRetryAtPayload,
+  writeRetryDelayPayload,
+  writeTouchPayload,
 } from './payload.js';
 import { NEW_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem, SyncPolicy } from './types.js';
@@ -27,6 +37,7 @@ export interface AppenderOptions {
   segmentSize: number;
   /** Told of every segment created. */
   manifest: ManifestWriter;
+  stats: LogStats;
 }
 
 interface ActiveSegment {
@@ -118,6 +129,10 @@ export class Appender implements Journal {
     return nums.sort((a, b) => a - b);
   }
 
+  get segmentCount(): number {
+    return this.sealed.length + (this.appendTo !== null ? 1 : 0);
+  }
+
   /** Records not yet written to the file. */
   get unwritten(): number {
     return this.ends.length - this.written;
@@ -173,6 +188,43 @@ export class Appender implements Journal {
 
   timeoutAttempt(id: string): void {
     this.appendId(RecordType.TimeoutAttempt, id, this.opts.now());
+  }
+
+  restartFailed(id: string): void {
+    this.appendId(RecordType.Retry, id, this.opts.now());
+  }
+
+  touch(id: string, ttr: number, at: number): void {
+    const payloadLength = touchPayloadLength(ttr);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeTouchPayload(this.buf, payloadAt, id, ttr);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryAt(id: string, delayMs: number, at: number): void {
+    const payloadLength = retryAtPayloadLength(delayMs);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, at, payloadLength);
+    const end = writeRetryAtPayload(this.buf, payloadAt, id, delayMs);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  retryDelay(id: string, delay: RetryDelay): void {
+    const payloadLength = retryDelayPayloadLength(delay);
+    const start = this.reserve(recordLength(payloadLength));
+    const payloadAt = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeRetryDelayPayload(this.buf, payloadAt, id, delay);
+    this.commit(start, end, this.book.other(this.buf, payloadAt + 1));
+  }
+
+  /** Never dropped by the cleaner: a queue's pause outlives every job (docs/protocol-extensions.md). */
+  pause(name: string, paused: boolean): void {
+    const payloadLength = queuePayloadLength(name);
+    const start = this.reserve(recordLength(payloadLength));
+    const at = this.writeHead(start, this.opts.now(), payloadLength);
+    const end = writeQueuePayload(this.buf, at, paused ? RecordType.Pause : RecordType.Resume, name);
+    this.commit(start, end, Infinity);
   }
 
   private appendJob(type: number, job: Job): void {
@@ -261,6 +313,7 @@ export class Appender implements Journal {
         const n = fs.writeSync(seg.fd, this.buf, from, length, seg.size);
         if (n !== length) throw Object.assign(new Error(`short write: ${n} of ${length} bytes`), { code: 'ESHORTWRITE' });
         seg.size += length;
+        this.opts.stats.bytesWritten += length;
         this.writtenSeq += i - this.written;
         this.written = i;
         this.writtenBytes = ends[i - 1]!;
@@ -390,12 +443,14 @@ export class Appender implements Journal {
     const dir = this.dirDirty;
     this.dirDirty = false;
     this.syncing = true;
+    const started = performance.now();
     this.opts.fs
       .fsync(seg.fd)
       .then(() => (dir ? syncDirectory(this.opts.fs, this.opts.dir) : undefined))
       .then(
         () => {
           this.syncing = false;
+          this.opts.stats.fsyncSeconds.observe((performance.now() - started) / 1000);
           seg.syncedSize = size;
           this.release(count, bytes);
           if (this.opts.sync === 'always' && seq > this.durableSeq) {

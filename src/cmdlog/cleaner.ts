@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import type { ManifestWriter } from './manifest.js';
+import type { LogStats } from './log-stats.js';
 import { HEADER, HEADER_LENGTH, RecordScanner } from './record.js';
 import { REWRITE_SUFFIX, segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
@@ -14,6 +15,7 @@ export interface CleanerOptions {
   now: () => number;
   /** Rewritten without the segments to delete before they are deleted. */
   manifest: ManifestWriter;
+  stats: LogStats;
 }
 
 /** A segment is rewritten once at least this share of its records can go. */
@@ -57,6 +59,7 @@ export class Cleaner {
     const { logger } = this.opts;
     const now = this.opts.now();
     this.book.prune(now);
+    this.opts.stats.cleaningRuns++;
     let removed = 0;
     let rewritten = 0;
     let dirChanged = false;

@@ -3,6 +3,7 @@ import { Appender } from './appender.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
 import { checkManifest, MANIFEST_NAME, MANIFEST_TEMP_SUFFIX, ManifestWriter, writeManifest } from './manifest.js';
+import { LogStats } from './log-stats.js';
 import { nodeFileSystem } from './node-fs.js';
 import { replaySegments } from './replay.js';
 import { listSegments, segmentSizes } from './segment-files.js';
@@ -73,6 +74,7 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
   const fs = opts.fs ?? nodeFileSystem;
   const now = opts.now ?? Date.now;
   const { dir, logger } = opts;
+  const stats = opts.stats ?? new LogStats();
   try {
     await fs.mkdir(dir);
     await fs.accessWritable(dir);
@@ -89,18 +91,18 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
     const nums = listing.segments;
     const listed = await checkManifest(fs, dir, nums, logger);
     const sizes = segmentSizes(fs, dir, nums);
-    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    stats.replay.bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
     const source =
-      opts.fs === undefined && bytes >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
+      opts.fs === undefined && stats.replay.bytesTotal >= (opts.replayWorker?.fromBytes ?? REPLAY_WORKER_FROM)
         ? new WorkerSegments(dir, nums, opts.replayWorker?.runBytes)
         : new InlineSegments(fs, dir, nums, sizes);
-    const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1 }, source, engine);
+    const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1, progress: stats.replay }, source, engine);
     if (nums.length > 0 && (listed === null || listed.length !== nums.length || listed.some((num, i) => num !== nums[i]))) await writeManifest(fs, dir, nums);
     // The appender and the cleaner keep the manifest up to date from here on; `log` exists before either can change a segment.
     let log: FileCommandLog | null = null;
     const manifest = new ManifestWriter(fs, dir, logger, () => log!.segmentNumbers());
-    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, manifest };
-    const cleaner = new Cleaner({ fs, dir, logger, now, manifest }, sealed, book);
+    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, manifest, stats };
+    const cleaner = new Cleaner({ fs, dir, logger, now, manifest, stats }, sealed, book);
     log = new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
     return log;
   } catch (err) {

@@ -2,3 +2,4 @@ export { openCommandLog } from './command-log.js';
 export { CmdlogCorruptError, CmdlogMissingSegmentsError, CmdlogRefusalCode, CmdlogRefusalError, isCmdlogRefusal } from './errors.js';
 export { nodeFileSystem } from './node-fs.js';
 export type { CommandLog, CommandLogOptions, LogFileSystem, SyncPolicy } from './types.js';
+export { LogStats, ReplayProgress } from './log-stats.js';

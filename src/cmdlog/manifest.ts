@@ -23,7 +23,7 @@ import type { LogFileSystem } from './types.js';
  * - A directory without a manifest (written by the original server, or before manifests)
  *   is replayed as it is and gets one.
  * - Its name does not match the segment pattern, so the original server ignores it
- *   (CMDLOG.md 3) and still replays a log written here. The original does not keep it:
+ *   (docs/command-log.md 3) and still replays a log written here. The original does not keep it:
  *   segments its cleaner deletes look missing here (docs/operations.md says what to do).
  */
 export const MANIFEST_NAME = 'cmdlog.manifest';

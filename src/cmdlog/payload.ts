@@ -1,3 +1,4 @@
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
 import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
 import { idToString, isV4Id, writeId } from './job-id.js';
@@ -11,9 +12,18 @@ export type JobFields = Readonly<RestoredJob>;
 export type Payload =
   | { type: typeof RecordType.Add | typeof RecordType.Schedule; job: RestoredJob }
   | { type: typeof RecordType.Complete | typeof RecordType.Fail; id: string; result: string }
-  | { type: IdRecordType; id: string };
+  | { type: IdRecordType; id: string }
+  | { type: typeof RecordType.Touch; id: string; ttr: number }
+  | { type: typeof RecordType.RetryAt; id: string; delayMs: number }
+  | { type: typeof RecordType.RetryDelay; id: string; delay: RetryDelay }
+  | { type: typeof RecordType.Pause | typeof RecordType.Resume; name: string };
 
-type IdRecordType = typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt;
+type IdRecordType =
+  | typeof RecordType.Delete
+  | typeof RecordType.Expire
+  | typeof RecordType.StartAttempt
+  | typeof RecordType.TimeoutAttempt
+  | typeof RecordType.Retry;
 
 const MAX_NAME = 255;
 const MAX_TTR = 86_400_000;
@@ -71,6 +81,54 @@ export function writeResultPayload(buf: Buffer, off: number, type: number, id: s
   return off + buf.write(result, off, 'latin1');
 }
 
+export function touchPayloadLength(ttr: number): number {
+  return 1 + ID_LENGTH + uvarintLength(ttr);
+}
+
+/** Touch (type 9): the ID, then the lease's new length from the record's TIME. */
+export function writeTouchPayload(buf: Buffer, off: number, id: string, ttr: number): number {
+  buf[off] = RecordType.Touch;
+  return writeUvarint(buf, writeId(buf, off + 1, id), ttr);
+}
+
+export function retryAtPayloadLength(delayMs: number): number {
+  return 1 + ID_LENGTH + uvarintLength(delayMs);
+}
+
+/** Retry-at (type 12): the ID, then how long after the record's TIME the job becomes ready. */
+export function writeRetryAtPayload(buf: Buffer, off: number, id: string, delayMs: number): number {
+  buf[off] = RecordType.RetryAt;
+  return writeUvarint(buf, writeId(buf, off + 1, id), delayMs);
+}
+
+export function retryDelayPayloadLength(delay: RetryDelay): number {
+  return 1 + ID_LENGTH + uvarintLength(delay.delayMs) + uvarintLength(delay.maxDelayMs) + uvarintLength(delay.jitterPercent);
+}
+
+/** Retry-delay (type 13): the ID, then the job's own delay, cap and jitter. */
+export function writeRetryDelayPayload(buf: Buffer, off: number, id: string, delay: RetryDelay): number {
+  buf[off] = RecordType.RetryDelay;
+  off = writeUvarint(buf, writeId(buf, off + 1, id), delay.delayMs);
+  off = writeUvarint(buf, off, delay.maxDelayMs);
+  return writeUvarint(buf, off, delay.jitterPercent);
+}
+
+export function queuePayloadLength(name: string): number {
+  return 1 + uvarintLength(name.length) + name.length;
+}
+
+/** Pause (type 10) or resume (type 11): the queue name. */
+export function writeQueuePayload(buf: Buffer, off: number, type: number, name: string): number {
+  buf[off] = type;
+  off = writeUvarint(buf, off + 1, name.length);
+  return off + buf.write(name, off, 'latin1');
+}
+
+/** Pause and resume records name a queue, not a job: no ID follows their type byte. */
+export function isQueueRecord(type: number): boolean {
+  return type === RecordType.Pause || type === RecordType.Resume;
+}
+
 class DecodeError extends Error {}
 
 /**
@@ -89,6 +147,14 @@ export class PayloadDecoder {
   job: RestoredJob | null = null;
   /** The result of a complete/fail record. */
   result = '';
+  /** The lease length of a touch record. */
+  ttr = 0;
+  /** The delay of a retry-at record. */
+  delayMs = 0;
+  /** The retry delay of a retry-delay record: a new object each time. */
+  retryDelay: RetryDelay | null = null;
+  /** The queue of a pause/resume record. */
+  queue = '';
   private buf: Buffer = EMPTY;
   private pos = 0;
   private end = 0;
@@ -120,7 +186,21 @@ export class PayloadDecoder {
         case RecordType.Expire:
         case RecordType.StartAttempt:
         case RecordType.TimeoutAttempt:
+        case RecordType.Retry:
           this.decodeId(type);
+          return null;
+        case RecordType.Touch:
+          this.decodeTouch();
+          return null;
+        case RecordType.RetryAt:
+          this.decodeRetryAt();
+          return null;
+        case RecordType.RetryDelay:
+          this.decodeRetryDelay();
+          return null;
+        case RecordType.Pause:
+        case RecordType.Resume:
+          this.decodeQueue();
           return null;
         default:
           return `unknown record type ${type}`;
@@ -186,8 +266,52 @@ export class PayloadDecoder {
   private decodeId(type: number): void {
     const idAt = this.need(ID_LENGTH);
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
-    if (type === RecordType.Delete && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if ((type === RecordType.Delete || type === RecordType.Retry) && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     this.id = idToString(this.buf, idAt);
+  }
+
+  private decodeTouch(): void {
+    const idAt = this.need(ID_LENGTH);
+    const ttr = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
+    this.id = idToString(this.buf, idAt);
+    this.ttr = ttr;
+  }
+
+  private decodeRetryAt(): void {
+    const idAt = this.need(ID_LENGTH);
+    const delayMs = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (delayMs < 1 || delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
+    this.id = idToString(this.buf, idAt);
+    this.delayMs = delayMs;
+  }
+
+  private decodeRetryDelay(): void {
+    const idAt = this.need(ID_LENGTH);
+    const delayMs = this.uvarint();
+    const maxDelayMs = this.uvarint();
+    const jitterPercent = this.uvarint();
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
+    if (delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
+    if (maxDelayMs > MAX_TTR) throw new DecodeError('Invalid Retry Max Delay');
+    if (jitterPercent > 100) throw new DecodeError('Invalid Retry Jitter');
+    this.id = idToString(this.buf, idAt);
+    this.retryDelay = { delayMs, maxDelayMs, jitterPercent };
+  }
+
+  private decodeQueue(): void {
+    const length = this.uvarint();
+    const at = this.need(length);
+    if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
+    if (length < 1 || length > MAX_NAME) throw new DecodeError('Invalid Name');
+    for (let i = at; i < at + length; i++) if (NAME_BYTE[this.buf[i]!] === 0) throw new DecodeError('Invalid Name');
+    this.id = '';
+    this.queue = this.buf.toString('latin1', at, at + length);
   }
 
   /** The queue name at `buf[at, at+length)` (already validated). */
@@ -272,6 +396,15 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
     case RecordType.Complete:
     case RecordType.Fail:
       return { type: d.type, id: d.id, result: d.result };
+    case RecordType.Touch:
+      return { type: d.type, id: d.id, ttr: d.ttr };
+    case RecordType.RetryAt:
+      return { type: d.type, id: d.id, delayMs: d.delayMs };
+    case RecordType.RetryDelay:
+      return { type: d.type, id: d.id, delay: d.retryDelay! };
+    case RecordType.Pause:
+    case RecordType.Resume:
+      return { type: d.type, name: d.queue };
     default:
       return { type: d.type as IdRecordType, id: d.id };
   }

@@ -19,6 +19,13 @@ export const RecordType = {
   Expire: 6,
   StartAttempt: 7,
   TimeoutAttempt: 8,
+  /** Extensions (docs/protocol-extensions.md): the original refuses a log holding them. */
+  Touch: 9,
+  Pause: 10,
+  Resume: 11,
+  RetryAt: 12,
+  RetryDelay: 13,
+  Retry: 14,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

@@ -4,6 +4,7 @@ import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import { CmdlogCorruptError, errorCode } from './errors.js';
+import type { ReplayProgress } from './log-stats.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
@@ -19,6 +20,8 @@ export interface ReplayContext {
   now: number;
   /** The highest segment's number: the only one whose damaged end is repaired. */
   highest: number;
+  /** Updated as replay goes, for the metrics. */
+  progress: ReplayProgress;
 }
 
 /** The highest segment after replay: where appending continues. */
@@ -72,6 +75,9 @@ export async function replaySegments(ctx: ReplayContext, source: SegmentSource, 
 
 async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
   const started = performance.now();
+  const { progress } = ctx;
+  progress.startedAt = started;
+  let bytesBefore = 0;
   const sealed: SealedSegment[] = [];
   let highest: HighestSegment | null = null;
   let records = 0;
@@ -115,6 +121,8 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
         if ((records & 1023) === 0) {
           const t = performance.now();
           if (t - lastYield >= YIELD_EVERY_MS) {
+            progress.records = records;
+            progress.bytesDone = bytesBefore + pos;
             if (t - lastProgress >= PROGRESS_EVERY_MS) {
               ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
               lastProgress = t;
@@ -137,11 +145,16 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
     }
     if (isHighest) highest = { num: segment.num, size, dropAt };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
+    bytesBefore += buf.length;
+    progress.bytesDone = bytesBefore;
+    progress.records = records;
     source.done();
   }
   const book = await source.book();
   book.prune(ctx.now);
-  const ms = performance.now() - started;
+  progress.endedAt = performance.now();
+  progress.records = records;
+  const ms = progress.endedAt - started;
   ctx.logger.info(
     { records, segments, ms: Math.round(ms), recordsPerSec: ms > 0 ? Math.round((records * 1000) / ms) : records, worker: source.inWorker },
     'cmdlog: replay done',
@@ -182,6 +195,22 @@ function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDeco
       break;
     case RecordType.TimeoutAttempt:
       engine.restoreTimeoutAttempt(id);
+      break;
+    case RecordType.Touch:
+      engine.restoreTouch(id, decoder.ttr, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.Pause:
+    case RecordType.Resume:
+      engine.restorePause(decoder.queue, decoder.type === RecordType.Pause);
+      break;
+    case RecordType.RetryAt:
+      engine.restoreRetryAt(id, decoder.delayMs, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      break;
+    case RecordType.RetryDelay:
+      engine.restoreRetryDelay(id, decoder.retryDelay!);
+      break;
+    case RecordType.Retry:
+      engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);

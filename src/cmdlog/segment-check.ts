@@ -1,5 +1,5 @@
 import type { DropBook } from './drop-book.js';
-import { payloadExpiresAt } from './payload.js';
+import { isQueueRecord, payloadExpiresAt } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 
 /** 'short': fewer bytes than a header; 'bad': not our header. */
@@ -74,6 +74,7 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const type = buf[start];
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
     if (type === RecordType.Add || type === RecordType.Schedule) dropAt.push(book.job(buf, start + 1, payloadExpiresAt(buf, start, scanner.payloadEnd)));
+    else if (isQueueRecord(type!)) dropAt.push(Infinity);
     else dropAt.push(book.other(buf, start + 1));
     pos = scanner.next;
   }

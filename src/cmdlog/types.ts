@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Journal } from '../jobs/types.js';
+import type { LogStats } from './log-stats.js';
 
 /** When records are fsynced (docs/command-log.md 9.2). */
 export type SyncPolicy = 'interval' | 'os' | 'always';
@@ -48,6 +49,8 @@ export interface CommandLogOptions {
    * `runBytes` (1 MiB). Tests set both low.
    */
   replayWorker?: { fromBytes?: number; runBytes?: number };
+  /** Counters for the metrics; the log updates them in place. */
+  stats?: LogStats;
 }
 
 export interface CommandLog extends Journal {
@@ -59,6 +62,8 @@ export interface CommandLog extends Journal {
    */
   whenDurable(seq: number, cb: () => void): void;
   readonly readOnly: boolean;
+  /** Segment files: the closed ones and the active one. */
+  readonly segmentCount: number;
   onReadOnlyChange: ((readOnly: boolean) => void) | null;
   /** Runs one cleaning pass now (after the one in progress, if any). */
   cleanNow(): Promise<void>;

@@ -40,6 +40,15 @@ export const checkMs: Check = (v) =>
     ? null
     : `must be an integer number of milliseconds from 0 to ${MAX_TIMER_MS}`;
 
+/** A retry delay: at most 24 h, like a TTR (docs/protocol-extensions.md). */
+export const checkRetryMs: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 86_400_000
+    ? null
+    : 'must be an integer number of milliseconds from 0 to 86400000';
+
+export const checkPercent: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? null : 'must be an integer from 0 to 100';
+
 export const checkBytes: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be a non-negative integer number of bytes';
 
@@ -111,6 +120,8 @@ export function registerFormats(checkInstances: (value: unknown) => void): void 
   registered = true;
   convict.addFormat({ name: 'workq-host', validate: assertWith(checkHost) });
   convict.addFormat({ name: 'workq-ms', validate: assertWith(checkMs), coerce: toInteger });
+  convict.addFormat({ name: 'workq-retry-ms', validate: assertWith(checkRetryMs), coerce: toInteger });
+  convict.addFormat({ name: 'workq-percent', validate: assertWith(checkPercent), coerce: toInteger });
   convict.addFormat({ name: 'workq-bytes', validate: assertWith(checkBytes), coerce: toInteger });
   convict.addFormat({ name: 'workq-socket-path', validate: assertWith(checkSocketPath) });
   convict.addFormat({ name: 'workq-instances', validate: checkInstances, coerce: toJson });

@@ -24,8 +24,10 @@ export interface WorkqConfig {
   auth: RawConfig['auth'];
   tls: RawConfig['tls'];
   limits: RawConfig['limits'];
+  retry: RawConfig['retry'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
+  admin: RawConfig['admin'];
   /** Absolute paths of the files that were loaded. */
   files: string[];
 }
@@ -87,8 +89,10 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       auth: raw.auth,
       tls: raw.tls,
       limits: raw.limits,
+      retry: raw.retry,
       instances: instances.value,
       supervisor: raw.supervisor,
+      admin: raw.admin,
       files,
     },
   };

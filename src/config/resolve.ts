@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { exposureProblem } from '../server/limits.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { AuthSettings, LimitSettings, ListenSettings, SyncPolicy, TlsSettings } from '../server/types.js';
 import type { InstanceEntry } from './instances.js';
 import { DEFAULT_SEGMENT_SIZE, type RawConfig } from './schema.js';
@@ -9,6 +10,13 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Everything one standalone server needs, except its logger, under the instance's name. */
 export interface InstanceSettings extends ListenSettings {
   name: string;
+  /** The shared `retry` settings, when they set a delay (docs/protocol-extensions.md). */
+  retryDelay?: RetryDelay;
+}
+
+/** The configured default retry delay, or nothing when it is 0 (no delay). */
+export function defaultRetryDelay(retry: RawConfig['retry']): { retryDelay?: RetryDelay } {
+  return retry.delayMs > 0 ? { retryDelay: { ...retry } } : {};
 }
 
 /** The shared settings of authentication, TLS and limits, as the configuration holds them. */
@@ -41,6 +49,7 @@ export function inherit(raw: RawConfig, entry: InstanceEntry, cwd: string): Inst
       cleanIntervalMs: own.cleanIntervalMs ?? raw.cmdlog.cleanIntervalMs,
     },
     ...inheritSafety(raw, entry, cwd),
+    ...defaultRetryDelay(raw.retry),
   };
 }
 

@@ -15,6 +15,7 @@ export interface RawConfig {
   auth: { secrets: string[]; allowUnauthenticated: boolean };
   tls: { cert: string; key: string; port: number | null };
   limits: { maxClients: number; idleTimeoutMs: number; backlog: number };
+  retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
   supervisor: {
     controlSocket: string;
@@ -26,6 +27,12 @@ export interface RawConfig {
     unresponsiveAfterMs: number;
     replaceUnresponsiveAfterMs: number;
     failedRetryMs: number;
+  };
+  admin: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    maxQueues: number;
   };
 }
 
@@ -134,6 +141,26 @@ export const schema: convict.Schema<RawConfig> = {
       env: 'WORKQ_LISTEN_BACKLOG',
     },
   },
+  retry: {
+    delayMs: {
+      doc: 'Retry delay of jobs added without -retry-delay: how long a job retried after its lease (a fail under max-fails, a TTR timeout) waits before it is ready again; 0: no delay (docs/protocol-extensions.md).',
+      format: 'workq-retry-ms',
+      default: 0,
+      env: 'WORKQ_RETRY_DELAY_MS',
+    },
+    maxDelayMs: {
+      doc: 'Above 0: the default retry delay doubles per retry up to this many ms; 0: it stays delayMs.',
+      format: 'workq-retry-ms',
+      default: 0,
+      env: 'WORKQ_RETRY_MAX_DELAY_MS',
+    },
+    jitterPercent: {
+      doc: 'Each default retry delay is shortened by a random share of up to this percentage (0-100).',
+      format: 'workq-percent',
+      default: 0,
+      env: 'WORKQ_RETRY_JITTER_PERCENT',
+    },
+  },
   instances: {
     doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
     format: 'workq-instances',
@@ -194,6 +221,32 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'workq-ms',
       default: 60_000,
       env: 'WORKQ_FAILED_RETRY_MS',
+    },
+  },
+  admin: {
+    enabled: {
+      doc: 'Whether the supervisor serves /metrics, /healthz, /readyz, /status and the status page over HTTP.',
+      format: Boolean,
+      default: true,
+      env: 'WORKQ_ADMIN_ENABLED',
+    },
+    host: {
+      doc: 'Address of the admin HTTP listener; keep it on loopback or a private network (it has no authentication).',
+      format: 'workq-host',
+      default: '127.0.0.1',
+      env: 'WORKQ_ADMIN_HOST',
+    },
+    port: {
+      doc: 'Port of the admin HTTP listener; 0 picks a free one (the "admin listening" log line tells which).',
+      format: 'port',
+      default: 9920,
+      env: 'WORKQ_ADMIN_PORT',
+    },
+    maxQueues: {
+      doc: 'Queues per instance that get a queue label of their own in the metrics (those with the most ready and scheduled jobs); the others are summed under queue="*other*".',
+      format: 'nat',
+      default: 100,
+      env: 'WORKQ_ADMIN_MAX_QUEUES',
     },
   },
 };

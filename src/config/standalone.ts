@@ -1,8 +1,8 @@
 import { resolve as resolvePath } from 'node:path';
 import type { FlagTable, FlagValue } from './flags.js';
-import { checkHost, checkMs, checkPort, checkSync } from './formats.js';
+import { checkHost, checkMs, checkPercent, checkPort, checkRetryMs, checkSync } from './formats.js';
 import type { WorkqConfig } from './load.js';
-import { checkInstance, inheritSafety, type InstanceSettings, type Result } from './resolve.js';
+import { checkInstance, defaultRetryDelay, inheritSafety, type InstanceSettings, type Result } from './resolve.js';
 import { DEFAULT_SEGMENT_SIZE } from './schema.js';
 import type { SyncPolicy } from '../server/types.js';
 
@@ -18,12 +18,16 @@ export const SERVER_FLAGS: FlagTable = {
   'cmdlog-seg-size': { kind: 'uint', metavar: 'BYTES', usage: 'segment size in bytes, 0 for the default', defaultText: String(DEFAULT_SEGMENT_SIZE) },
   config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file (repeatable; later files win)' },
   instance: { kind: 'string', metavar: 'NAME', usage: 'which instance of the configuration to run' },
+  'retry-delay': { kind: 'uint', metavar: 'MS', usage: 'retry delay of jobs without their own -retry-delay (extension)', defaultText: '0' },
+  'retry-max-delay': { kind: 'uint', metavar: 'MS', usage: 'above 0: that retry delay doubles per retry up to MS', defaultText: '0' },
+  'retry-jitter': { kind: 'uint', metavar: 'PCT', usage: 'that retry delay shortened by a random share of up to PCT%', defaultText: '0' },
   'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
+  'admin-listen': { kind: 'string', metavar: 'HOST:PORT', usage: 'serve /metrics, /healthz, /readyz, /status and the status page over HTTP here (off unless given)' },
 };
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces), as Go's net.SplitHostPort reads it. */
-export function parseListen(text: string): Result<{ host: string; port: number }> {
-  const bad = { ok: false as const, error: `invalid -listen "${text}": expected HOST:PORT` };
+export function parseListen(text: string, flag = 'listen'): Result<{ host: string; port: number }> {
+  const bad = { ok: false as const, error: `invalid -${flag} "${text}": expected HOST:PORT` };
   const colon = text.lastIndexOf(':');
   if (colon === -1) return bad;
   let host = text.slice(0, colon);
@@ -32,8 +36,8 @@ export function parseListen(text: string): Result<{ host: string; port: number }
   else if (host.includes(':')) return bad;
   if (host === '') host = '0.0.0.0';
   const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-  if (checkHost(host) !== null) return { ok: false, error: `invalid -listen "${text}": host ${checkHost(host)}` };
-  if (checkPort(port) !== null) return { ok: false, error: `invalid -listen "${text}": port ${checkPort(port)}` };
+  if (checkHost(host) !== null) return { ok: false, error: `invalid -${flag} "${text}": host ${checkHost(host)}` };
+  if (checkPort(port) !== null) return { ok: false, error: `invalid -${flag} "${text}": port ${checkPort(port)}` };
   return { ok: true, value: { host, port } };
 }
 
@@ -59,6 +63,7 @@ function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined, cwd: s
       port: DEFAULT_PORT,
       cmdlog: { ...cmdlog, path: null, segmentSize: segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize },
       ...inheritSafety(config, {}, cwd),
+      ...defaultRetryDelay(config.retry),
     },
   };
 }
@@ -93,6 +98,16 @@ export function standaloneSettings(config: WorkqConfig, flags: ReadonlyMap<strin
     if (problem !== null) return { ok: false, error: `invalid -${flag} ${value}: ${problem}` };
     settings.cmdlog[key] = value;
   }
+  const retry = { ...(settings.retryDelay ?? { delayMs: 0, maxDelayMs: 0, jitterPercent: 0 }) };
+  for (const [flag, key, check] of [['retry-delay', 'delayMs', checkRetryMs], ['retry-max-delay', 'maxDelayMs', checkRetryMs], ['retry-jitter', 'jitterPercent', checkPercent]] as const) {
+    const value = flags.get(flag);
+    if (typeof value !== 'number') continue;
+    const problem = check(value);
+    if (problem !== null) return { ok: false, error: `invalid -${flag} ${value}: ${problem}` };
+    retry[key] = value;
+  }
+  if (retry.delayMs > 0) settings.retryDelay = retry;
+  else delete settings.retryDelay;
   const segmentSize = flags.get('cmdlog-seg-size');
   if (typeof segmentSize === 'number') settings.cmdlog.segmentSize = segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize;
   const problem = checkInstance(settings, `instance "${settings.name}"`);

@@ -13,15 +13,26 @@ import type {
   RestoreError,
   RestoredJob,
 } from './types.js';
+import { EngineCounters } from './counters.js';
 import { CreatedStamp } from './created-stamp.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { ExpiryHeap } from './job-heaps.js';
+import type { StateList } from './state-list.js';
 import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
 import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
+import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
+
+/** What an engine is configured with beyond its clock. */
+export interface EngineOptions {
+  /** Retry delay of jobs without one of their own (docs/protocol-extensions.md); none by default. */
+  retryDelay?: RetryDelay;
+  /** [0, 1) for retry jitter; Math.random by default, fixed in tests. */
+  random?: () => number;
+}
 
 /** What a `fail` did to a job that was not yet finished (docs/protocol.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
@@ -29,6 +40,19 @@ const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as cons
 function isFinal(job: Job): boolean {
   return job.state === JobState.Completed || job.state === JobState.Failed;
 }
+
+/** The states whose jobs a queue lists in a list of their own (Queue.leased, .completed, .failed). */
+function hasStateList(state: JobState): boolean {
+  return state === JobState.Leased || state === JobState.Completed || state === JobState.Failed;
+}
+
+/** The queue's list of jobs in `state` (one of hasStateList's). */
+function stateList(queue: Queue, state: JobState): StateList {
+  return state === JobState.Leased ? queue.leased : state === JobState.Completed ? queue.completed : queue.failed;
+}
+
+/** Which state list `inspect <state>-jobs` reads (docs/protocol-extensions.md). */
+export type ListedState = 'leased' | 'completed' | 'failed';
 
 function finishedOf(job: Job): Finished {
   return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? '' };
@@ -59,12 +83,20 @@ export class Engine implements EngineApi {
   private held = false;
   /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release. */
   private heldRunEnds: Job[] = [];
+  /** Read by the metrics; the engine only increments them. */
+  readonly counters = new EngineCounters();
+
+  private readonly defaultRetryDelay: RetryDelay;
+  private readonly random: () => number;
 
   constructor(
     private readonly clock: Clock,
     journal: Journal | null = null,
+    options: EngineOptions = {},
   ) {
     this.journal = journal;
+    this.defaultRetryDelay = options.retryDelay ?? NO_RETRY_DELAY;
+    this.random = options.random ?? Math.random;
   }
 
   get evictedJobs(): number {
@@ -73,6 +105,26 @@ export class Engine implements EngineApi {
 
   get jobCount(): number {
     return this.jobs.size;
+  }
+
+  /** Leases, results and runs waiting. */
+  get waiterCount(): number {
+    return this.waits.size;
+  }
+
+  /** Every queue, sorted by name; the caller must not change it. */
+  get queueList(): readonly Queue[] {
+    return this.queueOrder;
+  }
+
+  /** Slots of the job table, some empty: bounds for `jobsInSlots`. */
+  get jobSlots(): number {
+    return this.jobs.capacity;
+  }
+
+  /** Visits the jobs in table slots [from, to), so a walk over millions can be split across turns. */
+  jobsInSlots(from: number, to: number, visit: (job: Job) => void): void {
+    this.jobs.visitSlots(from, to, visit);
   }
 
   setJournal(journal: Journal | null): void {
@@ -94,6 +146,7 @@ export class Engine implements EngineApi {
     this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.add(job);
+    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
     this.offer(queue, job, now);
     return null;
   }
@@ -107,6 +160,7 @@ export class Engine implements EngineApi {
     this.jobs.set(job);
     this.expiries.push(job);
     this.journal?.schedule(job);
+    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
     const at = readyAt(job);
     if (at <= now) {
       this.offer(queue, job, now);
@@ -130,6 +184,8 @@ export class Engine implements EngineApi {
       done('timeout');
       return;
     }
+    this.counters.added++;
+    queue.addedTotal++;
     this.stamp.next(now);
     const job = Job.create(
       spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
@@ -178,6 +234,8 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
     this.applyComplete(job, result);
+    this.counters.completed++;
+    this.queueOf(job).completedTotal++;
     this.journal?.complete(id, result);
     this.settle(job);
     return null;
@@ -188,9 +246,10 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'not-found';
     if (isFinal(job)) return 'duplicate-result';
     const outcome = this.applyFail(job, result);
+    this.countFail(job, outcome);
     this.journal?.fail(id, result);
     if (outcome === FailOutcome.Final) this.settle(job);
-    else if (outcome === FailOutcome.RetriedToRequeue) this.offer(this.queueOf(job), job, this.clock.now());
+    else if (outcome === FailOutcome.RetriedToRequeue) this.retry(job, this.clock.now());
     return null;
   }
 
@@ -201,6 +260,46 @@ export class Engine implements EngineApi {
     this.removeJob(job);
     this.journal?.delete(id);
     return null;
+  }
+
+  touch(id: string, ttr: number | null): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (job.state !== JobState.Leased) return 'not-leased';
+    const now = this.clock.now();
+    const span = ttr ?? job.ttr;
+    this.extendLease(job, now + span);
+    this.journal?.touch(id, span, now);
+    return null;
+  }
+
+  pause(name: string, paused: boolean): void {
+    const queue = this.queueFor(name);
+    if (queue.paused === paused) return;
+    queue.paused = paused;
+    this.journal?.pause(name, paused);
+    if (!paused) this.serveWaiters(queue, this.clock.now());
+  }
+
+  retryFailed(id: string): EngineError | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'not-found';
+    if (job.state !== JobState.Failed || job.foreground) return 'not-failed';
+    this.journal?.restartFailed(id);
+    this.restart(job, this.clock.now());
+    return null;
+  }
+
+  retryAllFailed(name: string): number | null {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return null;
+    const now = this.clock.now();
+    const failed = queue.failed.ordered(0, queue.failed.size);
+    for (const job of failed) {
+      this.journal?.restartFailed(job.id);
+      this.restart(job, now);
+    }
+    return failed.length;
   }
 
   // ---- inspect ---------------------------------------------------------------------
@@ -217,6 +316,11 @@ export class Engine implements EngineApi {
   inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null {
     const queue = this.queues.get(name);
     return queue === undefined ? null : queue.scheduled.ordered(offset, limit);
+  }
+
+  inspectStateJobs(name: string, state: ListedState, offset: number, limit: number): Job[] | null {
+    const queue = this.queues.get(name);
+    return queue === undefined ? null : queue[state].ordered(offset, limit);
   }
 
   inspectQueue(name: string): QueueStats | null {
@@ -348,15 +452,55 @@ export class Engine implements EngineApi {
     return null;
   }
 
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state === JobState.Leased) this.extendLease(job, at + ttr);
+    return null;
+  }
+
+  /** A retry record at `at`: the failed job starts over as it did then (no lease waits during replay). */
+  restoreRetry(id: string, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    if (job.state === JobState.Failed && !job.foreground) this.restart(job, at);
+    return null;
+  }
+
+  restorePause(name: string, paused: boolean): void {
+    this.queueFor(name).paused = paused;
+  }
+
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    job.retryDelay = delay;
+    return null;
+  }
+
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
+    const job = this.jobs.get(id);
+    if (job === undefined) return 'unknown';
+    // Only a job that its fail or timeout-attempt record has just put back in its ready list waits.
+    if (job.state !== JobState.Pending || job.listIndex < 0 || job.deadlineIndex >= 0) return null;
+    this.queueOf(job).ready.remove(job.listIndex);
+    this.waitForRetry(job, at + delayMs);
+    return null;
+  }
+
   // ---- state changes shared by commands, timers and replay ------------------------
 
   /** Jobs take their name from their queue: one string per queue, not one per job. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
+    this.counters.added++;
+    queue.addedTotal++;
     this.stamp.next(now);
-    return Job.create(
+    const job = Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
     );
+    if (spec.retry !== undefined && spec.retry !== null) job.retryDelay = spec.retry;
+    return job;
   }
 
   private queueFor(name: string): Queue {
@@ -385,10 +529,10 @@ export class Engine implements EngineApi {
     order.splice(lo, 0, queue);
   }
 
-  /** A job has become leasable: the oldest waiting lease on its queue gets it, else it joins the ready list. */
+  /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
   private offer(queue: Queue, job: Job, now: number): void {
     const node = queue.waitHead;
-    if (node === null) {
+    if (node === null || queue.paused) {
       queue.ready.push(job);
       return;
     }
@@ -406,7 +550,7 @@ export class Engine implements EngineApi {
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
         const queue = this.queueFor(names[i] as string);
-        const top = queue.ready.peek();
+        const top = queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
           bestQueue = queue;
@@ -418,27 +562,112 @@ export class Engine implements EngineApi {
     }
   }
 
+  /**
+   * A background job is retried after its lease (a retried fail, a TTR timeout): ready at
+   * once, or after its retry delay (docs/protocol-extensions.md). Run jobs never wait.
+   */
+  private retry(job: Job, now: number): void {
+    const delay = job.foreground ? 0 : retryDelayMs(job.retryDelay ?? this.defaultRetryDelay, job.attempts, this.random);
+    if (delay === 0) {
+      this.offer(this.queueOf(job), job, now);
+      return;
+    }
+    this.waitForRetry(job, now + delay);
+    this.journal?.retryAt(job.id, delay, now);
+  }
+
+  /** The job waits in its scheduled list until `at`, when its deadline makes it ready. */
+  private waitForRetry(job: Job, at: number): void {
+    this.queueOf(job).scheduled.push(job);
+    this.deadlines.push(job, at);
+    job.retryAt = at;
+  }
+
+  /**
+   * A failed job starts over (docs/protocol-extensions.md): NEW, its counters at 0, its
+   * result gone, back in its ready list (or its scheduled list while its time is to come).
+   */
+  private restart(job: Job, now: number): void {
+    this.leaveQueue(job);
+    this.enterState(job, JobState.New);
+    job.attempts = 0;
+    if (job.fails !== 0) job.fails = 0;
+    if (job.result !== null) job.result = null;
+    const at = readyAt(job);
+    if (job.scheduled && at > now) {
+      this.queueOf(job).scheduled.push(job);
+      this.deadlines.push(job, at);
+    } else {
+      this.offer(this.queueOf(job), job, now);
+    }
+  }
+
+  /** A queue was resumed: its ready jobs go to the leases waiting on it, longest-waiting first. */
+  private serveWaiters(queue: Queue, now: number): void {
+    while (queue.waitHead !== null) {
+      const job = queue.ready.pop();
+      if (job === undefined) return;
+      if (!this.startAttempt(job, now)) continue;
+      const w = queue.waitHead.waiter;
+      this.detachLeaseWaiter(w);
+      w.done(job);
+    }
+  }
+
+  /** The leased job's lease now ends at `end`; a run already waiting on that lease's end (docs/protocol.md 7.9) follows it. */
+  private extendLease(job: Job, end: number): void {
+    this.deadlines.remove(job.deadlineIndex);
+    this.deadlines.push(job, end);
+    const list = job.waiters as WaiterList | null;
+    const run = list === null ? null : list.run;
+    if (run !== null && run.phase === RunPhase.LeaseTtr && run.heapIndex >= 0) {
+      this.waits.remove(run.heapIndex);
+      run.deadline = end;
+      this.waits.push(run);
+    }
+  }
+
   /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, docs/protocol.md Q12). */
   private startAttempt(job: Job, now: number): boolean {
     if (atAttemptLimit(job)) {
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
+      this.counters.failed++;
+      this.counters.exhaustedMaxAttempts++;
       this.settle(job);
       return false;
     }
     this.lease1(job, now);
+    this.counters.leased++;
     this.journal?.startAttempt(job.id, now);
     return true;
   }
 
   private lease1(job: Job, at: number): void {
     job.attempts++;
-    job.state = JobState.Leased;
+    this.enterState(job, JobState.Leased);
     this.deadlines.push(job, at + job.ttr);
+  }
+
+  /**
+   * Sets the job's state and keeps it in the list of that state: a job leased, completed
+   * or failed is listed there (in the order it got there), through the list position its
+   * ready or scheduled list no longer uses, so the index costs a job nothing. Ready and
+   * scheduled lists are the callers' business.
+   */
+  private enterState(job: Job, state: JobState): void {
+    const old = job.state;
+    if (old === state) return;
+    const leaves = hasStateList(old) && job.listIndex >= 0;
+    const enters = hasStateList(state);
+    const queue = leaves || enters ? this.queueOf(job) : null;
+    if (leaves) stateList(queue as Queue, old).remove(job.listIndex);
+    job.state = state;
+    if (enters) stateList(queue as Queue, state).push(job);
   }
 
   private applyComplete(job: Job, result: string): void {
     this.leaveQueue(job);
-    job.state = JobState.Completed;
+    this.enterState(job, JobState.Completed);
     job.result = result;
   }
 
@@ -448,35 +677,46 @@ export class Engine implements EngineApi {
     job.result = result;
     if (job.foreground || job.fails >= job.maxFails) {
       this.leaveQueue(job);
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
       return FailOutcome.Final;
     }
     if (job.state !== JobState.Leased) {
       // Already in its ready list, or in its scheduled list until its time comes.
-      job.state = JobState.Pending;
+      this.enterState(job, JobState.Pending);
       return FailOutcome.RetriedInPlace;
     }
     this.deadlines.remove(job.deadlineIndex);
-    job.state = JobState.Pending;
+    this.enterState(job, JobState.Pending);
     return FailOutcome.RetriedToRequeue;
+  }
+
+  private countFail(job: Job, outcome: number): void {
+    if (outcome !== FailOutcome.Final) {
+      this.counters.retriesMaxFails++;
+      return;
+    }
+    this.counters.failed++;
+    if (!job.foreground) this.counters.exhaustedMaxFails++;
   }
 
   /** A lease's TTR ended (its deadline already taken out). True when the job is to be requeued. */
   private applyTimeout(job: Job): boolean {
     if (job.maxAttempts > 0 && job.attempts >= job.maxAttempts) {
-      job.state = JobState.Failed;
+      this.enterState(job, JobState.Failed);
       return false;
     }
-    job.state = JobState.Pending;
+    this.enterState(job, JobState.Pending);
     return true;
   }
 
-  /** Takes the job out of its ready or scheduled list and stops its TTR or schedule deadline. */
+  /** Takes the job out of its list (of its state, or ready or scheduled) and stops its TTR or schedule deadline. */
   private leaveQueue(job: Job): void {
     if (job.listIndex >= 0) {
       const queue = this.queueOf(job);
+      const state = job.state;
+      if (hasStateList(state)) stateList(queue, state).remove(job.listIndex);
       // Only a job in its scheduled list has a list position and a deadline at once.
-      (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
+      else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
     }
     if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
   }
@@ -529,20 +769,27 @@ export class Engine implements EngineApi {
   private fireStateDeadline(job: Job, now: number): void {
     if (job.state !== JobState.Leased) {
       this.queueOf(job).scheduled.remove(job.listIndex);
+      job.retryAt = 0;
       this.offer(this.queueOf(job), job, now);
       return;
     }
+    this.counters.ttrTimeouts++;
     const list = job.waiters as WaiterList | null;
     const run = list === null ? null : list.run;
     if (run !== null && run.phase === RunPhase.LeaseTtr) {
-      job.state = JobState.Pending;
+      this.enterState(job, JobState.Pending);
       this.journal?.timeoutAttempt(job.id);
       this.timeoutRun(run);
       return;
     }
     const requeue = this.applyTimeout(job);
+    if (requeue) this.counters.retriesMaxAttempts++;
+    else {
+      this.counters.failed++;
+      this.counters.exhaustedMaxAttempts++;
+    }
     this.journal?.timeoutAttempt(job.id);
-    if (requeue) this.offer(this.queueOf(job), job, now);
+    if (requeue) this.retry(job, now);
     else this.settle(job);
   }
 
@@ -639,5 +886,5 @@ function hasNode(w: LeaseWaiter, queue: Queue): boolean {
 }
 
 function statsOf(queue: Queue): QueueStats {
-  return { name: queue.name, readyLen: queue.ready.size, scheduledLen: queue.scheduled.size };
+  return { name: queue.name, readyLen: queue.ready.size, scheduledLen: queue.scheduled.size, paused: queue.paused };
 }

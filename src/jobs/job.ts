@@ -1,3 +1,4 @@
+import type { RetryDelay } from './retry-delay.js';
 import { floorMs } from './wall-time.js';
 
 /** Job states as numbered on the wire (docs/protocol.md 7.1). */
@@ -33,6 +34,10 @@ class JobExtra {
   fails = 0;
   result: string | null = null;
   waiters: unknown = null;
+  /** The job's own retry delay (docs/protocol-extensions.md); null: the engine's default. */
+  retryDelay: RetryDelay | null = null;
+  /** Unix ms at which the job, waiting out a retry delay, becomes ready; 0 when not waiting. */
+  retryAt = 0;
 
   constructor(timeSec: number, timeNsec: number) {
     this.timeSec = timeSec;
@@ -192,6 +197,24 @@ export class Job {
   set waiters(waiters: unknown) {
     if (this.extra !== null) this.extra.waiters = waiters;
     else if (waiters !== null) this.more().waiters = waiters;
+  }
+
+  get retryDelay(): RetryDelay | null {
+    return this.extra === null ? null : this.extra.retryDelay;
+  }
+
+  set retryDelay(delay: RetryDelay | null) {
+    this.more().retryDelay = delay;
+  }
+
+  /** While the job waits out a retry delay (PENDING), when it becomes ready; else 0. */
+  get retryAt(): number {
+    return this.extra === null || this.state !== JobState.Pending ? 0 : this.extra.retryAt;
+  }
+
+  set retryAt(at: number) {
+    if (this.extra !== null) this.extra.retryAt = at;
+    else if (at !== 0) this.more().retryAt = at;
   }
 
   private more(): JobExtra {

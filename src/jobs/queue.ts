@@ -1,15 +1,25 @@
 import { JobList } from './job-heaps.js';
+import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
 
 /**
  * One named queue: its ready list (leasable now), its scheduled list (time not yet
- * come), and the leases waiting on it, oldest first. A queue with waiting leases has
- * an empty ready list: a job that becomes ready goes straight to the oldest of them.
+ * come), its leased, completed and failed jobs (an index per state, for listing them),
+ * and the leases waiting on it, oldest first. A queue with waiting leases has
+ * an empty ready list: a job that becomes ready goes straight to the oldest of them,
+ * unless the queue is paused (then leases take nothing from it until it is resumed).
  */
 export class Queue {
   readonly ready = new JobList();
   readonly scheduled = new JobList();
+  readonly leased = new StateList();
+  readonly completed = new StateList();
+  readonly failed = new StateList();
+  paused = false;
   waitHead: WaitNode | null = null;
+  /** Jobs created in this queue and jobs completed in it since the start, for the metrics. */
+  addedTotal = 0;
+  completedTotal = 0;
   private waitTail: WaitNode | null = null;
 
   constructor(readonly name: string) {}

@@ -1,4 +1,5 @@
 import type { Job } from './job.js';
+import type { RetryDelay } from './retry-delay.js';
 
 /** Wall-clock source; tests inject a fake one. */
 export interface Clock {
@@ -23,10 +24,20 @@ export interface Journal {
   delete(id: string): void;
   expire(id: string): void;
   timeoutAttempt(id: string): void;
+  /** Extensions (docs/protocol-extensions.md): the lease now ends at `at` + `ttr`. */
+  touch(id: string, ttr: number, at: number): void;
+  /** A queue paused (true) or resumed (false). */
+  pause(name: string, paused: boolean): void;
+  /** The job's own retry delay, right after its add/schedule. */
+  retryDelay(id: string, delay: RetryDelay): void;
+  /** The retried job waits until `at` + `delayMs` (`at`: the moment of the retry). */
+  retryAt(id: string, delayMs: number, at: number): void;
+  /** A failed job started over (retry, retry-failed). */
+  restartFailed(id: string): void;
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
-export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time';
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed';
 
 /**
  * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
@@ -41,6 +52,8 @@ export interface NewJob {
   maxAttempts: number;
   maxFails: number;
   payload: string;
+  /** The job's own retry delay; null (or absent) uses the engine's default. */
+  retry?: RetryDelay | null;
 }
 
 export interface NewScheduledJob extends NewJob {
@@ -79,6 +92,7 @@ export interface QueueStats {
   name: string;
   readyLen: number;
   scheduledLen: number;
+  paused: boolean;
 }
 
 export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempts' | 'duplicate-result';
@@ -101,6 +115,14 @@ export interface EngineApi {
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;
+  /** Restarts the running lease's TTR clock: it ends `ttr` (the job's TTR when null) from now. */
+  touch(id: string, ttr: number | null): EngineError | null;
+  /** Pauses or resumes a queue, creating it if needed; resuming hands its ready jobs to waiting leases. */
+  pause(name: string, paused: boolean): void;
+  /** A FAILED job starts over: NEW, counters 0, result dropped, ready again. */
+  retryFailed(id: string): EngineError | null;
+  /** Every failed job of the queue starts over; how many, or null when there is no such queue. */
+  retryAllFailed(name: string): number | null;
   /** Creates the queue if it does not exist (a lease's side effect, docs/protocol.md 5.5). */
   ensureQueue(name: string): void;
 
@@ -108,6 +130,8 @@ export interface EngineApi {
   /** Ready list window in queue order; null when the queue does not exist. */
   inspectJobs(name: string, offset: number, limit: number): Job[] | null;
   inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null;
+  /** The queue's leased, completed or failed jobs, window in queue order; null when the queue does not exist. */
+  inspectStateJobs(name: string, state: 'leased' | 'completed' | 'failed', offset: number, limit: number): Job[] | null;
   inspectQueue(name: string): QueueStats | null;
   /** Queues sorted by name in byte order, then the window. */
   inspectQueues(offset: number, limit: number): QueueStats[];
@@ -131,4 +155,11 @@ export interface EngineApi {
   restoreDelete(id: string): 'unknown' | null;
   restoreExpire(id: string): 'unknown' | null;
   restoreTimeoutAttempt(id: string): 'unknown' | null;
+  /** A touch record: the lease, if the job is leased, ends at `at` + `ttr`. */
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null;
+  restorePause(name: string, paused: boolean): void;
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null;
+  restoreRetry(id: string, at: number): 'unknown' | null;
+  /** A retry-at record: the job, if it was just put back in its ready list, waits until `at` + `delayMs`. */
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null;
 }

@@ -49,3 +49,10 @@ export function formatUtcSeconds(unixSec: number): string {
   const yearText = year < 0 ? '-' + pad(-year, 4) : pad(year, 4);
   return `${yearText}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}Z`;
 }
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ` for a Unix ms instant, UTC (the retry-at key, docs/protocol-extensions.md). */
+export function formatUtcMillis(unixMs: number): string {
+  const sec = Math.floor(unixMs / 1000);
+  const text = formatUtcSeconds(sec);
+  return `${text.slice(0, -1)}.${pad(unixMs - sec * 1000, 3)}Z`;
+}

@@ -27,12 +27,18 @@ export const DELETE = spec('delete', 2, 2, null, true, false);
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
 /** This server's extension: `auth <secret>` (docs/protocol.md 12.5). */
 export const AUTH = spec('auth', 2, 2, null, false, false);
+/** Extensions (docs/protocol-extensions.md). */
+export const TOUCH = spec('touch', 2, 3, null, true, false);
+export const PAUSE = spec('pause', 2, 2, null, true, false);
+export const RESUME = spec('resume', 2, 2, null, true, false);
+export const RETRY = spec('retry', 2, 2, null, true, false);
+export const RETRY_FAILED = spec('retry-failed', 2, 2, null, true, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, AUTH,
+  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, AUTH, TOUCH, PAUSE, RESUME, RETRY, RETRY_FAILED,
 ]);
 
-const LONGEST = 8;
+const LONGEST = 12;
 
 /** Candidates grouped by name length, with their names as bytes, so a lookup never decodes. */
 const byLength: { spec: CommandSpec; bytes: Buffer }[][] = [];

@@ -1,4 +1,4 @@
-import type { ClientError, DecodeError, Frame, Request } from './types.js';
+import type { ClientError, DecodeError, Frame, Request, RetryDelay } from './types.js';
 import { isV4Id, isValidName, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
 
 /** Range limits of docs/protocol.md 3.5 that the validation tables check after parsing. */
@@ -32,11 +32,39 @@ function parseLimit(text: string): number | null {
   return value === null || value < 1 || value > MAX_INSPECT_LIMIT ? null : value;
 }
 
-/** The optional add/schedule flags, checked in the tables' order: max-attempts, max-fails, priority. */
+/** The optional add/schedule flags, checked in the tables' order: max-attempts, max-fails, priority, then the retry delay. */
 interface JobFlags {
   maxAttempts: number;
   maxFails: number;
   priority: number;
+  retry: RetryDelay | null;
+}
+
+const RETRY_KEYS = ['retry-delay', 'retry-max-delay', 'retry-jitter'] as const;
+
+/**
+ * Flags add and schedule accept: the original's 3, and one more for each retry key
+ * present, so that a line the original refuses for its flag count is still refused.
+ */
+function jobFlagLimit(flags: string[] | null): number {
+  let limit = 3;
+  if (flags !== null && flags.length > 6) for (const key of RETRY_KEYS) if (flag(flags, key) !== undefined) limit++;
+  return limit;
+}
+
+/** The retry flags (docs/protocol-extensions.md): null when none is given. */
+function parseRetry(flags: string[] | null): RetryDelay | null | ClientError {
+  const delayText = flag(flags, 'retry-delay');
+  const maxText = flag(flags, 'retry-max-delay');
+  const jitterText = flag(flags, 'retry-jitter');
+  if (delayText === undefined && maxText === undefined && jitterText === undefined) return null;
+  const delayMs = delayText === undefined ? 0 : parseU32(delayText);
+  if (delayMs === null || delayMs > MAX_TTR) return 'invalid-retry-delay';
+  const maxDelayMs = maxText === undefined ? 0 : parseU32(maxText);
+  if (maxDelayMs === null || maxDelayMs > MAX_TTR) return 'invalid-retry-max-delay';
+  const jitterPercent = jitterText === undefined ? 0 : parseU8(jitterText);
+  if (jitterPercent === null || jitterPercent > 100) return 'invalid-retry-jitter';
+  return { delayMs, maxDelayMs, jitterPercent };
 }
 
 function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
@@ -49,7 +77,9 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
   const priorityText = flag(flags, 'priority');
   const priority = priorityText === undefined ? 0 : parseI32(priorityText);
   if (priority === null) return 'invalid-priority';
-  return { maxAttempts, maxFails, priority };
+  const retry = flags === null ? null : parseRetry(flags);
+  if (typeof retry === 'string') return retry;
+  return { maxAttempts, maxFails, priority, retry };
 }
 
 /**
@@ -59,7 +89,7 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
  */
 function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   const a = frame.args;
-  if (flagCount(frame) > 3) return fail('invalid-command-args');
+  if (flagCount(frame) > 3 && flagCount(frame) > jobFlagLimit(frame.flags)) return fail('invalid-command-args');
   const id = parseJobId(a[1]!);
   if (id === null) return fail('invalid-id');
   const ttr = parseU32(a[3]!);
@@ -76,10 +106,10 @@ function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
   const payload = frame.block!;
-  const { priority, maxAttempts, maxFails } = f;
+  const { priority, maxAttempts, maxFails, retry } = f;
   return time === null
-    ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload }
-    : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload };
+    ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload, retry }
+    : { kind: 'schedule', id, name, ttr, ttl, timeSec: time.sec, timeNsec: time.nsec, priority, maxAttempts, maxFails, payload, retry };
 }
 
 /** `run <id> <name> <ttr> <wait-timeout> <size>` (docs/protocol.md 5.3). */
@@ -142,6 +172,34 @@ function decodeDelete(frame: Frame): Request | DecodeError {
   return { kind: 'delete', id, valid: isV4Id(id) };
 }
 
+/** `touch <id> [<ttr>]` (docs/protocol-extensions.md). */
+function decodeTouch(frame: Frame): Request | DecodeError {
+  const a = frame.args;
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const id = parseJobId(a[1]!);
+  if (id === null || !isV4Id(id)) return fail('invalid-id');
+  if (a.length === 2) return { kind: 'touch', id, ttr: null };
+  const ttr = parseU32(a[2]!);
+  if (ttr === null || ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
+  return { kind: 'touch', id, ttr };
+}
+
+/** `pause <name>` and `resume <name>` (docs/protocol-extensions.md). */
+function decodePause(frame: Frame, paused: boolean): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const name = frame.args[1]!;
+  return isValidName(name) ? { kind: 'pause', name, paused } : fail('invalid-name');
+}
+
+/** `retry <id>` and `retry-failed <name>` (docs/protocol-extensions.md). */
+function decodeRetry(frame: Frame, all: boolean): Request | DecodeError {
+  if (frame.flags !== null) return fail('invalid-command-args');
+  const arg = frame.args[1]!;
+  if (all) return isValidName(arg) ? { kind: 'retry-failed', name: arg } : fail('invalid-name');
+  const id = parseJobId(arg);
+  return id === null || !isV4Id(id) ? fail('invalid-id') : { kind: 'retry', id };
+}
+
 /** `inspect <object> ...` (docs/protocol.md 6): the object first, then flags and arity, then fields. */
 function decodeInspect(frame: Frame): Request | DecodeError {
   const a = frame.args;
@@ -159,6 +217,9 @@ function decodeInspect(frame: Frame): Request | DecodeError {
       break;
     case 'jobs':
     case 'scheduled-jobs':
+    case 'leased-jobs':
+    case 'completed-jobs':
+    case 'failed-jobs':
       arity = 5;
       break;
     default:
@@ -188,7 +249,18 @@ function decodeInspect(frame: Frame): Request | DecodeError {
       if (offset === null) return fail('invalid-cursor-offset');
       const limit = parseLimit(a[4]!);
       if (limit === null) return fail('invalid-limit');
-      return { kind: a[1] === 'jobs' ? 'inspect-jobs' : 'inspect-scheduled-jobs', name, offset, limit };
+      switch (a[1]) {
+        case 'jobs':
+          return { kind: 'inspect-jobs', name, offset, limit };
+        case 'scheduled-jobs':
+          return { kind: 'inspect-scheduled-jobs', name, offset, limit };
+        case 'leased-jobs':
+          return { kind: 'inspect-state-jobs', state: 'leased', name, offset, limit };
+        case 'completed-jobs':
+          return { kind: 'inspect-state-jobs', state: 'completed', name, offset, limit };
+        default:
+          return { kind: 'inspect-state-jobs', state: 'failed', name, offset, limit };
+      }
     }
   }
 }
@@ -220,6 +292,16 @@ export function decode(frame: Frame): Request | DecodeError {
       return decodeInspect(frame);
     case 'auth':
       return flagCount(frame) > 0 ? fail('invalid-command-args') : { kind: 'auth', secret: frame.args[1]! };
+    case 'touch':
+      return decodeTouch(frame);
+    case 'pause':
+      return decodePause(frame, true);
+    case 'resume':
+      return decodePause(frame, false);
+    case 'retry':
+      return decodeRetry(frame, false);
+    case 'retry-failed':
+      return decodeRetry(frame, true);
     default:
       return fail('unknown-command');
   }

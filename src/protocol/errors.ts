@@ -22,6 +22,11 @@ export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.f
   'duplicate-result': 'Duplicate result',
   'authentication-required': 'Authentication required',
   'invalid-secret': 'Invalid secret',
+  'job-not-leased': 'Job not leased',
+  'job-not-failed': 'Job not failed',
+  'invalid-retry-delay': 'Invalid Retry Delay',
+  'invalid-retry-max-delay': 'Invalid Retry Max Delay',
+  'invalid-retry-jitter': 'Invalid Retry Jitter',
 });
 
 const clientErrorLines = new Map<ClientError, Buffer>();

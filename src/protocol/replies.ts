@@ -1,4 +1,4 @@
-import { formatUtcSeconds } from './calendar.js';
+import { formatUtcMillis, formatUtcSeconds } from './calendar.js';
 import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from './errors.js';
 import type { ClientError, JobInfo, QueueInfo } from './types.js';
 
@@ -35,6 +35,7 @@ const JOB_KEYS = {
   state: '\r\nstate ',
   created: '\r\ncreated ',
   time: '\r\ntime ',
+  retryAt: '\r\nretry-at ',
 };
 const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.length, 0) + 4;
 
@@ -140,20 +141,34 @@ export class ReplyWriter {
     for (const job of list) this.jobBlock(job);
   }
 
-  /** `+OK <n>\r\n` and one `<name> 2` block per queue (docs/protocol.md 6.3, 6.4). */
+  /**
+   * `+OK <n>\r\n` and one `<name> 2` block per queue (docs/protocol.md 6.3, 6.4); a paused
+   * queue has a third key, `paused 1` (docs/protocol-extensions.md).
+   */
   queues(list: readonly QueueInfo[]): void {
     let size = 8 + MAX_NUMBER;
-    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 40;
+    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 52;
     this.reserve(size);
     this.header(list.length);
     for (const queue of list) {
       this.latin1(queue.name);
-      this.latin1(' 2\r\nready-len ');
+      this.latin1(queue.paused ? ' 3\r\nready-len ' : ' 2\r\nready-len ');
       this.int(queue.readyLen);
       this.latin1('\r\nscheduled-len ');
       this.int(queue.scheduledLen);
+      if (queue.paused) this.latin1('\r\npaused 1');
       this.crlf();
     }
+  }
+
+  /** `+OK 1\r\n<name> 1\r\nretried <n>\r\n`: what retry-failed did (docs/protocol-extensions.md). */
+  retried(name: string, count: number): void {
+    this.reserve(name.length + MAX_NUMBER + 32);
+    this.bytes(OK_ONE);
+    this.latin1(name);
+    this.latin1(' 1\r\nretried ');
+    this.int(count);
+    this.crlf();
   }
 
   /** `+OK 1\r\nserver <n>\r\n` and one `<key> <value>` line per entry, n the true count (docs/protocol.md 6.5). */
@@ -176,9 +191,10 @@ export class ReplyWriter {
 
   private jobBlock(job: JobInfo): void {
     const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
+    const retryAt = job.retryAt;
     this.latin1(job.id);
     this.space();
-    this.int(scheduled ? 13 : 12);
+    this.int((scheduled ? 13 : 12) + (retryAt > 0 ? 1 : 0));
     this.latin1(JOB_KEYS.name);
     this.latin1(job.name);
     this.latin1(JOB_KEYS.ttr);
@@ -206,6 +222,10 @@ export class ReplyWriter {
     if (scheduled) {
       this.latin1(JOB_KEYS.time);
       this.latin1(formatUtcSeconds(job.timeSec));
+    }
+    if (retryAt > 0) {
+      this.latin1(JOB_KEYS.retryAt);
+      this.latin1(formatUtcMillis(retryAt));
     }
     this.crlf();
   }

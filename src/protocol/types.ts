@@ -65,12 +65,29 @@ export type ClientError =
   | 'duplicate-job'
   | 'duplicate-result'
   | 'authentication-required'
-  | 'invalid-secret';
+  | 'invalid-secret'
+  /** Extensions (docs/protocol-extensions.md): touch on a job that is not leased, retry flags. */
+  | 'job-not-leased'
+  | 'job-not-failed'
+  | 'invalid-retry-delay'
+  | 'invalid-retry-max-delay'
+  | 'invalid-retry-jitter';
+
+/**
+ * A job's retry delay (docs/protocol-extensions.md): `delayMs` before the first retry,
+ * doubling per retry up to `maxDelayMs` when that is above 0, each shortened by a random
+ * share of up to `jitterPercent`.
+ */
+export interface RetryDelay {
+  readonly delayMs: number;
+  readonly maxDelayMs: number;
+  readonly jitterPercent: number;
+}
 
 /** A command whose fields passed every check of its docs/protocol.md 5.x table that needs no state. */
 export type Request =
-  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
-  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string }
+  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
+  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
   | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: string }
   | { kind: 'result'; id: string; timeout: number }
   | { kind: 'lease'; names: string[]; timeout: number }
@@ -78,6 +95,12 @@ export type Request =
   | { kind: 'fail'; id: string; result: string }
   /** `valid` false: a well-formed ID that is not v4, answered +OK with no effect (docs/protocol.md 5.8). */
   | { kind: 'delete'; id: string; valid: boolean }
+  /** `ttr` null: the job's own TTR. */
+  | { kind: 'touch'; id: string; ttr: number | null }
+  | { kind: 'pause'; name: string; paused: boolean }
+  | { kind: 'retry'; id: string }
+  | { kind: 'retry-failed'; name: string }
+  | { kind: 'inspect-state-jobs'; state: 'leased' | 'completed' | 'failed'; name: string; offset: number; limit: number }
   | { kind: 'inspect-job'; id: string }
   | { kind: 'inspect-jobs'; name: string; offset: number; limit: number }
   | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }
@@ -110,10 +133,14 @@ export interface JobInfo {
   readonly createdSec: number;
   readonly timeSec: number;
   readonly timeNsec: number;
+  /** Unix ms at which a job waiting out its retry delay becomes ready; 0 when it is not waiting. */
+  readonly retryAt: number;
 }
 
 export interface QueueInfo {
   readonly name: string;
   readonly readyLen: number;
   readonly scheduledLen: number;
+  /** Shown (as a third key) only when true, so a queue never paused reads as in the original. */
+  readonly paused: boolean;
 }

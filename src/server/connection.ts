@@ -11,6 +11,7 @@ import type { SecretCheck } from './auth.js';
 import { IDLE_TIMEOUT_TEXT } from './limits.js';
 import { lingeringClose } from './linger.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
+import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
 
 /** What a connection needs of the server around it. */
 export interface ConnectionHost {
@@ -22,6 +23,9 @@ export interface ConnectionHost {
   readonly auth: SecretCheck | null;
   /** 0: connections are never closed for being idle. */
   readonly idleTimeoutMs: number;
+  readonly stats: ServerStats;
+  readonly version: string;
+  uptimeSeconds(): number;
   activeClients(): number;
   /** Called after every batch of work, so the deadline timer follows new deadlines. */
   afterWork(): void;
@@ -75,6 +79,10 @@ export class Connection implements ParserSink {
   /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
   private heldBytes = 0;
   private authenticated: boolean;
+  /** Row in the command counts of the command being answered. */
+  private commandRow = NO_COMMAND;
+  /** performance.now() when a lease began to wait, 0 while it has not. */
+  private leaseWaitFrom = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -114,11 +122,13 @@ export class Connection implements ParserSink {
   }
 
   error(error: ClientError): void {
+    this.host.stats.commands.count(NO_COMMAND, Outcome.ClientError);
     if (this.mustDefer()) this.defer(error);
     else this.out.clientError(error);
   }
 
   close(error: ClientError | null): void {
+    if (error !== null) this.host.stats.commands.count(NO_COMMAND, Outcome.ClientError);
     if (this.mustDefer()) {
       if (error !== null) this.defer(error);
       this.defer(CLOSE);
@@ -194,20 +204,25 @@ export class Connection implements ParserSink {
   }
 
   private execute(frame: Frame): void {
+    const command = commandIndex(frame.spec);
     if (!this.authenticated && frame.spec !== AUTH) {
       this.out.clientError('authentication-required');
+      this.host.stats.commands.count(command, Outcome.ClientError);
       return;
     }
     const log = this.host.log;
     if (frame.spec.mutating && log !== null && log.readOnly) {
       this.out.readOnly();
+      this.host.stats.commands.count(command, Outcome.ReadOnly);
       return;
     }
     const request = decode(frame);
     if (request.kind === 'error') {
       if (request.createQueues !== undefined) for (const name of request.createQueues) this.host.engine.ensureQueue(name);
       this.out.clientError(request.error);
+      this.host.stats.commands.count(command, Outcome.ClientError);
     } else {
+      this.commandRow = command;
       this.dispatch(request);
     }
     if (frame.spec.mutating && log !== null) this.needSeq = log.lastSeq;
@@ -232,6 +247,22 @@ export class Connection implements ParserSink {
       case 'delete':
         this.replyOk(request.valid ? engine.delete(request.id) : null);
         return;
+      case 'touch':
+        this.replyOk(engine.touch(request.id, request.ttr));
+        return;
+      case 'pause':
+        engine.pause(request.name, request.paused);
+        out.ok();
+        return;
+      case 'retry':
+        this.replyOk(engine.retryFailed(request.id));
+        return;
+      case 'retry-failed': {
+        const count = engine.retryAllFailed(request.name);
+        if (count === null) out.notFound();
+        else out.retried(request.name, count);
+        return;
+      }
       case 'lease':
         this.leasing = true;
         this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
@@ -247,8 +278,11 @@ export class Connection implements ParserSink {
         return;
       case 'inspect-job': {
         const job = engine.inspectJob(request.id);
-        if (job === null) out.notFound();
-        else out.jobs([job]);
+        if (job === null) this.notFound();
+        else {
+          out.jobs([job]);
+          this.counted(Outcome.Ok);
+        }
         return;
       }
       case 'inspect-jobs':
@@ -257,25 +291,40 @@ export class Connection implements ParserSink {
           request.kind === 'inspect-jobs'
             ? engine.inspectJobs(request.name, request.offset, request.limit)
             : engine.inspectScheduledJobs(request.name, request.offset, request.limit);
+        if (jobs === null) this.notFound();
+        else {
+          out.jobs(jobs);
+          this.counted(Outcome.Ok);
+        }
+        return;
+      }
+      case 'inspect-state-jobs': {
+        const jobs = engine.inspectStateJobs(request.name, request.state, request.offset, request.limit);
         if (jobs === null) out.notFound();
         else out.jobs(jobs);
         return;
       }
       case 'inspect-queue': {
         const queue = engine.inspectQueue(request.name);
-        if (queue === null) out.notFound();
-        else out.queues([queue]);
+        if (queue === null) this.notFound();
+        else {
+          out.queues([queue]);
+          this.counted(Outcome.Ok);
+        }
         return;
       }
       case 'inspect-queues':
         out.queues(engine.inspectQueues(request.offset, request.limit));
+        this.counted(Outcome.Ok);
         return;
       case 'auth':
         if (this.host.auth === null || this.host.auth.accepts(request.secret)) {
           this.authenticated = true;
           out.ok();
+          this.counted(Outcome.Ok);
         } else {
           out.clientError('invalid-secret');
+          this.counted(Outcome.ClientError);
         }
         return;
       case 'inspect-server':
@@ -285,14 +334,31 @@ export class Connection implements ParserSink {
           ['started', formatUtcSeconds(Math.floor(this.host.startedAt / 1000))],
           ['jobs', engine.jobCount],
           ['read-only', this.host.log !== null && this.host.log.readOnly ? 1 : 0],
+          ['uptime', this.host.uptimeSeconds()],
+          ['version', this.host.version],
         ]);
+        this.counted(Outcome.Ok);
         return;
     }
   }
 
+  private counted(outcome: number): void {
+    this.host.stats.commands.count(this.commandRow, outcome);
+  }
+
+  private notFound(): void {
+    this.out.notFound();
+    this.counted(Outcome.NotFound);
+  }
+
   private replyOk(error: EngineError | null): void {
-    if (error === null) this.out.ok();
-    else writeEngineError(this.out, error);
+    if (error === null) {
+      this.out.ok();
+      this.counted(Outcome.Ok);
+      return;
+    }
+    writeEngineError(this.out, error);
+    this.counted(error === 'not-found' ? Outcome.NotFound : Outcome.ClientError);
   }
 
   /**
@@ -309,12 +375,17 @@ export class Connection implements ParserSink {
       this.calling = false;
     }
     if (this.waiting === WAITING) this.waiting = cancel ?? WAITING;
+    if (this.leasing && this.waiting !== null) this.leaseWaitFrom = performance.now();
   }
 
   private readonly onLeased = (job: Job | null): void => {
-    if (job === null) this.out.timeout();
-    else {
+    if (job === null) {
+      this.out.timeout();
+      this.counted(Outcome.Timeout);
+    } else {
       this.out.leased(job.id, job.name, job.ttr, job.payload);
+      this.counted(Outcome.Ok);
+      this.host.stats.leaseWaitSeconds.observe(this.leaseWaitFrom === 0 ? 0 : (performance.now() - this.leaseWaitFrom) / 1000);
       if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     }
     this.waitOver();
@@ -322,6 +393,7 @@ export class Connection implements ParserSink {
 
   private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void => {
     writeFinished(this.out, outcome);
+    this.counted(finishedOutcome(outcome));
     // Woken by a complete/fail that is being applied right now: the result is shown once
     // that record is written, so no client sees a state a crash could take back. (A
     // result that was already there is answered like any read.)
@@ -332,6 +404,7 @@ export class Connection implements ParserSink {
   private waitOver(): void {
     this.waiting = null;
     this.leasing = false;
+    this.leaseWaitFrom = 0;
     if (this.calling || this.closing) return;
     // Woken from inside another connection's command or a deadline. A reply with nothing
     // queued behind it leaves at once: its client is blocked on it, and it should not wait
@@ -429,3 +502,10 @@ export class Connection implements ParserSink {
 }
 
 const WAITING = Symbol('waiting');
+
+function finishedOutcome(outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): number {
+  if (outcome === 'timeout') return Outcome.Timeout;
+  if (outcome === 'not-found') return Outcome.NotFound;
+  if (outcome === 'duplicate-job') return Outcome.ClientError;
+  return Outcome.Ok;
+}

@@ -16,6 +16,12 @@ export function writeEngineError(out: ReplyWriter, error: EngineError): void {
     case 'invalid-time':
       out.clientError('invalid-time');
       return;
+    case 'not-leased':
+      out.clientError('job-not-leased');
+      return;
+    case 'not-failed':
+      out.clientError('job-not-failed');
+      return;
   }
 }
 

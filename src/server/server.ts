@@ -5,7 +5,9 @@ import { secretCheck } from './auth.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
 import { openListeners } from './listeners.js';
+import { ServerStats } from './stats.js';
 import { Ticker } from './ticker.js';
+import { packageVersion } from './version.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 
 /** How long a graceful stop waits for clients to take their last replies before cutting them off. */
@@ -21,9 +23,12 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   const limits = options.limits ?? DEFAULT_LIMITS;
   const exposure = exposureProblem(options.host, options.auth);
   if (exposure !== null) throw new Error(exposure);
-  const engine = new Engine(clock);
+  const stats = options.stats ?? new ServerStats();
+  const engine = new Engine(clock, null, options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay });
+  stats.engine = engine;
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
+    stats.sync = options.cmdlog.sync;
     log = await openCommandLog(
       {
         dir: options.cmdlog.path,
@@ -33,11 +38,13 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
         cleanIntervalMs: options.cmdlog.cleanIntervalMs,
         logger,
         now: () => clock.now(),
+        stats: stats.log,
         ...(options.cmdlogFs !== undefined ? { fs: options.cmdlogFs } : {}),
       },
       engine,
     );
     engine.setJournal(log);
+    stats.commandLog = log;
     log.onReadOnlyChange = (readOnly) => {
       engine.holdJobDeadlines(readOnly);
       if (readOnly) logger.error('command log write failed: read-only until it can be written again');
@@ -60,9 +67,14 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     },
     auth: secretCheck(options.auth?.secrets),
     idleTimeoutMs: limits.idleTimeoutMs,
+    stats,
+    version: packageVersion(),
+    uptimeSeconds: () => Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),
     activeClients: () => connections.size,
     afterWork: () => ticker.sync(),
-    forget: (connection) => connections.delete(connection),
+    forget: (connection) => {
+      if (connections.delete(connection)) stats.connectionsOpen = connections.size;
+    },
   };
 
   let refused = 0;
@@ -82,12 +94,15 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
         return;
       }
       connections.add(new Connection(socket, host));
+      stats.connectionsAccepted++;
+      stats.connectionsOpen = connections.size;
     });
   } catch (error) {
     if (log !== null) await log.close();
     throw error;
   }
   startedAt = clock.now();
+  stats.listeningSince = startedAt;
   ticker.sync();
   const address = { address: listener.address, port: listener.plainPort ?? listener.tlsPort! };
   const tlsPort = listener.tlsPort;
@@ -123,6 +138,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     port: address.port,
     tlsPort,
     reloadTls: () => listener.reloadTls(),
+    stats,
     status: (): ServerStatus => ({
       host: address.address,
       port: address.port,

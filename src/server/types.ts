@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { LogFileSystem, SyncPolicy } from '../cmdlog/types.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { Clock } from '../jobs/types.js';
+import type { ServerStats } from './stats.js';
 
 export type { SyncPolicy };
 
@@ -55,9 +57,13 @@ export interface ListenSettings {
 
 export interface ServerOptions extends ListenSettings {
   logger: Logger;
+  /** Retry delay of jobs without their own (docs/protocol-extensions.md); none when absent. */
+  retryDelay?: RetryDelay;
   clock?: Clock;
   /** The command log's file layer; tests inject faults (ENOSPC, EIO, short writes) through it. */
   cmdlogFs?: LogFileSystem;
+  /** Counters for the metrics; pass one to read them during start-up too. */
+  stats?: ServerStats;
 }
 
 export interface ServerStatus {
@@ -81,6 +87,7 @@ export interface WorkqServer {
   /** Reads the certificate and key files again; new connections use them, open ones keep theirs. */
   reloadTls(): Promise<void>;
   status(): ServerStatus;
+  readonly stats: ServerStats;
   /**
    * Graceful and idempotent (the same promise every time): stop accepting, let the
    * commands in flight finish, close connections, flush and fsync the log, release its

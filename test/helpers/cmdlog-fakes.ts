@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
@@ -104,6 +105,33 @@ export class RecordingEngine {
     if (j === undefined) return 'unknown';
     if (j.state === 'leased') j.state = 'new';
     return null;
+  }
+
+  restoreTouch(id: string, ttr: number, at: number): 'unknown' | null {
+    this.calls.push(['touch', id, ttr, at]);
+    return this.jobs.has(id) ? null : 'unknown';
+  }
+
+  restorePause(name: string, paused: boolean): void {
+    this.calls.push([paused ? 'pause' : 'resume', name]);
+  }
+
+  restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
+    this.calls.push(['retry-delay', id, delay]);
+    return this.jobs.has(id) ? null : 'unknown';
+  }
+
+  restoreRetry(id: string, at: number): 'unknown' | null {
+    this.calls.push(['retry', id, at]);
+    const j = this.jobs.get(id);
+    if (j === undefined) return 'unknown';
+    if (j.state === 'done') j.state = 'new';
+    return null;
+  }
+
+  restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
+    this.calls.push(['retry-at', id, delayMs, at]);
+    return this.jobs.has(id) ? null : 'unknown';
   }
 }
 

@@ -2,10 +2,18 @@ import { RecordType, recordLength, writeRecordCrc, writeRecordHead, HEADER } fro
 import {
   ID_PAYLOAD_LENGTH,
   jobPayloadLength,
+  queuePayloadLength,
   resultPayloadLength,
+  retryAtPayloadLength,
+  retryDelayPayloadLength,
+  touchPayloadLength,
   writeIdPayload,
   writeJobPayload,
+  writeQueuePayload,
   writeResultPayload,
+  writeRetryAtPayload,
+  writeRetryDelayPayload,
+  writeTouchPayload,
   type JobFields,
 } from '../../src/cmdlog/payload.js';
 
@@ -26,6 +34,30 @@ export function idPayload(type: number, id: string): Buffer {
 export function resultPayload(type: number, id: string, result: string): Buffer {
   const buf = Buffer.alloc(resultPayloadLength(result));
   writeResultPayload(buf, 0, type, id, result);
+  return buf;
+}
+
+export function touchPayload(id: string, ttr: number): Buffer {
+  const buf = Buffer.alloc(touchPayloadLength(ttr));
+  writeTouchPayload(buf, 0, id, ttr);
+  return buf;
+}
+
+export function retryAtPayload(id: string, delayMs: number): Buffer {
+  const buf = Buffer.alloc(retryAtPayloadLength(delayMs));
+  writeRetryAtPayload(buf, 0, id, delayMs);
+  return buf;
+}
+
+export function retryDelayPayload(id: string, delay: { delayMs: number; maxDelayMs: number; jitterPercent: number }): Buffer {
+  const buf = Buffer.alloc(retryDelayPayloadLength(delay));
+  writeRetryDelayPayload(buf, 0, id, delay);
+  return buf;
+}
+
+export function queuePayload(type: number, name: string): Buffer {
+  const buf = Buffer.alloc(queuePayloadLength(name));
+  writeQueuePayload(buf, 0, type, name);
   return buf;
 }
 

@@ -117,3 +117,39 @@ test('TLS and the secret: --tls-ca with WORKQ_SECRET or --secret-file; a missing
   t.is(wrong.code, 5);
   t.regex(wrong.stderr, /authentication refused: Invalid secret/);
 });
+
+test('touch, pause and resume from the shell', async (t) => {
+  const server = await startTestServer();
+  const address = `127.0.0.1:${server.port}`;
+  t.teardown(() => server.stop());
+  const env = { WORKQ_SERVERS: address };
+  const id = (await workq(['add', 'ops', 'x'], env)).stdout.trim();
+  const notLeased = await workq(['touch', id], env);
+  t.is(notLeased.code, 4);
+  t.regex(notLeased.stderr, /Job not leased/);
+  t.is((await workq(['lease', 'ops'], env)).code, 0);
+  t.deepEqual(await workq(['touch', id, '--ttr', '30000'], env), { code: 0, stdout: 'OK\n', stderr: '' });
+  t.is((await workq(['--json', 'pause', 'ops'], env)).stdout, '{"ok":true}\n');
+  t.regex((await workq(['inspect', 'queue', 'ops'], env)).stdout, /^ops ready 0 scheduled 0 paused$/m);
+  t.deepEqual(JSON.parse((await workq(['--json', 'inspect', 'queue', 'ops'], env)).stdout), [{ name: 'ops', readyLen: 0, scheduledLen: 0, paused: true }]);
+  t.is((await workq(['resume', 'ops', '--on', address], env)).code, 0);
+  t.regex((await workq(['inspect', 'queue', 'ops'], env)).stdout, /^ops ready 0 scheduled 0$/m);
+});
+
+test('jobs by state, retry and retry-failed from the shell', async (t) => {
+  const server = await startTestServer();
+  const address = `127.0.0.1:${server.port}`;
+  t.teardown(() => server.stop());
+  const env = { WORKQ_SERVERS: address };
+  const id = (await workq(['add', 'bin', 'x'], env)).stdout.trim();
+  await workq(['lease', 'bin'], env);
+  t.regex((await workq(['inspect', 'leased-jobs', 'bin'], env)).stdout, new RegExp(`^id ${id}$`, 'm'));
+  await workq(['fail', id, 'no'], env);
+  t.regex((await workq(['inspect', 'failed-jobs', 'bin'], env)).stdout, /^state failed$/m);
+  t.is((await workq(['inspect', 'completed-jobs', 'bin'], env)).stdout, '(no jobs)\n');
+  t.deepEqual(await workq(['retry-failed', 'bin'], env), { code: 0, stdout: 'retried 1\n', stderr: '' });
+  const again = await workq(['retry', id], env);
+  t.is(again.code, 4);
+  t.regex(again.stderr, /Job not failed/);
+  t.is((await workq(['--json', 'retry-failed', 'bin'], env)).stdout, '{"retried":0}\n');
+});

@@ -20,7 +20,7 @@ test('jobs spread over three servers by ID, each where the hash says', async (t)
   const perServer = await Promise.all(addresses.map((server) => client.inspectQueue('spread', { server })));
   for (const queue of perServer) t.true(queue.readyLen >= 10, `ready ${queue.readyLen}`);
   t.is(perServer.reduce((sum, queue) => sum + queue.readyLen, 0), 90);
-  t.deepEqual(await client.inspectQueue('spread'), { name: 'spread', readyLen: 90, scheduledLen: 0 });
+  t.deepEqual(await client.inspectQueue('spread'), { name: 'spread', readyLen: 90, scheduledLen: 0, paused: false });
   for (const id of ids.slice(0, 10)) {
     const info = await client.inspectJob(id);
     t.is(info.server, serverFor(addresses, id));
@@ -33,7 +33,7 @@ test('jobs spread over three servers by ID, each where the hash says', async (t)
   t.is(listed.length, 90);
   t.deepEqual(
     (await client.inspectQueues()).filter((q) => q.name === 'spread'),
-    [{ name: 'spread', readyLen: 90, scheduledLen: 0 }],
+    [{ name: 'spread', readyLen: 90, scheduledLen: 0, paused: false }],
   );
   t.is((await client.inspectServers()).length, 3);
 });

@@ -26,7 +26,7 @@ test('add, inspect, lease, complete, result, delete', async (t) => {
   t.deepEqual(info.payload, Buffer.from('ping\r\n'));
   t.true(Math.abs(info.created.getTime() - Date.now()) < 5000);
   t.deepEqual(await client.inspectJobs(name), [info]);
-  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0 });
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0, paused: false });
   t.true((await client.inspectQueues()).some((queue) => queue.name === name));
 
   const job = await client.lease([name], 1000);
@@ -88,7 +88,7 @@ test('schedule with a Date and with the wire string', async (t) => {
   await t.throwsAsync(client.schedule(name, 'x', '2030-02-30T00:00:00Z'), { instanceOf: ClientError, message: 'Invalid Time' });
   const job = await client.lease(name, 3000);
   t.is(job.id, soon);
-  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 1 });
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 1, paused: false });
 });
 
 test('run waits for a worker; fail reaches run and result', async (t) => {
@@ -117,4 +117,56 @@ test('inspect server', async (t) => {
   t.true(info.started.getTime() <= Date.now());
   t.is(info.keys['active-clients'], String(info.activeClients));
   t.deepEqual(await client.inspectServers(), [{ ...info, activeClients: (await client.inspectServer()).activeClients }]);
+});
+
+test('touch, pause and resume (protocol extensions)', async (t) => {
+  const client = await setup(t);
+  const name = q();
+  const id = await client.add(name, 'x', { ttrMs: 1000 });
+  const notLeased = await t.throwsAsync(client.touch(id), { instanceOf: ClientError });
+  t.is(notLeased?.text, 'Job not leased');
+  await t.throwsAsync(client.touch(randomUUID()), { instanceOf: NotFoundError });
+  await t.throwsAsync(client.touch('not an id'), { instanceOf: ClientError, message: 'Invalid ID' });
+  await t.throwsAsync(client.touch(id, { ttrMs: 0 }), { instanceOf: ClientError, message: 'Invalid TTR' });
+  const job = await client.lease(name, 0);
+  await client.touch(job.id, { server: job.server, ttrMs: 60_000 });
+  await client.touch(job.id);
+  await client.complete(job.id, 'ok');
+
+  await client.pause(name);
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 0, paused: true });
+  await client.add(name, 'held');
+  await t.throwsAsync(client.lease(name, 50), { instanceOf: TimeoutError });
+  const waiting = client.lease(name, 5000);
+  await sleep(50);
+  await client.resume(name);
+  t.is((await waiting).payload.toString(), 'held');
+  t.deepEqual(await client.inspectQueue(name), { name, readyLen: 0, scheduledLen: 0, paused: false });
+  await t.throwsAsync(client.pause('bad name'), { instanceOf: ClientError, message: 'Invalid Name' });
+});
+
+test('jobs by state, retry and retryFailed (protocol extensions)', async (t) => {
+  const client = await setup(t);
+  const name = q();
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((p) => client.add(name, p, { maxAttempts: 3 })));
+  const first = await client.lease(name, 0);
+  await client.fail(first.id, 'broken');
+  const second = await client.lease(name, 0);
+  await client.complete(second.id, 'fine');
+  await client.lease(name, 0);
+  const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'failed')), [a]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'completed')), [b]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'leased')), [c]);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'ready')), []);
+  await t.throwsAsync(client.inspectJobsByState('no-such-queue', 'failed'), { instanceOf: NotFoundError });
+  await t.throwsAsync(client.retry(b), { instanceOf: ClientError, message: 'Job not failed' });
+  await client.retry(a);
+  t.like(await client.inspectJob(a), { state: 'new', attempts: 0, fails: 0 });
+  await client.fail((await client.lease(name, 0)).id, 'again');
+  await client.fail(c, 'too');
+  t.is(await client.retryFailed(name), 2);
+  t.is(await client.retryFailed(name), 0);
+  t.deepEqual(ids(await client.inspectJobsByState(name, 'ready')).sort(), [a, c].sort());
+  await t.throwsAsync(client.retryFailed('no-such-queue'), { instanceOf: NotFoundError });
 });

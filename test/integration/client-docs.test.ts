@@ -70,6 +70,8 @@ for (const example of all) {
       t.regex(stdout, /thumbs ready 1 scheduled 0/);
       t.regex(stdout, /completed\nsmall image/);
       t.regex(stdout, /exit code 2/);
+      t.regex(stdout, /thumbs ready 1 scheduled 0 paused\n/);
+      t.regex(stdout, /retried 0\n/);
     }
   });
 }

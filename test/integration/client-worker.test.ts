@@ -79,7 +79,7 @@ test('close stops leasing and waits for running jobs', async (t) => {
   t.is(w.close(), w.close());
 });
 
-test('the signal aborts when the TTR runs out, and the job is not failed by the worker', async (t) => {
+test('without lease extension the signal aborts when the TTR runs out, and the job is not failed by the worker', async (t) => {
   const client = await setup(t);
   let aborted: unknown = null;
   let leases = 0;
@@ -94,7 +94,7 @@ test('the signal aborts when the TTR runs out, and the job is not failed by the 
           reject(new Error(`gave up on ${job.id}`));
         });
       }),
-    { leaseTimeoutMs: 100 },
+    { leaseTimeoutMs: 100, extendLease: false },
   );
   const id = await client.add('ttr', 'x', { ttrMs: 200 });
   const deadline = Date.now() + 3000;
@@ -131,4 +131,63 @@ test('a failing complete does not stop the worker', async (t) => {
   t.deepEqual(seen, ['one', 'two']);
   t.is(errors.length, 2);
   t.is((errors[0]?.[0] as Error).name, 'NotFoundError');
+});
+
+test('a handler running three times its TTR completes the job exactly once: the worker extends the lease', async (t) => {
+  const client = await setup(t);
+  const calls: string[] = [];
+  const errors: unknown[] = [];
+  let abortedOnce = false;
+  const handler = async (job: LeasedJob, { signal }: { signal: AbortSignal }) => {
+    calls.push(job.id);
+    await sleep(3000);
+    abortedOnce ||= signal.aborted;
+    return 'done once';
+  };
+  // Two workers on the queue: a lease that ran out would hand the job to the other one.
+  const workers = [0, 1].map(() => worker(client, 'long', handler, { leaseTimeoutMs: 100, onError: (e) => errors.push(e) }));
+  t.teardown(() => Promise.all(workers.map((w) => w.close())).then(() => undefined));
+  const id = await client.add('long', 'x', { ttrMs: 1000, maxAttempts: 1 });
+  const outcome = await client.result(id, 10_000);
+  t.deepEqual(outcome, { id, success: true, result: Buffer.from('done once') });
+  await Promise.all(workers.map((w) => w.close()));
+  t.deepEqual(calls, [id]);
+  t.false(abortedOnce);
+  t.deepEqual(errors, []);
+  const info = await client.inspectJob(id);
+  t.is(info.attempts, 1);
+  t.is(info.state, 'completed');
+});
+
+test('a refused extension aborts the signal at once and is reported', async (t) => {
+  const client = await setup(t);
+  const errors: Array<[unknown, LeasedJob | null]> = [];
+  let reason: unknown = null;
+  let leased: LeasedJob | null = null;
+  const w = worker(
+    client,
+    'lost',
+    (job, { signal }) =>
+      new Promise<string>((resolve) => {
+        leased = job;
+        signal.addEventListener('abort', () => {
+          reason = signal.reason;
+          resolve('too late');
+        });
+      }),
+    { leaseTimeoutMs: 100, onError: (e, job) => errors.push([e, job]) },
+  );
+  t.teardown(() => w.close());
+  const id = await client.add('lost', 'x', { ttrMs: 2000 });
+  const deadline = Date.now() + 5000;
+  while (leased === null && Date.now() < deadline) await sleep(10);
+  // The lease ends on the server: the extension at half the TTR is refused.
+  await client.delete(id);
+  const aborts = Date.now() + 10_000;
+  while (reason === null && Date.now() < aborts) await sleep(20);
+  t.is((reason as DOMException | null)?.name, 'TimeoutError');
+  t.is((reason as DOMException | null)?.message, 'job lease lost: not found');
+  await w.close();
+  t.is((errors[0]?.[0] as Error).name, 'NotFoundError');
+  t.is(errors[0]?.[1]?.id, id);
 });

@@ -51,6 +51,12 @@ test('a full disk makes the server read-only until writes succeed again; nothing
   t.is(await b.reply(READ_ONLY), READ_ONLY);
   b.send(`add ${id(4)} q 1000 60000 1 -priority=x\r\nz\r\n`);
   t.is(await b.reply(READ_ONLY), READ_ONLY, 'checks past the framing are skipped');
+  // The extensions that change state are refused alike (docs/protocol-extensions.md).
+  const extensions = [`touch ${id(1)}`, 'pause q', 'resume q', `retry ${id(1)}`, 'retry-failed q', 'touch bad-id', 'pause bad$'];
+  b.send(extensions.map((line) => `${line}\r\n`).join(''));
+  t.is(await b.reply(READ_ONLY.repeat(extensions.length)), READ_ONLY.repeat(extensions.length));
+  b.send('inspect failed-jobs q 0 10\r\n');
+  t.is(await b.reply('+OK 0\r\n'), '+OK 0\r\n', 'listing by state is a read');
   b.send(`add ${id(4)} q 1000 60000 1 -a=1 -a=2\r\nz\r\n`);
   const flags = '-CLIENT-ERROR Invalid command flags\r\n';
   t.is(await b.reply(flags), flags, 'framing errors still answer as usual');

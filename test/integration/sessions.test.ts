@@ -216,10 +216,10 @@ test('11.9 complete without a lease; delete with a non-v4 ID; TTL expiry', async
   a.send(`inspect job ${tq}\r\n`);
   t.is(await a.reply('-NOT-FOUND\r\n'), '-NOT-FOUND\r\n');
   a.send('inspect server\r\n');
-  const head = await a.reply('+OK 1\r\nserver 5\r\n');
-  t.is(head, '+OK 1\r\nserver 5\r\n');
+  const head = await a.reply('+OK 1\r\nserver 7\r\n');
+  t.is(head, '+OK 1\r\nserver 7\r\n');
   const lines: string[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 7; i++) {
     let line = '';
     while (!line.endsWith('\r\n')) line += (await a.read(1)).toString('latin1');
     lines.push(line);
@@ -229,6 +229,8 @@ test('11.9 complete without a lease; delete with a non-v4 ID; TTL expiry', async
   t.regex(lines[2]!, /^started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\r\n$/);
   t.regex(lines[3]!, /^jobs \d+\r\n$/);
   t.is(lines[4], 'read-only 0\r\n');
+  t.regex(lines[5]!, /^uptime \d+\r\n$/);
+  t.regex(lines[6]!, /^version \d+\.\d+\.\d+\S*\r\n$/);
   a.close();
 });
 

@@ -116,7 +116,7 @@ test('the tarball holds the build, the configuration and the documents the READM
   }
   const stray = files.filter(
     (file) =>
-      !/^(dist\/(src|supervisor)\/.*\.(js|d\.ts)|config\/[\w-]+\.json|docs\/[\w-]+\.md|bench\/README\.md|README\.md|LICENSE|package\.json|ecosystem\.config\.js)$/.test(
+      !/^(dist\/(src|supervisor)\/.*\.(js|d\.ts)|config\/[\w-]+\.json|docs\/[\w-]+\.md|bench\/README\.md|README\.md|CONTRIBUTING\.md|LICENSE|package\.json|ecosystem\.config\.js)$/.test(
         file,
       ),
   );

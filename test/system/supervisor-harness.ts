@@ -32,6 +32,8 @@ export async function deployment(count: number, extra: Record<string, unknown> =
     JSON.stringify({
       instances: ports.map((port, i) => ({ name: `q${i}`, port, cmdlog: { path: dataDirs[i] } })),
       supervisor: { controlSocket: socket, ...extra },
+      // A free port each: tests run side by side (the 'admin listening' line tells which).
+      admin: { port: 0 },
     }),
   );
   return { dir, configFile, socket, ports, dataDirs, remove: () => rm(dir, { recursive: true, force: true }) };

@@ -65,14 +65,15 @@ function check(t: import('ava').ExecutionContext, out: Array<ReplyValue | WorkqE
     state: 'leased',
     created: new Date('2026-11-29T02:23:45Z'),
     time: null,
+    retryAt: null,
     server: '127.0.0.1:1',
   });
   t.deepEqual(jobs[1]?.['payload'], Buffer.from('payload '));
   t.deepEqual(jobs[1]?.['time'], new Date('2030-01-01T00:00:00Z'));
   t.deepEqual(out[5], []);
   t.deepEqual(out[6], [
-    { name: 'ping', readyLen: 1, scheduledLen: 0 },
-    { name: 'q2', readyLen: 0, scheduledLen: 5 },
+    { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false },
+    { name: 'q2', readyLen: 0, scheduledLen: 5, paused: false },
   ]);
   const server = out[7] as unknown as Record<string, unknown>;
   t.is(server['activeClients'], 1);

@@ -53,7 +53,7 @@ test('ranges: written compactly, read back exactly; anything else is no manifest
   }
 });
 
-test('its name and the .torn files are not segments to the original server (CMDLOG.md 3)', (t) => {
+test('its name and the .torn files are not segments to the original server (docs/command-log.md 3)', (t) => {
   for (const name of [MANIFEST_NAME, `${MANIFEST_NAME}.new`, '000000004.log.torn', '000000004.log.torn.2']) t.is(segmentNumber(name), -1, name);
 });
 

@@ -175,10 +175,10 @@ for (const m of MODES) {
   });
 
   if (m.manyOpens) test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([9]))) }, '000000001.log', 8, /unknown record type 9/);
+    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))) }, '000000001.log', 8, /unknown record type 15/);
     // Segments behind the bad one: a worker reading ahead is stopped too.
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([9]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) }, '000000001.log', 8, /unknown record type 9/);
-    await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([9, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
+    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) }, '000000001.log', 8, /unknown record type 15/);
+    await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([15, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
     await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
     await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
     await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);

@@ -127,6 +127,28 @@ test('standalone: environment settings are the base the flags override', (t) => 
   t.is(flagged.ok && flagged.value.cmdlog.sync, 'interval');
 });
 
+test('the default retry delay: configuration keys, then the -retry-* flags; 0 means none', (t) => {
+  const none = standaloneSettings(config(), flags([]), '/srv');
+  t.false(none.ok && 'retryDelay' in none.value);
+  const env = { WORKQ_RETRY_DELAY_MS: '250', WORKQ_RETRY_MAX_DELAY_MS: '4000' };
+  const configured = standaloneSettings(config(env), flags([]), '/srv');
+  t.deepEqual(configured.ok && configured.value.retryDelay, { delayMs: 250, maxDelayMs: 4000, jitterPercent: 0 });
+  const flagged = standaloneSettings(config(env), flags(['-retry-delay', '100', '-retry-jitter=20']), '/srv');
+  t.deepEqual(flagged.ok && flagged.value.retryDelay, { delayMs: 100, maxDelayMs: 4000, jitterPercent: 20 });
+  const off = standaloneSettings(config(env), flags(['-retry-delay', '0']), '/srv');
+  t.false(off.ok && 'retryDelay' in off.value);
+  t.deepEqual(standaloneSettings(config(), flags(['-retry-jitter', '101']), '/srv'), { ok: false, error: 'invalid -retry-jitter 101: must be an integer from 0 to 100' });
+  t.deepEqual(standaloneSettings(config(), flags(['-retry-delay', '86400001']), '/srv'), {
+    ok: false,
+    error: 'invalid -retry-delay 86400001: must be an integer number of milliseconds from 0 to 86400000',
+  });
+  const instance = config({ ...env, WORKQ_INSTANCES: '[{"port":7001}]' });
+  t.deepEqual(instance.instances[0]!.retryDelay, { delayMs: 250, maxDelayMs: 4000, jitterPercent: 0 });
+  const bad = loadConfig({ env: { WORKQ_RETRY_JITTER_PERCENT: '150' }, cwd: '/srv' });
+  t.false(bad.ok);
+  t.regex(bad.ok ? '' : bad.error, /retry\.jitterPercent: must be an integer from 0 to 100/);
+});
+
 test('standalone: a configured instance, chosen by --instance when there are several', (t) => {
   const two = config({ WORKQ_INSTANCES: '[{"name":"a","port":7001,"cmdlog":{"path":"/d/a","sync":"always"}},{"name":"b","port":7002}]' });
   const b = standaloneSettings(two, flags(['--instance', 'b']), '/srv');

@@ -16,7 +16,7 @@ test('add: NEW in the ready list, created with nanoseconds, TTL from created, jo
   t.is(job.expiresAt, T0 + 60_000);
   t.false(job.scheduled);
   t.deepEqual(h.readyIds(), [tag(1)]);
-  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 1, scheduledLen: 0 });
+  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 1, scheduledLen: 0, paused: false });
   t.deepEqual(h.journal.take(), [`add ${id(1)}`]);
   t.is(h.engine.jobCount, 1);
 });
@@ -210,13 +210,13 @@ test('worked session 11.8: TTR expiry requeues PENDING, then max-attempts fails 
   t.is(h.state(1), JobState.Leased);
   h.advance(1);
   t.is(h.state(1), JobState.Pending);
-  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 1, scheduledLen: 0 });
+  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 1, scheduledLen: 0, paused: false });
   h.advance(100);
   t.is(h.lease('q', 1000).value, `job ${tag(1)}`);
   h.advance(300);
   t.is(h.state(1), JobState.Failed);
   t.is(waiting.value, `${tag(1)} 0 `);
-  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 0, scheduledLen: 0 });
+  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 0, scheduledLen: 0, paused: false });
   const late = h.lease('q', 100);
   h.advance(100);
   t.is(late.value, 'timeout');
@@ -349,7 +349,7 @@ test('delete in every state stops its deadlines and wakes nobody', (t) => {
   const waiting = h.result(2, 100);
   for (const n of [1, 2, 3, 4]) t.is(h.engine.delete(id(n)), null);
   t.is(h.engine.jobCount, 0);
-  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 0, scheduledLen: 0 });
+  t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 0, scheduledLen: 0, paused: false });
   t.is(h.engine.nextDeadline(), T0 + 100);
   h.engine.add(newJob(2));
   h.engine.complete(id(2), 'new');

@@ -3,15 +3,17 @@ import fc from 'fast-check';
 import { Engine } from '../../src/jobs/engine.js';
 import { Job, JobState } from '../../src/jobs/job.js';
 import type { Journal, RestoredJob } from '../../src/jobs/types.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
+import type { StateList } from '../../src/jobs/state-list.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
 const NAMES = ['a', 'b', 'c'];
 
 type Op =
-  | { k: 'add'; n: number; name: number; prio: number; ttr: number; ttl: number; ma: number; mf: number }
+  | { k: 'add'; n: number; name: number; prio: number; ttr: number; ttl: number; ma: number; mf: number; retry: RetryDelay | null }
   | { k: 'schedule'; n: number; name: number; prio: number; at: number; ttl: number; mf: number }
   | { k: 'run'; n: number; name: number; ttr: number; w: number }
   | { k: 'lease'; names: number[]; w: number }
@@ -19,12 +21,16 @@ type Op =
   | { k: 'complete' | 'fail' | 'delete'; n: number }
   | { k: 'cancel' }
   | { k: 'advance'; ms: number }
-  | { k: 'hold'; on: boolean };
+  | { k: 'hold'; on: boolean }
+  | { k: 'touch'; n: number; ttr: number | null }
+  | { k: 'pause'; name: number; on: boolean }
+  | { k: 'retry'; n: number }
+  | { k: 'retry-failed'; name: number };
 
 const nArb = fc.integer({ min: 1, max: 12 });
 const nameArb = fc.integer({ min: 0, max: 2 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('add' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), ttr: fc.integer({ min: 1, max: 300 }), ttl: fc.integer({ min: 1, max: 2000 }), ma: fc.integer({ min: 0, max: 2 }), mf: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('add' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), ttr: fc.integer({ min: 1, max: 300 }), ttl: fc.integer({ min: 1, max: 2000 }), ma: fc.integer({ min: 0, max: 2 }), mf: fc.integer({ min: 0, max: 3 }), retry: fc.option(fc.record({ delayMs: fc.integer({ min: 0, max: 300 }), maxDelayMs: fc.integer({ min: 0, max: 600 }), jitterPercent: fc.integer({ min: 0, max: 100 }) })) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('schedule' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), at: fc.integer({ min: -200, max: 800 }), ttl: fc.integer({ min: 1, max: 2000 }), mf: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('run' as const), n: nArb, name: nameArb, ttr: fc.integer({ min: 1, max: 300 }), w: fc.integer({ min: 0, max: 600 }) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('lease' as const), names: fc.array(nameArb, { minLength: 1, maxLength: 3 }), w: fc.integer({ min: 0, max: 500 }) }) },
@@ -33,6 +39,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel' as const) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 400 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('hold' as const), on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('touch' as const), n: nArb, ttr: fc.option(fc.integer({ min: 1, max: 400 })) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('pause' as const), name: nameArb, on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('retry' as const), n: nArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('retry-failed' as const), name: nameArb }) },
 );
 
 /** What an add/schedule record of `job` carries (accessor fields included, which a spread would miss). */
@@ -78,16 +88,35 @@ class MirrorJournal implements Journal {
   timeoutAttempt(jobId: string): void {
     this.check('timeout', this.mirror.restoreTimeoutAttempt(jobId));
   }
+  touch(jobId: string, ttr: number, at: number): void {
+    this.check('touch', this.mirror.restoreTouch(jobId, ttr, at));
+  }
+  pause(name: string, paused: boolean): void {
+    this.mirror.restorePause(name, paused);
+  }
+  retryDelay(jobId: string, delay: RetryDelay): void {
+    this.check('retry-delay', this.mirror.restoreRetryDelay(jobId, delay));
+  }
+  retryAt(jobId: string, delayMs: number, at: number): void {
+    this.check('retry-at', this.mirror.restoreRetryAt(jobId, delayMs, at));
+  }
+  restartFailed(jobId: string): void {
+    this.check('retry', this.mirror.restoreRetry(jobId, this.clock.t));
+  }
 }
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; waitHead: unknown }>;
+  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
 function listItems(heap: IndexedHeap<Job>): Job[] {
   return (heap as unknown as { items: Job[] }).items;
+}
+
+function stateSlots(list: StateList): (Job | null)[] {
+  return (list as unknown as { slots: (Job | null)[] }).slots;
 }
 
 function checkInvariants(engine: Engine, now: number, problems: string[]): void {
@@ -96,12 +125,12 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   for (const job of inner.jobs.values()) {
     const q = inner.queues.get(job.name)!;
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
+    queued++;
     if (job.state === JobState.Leased) {
-      if (job.listIndex !== -1 || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
+      if (stateSlots(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (job.listIndex !== -1 || job.deadlineIndex !== -1) problems.push(`final ${job.id} still queued`);
+      if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
     } else {
-      queued++;
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
       if (listItems(list)[job.listIndex] !== job) problems.push(`${job.id} not at its list index`);
       if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
@@ -110,6 +139,15 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   }
   let listed = 0;
   for (const q of inner.queues.values()) {
+    for (const list of [q.leased, q.completed, q.failed]) {
+      const slots = stateSlots(list);
+      listed += list.size;
+      slots.forEach((job, i) => {
+        if (job !== null && (job.listIndex !== i || inner.jobs.get(job.id) !== job)) problems.push('state list slot wrong');
+      });
+      if (slots.filter((job) => job !== null).length !== list.size) problems.push('state list size wrong');
+      if (list.ordered(0, 1000).length !== list.size) problems.push('state list window wrong');
+    }
     for (const list of [q.ready, q.scheduled]) {
       const items = listItems(list);
       listed += items.length;
@@ -120,13 +158,13 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
       const window = list.ordered(0, items.length);
       for (let i = 1; i < window.length; i++) if (!queueBefore(window[i - 1]!, window[i]!)) problems.push('window out of order');
     }
-    if (q.waitHead !== null && q.ready.size > 0) problems.push('a lease waits while a job is ready');
+    if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
 }
 
-function sameState(live: Engine, mirror: Engine, problems: string[]): void {
+function sameState(live: Engine, mirror: Engine, problems: string[], now: number): void {
   const liveJobs = (live as unknown as Internals).jobs;
   const mirrorJobs = (mirror as unknown as Internals).jobs;
   for (const job of liveJobs.values()) {
@@ -142,20 +180,30 @@ function sameState(live: Engine, mirror: Engine, problems: string[]): void {
       problems.push(`mirror differs on ${job.id}: ${m.state}/${m.attempts}/${m.fails} vs ${job.state}/${job.attempts}/${job.fails}`);
     }
     if (job.state === JobState.Leased && mirror.deadlineOf(m) !== live.deadlineOf(job)) problems.push(`mirror TTR differs on ${job.id}`);
+    // The end of a retry wait is not journaled (like a scheduled time): the mirror's ends at its next tick.
+    const waitEnded = job.retryAt === 0 && m.retryAt <= now;
+    if (!leaseTimeFailure && !waitEnded && m.retryAt !== job.retryAt) problems.push(`mirror retry wait differs on ${job.id}: ${m.retryAt} vs ${job.retryAt}`);
   }
   for (const m of mirrorJobs.values()) if (!liveJobs.has(m.id)) problems.push(`mirror kept ${m.id}`);
+  const mirrorQueues = (mirror as unknown as Internals).queues;
+  for (const [name, q] of (live as unknown as Internals).queues) {
+    if (q.paused !== (mirrorQueues.get(name)?.paused ?? false)) problems.push(`mirror differs on the pause of ${name}`);
+  }
 }
 
 test('random operations keep every job in one place, replay mirrors the journal, and everything ends', (t) => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.option(fc.integer({ min: 1, max: 200 })), fc.double({ min: 0, max: 0.999, noNaN: true }), (ops, defaultDelay, random) => {
       const clock = new FakeClock();
       const problems: string[] = [];
       const mirror = new Engine(clock);
-      const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems));
+      // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
+      const options = defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
+      const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
       const calls = new Map<number, number>();
       const cancels: Array<() => void> = [];
       const cancelled = new Set<number>();
+      const paused = new Set<string>();
       let seq = 0;
       const track = () => {
         const k = ++seq;
@@ -163,12 +211,13 @@ test('random operations keep every job in one place, replay mirrors the journal,
         return (outcome: unknown) => {
           calls.set(k, calls.get(k)! + 1);
           if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
+          if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
         };
       };
       for (const op of ops) {
         switch (op.k) {
           case 'add':
-            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0' });
+            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0', retry: op.retry });
             break;
           case 'schedule': {
             const at = clock.t + op.at;
@@ -210,12 +259,46 @@ test('random operations keep every job in one place, replay mirrors the journal,
             engine.holdJobDeadlines(op.on);
             if (!op.on) engine.tick(clock.t);
             break;
+          case 'touch': {
+            // The model: only a leased job can be touched, and its lease then ends ttr from now.
+            const job = engine.inspectJob(id(op.n));
+            const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
+            const r = engine.touch(id(op.n), op.ttr);
+            if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
+            if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
+            break;
+          }
+          case 'retry': {
+            // The model: only a failed background job starts over, as NEW with its counters at 0.
+            const job = engine.inspectJob(id(op.n));
+            const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
+            const r = engine.retryFailed(id(op.n));
+            if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
+            // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
+            const startedOver = job !== null && job.fails === 0 && job.result === null &&
+              ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
+            if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
+            break;
+          }
+          case 'retry-failed': {
+            const name = NAMES[op.name]!;
+            const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
+            const n = engine.retryAllFailed(name);
+            if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
+            if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
+            break;
+          }
+          case 'pause':
+            if (op.on) paused.add(NAMES[op.name]!);
+            else paused.delete(NAMES[op.name]!);
+            engine.pause(NAMES[op.name]!, op.on);
+            break;
         }
         checkInvariants(engine, clock.t, problems);
-        sameState(engine, mirror, problems);
+        sameState(engine, mirror, problems, clock.t);
         if (problems.length > 0) break;
       }
-      // Liveness: with deadlines released, every job and every waiter ends by its deadlines.
+      // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
       engine.holdJobDeadlines(false);
       for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
         clock.t = Math.max(clock.t, engine.nextDeadline());
@@ -228,7 +311,7 @@ test('random operations keep every job in one place, replay mirrors the journal,
         const expected = cancelled.has(k) ? 0 : 1;
         if (n !== expected) problems.push(`callback ${k} called ${n} times`);
       }
-      sameState(engine, mirror, problems);
+      sameState(engine, mirror, problems, clock.t);
       if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
     }),
     { numRuns: Number(process.env.ENGINE_RUNS ?? 400) },

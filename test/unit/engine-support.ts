@@ -1,5 +1,6 @@
 import { Engine } from '../../src/jobs/engine.js';
 import type { Job } from '../../src/jobs/job.js';
+import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import type { Clock, Finished, Journal, NewJob, NewRunJob, NewScheduledJob } from '../../src/jobs/types.js';
 
 /** 2027-01-15T08:00:00Z, a whole second. */
@@ -38,6 +39,21 @@ export class RecordingJournal implements Journal {
   }
   timeoutAttempt(id: string): void {
     this.records.push(`timeout ${id}`);
+  }
+  touch(id: string, ttr: number, at: number): void {
+    this.records.push(`touch ${id} ${ttr} ${at - T0}`);
+  }
+  pause(name: string, paused: boolean): void {
+    this.records.push(`${paused ? 'pause' : 'resume'} ${name}`);
+  }
+  retryDelay(id: string, delay: RetryDelay): void {
+    this.records.push(`retry-delay ${id} ${delay.delayMs} ${delay.maxDelayMs} ${delay.jitterPercent}`);
+  }
+  retryAt(id: string, delayMs: number, at: number): void {
+    this.records.push(`retry-at ${id} ${delayMs} ${at - T0}`);
+  }
+  restartFailed(id: string): void {
+    this.records.push(`retry ${id}`);
   }
   take(): string[] {
     return this.records.splice(0);

@@ -111,10 +111,10 @@ test('lease with an invalid name lists the names validated before it', (t) => {
 
 test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
   t.deepEqual(decodeInput(`add ${V4} ping 5000 60000 4 -priority=10 -max-attempts=3 -max-fails=2\r\nping\r\n`), {
-    kind: 'add', id: V4, name: 'ping', ttr: 5000, ttl: 60000, priority: 10, maxAttempts: 3, maxFails: 2, payload: 'ping',
+    kind: 'add', id: V4, name: 'ping', ttr: 5000, ttl: 60000, priority: 10, maxAttempts: 3, maxFails: 2, payload: 'ping', retry: null,
   });
   t.deepEqual(decodeInput(`add ${V4.toUpperCase()} q 1 2592000000 0\r\n\r\n`), {
-    kind: 'add', id: V4, name: 'q', ttr: 1, ttl: 2592000000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '',
+    kind: 'add', id: V4, name: 'q', ttr: 1, ttl: 2592000000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', retry: null,
   });
   const order: [string, ClientError][] = [
     // 2 flags limit before the ID
@@ -150,7 +150,7 @@ test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
 test('schedule: fields and validation order of 5.2', (t) => {
   t.deepEqual(decodeInput(`schedule ${V4} report 1000 60000 2030-01-01T00:00:00.25Z 3 -priority=-2\r\nmon\r\n`), {
     kind: 'schedule', id: V4, name: 'report', ttr: 1000, ttl: 60000, timeSec: 1893456000, timeNsec: 250000000,
-    priority: -2, maxAttempts: 0, maxFails: 0, payload: 'mon',
+    priority: -2, maxAttempts: 0, maxFails: 0, payload: 'mon', retry: null,
   });
   const T = '2030-01-01T00:00:00Z';
   const order: [string, ClientError][] = [
@@ -214,6 +214,39 @@ test('delete: a well-formed non-v4 ID is valid=false (5.8)', (t) => {
   t.deepEqual(decodeInput(`delete ${NIL}\r\n`), { kind: 'delete', id: NIL, valid: false });
   t.is(errorOf('delete garbage\r\n'), 'invalid-id');
   t.is(errorOf(`delete ${V4} -a=1\r\n`), 'invalid-command-args');
+});
+
+test('retry flags of add and schedule (docs/protocol-extensions.md)', (t) => {
+  t.like(decodeInput(`add ${V4} q 1 1 0 -retry-delay=100 -retry-max-delay=5000 -retry-jitter=25\r\n\r\n`), {
+    kind: 'add', retry: { delayMs: 100, maxDelayMs: 5000, jitterPercent: 25 },
+  });
+  t.like(decodeInput(`add ${V4} q 1 1 0 -retry-jitter=0\r\n\r\n`), { retry: { delayMs: 0, maxDelayMs: 0, jitterPercent: 0 } });
+  t.like(decodeInput(`add ${V4} q 1 1 0 -priority=1 -max-attempts=1 -max-fails=1 -retry-delay=1 -retry-max-delay=2 -retry-jitter=3\r\n\r\n`), {
+    priority: 1, maxAttempts: 1, maxFails: 1, retry: { delayMs: 1, maxDelayMs: 2, jitterPercent: 3 },
+  });
+  t.like(decodeInput(`schedule ${V4} q 1 1 2030-01-01T00:00:00Z 0 -retry-delay=9\r\n\r\n`), { kind: 'schedule', retry: { delayMs: 9 } });
+  t.is(errorOf(`add ${V4} q 1 1 0 -a=1 -b=1 -c=1 -retry-delay=1 -d=1\r\n\r\n`), 'invalid-command-args');
+  t.is(errorOf(`add ${V4} q 1 1 0 -retry-delay=86400001\r\n\r\n`), 'invalid-retry-delay');
+  t.is(errorOf(`add ${V4} q 1 1 0 -retry-max-delay=-1\r\n\r\n`), 'invalid-retry-max-delay');
+  t.is(errorOf(`add ${V4} q 1 1 0 -retry-jitter=256\r\n\r\n`), 'invalid-retry-jitter');
+  t.is(errorOf(`add bad q 1 1 0 -retry-jitter=256\r\n\r\n`), 'invalid-id', 'the retry flags after the ID');
+  t.is(errorOf(`add ${V4} q 1 1 0 -priority=x -retry-jitter=256\r\n\r\n`), 'invalid-priority', 'and after the original flags');
+  t.is(errorOf(`add ${V1} q 1 1 0 -retry-jitter=256\r\n\r\n`), 'invalid-retry-jitter', 'but before the version check');
+});
+
+test('touch, pause, resume (docs/protocol-extensions.md)', (t) => {
+  t.deepEqual(decodeInput(`touch ${V4}\r\n`), { kind: 'touch', id: V4, ttr: null });
+  t.deepEqual(decodeInput(`touch ${V4.toUpperCase()} 86400000\r\n`), { kind: 'touch', id: V4, ttr: 86_400_000 });
+  t.is(errorOf(`touch ${V4} 0\r\n`), 'invalid-ttr');
+  t.is(errorOf(`touch ${V4} 86400001\r\n`), 'invalid-ttr');
+  t.is(errorOf(`touch ${V1} 5\r\n`), 'invalid-id');
+  t.is(errorOf(`touch ${NIL}\r\n`), 'invalid-id');
+  t.is(errorOf('touch bad x\r\n'), 'invalid-id');
+  t.is(errorOf(`touch ${V4} -a=1\r\n`), 'invalid-command-args');
+  t.deepEqual(decodeInput('pause q\r\n'), { kind: 'pause', name: 'q', paused: true });
+  t.deepEqual(decodeInput('resume q\r\n'), { kind: 'pause', name: 'q', paused: false });
+  t.is(errorOf('pause q$\r\n'), 'invalid-name');
+  t.is(errorOf('resume q -a=1\r\n'), 'invalid-command-args');
 });
 
 test('inspect: objects, arity, fields (6.x)', (t) => {

@@ -28,6 +28,7 @@ const PING: JobInfo = {
   createdSec: Date.UTC(2026, 10, 29, 2, 23, 45) / 1000,
   timeSec: 0,
   timeNsec: 0,
+  retryAt: 0,
 };
 
 const PING_BLOCK = (attempts: number, state: number) => [
@@ -46,7 +47,7 @@ const PING_BLOCK = (attempts: number, state: number) => [
   'created 2026-11-29T02:23:45Z',
 ];
 
-test('error lines: every client error, capitalised as the original', (t) => {
+test('error lines: every client error, capitalised as the original (and the extensions\' ones)', (t) => {
   const expected: Record<ClientError, string> = {
     'unknown-command': '-CLIENT-ERROR Unknown command\r\n',
     'invalid-command-args': '-CLIENT-ERROR Invalid command args\r\n',
@@ -68,6 +69,11 @@ test('error lines: every client error, capitalised as the original', (t) => {
     'duplicate-result': '-CLIENT-ERROR Duplicate result\r\n',
     'authentication-required': '-CLIENT-ERROR Authentication required\r\n',
     'invalid-secret': '-CLIENT-ERROR Invalid secret\r\n',
+    'job-not-leased': '-CLIENT-ERROR Job not leased\r\n',
+    'job-not-failed': '-CLIENT-ERROR Job not failed\r\n',
+    'invalid-retry-delay': '-CLIENT-ERROR Invalid Retry Delay\r\n',
+    'invalid-retry-max-delay': '-CLIENT-ERROR Invalid Retry Max Delay\r\n',
+    'invalid-retry-jitter': '-CLIENT-ERROR Invalid Retry Jitter\r\n',
   };
   t.deepEqual(Object.keys(CLIENT_ERROR_TEXT).sort(), Object.keys(expected).sort());
   const out = new ReplyWriter();
@@ -96,11 +102,17 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
   const out = new ReplyWriter();
   out.jobs([PING]);
   t.is(text(out), wire('+OK 1', ...PING_BLOCK(0, 0)));
-  out.queues([{ name: 'ping', readyLen: 1, scheduledLen: 0 }]);
+  out.queues([{ name: 'ping', readyLen: 1, scheduledLen: 0, paused: false }]);
   t.is(text(out), wire('+OK 1', 'ping 2', 'ready-len 1', 'scheduled-len 0'));
   out.jobs([]);
   out.queues([]);
   t.is(text(out), wire('+OK 0', '+OK 0'));
+  out.jobs([{ ...PING, state: 3, attempts: 1, retryAt: Date.UTC(2026, 10, 29, 2, 24, 0, 7) }]);
+  const waiting = PING_BLOCK(1, 3);
+  waiting[0] = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 13';
+  t.is(text(out), wire('+OK 1', ...waiting, 'retry-at 2026-11-29T02:24:00.007Z'));
+  out.queues([{ name: 'held', readyLen: 2, scheduledLen: 1, paused: true }, { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false }]);
+  t.is(text(out), wire('+OK 2', 'held 3', 'ready-len 2', 'scheduled-len 1', 'paused 1', 'ping 2', 'ready-len 1', 'scheduled-len 0'));
 });
 
 test('11.3 lease, inspect of the leased job, result', (t) => {

@@ -1,0 +1,146 @@
+/**
+ * `node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]`: the server's
+ * hot path in one process, without sockets: command bytes through the push parser,
+ * decode, the engine and the reply writer, for the src/ of two commits (git archive),
+ * in alternating rounds. Two workloads: `add` of 100-byte payloads, and add → lease →
+ * complete cycles. Prints each round and the medians in ops/s, and b/a.
+ *
+ * Both sides run in one process, turn about, so a busy machine slows both alike: on a
+ * shared machine this compares two commits where the socket benchmarks (run.ts) cannot
+ * tell a few percent from the noise.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { ROOT } from './procs.js';
+
+interface Side {
+  rev: string;
+  Parser: new (sink: unknown) => { feed(chunk: Buffer): void };
+  decode: (frame: unknown) => { kind: string; [key: string]: unknown };
+  Engine: new (clock: { now(): number }) => Record<string, (...args: unknown[]) => unknown>;
+  ReplyWriter: new () => { ok(): void; leased(id: string, name: string, ttr: number, payload: string): void; take(): Buffer; timeout(): void };
+}
+
+const [revA, revB, roundsText = '7', jobsText = '200000'] = process.argv.slice(2);
+if (revA === undefined || revB === undefined) {
+  console.error('usage: node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]');
+  process.exit(2);
+}
+const ROUNDS = Number(roundsText);
+const JOBS = Number(jobsText);
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-ab-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+async function load(rev: string): Promise<Side> {
+  const dir = path.join(tmp, rev);
+  execFileSync('sh', ['-c', `mkdir -p "${dir}" && git -C "${ROOT}" archive "${rev}" src | tar -x -C "${dir}"`]);
+  const from = (file: string): string => pathToFileURL(path.join(dir, 'src', file)).href;
+  const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = await Promise.all([
+    import(from('protocol/parser.ts')),
+    import(from('protocol/decode.ts')),
+    import(from('jobs/engine.ts')),
+    import(from('protocol/replies.ts')),
+  ]);
+  return { rev, Parser, decode, Engine, ReplyWriter };
+}
+
+function uuid(i: number): string {
+  const hex = i.toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${hex}`;
+}
+
+const PAYLOAD = 'x'.repeat(100);
+const ADDS = Buffer.from(Array.from({ length: JOBS }, (_, i) => `add ${uuid(i)} bench 60000 600000 100\r\n${PAYLOAD}\r\n`).join(''), 'latin1');
+
+/** Feeds `bytes` in 64 KiB reads, as a socket would deliver them, through parse → decode → engine → reply. */
+function addRound(side: Side): number {
+  const engine = new side.Engine({ now: () => 1_800_000_000_000 });
+  const out = new side.ReplyWriter();
+  let n = 0;
+  const parser = new side.Parser({
+    command(frame: unknown) {
+      const request = side.decode(frame);
+      if (request.kind === 'add' && engine.add!(request) === null) out.ok();
+      n++;
+    },
+    error() {},
+    close() {},
+  });
+  const started = performance.now();
+  for (let at = 0; at < ADDS.length; at += 65536) {
+    parser.feed(ADDS.subarray(at, at + 65536));
+    out.take();
+  }
+  const ms = performance.now() - started;
+  if (n !== JOBS) throw new Error(`${side.rev}: ${n} of ${JOBS} adds`);
+  return (JOBS * 1000) / ms;
+}
+
+/** add, lease and complete per job, each command parsed and decoded, batches of 64 as a pipelining client sends them. */
+function cycleRound(side: Side): number {
+  const engine = new side.Engine({ now: () => 1_800_000_000_000 });
+  const out = new side.ReplyWriter();
+  let done = 0;
+  const parser = new side.Parser({
+    command(frame: unknown) {
+      const r = side.decode(frame);
+      if (r.kind === 'add') engine.add!(r);
+      else if (r.kind === 'lease') engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string } | null) => {
+        if (job === null) out.timeout();
+        else out.leased(job.id, job.name, job.ttr, job.payload);
+      });
+      else if (r.kind === 'complete' && engine.complete!(r['id'], r['result']) === null) {
+        out.ok();
+        done++;
+      }
+    },
+    error() {},
+    close() {},
+  });
+  const batch = 64;
+  const started = performance.now();
+  for (let i = 0; i < JOBS; i += batch) {
+    let adds = '';
+    let leases = '';
+    let completes = '';
+    for (let j = i; j < Math.min(JOBS, i + batch); j++) {
+      adds += `add ${uuid(j)} cycle 60000 600000 100\r\n${PAYLOAD}\r\n`;
+      leases += 'lease cycle 0\r\n';
+      completes += `complete ${uuid(j)} 2\r\nok\r\n`;
+    }
+    parser.feed(Buffer.from(adds + leases + completes, 'latin1'));
+    out.take();
+  }
+  const ms = performance.now() - started;
+  if (done !== JOBS) throw new Error(`${side.rev}: ${done} of ${JOBS} cycles`);
+  return (JOBS * 1000) / ms;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const sides = [await load(revA), await load(revB)];
+const results = new Map<string, number[]>();
+for (const workload of [addRound, cycleRound]) {
+  // One unrecorded round each, so both sides are compiled by the JIT before the clock matters.
+  for (const side of sides) workload(side);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const key = `${workload.name} ${side.rev}`;
+      const opsPerSec = workload(side);
+      results.set(key, [...(results.get(key) ?? []), opsPerSec]);
+      console.log(`${key} round ${round + 1}: ${Math.round(opsPerSec).toLocaleString('en')} ops/s`);
+    }
+  }
+}
+for (const workload of ['addRound', 'cycleRound']) {
+  const a = median(results.get(`${workload} ${revA}`)!);
+  const b = median(results.get(`${workload} ${revB}`)!);
+  console.log(`${workload}: ${revA} ${Math.round(a).toLocaleString('en')} ops/s, ${revB} ${Math.round(b).toLocaleString('en')} ops/s, ${revB}/${revA} ${(b / a).toFixed(3)}`);
+}

@@ -1,0 +1,219 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
+import { COMMAND_NAMES, OUTCOME_NAMES, type ServerStats } from '../server/stats.js';
+import { takeCensus, type Census, type QueueTally } from './census.js';
+import { registerBucketHistogram } from './histogram.js';
+import { one, registerReadings, type Reading } from './readings.js';
+
+export interface InstanceMetricsOptions {
+  /** The instance label of every value. */
+  instance: string;
+  /** Queues that get a queue label of their own (the largest backlogs); the rest are summed under '*other*'. */
+  maxQueues: number;
+  /** Wall clock in ms, for the age of the oldest ready job. */
+  now?: () => number;
+}
+
+const STATES = ['ready', 'scheduled', 'leased', 'completed', 'failed'] as const;
+
+/**
+ * A census whose walk took more than CENSUS_FRESH_MS is reused until CENSUS_REUSE_FACTOR
+ * times its work has passed, which holds the walks to about 1% of a core however often
+ * Prometheus scrapes: a server holding a million jobs (a walk of ~0.3 s here) counts
+ * them afresh every 30 s or so; a small one at every scrape.
+ */
+const CENSUS_FRESH_MS = 5;
+const CENSUS_REUSE_FACTOR = 100;
+
+/** Whether a census whose walk took `workMs` is still good `ageMs` after it ended. */
+export function censusReusable(workMs: number, ageMs: number): boolean {
+  return workMs > CENSUS_FRESH_MS && ageMs < workMs * CENSUS_REUSE_FACTOR;
+}
+
+function tallies(census: Census): QueueTally[] {
+  return census.other === null ? census.queues : [...census.queues, census.other];
+}
+
+function stateCount(tally: QueueTally, state: (typeof STATES)[number]): number {
+  return tally[state];
+}
+
+/**
+ * The registry of one server's metrics: every value read from its ServerStats (and, for
+ * jobs by queue, from a walk over its engine) when a scrape asks. A scrape that arrives
+ * while another runs shares its walk.
+ */
+export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOptions): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance: options.instance });
+  const now = options.now ?? Date.now;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+
+  let census: Promise<Census | null> | null = null;
+  let last: { census: Census; at: number } | null = null;
+  const takeOnce = (): Promise<Census | null> => {
+    if (last !== null && censusReusable(last.census.workMs, performance.now() - last.at)) return Promise.resolve(last.census);
+    const engine = stats.engine;
+    census ??= (engine === null ? Promise.resolve(null) : takeCensus(engine, options.maxQueues))
+      .then((taken) => {
+        last = taken === null ? null : { census: taken, at: performance.now() };
+        return taken;
+      })
+      .finally(() => (census = null));
+    return census;
+  };
+  const byQueue = (value: (tally: QueueTally) => number | null) => async (): Promise<Reading[]> => {
+    const taken = await takeOnce();
+    if (taken === null) return [];
+    const out: Reading[] = [];
+    for (const tally of tallies(taken)) {
+      const v = value(tally);
+      if (v !== null) out.push({ labels: { queue: tally.name }, value: v });
+    }
+    return out;
+  };
+  const engine = <T>(read: (e: NonNullable<ServerStats['engine']>) => T, none: T): T => (stats.engine === null ? none : read(stats.engine));
+
+  registerReadings(registry, {
+    name: 'workq_jobs',
+    help: `Jobs held, by queue and state. Only the ${options.maxQueues} queues with the most ready and scheduled jobs have a queue label of their own; the others are summed under queue="*other*".`,
+    type: 'gauge',
+    read: async () => {
+      const taken = await takeOnce();
+      if (taken === null) return [];
+      const out: Reading[] = [];
+      for (const tally of tallies(taken)) {
+        for (const state of STATES) out.push({ labels: { queue: tally.name, state }, value: stateCount(tally, state) });
+      }
+      return out;
+    },
+  });
+  registerReadings(registry, {
+    name: 'workq_queue_oldest_ready_age_seconds',
+    help: 'How long the job that has been ready the longest has waited to be leased, by queue (no value when the queue has no ready job).',
+    type: 'gauge',
+    read: byQueue((tally) => (tally.oldestReadySince === Infinity ? null : Math.max(0, now() - tally.oldestReadySince) / 1000)),
+  });
+  registerReadings(registry, {
+    name: 'workq_queue_jobs_added_total',
+    help: 'Jobs created by add, schedule and run since the start, by queue (queue label guarded as for workq_jobs).',
+    type: 'counter',
+    read: byQueue((tally) => tally.added),
+  });
+  registerReadings(registry, {
+    name: 'workq_queue_jobs_completed_total',
+    help: 'Jobs completed since the start, by queue (queue label guarded as for workq_jobs).',
+    type: 'counter',
+    read: byQueue((tally) => tally.completedTotal),
+  });
+  registerReadings(registry, {
+    name: 'workq_queues',
+    help: 'Queues the server knows (each name ever used), however many have a label of their own.',
+    type: 'gauge',
+    read: () => one(engine((e) => e.queueList.length, 0)),
+  });
+
+  const counters = (read: (c: NonNullable<ServerStats['engine']>['counters']) => number) => () => one(engine((e) => read(e.counters), 0));
+  registerReadings(registry, { name: 'workq_jobs_added_total', help: 'Jobs created by add, schedule and run since the start.', type: 'counter', read: counters((c) => c.added) });
+  registerReadings(registry, { name: 'workq_leases_total', help: 'Attempts started: jobs handed out to lease and run.', type: 'counter', read: counters((c) => c.leased) });
+  registerReadings(registry, { name: 'workq_jobs_completed_total', help: 'Jobs completed since the start.', type: 'counter', read: counters((c) => c.completed) });
+  registerReadings(registry, { name: 'workq_jobs_failed_total', help: 'Jobs failed for good since the start (by fail or at an attempt limit).', type: 'counter', read: counters((c) => c.failed) });
+  registerReadings(registry, { name: 'workq_ttr_timeouts_total', help: 'Leases whose TTR ran out before complete or fail.', type: 'counter', read: counters((c) => c.ttrTimeouts) });
+  registerReadings(registry, {
+    name: 'workq_job_retries_total',
+    help: 'Jobs put back to be leased again: after a fail while fails were left (limit="max-fails"), after a TTR timeout while attempts were left (limit="max-attempts").',
+    type: 'counter',
+    read: () =>
+      engine(
+        (e) => [
+          { labels: { limit: 'max-fails' }, value: e.counters.retriesMaxFails },
+          { labels: { limit: 'max-attempts' }, value: e.counters.retriesMaxAttempts },
+        ],
+        [],
+      ),
+  });
+  registerReadings(registry, {
+    name: 'workq_jobs_exhausted_total',
+    help: 'Jobs failed for good because they reached a limit: max-fails (by fail) or max-attempts (by TTR timeout or at the next lease).',
+    type: 'counter',
+    read: () =>
+      engine(
+        (e) => [
+          { labels: { limit: 'max-fails' }, value: e.counters.exhaustedMaxFails },
+          { labels: { limit: 'max-attempts' }, value: e.counters.exhaustedMaxAttempts },
+        ],
+        [],
+      ),
+  });
+  registerReadings(registry, { name: 'workq_ttl_evictions_total', help: 'Unfinished jobs removed because their TTL ended (inspect server evicted-jobs).', type: 'counter', read: () => one(engine((e) => e.evictedJobs, 0)) });
+
+  registerReadings(registry, {
+    name: 'workq_commands_total',
+    help: 'Commands answered, by command and outcome (ok, timeout, not_found, client_error, read_only); command="none" counts input that framed no command.',
+    type: 'counter',
+    read: () => {
+      const out: Reading[] = [];
+      COMMAND_NAMES.forEach((command, c) => {
+        OUTCOME_NAMES.forEach((outcome, o) => {
+          const value = stats.commands.get(c, o);
+          if (value > 0) out.push({ labels: { command, outcome }, value });
+        });
+      });
+      return out;
+    },
+  });
+  registerBucketHistogram(registry, { name: 'workq_lease_wait_seconds', help: 'How long a lease that got a job waited for it (0 when one was ready).', counts: stats.leaseWaitSeconds });
+
+  registerReadings(registry, { name: 'workq_connections', help: 'Client connections open.', type: 'gauge', read: () => one(stats.connectionsOpen) });
+  registerReadings(registry, { name: 'workq_connections_accepted_total', help: 'Client connections accepted since the start.', type: 'counter', read: () => one(stats.connectionsAccepted) });
+  registerReadings(registry, { name: 'workq_waiting_clients', help: 'Leases, results and runs waiting.', type: 'gauge', read: () => one(engine((e) => e.waiterCount, 0)) });
+
+  const { log } = stats;
+  registerReadings(registry, { name: 'workq_cmdlog_written_bytes_total', help: 'Bytes of records written to the command log since the start.', type: 'counter', read: () => one(log.bytesWritten) });
+  registerReadings(registry, { name: 'workq_cmdlog_segments', help: 'Segment files of the command log (0 without a log).', type: 'gauge', read: () => one(stats.commandLog?.segmentCount ?? 0) });
+  registerReadings(registry, { name: 'workq_cmdlog_cleaning_runs_total', help: 'Cleaning passes over the closed segments since the start.', type: 'counter', read: () => one(log.cleaningRuns) });
+  registerBucketHistogram(registry, { name: 'workq_cmdlog_fsync_seconds', help: 'Duration of the command log fsyncs.', counts: log.fsyncSeconds });
+  registerReadings(registry, { name: 'workq_read_only', help: '1 while the command log cannot be written and mutating commands are refused.', type: 'gauge', read: () => one(stats.commandLog?.readOnly === true ? 1 : 0) });
+  registerReadings(registry, {
+    name: 'workq_cmdlog_sync_info',
+    help: 'The command log fsync policy (interval, always, os; none without a log), as a label of a constant 1.',
+    type: 'gauge',
+    read: () => [{ labels: { policy: stats.sync }, value: 1 }],
+  });
+
+  const { replay } = log;
+  registerReadings(registry, { name: 'workq_replay_bytes', help: 'Size of the command log replayed at the start.', type: 'gauge', read: () => one(replay.bytesTotal) });
+  registerReadings(registry, { name: 'workq_replay_done_bytes', help: 'Bytes of the log replayed so far (equal to workq_replay_bytes once replay is over).', type: 'gauge', read: () => one(replay.bytesDone) });
+  registerReadings(registry, { name: 'workq_replay_records', help: 'Records replayed so far at the start.', type: 'gauge', read: () => one(replay.records) });
+  registerReadings(registry, {
+    name: 'workq_replay_duration_seconds',
+    help: 'How long replay took, or has taken so far while it runs.',
+    type: 'gauge',
+    read: () => one(replay.startedAt === 0 ? 0 : ((replay.endedAt === 0 ? performance.now() : replay.endedAt) - replay.startedAt) / 1000),
+  });
+  registerReadings(registry, { name: 'workq_starting', help: '1 while the server replays its log and has not begun to listen.', type: 'gauge', read: () => one(stats.listeningSince === null ? 1 : 0) });
+  registerReadings(registry, {
+    name: 'workq_start_time_seconds',
+    help: 'Unix time since which the server listens (absent while it starts).',
+    type: 'gauge',
+    read: () => (stats.listeningSince === null ? [] : one(stats.listeningSince / 1000)),
+  });
+
+  registerReadings(registry, { name: 'workq_process_resident_memory_bytes', help: 'Resident memory of the server process.', type: 'gauge', read: () => one(process.memoryUsage.rss()) });
+  registerReadings(registry, { name: 'workq_process_heap_used_bytes', help: 'V8 heap in use by the server process.', type: 'gauge', read: () => one(process.memoryUsage().heapUsed) });
+  registerReadings(registry, {
+    name: 'workq_event_loop_lag_seconds',
+    help: 'Event loop delay since the previous scrape: its 99th percentile and maximum.',
+    type: 'gauge',
+    read: () => {
+      const out = [
+        { labels: { quantile: '0.99' }, value: lag.percentile(99) / 1e9 },
+        { labels: { quantile: '1' }, value: lag.max / 1e9 },
+      ];
+      lag.reset();
+      return out;
+    },
+  });
+  return registry;
+}
