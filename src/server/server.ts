@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
 import { openListeners } from './listeners.js';
 import { ServerStats } from './stats.js';
 import { Ticker } from './ticker.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../config/package-root.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 
 /** How long a graceful stop waits for clients to take their last replies before cutting them off. */
