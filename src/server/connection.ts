@@ -183,6 +183,7 @@ export class Connection implements ParserSink {
   private readonly onIdle = (): void => {
     if (this.closing || this.waiting !== null) return;
     this.out.serverError(IDLE_TIMEOUT_TEXT);
+    this.host.stats.idleTimeouts++;
     this.closeAfterReplies();
   };
 
@@ -208,6 +209,7 @@ export class Connection implements ParserSink {
     if (!this.authenticated && frame.spec !== AUTH) {
       this.out.clientError('authentication-required');
       this.host.stats.commands.count(command, Outcome.ClientError);
+      this.host.stats.authRequired++;
       return;
     }
     const log = this.host.log;
@@ -325,6 +327,7 @@ export class Connection implements ParserSink {
         } else {
           out.clientError('invalid-secret');
           this.counted(Outcome.ClientError);
+          this.host.stats.authInvalidSecret++;
         }
         return;
       case 'inspect-server':

@@ -84,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger }, (socket) => {
       if (connections.size >= limits.maxClients) {
         refused += 1;
+        stats.connectionsRefused++;
         // One line per second at most: a flood of connections must not become a flood of log lines.
         if (clock.now() - refusedLoggedAt >= 1000) {
           logger.warn({ maxClients: limits.maxClients, refused, remote: socket.remoteAddress }, 'too many clients: connections refused');

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ClientError, ConnectionError, WorkqClient } from '../../src/client/index.js';
-import { startTestServer, Wire } from '../helpers/wire.js';
+import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, leaseReply, newId } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
@@ -47,6 +47,37 @@ test('until authenticated every command gets Authentication required and does no
   t.false(a.closed);
 });
 
+test('the job operations are refused alike until authenticated: touch, pause, resume, retry, retry-failed and the state lists do nothing', async (t) => {
+  const dir = await tempDir('workq-auth-ops-');
+  t.teardown(() => dir.remove());
+  const server = await startTestServer({ auth: { secrets: [OLD], allowUnauthenticated: false }, cmdlogPath: dir.path, sync: 'always' });
+  t.teardown(() => server.stop());
+  const owner = await wire(t, server.port);
+  const [leased, failed] = [newId(), newId()];
+  owner.send(Buffer.concat([Buffer.from(`auth ${OLD}\r\n`), addCommand(leased, 'ops', 'l'), addCommand(failed, 'ops', 'f'), Buffer.from('lease ops 0\r\nlease ops 0\r\n')]));
+  const setup = Buffer.concat([Buffer.from('+OK\r\n+OK\r\n+OK\r\n'), leaseReply(leased, 'ops', 1000, 'l'), leaseReply(failed, 'ops', 1000, 'f')]);
+  t.true((await owner.read(setup.length)).equals(setup));
+  owner.send(`fail ${failed} 1\r\nx\r\n`);
+  t.is(await owner.reply('+OK\r\n'), '+OK\r\n');
+  const logged = server.stats.log.bytesWritten;
+  t.true(logged > 0);
+  const refusedBefore = server.stats.authRequired;
+
+  const stranger = await wire(t, server.port);
+  const lines = [`touch ${leased} 60000`, `touch ${leased}`, 'pause ops', 'resume ops', `retry ${failed}`, 'retry-failed ops', 'inspect failed-jobs ops 0 10', 'inspect leased-jobs ops 0 10', 'inspect completed-jobs ops 0 10'];
+  stranger.send(lines.map((line) => `${line}\r\n`).join(''));
+  t.is(await stranger.reply(REQUIRED.repeat(lines.length)), REQUIRED.repeat(lines.length));
+  t.is(server.stats.authRequired - refusedBefore, lines.length, 'counted for workq_auth_failures_total{reason="required"}');
+
+  // A reply leaves only once its log record is written (docs/protocol.md 8.1), so a
+  // command that ran would have grown the log by the time its reply arrived.
+  t.is(server.stats.log.bytesWritten, logged, 'nothing reached the log: no touch, pause, resume or retry');
+  owner.send('inspect queue ops\r\n');
+  const queue = '+OK 1\r\nops 2\r\nready-len 0\r\nscheduled-len 0\r\n';
+  t.is(await owner.reply(queue), queue, 'ops was never paused');
+  t.is((await inspectJob(owner, failed)).block?.keys.get('state'), '2', 'the failed job was not retried');
+});
+
 test('a wrong secret is refused and the connection may try again; pipelined commands follow the outcome', async (t) => {
   const server = await serverWith(t, [OLD]);
   const a = await wire(t, server.port);
@@ -65,6 +96,8 @@ test('a wrong secret is refused and the connection may try again; pipelined comm
   a.send(`auth ${NEW}\r\ninspect queue retry\r\n`);
   const after = `${INVALID}+OK 1\r\nretry 2\r\nready-len 0\r\nscheduled-len 0\r\n`;
   t.is(await a.reply(after), after, 'a failed auth later leaves an authenticated connection as it was');
+  t.is(server.stats.authInvalidSecret, 5, 'counted for workq_auth_failures_total{reason="invalid_secret"}');
+  t.is(server.stats.authRequired, 1);
 });
 
 test('rotation: both secrets work while both are configured; after the switch only the new one', async (t) => {

@@ -32,6 +32,8 @@ test('max clients: past the limit one error line then close; a freed slot is tak
   t.true(await refused.waitClosed());
   t.is((await refused.read(1, 50)).length, 0, 'the command sent by the refused client never ran');
   t.is(server.status().connections, 3);
+  t.is(server.stats.connectionsRefused, 1, 'counted for workq_connections_refused_total');
+  t.is(server.stats.connectionsAccepted, 3, 'a refused connection is not counted as accepted');
 
   held[0]!.close();
   for (let i = 0; i < 500 && server.status().connections !== 2; i++) await sleep(10);
@@ -50,6 +52,7 @@ test('idle timeout: an idle connection gets one error line and is closed; a wait
   t.teardown(() => idle.close());
   t.is(await idle.reply(IDLE, 10_000), IDLE);
   t.true(await idle.waitClosed());
+  t.is(server.stats.idleTimeouts, 1, 'counted for workq_idle_timeouts_total');
 
   // A lease that waits three idle periods, then gets a job from another client.
   const waiting = await Wire.connect(server.port);
