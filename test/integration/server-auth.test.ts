@@ -54,7 +54,14 @@ test('the job operations are refused alike until authenticated: touch, pause, re
   t.teardown(() => server.stop());
   const owner = await wire(t, server.port);
   const [leased, failed] = [newId(), newId()];
-  owner.send(Buffer.concat([Buffer.from(`auth ${OLD}\r\n`), addCommand(leased, 'ops', 'l'), addCommand(failed, 'ops', 'f'), Buffer.from('lease ops 0\r\nlease ops 0\r\n')]));
+  owner.send(
+    Buffer.concat([
+      Buffer.from(`auth ${OLD}\r\n`),
+      addCommand(leased, 'ops', 'l'),
+      addCommand(failed, 'ops', 'f'),
+      Buffer.from('lease ops 0\r\nlease ops 0\r\n'),
+    ]),
+  );
   const setup = Buffer.concat([Buffer.from('+OK\r\n+OK\r\n+OK\r\n'), leaseReply(leased, 'ops', 1000, 'l'), leaseReply(failed, 'ops', 1000, 'f')]);
   t.true((await owner.read(setup.length)).equals(setup));
   owner.send(`fail ${failed} 1\r\nx\r\n`);
@@ -64,7 +71,17 @@ test('the job operations are refused alike until authenticated: touch, pause, re
   const refusedBefore = server.stats.authRequired;
 
   const stranger = await wire(t, server.port);
-  const lines = [`touch ${leased} 60000`, `touch ${leased}`, 'pause ops', 'resume ops', `retry ${failed}`, 'retry-failed ops', 'inspect failed-jobs ops 0 10', 'inspect leased-jobs ops 0 10', 'inspect completed-jobs ops 0 10'];
+  const lines = [
+    `touch ${leased} 60000`,
+    `touch ${leased}`,
+    'pause ops',
+    'resume ops',
+    `retry ${failed}`,
+    'retry-failed ops',
+    'inspect failed-jobs ops 0 10',
+    'inspect leased-jobs ops 0 10',
+    'inspect completed-jobs ops 0 10',
+  ];
   stranger.send(lines.map((line) => `${line}\r\n`).join(''));
   t.is(await stranger.reply(REQUIRED.repeat(lines.length)), REQUIRED.repeat(lines.length));
   t.is(server.stats.authRequired - refusedBefore, lines.length, 'counted for workq_auth_failures_total{reason="required"}');
