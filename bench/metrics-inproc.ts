@@ -53,6 +53,9 @@ const host = {
   engine,
   log: null,
   startedAt: Date.now(),
+  // No secret and no idle timeout: the connection serves every add, as before auth existed.
+  auth: null,
+  idleTimeoutMs: 0,
   stats,
   version: 'bench',
   uptimeSeconds: () => 0,

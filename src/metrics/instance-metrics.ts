@@ -167,6 +167,17 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
 
   registerReadings(registry, { name: 'workq_connections', help: 'Client connections open.', type: 'gauge', read: () => one(stats.connectionsOpen) });
   registerReadings(registry, { name: 'workq_connections_accepted_total', help: 'Client connections accepted since the start.', type: 'counter', read: () => one(stats.connectionsAccepted) });
+  registerReadings(registry, { name: 'workq_connections_refused_total', help: 'Connections turned away with -SERVER-ERROR Too many clients (limits.maxClients).', type: 'counter', read: () => one(stats.connectionsRefused) });
+  registerReadings(registry, { name: 'workq_idle_timeouts_total', help: 'Connections closed with -SERVER-ERROR Idle timeout (limits.idleTimeoutMs).', type: 'counter', read: () => one(stats.idleTimeouts) });
+  registerReadings(registry, {
+    name: 'workq_auth_failures_total',
+    help: 'Commands refused by authentication: reason="invalid_secret" for an auth whose secret is not held, "required" for any other command before a successful auth.',
+    type: 'counter',
+    read: () => [
+      { labels: { reason: 'invalid_secret' }, value: stats.authInvalidSecret },
+      { labels: { reason: 'required' }, value: stats.authRequired },
+    ],
+  });
   registerReadings(registry, { name: 'workq_waiting_clients', help: 'Leases, results and runs waiting.', type: 'gauge', read: () => one(engine((e) => e.waiterCount, 0)) });
 
   const { log } = stats;

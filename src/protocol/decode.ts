@@ -290,6 +290,8 @@ export function decode(frame: Frame): Request | DecodeError {
       return decodeDelete(frame);
     case 'inspect':
       return decodeInspect(frame);
+    case 'auth':
+      return flagCount(frame) > 0 ? fail('invalid-command-args') : { kind: 'auth', secret: frame.args[1]! };
     case 'touch':
       return decodeTouch(frame);
     case 'pause':
