@@ -23,6 +23,8 @@ export function readySince(job: Job): number {
  */
 export class ReadyList extends JobList {
   private ages: Job[] = [];
+  /** At least the readySince of every entry in `ages`: a job at or past it goes to the end with no comparison (an add, in creation order). */
+  private latestSince = -Infinity;
 
   /** The ready job that has been ready the longest (any of them on a tie); undefined when none is. */
   get oldest(): Job | undefined {
@@ -32,9 +34,14 @@ export class ReadyList extends JobList {
   override push(job: Job): void {
     super.push(job);
     const ages = this.ages;
+    const since = readySince(job);
+    if (since >= this.latestSince) {
+      this.latestSince = since;
+      ages.push(job);
+      return;
+    }
     let i = ages.length;
     ages.push(job);
-    const since = readySince(job);
     while (i > 0) {
       const p = (i - 1) >> 1;
       const parent = ages[p] as Job;

@@ -12,6 +12,8 @@ export interface InstanceMetricsOptions {
   maxQueues: number;
   /** Wall clock in ms, for the age of the oldest ready job. */
   now?: () => number;
+  /** Monotonic clock in ms that times the passes over the queues, to decide whether to reuse one. */
+  monotonicNow?: () => number;
 }
 
 const STATES = ['ready', 'scheduled', 'leased', 'completed', 'failed'] as const;
@@ -47,17 +49,18 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
   const registry = new Registry();
   registry.setDefaultLabels({ instance: options.instance });
   const now = options.now ?? Date.now;
+  const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
 
   let pass: Promise<QueueTallies | null> | null = null;
   let last: { tallies: QueueTallies; at: number } | null = null;
   const takeOnce = (): Promise<QueueTallies | null> => {
-    if (last !== null && talliesReusable(last.tallies.workMs, performance.now() - last.at)) return Promise.resolve(last.tallies);
+    if (last !== null && talliesReusable(last.tallies.workMs, monotonicNow() - last.at)) return Promise.resolve(last.tallies);
     const engine = stats.engine;
-    pass ??= (engine === null ? Promise.resolve(null) : tallyQueues(engine, options.maxQueues))
+    pass ??= (engine === null ? Promise.resolve(null) : tallyQueues(engine, options.maxQueues, monotonicNow))
       .then((taken) => {
-        last = taken === null ? null : { tallies: taken, at: performance.now() };
+        last = taken === null ? null : { tallies: taken, at: monotonicNow() };
         return taken;
       })
       .finally(() => (pass = null));
