@@ -117,16 +117,6 @@ export class Engine implements EngineApi {
     return this.queueOrder;
   }
 
-  /** Slots of the job table, some empty: bounds for `jobsInSlots`. */
-  get jobSlots(): number {
-    return this.jobs.capacity;
-  }
-
-  /** Visits the jobs in table slots [from, to), so a walk over millions can be split across turns. */
-  jobsInSlots(from: number, to: number, visit: (job: Job) => void): void {
-    this.jobs.visitSlots(from, to, visit);
-  }
-
   setJournal(journal: Journal | null): void {
     this.journal = journal;
   }

@@ -1,16 +1,17 @@
 import { JobList } from './job-heaps.js';
+import { ReadyList } from './ready-list.js';
 import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
 
 /**
- * One named queue: its ready list (leasable now), its scheduled list (time not yet
- * come), its leased, completed and failed jobs (an index per state, for listing them),
+ * One named queue: its ready list (leasable now, and which of its jobs has been ready
+ * longest), its scheduled list (time not yet come), its leased, completed and failed jobs (an index per state, for listing them),
  * and the leases waiting on it, oldest first. A queue with waiting leases has
  * an empty ready list: a job that becomes ready goes straight to the oldest of them,
  * unless the queue is paused (then leases take nothing from it until it is resumed).
  */
 export class Queue {
-  readonly ready = new JobList();
+  readonly ready = new ReadyList();
   readonly scheduled = new JobList();
   readonly leased = new StateList();
   readonly completed = new StateList();

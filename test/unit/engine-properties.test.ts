@@ -7,6 +7,7 @@ import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
 import type { StateList } from '../../src/jobs/state-list.js';
+import { readySince, type ReadyList } from '../../src/jobs/ready-list.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
@@ -107,7 +108,7 @@ class MirrorJournal implements Journal {
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
+  queues: Map<string, { ready: ReadyList; scheduled: IndexedHeap<Job>; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
@@ -159,6 +160,11 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
       for (let i = 1; i < window.length; i++) if (!queueBefore(window[i - 1]!, window[i]!)) problems.push('window out of order');
     }
     if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
+    const oldest = Math.min(...listItems(q.ready).map(readySince));
+    if ((q.ready.oldest === undefined ? Infinity : readySince(q.ready.oldest)) !== oldest) problems.push('oldest ready job wrong');
+    if (q.ready.oldest !== undefined && listItems(q.ready)[q.ready.oldest.listIndex] !== q.ready.oldest) problems.push('oldest ready job not ready');
+    const ages = (q.ready as unknown as { ages: Job[] }).ages;
+    if (ages.length > 2 * q.ready.size + 64) problems.push(`age heap of ${ages.length} for ${q.ready.size} ready jobs`);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
