@@ -529,7 +529,7 @@ export class Engine implements EngineApi {
 
   private freeVacant(names: readonly string[]): void {
     for (let i = 0; i < names.length; i++) {
-      const queue = this.queues.get(names[i] as string);
+      const queue = this.queues.get(names[i]);
       if (queue !== undefined) this.freeIfVacant(queue);
     }
   }
@@ -558,7 +558,7 @@ export class Engine implements EngineApi {
       let best: Job | undefined;
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
-        const queue = this.queueFor(names[i] as string);
+        const queue = this.queueFor(names[i]);
         const top = queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
@@ -870,7 +870,7 @@ export class Engine implements EngineApi {
     // A name given twice waits once; a Set keeps that linear for a lease on many names.
     const seen = names.length > 1 ? new Set<Queue>() : null;
     for (let i = 0; i < names.length; i++) {
-      const queue = this.queueFor(names[i] as string);
+      const queue = this.queueFor(names[i]);
       if (seen !== null) {
         if (seen.has(queue)) continue;
         seen.add(queue);

@@ -22,7 +22,7 @@ function shuffled(n: number): number[] {
   for (let i = n - 1; i > 0; i--) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const j = seed % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
 }
@@ -41,9 +41,9 @@ test('items come out in order whatever order they went in; pop, remove and windo
   t.deepEqual(list.ordered(2500, 100), []);
   t.is(list.peek(), kept[0]);
   t.is(list.pop(), kept[0]);
-  t.false(list.inList.has(kept[0]!));
+  t.false(list.inList.has(kept[0]));
   t.is(list.inList.size, 2499);
-  t.throws(() => list.remove(kept[0]!));
+  t.throws(() => list.remove(kept[0]));
 });
 
 test('each insert, remove and deep window costs comparisons logarithmic in the size, not linear', (t) => {
