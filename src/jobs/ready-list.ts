@@ -1,5 +1,5 @@
 import type { Job } from './job.js';
-import { JobList } from './job-heaps.js';
+import { JobList } from './job-list.js';
 import { floorMs, readyAt } from './wall-time.js';
 
 /** Stale entries the age heap may hold beyond one per ready job before it is rebuilt. */
@@ -16,8 +16,8 @@ export function readySince(job: Job): number {
  * of the same jobs by readySince, a key that does not change while a job is ready.
  * That heap gives jobs no position field: a job leaving the ready list is popped from
  * it when it is on top (a lease in creation order, the common case), else left there as
- * a stale entry, popped once it reaches the top. Whether an entry is stale is one look:
- * is the job at its own position in this list? Stale entries are bounded: past one per
+ * a stale entry, popped once it reaches the top. Whether an entry is stale is a search
+ * of this list by the job's order (has). Stale entries are bounded: past one per
  * ready job (and MIN_REBUILD) the heap is rebuilt from the ready jobs, which costs no
  * more than the removals that made them stale.
  */
@@ -52,16 +52,22 @@ export class ReadyList extends JobList {
     ages[i] = job;
   }
 
-  override remove(index: number): void {
-    const job = this.items[index] as Job;
-    super.remove(index);
-    if (this.ages[0] === job) this.popAge();
-    while (this.ages.length > 0 && !this.holds(this.ages[0] as Job)) this.popAge();
-    if (this.ages.length > 2 * this.items.length + MIN_REBUILD) this.rebuildAges();
+  override pop(): Job | undefined {
+    const job = super.pop();
+    if (job !== undefined) this.forget(job);
+    return job;
   }
 
-  private holds(job: Job): boolean {
-    return job.listIndex >= 0 && this.items[job.listIndex] === job;
+  override remove(job: Job): void {
+    super.remove(job);
+    this.forget(job);
+  }
+
+  /** The job has left the list: drop it and any stale entries from the top of the age heap. */
+  private forget(job: Job): void {
+    if (this.ages[0] === job) this.popAge();
+    while (this.ages.length > 0 && !this.has(this.ages[0] as Job)) this.popAge();
+    if (this.ages.length > 2 * this.size + MIN_REBUILD) this.rebuildAges();
   }
 
   private popAge(): void {
@@ -88,7 +94,7 @@ export class ReadyList extends JobList {
   }
 
   private rebuildAges(): void {
-    this.ages = this.items.slice();
+    this.ages = this.toArray();
     for (let i = (this.ages.length >> 1) - 1; i >= 0; i--) this.siftDown(this.ages[i] as Job, i);
   }
 }

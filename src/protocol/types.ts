@@ -109,11 +109,10 @@ export type Request =
   | { kind: 'inspect-server' }
   | { kind: 'auth'; secret: string };
 
-/** A decode failure; `createQueues` lists the names a failed lease validated first (docs/protocol.md 5.5). */
+/** A decode failure. */
 export interface DecodeError {
   kind: 'error';
   error: ClientError;
-  createQueues?: string[];
 }
 
 /** What an `inspect` job block shows (docs/protocol.md 6.1). */

@@ -220,7 +220,6 @@ export class Connection implements ParserSink {
     }
     const request = decode(frame);
     if (request.kind === 'error') {
-      if (request.createQueues !== undefined) for (const name of request.createQueues) this.host.engine.ensureQueue(name);
       this.out.clientError(request.error);
       this.host.stats.commands.count(command, Outcome.ClientError);
     } else {

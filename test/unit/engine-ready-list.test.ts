@@ -25,7 +25,7 @@ function leaseOne(engine: Engine): string {
 test('the oldest ready job follows adds, leases in priority order, deletes, timeouts and schedules', (t) => {
   const clock = new FakeClock();
   const engine = new Engine(clock);
-  engine.ensureQueue('q');
+  engine.pause('q', false);
   const at = (s: number): void => {
     clock.t = T0 + s * 1000;
   };

@@ -20,7 +20,8 @@ function fill(engine: Engine, backlog: Record<string, number>): void {
 test('the queues with the largest backlogs get tallies of their own, the rest one sum; ties go to the earlier name', async (t) => {
   const engine = new Engine(clock);
   fill(engine, { a: 1, b: 5, c: 3, d: 3 });
-  engine.ensureQueue('e');
+  // A paused queue stays though it never held a job (docs/protocol.md Q17).
+  engine.pause('e', true);
   engine.lease(['b'], 0, () => undefined);
   const tallies = await tallyQueues(engine, 2);
   t.deepEqual(
@@ -81,8 +82,8 @@ test('under a million queue names a scrape stays bounded, and yields to the even
   const stats = new ServerStats();
   const engine = new Engine(clock);
   stats.engine = engine;
-  // Names in increasing order, so building the engine's sorted queue list stays linear.
-  for (let i = 0; i < 1_000_000; i++) engine.ensureQueue(`q${String(i).padStart(7, '0')}`);
+  // Paused, so they stay without a job (docs/protocol.md Q17).
+  for (let i = 0; i < 1_000_000; i++) engine.pause(`q${String(i).padStart(7, '0')}`, true);
   fill(engine, { q0500000: 7, q0000001: 2, q0999999: 1 });
   const registry = instanceRegistry(stats, { instance: 'big', maxQueues: 2 });
 
