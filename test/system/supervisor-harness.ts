@@ -59,7 +59,7 @@ export function supervise(d: Deployment, args: string[] = [], env: NodeJS.Proces
   return Object.assign(child, { output: () => output, lines });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -69,7 +69,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export function waitForLog(child: Supervised, msg: string, count = 1, timeoutMs = 20_000): Promise<true> {
+export function waitForLog(child: Supervised, msg: string, count = 1, timeoutMs = 60_000): Promise<true> {
   return waitFor(`log "${msg}" ×${count}\n${child.output()}`, () => child.lines().filter((line) => line['msg'] === msg).length >= count || undefined, timeoutMs);
 }
 
@@ -94,7 +94,7 @@ export async function statusOf(d: Deployment): Promise<SupervisorStatus | null> 
   return run.code === 0 || run.code === 3 ? (JSON.parse(run.stdout) as SupervisorStatus) : null;
 }
 
-export async function stopped(child: ChildProcess, timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function stopped(child: ChildProcess, timeoutMs = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const result = await exited(child);
   clearTimeout(timer);
@@ -188,6 +188,6 @@ export class LineClient {
 }
 
 /** Retries `connect` until the port accepts (an instance that is coming back). */
-export function connectWhenUp(port: number, timeoutMs = 20_000): Promise<LineClient> {
+export function connectWhenUp(port: number, timeoutMs = 60_000): Promise<LineClient> {
   return waitFor(`port ${port}`, () => LineClient.connect(port).catch(() => undefined), timeoutMs);
 }
