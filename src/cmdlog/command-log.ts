@@ -1,6 +1,6 @@
 import type { Job } from '../jobs/job.js';
 import type { RetryDelay } from '../jobs/retry-delay.js';
-import type { EngineApi } from '../jobs/types.js';
+import type { ReplayTarget } from '../jobs/types.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
 import { DurableWaiters } from './durable-waiters.js';
@@ -156,7 +156,7 @@ function checkOptions(opts: CommandLogOptions): void {
  * segment into `engine` (docs/command-log.md 10) and returns the log, ready to be the engine's
  * journal. Rejects with a one-line reason (naming file and byte offset for damage).
  */
-export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi): Promise<CommandLog> {
+export async function openCommandLog(opts: CommandLogOptions, engine: ReplayTarget): Promise<CommandLog> {
   checkOptions(opts);
   const fs = opts.fs ?? nodeFileSystem;
   const now = opts.now ?? Date.now;
