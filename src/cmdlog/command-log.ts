@@ -35,7 +35,11 @@ class FileCommandLog implements CommandLog {
   private readonly cleanTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
 
-  constructor(parts: LogParts, private readonly logger: CommandLogOptions['logger'], cleanIntervalMs: number) {
+  constructor(
+    parts: LogParts,
+    private readonly logger: CommandLogOptions['logger'],
+    cleanIntervalMs: number,
+  ) {
     this.parts = parts;
     this.encoder = parts.encoder;
     this.cleanTimer = setInterval(() => void parts.cleaner.clean(), cleanIntervalMs);
@@ -193,7 +197,16 @@ export async function openCommandLog(opts: CommandLogOptions, engine: ReplayTarg
     const waiters = new DurableWaiters(logger);
     let log: FileCommandLog | null = null;
     const commit = new GroupCommit(
-      { fs, dir, logger, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, stats, readOnlyChanged: (readOnly) => log!.onReadOnlyChange?.(readOnly) },
+      {
+        fs,
+        dir,
+        logger,
+        sync: opts.sync,
+        syncIntervalMs: opts.syncIntervalMs,
+        segmentSize: opts.segmentSize,
+        stats,
+        readOnlyChanged: (readOnly) => log!.onReadOnlyChange?.(readOnly),
+      },
       queue,
       segments,
       waiters,
