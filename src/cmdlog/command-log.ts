@@ -1,31 +1,121 @@
-import type { EngineApi } from '../jobs/types.js';
-import { Appender } from './appender.js';
+import type { Job } from '../jobs/job.js';
+import type { RetryDelay } from '../jobs/retry-delay.js';
+import type { ReplayTarget } from '../jobs/types.js';
 import { Cleaner } from './cleaner.js';
 import { lockDirectory, type DirLock } from './dir-lock.js';
+import { DurableWaiters } from './durable-waiters.js';
+import { GroupCommit } from './group-commit.js';
 import { checkManifest, MANIFEST_NAME, MANIFEST_TEMP_SUFFIX, ManifestWriter, writeManifest } from './manifest.js';
 import { LogStats } from './log-stats.js';
 import { nodeFileSystem } from './node-fs.js';
+import { RecordEncoder } from './record-encoder.js';
+import { RecordQueue } from './record-queue.js';
 import { replaySegments } from './replay.js';
 import { listSegments, segmentSizes } from './segment-files.js';
 import { InlineSegments, WorkerSegments } from './segment-source.js';
+import { SegmentWriter } from './segment-writer.js';
 import type { CommandLog, CommandLogOptions } from './types.js';
 
-class FileCommandLog extends Appender implements CommandLog {
-  private readonly cleaner: Cleaner;
-  private readonly lock: DirLock;
+/** The parts of a running log, each with one job, wired together by openCommandLog. */
+interface LogParts {
+  queue: RecordQueue;
+  encoder: RecordEncoder;
+  segments: SegmentWriter;
+  waiters: DurableWaiters;
+  commit: GroupCommit;
+  manifest: ManifestWriter;
+  cleaner: Cleaner;
+  lock: DirLock;
+}
+
+class FileCommandLog implements CommandLog {
+  onReadOnlyChange: ((readOnly: boolean) => void) | null = null;
+  private readonly parts: LogParts;
+  private readonly encoder: RecordEncoder;
   private readonly cleanTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
 
-  constructor(appender: ConstructorParameters<typeof Appender>, cleaner: Cleaner, lock: DirLock, cleanIntervalMs: number) {
-    super(...appender);
-    this.cleaner = cleaner;
-    this.lock = lock;
-    this.cleanTimer = setInterval(() => void this.cleaner.clean(), cleanIntervalMs);
+  constructor(
+    parts: LogParts,
+    private readonly logger: CommandLogOptions['logger'],
+    cleanIntervalMs: number,
+  ) {
+    this.parts = parts;
+    this.encoder = parts.encoder;
+    this.cleanTimer = setInterval(() => void parts.cleaner.clean(), cleanIntervalMs);
     this.cleanTimer.unref();
   }
 
+  get lastSeq(): number {
+    return this.parts.queue.seq;
+  }
+
+  get readOnly(): boolean {
+    return this.parts.commit.readOnly;
+  }
+
+  get segmentCount(): number {
+    return this.parts.segments.segmentCount;
+  }
+
+  whenDurable(seq: number, cb: () => void): void {
+    this.parts.waiters.add(seq, cb);
+  }
+
+  add(job: Job): void {
+    this.encoder.add(job);
+  }
+
+  schedule(job: Job): void {
+    this.encoder.schedule(job);
+  }
+
+  startAttempt(id: string, at: number): void {
+    this.encoder.startAttempt(id, at);
+  }
+
+  complete(id: string, result: string): void {
+    this.encoder.complete(id, result);
+  }
+
+  fail(id: string, result: string): void {
+    this.encoder.fail(id, result);
+  }
+
+  delete(id: string): void {
+    this.encoder.delete(id);
+  }
+
+  expire(id: string): void {
+    this.encoder.expire(id);
+  }
+
+  timeoutAttempt(id: string): void {
+    this.encoder.timeoutAttempt(id);
+  }
+
+  touch(id: string, ttr: number, at: number): void {
+    this.encoder.touch(id, ttr, at);
+  }
+
+  pause(name: string, paused: boolean): void {
+    this.encoder.pause(name, paused);
+  }
+
+  retryDelay(id: string, delay: RetryDelay): void {
+    this.encoder.retryDelay(id, delay);
+  }
+
+  retryAt(id: string, delayMs: number, at: number): void {
+    this.encoder.retryAt(id, delayMs, at);
+  }
+
+  restartFailed(id: string): void {
+    this.encoder.restartFailed(id);
+  }
+
   cleanNow(): Promise<void> {
-    return this.cleaner.clean();
+    return this.parts.cleaner.clean();
   }
 
   close(): Promise<void> {
@@ -35,18 +125,19 @@ class FileCommandLog extends Appender implements CommandLog {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.cleanTimer);
-    const { logger } = this.opts;
+    const { cleaner, commit, manifest, lock } = this.parts;
     try {
-      await this.cleaner.stop();
+      await cleaner.stop();
     } catch (err) {
-      logger.error({ err }, 'cmdlog: stopping the cleaner failed');
+      this.logger.error({ err }, 'cmdlog: stopping the cleaner failed');
     }
     try {
-      await this.closeAppender();
+      await commit.close();
+      await manifest.idle();
     } catch (err) {
-      logger.error({ err }, 'cmdlog: final flush failed');
+      this.logger.error({ err }, 'cmdlog: final flush failed');
     }
-    await this.lock.release();
+    await lock.release();
   }
 }
 
@@ -69,7 +160,7 @@ function checkOptions(opts: CommandLogOptions): void {
  * segment into `engine` (docs/command-log.md 10) and returns the log, ready to be the engine's
  * journal. Rejects with a one-line reason (naming file and byte offset for damage).
  */
-export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi): Promise<CommandLog> {
+export async function openCommandLog(opts: CommandLogOptions, engine: ReplayTarget): Promise<CommandLog> {
   checkOptions(opts);
   const fs = opts.fs ?? nodeFileSystem;
   const now = opts.now ?? Date.now;
@@ -98,12 +189,31 @@ export async function openCommandLog(opts: CommandLogOptions, engine: EngineApi)
         : new InlineSegments(fs, dir, nums, sizes);
     const { sealed, highest, book } = await replaySegments({ fs, dir, logger, now: now(), highest: nums.at(-1) ?? -1, progress: stats.replay }, source, engine);
     if (nums.length > 0 && (listed === null || listed.length !== nums.length || listed.some((num, i) => num !== nums[i]))) await writeManifest(fs, dir, nums);
-    // The appender and the cleaner keep the manifest up to date from here on; `log` exists before either can change a segment.
+    // The segment writer and the cleaner keep the manifest up to date from here on; `segments` exists before either can change a segment.
+    let segments: SegmentWriter | null = null;
+    const manifest = new ManifestWriter(fs, dir, logger, () => segments!.segmentNumbers());
+    segments = new SegmentWriter({ fs, dir, syncDirectory: opts.sync !== 'os', manifest }, highest, sealed);
+    const queue = new RecordQueue();
+    const waiters = new DurableWaiters(logger);
     let log: FileCommandLog | null = null;
-    const manifest = new ManifestWriter(fs, dir, logger, () => log!.segmentNumbers());
-    const appenderOptions = { fs, dir, logger, now, sync: opts.sync, syncIntervalMs: opts.syncIntervalMs, segmentSize: opts.segmentSize, manifest, stats };
+    const commit = new GroupCommit(
+      {
+        fs,
+        dir,
+        logger,
+        sync: opts.sync,
+        syncIntervalMs: opts.syncIntervalMs,
+        segmentSize: opts.segmentSize,
+        stats,
+        readOnlyChanged: (readOnly) => log!.onReadOnlyChange?.(readOnly),
+      },
+      queue,
+      segments,
+      waiters,
+    );
+    const encoder = new RecordEncoder(queue, book, now, commit.queued);
     const cleaner = new Cleaner({ fs, dir, logger, now, manifest, stats }, sealed, book);
-    log = new FileCommandLog([appenderOptions, highest, sealed, book], cleaner, lock, opts.cleanIntervalMs);
+    log = new FileCommandLog({ queue, encoder, segments, waiters, commit, manifest, cleaner, lock }, logger, opts.cleanIntervalMs);
     return log;
   } catch (err) {
     await lock.release();

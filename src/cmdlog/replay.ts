@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { EngineApi, RestoreError } from '../jobs/types.js';
+import type { ReplayTarget, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import { CmdlogCorruptError, errorCode } from './errors.js';
@@ -65,7 +65,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * each segment and checks its records (sizes, CRCs, the drop book) before they are
  * replayed; replay decodes and applies the records it found whole.
  */
-export async function replaySegments(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
+export async function replaySegments(ctx: ReplayContext, source: SegmentSource, engine: ReplayTarget): Promise<ReplayResult> {
   try {
     return await replayFrom(ctx, source, engine);
   } finally {
@@ -73,7 +73,7 @@ export async function replaySegments(ctx: ReplayContext, source: SegmentSource, 
   }
 }
 
-async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: EngineApi): Promise<ReplayResult> {
+async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: ReplayTarget): Promise<ReplayResult> {
   const started = performance.now();
   const { progress } = ctx;
   progress.startedAt = started;
@@ -168,7 +168,7 @@ function isZeroFilled(buf: Buffer): boolean {
 }
 
 /** Applies the record just decoded, found at `pos` of `file`. */
-function applyRecord(ctx: ReplayContext, engine: EngineApi, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number): void {
+function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number): void {
   const id = decoder.id;
   let failure: RestoreError | 'unknown' | null = null;
   switch (decoder.type) {

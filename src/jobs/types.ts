@@ -98,12 +98,11 @@ export interface QueueStats {
 export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempts' | 'duplicate-result';
 
 /**
- * The engine's surface. Every method is synchronous; blocking commands take a callback
- * that is called exactly once (possibly before the method returns) unless cancelled.
- * Deadlines only fire from `tick`, which the server drives with one timer armed at
- * `nextDeadline()`.
+ * What the protocol's commands do: the connection's dispatch. Every method is
+ * synchronous; blocking commands take a callback that is called exactly once (possibly
+ * before the method returns) unless cancelled.
  */
-export interface EngineApi {
+export interface CommandTarget {
   add(job: NewJob): EngineError | null;
   schedule(job: NewScheduledJob): EngineError | null;
   /** `done` gets the result, 'timeout', or synchronously 'duplicate-job'. */
@@ -136,16 +135,21 @@ export interface EngineApi {
   readonly evictedJobs: number;
   /** Jobs currently held, in any state. */
   readonly jobCount: number;
+}
 
+/**
+ * Deadlines only fire from `tick`, which the server drives with one timer armed at
+ * `nextDeadline()`.
+ */
+export interface DeadlineDriven {
   /** Fires deadlines due at `now`, earliest first, up to a budget (nextDeadline() stays <= now while more are due); job deadlines are skipped while held. */
   tick(now: number): void;
   /** Earliest pending deadline in ms, Infinity when none. */
   nextDeadline(): number;
-  /** While held (read-only mode, docs/command-log.md 14) TTR, TTL and schedule deadlines wait; wait-timeouts still fire. */
-  holdJobDeadlines(hold: boolean): void;
-  setJournal(journal: Journal | null): void;
+}
 
-  /** Replay (docs/command-log.md 10): apply a record without journaling or firing deadlines. */
+/** Replay (docs/command-log.md 10): applies a record without journaling or firing deadlines. */
+export interface ReplayTarget {
   restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null;
   restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null;
   restoreComplete(id: string, result: string): RestoreError | 'unknown' | null;
@@ -160,4 +164,15 @@ export interface EngineApi {
   restoreRetry(id: string, at: number): 'unknown' | null;
   /** A retry-at record: the job, if it was just put back in its ready list, waits until `at` + `delayMs`. */
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null;
+}
+
+/**
+ * The whole engine, as the server that owns it sees it. Each other consumer takes the
+ * narrow part it uses (CommandTarget, DeadlineDriven, ReplayTarget), so a test fake
+ * implements that part and no more.
+ */
+export interface EngineApi extends CommandTarget, DeadlineDriven, ReplayTarget {
+  /** While held (read-only mode, docs/command-log.md 14) TTR, TTL and schedule deadlines wait; wait-timeouts still fire. */
+  holdJobDeadlines(hold: boolean): void;
+  setJournal(journal: Journal | null): void;
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Job } from '../jobs/job.js';
-import type { Cancel, EngineApi, EngineError, Finished } from '../jobs/types.js';
+import type { Cancel, CommandTarget, EngineError, Finished } from '../jobs/types.js';
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
 import { AUTH } from '../protocol/commands.js';
@@ -15,7 +15,7 @@ import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js'
 
 /** What a connection needs of the server around it. */
 export interface ConnectionHost {
-  readonly engine: EngineApi;
+  readonly engine: CommandTarget;
   /** Null when the server keeps everything in memory only. */
   readonly log: DurableLog | null;
   readonly startedAt: number;

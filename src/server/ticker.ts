@@ -1,4 +1,4 @@
-import type { EngineApi } from '../jobs/types.js';
+import type { DeadlineDriven } from '../jobs/types.js';
 
 /** setTimeout takes at most a signed 32-bit delay; a later deadline is reached in steps. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -14,7 +14,7 @@ export class Ticker {
   private stopped = false;
 
   constructor(
-    private readonly engine: EngineApi,
+    private readonly engine: DeadlineDriven,
     private readonly now: () => number,
   ) {}
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.js';
+import type { ReplayTarget, RestoredJob, RestoreError } from '../../src/jobs/types.js';
 import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
@@ -63,7 +63,7 @@ export type Call = [string, ...unknown[]];
  * Records every restore* call and keeps just enough state (live IDs and their state)
  * to answer like the engine: unknown IDs, duplicate results, double leases.
  */
-export class RecordingEngine {
+export class RecordingEngine implements ReplayTarget {
   readonly calls: Call[] = [];
   readonly jobs = new Map<string, { job: RestoredJob; state: 'new' | 'leased' | 'done' }>();
 
@@ -149,11 +149,6 @@ export class RecordingEngine {
     this.calls.push(['retry-at', id, delayMs, at]);
     return this.jobs.has(id) ? null : 'unknown';
   }
-}
-
-/** The fake as an EngineApi for openCommandLog (replay uses only restore*). */
-export function asEngine(fake: RecordingEngine): EngineApi {
-  return fake as unknown as EngineApi;
 }
 
 /**

@@ -5,7 +5,7 @@ import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { RecordScanner } from '../../src/cmdlog/record.js';
 import { readGoTimeNsec, readGoTimeSec } from '../../src/cmdlog/go-time.js';
-import { asEngine, captureLogger, closedAfter, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
+import { captureLogger, closedAfter, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
 import { eventually } from '../helpers/waits.js';
 
 function options(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
@@ -17,7 +17,7 @@ const durable = (log: CommandLog, seq = log.lastSeq): Promise<void> => new Promi
 /** Replays `dir` into a recording fake and returns its calls. */
 async function replayCalls(dir: string): Promise<RecordingEngine> {
   const engine = new RecordingEngine();
-  const log = await openCommandLog(options(dir), asEngine(engine));
+  const log = await openCommandLog(options(dir), engine);
   await log.close();
   return engine;
 }
@@ -36,7 +36,7 @@ function records(file: string): Array<{ offset: number; sec: number; nsec: numbe
 
 test('a fresh directory gets no segment until the first append; records replay in order', async (t) => {
   const dir = path.join(tempDir(), 'new', 'log');
-  const log = closedAfter(t, await openCommandLog(options(dir), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir), new RecordingEngine()));
   t.is(log.lastSeq, 0);
   t.deepEqual(segmentFiles(dir), []);
   const job = makeJob({ name: 'mail' });
@@ -71,7 +71,7 @@ test('a fresh directory gets no segment until the first append; records replay i
 test('group commit: all records of one turn go out in one write', async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty }), new RecordingEngine()));
   for (let i = 0; i < 1000; i++) log.add(makeJob());
   await durable(log);
   const headerWrite = 1;
@@ -85,7 +85,7 @@ test('group commit: all records of one turn go out in one write', async (t) => {
 
 test('rotation with a tiny segment size: a segment exceeds it by at most one record', async (t) => {
   const dir = tempDir();
-  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), new RecordingEngine()));
   const ids = Array.from({ length: 7 }, () => makeJob().id);
   for (const id of ids) log.delete(id);
   await durable(log);
@@ -102,7 +102,7 @@ test('rotation with a tiny segment size: a segment exceeds it by at most one rec
 
 test('a segment size below the header still puts one record in each segment', async (t) => {
   const dir = tempDir();
-  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 1, sync: 'os' }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 1, sync: 'os' }), new RecordingEngine()));
   for (let i = 0; i < 3; i++) log.expire(makeJob().id);
   await durable(log);
   await log.close();
@@ -111,15 +111,15 @@ test('a segment size below the header still puts one record in each segment', as
 
 test('appending continues in the highest segment after a restart, rotating if it is full', async (t) => {
   const dir = tempDir();
-  let log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine())));
+  let log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), new RecordingEngine()));
   for (let i = 0; i < 3; i++) log.expire(makeJob().id);
   await log.close();
-  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine())));
+  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), new RecordingEngine()));
   log.expire(makeJob().id);
   await log.close();
   t.deepEqual(segmentFiles(dir), ['000000001.log']);
   t.is(records(path.join(dir, '000000001.log')).length, 4);
-  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine())));
+  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), new RecordingEngine()));
   log.expire(makeJob().id);
   await log.close();
   t.deepEqual(segmentFiles(dir), ['000000001.log', '000000002.log']);
@@ -128,7 +128,7 @@ test('appending continues in the highest segment after a restart, rotating if it
 test("'always': callbacks wait for the fsync, and records of one moment share it", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), new RecordingEngine()));
   const order: string[] = [];
   for (let i = 0; i < 50; i++) {
     log.expire(makeJob().id);
@@ -161,7 +161,7 @@ test("'always': callbacks wait for the fsync, and records of one moment share it
 test("'interval' fsyncs on its timer once a segment is open; 'os' never before close", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, syncIntervalMs: 20 }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, syncIntervalMs: 20 }), new RecordingEngine()));
   await sleep(100);
   t.is(faulty.fsyncs, 0);
   log.expire(makeJob().id);
@@ -172,7 +172,7 @@ test("'interval' fsyncs on its timer once a segment is open; 'os' never before c
 
   const dir2 = tempDir();
   const faulty2 = new FaultyFs();
-  const log2 = closedAfter(t, await openCommandLog(options(dir2, { fs: faulty2, sync: 'os' }), asEngine(new RecordingEngine())));
+  const log2 = closedAfter(t, await openCommandLog(options(dir2, { fs: faulty2, sync: 'os' }), new RecordingEngine()));
   for (let i = 0; i < 5; i++) {
     log2.expire(makeJob().id);
     await durable(log2);
@@ -187,7 +187,7 @@ for (const partialBytes of [0, 30]) {
     const dir = tempDir();
     const faulty = new FaultyFs();
     const { logger, lines } = captureLogger();
-    const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine())));
+    const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), new RecordingEngine()));
     const changes: boolean[] = [];
     log.onReadOnlyChange = (ro) => changes.push(ro);
     log.expire(makeJob().id);
@@ -227,7 +227,7 @@ for (const partialBytes of [0, 30]) {
 test("an fsync failure under 'always' rewrites the records from the last good fsync", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), new RecordingEngine()));
   log.expire(makeJob().id);
   await durable(log);
   faulty.failFsync = 'EIO';
@@ -246,7 +246,7 @@ test("an fsync failure under 'always' rewrites the records from the last good fs
 
 test('a segment that cannot be created keeps the log read-only until it can', async (t) => {
   const dir = tempDir();
-  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 50 }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 50 }), new RecordingEngine()));
   log.expire(makeJob().id);
   log.expire(makeJob().id);
   await durable(log);
@@ -265,7 +265,7 @@ test('close is idempotent and, while read-only, logs the records it could not wr
   const dir = tempDir();
   const faulty = new FaultyFs();
   const { logger, lines } = captureLogger();
-  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine())));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), new RecordingEngine()));
   log.expire(makeJob().id);
   await durable(log);
   faulty.failWrites = 'EIO';

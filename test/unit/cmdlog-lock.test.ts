@@ -6,7 +6,7 @@ import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import { lockDirectory } from '../../src/cmdlog/dir-lock.js';
 import { flockHolder } from '../../src/cmdlog/lock-holder.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
-import { asEngine, captureLogger, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { captureLogger, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { exited, spawnLockHolder } from '../helpers/process.js';
 
 // Locking must not need any program besides node (util-linux `flock` is missing on small
@@ -21,7 +21,7 @@ function options(dir: string, logger = captureLogger().logger): CommandLogOption
   return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger };
 }
 
-const open = (dir: string, logger = captureLogger().logger) => openCommandLog(options(dir, logger), asEngine(new RecordingEngine()));
+const open = (dir: string, logger = captureLogger().logger) => openCommandLog(options(dir, logger), new RecordingEngine());
 
 const tookOver = (lines: Array<Record<string, unknown>>) => lines.filter((line) => /took over the directory lock of a dead process/.test(String(line['msg'])));
 
@@ -133,7 +133,7 @@ test('invalid options are refused before touching the directory', async (t) => {
     [{ segmentSize: 0 }, /segment size/],
     [{ cleanIntervalMs: 0 }, /clean interval/],
   ] as const) {
-    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine()))), { message: text });
+    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, new RecordingEngine())), { message: text });
   }
   t.false(fs.existsSync(dir));
 });

@@ -6,7 +6,7 @@ import { CmdlogMissingSegmentsError, CmdlogRefusalError, isCmdlogRefusal } from 
 import { compareWithManifest, formatManifest, formatRanges, MANIFEST_NAME, parseManifest } from '../../src/cmdlog/manifest.js';
 import { segmentNumber } from '../../src/cmdlog/segment-files.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
-import { asEngine, captureLogger, FaultyFs, makeJob, newId, openRefused, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
+import { captureLogger, FaultyFs, makeJob, newId, openRefused, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
 import { idPayload, jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
@@ -28,7 +28,7 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 /** A log of `n` one-record segments (adds of jobs that stay live), written and closed by the log itself. */
 async function writeLog(dir: string, n: number, extra: Partial<CommandLogOptions> = {}): Promise<string[]> {
-  const log = await openCommandLog(options(dir, extra), asEngine(new RecordingEngine()));
+  const log = await openCommandLog(options(dir, extra), new RecordingEngine());
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const job = makeJob({ ttl: 3_600_000 });
@@ -81,7 +81,7 @@ for (const [where, gone] of [
     const ids = await writeLog(dir, 6);
     for (const num of gone) fs.rmSync(path.join(dir, seg(num)));
     const engine = new RecordingEngine();
-    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(engine))), { instanceOf: CmdlogMissingSegmentsError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), engine)), { instanceOf: CmdlogMissingSegmentsError });
     t.is(err?.code, 'ECMDLOG_MISSING');
     t.true(isCmdlogRefusal(err));
     t.deepEqual(err?.missing, [...gone]);
@@ -93,7 +93,7 @@ for (const [where, gone] of [
     // Accepting the loss: without the manifest the segments present are replayed, and listed anew.
     fs.renameSync(path.join(dir, MANIFEST_NAME), path.join(dir, 'kept.manifest'));
     const again = new RecordingEngine();
-    await (await openCommandLog(options(dir), asEngine(again))).close();
+    await (await openCommandLog(options(dir), again)).close();
     t.deepEqual(again.calls.map((c) => c[1]), ids.filter((_, i) => !(gone as readonly number[]).includes(i + 1)));
     t.deepEqual(manifestOf(dir), range(1, 6).filter((n) => !(gone as readonly number[]).includes(n)));
   });
@@ -101,7 +101,7 @@ for (const [where, gone] of [
 
 test('segments the cleaner deleted are no longer listed: the log opens again, and a gap at the start is no damage', async (t) => {
   const dir = tempDir();
-  const log = await openCommandLog(options(dir), asEngine(new RecordingEngine()));
+  const log = await openCommandLog(options(dir), new RecordingEngine());
   // Expire records of unknown IDs can go at once: the segments holding them empty out.
   for (let i = 0; i < 5; i++) {
     log.expire(newId());
@@ -115,17 +115,17 @@ test('segments the cleaner deleted are no longer listed: the log opens again, an
   t.deepEqual(segmentFiles(dir), [seg(6)]);
   t.deepEqual(manifestOf(dir), [6]);
   const engine = new RecordingEngine();
-  await (await openCommandLog(options(dir), asEngine(engine))).close();
+  await (await openCommandLog(options(dir), engine)).close();
   t.deepEqual(engine.calls.map((c) => c[1]), [kept.id]);
   fs.rmSync(path.join(dir, seg(6)));
-  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogMissingSegmentsError });
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogMissingSegmentsError });
   t.deepEqual(err?.missing, [6]);
 });
 
 test('the manifest stops listing a segment before the cleaner deletes it: an interrupted pass leaves a segment to replay, never a listed one missing', async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = await openCommandLog(options(dir, { fs: faulty }), asEngine(new RecordingEngine()));
+  const log = await openCommandLog(options(dir, { fs: faulty }), new RecordingEngine());
   const expired = newId();
   log.expire(expired);
   await durable(log);
@@ -143,7 +143,7 @@ test('the manifest stops listing a segment before the cleaner deletes it: an int
   t.deepEqual(segmentFiles(dir), [seg(1), seg(2)]);
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
-  await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+  await (await openCommandLog(options(dir, { logger }), engine)).close();
   t.deepEqual(engine.calls[0], ['expire', expired]);
   t.true(lines.some((l) => l.level === 40 && String(l.msg).includes('does not list') && l.segments === seg(1)));
   t.deepEqual(manifestOf(dir), [1, 2]);
@@ -160,7 +160,7 @@ test('segments above the manifest (the original server appended and rotated afte
   fs.appendFileSync(path.join(dir, seg(3)), record(NOW_SEC, 0, idPayload(RecordType.Delete, ids[0]!)));
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
-  await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+  await (await openCommandLog(options(dir, { logger }), engine)).close();
   t.deepEqual(engine.calls.map((c) => c[1]), [...ids, ids[0], ...later]);
   t.true(lines.some((l) => l.level === 30 && String(l.msg).includes('above')));
   t.deepEqual(manifestOf(dir), range(1, 5));
@@ -175,7 +175,7 @@ test('a directory without a manifest (the original server\'s) replays as it is, 
   fs.writeFileSync(path.join(dir, seg(9)), segment(add(b)));
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
-  await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+  await (await openCommandLog(options(dir, { logger }), engine)).close();
   t.deepEqual(engine.calls.map((c) => c[1]), [a, b]);
   t.true(lines.some((l) => String(l.msg).includes('no segment manifest')));
   t.deepEqual(manifestOf(dir), [7, 9]);
@@ -185,7 +185,7 @@ test('a damaged manifest refuses the start, naming it', async (t) => {
   const dir = tempDir();
   await writeLog(dir, 2);
   fs.writeFileSync(path.join(dir, MANIFEST_NAME), '{"format":"workq-cmdlog-manifest","version":1,"segm');
-  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogRefusalError });
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogRefusalError });
   t.is(err?.code, 'ECMDLOG_MANIFEST');
   t.is(err?.file, path.join(dir, MANIFEST_NAME));
   t.regex(err!.message, /damaged/);
@@ -207,7 +207,7 @@ test('a leftover temporary manifest is removed at start', async (t) => {
   const dir = tempDir();
   await writeLog(dir, 1);
   fs.writeFileSync(path.join(dir, `${MANIFEST_NAME}.new`), '{"format"');
-  await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
+  await (await openCommandLog(options(dir), new RecordingEngine())).close();
   t.false(fs.existsSync(path.join(dir, `${MANIFEST_NAME}.new`)));
   t.deepEqual(manifestOf(dir), [1]);
 });

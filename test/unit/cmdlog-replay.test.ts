@@ -7,7 +7,7 @@ import { CmdlogCorruptError, CmdlogRefusalError, isCmdlogRefusal } from '../../s
 import { writeUvarint } from '../../src/cmdlog/varint.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
-import { asEngine, captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
@@ -64,7 +64,7 @@ for (const m of MODES) {
       writeSegments(dir, { 3: segment(...base), 4: whole.subarray(0, keep + cut) });
       const engine = new RecordingEngine();
       const { logger, lines } = captureLogger();
-      const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
+      const log = await openCommandLog(options(dir, { logger }), engine);
       await log.close();
       t.is(engine.calls.length, 6, `cut ${cut}`);
       t.is(fs.statSync(path.join(dir, '000000004.log')).size, keep);
@@ -83,14 +83,14 @@ for (const m of MODES) {
     writeSegments(dir, { 1: segment(...base), 2: Buffer.alloc(4096) });
     const { logger, lines } = captureLogger();
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+    await (await openCommandLog(options(dir, { logger }), engine)).close();
     t.is(engine.calls.length, 3);
     t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
     t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log.torn')), Buffer.alloc(4096));
     t.true(lines.some((l) => l.level === 40 && l.bytes === 4096 && l.keptIn === path.join(dir, '000000002.log.torn')));
     const lower = tempDir();
     writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
-    const err = await t.throwsAsync(openRefused(openCommandLog(options(lower), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(lower), new RecordingEngine())), { instanceOf: CmdlogCorruptError });
     t.is(err?.offset, 0);
     t.regex(err!.message, /000000001\.log.*invalid segment header/);
   });
@@ -108,7 +108,7 @@ for (const m of MODES) {
       writeSegments(dir, { 1: Buffer.concat([whole, tail]) });
       const engine = new RecordingEngine();
       const { logger, lines } = captureLogger();
-      await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
+      await (await openCommandLog(options(dir, { logger }), engine)).close();
       t.is(engine.calls.length, 3, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), whole, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn')), tail, label);
@@ -132,7 +132,7 @@ for (const m of MODES) {
       t.true(buf.length - damagedAt > 4000, 'the damage lies thousands of bytes before the end');
       const dir = tempDir();
       writeSegments(dir, { 1: segment(...base), 2: buf });
-      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError }, label);
+      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogCorruptError }, label);
       t.is(err?.code, 'ECMDLOG_CORRUPT');
       t.is(err?.file, path.join(dir, '000000002.log'), label);
       t.is(err?.offset, damagedAt, label);
@@ -149,21 +149,21 @@ for (const m of MODES) {
     buf[buf.length - 1] ^= 0xff;
     writeSegments(dir, { 1: buf });
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(dir), asEngine(engine))).close();
+    await (await openCommandLog(options(dir), engine)).close();
     t.is(engine.calls.length, 2);
   });
 
   async function refuses(t: import('ava').ExecutionContext, segments: Record<number, Buffer>, file: string, offset: number, reason: RegExp): Promise<void> {
     const dir = tempDir();
     writeSegments(dir, segments);
-    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogCorruptError });
     t.is(err?.file, path.join(dir, file));
     t.is(err?.offset, offset);
     t.regex(err!.message, reason);
     t.true(err!.message.includes(file));
     // The lock was released: the directory opens again once repaired.
     fs.rmSync(path.join(dir, file));
-    await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
+    await (await openCommandLog(options(dir), new RecordingEngine())).close();
   }
 
   test(`corrupt CRC in the middle refuses to start, naming file and offset (${m.name})`, async (t) => {
@@ -221,7 +221,7 @@ for (const m of MODES) {
       writeSegments(dir, { 1: segment(...base), 2: HEADER.subarray(0, size) });
       const { logger, lines } = captureLogger();
       const engine = new RecordingEngine();
-      const log = await openCommandLog(options(dir, { logger }), asEngine(engine));
+      const log = await openCommandLog(options(dir, { logger }), engine);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), HEADER);
       t.true(lines.some((l) => l.level === 40 && l.bytes === size));
       t.is(engine.calls.length, 3);
@@ -240,13 +240,13 @@ for (const m of MODES) {
       ['a FIFO', () => execFileSync('mkfifo', [seg])],
     ] as const) {
       make();
-      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogRefusalError });
+      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogRefusalError });
       t.is(err?.code, 'ECMDLOG_NOT_A_FILE');
       t.is(err?.file, seg);
       t.true(err!.message.includes(`${seg} is ${kind}`), err!.message);
       fs.rmSync(seg, { recursive: true });
     }
-    await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
+    await (await openCommandLog(options(dir), new RecordingEngine())).close();
   });
 
   test(`gaps, junk names and leftovers: only segments are read, leftovers removed (${m.name})`, async (t) => {
@@ -256,7 +256,7 @@ for (const m of MODES) {
     fs.writeFileSync(path.join(dir, '000000007.log.rw'), 'partial');
     fs.writeFileSync(path.join(dir, '000000010.log.new'), 'wq');
     const engine = new RecordingEngine();
-    const log = await openCommandLog(options(dir), asEngine(engine));
+    const log = await openCommandLog(options(dir), engine);
     t.deepEqual(engine.calls.map((c) => c[1]), [ids[0], ids[1]]);
     t.false(fs.existsSync(path.join(dir, '000000007.log.rw')));
     t.false(fs.existsSync(path.join(dir, '000000010.log.new')));
@@ -301,11 +301,11 @@ test('a segment that cannot be read stops the start with the system\'s error and
   writeSegments(dir, { 1: segment(...base), 2: segment(...base), 3: segment(...base) });
   const faulty = new FaultyFs();
   faulty.failReads = { path: path.join(dir, '000000002.log'), code: 'EIO' };
-  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))));
+  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), new RecordingEngine())));
   t.is((err as NodeJS.ErrnoException).code, 'EIO');
   t.false(isCmdlogRefusal(err), 'a failing disk is not a damaged log');
   faulty.failReads = null;
-  await (await openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))).close();
+  await (await openCommandLog(baseOptions(dir, { fs: faulty }), new RecordingEngine())).close();
 });
 
 test('a torn tail is cut only once its bytes are safe in .torn: when that fails, nothing is cut and the start stops', async (t) => {
@@ -314,13 +314,13 @@ test('a torn tail is cut only once its bytes are safe in .torn: when that fails,
   writeSegments(dir, { 1: torn });
   const faulty = new FaultyFs();
   faulty.failFsync = 'EIO';
-  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))));
+  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), new RecordingEngine())));
   t.is((err as NodeJS.ErrnoException).code, 'EIO');
   t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), torn);
   // Next time (the disk well again) the bytes go to the next free name, then the cut.
   faulty.failFsync = null;
   const { logger, lines } = captureLogger();
-  await (await openCommandLog(baseOptions(dir, { fs: faulty, logger }), asEngine(new RecordingEngine()))).close();
+  await (await openCommandLog(baseOptions(dir, { fs: faulty, logger }), new RecordingEngine())).close();
   t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), segment(...base));
   t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn.2')), base[0]!.subarray(0, 30));
   t.true(lines.some((l) => l.keptIn === path.join(dir, '000000001.log.torn.2')));
@@ -346,7 +346,7 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     writeSegments(dir, segments);
     const engine = new RecordingEngine();
     const { logger, lines } = captureLogger();
-    const log = await openCommandLog(baseOptions(dir, { logger, replayWorker, now: () => now }), asEngine(engine));
+    const log = await openCommandLog(baseOptions(dir, { logger, replayWorker, now: () => now }), engine);
     await log.cleanNow();
     await log.close();
     const sizes = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => [f, fs.statSync(path.join(dir, f)).size]);
@@ -368,7 +368,7 @@ test('replay speed (records/s) with the real engine', async (t) => {
     parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
-  for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine(clock)]] as const) {
+  for (const [label, engine] of [['fake', new RecordingEngine()], ['real', new Engine(clock)]] as const) {
     const { logger, lines } = captureLogger();
     const started = performance.now();
     const log = await openCommandLog(baseOptions(dir, { logger }), engine);
