@@ -7,6 +7,7 @@ import { ServerStats } from '../src/server/stats.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { answerMetricsRequests } from './metrics-ipc.js';
+import { PrimarySockets } from './primary-sockets.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
 
 /** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
@@ -24,8 +25,12 @@ function fail(code: string | null, message: string): never {
 
 /**
  * A server child: loads the same configuration as its primary, runs the instance the
- * primary chose (WORKQ_INSTANCE_INDEX), reports 'ready' once it listens, answers pings,
- * and stops gracefully on the primary's request or on a signal of its own.
+ * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
+ * holds the listening socket, reports 'ready' once it serves, answers pings, and stops
+ * gracefully on the primary's request or on a signal of its own. Started for a hot
+ * restart (WORKQ_STANDBY), it reports 'standby' once its configuration loaded and waits
+ * for 'go' (the old server has let go of the log) before it opens the log: a child that
+ * cannot start fails while the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -51,22 +56,33 @@ export function runChild(argv: readonly string[]): void {
   // Answering from the start lets a scrape follow the replay.
   const stats = new ServerStats();
   answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
-  const run = new ServerRun(() => startServer({ ...settings, logger, stats }), logger, config.value.supervisor.stopTimeoutMs, {
+  const sockets = new PrimarySockets(send);
+  const run = new ServerRun(() => startServer({ ...settings, logger, stats, sockets }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),
   });
+  let standby = process.env['WORKQ_STANDBY'] === '1';
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
+    // On standby nothing is open yet: no log, no connection.
+    if (standby) process.exit(0);
     run.stop(reason);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('message', (message: unknown) => {
+  process.on('message', (message: unknown, handle: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.type === 'stop') stop('request');
     else if (message.type === 'ping') send({ type: 'pong', id: message.id });
-    else if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
+    else if (message.type === 'status-request') {
+      if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
+    } else if (message.type === 'go') {
+      if (!standby) return;
+      standby = false;
+      run.start();
+    } else sockets.onMessage(message, handle);
   });
-  run.start();
+  if (standby) send({ type: 'standby' });
+  else run.start();
 }

@@ -52,6 +52,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   engine.tick(clock.now());
 
   const connections = new Set<Connection>();
+  let onEmpty: (() => void) | null = null;
   const ticker = new Ticker(engine, () => clock.now());
   let startedAt = clock.now();
   const host: ConnectionHost = {
@@ -66,17 +67,30 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     activeClients: () => connections.size,
     afterWork: () => ticker.sync(),
     forget: (connection) => {
-      if (connections.delete(connection)) stats.connectionsOpen = connections.size;
+      if (!connections.delete(connection)) return;
+      stats.connectionsOpen = connections.size;
+      if (connections.size === 0) onEmpty?.();
     },
   };
 
-  const listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, (socket) => {
+  const accept = (socket: net.Socket): void => {
     connections.add(new Connection(socket, host));
     stats.connectionsAccepted++;
     stats.connectionsOpen = connections.size;
-  });
+  };
+  const { sockets } = options;
+  let listener: net.Server | null = null;
+  let address: { host: string; port: number };
   try {
-    await listen(listener, options.host, options.port);
+    if (sockets === undefined) {
+      listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, accept);
+      await listen(listener, options.host, options.port);
+      const bound = listener.address() as net.AddressInfo;
+      address = { host: bound.address, port: bound.port };
+    } else {
+      address = await sockets.open();
+      sockets.attach(accept);
+    }
   } catch (error) {
     if (log !== null) await log.close();
     throw error;
@@ -84,13 +98,25 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   startedAt = clock.now();
   stats.listeningSince = startedAt;
   ticker.sync();
-  const address = listener.address() as net.AddressInfo;
-  logger.info({ host: address.address, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
+  logger.info({ host: address.host, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
+
+  /** Stops accepting; resolves once every connection has closed. */
+  const stopAccepting = (): Promise<void> => {
+    if (listener !== null) {
+      const server = listener;
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    sockets!.detach();
+    return new Promise<void>((resolve) => {
+      if (connections.size === 0) resolve();
+      else onEmpty = resolve;
+    });
+  };
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const closed = stopAccepting();
       for (const connection of connections) connection.shutdown();
       ticker.stop();
       if (log !== null) {
@@ -112,11 +138,11 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   };
 
   return {
-    host: address.address,
+    host: address.host,
     port: address.port,
     stats,
     status: (): ServerStatus => ({
-      host: address.address,
+      host: address.host,
       port: address.port,
       jobs: engine.jobCount,
       connections: connections.size,
