@@ -1,6 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { connect, ServerStoppingError } from '../../src/client/index.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 import { deployment, LineClient, runStatus, stopped, supervise, waitFor, waitForLog, type Deployment, type Supervised } from './supervisor-harness.js';
 
@@ -102,6 +103,7 @@ function messages(supervisor: Supervised): string[] {
 }
 
 test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no connection refused, every acknowledged job kept`, async (t) => {
+  t.timeout(600_000);
   const d = await deployment(1);
   t.teardown(() => d.remove());
   const supervisor = await started(t, d);
@@ -123,7 +125,12 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   t.is(after.restarts, 0);
   t.is(load.refused, 0, 'no connection refused');
   const order = messages(supervisor).filter((msg) => msg.startsWith('hot restart'));
-  t.deepEqual(order, ['hot restart: replacing servers one at a time', 'hot restart: new server starting on standby', 'hot restart: old server stopped, the new one takes over', 'hot restart done']);
+  t.deepEqual(order, [
+    'hot restart: replacing servers one at a time',
+    'hot restart: new server starting on standby',
+    'hot restart: old server stopped, the new one takes over',
+    'hot restart done',
+  ]);
   t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
   const client = await LineClient.connect(port);
   t.is(await client.readyLen('fill'), FILL_JOBS);
@@ -132,44 +139,48 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   t.is((await stopped(supervisor)).code, 0);
 });
 
-test.serial('a new server that fails to start (configuration broken since) leaves the old one serving, reported; fixed, the next SIGHUP replaces it', async (t) => {
-  const d = await deployment(1);
-  t.teardown(() => d.remove());
-  const supervisor = await started(t, d);
-  const port = d.ports[0]!;
-  const client = await LineClient.connect(port);
-  const first = await client.add();
-  const before = (await statusOf(d)).instances[0]!;
+test.serial(
+  'a new server that fails to start (configuration broken since) leaves the old one serving, reported; fixed, the next SIGHUP replaces it',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    const client = await LineClient.connect(port);
+    const first = await client.add();
+    const before = (await statusOf(d)).instances[0]!;
 
-  const good = await readFile(d.configFile, 'utf8');
-  await writeFile(d.configFile, good.slice(0, -3));
-  supervisor.kill('SIGHUP');
-  await waitForLog(supervisor, 'hot restart done');
-  t.true(messages(supervisor).includes('hot restart: the new server failed on standby: the old one keeps serving'));
-  t.false(messages(supervisor).includes('hot restart: old server stopped, the new one takes over'));
-  const kept = (await statusOf(d)).instances[0]!;
-  t.is(kept.state, 'ready');
-  t.is(kept.pid, before.pid, 'the old server still serves');
-  t.regex(kept.lastError ?? '', /^hot restart failed, the old server keeps serving: config file .*: not valid JSON/);
-  t.true(await client.hasJob(first), 'its connection still works');
-  const second = await client.add();
-  client.close();
+    const good = await readFile(d.configFile, 'utf8');
+    await writeFile(d.configFile, good.slice(0, -3));
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done');
+    t.true(messages(supervisor).includes('hot restart: the new server failed on standby: the old one keeps serving'));
+    t.false(messages(supervisor).includes('hot restart: old server stopped, the new one takes over'));
+    const kept = (await statusOf(d)).instances[0]!;
+    t.is(kept.state, 'ready');
+    t.is(kept.pid, before.pid, 'the old server still serves');
+    t.regex(kept.lastError ?? '', /^hot restart failed, the old server keeps serving: config file .*: not valid JSON/);
+    t.true(await client.hasJob(first), 'its connection still works');
+    const second = await client.add();
+    client.close();
 
-  await writeFile(d.configFile, good);
-  supervisor.kill('SIGHUP');
-  await waitForLog(supervisor, 'hot restart done', 2);
-  const replaced = (await statusOf(d)).instances[0]!;
-  t.not(replaced.pid, before.pid);
-  t.is(replaced.lastError, null);
-  t.deepEqual(await missingJobs(port, [first, second]), []);
-  supervisor.kill('SIGTERM');
-  t.is((await stopped(supervisor)).code, 0);
-});
+    await writeFile(d.configFile, good);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done', 2);
+    const replaced = (await statusOf(d)).instances[0]!;
+    t.not(replaced.pid, before.pid);
+    t.is(replaced.lastError, null);
+    t.deepEqual(await missingJobs(port, [first, second]), []);
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
 
 test.serial('kill -9 of the old server while it hands over: nothing acknowledged lost, no connection refused', async (t) => {
   const d = await deployment(1);
   t.teardown(() => d.remove());
   const supervisor = await started(t, d);
+  t.timeout(300_000);
   const port = d.ports[0]!;
   await fill(port, 20_000);
   const oldPid = (await statusOf(d)).instances[0]!.pid!;
@@ -177,7 +188,10 @@ test.serial('kill -9 of the old server while it hands over: nothing acknowledged
   await waitFor('some load', () => load.acked.length >= 50 || undefined);
 
   // The old child logs 'stopping' (reason: request) when the primary asks it to hand over.
-  const handingOver = waitFor('the old server handing over', () => supervisor.lines().some((line) => line['pid'] === oldPid && line['msg'] === 'stopping') || undefined);
+  const handingOver = waitFor(
+    'the old server handing over',
+    () => supervisor.lines().some((line) => line['pid'] === oldPid && line['msg'] === 'stopping') || undefined,
+  );
   supervisor.kill('SIGHUP');
   await handingOver;
   process.kill(oldPid, 'SIGKILL');
@@ -194,3 +208,45 @@ test.serial('kill -9 of the old server while it hands over: nothing acknowledged
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);
 });
+
+test.serial(
+  'a lease waiting at the handover is answered "Server stopping"; the TypeScript client asks again and gets the job added after the restart; a run is told',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    const raw = await LineClient.connect(port);
+    raw.send('lease w 600000\r\n');
+    const client = connect(`127.0.0.1:${port}`);
+    t.teardown(() => client.close());
+    const leased = client.lease('w', 600_000);
+    const running = client.run('r', 'payload', { timeoutMs: 600_000 }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    const ran = await waitFor('the run to be queued', async () => {
+      const probe = await LineClient.connect(port);
+      const length = await probe.readyLen('r');
+      probe.close();
+      return length === 1 || undefined;
+    });
+    t.true(ran);
+
+    supervisor.kill('SIGHUP');
+    t.is(await raw.line(60_000), '-SERVER-ERROR Server stopping');
+    await waitForLog(supervisor, 'hot restart done');
+    const adder = await LineClient.connect(port);
+    const id = await adder.add(undefined, 'w');
+    const job = await leased;
+    t.is(job.id, id, 'the lease went on on the new server');
+    // A run's job is not kept across restarts: the run is told, not asked again.
+    const outcome = await running;
+    t.true(outcome instanceof ServerStoppingError, String(outcome));
+    t.is(await adder.readyLen('r'), 0);
+    adder.close();
+    raw.close();
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
