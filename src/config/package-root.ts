@@ -17,7 +17,7 @@ export function packageRoot(): string | null {
   }
 }
 
-/** The `version` of this package's package.json, for `--version`. */
+/** The `version` of this package's package.json, for `--version` and `inspect server`. */
 export function packageVersion(): string {
   const root = packageRoot();
   if (root === null) return 'unknown';

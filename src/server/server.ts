@@ -5,7 +5,7 @@ import { systemClock } from '../jobs/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ServerStats } from './stats.js';
 import { Ticker } from './ticker.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../config/package-root.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 
 /** How long a graceful stop waits for clients to take their last replies before cutting them off. */

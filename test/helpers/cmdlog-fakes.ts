@@ -7,6 +7,7 @@ import type { EngineApi, RestoredJob, RestoreError } from '../../src/jobs/types.
 import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
+import { refused } from './waits.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
 
 /** A pino logger whose lines are kept for assertions. */
@@ -39,6 +40,21 @@ export function copyDir(from: string, to: string): void {
     fs.copyFileSync(path.join(from, name), path.join(to, name));
     fs.chmodSync(path.join(to, name), 0o644);
   }
+}
+
+/**
+ * Closes the log when the test ends, also after a failed assertion, whose test would
+ * otherwise leave the log's timers keeping the test process from exiting. Closing a
+ * closed log again does nothing.
+ */
+export function closedAfter<T extends { close(): Promise<void> }>(t: { teardown(fn: () => Promise<void>): void }, log: T): T {
+  t.teardown(() => log.close());
+  return log;
+}
+
+/** An open of a command log that the test expects to fail (see `refused`). */
+export function openRefused(opening: Promise<{ close(): Promise<void> }>): Promise<never> {
+  return refused(opening, (log) => log.close());
 }
 
 export type Call = [string, ...unknown[]];

@@ -23,6 +23,9 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** For each server started here: its exit, once its output has been read to the end as well. */
+const outputEnds = new WeakMap<ChildProcess, Promise<{ code: number | null; signal: NodeJS.Signals | null }>>();
+
 /**
  * Starts `workq-server` as a real child process: from the TypeScript sources, or with
  * `built`, from `dist/` as `npm start` runs it (`npm test` builds it first).
@@ -35,14 +38,29 @@ export function spawnServer(args: string[], { built = false } = {}): ChildProces
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
+  // 'close' comes after 'exit' once the child's pipes have ended: its last lines are in output().
+  outputEnds.set(child, new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return Object.assign(child, { output: () => output });
 }
 
-/** Resolves once something accepts connections on the port, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+/**
+ * Resolves with the child's output once it matches `pattern`: a server may accept
+ * connections before the parent has read what it printed first.
+ */
+export async function printed(child: { output: () => string }, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(child.output())) {
+    if (Date.now() > deadline) throw new Error(`no output matching ${String(pattern)} after ${timeoutMs} ms; got: ${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return child.output();
+}
+
+/** Resolves once something accepts connections on the port, or rejects after `timeoutMs` (a server from the sources starts in seconds on a loaded machine). */
+export async function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -58,7 +76,13 @@ export async function waitForPort(port: number, timeoutMs = 20_000): Promise<voi
   }
 }
 
+/**
+ * Resolves when the child has exited; for a server from spawnServer, also once all it
+ * printed is in its output(): 'exit' may come before the last of it has been read.
+ */
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const ended = outputEnds.get(child);
+  if (ended !== undefined) return ended;
   if (child.exitCode !== null || child.signalCode !== null) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   }

@@ -31,7 +31,7 @@ export function resultReply(id: string, success: 0 | 1, result: string | Buffer)
 }
 
 /** Reads one line up to and including CRLF; the result keeps the CRLF. Throws on timeout or close. */
-export async function readLine(wire: Wire, timeoutMs = 5000): Promise<string> {
+export async function readLine(wire: Wire, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let line = '';
   while (!line.endsWith('\r\n')) {
@@ -51,7 +51,7 @@ export interface JobBlock {
 }
 
 /** Reads one job block, using `payload-size` to read the raw payload whatever bytes it holds. */
-export async function readJobBlock(wire: Wire, timeoutMs = 5000): Promise<JobBlock> {
+export async function readJobBlock(wire: Wire, timeoutMs = 20_000): Promise<JobBlock> {
   const head = await readLine(wire, timeoutMs);
   const [id, countText] = head.slice(0, -2).split(' ');
   const count = Number(countText);
@@ -80,7 +80,7 @@ export async function readJobBlock(wire: Wire, timeoutMs = 5000): Promise<JobBlo
 }
 
 /** Reads an `+OK <n>` header followed by n job blocks (inspect job/jobs/scheduled-jobs). */
-export async function readJobBlocks(wire: Wire, timeoutMs = 5000): Promise<JobBlock[]> {
+export async function readJobBlocks(wire: Wire, timeoutMs = 20_000): Promise<JobBlock[]> {
   const head = await readLine(wire, timeoutMs);
   if (!head.startsWith('+OK ')) throw new Error(`not a job listing: ${JSON.stringify(head)}`);
   const blocks: JobBlock[] = [];

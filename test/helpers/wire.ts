@@ -74,8 +74,11 @@ export class Wire {
     this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 
-  /** Reads exactly `n` bytes (or fewer if the server closes), waiting up to `timeoutMs`. */
-  async read(n: number, timeoutMs = 5000): Promise<Buffer> {
+  /**
+   * Reads exactly `n` bytes (or fewer if the server closes), waiting up to `timeoutMs`:
+   * a bound for a failing test, generous as a loaded machine stalls for seconds.
+   */
+  async read(n: number, timeoutMs = 20_000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     while (this.buffered.length < n && !this.closed) {
       const left = deadline - Date.now();
@@ -95,7 +98,7 @@ export class Wire {
   }
 
   /** Reads as many bytes as `expected` has and returns them as latin1 text for comparison. */
-  async reply(expected: string | Buffer, timeoutMs = 5000): Promise<string> {
+  async reply(expected: string | Buffer, timeoutMs = 20_000): Promise<string> {
     const length = typeof expected === 'string' ? Buffer.byteLength(expected, 'latin1') : expected.length;
     return (await this.read(length, timeoutMs)).toString('latin1');
   }
@@ -107,7 +110,7 @@ export class Wire {
   }
 
   /** Waits until the server closes the connection. */
-  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+  async waitClosed(timeoutMs = 20_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     return this.closed;

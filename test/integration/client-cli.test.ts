@@ -29,6 +29,8 @@ function workq(args: string[], env: Record<string, string> = {}, stdin?: string)
 }
 
 test('a job added by the CLI is leased by the worker and its result read by the client and the CLI', async (t) => {
+  // Each CLI call starts node with tsx: seconds each on a loaded machine.
+  t.timeout(180_000);
   const server = await startTestServer();
   const address = `127.0.0.1:${server.port}`;
   const client = connect(address);
@@ -42,7 +44,7 @@ test('a job added by the CLI is leased by the worker and its result read by the 
   const added = await workq(['--server', address, 'add', 'cli', 'from the shell', '--ttr', '5000', '--priority', '3']);
   t.is(added.code, 0, added.stderr);
   const id = added.stdout.trim();
-  t.deepEqual(await client.result(id, 5000), { id, success: true, result: Buffer.from('done:from the shell') });
+  t.deepEqual(await client.result(id, 30_000), { id, success: true, result: Buffer.from('done:from the shell') });
 
   const read = await workq(['--json', 'result', id], { WORKQ_SERVERS: address });
   t.is(read.code, 0, read.stderr);
@@ -50,10 +52,11 @@ test('a job added by the CLI is leased by the worker and its result read by the 
 
   const piped = await workq(['-s', address, '--json', 'add', 'cli', '-'], {}, 'from stdin');
   const pipedId = (JSON.parse(piped.stdout) as { id: string }).id;
-  t.is((await client.result(pipedId, 5000)).result.toString(), 'done:from stdin');
+  t.is((await client.result(pipedId, 30_000)).result.toString(), 'done:from stdin');
 });
 
 test('exit codes and human output', async (t) => {
+  t.timeout(180_000);
   const server = await startTestServer();
   const address = `127.0.0.1:${server.port}`;
   t.teardown(() => server.stop());

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { connect, serverFor, worker, type WorkqClient } from '../../src/client/index.js';
 import type { WorkqServer } from '../../src/server/types.js';
+import { pending } from '../helpers/waits.js';
 import { startTestServer } from '../helpers/wire.js';
 
 async function cluster(t: import('ava').ExecutionContext): Promise<{ client: WorkqClient; servers: WorkqServer[]; addresses: string[] }> {
@@ -50,7 +51,7 @@ test('lease takes from every server; run and result work across them', async (t)
   t.deepEqual([...leased].sort(), [...ids].sort());
   for (const id of ids) t.true((await client.result(id)).success);
 
-  const running = client.run('all', 'fg', { timeoutMs: 5000 });
+  const running = pending(client.run('all', 'fg', { timeoutMs: 5000 }));
   const job = await client.lease('all', 2000);
   await client.complete(job.id, 'done');
   t.is((await running).result.toString(), 'done');

@@ -42,6 +42,8 @@ test('the docs have examples of both kinds', (t) => {
 
 for (const example of all) {
   test.serial(`docs/client.md example at line ${example.line} (${example.lang})`, async (t) => {
+    // Each example starts node with tsx, the sh one eight times: seconds each on a loaded machine.
+    t.timeout(180_000);
     const servers = await Promise.all([startTestServer(), startTestServer(), startTestServer()]);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-docs-'));
     t.teardown(async () => {
@@ -54,7 +56,7 @@ for (const example of all) {
       const index = pathToFileURL(path.join(root, 'src/client/index.ts')).href;
       const file = path.join(dir, 'example.mts');
       await writeFile(file, example.code.replaceAll(`from '${packageName}'`, `from '${index}'`));
-      ({ stdout } = await run(process.execPath, ['--import=tsx', file], { cwd: root, env, timeout: 20_000 }));
+      ({ stdout } = await run(process.execPath, ['--import=tsx', file], { cwd: root, env, timeout: 60_000 }));
       const expected = [...example.code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]);
       const printed = stdout.trimEnd().split('\n');
       t.deepEqual(printed.slice(printed.length - expected.length), expected);
@@ -65,7 +67,7 @@ for (const example of all) {
       ({ stdout } = await run('bash', ['-euo', 'pipefail', '-c', example.code], {
         cwd: root,
         env: { ...env, PATH: `${dir}:${process.env['PATH'] ?? ''}` },
-        timeout: 30_000,
+        timeout: 150_000,
       }));
       t.regex(stdout, /thumbs ready 1 scheduled 0/);
       t.regex(stdout, /completed\nsmall image/);

@@ -4,7 +4,7 @@ import { StandaloneAdmin, type StandaloneStatus } from '../../src/admin/standalo
 import { instanceRegistry } from '../../src/metrics/instance-metrics.js';
 import { startServer } from '../../src/server/server.js';
 import { ServerStats } from '../../src/server/stats.js';
-import { packageVersion } from '../../src/server/version.js';
+import { packageVersion } from '../../src/config/package-root.js';
 import { get, parseScrape, series } from '../helpers/prometheus.js';
 import { addCommand, inspectServer, newId } from '../helpers/replies.js';
 import { silent, tempDir, Wire } from '../helpers/wire.js';

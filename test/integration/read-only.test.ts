@@ -35,6 +35,12 @@ test('a full disk makes the server read-only until writes succeed again; nothing
   const server = await startTestServer({ cmdlogPath: dir.path, fs: disk.fs });
   const a = await Wire.connect(server.port);
   const b = await Wire.connect(server.port);
+  // Also when an assertion fails first: an open log's timers keep the test process alive.
+  t.teardown(() => {
+    a.close();
+    b.close();
+    return server.stop();
+  });
 
   a.send(`add ${id(1)} q 1000 60000 1\r\nx\r\n`);
   t.is(await a.reply('+OK\r\n'), '+OK\r\n');
@@ -67,7 +73,7 @@ test('a full disk makes the server read-only until writes succeed again; nothing
   t.is(await b.reply(queue), queue);
 
   disk.full.on = false;
-  t.is(await a.reply('+OK\r\n', 4000), '+OK\r\n', 'the waiting add is answered once its record is written');
+  t.is(await a.reply('+OK\r\n', 20_000), '+OK\r\n', 'the waiting add is answered once its record is written');
   b.send(`add ${id(3)} q 1000 60000 1\r\nz\r\n`);
   t.is(await b.reply('+OK\r\n'), '+OK\r\n', 'read-only mode is over');
 
@@ -88,9 +94,13 @@ test('a result waiter woken by a completion whose record cannot be written waits
   t.teardown(() => dir.remove());
   const disk = failingDisk();
   const server = await startTestServer({ cmdlogPath: dir.path, fs: disk.fs });
-  t.teardown(() => server.stop());
   const worker = await Wire.connect(server.port);
   const waiter = await Wire.connect(server.port);
+  t.teardown(() => {
+    worker.close();
+    waiter.close();
+    return server.stop();
+  });
   worker.send(`add ${id(7)} q 1000 60000 1\r\nx\r\n`);
   t.is(await worker.reply('+OK\r\n'), '+OK\r\n');
   waiter.send(`result ${id(7)} 10000\r\n`);
@@ -102,9 +112,7 @@ test('a result waiter woken by a completion whose record cannot be written waits
   t.true(await worker.silentFor(0));
 
   disk.full.on = false;
-  t.is(await worker.reply('+OK\r\n', 4000), '+OK\r\n');
+  t.is(await worker.reply('+OK\r\n', 20_000), '+OK\r\n');
   const result = `+OK 1\r\n${id(7)} 1 4\r\ndone\r\n`;
-  t.is(await waiter.reply(result, 4000), result);
-  worker.close();
-  waiter.close();
+  t.is(await waiter.reply(result, 20_000), result);
 });

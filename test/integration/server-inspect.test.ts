@@ -24,12 +24,13 @@ async function listed(wire: Wire, command: string): Promise<string[]> {
 test('inspect jobs: offset/limit windows over the ready list in queue order', async (t) => {
   const { wire } = await ownServer(t);
   const ids = Array.from({ length: 7 }, newId);
-  // Priorities fall as IDs are added, so queue order is insertion order; a leased job is in neither list.
+  // Priorities fall as IDs are added, so queue order is insertion order; a leased job is in neither list
+  // (its TTR of a minute does not run out during the test, however loaded the machine).
   wire.send(Buffer.concat(ids.map((id, i) => addCommand(id, 'pages', `p${i}`, '1000 60000', `-priority=${10 - i}`))));
   t.is(await wire.reply('+OK\r\n'.repeat(7)), '+OK\r\n'.repeat(7));
   const leased = newId();
-  wire.send(Buffer.concat([addCommand(leased, 'pages', 'top', '1000 60000', '-priority=99'), Buffer.from('lease pages 0\r\n')]));
-  await wire.read(5 + `+OK 1\r\n${leased} pages 1000 3\r\ntop\r\n`.length);
+  wire.send(Buffer.concat([addCommand(leased, 'pages', 'top', '60000 60000', '-priority=99'), Buffer.from('lease pages 0\r\n')]));
+  await wire.read(5 + `+OK 1\r\n${leased} pages 60000 3\r\ntop\r\n`.length);
 
   t.deepEqual(await listed(wire, 'inspect jobs pages 0 100'), ids);
   t.deepEqual(await listed(wire, 'inspect jobs pages 0 3'), ids.slice(0, 3));

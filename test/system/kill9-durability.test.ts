@@ -43,6 +43,8 @@ async function loadUntilKilled(port: number, kill: () => void): Promise<string[]
 
 for (const sync of ['interval', 'always']) {
   test(`kill -9 under a pipelined load loses no acknowledged add (${sync})`, async (t) => {
+    // Two server starts from the sources and up to 20 s of load: minutes on a loaded machine.
+    t.timeout(180_000);
     const dir = await tempDir();
     t.teardown(() => dir.remove());
     const port = await freePort();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
+import { exited, freePort, printed, spawnServer, waitForPort } from '../helpers/process.js';
 import { jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
@@ -27,13 +27,15 @@ function writeLog(dir: string): { ids: string[]; recordLength: number } {
 }
 
 test('the built server replays a 100 MiB log through its replay worker and serves every job', async (t) => {
+  // Writing and replaying 100 MiB takes tens of seconds on a loaded machine.
+  t.timeout(180_000);
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const { ids } = writeLog(dir.path);
   const port = await freePort();
   const server = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path], { built: true });
   t.teardown(() => server.kill('SIGKILL'));
-  await waitForPort(port, 60_000);
+  await waitForPort(port, 150_000);
   const wire = await Wire.connect(port);
   wire.send('inspect queue q\r\n');
   const expected = `+OK 1\r\nq 2\r\nready-len ${JOBS}\r\nscheduled-len 0\r\n`;
@@ -41,12 +43,14 @@ test('the built server replays a 100 MiB log through its replay worker and serve
   wire.send(`lease q 1000\r\n`);
   t.regex(await wire.reply(`+OK 1\r\n${ids[0]} ${PAYLOAD}\r\n${'w'.repeat(PAYLOAD)}\r\n`), new RegExp(ids[0]!), 'FIFO: the first logged job comes first');
   wire.close();
-  t.regex(server.output(), new RegExp(`"records":${JOBS},"segments":2,.*"worker":true`));
+  const done = new RegExp(`"records":${JOBS},"segments":2,.*"worker":true`);
+  t.regex(await printed(server, done), done);
   server.kill('SIGTERM');
   t.is((await exited(server)).code, 0);
 });
 
 test('the built server refuses a 100 MiB log with a bad record in its first segment, naming file and offset', async (t) => {
+  t.timeout(180_000);
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const { recordLength } = writeLog(dir.path);

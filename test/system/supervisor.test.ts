@@ -93,7 +93,7 @@ test.serial('SIGTERM: exit 0, locks released, a restart sees every job', async (
   first.kill('SIGTERM');
   t.deepEqual(await stopped(first), { code: 0, signal: null });
   t.false(existsSync(d.socket), 'control socket removed');
-  for (const dir of d.dataDirs) t.false(existsSync(`${dir}.lock`), `no lock left on ${dir}`);
+  for (const dir of d.dataDirs) t.false(existsSync(`${dir}.lock`), `no lock left on ${dir}: a restart has no stale lock to wait for`);
 
   const second = await started(t, d);
   for (const [i, port] of d.ports.entries()) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
+import { exited, freePort, printed, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
 // The standalone `workq-server` as a start script uses it: the original's flags, a
@@ -11,6 +11,8 @@ function firstLine(output: string): Record<string, unknown> {
 }
 
 test('the start is logged with its loss window; SIGINT stops it cleanly with every job kept', async (t) => {
+  // Each start from the sources takes seconds on a loaded machine.
+  t.timeout(120_000);
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const port = await freePort();
@@ -18,7 +20,7 @@ test('the start is logged with its loss window; SIGINT stops it cleanly with eve
   const first = spawnServer(args);
   t.teardown(() => first.kill('SIGKILL'));
   await waitForPort(port);
-  const start = firstLine(first.output());
+  const start = firstLine(await printed(first, /\n/));
   t.like(start, { listen: `127.0.0.1:${port}`, cmdlog: dir.path, sync: 'always', powerCutMayLose: 'nothing acknowledged' });
 
   const wire = await Wire.connect(port);
@@ -31,7 +33,7 @@ test('the start is logged with its loss window; SIGINT stops it cleanly with eve
   const second = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path]);
   t.teardown(() => second.kill('SIGKILL'));
   await waitForPort(port);
-  t.like(firstLine(second.output()), { sync: 'interval', powerCutMayLose: 'up to 1000 ms of acknowledged commands' });
+  t.like(firstLine(await printed(second, /\n/)), { sync: 'interval', powerCutMayLose: 'up to 1000 ms of acknowledged commands' });
   const again = await Wire.connect(port);
   again.send('inspect queue cli\r\n');
   const queue = '+OK 1\r\ncli 2\r\nready-len 1\r\nscheduled-len 0\r\n';
@@ -42,6 +44,7 @@ test('the start is logged with its loss window; SIGINT stops it cleanly with eve
 });
 
 test('an unknown flag exits 2 with the usage; a bad value exits 1 with one line', async (t) => {
+  t.timeout(120_000);
   const unknown = spawnServer(['-no-such-flag']);
   t.is((await exited(unknown)).code, 2);
   t.regex(unknown.output(), /no-such-flag/);

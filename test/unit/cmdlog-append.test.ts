@@ -5,7 +5,8 @@ import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { RecordScanner } from '../../src/cmdlog/record.js';
 import { readGoTimeNsec, readGoTimeSec } from '../../src/cmdlog/go-time.js';
-import { asEngine, captureLogger, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, closedAfter, FaultyFs, makeJob, RecordingEngine, segmentFiles, sleep, tempDir } from '../helpers/cmdlog-fakes.js';
+import { eventually } from '../helpers/waits.js';
 
 function options(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
   return { dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 64 * 1024 * 1024, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
@@ -35,7 +36,7 @@ function records(file: string): Array<{ offset: number; sec: number; nsec: numbe
 
 test('a fresh directory gets no segment until the first append; records replay in order', async (t) => {
   const dir = path.join(tempDir(), 'new', 'log');
-  const log = await openCommandLog(options(dir), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir), asEngine(new RecordingEngine())));
   t.is(log.lastSeq, 0);
   t.deepEqual(segmentFiles(dir), []);
   const job = makeJob({ name: 'mail' });
@@ -70,7 +71,7 @@ test('a fresh directory gets no segment until the first append; records replay i
 test('group commit: all records of one turn go out in one write', async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = await openCommandLog(options(dir, { fs: faulty }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty }), asEngine(new RecordingEngine())));
   for (let i = 0; i < 1000; i++) log.add(makeJob());
   await durable(log);
   const headerWrite = 1;
@@ -84,7 +85,7 @@ test('group commit: all records of one turn go out in one write', async (t) => {
 
 test('rotation with a tiny segment size: a segment exceeds it by at most one record', async (t) => {
   const dir = tempDir();
-  const log = await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine())));
   const ids = Array.from({ length: 7 }, () => makeJob().id);
   for (const id of ids) log.delete(id);
   await durable(log);
@@ -101,7 +102,7 @@ test('rotation with a tiny segment size: a segment exceeds it by at most one rec
 
 test('a segment size below the header still puts one record in each segment', async (t) => {
   const dir = tempDir();
-  const log = await openCommandLog(options(dir, { segmentSize: 1, sync: 'os' }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 1, sync: 'os' }), asEngine(new RecordingEngine())));
   for (let i = 0; i < 3; i++) log.expire(makeJob().id);
   await durable(log);
   await log.close();
@@ -110,15 +111,15 @@ test('a segment size below the header still puts one record in each segment', as
 
 test('appending continues in the highest segment after a restart, rotating if it is full', async (t) => {
   const dir = tempDir();
-  let log = await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine()));
+  let log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine())));
   for (let i = 0; i < 3; i++) log.expire(makeJob().id);
   await log.close();
-  log = await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine()));
+  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 200 }), asEngine(new RecordingEngine())));
   log.expire(makeJob().id);
   await log.close();
   t.deepEqual(segmentFiles(dir), ['000000001.log']);
   t.is(records(path.join(dir, '000000001.log')).length, 4);
-  log = await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine()));
+  log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 100 }), asEngine(new RecordingEngine())));
   log.expire(makeJob().id);
   await log.close();
   t.deepEqual(segmentFiles(dir), ['000000001.log', '000000002.log']);
@@ -127,7 +128,7 @@ test('appending continues in the highest segment after a restart, rotating if it
 test("'always': callbacks wait for the fsync, and records of one moment share it", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine())));
   const order: string[] = [];
   for (let i = 0; i < 50; i++) {
     log.expire(makeJob().id);
@@ -160,19 +161,18 @@ test("'always': callbacks wait for the fsync, and records of one moment share it
 test("'interval' fsyncs on its timer once a segment is open; 'os' never before close", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = await openCommandLog(options(dir, { fs: faulty, syncIntervalMs: 20 }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, syncIntervalMs: 20 }), asEngine(new RecordingEngine())));
   await sleep(100);
   t.is(faulty.fsyncs, 0);
   log.expire(makeJob().id);
   await durable(log);
   t.is(faulty.fsyncsOf('000000001.log'), 0, 'the callback does not wait for fsync');
-  await sleep(150);
-  t.true(faulty.fsyncsOf('000000001.log') >= 1);
+  t.true(await eventually(() => faulty.fsyncsOf('000000001.log') >= 1), 'the interval timer fsyncs');
   await log.close();
 
   const dir2 = tempDir();
   const faulty2 = new FaultyFs();
-  const log2 = await openCommandLog(options(dir2, { fs: faulty2, sync: 'os' }), asEngine(new RecordingEngine()));
+  const log2 = closedAfter(t, await openCommandLog(options(dir2, { fs: faulty2, sync: 'os' }), asEngine(new RecordingEngine())));
   for (let i = 0; i < 5; i++) {
     log2.expire(makeJob().id);
     await durable(log2);
@@ -187,7 +187,7 @@ for (const partialBytes of [0, 30]) {
     const dir = tempDir();
     const faulty = new FaultyFs();
     const { logger, lines } = captureLogger();
-    const log = await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine()));
+    const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine())));
     const changes: boolean[] = [];
     log.onReadOnlyChange = (ro) => changes.push(ro);
     log.expire(makeJob().id);
@@ -201,8 +201,7 @@ for (const partialBytes of [0, 30]) {
       const seq = log.lastSeq;
       log.whenDurable(seq, () => fired.push(seq));
     }
-    await sleep(20);
-    t.true(log.readOnly);
+    t.true(await eventually(() => log.readOnly));
     t.deepEqual(changes, [true]);
     t.deepEqual(fired, []);
     for (const id of ids.slice(3)) {
@@ -228,15 +227,14 @@ for (const partialBytes of [0, 30]) {
 test("an fsync failure under 'always' rewrites the records from the last good fsync", async (t) => {
   const dir = tempDir();
   const faulty = new FaultyFs();
-  const log = await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, sync: 'always' }), asEngine(new RecordingEngine())));
   log.expire(makeJob().id);
   await durable(log);
   faulty.failFsync = 'EIO';
   let fired = false;
   log.expire(makeJob().id);
   log.whenDurable(log.lastSeq, () => (fired = true));
-  await sleep(50);
-  t.true(log.readOnly);
+  t.true(await eventually(() => log.readOnly));
   t.false(fired);
   faulty.failFsync = null;
   await durable(log);
@@ -248,15 +246,14 @@ test("an fsync failure under 'always' rewrites the records from the last good fs
 
 test('a segment that cannot be created keeps the log read-only until it can', async (t) => {
   const dir = tempDir();
-  const log = await openCommandLog(options(dir, { segmentSize: 50 }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { segmentSize: 50 }), asEngine(new RecordingEngine())));
   log.expire(makeJob().id);
   log.expire(makeJob().id);
   await durable(log);
   fs.mkdirSync(path.join(dir, '000000002.log'));
   fs.writeFileSync(path.join(dir, '000000002.log', 'x'), 'x');
   log.expire(makeJob().id);
-  await sleep(200);
-  t.true(log.readOnly);
+  t.true(await eventually(() => log.readOnly));
   fs.rmSync(path.join(dir, '000000002.log'), { recursive: true });
   await durable(log);
   t.false(log.readOnly);
@@ -268,13 +265,13 @@ test('close is idempotent and, while read-only, logs the records it could not wr
   const dir = tempDir();
   const faulty = new FaultyFs();
   const { logger, lines } = captureLogger();
-  const log = await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine()));
+  const log = closedAfter(t, await openCommandLog(options(dir, { fs: faulty, logger }), asEngine(new RecordingEngine())));
   log.expire(makeJob().id);
   await durable(log);
   faulty.failWrites = 'EIO';
   log.expire(makeJob().id);
   log.expire(makeJob().id);
-  await sleep(20);
+  t.true(await eventually(() => log.readOnly));
   const first = log.close();
   t.is(log.close(), first);
   await first;

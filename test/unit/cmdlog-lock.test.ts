@@ -6,7 +6,7 @@ import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import { lockDirectory } from '../../src/cmdlog/dir-lock.js';
 import { flockHolder } from '../../src/cmdlog/lock-holder.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
-import { asEngine, captureLogger, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { exited, spawnLockHolder } from '../helpers/process.js';
 
 // Locking must not need any program besides node (util-linux `flock` is missing on small
@@ -28,7 +28,7 @@ const tookOver = (lines: Array<Record<string, unknown>>) => lines.filter((line) 
 test('a second open on the same directory is refused at once with ELOCKED, naming the holder; after close it opens', async (t) => {
   const dir = tempDir();
   const first = await open(dir);
-  const err = await t.throwsAsync(open(dir));
+  const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is((err as Error & { holderPid: number }).holderPid, process.pid);
   t.is(err!.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
@@ -43,7 +43,7 @@ test('a process holding flock on append.lock, as the original server does, makes
   const dir = tempDir();
   const holder = await spawnLockHolder('flock', path.join(dir, 'append.lock'));
   t.teardown(() => holder.kill('SIGKILL'));
-  const err = await t.throwsAsync(open(dir));
+  const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is((err as Error & { holderPid: number }).holderPid, holder.pid);
   t.regex(err!.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
@@ -57,7 +57,7 @@ test('after kill -9 of a holder its directory lock is taken over at once, and th
   const dir = tempDir();
   const holder = await spawnLockHolder('dir', dir);
   t.teardown(() => holder.kill('SIGKILL'));
-  await t.throwsAsync(open(dir), { code: 'ELOCKED' });
+  await t.throwsAsync(openRefused(open(dir)), { code: 'ELOCKED' });
   holder.kill('SIGKILL');
   await exited(holder);
   t.true(fs.existsSync(`${dir}.lock`), 'kill -9 leaves proper-lockfile\'s lock behind');
@@ -68,7 +68,7 @@ test('after kill -9 of a holder its directory lock is taken over at once, and th
   t.like(line, { level: 40, dir, lock: `${fs.realpathSync(dir)}.lock` });
   t.is(typeof line!['lastRefreshedMsAgo'], 'number');
   t.true(fs.existsSync(`${dir}.lock`), 'the lock is ours now');
-  await t.throwsAsync(open(dir), { code: 'ELOCKED' });
+  await t.throwsAsync(openRefused(open(dir)), { code: 'ELOCKED' });
   await log.close();
   t.false(fs.existsSync(`${dir}.lock`), 'and released on close');
 });
@@ -92,10 +92,10 @@ test('without a kernel lock the directory is refused (fail closed), leaving no l
 test('an append.lock that is a FIFO or a directory is refused with a clear message, without hanging', async (t) => {
   const fifoDir = tempDir();
   execFileSync('/usr/bin/mkfifo', [path.join(fifoDir, 'append.lock')]);
-  await t.throwsAsync(open(fifoDir), { message: `cmdlog directory ${fifoDir}: ${path.join(fifoDir, 'append.lock')} is not a regular file` });
+  await t.throwsAsync(openRefused(open(fifoDir)), { message: `cmdlog directory ${fifoDir}: ${path.join(fifoDir, 'append.lock')} is not a regular file` });
   const dirDir = tempDir();
   fs.mkdirSync(path.join(dirDir, 'append.lock'));
-  await t.throwsAsync(open(dirDir), { message: `cmdlog directory ${dirDir}: ${path.join(dirDir, 'append.lock')} is not a regular file` });
+  await t.throwsAsync(openRefused(open(dirDir)), { message: `cmdlog directory ${dirDir}: ${path.join(dirDir, 'append.lock')} is not a regular file` });
 });
 
 test('the holder of a flock is read from /proc/locks by device and inode; waiters and hidden pids are not taken for it', (t) => {
@@ -121,7 +121,7 @@ test('the holder of a flock is read from /proc/locks by device and inode; waiter
 test('a directory that cannot be created is refused with a clear message', async (t) => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'file'), '');
-  const err = await t.throwsAsync(open(path.join(dir, 'file', 'log')));
+  const err = await t.throwsAsync(openRefused(open(path.join(dir, 'file', 'log'))));
   t.regex(err!.message, /cannot be created or is not writable/);
 });
 
@@ -133,7 +133,7 @@ test('invalid options are refused before touching the directory', async (t) => {
     [{ segmentSize: 0 }, /segment size/],
     [{ cleanIntervalMs: 0 }, /clean interval/],
   ] as const) {
-    await t.throwsAsync(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine())), { message: text });
+    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine()))), { message: text });
   }
   t.false(fs.existsSync(dir));
 });

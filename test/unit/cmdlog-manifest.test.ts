@@ -6,7 +6,7 @@ import { CmdlogMissingSegmentsError, CmdlogRefusalError, isCmdlogRefusal } from 
 import { compareWithManifest, formatManifest, formatRanges, MANIFEST_NAME, parseManifest } from '../../src/cmdlog/manifest.js';
 import { segmentNumber } from '../../src/cmdlog/segment-files.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
-import { asEngine, captureLogger, FaultyFs, makeJob, newId, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, FaultyFs, makeJob, newId, openRefused, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
 import { idPayload, jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
@@ -81,7 +81,7 @@ for (const [where, gone] of [
     const ids = await writeLog(dir, 6);
     for (const num of gone) fs.rmSync(path.join(dir, seg(num)));
     const engine = new RecordingEngine();
-    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(engine)), { instanceOf: CmdlogMissingSegmentsError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(engine))), { instanceOf: CmdlogMissingSegmentsError });
     t.is(err?.code, 'ECMDLOG_MISSING');
     t.true(isCmdlogRefusal(err));
     t.deepEqual(err?.missing, [...gone]);
@@ -118,7 +118,7 @@ test('segments the cleaner deleted are no longer listed: the log opens again, an
   await (await openCommandLog(options(dir), asEngine(engine))).close();
   t.deepEqual(engine.calls.map((c) => c[1]), [kept.id]);
   fs.rmSync(path.join(dir, seg(6)));
-  const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogMissingSegmentsError });
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogMissingSegmentsError });
   t.deepEqual(err?.missing, [6]);
 });
 
@@ -185,7 +185,7 @@ test('a damaged manifest refuses the start, naming it', async (t) => {
   const dir = tempDir();
   await writeLog(dir, 2);
   fs.writeFileSync(path.join(dir, MANIFEST_NAME), '{"format":"workq-cmdlog-manifest","version":1,"segm');
-  const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogRefusalError });
+  const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogRefusalError });
   t.is(err?.code, 'ECMDLOG_MANIFEST');
   t.is(err?.file, path.join(dir, MANIFEST_NAME));
   t.regex(err!.message, /damaged/);

@@ -7,10 +7,16 @@ import { CmdlogCorruptError, CmdlogRefusalError, isCmdlogRefusal } from '../../s
 import { writeUvarint } from '../../src/cmdlog/varint.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
-import { asEngine, captureLogger, FaultyFs, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
+/**
+ * Replay's clock, fixed at the records' TIME: which jobs replay finds expired must not
+ * depend on how long after this file loaded a test starts (a loaded machine runs the
+ * last tests here more than a minute later, past the records' 60 s TTL).
+ */
+const clock = { now: () => NOW_SEC * 1000 };
 
 /**
  * Replay reads and checks segments on the main thread for small logs and in a worker
@@ -26,7 +32,7 @@ const MODES: Array<{ name: string; replayWorker: CommandLogOptions['replayWorker
 ];
 
 function baseOptions(dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions {
-  return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger, ...extra };
+  return { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 1 << 20, cleanIntervalMs: 300000, logger: captureLogger().logger, now: clock.now, ...extra };
 }
 
 /** An add created when this file was loaded; its hour of TTL outlasts the slowest run of these tests (a minute did not, on a busy machine). */
@@ -84,7 +90,7 @@ for (const m of MODES) {
     t.true(lines.some((l) => l.level === 40 && l.bytes === 4096 && l.keptIn === path.join(dir, '000000002.log.torn')));
     const lower = tempDir();
     writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
-    const err = await t.throwsAsync(openCommandLog(options(lower), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(lower), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
     t.is(err?.offset, 0);
     t.regex(err!.message, /000000001\.log.*invalid segment header/);
   });
@@ -126,7 +132,7 @@ for (const m of MODES) {
       t.true(buf.length - damagedAt > 4000, 'the damage lies thousands of bytes before the end');
       const dir = tempDir();
       writeSegments(dir, { 1: segment(...base), 2: buf });
-      const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError }, label);
+      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError }, label);
       t.is(err?.code, 'ECMDLOG_CORRUPT');
       t.is(err?.file, path.join(dir, '000000002.log'), label);
       t.is(err?.offset, damagedAt, label);
@@ -150,7 +156,7 @@ for (const m of MODES) {
   async function refuses(t: import('ava').ExecutionContext, segments: Record<number, Buffer>, file: string, offset: number, reason: RegExp): Promise<void> {
     const dir = tempDir();
     writeSegments(dir, segments);
-    const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogCorruptError });
+    const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
     t.is(err?.file, path.join(dir, file));
     t.is(err?.offset, offset);
     t.regex(err!.message, reason);
@@ -234,7 +240,7 @@ for (const m of MODES) {
       ['a FIFO', () => execFileSync('mkfifo', [seg])],
     ] as const) {
       make();
-      const err = await t.throwsAsync(openCommandLog(options(dir), asEngine(new RecordingEngine())), { instanceOf: CmdlogRefusalError });
+      const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogRefusalError });
       t.is(err?.code, 'ECMDLOG_NOT_A_FILE');
       t.is(err?.file, seg);
       t.true(err!.message.includes(`${seg} is ${kind}`), err!.message);
@@ -264,7 +270,7 @@ for (const m of MODES) {
     const dir = tempDir();
     const id = newId();
     writeSegments(dir, { 1: segment(addRecord(id, { name: 'first' }), addRecord(id, { name: 'second' })) });
-    const engine = new Engine({ now: () => Date.now() });
+    const engine = new Engine(clock);
     const { logger, lines } = captureLogger();
     await (await openCommandLog(options(dir, { logger }), engine)).close();
     t.is(engine.inspectJob(id)?.name, 'second');
@@ -283,7 +289,7 @@ for (const m of MODES) {
         record(NOW_SEC - 10, 500_000_000, idPayload(RecordType.StartAttempt, leased)),
       ),
     });
-    const engine = new Engine({ now: () => Date.now() });
+    const engine = new Engine(clock);
     await (await openCommandLog(options(dir), engine)).close();
     t.is(engine.inspectJob(gone), null);
     t.is(engine.deadlineOf(engine.inspectJob(leased)!), (NOW_SEC - 10) * 1000 + 500 + 60_000);
@@ -295,7 +301,7 @@ test('a segment that cannot be read stops the start with the system\'s error and
   writeSegments(dir, { 1: segment(...base), 2: segment(...base), 3: segment(...base) });
   const faulty = new FaultyFs();
   faulty.failReads = { path: path.join(dir, '000000002.log'), code: 'EIO' };
-  const err = await t.throwsAsync(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))));
   t.is((err as NodeJS.ErrnoException).code, 'EIO');
   t.false(isCmdlogRefusal(err), 'a failing disk is not a damaged log');
   faulty.failReads = null;
@@ -308,7 +314,7 @@ test('a torn tail is cut only once its bytes are safe in .torn: when that fails,
   writeSegments(dir, { 1: torn });
   const faulty = new FaultyFs();
   faulty.failFsync = 'EIO';
-  const err = await t.throwsAsync(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine())));
+  const err = await t.throwsAsync(openRefused(openCommandLog(baseOptions(dir, { fs: faulty }), asEngine(new RecordingEngine()))));
   t.is((err as NodeJS.ErrnoException).code, 'EIO');
   t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), torn);
   // Next time (the disk well again) the bytes go to the next free name, then the cut.
@@ -362,7 +368,7 @@ test('replay speed (records/s) with the real engine', async (t) => {
     parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
-  for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine({ now: () => Date.now() })]] as const) {
+  for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine(clock)]] as const) {
     const { logger, lines } = captureLogger();
     const started = performance.now();
     const log = await openCommandLog(baseOptions(dir, { logger }), engine);
