@@ -53,15 +53,19 @@ export function runChild(argv: readonly string[]): void {
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info(effectiveSettings(settings), 'starting');
-  // Answering from the start lets a scrape follow the replay.
   const stats = new ServerStats();
-  answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
   const sockets = new PrimarySockets(send);
   const run = new ServerRun(() => startServer({ ...settings, logger, stats, sockets }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),
   });
+  // Metrics are answered from the start of the server, so that a scrape follows the
+  // replay; not on standby, where the old server still answers for the instance.
+  const start = (): void => {
+    answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
+    run.start();
+  };
   let standby = process.env['WORKQ_STANDBY'] === '1';
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
@@ -80,9 +84,9 @@ export function runChild(argv: readonly string[]): void {
     } else if (message.type === 'go') {
       if (!standby) return;
       standby = false;
-      run.start();
+      start();
     } else sockets.onMessage(message, handle);
   });
   if (standby) send({ type: 'standby' });
-  else run.start();
+  else start();
 }
