@@ -227,6 +227,9 @@ export interface LoadResult {
   closedEarly: boolean;
 }
 
+/** Opens one load connection to `port`, resolving once it can carry requests. */
+export type Dial = (port: number) => Promise<net.Socket>;
+
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
@@ -248,8 +251,9 @@ export async function runLoad(
   conversations: Conversation[],
   tally: Tally,
   seconds: number,
+  dial: Dial = connect,
 ): Promise<LoadResult> {
-  const sockets = await Promise.all(conversations.map(() => connect(port)));
+  const sockets = await Promise.all(conversations.map(() => dial(port)));
   return new Promise((resolve, reject) => {
     let started = 0;
     let settled = false;

@@ -2,9 +2,11 @@
  * Runs bench/metrics-inproc.ts in fresh processes, in turns: `before` (the tree as
  * committed at --base, default where this branch left main), `off` (this tree, nothing
  * scraping) and `on` (this tree, its registry scraped every --scrape-ms), --repeat
- * times each; prints medians of adds per CPU-second and their ratios to `off`.
+ * times each; prints medians of adds per CPU-second and their ratios to `off`. With
+ * --scrape-base (for a base that has the metrics) a fourth side scrapes the base tree
+ * too, which puts the scrape of two versions side by side.
  *
- *   node --import=tsx bench/metrics-inproc-runs.ts [--repeat 9] [--jobs 300000] [--scrape-ms 1000] [--base REV]
+ *   node --import=tsx bench/metrics-inproc-runs.ts [--repeat 9] [--jobs 300000] [--scrape-ms 1000] [--base REV] [--scrape-base]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '300000' },
     'scrape-ms': { type: 'string', default: '1000' },
     base: { type: 'string' },
+    'scrape-base': { type: 'boolean', default: false },
   },
 });
 const repeat = Number(values.repeat);
@@ -30,6 +33,7 @@ const sides = [
   { name: `before (${base.slice(0, 7)})`, args: [tmp] },
   { name: 'off', args: [ROOT] },
   { name: `on (scraped every ${values['scrape-ms']} ms)`, args: [ROOT, '--scrape-ms', values['scrape-ms']] },
+  ...(values['scrape-base'] ? [{ name: `before (${base.slice(0, 7)}), scraped every ${values['scrape-ms']} ms`, args: [tmp, '--scrape-ms', values['scrape-ms']] }] : []),
 ].map((side) => ({ ...side, rates: [] as number[] }));
 
 try {

@@ -7,7 +7,7 @@
  *   node --import=tsx bench/metrics-inproc.ts ROOT [--jobs N] [--scrape-ms MS]
  *
  * ROOT is the tree whose src/ is measured (this one, or a `git archive` of another
- * commit); with --scrape-ms (this tree only) the instance's metrics registry is
+ * commit); with --scrape-ms (a tree that has the metrics) the instance's metrics registry is
  * scraped that often while the adds run. Prints one JSON line.
  */
 import { randomUUID } from 'node:crypto';
@@ -53,6 +53,9 @@ const host = {
   engine,
   log: null,
   startedAt: Date.now(),
+  // No secret and no idle timeout: the connection serves every add, as before auth existed.
+  auth: null,
+  idleTimeoutMs: 0,
   stats,
   version: 'bench',
   uptimeSeconds: () => 0,

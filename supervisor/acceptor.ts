@@ -24,6 +24,8 @@ export class Acceptor {
     private readonly host: string,
     private readonly port: number,
     private readonly logger: Logger,
+    /** listen(2) backlog (limits.backlog); Node's default when absent. */
+    private readonly backlog?: number,
   ) {}
 
   /** Listens (once; a later call finds the socket open). Rejects with the listen error (EADDRINUSE, …). */
@@ -36,7 +38,7 @@ export class Acceptor {
       };
       server.once('error', failed);
       // exclusive: the primary's own socket, not node:cluster's shared handle
-      server.listen({ host: this.host, port: this.port, exclusive: true }, () => {
+      server.listen({ host: this.host, port: this.port, exclusive: true, ...(this.backlog === undefined ? {} : { backlog: this.backlog }) }, () => {
         server.off('error', failed);
         server.on('error', (error) => this.logger.error({ err: error }, 'listening socket error'));
         this.server = server;

@@ -54,8 +54,9 @@ export function runChild(argv: readonly string[]): void {
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info(effectiveSettings(settings), 'starting');
   const stats = new ServerStats();
-  const sockets = new PrimarySockets(send);
-  const run = new ServerRun(() => startServer({ ...settings, logger, stats, sockets }), logger, config.value.supervisor.stopTimeoutMs, {
+  // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
+  const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
+  const run = new ServerRun(() => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),
@@ -85,7 +86,7 @@ export function runChild(argv: readonly string[]): void {
       if (!standby) return;
       standby = false;
       start();
-    } else sockets.onMessage(message, handle);
+    } else sockets?.onMessage(message, handle);
   });
   if (standby) send({ type: 'standby' });
   else start();

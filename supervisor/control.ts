@@ -1,4 +1,4 @@
-import { unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Result } from '../src/config/resolve.js';
 import type { SupervisorStatus } from './primary.js';
@@ -50,7 +50,17 @@ export async function serveControl(path: string, status: () => Promise<Superviso
   });
   return new Promise((resolve) => {
     server.once('error', (error) => resolve({ ok: false, error: `cannot listen on the control socket ${path}: ${error.message}` }));
-    server.listen(path, () => resolve({ ok: true, value: server }));
+    server.listen(path, () => {
+      // Only this user may connect: the socket is created as the umask allows, often 0755 or wider.
+      try {
+        chmodSync(path, 0o600);
+      } catch (error) {
+        server.close();
+        resolve({ ok: false, error: `cannot make the control socket ${path} private: ${(error as Error).message}` });
+        return;
+      }
+      resolve({ ok: true, value: server });
+    });
   });
 }
 

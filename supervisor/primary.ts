@@ -135,7 +135,7 @@ export class Supervisor {
     this.startedAt = this.now();
     const { maxRestarts, restartWindowMs } = config.supervisor;
     this.slots = config.instances.map(
-      (settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs), new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }))),
+      (settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs), new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }), settings.limits?.backlog)),
     );
     const self = fileURLToPath(import.meta.url);
     cluster.setupPrimary({ exec: self.replace(/primary\.([cm]?[jt]s)$/, 'main.$1'), args: [...argv] });

@@ -81,6 +81,10 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   // Before the start: a server still replaying its log stops on a signal too.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A renewed certificate takes effect without a restart; a file that cannot be read or parsed leaves the old one in use.
+  process.on('SIGHUP', () => {
+    run.current?.reloadTls().catch((error: unknown) => logger.error({ err: error }, 'TLS reload failed: the previous certificate stays in use'));
+  });
   run.start();
 }
 

@@ -9,6 +9,8 @@ import {
   TimeoutError,
   WorkqClient,
   type AddOptions,
+  type ClientOptions,
+  type TlsOptions,
   type JobInfo,
   type JobResult,
   type LeasedJob,
@@ -28,6 +30,11 @@ const EXIT = { usage: 1, timeout: 2, notFound: 3, reply: 4, connection: 5 } as c
 interface GlobalOptions {
   server: string[];
   json: boolean;
+  secretFile?: string;
+  tls?: boolean;
+  tlsCa?: string;
+  tlsServername?: string;
+  tlsInsecure?: boolean;
 }
 
 function integer(text: string): number {
@@ -122,7 +129,26 @@ const program = new Command('workq')
       .default([], 'WORKQ_SERVERS, else 127.0.0.1:9922'),
   )
   .option('--json', 'print JSON for scripts', false)
+  .option('--secret-file <path>', 'read the server\'s shared secret from this file (env WORKQ_SECRET holds it directly); never on the command line')
+  .option('--tls', 'connect with TLS (env WORKQ_TLS=1)')
+  .option('--tls-ca <path>', 'trust this PEM certificate or CA instead of the system\'s (implies --tls; env WORKQ_TLS_CA)')
+  .option('--tls-servername <name>', 'name to check the server certificate against (implies --tls)')
+  .option('--tls-insecure', 'do not verify the server certificate (implies --tls; testing only)')
   .showHelpAfterError();
+
+/** The secret and TLS options of the client, from the global options and the environment. */
+async function securityOptions(global: GlobalOptions): Promise<Pick<ClientOptions, 'secret' | 'tls'>> {
+  const env = process.env;
+  const secretText = global.secretFile !== undefined ? await readFile(global.secretFile, 'utf8') : env['WORKQ_SECRET'];
+  const secret = secretText?.trim();
+  const caFile = global.tlsCa ?? env['WORKQ_TLS_CA'];
+  const useTls = global.tls === true || env['WORKQ_TLS'] === '1' || caFile !== undefined || global.tlsServername !== undefined || global.tlsInsecure === true;
+  const tls: TlsOptions = {};
+  if (caFile !== undefined) tls.ca = await readFile(caFile);
+  if (global.tlsServername !== undefined) tls.servername = global.tlsServername;
+  if (global.tlsInsecure === true) tls.rejectUnauthorized = false;
+  return { ...(secret ? { secret } : {}), ...(useTls ? { tls } : {}) };
+}
 
 /** Runs `action` with a client of the global servers and turns its outcome into an exit code. */
 function act<A extends unknown[]>(action: (client: WorkqClient, json: boolean, ...args: A) => Promise<void>) {
@@ -130,7 +156,14 @@ function act<A extends unknown[]>(action: (client: WorkqClient, json: boolean, .
     const global = program.opts<GlobalOptions>();
     const fromEnv = (process.env['WORKQ_SERVERS'] ?? '').split(',').filter((s) => s.trim() !== '');
     const servers = global.server.length > 0 ? global.server : fromEnv.length > 0 ? fromEnv : ['127.0.0.1:9922'];
-    const client = new WorkqClient({ servers });
+    let client: WorkqClient;
+    try {
+      client = new WorkqClient({ servers, ...(await securityOptions(global)) });
+    } catch (error) {
+      process.stderr.write(`workq: ${describe(error)}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
     try {
       await action(client, global.json, ...args);
     } catch (error) {

@@ -69,6 +69,8 @@ export class WorkqClient {
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       backoffMs: options.backoffMs ?? 50,
       maxBackoffMs: options.maxBackoffMs ?? 2000,
+      secret: options.secret ?? null,
+      tls: options.tls === undefined || options.tls === false ? null : options.tls === true ? {} : options.tls,
     };
     for (const server of servers) {
       this.links.set(server, new ServerLink(server, connection, options.idleBlockingConnections ?? 4));

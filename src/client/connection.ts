@@ -1,4 +1,5 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { ConnectionError, ServerStoppingError, WorkqError } from './errors.js';
 import { ReplyParser, type ReplyKind, type ReplyValue } from './reply-parser.js';
 import { splitAddress } from './hashing.js';
@@ -8,13 +9,32 @@ import { splitAddress } from './hashing.js';
  * queued in one tick go out in one write, and replies are matched to calls in order
  * (the server answers in command order, docs/protocol.md 1). The socket is opened on the
  * first call and reopened by the first call after it dropped; after a failed attempt the
- * next one waits, the wait doubling up to a ceiling.
+ * next one waits, the wait doubling up to a ceiling. With a secret, every new socket
+ * sends `auth <secret>` ahead of the calls queued on it (docs/protocol.md 12.5); a refused
+ * secret fails those calls and counts as a failed attempt.
  */
 
 export interface ConnectionOptions {
   connectTimeoutMs: number;
   backoffMs: number;
   maxBackoffMs: number;
+  /** Sent with `auth` on every new socket; null for a server without authentication. */
+  secret: string | null;
+  /** TLS options of node:tls connect (ca, servername, rejectUnauthorized, …), or null for plain TCP. */
+  tls: TlsOptions | null;
+}
+
+/** What the client passes to node:tls for a TLS connection. */
+export interface TlsOptions {
+  /** Certificates to trust instead of the system's (PEM), e.g. a private CA or a self-signed server certificate. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Name to check the certificate against (and send as SNI); defaults to the host. */
+  servername?: string;
+  /** Default true: refuse a certificate that does not verify. */
+  rejectUnauthorized?: boolean;
+  /** Client certificate and key (PEM), for servers that ask for one. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 interface Pending {
@@ -101,7 +121,9 @@ export class Connection {
 
   private dial(): void {
     const { host, port } = splitAddress(this.address);
-    const socket = netConnect({ host, port, noDelay: true });
+    const { tls } = this.options;
+    // SNI carries host names only; a certificate for an IP address is still checked against it.
+    const socket = tls === null ? netConnect({ host, port, noDelay: true }) : tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...tls });
     this.socket = socket;
     let lastError: Error | null = null;
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.options.connectTimeoutMs);
@@ -120,12 +142,14 @@ export class Connection {
       },
       malformed: (reason) => socket.destroy(new Error(`malformed reply: ${reason}`)),
     });
-    socket.once('connect', () => {
+    socket.once(tls === null ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       socket.setKeepAlive(true);
+      socket.setNoDelay(true);
       this.connected = true;
       this.failures = 0;
       this.retryAt = 0;
+      if (this.options.secret !== null) this.authenticate(socket, this.options.secret);
       this.scheduleFlush();
     });
     socket.on('data', (chunk: Buffer) => parser.feed(chunk));
@@ -146,6 +170,26 @@ export class Connection {
       const reason = wasConnected ? 'connection lost' : 'cannot connect';
       this.dropAll(lastError === null ? reason : `${reason}: ${lastError.message}`, lastError);
     });
+  }
+
+  /** Puts `auth` ahead of everything queued: it is the first command the server reads on this socket. */
+  private authenticate(socket: Socket, secret: string): void {
+    this.pending.splice(this.head, 0, {
+      kind: 'ok',
+      resolve: () => undefined,
+      reject: (error) => this.refused(socket, error),
+    });
+    this.outgoing.unshift(Buffer.from(`auth ${secret}\r\n`, 'latin1'));
+  }
+
+  private refused(socket: Socket, error: WorkqError): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.connected = false;
+    this.failures += 1;
+    this.retryAt = Date.now() + Math.min(this.options.backoffMs * 2 ** (this.failures - 1), this.options.maxBackoffMs);
+    socket.destroy();
+    this.dropAll(`authentication refused: ${error.message}`, error);
   }
 
   private settle(value: ReplyValue | WorkqError): void {

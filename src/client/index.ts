@@ -17,4 +17,5 @@ export type {
   TouchOptions,
   PageOptions,
   ClientOptions,
+  TlsOptions,
 } from './types.js';

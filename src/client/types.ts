@@ -1,4 +1,7 @@
 /** Records and options of the public client API. Durations are milliseconds. */
+import type { TlsOptions } from './connection.js';
+
+export type { TlsOptions };
 
 /** What callers may pass as a payload or result; strings are sent as UTF-8. */
 export type Payload = Buffer | string;
@@ -126,4 +129,8 @@ export interface ClientOptions {
   backoffMs?: number;
   /** Default 2000. */
   maxBackoffMs?: number;
+  /** The server's shared secret, sent with `auth` on every connection (docs/protocol.md 12.5). */
+  secret?: string;
+  /** Connect with TLS: true for the system's CAs, or node:tls options (ca, servername, rejectUnauthorized). */
+  tls?: boolean | TlsOptions;
 }

@@ -75,7 +75,7 @@ async function lockAppendFile(dir: string, load: () => Promise<TryFlock>): Promi
   const notAFile = `cmdlog directory ${dir}: ${file} is not a regular file`;
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o644);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
   } catch (err) {
     throw new Error(errorCode(err) === 'EISDIR' ? notAFile : `cmdlog directory ${dir}: cannot open ${file}: ${(err as Error).message}`);
   }

@@ -3,15 +3,19 @@ import { dirname } from 'node:path';
 import { errorCode } from './errors.js';
 import type { LogFileSystem } from './types.js';
 
+/** Payloads are private: the log's files are its user's alone (umask can only narrow these). */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
 /** The real file layer: node:fs, sync calls where they are cheap, the thread pool for the rest. */
 export const nodeFileSystem: LogFileSystem = {
-  mkdir: makeDirectory,
+  mkdir: makePrivateDirectory,
   accessWritable: (path) => fs.promises.access(path, fs.constants.W_OK),
   readdir: (path) => fs.promises.readdir(path),
   readFile: readWhole,
   readFileSync: (path) => fs.readFileSync(path),
   statSync: (path) => fs.statSync(path),
-  openSync: (path, flags) => fs.openSync(path, flags, 0o666),
+  openSync: (path, flags) => fs.openSync(path, flags, FILE_MODE),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   write: (fd, buf, offset, length, position) =>
     new Promise((resolve, reject) => {
@@ -28,20 +32,31 @@ export const nodeFileSystem: LogFileSystem = {
 };
 
 /**
+ * mkdir -p, every directory made 0700; a log directory that exists with any access for
+ * group or others (made by an older version, 0755) is narrowed to 0700, which also hides
+ * the 0644 segments that version wrote.
+ */
+async function makePrivateDirectory(path: string): Promise<void> {
+  await makeDirectory(path);
+  const { mode } = await fs.promises.stat(path);
+  if ((mode & 0o077) !== 0) await fs.promises.chmod(path, DIR_MODE);
+}
+
+/**
  * mkdir -p. Node's own recursive mkdir never settles (a thread-pool thread spins at 100 %
  * CPU) when mkdir says ENOENT although the parent exists, as under /proc: here a second
  * ENOENT after the parent was made is final.
  */
 async function makeDirectory(path: string): Promise<void> {
   try {
-    await fs.promises.mkdir(path);
+    await fs.promises.mkdir(path, DIR_MODE);
     return;
   } catch (err) {
     if (errorCode(err) === 'EEXIST' && (await fs.promises.stat(path)).isDirectory()) return;
     if (errorCode(err) !== 'ENOENT' || dirname(path) === path) throw err;
   }
   await makeDirectory(dirname(path));
-  await fs.promises.mkdir(path).catch(async (err: unknown) => {
+  await fs.promises.mkdir(path, DIR_MODE).catch(async (err: unknown) => {
     if (errorCode(err) !== 'EEXIST' || !(await fs.promises.stat(path)).isDirectory()) throw err;
   });
 }

@@ -12,7 +12,7 @@ export type SyncPolicy = 'interval' | 'os' | 'always';
  * bulk reads and writes and every fsync are asynchronous so they never block the loop.
  */
 export interface LogFileSystem {
-  /** Creates the directory and its parents; no error when it exists. */
+  /** Creates the directory and its parents, private to the user (0700, and narrowed to that when it exists); no error when it exists. */
   mkdir(path: string): Promise<void>;
   /** Rejects when the directory is not writable by this process. */
   accessWritable(path: string): Promise<void>;
@@ -22,6 +22,7 @@ export interface LogFileSystem {
   readFileSync(path: string): Buffer;
   /** Follows symbolic links. */
   statSync(path: string): Stats;
+  /** A file it creates is private to the user (0600). */
   openSync(path: string, flags: string): number;
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;

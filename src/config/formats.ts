@@ -57,6 +57,26 @@ export const checkPath: Check = (v) =>
     ? null
     : 'must be a directory path, or null for no command log';
 
+/** Shortest shared secret accepted: long enough that guessing over the wire is hopeless. */
+export const MIN_SECRET_LENGTH = 16;
+/** Printable ASCII without space (a secret is one protocol token) and without comma (the environment variable's separator). */
+const SECRET_PATTERN = /^[\x21-\x2b\x2d-\x7e]+$/;
+
+export const checkSecrets: Check = (v) =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH && s.length <= 1024 && SECRET_PATTERN.test(s))
+    ? null
+    : `must be a list of secrets, each ${MIN_SECRET_LENGTH} to 1024 printable ASCII characters without space or comma`;
+
+export const checkBoolean: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+
+export const checkFile: Check = (v) =>
+  typeof v === 'string' && !v.includes('\0') ? null : 'must be a file path, or empty for none';
+
+export const checkPortOrNull: Check = (v) => (v === null ? null : checkPort(v) === null ? null : 'must be a port from 0 to 65535, or null');
+
+export const checkCount: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be a positive integer';
+
 export const checkSocketPath: Check = (v) =>
   v === '' || (typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && Buffer.byteLength(v) <= 107)
     ? null
@@ -83,6 +103,15 @@ function toJson(value: string): unknown {
   }
 }
 
+/** `a,b,c` from the environment; empty means none. */
+function toList(value: string): string[] {
+  return value.split(',').filter((s) => s !== '');
+}
+
+function toPortOrNull(value: string): number | string | null {
+  return value === '' || value === 'null' ? null : toInteger(value);
+}
+
 let registered = false;
 
 /** Registers the formats once per process (convict keeps them globally). */
@@ -96,4 +125,8 @@ export function registerFormats(checkInstances: (value: unknown) => void): void 
   convict.addFormat({ name: 'workq-bytes', validate: assertWith(checkBytes), coerce: toInteger });
   convict.addFormat({ name: 'workq-socket-path', validate: assertWith(checkSocketPath) });
   convict.addFormat({ name: 'workq-instances', validate: checkInstances, coerce: toJson });
+  convict.addFormat({ name: 'workq-secrets', validate: assertWith(checkSecrets), coerce: toList });
+  convict.addFormat({ name: 'workq-file', validate: assertWith(checkFile) });
+  convict.addFormat({ name: 'workq-port-or-null', validate: assertWith(checkPortOrNull), coerce: toPortOrNull });
+  convict.addFormat({ name: 'workq-count', validate: assertWith(checkCount), coerce: toInteger });
 }

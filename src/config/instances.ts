@@ -1,10 +1,15 @@
 import {
+  checkBoolean,
   checkBytes,
+  checkCount,
+  checkFile,
   checkHost,
   checkMs,
   checkName,
   checkPath,
   checkPort,
+  checkPortOrNull,
+  checkSecrets,
   checkSync,
   type Check,
 } from './formats.js';
@@ -21,6 +26,9 @@ export interface InstanceEntry {
     segmentSize?: number;
     cleanIntervalMs?: number;
   };
+  auth?: { secrets?: string[]; allowUnauthenticated?: boolean };
+  tls?: { cert?: string; key?: string; port?: number | null };
+  limits?: { maxClients?: number; idleTimeoutMs?: number; backlog?: number };
 }
 
 const ENTRY_KEYS: Record<string, Check> = { name: checkName, host: checkHost, port: checkPort };
@@ -30,6 +38,13 @@ const CMDLOG_KEYS: Record<string, Check> = {
   syncIntervalMs: checkMs,
   segmentSize: checkBytes,
   cleanIntervalMs: checkMs,
+};
+/** Sections an instance may override key by key. */
+const SECTIONS: Record<string, Record<string, Check>> = {
+  cmdlog: CMDLOG_KEYS,
+  auth: { secrets: checkSecrets, allowUnauthenticated: checkBoolean },
+  tls: { cert: checkFile, key: checkFile, port: checkPortOrNull },
+  limits: { maxClients: checkCount, idleTimeoutMs: checkMs, backlog: checkCount },
 };
 
 /**
@@ -67,14 +82,17 @@ export function assertInstances(value: unknown): asserts value is InstanceEntry[
     if (!isRecord(entry)) throw new SettingError(where, 'must be an object', entry);
     if (entry['port'] === undefined) {
       // A misspelt `port` would otherwise be reported only as a missing one.
-      const unknown = Object.keys(entry).filter((key) => key !== 'cmdlog' && !(key in ENTRY_KEYS));
+      const unknown = Object.keys(entry).filter((key) => !(key in SECTIONS) && !(key in ENTRY_KEYS));
       const also = unknown.length === 0 ? '' : ` (and ${unknown.map((key) => `${where}.${key}`).join(', ')}: not declared in the schema)`;
       throw new SettingError(`${where}.port`, `is required${also}`);
     }
-    const { cmdlog, ...rest } = entry;
-    checkKeys(where, rest, ENTRY_KEYS);
-    if (cmdlog === undefined) return;
-    if (!isRecord(cmdlog)) throw new SettingError(`${where}.cmdlog`, 'must be an object', cmdlog);
-    checkKeys(`${where}.cmdlog`, cmdlog, CMDLOG_KEYS);
+    const plain = Object.fromEntries(Object.entries(entry).filter(([key]) => !(key in SECTIONS)));
+    checkKeys(where, plain, ENTRY_KEYS);
+    for (const [section, keys] of Object.entries(SECTIONS)) {
+      const value = entry[section];
+      if (value === undefined) continue;
+      if (!isRecord(value)) throw new SettingError(`${where}.${section}`, 'must be an object', value);
+      checkKeys(`${where}.${section}`, value, keys);
+    }
   });
 }

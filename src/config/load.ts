@@ -21,6 +21,9 @@ export interface WorkqConfig {
   /** Shared settings, for a server that is not one of the configured instances. */
   host: string;
   cmdlog: RawConfig['cmdlog'];
+  auth: RawConfig['auth'];
+  tls: RawConfig['tls'];
+  limits: RawConfig['limits'];
   retry: RawConfig['retry'];
   instances: InstanceSettings[];
   supervisor: RawConfig['supervisor'];
@@ -83,6 +86,9 @@ export function loadConfig(options: LoadOptions = {}): Result<WorkqConfig> {
       logLevel: raw.log.level,
       host: raw.host,
       cmdlog: raw.cmdlog,
+      auth: raw.auth,
+      tls: raw.tls,
+      limits: raw.limits,
       retry: raw.retry,
       instances: instances.value,
       supervisor: raw.supervisor,

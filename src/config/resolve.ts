@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
+import { exposureProblem } from '../server/limits.js';
 import type { RetryDelay } from '../jobs/retry-delay.js';
-import type { ListenSettings, SyncPolicy } from '../server/types.js';
+import type { AuthSettings, LimitSettings, ListenSettings, SyncPolicy, TlsSettings } from '../server/types.js';
 import type { InstanceEntry } from './instances.js';
 import { DEFAULT_SEGMENT_SIZE, type RawConfig } from './schema.js';
 
@@ -16,6 +17,19 @@ export interface InstanceSettings extends ListenSettings {
 /** The configured default retry delay, or nothing when it is 0 (no delay). */
 export function defaultRetryDelay(retry: RawConfig['retry']): { retryDelay?: RetryDelay } {
   return retry.delayMs > 0 ? { retryDelay: { ...retry } } : {};
+}
+
+/** The shared settings of authentication, TLS and limits, as the configuration holds them. */
+export type SafetyConfig = Pick<RawConfig, 'auth' | 'tls' | 'limits'>;
+
+/** An instance's auth, TLS and limits: its own keys over the shared ones; TLS file paths resolve against cwd. */
+export function inheritSafety(shared: SafetyConfig, entry: Pick<InstanceEntry, 'auth' | 'tls' | 'limits'>, cwd: string): { auth: AuthSettings; tls: TlsSettings | null; limits: LimitSettings } {
+  const tls = { ...shared.tls, ...entry.tls };
+  return {
+    auth: { ...shared.auth, ...entry.auth },
+    tls: tls.cert === '' && tls.key === '' ? null : { cert: tls.cert === '' ? '' : resolvePath(cwd, tls.cert), key: tls.key === '' ? '' : resolvePath(cwd, tls.key), port: tls.port },
+    limits: { ...shared.limits, ...entry.limits },
+  };
 }
 
 /** Fills an entry's missing settings from the shared ones; relative paths resolve against cwd. */
@@ -34,6 +48,7 @@ export function inherit(raw: RawConfig, entry: InstanceEntry, cwd: string): Inst
       segmentSize: segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize,
       cleanIntervalMs: own.cleanIntervalMs ?? raw.cmdlog.cleanIntervalMs,
     },
+    ...inheritSafety(raw, entry, cwd),
     ...defaultRetryDelay(raw.retry),
   };
 }
@@ -50,7 +65,15 @@ export function checkInstance(settings: InstanceSettings, where: string): string
   if (cmdlog.cleanIntervalMs === 0) {
     return `${where}: cmdlog.cleanIntervalMs (-cmdlog-clean-int) must be greater than 0`;
   }
-  return null;
+  const { tls } = settings;
+  if (tls != null && (tls.cert === '' || tls.key === '')) {
+    return `${where}: tls.cert and tls.key must be set together (PEM files of the certificate and its private key)`;
+  }
+  if (tls != null && tls.port !== null && tls.port !== 0 && tls.port === settings.port) {
+    return `${where}: tls.port ${tls.port} is the instance's plain TCP port; set tls.port to null to serve TLS only on it`;
+  }
+  const exposure = exposureProblem(settings.host, settings.auth);
+  return exposure === null ? null : `${where}: ${exposure}`;
 }
 
 function describe(index: number, settings: InstanceSettings): string {

@@ -12,6 +12,9 @@ export interface RawConfig {
     segmentSize: number;
     cleanIntervalMs: number;
   };
+  auth: { secrets: string[]; allowUnauthenticated: boolean };
+  tls: { cert: string; key: string; port: number | null };
+  limits: { maxClients: number; idleTimeoutMs: number; backlog: number };
   retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
   supervisor: {
@@ -83,6 +86,61 @@ export const schema: convict.Schema<RawConfig> = {
       env: 'WORKQ_CMDLOG_CLEAN_INTERVAL_MS',
     },
   },
+  auth: {
+    secrets: {
+      doc: 'Shared secrets: when any is set, a connection must send `auth <secret>` with one of them before any other command. Several allow rotation. Never a command-line flag; the environment variable is a comma-separated list.',
+      format: 'workq-secrets',
+      default: [],
+      env: 'WORKQ_AUTH_SECRETS',
+      sensitive: true,
+    },
+    allowUnauthenticated: {
+      doc: 'Listening beyond loopback without a secret is refused unless this is true (an open port is intended: a trusted network, a firewall in front).',
+      format: Boolean,
+      default: false,
+      env: 'WORKQ_ALLOW_UNAUTHENTICATED',
+    },
+  },
+  tls: {
+    cert: {
+      doc: 'PEM certificate (chain) file of the TLS listener; empty for no TLS. Read at start and again on SIGHUP (standalone) or hot restart (supervisor).',
+      format: 'workq-file',
+      default: '',
+      env: 'WORKQ_TLS_CERT',
+    },
+    key: {
+      doc: 'PEM private key file of the TLS listener; required with tls.cert.',
+      format: 'workq-file',
+      default: '',
+      env: 'WORKQ_TLS_KEY',
+    },
+    port: {
+      doc: 'Port of the TLS listener, alongside plain TCP on the instance\'s port; null: the instance\'s port speaks TLS only.',
+      format: 'workq-port-or-null',
+      default: null,
+      env: 'WORKQ_TLS_PORT',
+    },
+  },
+  limits: {
+    maxClients: {
+      doc: 'Most open connections per instance; past it a new connection gets `-SERVER-ERROR Too many clients` and is closed.',
+      format: 'workq-count',
+      default: 10_000,
+      env: 'WORKQ_MAX_CLIENTS',
+    },
+    idleTimeoutMs: {
+      doc: 'A connection with nothing to do for this long (not waiting in lease, run or result) gets `-SERVER-ERROR Idle timeout` and is closed; 0 never.',
+      format: 'workq-ms',
+      default: 0,
+      env: 'WORKQ_IDLE_TIMEOUT_MS',
+    },
+    backlog: {
+      doc: 'listen(2) backlog of pending connections; Linux caps it at net.core.somaxconn.',
+      format: 'workq-count',
+      default: 4096,
+      env: 'WORKQ_LISTEN_BACKLOG',
+    },
+  },
   retry: {
     delayMs: {
       doc: 'Retry delay of jobs added without -retry-delay: how long a job retried after its lease (a fail under max-fails, a TTR timeout) waits before it is ready again; 0: no delay (docs/protocol-extensions.md).',
@@ -104,7 +162,7 @@ export const schema: convict.Schema<RawConfig> = {
     },
   },
   instances: {
-    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
+    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
     format: 'workq-instances',
     default: [],
     env: 'WORKQ_INSTANCES',

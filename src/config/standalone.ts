@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { FlagTable, FlagValue } from './flags.js';
 import { checkHost, checkMs, checkPercent, checkPort, checkRetryMs, checkSync } from './formats.js';
 import type { WorkqConfig } from './load.js';
-import { checkInstance, defaultRetryDelay, type InstanceSettings, type Result } from './resolve.js';
+import { checkInstance, defaultRetryDelay, inheritSafety, type InstanceSettings, type Result } from './resolve.js';
 import { DEFAULT_SEGMENT_SIZE } from './schema.js';
 import type { SyncPolicy } from '../server/types.js';
 
@@ -41,7 +41,7 @@ export function parseListen(text: string, flag = 'listen'): Result<{ host: strin
   return { ok: true, value: { host, port } };
 }
 
-function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Result<InstanceSettings> {
+function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined, cwd: string): Result<InstanceSettings> {
   if (typeof chosen === 'string') {
     const found = config.instances.find((instance) => instance.name === chosen);
     return found === undefined
@@ -62,6 +62,7 @@ function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Resul
       host: config.host,
       port: DEFAULT_PORT,
       cmdlog: { ...cmdlog, path: null, segmentSize: segmentSize === 0 ? DEFAULT_SEGMENT_SIZE : segmentSize },
+      ...inheritSafety(config, {}, cwd),
       ...defaultRetryDelay(config.retry),
     },
   };
@@ -72,7 +73,7 @@ function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined): Resul
  * original's defaults: 127.0.0.1:9922, memory only), overridden by the original flags.
  */
 export function standaloneSettings(config: WorkqConfig, flags: ReadonlyMap<string, FlagValue>, cwd: string): Result<InstanceSettings> {
-  const base = baseInstance(config, flags.get('instance'));
+  const base = baseInstance(config, flags.get('instance'), cwd);
   if (!base.ok) return base;
   const settings = base.value;
   const listen = flags.get('listen');

@@ -21,6 +21,7 @@ import type { StateList } from './state-list.js';
 import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
+import { QueueOrder } from './queue-order.js';
 import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
@@ -33,6 +34,13 @@ export interface EngineOptions {
   /** [0, 1) for retry jitter; Math.random by default, fixed in tests. */
   random?: () => number;
 }
+
+/**
+ * Deadlines one `tick` fires at most: many due at one instant (a million jobs scheduled
+ * for the same second) are fired over several turns of the event loop, so the clients are
+ * served between them (the Ticker calls again at once while one is due).
+ */
+const TICK_BUDGET = 4096;
 
 /** What a `fail` did to a job that was not yet finished (docs/protocol.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
@@ -71,8 +79,9 @@ function finishedOf(job: Job): Finished {
 export class Engine implements EngineApi {
   private readonly jobs = new JobTable();
   private readonly queues = new Map<string, Queue>();
-  /** Every queue, sorted by name (names are ASCII, so this is byte order). */
-  private readonly queueOrder: Queue[] = [];
+  private readonly queueOrder = new QueueOrder();
+  /** queueOrder as one array, for the metrics; built when asked after a change. */
+  private queueArray: Queue[] | null = null;
   private readonly deadlines = new DeadlineHeap();
   private readonly expiries = new ExpiryHeap();
   private readonly waits = new WaitHeap();
@@ -114,25 +123,12 @@ export class Engine implements EngineApi {
 
   /** Every queue, sorted by name; the caller must not change it. */
   get queueList(): readonly Queue[] {
-    return this.queueOrder;
-  }
-
-  /** Slots of the job table, some empty: bounds for `jobsInSlots`. */
-  get jobSlots(): number {
-    return this.jobs.capacity;
-  }
-
-  /** Visits the jobs in table slots [from, to), so a walk over millions can be split across turns. */
-  jobsInSlots(from: number, to: number, visit: (job: Job) => void): void {
-    this.jobs.visitSlots(from, to, visit);
+    this.queueArray ??= this.queueOrder.toArray();
+    return this.queueArray;
   }
 
   setJournal(journal: Journal | null): void {
     this.journal = journal;
-  }
-
-  ensureQueue(name: string): void {
-    this.queueFor(name);
   }
 
   // ---- commands ------------------------------------------------------------------
@@ -178,6 +174,7 @@ export class Engine implements EngineApi {
       return;
     }
     const queue = this.queueFor(spec.name);
+    queue.used = true;
     if (spec.timeout === 0) {
       // Nothing could lease it in zero time; the record matches a run that ended at once.
       this.journal?.expire(spec.id);
@@ -217,12 +214,9 @@ export class Engine implements EngineApi {
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null {
     const now = this.clock.now();
     const job = this.takeReady(names, now);
-    if (job !== null) {
+    if (job !== null || timeout === 0) {
+      this.freeVacant(names);
       done(job);
-      return null;
-    }
-    if (timeout === 0) {
-      done(null);
       return null;
     }
     const w = this.addLeaseWaiter(names, done, now + timeout);
@@ -275,6 +269,7 @@ export class Engine implements EngineApi {
 
   pause(name: string, paused: boolean): void {
     const queue = this.queueFor(name);
+    queue.used = true;
     if (queue.paused === paused) return;
     queue.paused = paused;
     this.journal?.pause(name, paused);
@@ -329,11 +324,7 @@ export class Engine implements EngineApi {
   }
 
   inspectQueues(offset: number, limit: number): QueueStats[] {
-    const order = this.queueOrder;
-    const out: QueueStats[] = [];
-    const end = Math.min(order.length, offset + limit);
-    for (let i = offset; i < end; i++) out.push(statsOf(order[i] as Queue));
-    return out;
+    return this.queueOrder.ordered(offset, limit).map(statsOf);
   }
 
   // ---- deadlines -------------------------------------------------------------------
@@ -350,7 +341,7 @@ export class Engine implements EngineApi {
   }
 
   tick(now: number): void {
-    for (;;) {
+    for (let budget = TICK_BUDGET; budget > 0; budget--) {
       const d = this.held ? Infinity : this.deadlines.nextAt();
       const e = this.held ? Infinity : this.expiries.nextAt();
       const w = this.waits.nextAt();
@@ -383,6 +374,7 @@ export class Engine implements EngineApi {
     if (base + spec.ttl <= now) return 'expired';
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
+    queue.used = true;
     const job = Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
       spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
@@ -468,7 +460,9 @@ export class Engine implements EngineApi {
   }
 
   restorePause(name: string, paused: boolean): void {
-    this.queueFor(name).paused = paused;
+    const queue = this.queueFor(name);
+    queue.used = true;
+    queue.paused = paused;
   }
 
   restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
@@ -483,7 +477,7 @@ export class Engine implements EngineApi {
     if (job === undefined) return 'unknown';
     // Only a job that its fail or timeout-attempt record has just put back in its ready list waits.
     if (job.state !== JobState.Pending || job.listIndex < 0 || job.deadlineIndex >= 0) return null;
-    this.queueOf(job).ready.remove(job.listIndex);
+    this.queueOf(job).ready.remove(job);
     this.waitForRetry(job, at + delayMs);
     return null;
   }
@@ -494,6 +488,7 @@ export class Engine implements EngineApi {
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.counters.added++;
     queue.addedTotal++;
+    queue.used = true;
     this.stamp.next(now);
     const job = Job.create(
       spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
@@ -508,25 +503,29 @@ export class Engine implements EngineApi {
     if (queue === undefined) {
       queue = new Queue(name);
       this.queues.set(name, queue);
-      this.insertQueueOrder(queue);
+      this.queueOrder.push(queue);
+      this.queueArray = null;
     }
     return queue;
   }
 
-  private queueOf(job: Job): Queue {
-    return this.queues.get(job.name) as Queue;
+  /** A queue that only leases named lives only while a lease waits on it (docs/protocol.md Q17). */
+  private freeIfVacant(queue: Queue): void {
+    if (queue.used || queue.waitHead !== null || this.queues.get(queue.name) !== queue) return;
+    this.queues.delete(queue.name);
+    this.queueOrder.remove(queue);
+    this.queueArray = null;
   }
 
-  private insertQueueOrder(queue: Queue): void {
-    const order = this.queueOrder;
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((order[mid] as Queue).name < queue.name) lo = mid + 1;
-      else hi = mid;
+  private freeVacant(names: readonly string[]): void {
+    for (let i = 0; i < names.length; i++) {
+      const queue = this.queues.get(names[i]);
+      if (queue !== undefined) this.freeIfVacant(queue);
     }
-    order.splice(lo, 0, queue);
+  }
+
+  private queueOf(job: Job): Queue {
+    return this.queues.get(job.name) as Queue;
   }
 
   /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
@@ -549,7 +548,7 @@ export class Engine implements EngineApi {
       let best: Job | undefined;
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
-        const queue = this.queueFor(names[i] as string);
+        const queue = this.queueFor(names[i]);
         const top = queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
@@ -716,7 +715,7 @@ export class Engine implements EngineApi {
       const state = job.state;
       if (hasStateList(state)) stateList(queue, state).remove(job.listIndex);
       // Only a job in its scheduled list has a list position and a deadline at once.
-      else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job.listIndex);
+      else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job);
     }
     if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
   }
@@ -768,7 +767,7 @@ export class Engine implements EngineApi {
 
   private fireStateDeadline(job: Job, now: number): void {
     if (job.state !== JobState.Leased) {
-      this.queueOf(job).scheduled.remove(job.listIndex);
+      this.queueOf(job).scheduled.remove(job);
       job.retryAt = 0;
       this.offer(this.queueOf(job), job, now);
       return;
@@ -858,9 +857,14 @@ export class Engine implements EngineApi {
 
   private addLeaseWaiter(names: readonly string[], done: LeaseDone, deadline: number): LeaseWaiter {
     const w = new LeaseWaiter(done, deadline, ++this.waitSeq);
+    // A name given twice waits once; a Set keeps that linear for a lease on many names.
+    const seen = names.length > 1 ? new Set<Queue>() : null;
     for (let i = 0; i < names.length; i++) {
-      const queue = this.queueFor(names[i] as string);
-      if (hasNode(w, queue)) continue;
+      const queue = this.queueFor(names[i]);
+      if (seen !== null) {
+        if (seen.has(queue)) continue;
+        seen.add(queue);
+      }
       const node = new WaitNode(w, queue);
       w.nodes.push(node);
       queue.addWaiter(node);
@@ -870,7 +874,10 @@ export class Engine implements EngineApi {
   }
 
   private detachLeaseWaiter(w: LeaseWaiter): void {
-    for (const node of w.nodes) node.queue.removeWaiter(node);
+    for (const node of w.nodes) {
+      node.queue.removeWaiter(node);
+      this.freeIfVacant(node.queue);
+    }
     w.nodes.length = 0;
     if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
   }
@@ -878,11 +885,6 @@ export class Engine implements EngineApi {
   private cancelLeaseWaiter(w: LeaseWaiter): void {
     if (w.heapIndex >= 0) this.detachLeaseWaiter(w);
   }
-}
-
-function hasNode(w: LeaseWaiter, queue: Queue): boolean {
-  for (const node of w.nodes) if (node.queue === queue) return true;
-  return false;
 }
 
 function statsOf(queue: Queue): QueueStats {

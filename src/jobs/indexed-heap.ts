@@ -47,29 +47,6 @@ export abstract class IndexedHeap<T> {
     else this.down(last, index);
   }
 
-  /**
-   * Up to `limit` items in heap order after skipping `offset`, without touching the heap:
-   * a best-first walk over the implicit tree that visits only the first offset + limit
-   * positions, O((offset + limit) log(offset + limit)).
-   */
-  ordered(offset: number, limit: number): T[] {
-    const items = this.items;
-    const n = items.length;
-    const out: T[] = [];
-    if (offset >= n || limit <= 0) return out;
-    const end = Math.min(n, offset + limit);
-    // Candidate positions, themselves kept as a small heap ordered by their items.
-    const cand: number[] = [0];
-    for (let rank = 0; rank < end; rank++) {
-      const i = this.popCandidate(cand);
-      if (rank >= offset) out.push(items[i] as T);
-      const l = 2 * i + 1;
-      if (l < n) this.pushCandidate(cand, l);
-      if (l + 1 < n) this.pushCandidate(cand, l + 1);
-    }
-    return out;
-  }
-
   private up(item: T, index: number): void {
     const items = this.items;
     let i = index;
@@ -101,41 +78,5 @@ export abstract class IndexedHeap<T> {
     }
     items[i] = item;
     this.setIndex(item, i);
-  }
-
-  private pushCandidate(cand: number[], pos: number): void {
-    const items = this.items;
-    const item = items[pos] as T;
-    let i = cand.length;
-    cand.push(pos);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parentPos = cand[p] as number;
-      if (!this.before(item, items[parentPos] as T)) break;
-      cand[i] = parentPos;
-      i = p;
-    }
-    cand[i] = pos;
-  }
-
-  private popCandidate(cand: number[]): number {
-    const items = this.items;
-    const top = cand[0] as number;
-    const lastPos = cand.pop() as number;
-    const n = cand.length;
-    if (n === 0) return top;
-    const last = items[lastPos] as T;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && this.before(items[cand[c + 1] as number] as T, items[cand[c] as number] as T)) c++;
-      const childPos = cand[c] as number;
-      if (!this.before(items[childPos] as T, last)) break;
-      cand[i] = childPos;
-      i = c;
-    }
-    cand[i] = lastPos;
-    return top;
   }
 }

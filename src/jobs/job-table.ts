@@ -37,17 +37,6 @@ export class JobTable {
     return this.count;
   }
 
-  get capacity(): number {
-    return this.tags.length;
-  }
-
-  /** Calls `visit` with the job in each taken slot of [from, to). */
-  visitSlots(from: number, to: number, visit: (job: Job) => void): void {
-    const { tags, jobs } = this;
-    const end = Math.min(to, tags.length);
-    for (let slot = from; slot < end; slot++) if (tags[slot] !== 0) visit(jobs[slot] as Job);
-  }
-
   get(id: string): Job | undefined {
     const slot = this.find(id, this.hash(id));
     return slot < 0 ? undefined : (this.jobs[slot] as Job);

@@ -75,7 +75,7 @@ export class Job {
   declare readonly createdNsec: number;
   /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
   declare private bits: number;
-  /** Position in the ready or scheduled list of its queue, -1 when in neither. */
+  /** 0 while in the ready or scheduled list of its queue, its slot while in a state list (StateList), else -1. */
   declare listIndex: number;
   /** Position in the engine's expiry heap, -1 when not there. */
   declare expiryIndex: number;

@@ -1,21 +1,27 @@
-import { JobList } from './job-heaps.js';
+import { JobList } from './job-list.js';
+import { ReadyList } from './ready-list.js';
 import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
 
 /**
- * One named queue: its ready list (leasable now), its scheduled list (time not yet
- * come), its leased, completed and failed jobs (an index per state, for listing them),
+ * One named queue: its ready list (leasable now, and which of its jobs has been ready
+ * longest), its scheduled list (time not yet come), its leased, completed and failed jobs (an index per state, for listing them),
  * and the leases waiting on it, oldest first. A queue with waiting leases has
  * an empty ready list: a job that becomes ready goes straight to the oldest of them,
  * unless the queue is paused (then leases take nothing from it until it is resumed).
+ *
+ * A queue that only leases have named (never a job, a pause or a resume) lives only
+ * while a lease waits on it (docs/protocol.md Q17): `used` tells the engine it may not free it.
  */
 export class Queue {
-  readonly ready = new JobList();
+  readonly ready = new ReadyList();
   readonly scheduled = new JobList();
   readonly leased = new StateList();
   readonly completed = new StateList();
   readonly failed = new StateList();
   paused = false;
+  /** Set once a job entered the queue or it was paused or resumed: from then on it is never freed. */
+  used = false;
   waitHead: WaitNode | null = null;
   /** Jobs created in this queue and jobs completed in it since the start, for the metrics. */
   addedTotal = 0;

@@ -110,7 +110,7 @@ export interface EngineApi {
   run(job: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job') => void): void;
   /** Returns a cancel function while waiting, null once `done` has been called. */
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
-  /** `done(null)` on timeout. Names must be valid; missing queues are created. */
+  /** `done(null)` on timeout. Names must be valid; missing queues are created, and freed again when they never held a job and no lease waits on them (docs/protocol.md Q17). */
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
@@ -123,8 +123,6 @@ export interface EngineApi {
   retryFailed(id: string): EngineError | null;
   /** Every failed job of the queue starts over; how many, or null when there is no such queue. */
   retryAllFailed(name: string): number | null;
-  /** Creates the queue if it does not exist (a lease's side effect, docs/protocol.md 5.5). */
-  ensureQueue(name: string): void;
 
   inspectJob(id: string): Job | null;
   /** Ready list window in queue order; null when the queue does not exist. */
@@ -139,7 +137,7 @@ export interface EngineApi {
   /** Jobs currently held, in any state. */
   readonly jobCount: number;
 
-  /** Fires every deadline due at `now`, earliest first; job deadlines are skipped while held. */
+  /** Fires deadlines due at `now`, earliest first, up to a budget (nextDeadline() stays <= now while more are due); job deadlines are skipped while held. */
   tick(now: number): void;
   /** Earliest pending deadline in ms, Infinity when none. */
   nextDeadline(): number;

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { COMMAND_NAMES, OUTCOME_NAMES, type ServerStats } from '../server/stats.js';
-import { takeCensus, type Census, type QueueTally } from './census.js';
+import { tallyQueues, type QueueTallies, type QueueTally } from './queue-tallies.js';
 import { registerBucketHistogram } from './histogram.js';
 import { one, registerReadings, type Reading } from './readings.js';
 
@@ -12,26 +12,28 @@ export interface InstanceMetricsOptions {
   maxQueues: number;
   /** Wall clock in ms, for the age of the oldest ready job. */
   now?: () => number;
+  /** Monotonic clock in ms that times the passes over the queues, to decide whether to reuse one. */
+  monotonicNow?: () => number;
 }
 
 const STATES = ['ready', 'scheduled', 'leased', 'completed', 'failed'] as const;
 
 /**
- * A census whose walk took more than CENSUS_FRESH_MS is reused until CENSUS_REUSE_FACTOR
- * times its work has passed, which holds the walks to about 1% of a core however often
- * Prometheus scrapes: a server holding a million jobs (a walk of ~0.3 s here) counts
- * them afresh every 30 s or so; a small one at every scrape.
+ * Tallies whose pass took more than TALLY_FRESH_MS are reused until TALLY_REUSE_FACTOR
+ * times its work has passed, which holds the passes to about 1% of a core however often
+ * Prometheus scrapes. A pass costs per queue, not per job, so only a server holding
+ * hundreds of thousands of queues ever reuses one; others count afresh at every scrape.
  */
-const CENSUS_FRESH_MS = 5;
-const CENSUS_REUSE_FACTOR = 100;
+const TALLY_FRESH_MS = 5;
+const TALLY_REUSE_FACTOR = 100;
 
-/** Whether a census whose walk took `workMs` is still good `ageMs` after it ended. */
-export function censusReusable(workMs: number, ageMs: number): boolean {
-  return workMs > CENSUS_FRESH_MS && ageMs < workMs * CENSUS_REUSE_FACTOR;
+/** Whether tallies whose pass took `workMs` are still good `ageMs` after it ended. */
+export function talliesReusable(workMs: number, ageMs: number): boolean {
+  return workMs > TALLY_FRESH_MS && ageMs < workMs * TALLY_REUSE_FACTOR;
 }
 
-function tallies(census: Census): QueueTally[] {
-  return census.other === null ? census.queues : [...census.queues, census.other];
+function tallies(taken: QueueTallies): QueueTally[] {
+  return taken.other === null ? taken.queues : [...taken.queues, taken.other];
 }
 
 function stateCount(tally: QueueTally, state: (typeof STATES)[number]): number {
@@ -40,28 +42,29 @@ function stateCount(tally: QueueTally, state: (typeof STATES)[number]): number {
 
 /**
  * The registry of one server's metrics: every value read from its ServerStats (and, for
- * jobs by queue, from a walk over its engine) when a scrape asks. A scrape that arrives
- * while another runs shares its walk.
+ * jobs by queue, from a pass over its engine's queues) when a scrape asks. A scrape that
+ * arrives while another runs shares its pass.
  */
 export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOptions): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ instance: options.instance });
   const now = options.now ?? Date.now;
+  const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
 
-  let census: Promise<Census | null> | null = null;
-  let last: { census: Census; at: number } | null = null;
-  const takeOnce = (): Promise<Census | null> => {
-    if (last !== null && censusReusable(last.census.workMs, performance.now() - last.at)) return Promise.resolve(last.census);
+  let pass: Promise<QueueTallies | null> | null = null;
+  let last: { tallies: QueueTallies; at: number } | null = null;
+  const takeOnce = (): Promise<QueueTallies | null> => {
+    if (last !== null && talliesReusable(last.tallies.workMs, monotonicNow() - last.at)) return Promise.resolve(last.tallies);
     const engine = stats.engine;
-    census ??= (engine === null ? Promise.resolve(null) : takeCensus(engine, options.maxQueues))
+    pass ??= (engine === null ? Promise.resolve(null) : tallyQueues(engine, options.maxQueues, monotonicNow))
       .then((taken) => {
-        last = taken === null ? null : { census: taken, at: performance.now() };
+        last = taken === null ? null : { tallies: taken, at: monotonicNow() };
         return taken;
       })
-      .finally(() => (census = null));
-    return census;
+      .finally(() => (pass = null));
+    return pass;
   };
   const byQueue = (value: (tally: QueueTally) => number | null) => async (): Promise<Reading[]> => {
     const taken = await takeOnce();
@@ -167,6 +170,17 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
 
   registerReadings(registry, { name: 'workq_connections', help: 'Client connections open.', type: 'gauge', read: () => one(stats.connectionsOpen) });
   registerReadings(registry, { name: 'workq_connections_accepted_total', help: 'Client connections accepted since the start.', type: 'counter', read: () => one(stats.connectionsAccepted) });
+  registerReadings(registry, { name: 'workq_connections_refused_total', help: 'Connections turned away with -SERVER-ERROR Too many clients (limits.maxClients).', type: 'counter', read: () => one(stats.connectionsRefused) });
+  registerReadings(registry, { name: 'workq_idle_timeouts_total', help: 'Connections closed with -SERVER-ERROR Idle timeout (limits.idleTimeoutMs).', type: 'counter', read: () => one(stats.idleTimeouts) });
+  registerReadings(registry, {
+    name: 'workq_auth_failures_total',
+    help: 'Commands refused by authentication: reason="invalid_secret" for an auth whose secret is not held, "required" for any other command before a successful auth.',
+    type: 'counter',
+    read: () => [
+      { labels: { reason: 'invalid_secret' }, value: stats.authInvalidSecret },
+      { labels: { reason: 'required' }, value: stats.authRequired },
+    ],
+  });
   registerReadings(registry, { name: 'workq_waiting_clients', help: 'Leases, results and runs waiting.', type: 'gauge', read: () => one(engine((e) => e.waiterCount, 0)) });
 
   const { log } = stats;

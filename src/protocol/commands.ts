@@ -25,6 +25,8 @@ export const FAIL = spec('fail', 3, 3, 'invalid-result-size', true, false);
 export const DELETE = spec('delete', 2, 2, null, true, false);
 /** The exact arity of each inspect object is decided in decode (docs/protocol.md 6). */
 export const INSPECT = spec('inspect', 2, Infinity, null, false, false);
+/** This server's extension: `auth <secret>` (docs/protocol.md 12.5). */
+export const AUTH = spec('auth', 2, 2, null, false, false);
 /** Extensions (docs/protocol-extensions.md). */
 export const TOUCH = spec('touch', 2, 3, null, true, false);
 export const PAUSE = spec('pause', 2, 2, null, true, false);
@@ -33,7 +35,7 @@ export const RETRY = spec('retry', 2, 2, null, true, false);
 export const RETRY_FAILED = spec('retry-failed', 2, 2, null, true, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, TOUCH, PAUSE, RESUME, RETRY, RETRY_FAILED,
+  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, AUTH, TOUCH, PAUSE, RESUME, RETRY, RETRY_FAILED,
 ]);
 
 const LONGEST = 12;

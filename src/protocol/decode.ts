@@ -149,10 +149,7 @@ function decodeLease(frame: Frame): Request | DecodeError {
   const timeout = parseWaitTimeout(a[a.length - 1]!);
   if (timeout === null) return fail('invalid-wait-timeout');
   const names = a.slice(1, a.length - 1);
-  for (let i = 0; i < names.length; i++) {
-    // The names checked before an invalid one still create their queues (docs/protocol.md 5.5).
-    if (!isValidName(names[i]!)) return { kind: 'error', error: 'invalid-name', createQueues: names.slice(0, i) };
-  }
+  for (let i = 0; i < names.length; i++) if (!isValidName(names[i]!)) return fail('invalid-name');
   return { kind: 'lease', names, timeout };
 }
 
@@ -290,6 +287,8 @@ export function decode(frame: Frame): Request | DecodeError {
       return decodeDelete(frame);
     case 'inspect':
       return decodeInspect(frame);
+    case 'auth':
+      return flagCount(frame) > 0 ? fail('invalid-command-args') : { kind: 'auth', secret: frame.args[1]! };
     case 'touch':
       return decodeTouch(frame);
     case 'pause':

@@ -20,6 +20,8 @@ export const CLIENT_ERROR_TEXT: Readonly<Record<ClientError, string>> = Object.f
   'invalid-limit': 'Invalid limit',
   'duplicate-job': 'Duplicate job',
   'duplicate-result': 'Duplicate result',
+  'authentication-required': 'Authentication required',
+  'invalid-secret': 'Invalid secret',
   'job-not-leased': 'Job not leased',
   'job-not-failed': 'Job not failed',
   'invalid-retry-delay': 'Invalid Retry Delay',

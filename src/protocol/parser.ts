@@ -67,9 +67,8 @@ export class Parser {
   private blockBytes: Buffer | null = null;
   private filled = 0;
   private terminatorSeen = 0;
-  private terminatorValid = true;
 
-  /** Bytes still to drop, and the error to reply once they are gone. */
+  /** Block bytes still to drop (its CRLF is then checked like any block's), and the error to reply once they are gone. */
   private skipLeft = 0;
   private skipError: ClientError = 'invalid-payload-size';
 
@@ -109,10 +108,8 @@ export class Parser {
         return;
       case READ_BLOCK:
       case READ_TERMINATOR:
-        this.close(this.spec!.blockError);
-        return;
       case SKIP_BLOCK:
-        this.close(this.skipError);
+        this.close(this.blockError());
         return;
     }
   }
@@ -188,7 +185,9 @@ export class Parser {
     if (spec === undefined) {
       this.sink.error('unknown-command');
     } else if (!arityOk) {
-      this.sink.error('invalid-command-args');
+      // A block command with the wrong count has no SIZE to go by: its block would be read as commands.
+      if (spec.block) this.close('invalid-command-args');
+      else this.sink.error('invalid-command-args');
     } else {
       const args = this.positionalArgs(spec, buf, count, positional);
       if (spec.block) this.startBlock(spec, args, flags, length);
@@ -273,33 +272,34 @@ export class Parser {
 
   /**
    * A malformed or repeated flag. When the block's extent is known (right arity, SIZE a
-   * number) the block is dropped first so that its bytes are never taken for commands
-   * (docs/protocol.md 2.4, Q6).
+   * number) the block is dropped first so that its bytes are never taken for commands;
+   * when it is not, the connection closes (docs/protocol.md 2.4, Q6).
    */
   private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, count: number): void {
     const error: ClientError = 'invalid-command-flags';
-    if (spec === undefined || !spec.block || !arityOk) {
+    if (spec === undefined || !spec.block) {
       this.sink.error(error);
+      return;
+    }
+    if (!arityOk) {
+      this.close(error);
       return;
     }
     const tokens = this.tokens;
     let t = count - 1;
     while (tokens[3 * t + 2]! >= 0) t--;
     const size = parseSize(latin1(buf, tokens[3 * t]!, tokens[3 * t + 1]!));
-    if (size === null) this.sink.error(error);
-    else if (size < 0 || size > MAX_SKIP_SIZE) this.close(error);
-    else this.startSkip(size + 2, error);
+    if (size === null || size < 0 || size > MAX_SKIP_SIZE) this.close(error);
+    else this.startSkip(size, error);
   }
 
   private startBlock(spec: CommandSpec, args: string[], flags: string[] | null, lineLength: number): void {
     const error = spec.blockError!;
     const size = parseSize(args[args.length - 1]!);
-    if (size === null) {
-      this.sink.error(error);
-    } else if (size < 0 || size > MAX_SKIP_SIZE) {
+    if (size === null || size < 0 || size > MAX_SKIP_SIZE) {
       this.close(error);
     } else if (size > MAX_BLOCK_SIZE || lineLength + size + 2 > COMMAND_BUDGET) {
-      this.startSkip(size + 2, error);
+      this.startSkip(size, error);
     } else {
       this.spec = spec;
       this.args = args;
@@ -308,7 +308,6 @@ export class Parser {
       this.block = size === 0 ? '' : null;
       this.filled = 0;
       this.terminatorSeen = 0;
-      this.terminatorValid = true;
       this.mode = size === 0 ? READ_TERMINATOR : READ_BLOCK;
     }
   }
@@ -348,17 +347,24 @@ export class Parser {
     const n = chunk.length;
     while (pos < n && this.terminatorSeen < 2) {
       const expected = this.terminatorSeen === 0 ? CR : LF;
-      if (chunk[pos++] !== expected) this.terminatorValid = false;
+      if (chunk[pos] !== expected) {
+        // SIZE did not match the data: where the next command starts is unknown (docs/protocol.md 2.4).
+        this.close(this.blockError());
+        return n;
+      }
+      pos++;
       this.terminatorSeen++;
     }
     if (this.terminatorSeen === 2) {
-      const spec = this.spec!;
-      const frame: Frame = { spec, args: this.args!, flags: this.flags, block: this.block };
-      const valid = this.terminatorValid;
+      if (this.spec === null) {
+        this.mode = READ_LINE;
+        this.sink.error(this.skipError);
+        return pos;
+      }
+      const frame: Frame = { spec: this.spec!, args: this.args!, flags: this.flags, block: this.block };
       this.clearBlock();
       this.mode = READ_LINE;
-      if (valid) this.sink.command(frame);
-      else this.sink.error(spec.blockError!);
+      this.sink.command(frame);
     }
     return pos;
   }
@@ -367,10 +373,15 @@ export class Parser {
     const take = Math.min(this.skipLeft, chunk.length - pos);
     this.skipLeft -= take;
     if (this.skipLeft === 0) {
-      this.mode = READ_LINE;
-      this.sink.error(this.skipError);
+      this.terminatorSeen = 0;
+      this.mode = READ_TERMINATOR;
     }
     return pos + take;
+  }
+
+  /** Error E of the block being read, or the error owed for the block being skipped. */
+  private blockError(): ClientError {
+    return this.spec !== null ? this.spec.blockError! : this.skipError;
   }
 
   private clearBlock(): void {

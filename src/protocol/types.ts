@@ -64,6 +64,8 @@ export type ClientError =
   | 'invalid-limit'
   | 'duplicate-job'
   | 'duplicate-result'
+  | 'authentication-required'
+  | 'invalid-secret'
   /** Extensions (docs/protocol-extensions.md): touch on a job that is not leased, retry flags. */
   | 'job-not-leased'
   | 'job-not-failed'
@@ -104,13 +106,13 @@ export type Request =
   | { kind: 'inspect-scheduled-jobs'; name: string; offset: number; limit: number }
   | { kind: 'inspect-queue'; name: string }
   | { kind: 'inspect-queues'; offset: number; limit: number }
-  | { kind: 'inspect-server' };
+  | { kind: 'inspect-server' }
+  | { kind: 'auth'; secret: string };
 
-/** A decode failure; `createQueues` lists the names a failed lease validated first (docs/protocol.md 5.5). */
+/** A decode failure. */
 export interface DecodeError {
   kind: 'error';
   error: ClientError;
-  createQueues?: string[];
 }
 
 /** What an `inspect` job block shows (docs/protocol.md 6.1). */

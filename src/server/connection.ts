@@ -3,9 +3,13 @@ import type { Job } from '../jobs/job.js';
 import type { Cancel, EngineApi, EngineError, Finished } from '../jobs/types.js';
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
+import { AUTH } from '../protocol/commands.js';
 import { Parser } from '../protocol/parser.js';
 import { ReplyWriter } from '../protocol/replies.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
+import type { SecretCheck } from './auth.js';
+import { IDLE_TIMEOUT_TEXT } from './limits.js';
+import { lingeringClose } from './linger.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
 
@@ -15,6 +19,10 @@ export interface ConnectionHost {
   /** Null when the server keeps everything in memory only. */
   readonly log: DurableLog | null;
   readonly startedAt: number;
+  /** Null: no secret, every connection may run every command (docs/protocol.md 12.5). */
+  readonly auth: SecretCheck | null;
+  /** 0: connections are never closed for being idle. */
+  readonly idleTimeoutMs: number;
   readonly stats: ServerStats;
   readonly version: string;
   uptimeSeconds(): number;
@@ -70,6 +78,7 @@ export class Connection implements ParserSink {
   private backlogBytes = 0;
   /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
   private heldBytes = 0;
+  private authenticated: boolean;
   /** Row in the command counts of the command being answered. */
   private commandRow = NO_COMMAND;
   /** performance.now() when a lease began to wait, 0 while it has not. */
@@ -84,6 +93,11 @@ export class Connection implements ParserSink {
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
     socket.on('drain', this.onDrain);
+    this.authenticated = host.auth === null;
+    if (host.idleTimeoutMs > 0) {
+      socket.setTimeout(host.idleTimeoutMs);
+      socket.on('timeout', this.onIdle);
+    }
   }
 
   /**
@@ -174,6 +188,14 @@ export class Connection implements ParserSink {
     this.resume();
   };
 
+  /** Socket activity (a read or a finished write) re-arms the timer, so a waiting command's reply does too. */
+  private readonly onIdle = (): void => {
+    if (this.closing || this.waiting !== null) return;
+    this.out.serverError(IDLE_TIMEOUT_TEXT);
+    this.host.stats.idleTimeouts++;
+    this.closeAfterReplies();
+  };
+
   // execution
 
   /** Order: nothing overtakes what is queued; a waiting command or too many unsent replies hold the rest back. */
@@ -192,8 +214,14 @@ export class Connection implements ParserSink {
   }
 
   private execute(frame: Frame): void {
-    const log = this.host.log;
     const command = commandIndex(frame.spec);
+    if (!this.authenticated && frame.spec !== AUTH) {
+      this.out.clientError('authentication-required');
+      this.host.stats.commands.count(command, Outcome.ClientError);
+      this.host.stats.authRequired++;
+      return;
+    }
+    const log = this.host.log;
     if (frame.spec.mutating && log !== null && log.readOnly) {
       this.out.readOnly();
       this.host.stats.commands.count(command, Outcome.ReadOnly);
@@ -201,7 +229,6 @@ export class Connection implements ParserSink {
     }
     const request = decode(frame);
     if (request.kind === 'error') {
-      if (request.createQueues !== undefined) for (const name of request.createQueues) this.host.engine.ensureQueue(name);
       this.out.clientError(request.error);
       this.host.stats.commands.count(command, Outcome.ClientError);
     } else {
@@ -299,6 +326,17 @@ export class Connection implements ParserSink {
       case 'inspect-queues':
         out.queues(engine.inspectQueues(request.offset, request.limit));
         this.counted(Outcome.Ok);
+        return;
+      case 'auth':
+        if (this.host.auth === null || this.host.auth.accepts(request.secret)) {
+          this.authenticated = true;
+          out.ok();
+          this.counted(Outcome.Ok);
+        } else {
+          out.clientError('invalid-secret');
+          this.counted(Outcome.ClientError);
+          this.host.stats.authInvalidSecret++;
+        }
         return;
       case 'inspect-server':
         out.server([
@@ -455,8 +493,8 @@ export class Connection implements ParserSink {
   private finish(): void {
     this.flush();
     const log = this.host.log;
-    if (log === null) this.socket.destroySoon();
-    else log.whenDurable(this.needSeq, () => this.socket.destroySoon());
+    if (log === null) lingeringClose(this.socket);
+    else log.whenDurable(this.needSeq, () => lingeringClose(this.socket));
   }
 
   private pauseReading(): void {

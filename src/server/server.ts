@@ -1,8 +1,10 @@
-import net from 'node:net';
 import { openCommandLog, type CommandLog } from '../cmdlog/index.js';
 import { Engine } from '../jobs/engine.js';
 import { systemClock } from '../jobs/types.js';
+import { secretCheck } from './auth.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
+import { openListeners } from './listeners.js';
 import { ServerStats } from './stats.js';
 import { Ticker } from './ticker.js';
 import { packageVersion } from '../config/package-root.js';
@@ -18,6 +20,9 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startServer(options: ServerOptions): Promise<WorkqServer> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const exposure = exposureProblem(options.host, options.auth);
+  if (exposure !== null) throw new Error(exposure);
   const stats = options.stats ?? new ServerStats();
   const engine = new Engine(clock, null, options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay });
   stats.engine = engine;
@@ -52,7 +57,6 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   engine.tick(clock.now());
 
   const connections = new Set<Connection>();
-  let onEmpty: (() => void) | null = null;
   const ticker = new Ticker(engine, () => clock.now());
   let startedAt = clock.now();
   const host: ConnectionHost = {
@@ -61,36 +65,39 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     get startedAt() {
       return startedAt;
     },
+    auth: secretCheck(options.auth?.secrets),
+    idleTimeoutMs: limits.idleTimeoutMs,
     stats,
     version: packageVersion(),
     uptimeSeconds: () => Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),
     activeClients: () => connections.size,
     afterWork: () => ticker.sync(),
     forget: (connection) => {
-      if (!connections.delete(connection)) return;
-      stats.connectionsOpen = connections.size;
-      if (connections.size === 0) onEmpty?.();
+      if (connections.delete(connection)) stats.connectionsOpen = connections.size;
     },
   };
 
-  const accept = (socket: net.Socket): void => {
-    connections.add(new Connection(socket, host));
-    stats.connectionsAccepted++;
-    stats.connectionsOpen = connections.size;
-  };
-  const { sockets } = options;
-  let listener: net.Server | null = null;
-  let address: { host: string; port: number };
+  let refused = 0;
+  let refusedLoggedAt = -Infinity;
+  let listener;
   try {
-    if (sockets === undefined) {
-      listener = net.createServer({ allowHalfOpen: true, keepAlive: true, noDelay: true }, accept);
-      await listen(listener, options.host, options.port);
-      const bound = listener.address() as net.AddressInfo;
-      address = { host: bound.address, port: bound.port };
-    } else {
-      address = await sockets.open();
-      sockets.attach(accept);
-    }
+    listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets }, (socket) => {
+      if (connections.size >= limits.maxClients) {
+        refused += 1;
+        stats.connectionsRefused++;
+        // One line per second at most: a flood of connections must not become a flood of log lines.
+        if (clock.now() - refusedLoggedAt >= 1000) {
+          logger.warn({ maxClients: limits.maxClients, refused, remote: socket.remoteAddress }, 'too many clients: connections refused');
+          refusedLoggedAt = clock.now();
+          refused = 0;
+        }
+        refuseConnection(socket);
+        return;
+      }
+      connections.add(new Connection(socket, host));
+      stats.connectionsAccepted++;
+      stats.connectionsOpen = connections.size;
+    });
   } catch (error) {
     if (log !== null) await log.close();
     throw error;
@@ -98,25 +105,14 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   startedAt = clock.now();
   stats.listeningSince = startedAt;
   ticker.sync();
-  logger.info({ host: address.host, port: address.port, cmdlog: options.cmdlog.path }, 'listening');
-
-  /** Stops accepting; resolves once every connection has closed. */
-  const stopAccepting = (): Promise<void> => {
-    if (listener !== null) {
-      const server = listener;
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    sockets!.detach();
-    return new Promise<void>((resolve) => {
-      if (connections.size === 0) resolve();
-      else onEmpty = resolve;
-    });
-  };
+  const address = { address: listener.address, port: listener.plainPort ?? listener.tlsPort! };
+  const tlsPort = listener.tlsPort;
+  logger.info({ host: address.address, port: listener.plainPort, tlsPort, auth: host.auth !== null, cmdlog: options.cmdlog.path }, 'listening');
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      const closed = stopAccepting();
+      const closed = listener.close();
       for (const connection of connections) connection.shutdown();
       ticker.stop();
       if (log !== null) {
@@ -130,6 +126,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
       if (!drained) {
         logger.warn({ connections: connections.size }, 'clients did not close in time: cut off');
         for (const connection of connections) connection.destroy();
+        listener.destroyAll();
         await closed;
       }
       logger.info('stopped');
@@ -138,12 +135,15 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   };
 
   return {
-    host: address.host,
+    host: address.address,
     port: address.port,
+    tlsPort,
+    reloadTls: () => listener.reloadTls(),
     stats,
     status: (): ServerStatus => ({
-      host: address.host,
+      host: address.address,
       port: address.port,
+      tlsPort,
       jobs: engine.jobCount,
       connections: connections.size,
       readOnly: log !== null && log.readOnly,
@@ -151,17 +151,6 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     }),
     stop,
   };
-}
-
-function listen(server: net.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // exclusive: under node:cluster each child binds its own port instead of sharing the primary's handle
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function delay(ms: number): Promise<void> {

@@ -50,6 +50,14 @@ export class ServerStats {
   readonly leaseWaitSeconds = new BucketCounts(SECONDS_BUCKETS);
   connectionsAccepted = 0;
   connectionsOpen = 0;
+  /** Connections turned away past limits.maxClients (never counted as accepted). */
+  connectionsRefused = 0;
+  /** Connections closed by limits.idleTimeoutMs. */
+  idleTimeouts = 0;
+  /** `auth` commands whose secret the instance does not hold. */
+  authInvalidSecret = 0;
+  /** Commands refused because their connection had not authenticated yet. */
+  authRequired = 0;
   /** Set as soon as the server has its engine (before replay). */
   engine: Engine | null = null;
   /** Null when the server keeps everything in memory only. */

@@ -16,12 +16,44 @@ export interface CmdlogSettings {
   cleanIntervalMs: number;
 }
 
+/** Shared secrets (docs/protocol.md 12.5); none means no authentication, as the original. */
+export interface AuthSettings {
+  /** Any one of them authenticates; more than one lets a secret be rotated without downtime. */
+  secrets: string[];
+  /** Listening beyond loopback without a secret is refused unless this says it is intended. */
+  allowUnauthenticated: boolean;
+}
+
+/** A TLS listener: certificate and key files in PEM, read at start and on reload. */
+export interface TlsSettings {
+  cert: string;
+  key: string;
+  /** TLS on this port alongside plain TCP on `port`; null: `port` speaks TLS only. */
+  port: number | null;
+}
+
+/** Per-instance connection limits (docs/operations.md, Limits). */
+export interface LimitSettings {
+  /** Past this many open connections a new one gets `-SERVER-ERROR Too many clients` and is closed. */
+  maxClients: number;
+  /** A connection with nothing in flight for this long is closed; 0 never. */
+  idleTimeoutMs: number;
+  /** listen(2) backlog; Linux caps it at net.core.somaxconn. */
+  backlog: number;
+}
+
 /** Where one standalone server listens and logs: the original's flags, resolved. */
 export interface ListenSettings {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
   cmdlog: CmdlogSettings;
+  /** Absent: no secret. */
+  auth?: AuthSettings;
+  /** Absent or null: plain TCP only. */
+  tls?: TlsSettings | null;
+  /** Absent: the defaults of src/server/limits.ts. */
+  limits?: LimitSettings;
 }
 
 /**
@@ -52,6 +84,8 @@ export interface ServerOptions extends ListenSettings {
 export interface ServerStatus {
   host: string;
   port: number;
+  /** The TLS listener's port, or null without one (when TLS replaces plain TCP, equal to port). */
+  tlsPort: number | null;
   jobs: number;
   connections: number;
   readOnly: boolean;
@@ -61,7 +95,12 @@ export interface ServerStatus {
 /** A running standalone server (src/server/server.ts `startServer(options)`). */
 export interface WorkqServer {
   readonly host: string;
+  /** The plain TCP port, or the TLS port when TLS replaces plain TCP. */
   readonly port: number;
+  /** The TLS listener's port, or null without one. */
+  readonly tlsPort: number | null;
+  /** Reads the certificate and key files again; new connections use them, open ones keep theirs. */
+  reloadTls(): Promise<void>;
   status(): ServerStatus;
   readonly stats: ServerStats;
   /**

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,12 +18,16 @@ export interface TestServerOptions {
   cleanIntervalMs?: number;
   clock?: Clock;
   fs?: LogFileSystem;
+  host?: string;
+  auth?: ServerOptions['auth'];
+  tls?: ServerOptions['tls'];
+  limits?: ServerOptions['limits'];
 }
 
-/** Starts a real server on 127.0.0.1 with a free port. */
+/** Starts a real server on 127.0.0.1 (unless `host` says otherwise) with a free port. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<WorkqServer> {
   return startServer({
-    host: '127.0.0.1',
+    host: options.host ?? '127.0.0.1',
     port: 0,
     cmdlog: {
       path: options.cmdlogPath ?? null,
@@ -34,6 +39,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger: silent,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fs ? { cmdlogFs: options.fs } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
 }
 
@@ -61,6 +69,14 @@ export class Wire {
       this.waiter?.();
     });
     socket.on('error', () => undefined);
+  }
+
+  /** The same over TLS; `options` carries the CA that signed the test certificate. */
+  static connectTls(port: number, options: tls.ConnectionOptions): Promise<Wire> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ...options }, () => resolve(new Wire(socket)));
+      socket.once('error', reject);
+    });
   }
 
   static connect(port: number): Promise<Wire> {

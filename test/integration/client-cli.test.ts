@@ -2,7 +2,9 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { connect, worker } from '../../src/client/index.js';
-import { startTestServer } from '../helpers/wire.js';
+import { writeFile } from 'node:fs/promises';
+import { startTestServer, tempDir } from '../helpers/wire.js';
+import { makeCertificate } from '../helpers/tls.js';
 import { freePort, root } from '../helpers/process.js';
 
 interface Outcome {
@@ -88,6 +90,35 @@ test('exit codes and human output', async (t) => {
   t.is(result.stdout, `${id} failed\nbroken\n`);
   t.is((await workq(['delete', id], env)).code, 0);
   t.is((await workq(['delete', id], env)).code, 3);
+});
+
+test('TLS and the secret: --tls-ca with WORKQ_SECRET or --secret-file; a missing secret or CA is refused', async (t) => {
+  const dir = await tempDir('workq-cli-tls-');
+  const cert = await makeCertificate(dir.path, 'cli');
+  const secret = 'cli-secret-0123456789';
+  const server = await startTestServer({ tls: { cert: cert.certPath, key: cert.keyPath, port: null }, auth: { secrets: [secret], allowUnauthenticated: false } });
+  t.teardown(async () => {
+    await server.stop();
+    await dir.remove();
+  });
+  const address = `127.0.0.1:${server.port}`;
+  const added = await workq(['-s', address, '--tls-ca', cert.certPath, 'add', 'cli-tls', 'secure payload'], { WORKQ_SECRET: secret });
+  t.is(added.code, 0, added.stderr);
+  const secretFile = `${dir.path}/secret`;
+  await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+  const leased = await workq(['-s', address, '--tls-ca', cert.certPath, '--secret-file', secretFile, '--json', 'lease', 'cli-tls', '--timeout', '1000']);
+  t.is(leased.code, 0, leased.stderr);
+  t.is((JSON.parse(leased.stdout) as { id: string; payload: string }).id, added.stdout.trim());
+
+  const anonymous = await workq(['-s', address, '--tls-ca', cert.certPath, 'inspect', 'server'], { WORKQ_SECRET: '' });
+  t.is(anonymous.code, 4);
+  t.regex(anonymous.stderr, /Authentication required/);
+  const untrusted = await workq(['-s', address, '--tls', 'inspect', 'server'], { WORKQ_SECRET: secret });
+  t.is(untrusted.code, 5);
+  t.regex(untrusted.stderr, /self.signed/i);
+  const wrong = await workq(['-s', address, '--tls-ca', cert.certPath, 'inspect', 'server'], { WORKQ_SECRET: 'not-the-secret-0123' });
+  t.is(wrong.code, 5);
+  t.regex(wrong.stderr, /authentication refused: Invalid secret/);
 });
 
 test('touch, pause and resume from the shell', async (t) => {

@@ -4,6 +4,7 @@ import { StandaloneAdmin, type StandaloneStatus } from '../../src/admin/standalo
 import { instanceRegistry } from '../../src/metrics/instance-metrics.js';
 import { startServer } from '../../src/server/server.js';
 import { ServerStats } from '../../src/server/stats.js';
+import type { ServerOptions } from '../../src/server/types.js';
 import { packageVersion } from '../../src/config/package-root.js';
 import { get, parseScrape, series } from '../helpers/prometheus.js';
 import { addCommand, inspectServer, newId } from '../helpers/replies.js';
@@ -12,7 +13,7 @@ import { silent, tempDir, Wire } from '../helpers/wire.js';
 // A real scrape over HTTP after known traffic: every count is exact, since the server is
 // idle when it is taken.
 
-async function serve(t: { teardown(fn: () => Promise<void> | void): void }, maxQueues = 100) {
+async function serve(t: { teardown(fn: () => Promise<void> | void): void }, maxQueues = 100, safety: Pick<ServerOptions, 'auth' | 'limits'> = {}) {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const stats = new ServerStats();
@@ -25,6 +26,7 @@ async function serve(t: { teardown(fn: () => Promise<void> | void): void }, maxQ
     cmdlog: { path: dir.path, sync: 'always', syncIntervalMs: 1000, segmentSize: 64 * 1024 * 1024, cleanIntervalMs: 300_000 },
     logger: silent,
     stats,
+    ...safety,
   });
   t.teardown(() => server.stop());
   source.serving(server);
@@ -108,6 +110,30 @@ test('a scrape after known traffic counts exactly what happened', async (t) => {
   t.is(at('workq_replay_records'), 0);
   t.true(at('workq_process_resident_memory_bytes')! > 0);
   t.not(at('workq_event_loop_lag_seconds', { quantile: '0.99' }), undefined);
+});
+
+test('refusals of authentication and of the client limit are counted', async (t) => {
+  const secret = 'metrics-secret-7f3a9c1e';
+  const { base, wire, server } = await serve(t, 100, { auth: { secrets: [secret], allowUnauthenticated: false }, limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511 } });
+  wire.send(`inspect queues 0 1\r\nauth not-the-secret-0123\r\nauth ${secret}\r\n`);
+  const replies = '-CLIENT-ERROR Authentication required\r\n-CLIENT-ERROR Invalid secret\r\n+OK\r\n';
+  t.is(await wire.reply(replies), replies);
+  const second = await Wire.connect(server.port);
+  t.teardown(() => second.close());
+  const refused = await Wire.connect(server.port);
+  t.teardown(() => refused.close());
+  t.is(await refused.reply('-SERVER-ERROR Too many clients\r\n'), '-SERVER-ERROR Too many clients\r\n');
+
+  const samples = parseScrape((await get(`${base}/metrics`)).body);
+  const at = (name: string, labels: Record<string, string> = {}): number | undefined => samples.get(series(name, { instance: 'm1', ...labels }));
+  t.is(at('workq_auth_failures_total', { reason: 'required' }), 1);
+  t.is(at('workq_auth_failures_total', { reason: 'invalid_secret' }), 1);
+  t.is(at('workq_commands_total', { command: 'inspect', outcome: 'client_error' }), 1);
+  t.is(at('workq_commands_total', { command: 'auth', outcome: 'client_error' }), 1);
+  t.is(at('workq_commands_total', { command: 'auth', outcome: 'ok' }), 1);
+  t.is(at('workq_connections_refused_total'), 1);
+  t.is(at('workq_connections_accepted_total'), 2);
+  t.is(at('workq_idle_timeouts_total'), 0);
 });
 
 test('TTR timeouts, retries at max-attempts and exhausted jobs are counted', async (t) => {

@@ -63,9 +63,9 @@ test('a full disk makes the server read-only until writes succeed again; nothing
   t.is(await b.reply(READ_ONLY.repeat(extensions.length)), READ_ONLY.repeat(extensions.length));
   b.send('inspect failed-jobs q 0 10\r\n');
   t.is(await b.reply('+OK 0\r\n'), '+OK 0\r\n', 'listing by state is a read');
-  b.send(`add ${id(4)} q 1000 60000\r\n`);
-  const args = '-CLIENT-ERROR Invalid command args\r\n';
-  t.is(await b.reply(args), args, 'framing errors still answer as usual');
+  b.send(`add ${id(4)} q 1000 60000 1 -a=1 -a=2\r\nz\r\n`);
+  const flags = '-CLIENT-ERROR Invalid command flags\r\n';
+  t.is(await b.reply(flags), flags, 'framing errors still answer as usual');
   b.send(`result ${id(1)} 0\r\n`);
   t.is(await b.reply('-TIMEOUT\r\n'), '-TIMEOUT\r\n', 'reads keep working');
   b.send('inspect queue q\r\n');

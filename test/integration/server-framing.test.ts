@@ -218,12 +218,82 @@ test('bad flags with a SIZE above 64 MiB close the connection after one error', 
   t.is((await wire.read(1, 50)).length, 0);
 });
 
-test('a block terminator that is not CRLF: error, parsing resumes after it', async (t) => {
+/** A second connection's view of `victim`: still there, still new. */
+async function stillNew(t: { teardown(fn: () => void): void }, victim: string): Promise<string | undefined> {
+  const other = await connect(t);
+  return (await inspectJob(other, victim)).block?.keys.get('state');
+}
+
+// docs/protocol.md 2.4, revised Do: when the end of a block cannot be known, the error is
+// sent and the connection closed; nothing the client sent after the command line runs.
+for (const [title, line, error] of [
+  ['wrong argument count (a space in the queue name)', (size: number) => `add ${newId()} my queue 1000 60000 ${size}`, 'Invalid command args'],
+  ['too few arguments', () => `add ${newId()} q 1000 60000`, 'Invalid command args'],
+  ['too many arguments on complete', (size: number) => `complete ${newId()} 1 ${size}`, 'Invalid command args'],
+  ['SIZE not a number', () => `add ${newId()} q 1000 60000 4x`, 'Invalid payload size'],
+  ['result SIZE not a number', () => `fail ${newId()} ten`, 'Invalid result size'],
+  ['bad flags and a wrong argument count', (size: number) => `schedule ${newId()} q 1000 60000 ${size} -a=`, 'Invalid command flags'],
+  ['bad flags and SIZE not a number', () => `run ${newId()} q 1000 10 x -a=1 -a=2`, 'Invalid command flags'],
+] as const) {
+  test(`${title}: error, close, and the payload's commands never run`, async (t) => {
+    const wire = await connect(t);
+    const victim = newId();
+    wire.send(addCommand(victim, 'unknown-end', 'x'));
+    t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+    const payload = injection(victim, 64 * 1024);
+    wire.send(Buffer.concat([Buffer.from(`${line(payload.length)}\r\n`), payload, Buffer.from(`\r\ndelete ${victim}\r\n`)]));
+    t.is(await wire.reply(err(error)), err(error));
+    t.true(await wire.waitClosed());
+    t.is((await wire.read(1, 50)).length, 0);
+    t.is(await stillNew(t, victim), '0');
+  });
+}
+
+for (const [title, body, error] of [
+  ['SIZE shorter than the data', (id: string, victim: string) => `add ${id} short 1000 60000 2\r\nping\r\ndelete ${victim}\r\n`, 'Invalid payload size'],
+  ['SIZE one byte short', (id: string, victim: string) => `complete ${id} 3\r\nping\r\ndelete ${victim}\r\n`, 'Invalid payload size'],
+  ['CR then junk', (id: string, victim: string) => `fail ${id} 4\r\npong\rXdelete ${victim}\r\n`, 'Invalid result size'],
+  ['LF before CR', (id: string, victim: string) => `add ${id} short 1000 60000 4\r\nping\n\rdelete ${victim}\r\n`, 'Invalid payload size'],
+] as const) {
+  test(`a block terminator that is not CRLF (${title}): error, close, nothing after it runs`, async (t) => {
+    const wire = await connect(t);
+    const victim = newId();
+    const id = newId();
+    wire.send(addCommand(victim, 'short', 'x'));
+    t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+    wire.send(body(id, victim));
+    t.is(await wire.reply(err(error)), err(error));
+    t.true(await wire.waitClosed());
+    t.is((await wire.read(1, 50)).length, 0);
+    t.is(await stillNew(t, victim), '0');
+    t.is((await inspectJob(await connect(t), id)).raw.toString(), '-NOT-FOUND\r\n');
+  });
+}
+
+test('a skipped block (SIZE above 1 MiB) whose terminator is not CRLF: error, close', async (t) => {
   const wire = await connect(t);
-  const id = newId();
-  wire.send(`add ${id} short 1000 60000 2\r\nping\r\ninspect job ${id}\r\n`);
-  const want = err('Invalid payload size') + err('Unknown command') + '-NOT-FOUND\r\n';
+  const victim = newId();
+  wire.send(addCommand(victim, 'skipshort', 'x'));
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  wire.send(Buffer.concat([Buffer.from(`add ${newId()} skipshort 1000 60000 ${MIB + 1}\r\n`), injection(victim, MIB + 3), Buffer.from(`\r\ndelete ${victim}\r\n`)]));
+  t.is(await wire.reply(err('Invalid payload size')), err('Invalid payload size'));
+  t.true(await wire.waitClosed());
+  t.is(await stillNew(t, victim), '0');
+});
+
+test('the error reply is delivered whole before the close, with megabytes pipelined behind the bad command', async (t) => {
+  const wire = await connect(t);
+  const victim = newId();
+  wire.send(addCommand(victim, 'flood', 'x'));
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  const before = Buffer.from(`inspect job ${NIL}\r\nlease empty-flood 0\r\n`);
+  const bad = Buffer.from(`add ${newId()} flood 1000 60000 2\r\nping\r\n`);
+  const behind = injection(victim, 8 * MIB);
+  wire.send(Buffer.concat([before, bad, behind]));
+  const want = '-NOT-FOUND\r\n-TIMEOUT\r\n' + err('Invalid payload size');
   t.is(await wire.reply(want), want);
+  t.true(await wire.waitClosed());
+  t.is(await stillNew(t, victim), '0');
 });
 
 test('a bare LF closes the connection; commands before it are answered, none after', async (t) => {

@@ -79,8 +79,11 @@ test('inspect queues: byte order of names, windows, offset past the end', async 
   wire.send('inspect queues 0 10\r\n');
   t.is(await wire.reply('+OK 0\r\n'), '+OK 0\r\n', 'no queues yet');
   const names = ['b', 'B', 'a', '_', '-', '.x', '0', 'Z', 'a.b', 'ab', 'A'];
-  wire.send(names.map((name) => `lease ${name} 0\r\n`).join(''));
-  t.is(await wire.reply('-TIMEOUT\r\n'.repeat(names.length)), '-TIMEOUT\r\n'.repeat(names.length));
+  wire.send(names.map((name) => `lease ${name} 0\r\n`).join('') + 'inspect queues 0 10\r\n');
+  const timeouts = '-TIMEOUT\r\n'.repeat(names.length) + '+OK 0\r\n';
+  t.is(await wire.reply(timeouts), timeouts, 'queues that only leases named are gone with the leases (Q17)');
+  wire.send(names.map((name) => `resume ${name}\r\n`).join(''));
+  t.is(await wire.reply('+OK\r\n'.repeat(names.length)), '+OK\r\n'.repeat(names.length));
   wire.send(Buffer.concat([addCommand(newId(), 'Z', 'z'), addCommand(newId(), 'Z', 'z'), addCommand(newId(), '_', 'u')]));
   wire.send('schedule ' + newId() + ' a.b 1000 60000 2030-01-01T00:00:00Z 1\r\nx\r\n');
   t.is(await wire.reply('+OK\r\n'.repeat(4)), '+OK\r\n'.repeat(4));

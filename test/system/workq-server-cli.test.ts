@@ -1,4 +1,7 @@
 import test from 'ava';
+import { copyFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makeCertificate } from '../helpers/tls.js';
 import { exited, freePort, printed, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
@@ -59,4 +62,45 @@ test('an unknown flag exits 2 with the usage; a bad value exits 1 with one line'
   const noClean = spawnServer(['-cmdlog-path', dir.path, '-cmdlog-clean-int', '0']);
   t.is((await exited(noClean)).code, 1);
   t.regex(noClean.output(), /^[^\n]*cleanIntervalMs \(-cmdlog-clean-int\) must be greater than 0\n$/);
+});
+
+test('TLS and a secret from a configuration file; SIGHUP reloads the certificate; -listen beyond loopback without a secret exits 1 saying why', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const [first, second] = await Promise.all([makeCertificate(dir.path, 'first'), makeCertificate(dir.path, 'second')]);
+  const cert = path.join(dir.path, 'live.crt');
+  const key = path.join(dir.path, 'live.key');
+  await copyFile(first.certPath, cert);
+  await copyFile(first.keyPath, key);
+  const secret = 'system-test-secret-0123';
+  const config = path.join(dir.path, 'config.json');
+  await writeFile(config, JSON.stringify({ tls: { cert, key, port: null }, auth: { secrets: [secret] } }));
+  const port = await freePort();
+  const server = spawnServer(['--config', config, '-listen', `127.0.0.1:${port}`]);
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitForPort(port);
+  t.false(server.output().includes(secret), 'the secret is never logged');
+
+  const session = async (ca: Buffer): Promise<string> => {
+    const wire = await Wire.connectTls(port, { ca });
+    wire.send(`inspect queues 0 1\r\nauth ${secret}\r\ninspect queues 0 1\r\n`);
+    const reply = await wire.reply('-CLIENT-ERROR Authentication required\r\n+OK\r\n+OK 0\r\n');
+    wire.close();
+    return reply;
+  };
+  t.is(await session(first.cert), '-CLIENT-ERROR Authentication required\r\n+OK\r\n+OK 0\r\n');
+
+  await copyFile(second.certPath, cert);
+  await copyFile(second.keyPath, key);
+  server.kill('SIGHUP');
+  for (let i = 0; i < 500 && !server.output().includes('TLS certificate and key reloaded'); i++) await new Promise((r) => setTimeout(r, 10));
+  t.regex(server.output(), /TLS certificate and key reloaded/);
+  t.is(await session(second.cert), '-CLIENT-ERROR Authentication required\r\n+OK\r\n+OK 0\r\n');
+  await t.throwsAsync(Wire.connectTls(port, { ca: first.cert }));
+  server.kill('SIGTERM');
+  t.is((await exited(server)).code, 0);
+
+  const exposed = spawnServer(['-listen', `:${await freePort()}`]);
+  t.is((await exited(exposed)).code, 1);
+  t.regex(exposed.output(), /refusing to listen on 0\.0\.0\.0 without a secret: anyone who can reach it could add, lease, complete or delete any job/);
 });

@@ -97,11 +97,14 @@ test('-listen reads HOST:PORT like Go', (t) => {
   t.deepEqual(parseListen('bad host:1'), { ok: false, error: 'invalid -listen "bad host:1": host must be an IP address or a host name' });
 });
 
+/** Authentication, TLS and limits as an instance gets them from a configuration that sets none. */
+const SAFETY = { auth: { secrets: [], allowUnauthenticated: false }, tls: null, limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096 } };
+
 test('standalone without a config: the original defaults, memory only', (t) => {
   const settings = standaloneSettings(config(), flags([]), '/srv');
   t.deepEqual(settings, {
     ok: true,
-    value: { name: '9922', host: '127.0.0.1', port: 9922, cmdlog: { path: null, sync: 'interval', syncIntervalMs: 1000, segmentSize: 67108864, cleanIntervalMs: 300000 } },
+    value: { name: '9922', host: '127.0.0.1', port: 9922, cmdlog: { path: null, sync: 'interval', syncIntervalMs: 1000, segmentSize: 67108864, cleanIntervalMs: 300000 }, ...SAFETY },
   });
 });
 
@@ -110,7 +113,7 @@ test('standalone: the original flags override everything', (t) => {
   const settings = standaloneSettings(config({ WORKQ_CMDLOG_SEGMENT_SIZE: '100' }), flags(argv), '/srv');
   t.deepEqual(settings, {
     ok: true,
-    value: { name: '7000', host: '127.0.0.2', port: 7000, cmdlog: { path: '/srv/data', sync: 'always', syncIntervalMs: 0, segmentSize: 67108864, cleanIntervalMs: 5 } },
+    value: { name: '7000', host: '127.0.0.2', port: 7000, cmdlog: { path: '/srv/data', sync: 'always', syncIntervalMs: 0, segmentSize: 67108864, cleanIntervalMs: 5 }, ...SAFETY },
   });
   const memory = standaloneSettings(config(), flags(['-cmdlog-path=']), '/srv');
   t.is(memory.ok && memory.value.cmdlog.path, null);
@@ -150,8 +153,8 @@ test('standalone: a configured instance, chosen by --instance when there are sev
   const two = config({ WORKQ_INSTANCES: '[{"name":"a","port":7001,"cmdlog":{"path":"/d/a","sync":"always"}},{"name":"b","port":7002}]' });
   const b = standaloneSettings(two, flags(['--instance', 'b']), '/srv');
   t.deepEqual(b.ok && [b.value.name, b.value.port, b.value.cmdlog.path], ['b', 7002, null]);
-  const a = standaloneSettings(two, flags(['--instance', 'a', '-listen', ':7009']), '/srv');
-  t.deepEqual(a.ok && [a.value.name, a.value.host, a.value.port, a.value.cmdlog.sync], ['a', '0.0.0.0', 7009, 'always']);
+  const a = standaloneSettings(two, flags(['--instance', 'a', '-listen', '127.0.0.3:7009']), '/srv');
+  t.deepEqual(a.ok && [a.value.name, a.value.host, a.value.port, a.value.cmdlog.sync], ['a', '127.0.0.3', 7009, 'always']);
   t.deepEqual(standaloneSettings(two, flags([]), '/srv'), {
     ok: false,
     error: 'the configuration has 2 instances (a, b): choose one with --instance NAME, or run them all with "workq-server supervise"',
@@ -178,4 +181,22 @@ test('standalone refusals name the flag (start-up failures: exit 1)', (t) => {
   for (const sync of ['os', 'always']) {
     t.true(standaloneSettings(config(), flags(['-cmdlog-sync', sync, '-cmdlog-sync-int', '0']), '/srv').ok, sync);
   }
+});
+
+test('standalone: -listen beyond loopback is refused without a secret, saying why and what to do', (t) => {
+  const refused = standaloneSettings(config(), flags(['-listen', ':7009']), '/srv');
+  t.false(refused.ok);
+  t.regex(refused.ok ? '' : refused.error, /^instance "7009": refusing to listen on 0\.0\.0\.0 without a secret: .*auth\.secrets.*auth\.allowUnauthenticated/);
+  const secret = standaloneSettings(config({ WORKQ_AUTH_SECRETS: 'aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb' }), flags(['-listen', ':7009']), '/srv');
+  t.deepEqual(secret.ok && [secret.value.host, secret.value.auth?.secrets], ['0.0.0.0', ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']]);
+  const intended = standaloneSettings(config({ WORKQ_ALLOW_UNAUTHENTICATED: 'true' }), flags(['-listen', '10.1.2.3:7009']), '/srv');
+  t.true(intended.ok);
+  for (const loopback of ['127.0.0.1:1', '127.9.9.9:1', '[::1]:1', 'localhost:1']) t.true(standaloneSettings(config(), flags(['-listen', loopback]), '/srv').ok, loopback);
+});
+
+test('standalone: TLS files from the environment resolve against the cwd', (t) => {
+  const settings = standaloneSettings(config({ WORKQ_TLS_CERT: 'c.pem', WORKQ_TLS_KEY: '/k/key.pem', WORKQ_TLS_PORT: '9933' }), flags([]), '/srv');
+  t.deepEqual(settings.ok && settings.value.tls, { cert: '/srv/c.pem', key: '/k/key.pem', port: 9933 });
+  const half = standaloneSettings(config({ WORKQ_TLS_CERT: 'c.pem' }), flags([]), '/srv');
+  t.regex(half.ok ? '' : half.error, /tls\.cert and tls\.key must be set together/);
 });

@@ -32,6 +32,9 @@ function refusal(options: LoadOptions): string {
   return result.error;
 }
 
+/** Authentication, TLS and limits as an instance gets them from a configuration that sets none. */
+const SAFETY = { auth: { secrets: [], allowUnauthenticated: false }, tls: null, limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096 } };
+
 test('defaults: shared settings, no instances', (t) => {
   const config = load({});
   t.is(config.host, '127.0.0.1');
@@ -51,13 +54,18 @@ test('config/default.json: one instance 9922 on 127.0.0.1 logging to ./data/9922
       host: '127.0.0.1',
       port: 9922,
       cmdlog: { path: '/srv/workq/data/9922', sync: 'interval', syncIntervalMs: 1000, segmentSize: 67108864, cleanIntervalMs: 300000 },
+      ...SAFETY,
     },
   ]);
 });
 
-test('config/example.json is valid', (t) => {
+test('config/example.json is valid with a secret in the environment, and refused without one', (t) => {
   const file = path.join(path.dirname(defaultConfigFile() as string), 'example.json');
-  const config = load({ files: [file] });
+  t.regex(refusal({ files: [file] }), /instances\[2\] \("thumbnails"\): refusing to listen on 0\.0\.0\.0 without a secret/);
+  const config = load({ files: [file], env: { WORKQ_AUTH_SECRETS: 'an-example-secret-of-32-characters' } });
+  t.deepEqual(config.instances[2]?.tls, { cert: '/srv/workq/certs/thumbnails.crt', key: '/srv/workq/certs/thumbnails.key', port: null });
+  t.is(config.instances[2]?.limits?.idleTimeoutMs, 600000);
+  t.is(config.instances[0]?.limits?.idleTimeoutMs, 0);
   t.deepEqual(
     config.instances.map((instance) => [instance.name, instance.port, instance.cmdlog.sync]),
     [
@@ -73,6 +81,7 @@ test('instances inherit the shared settings and override them one by one', async
   t.teardown(() => rm(s.dir, { recursive: true, force: true }));
   const file = await s.file({
     host: '10.0.0.5',
+    auth: { allowUnauthenticated: true },
     cmdlog: { sync: 'always', segmentSize: 1024 },
     instances: [
       { port: 7001, cmdlog: { path: 'a' } },
@@ -81,8 +90,9 @@ test('instances inherit the shared settings and override them one by one', async
     ],
   });
   const [a, b, mem] = load({ files: [file] }).instances;
-  t.deepEqual(a, { name: '7001', host: '10.0.0.5', port: 7001, cmdlog: { path: '/srv/workq/a', sync: 'always', syncIntervalMs: 1000, segmentSize: 1024, cleanIntervalMs: 300000 } });
-  t.deepEqual(b, { name: 'b', host: '127.0.0.1', port: 7002, cmdlog: { path: '/abs/b', sync: 'interval', syncIntervalMs: 250, segmentSize: 67108864, cleanIntervalMs: 300000 } });
+  const open = { ...SAFETY, auth: { secrets: [], allowUnauthenticated: true } };
+  t.deepEqual(a, { name: '7001', host: '10.0.0.5', port: 7001, cmdlog: { path: '/srv/workq/a', sync: 'always', syncIntervalMs: 1000, segmentSize: 1024, cleanIntervalMs: 300000 }, ...open });
+  t.deepEqual(b, { name: 'b', host: '127.0.0.1', port: 7002, cmdlog: { path: '/abs/b', sync: 'interval', syncIntervalMs: 250, segmentSize: 67108864, cleanIntervalMs: 300000 }, ...open });
   t.is(mem?.cmdlog.path, null);
 });
 
@@ -142,6 +152,16 @@ const refusals: Array<[string, unknown, Record<string, string>, RegExp]> = [
   ['sync interval 0 with interval', { instances: [{ port: 1, cmdlog: { syncIntervalMs: 0 } }] }, {}, /instances\[0\] \("1"\): cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0 with sync "interval"/],
   ['shared sync interval 0 inherited', { cmdlog: { syncIntervalMs: 0 }, instances: [{ port: 1 }] }, {}, /cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0/],
   ['clean interval 0', { instances: [{ port: 1, cmdlog: { cleanIntervalMs: 0 } }] }, {}, /instances\[0\] \("1"\): cmdlog\.cleanIntervalMs \(-cmdlog-clean-int\) must be greater than 0/],
+  ['a short secret', { auth: { secrets: ['short'] } }, {}, /auth\.secrets: must be a list of secrets, each 16 to 1024 printable ASCII characters without space or comma/],
+  ['a secret with a space', { instances: [{ port: 1, auth: { secrets: ['with a space in it, long enough'] } }] }, {}, /instances\[0\]\.auth\.secrets: must be a list of secrets/],
+  ['a short secret from the environment', {}, { WORKQ_AUTH_SECRETS: 'long-enough-secret-1,short' }, /auth\.secrets: must be a list of secrets/],
+  ['an unknown auth key', { instances: [{ port: 1, auth: { password: 'x' } }] }, {}, /instances\[0\]\.auth\.password: not declared in the schema/],
+  ['a certificate without key', { tls: { cert: 'c.pem' }, instances: [{ port: 1 }] }, {}, /instances\[0\] \("1"\): tls\.cert and tls\.key must be set together/],
+  ['a TLS port equal to the plain port', { instances: [{ port: 7000, tls: { cert: 'c', key: 'k', port: 7000 } }] }, {}, /tls\.port 7000 is the instance's plain TCP port/],
+  ['max clients 0', { limits: { maxClients: 0 } }, {}, /limits\.maxClients: must be a positive integer/],
+  ['a negative idle timeout', { instances: [{ port: 1, limits: { idleTimeoutMs: -1 } }] }, {}, /instances\[0\]\.limits\.idleTimeoutMs: must be an integer number of milliseconds/],
+  ['all interfaces without a secret', { instances: [{ port: 1, host: '0.0.0.0' }] }, {}, /instances\[0\] \("1"\): refusing to listen on 0\.0\.0\.0 without a secret/],
+  ['a LAN address without a secret', { host: '192.168.1.10', instances: [{ port: 1 }] }, {}, /refusing to listen on 192\.168\.1\.10 without a secret/],
   ['duplicate port', { instances: [{ name: 'a', port: 7000 }, { name: 'b', port: 7000 }] }, {}, /instances\[1\] \("b"\): port 7000 is already used by instances\[0\] \("a"\)/],
   ['duplicate name', { instances: [{ name: 'a', port: 7000 }, { name: 'a', port: 7001 }] }, {}, /instances\[1\] \("a"\): name "a" is already used by instances\[0\]/],
   ['duplicate directory', { instances: [{ port: 7000, cmdlog: { path: 'd' } }, { port: 7001, cmdlog: { path: './x/../d' } }] }, {}, /instances\[1\] \("7001"\): cmdlog\.path \/srv\/workq\/d is already used by instances\[0\] \("7000"\)/],
@@ -271,4 +291,22 @@ test('liveness timings that contradict each other are refused', (t) => {
     const result = loadConfig({ env });
     t.regex(result.ok ? '' : result.error, expected);
   }
+});
+
+test('secrets: shared from the environment as a list, overridden per instance', async (t) => {
+  const s = await scratch();
+  t.teardown(() => rm(s.dir, { recursive: true, force: true }));
+  const file = await s.file({
+    limits: { maxClients: 50 },
+    instances: [
+      { name: 'a', port: 7001, host: '0.0.0.0' },
+      { name: 'b', port: 7002, auth: { secrets: ['instance-b-own-secret'] }, limits: { backlog: 100 } },
+    ],
+  });
+  const config = load({ files: [file], env: { WORKQ_AUTH_SECRETS: 'old-secret-0123456789,new-secret-0123456789' } });
+  const [a, b] = config.instances;
+  t.deepEqual(a?.auth, { secrets: ['old-secret-0123456789', 'new-secret-0123456789'], allowUnauthenticated: false });
+  t.deepEqual(b?.auth, { secrets: ['instance-b-own-secret'], allowUnauthenticated: false });
+  t.deepEqual(b?.limits, { maxClients: 50, idleTimeoutMs: 0, backlog: 100 });
+  t.deepEqual(config.auth.secrets, ['old-secret-0123456789', 'new-secret-0123456789']);
 });

@@ -397,15 +397,33 @@ test('lease with timeout 0 returns a ready job (Q8) or times out at once', (t) =
   t.is(h.lease('q', 0).value, `job ${tag(1)}`);
 });
 
-test('lease creates its queues, inspect never does', (t) => {
+test('a waiting lease creates its queues, inspect never does; they go when no lease waits on them and they never held a job (Q17)', (t) => {
   const h = new Harness();
   t.is(h.engine.inspectQueue('a'), null);
   t.is(h.engine.inspectJobs('a', 0, 10), null);
   t.is(h.engine.inspectScheduledJobs('a', 0, 10), null);
   h.lease(['b', 'a'], 0);
-  h.engine.ensureQueue('C');
+  t.deepEqual(h.engine.inspectQueues(0, 10), [], 'a lease that returned at once leaves no queue');
+  const first = h.lease(['b', 'a', 'b'], 100);
+  const second = h.lease(['a', 'C'], 200);
   t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['C', 'a', 'b']);
   t.deepEqual(h.engine.inspectJobs('a', 0, 10), []);
+  h.advance(100);
+  t.is(first.value, 'timeout');
+  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['C', 'a'], 'b is gone with its last waiting lease');
+  h.engine.add(newJob(1, { name: 'a' }));
+  t.is(second.value, `job ${tag(1)}`);
+  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a'], 'a held a job, so it stays');
+  h.engine.complete(id(1), 'r');
+  h.lease(['a'], 0);
+  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a']);
+  h.engine.pause('p', true);
+  h.lease(['p'], 0);
+  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a', 'p'], 'a paused queue stays');
+  h.engine.pause('p', false);
+  h.engine.pause('r', false);
+  h.lease(['p', 'r'], 0);
+  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a', 'p', 'r'], 'so does a queue once paused or resumed');
 });
 
 test('multi-name lease chooses by priority, then scheduled time, then created; ties go to the name listed first (Q9)', (t) => {
@@ -526,8 +544,8 @@ test('ready list order: priority, unscheduled before scheduled, created, then ID
 
 test('inspect queues: byte order and window', (t) => {
   const h = new Harness();
-  for (const name of ['b', 'a', 'Z', '_x', '0', 'A', '-y']) h.engine.ensureQueue(name);
-  h.engine.ensureQueue('a');
+  for (const name of ['b', 'a', 'Z', '_x', '0', 'A', '-y']) h.engine.pause(name, true);
+  h.engine.pause('a', true);
   const names = h.engine.inspectQueues(0, 100).map((q) => q.name);
   t.deepEqual(names, ['-y', '0', 'A', 'Z', '_x', 'a', 'b']);
   t.deepEqual(h.engine.inspectQueues(2, 2).map((q) => q.name), ['A', 'Z']);
@@ -587,4 +605,35 @@ test('no journal: the engine works without one and setJournal switches it', (t) 
   engine.setJournal(journal);
   engine.schedule(newScheduled(3, 10));
   t.deepEqual(journal.records, [`schedule ${id(3)}`]);
+});
+
+test('many deadlines due at one instant fire over several ticks, earliest first, so clients are served between them', (t) => {
+  const h = new Harness();
+  const n = 10_000;
+  for (let i = 1; i <= n; i++) h.engine.schedule(newScheduled(i, 50, { ttl: 60_000 }));
+  h.clock.t = T0 + 50;
+  let ticks = 0;
+  const sizes: number[] = [];
+  while (h.engine.nextDeadline() <= h.clock.t) {
+    h.engine.tick(h.clock.t);
+    ticks++;
+    sizes.push(h.engine.inspectQueue('q')!.readyLen);
+  }
+  t.true(ticks >= 3, `${ticks} ticks`);
+  t.true(sizes[0] < n, 'the first tick stopped before all were fired');
+  t.is(sizes[sizes.length - 1], n);
+  t.is(h.engine.inspectQueue('q')!.scheduledLen, 0);
+  t.deepEqual(h.readyIds().slice(0, 3), [tag(1), tag(2), tag(3)]);
+});
+
+test('a lease naming one queue many times waits on it once and frees nothing it should keep', (t) => {
+  const h = new Harness();
+  const names = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? 'a' : `n${i % 1000}`));
+  const seen = h.lease(names, 1000);
+  t.is(h.engine.inspectQueues(0, 100).length, 100);
+  h.engine.add(newJob(1, { name: 'a' }));
+  t.is(seen.value, `job ${tag(1)}`);
+  t.deepEqual(h.engine.inspectQueues(0, 100).map((q) => q.name), ['a'], 'the names that never held a job are freed with the lease');
+  h.engine.add(newJob(2, { name: 'a' }));
+  t.deepEqual(h.readyIds('a'), [tag(2)], 'the served lease waits no more');
 });

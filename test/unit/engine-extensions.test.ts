@@ -37,7 +37,7 @@ test('a failing dependency retried with exponential delay: attempts are spaced a
     clock.t += 5; // the handler works 5 ms, then the dependency fails it
     t.is(engine.fail(id(1), 'dependency down'), null);
   }
-  const gaps = leasedAt.slice(1).map((at, i) => at - leasedAt[i]! - 5);
+  const gaps = leasedAt.slice(1).map((at, i) => at - leasedAt[i] - 5);
   t.deepEqual(gaps, [100, 200, 400, 800, 1000, 1000]);
   t.is(engine.inspectJob(id(1))!.state, JobState.Pending);
   const records = journal.take();
@@ -165,4 +165,29 @@ test('a state list keeps entry order and its slots through removals and compacti
   list.remove(kept.at(-1)!.listIndex);
   t.is(kept.at(-1)!.listIndex, -1);
   t.deepEqual(list.ordered(0, 1000), kept.slice(0, -1));
+});
+
+test('a state list pages like a plain list across many chunks of slots, and skips whole chunks to reach a deep page', (t) => {
+  const list = new StateList();
+  const jobs = Array.from({ length: 10_000 }, (_, i) => Job.create(id(i + 1), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  for (const job of jobs) list.push(job);
+  let seed = 7;
+  const model = [...jobs];
+  for (let round = 0; round < 4000; round++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const victim = model.splice(seed % model.length, 1)[0];
+    list.remove(victim.listIndex);
+    if (round % 997 === 0) {
+      for (const offset of [0, 1023, 1024, 3000, model.length - 5, model.length]) t.deepEqual(list.ordered(offset, 100), model.slice(offset, offset + 100), `offset ${offset}`);
+    }
+  }
+  // From the end: chunks empty out, and new jobs fill them again.
+  for (let i = 0; i < 3000; i++) list.remove(model.pop()!.listIndex);
+  const more = Array.from({ length: 2000 }, (_, i) => Job.create(id(20_001 + i), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  for (const job of more) {
+    list.push(job);
+    model.push(job);
+  }
+  t.is(list.size, model.length);
+  for (const offset of [0, 1500, 2999, 3000, model.length - 1]) t.deepEqual(list.ordered(offset, 100), model.slice(offset, offset + 100), `offset ${offset}`);
 });

@@ -5,8 +5,9 @@ import { Job, JobState } from '../../src/jobs/job.js';
 import type { Journal, RestoredJob } from '../../src/jobs/types.js';
 import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
-import { IndexedHeap } from '../../src/jobs/indexed-heap.js';
+import type { JobList } from '../../src/jobs/job-list.js';
 import type { StateList } from '../../src/jobs/state-list.js';
+import { readySince, type ReadyList } from '../../src/jobs/ready-list.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
@@ -107,12 +108,12 @@ class MirrorJournal implements Journal {
 
 type Internals = {
   jobs: JobTable;
-  queues: Map<string, { ready: IndexedHeap<Job>; scheduled: IndexedHeap<Job>; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
+  queues: Map<string, { ready: ReadyList; scheduled: JobList; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
-function listItems(heap: IndexedHeap<Job>): Job[] {
-  return (heap as unknown as { items: Job[] }).items;
+function listItems(list: JobList): Job[] {
+  return list.toArray();
 }
 
 function stateSlots(list: StateList): (Job | null)[] {
@@ -132,7 +133,7 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
       if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
     } else {
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
-      if (listItems(list)[job.listIndex] !== job) problems.push(`${job.id} not at its list index`);
+      if (job.listIndex !== 0 || !listItems(list).includes(job)) problems.push(`${job.id} not in its list`);
       if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
     }
     if (job.foreground !== (job.expiryIndex === -1)) problems.push(`${job.id} expiry entry wrong`);
@@ -152,13 +153,18 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
       const items = listItems(list);
       listed += items.length;
       items.forEach((job, i) => {
-        if (i > 0 && queueBefore(job, items[(i - 1) >> 1]!)) problems.push('list heap order broken');
+        if (i > 0 && !queueBefore(items[i - 1]!, job)) problems.push('list order broken');
         if (inner.jobs.get(job.id) !== job) problems.push(`listed ${job.id} not in the table`);
       });
       const window = list.ordered(0, items.length);
       for (let i = 1; i < window.length; i++) if (!queueBefore(window[i - 1]!, window[i]!)) problems.push('window out of order');
     }
     if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
+    const oldest = Math.min(...listItems(q.ready).map(readySince));
+    if ((q.ready.oldest === undefined ? Infinity : readySince(q.ready.oldest)) !== oldest) problems.push('oldest ready job wrong');
+    if (q.ready.oldest !== undefined && !listItems(q.ready).includes(q.ready.oldest)) problems.push('oldest ready job not ready');
+    const ages = (q.ready as unknown as { ages: Job[] }).ages;
+    if (ages.length > 2 * q.ready.size + 64) problems.push(`age heap of ${ages.length} for ${q.ready.size} ready jobs`);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');

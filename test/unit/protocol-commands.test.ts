@@ -13,6 +13,7 @@ test('the command table of docs/protocol.md 5.0, then the extensions', (t) => {
     ['fail', 3, 3, true, 'invalid-result-size', true, false],
     ['delete', 2, 2, false, null, true, false],
     ['inspect', 2, Infinity, false, null, false, false],
+    ['auth', 2, 2, false, null, false, false],
     ['touch', 2, 3, false, null, true, false],
     ['pause', 2, 2, false, null, true, false],
     ['resume', 2, 2, false, null, true, false],

@@ -49,13 +49,13 @@ function respond(input: string): string {
   return out.take().toString('latin1') + seen.join('');
 }
 
-test('docs/protocol.md 11.10 session, this project (flag error drops the block)', (t) => {
+test('docs/protocol.md 11.10 session, this project (flag error drops the block; a block without a known end closes, 2.4)', (t) => {
   t.is(respond('frobnicate\r\n'), '-CLIENT-ERROR Unknown command\r\n');
-  t.is(respond(`add ${V4} ping 5000 60000\r\n`), '-CLIENT-ERROR Invalid command args\r\n');
+  t.is(respond(`add ${V4} ping 5000 60000\r\n`), '-CLIENT-ERROR Invalid command args\r\n<closed>');
   t.is(respond(`add ${V4} ping 5000 60000 4 -priority=1 -priority=2\r\nping\r\n`), '-CLIENT-ERROR Invalid command flags\r\n');
   t.is(respond(`add ${V1} ping 5000 60000 4\r\nping\r\n`), '-CLIENT-ERROR Invalid ID\r\n');
   t.is(respond('\r\n'), '-CLIENT-ERROR Unknown command\r\n');
-  t.is(respond(`add 2a4b6c8d-0e1f-4a2b-9c3d-4e5f6a7b8c9d ping 5000 60000 4\r\npingXY`), '-CLIENT-ERROR Invalid payload size\r\n');
+  t.is(respond(`add 2a4b6c8d-0e1f-4a2b-9c3d-4e5f6a7b8c9d ping 5000 60000 4\r\npingXY`), '-CLIENT-ERROR Invalid payload size\r\n<closed>');
   t.is(respond('lease ping 10\n'), '<closed>');
 });
 
@@ -63,7 +63,7 @@ test('docs/protocol.md 11.10 session, this project (flag error drops the block)'
 const oneLiners: [string, string][] = [
   [`add ${V4} q 1000 60000 1 -foo=bar\r\nx\r\n`, '<add>'],
   [`add ${V4} q 1000 60000 1 -a=1 -b=2 -c=3 -d=4\r\nx\r\n`, '-CLIENT-ERROR Invalid command args\r\n'],
-  [`add ${V4} q 1000 60000 1 -priority\r\nx\r\n`, '-CLIENT-ERROR Invalid command args\r\n-CLIENT-ERROR Unknown command\r\n'],
+  [`add ${V4} q 1000 60000 1 -priority\r\nx\r\n`, '-CLIENT-ERROR Invalid command args\r\n<closed>'],
   [`add ${V4} q 1000 60000 +1\r\nx\r\n`, '<add>'],
   [`add ${V4} q +5 60000 1\r\nx\r\n`, '-CLIENT-ERROR Invalid TTR\r\n'],
   [`add ${V4} q 1000 60000 1 -priority=+7\r\nx\r\n`, '<add>'],
@@ -73,8 +73,8 @@ const oneLiners: [string, string][] = [
   ['lease bad$ x\r\n', '-CLIENT-ERROR Invalid wait timeout\r\n'],
   ['lease good bad$ 10\r\n', '-CLIENT-ERROR Invalid Name\r\n'],
   ['result garbage x\r\n', '-CLIENT-ERROR Invalid ID\r\n'],
-  [`complete ${V4} x\r\n`, '-CLIENT-ERROR Invalid payload size\r\n'],
-  [`fail ${V4} x\r\n`, '-CLIENT-ERROR Invalid result size\r\n'],
+  [`complete ${V4} x\r\n`, '-CLIENT-ERROR Invalid payload size\r\n<closed>'],
+  [`fail ${V4} x\r\n`, '-CLIENT-ERROR Invalid result size\r\n<closed>'],
   ['inspect queues 0 101\r\n', '-CLIENT-ERROR Invalid limit\r\n'],
   ['inspect queues 4294967296 10\r\n', '-CLIENT-ERROR Invalid cursor offset\r\n'],
   ['inspect jobs nope 0 10\r\n', '<inspect-jobs>'],
@@ -89,10 +89,17 @@ for (const [sent, reply] of oneLiners) {
   });
 }
 
-test('lease with an invalid name lists the names validated before it', (t) => {
-  t.deepEqual(decodeInput('lease good bad$ 10\r\n'), { kind: 'error', error: 'invalid-name', createQueues: ['good'] });
-  t.deepEqual(decodeInput('lease a b bad$ c 10\r\n'), { kind: 'error', error: 'invalid-name', createQueues: ['a', 'b'] });
-  t.deepEqual(decodeInput('lease bad$ 10\r\n'), { kind: 'error', error: 'invalid-name', createQueues: [] });
+test('auth <secret> (docs/protocol.md 12.5): one argument, no flags', (t) => {
+  t.deepEqual(decodeInput('auth s3cr3t-s3cr3t-s3cr3t\r\n'), { kind: 'auth', secret: 's3cr3t-s3cr3t-s3cr3t' });
+  t.is(errorOf('auth x -a=1\r\n'), 'invalid-command-args');
+  t.is(respond('auth\r\n'), '-CLIENT-ERROR Invalid command args\r\n');
+  t.is(respond('auth a b\r\n'), '-CLIENT-ERROR Invalid command args\r\n');
+});
+
+test('lease with an invalid name anywhere is refused (it creates no queue, docs/protocol.md Q17)', (t) => {
+  t.deepEqual(decodeInput('lease good bad$ 10\r\n'), { kind: 'error', error: 'invalid-name' });
+  t.deepEqual(decodeInput('lease a b bad$ c 10\r\n'), { kind: 'error', error: 'invalid-name' });
+  t.deepEqual(decodeInput('lease bad$ 10\r\n'), { kind: 'error', error: 'invalid-name' });
   t.deepEqual(decodeInput('lease a b 0\r\n'), { kind: 'lease', names: ['a', 'b'], timeout: 0 });
   t.is(errorOf('lease a 86400000\r\n'), 'none');
   t.is(errorOf('lease a 86400001\r\n'), 'invalid-wait-timeout');

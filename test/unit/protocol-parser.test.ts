@@ -48,32 +48,38 @@ const framing: [string, string, boolean, string[]][] = [
   ['a flag as the name is unknown', '-x=1 server\r\n', false, ['err unknown-command']],
   ['flag error drops the block first (11.10)', `add ${V4} ping 5000 60000 4 -priority=1 -priority=2\r\nping\r\nlease q 1\r\n`, false,
     ['err invalid-command-flags', 'cmd ["lease","q","1"] - -']],
-  ['flag error with bad terminator still one reply', `fail ${V4} 1 -a=\r\nxyz\r\n`, false, ['err invalid-command-flags', 'err unknown-command']],
-  ['flag error, wrong arity: block left unread', `add ${V4} ping 5000 4 -a=\r\nping\r\n`, false,
-    ['err invalid-command-flags', 'err unknown-command']],
-  ['flag error, size not a number: block left unread', `complete ${V4} x -a=\r\nping\r\n`, false,
-    ['err invalid-command-flags', 'err unknown-command']],
+  ['flag error, bad terminator of the dropped block closes', `fail ${V4} 1 -a=\r\nxyz\r\nlease q 1\r\n`, false, ['close invalid-command-flags']],
+  ['flag error, empty block dropped', `complete ${V4} 0 -a=\r\n\r\nlease q 1\r\n`, false,
+    ['err invalid-command-flags', 'cmd ["lease","q","1"] - -']],
+  ['flag error, wrong arity closes (2.4)', `add ${V4} ping 5000 4 -a=\r\nping\r\nlease q 1\r\n`, false,
+    ['close invalid-command-flags']],
+  ['flag error, size not a number closes (2.4)', `complete ${V4} x -a=\r\nping\r\nlease q 1\r\n`, false,
+    ['close invalid-command-flags']],
+  ['flag error on a command without block keeps the connection', `delete ${V4} x -a=\r\nlease q 1\r\n`, false,
+    ['err invalid-command-flags', 'cmd ["lease","q","1"] - -']],
   ['flag error, negative size closes', `complete ${V4} -1 -a=\r\n`, false, ['close invalid-command-flags']],
   ['flag error, EOF inside the block', `complete ${V4} 4 -a=\r\npi`, true, ['close invalid-command-flags']],
-  ['wrong arity: block read as a line (11.10)', `add ${V4} ping 5000 60000\r\nping\r\n`, false,
-    ['err invalid-command-args', 'err unknown-command']],
+  ['wrong arity of a block command closes (2.4, 11.10)', `add ${V4} ping 5000 60000\r\nping\r\nlease q 1\r\n`, false,
+    ['close invalid-command-args']],
+  ['too many args of a block command closes', `fail ${V4} 1 1\r\nx\r\n`, false, ['close invalid-command-args']],
+  ['a space in the queue name closes', `add ${V4} my queue 5000 60000 4\r\ndelete ${V4}\r\n`, false, ['close invalid-command-args']],
   ['too many args', `delete ${V4} x\r\n`, false, ['err invalid-command-args']],
   ['lease needs a name', 'lease 10\r\n', false, ['err invalid-command-args']],
   ['inspect alone', 'inspect\r\n', false, ['err invalid-command-args']],
   ['inspect with only a flag', 'inspect -x=1\r\n', false, ['err invalid-command-args']],
   ['inspect with flag and object', 'inspect -x=1 server\r\n', false, ['cmd ["inspect","server"] x,1 -']],
-  ['size not a number: payload error, block unread', `complete ${V4} x\r\nok\r\n`, false,
-    ['err invalid-payload-size', 'err unknown-command']],
-  ['fail says result size', `fail ${V4} x\r\n`, false, ['err invalid-result-size']],
-  ['size beyond int64 is not a number', `complete ${V4} 9223372036854775808\r\n`, false, ['err invalid-payload-size']],
+  ['size not a number closes (2.4)', `complete ${V4} x\r\nok\r\nlease q 1\r\n`, false, ['close invalid-payload-size']],
+  ['fail says result size', `fail ${V4} x\r\n`, false, ['close invalid-result-size']],
+  ['size beyond int64 is not a number', `complete ${V4} 9223372036854775808\r\n`, false, ['close invalid-payload-size']],
   ['int64 max closes', `complete ${V4} 9223372036854775807\r\n`, false, ['close invalid-payload-size']],
   ['negative size closes', `fail ${V4} -1\r\nxx\r\n`, false, ['close invalid-result-size']],
   ['minus zero is zero', `complete ${V4} -0\r\n\r\n`, false, [`cmd ["complete","${V4}","-0"] - ""`]],
   ['plus sign and leading zeros', `complete ${V4} +002\r\nok\r\n`, false, [`cmd ["complete","${V4}","+002"] - "ok"`]],
-  ['too-short size leaves junk at the terminator (11.10)', `add ${V4} ping 5000 60000 4\r\npingXYlease q 1\r\n`, false,
-    ['err invalid-payload-size', 'cmd ["lease","q","1"] - -']],
-  ['terminator CR then junk', `complete ${V4} 2\r\nok\rXlease q 1\r\n`, false, ['err invalid-payload-size', 'cmd ["lease","q","1"] - -']],
-  ['terminator LF first', `complete ${V4} 2\r\nok\n\rlease q 1\r\n`, false, ['err invalid-payload-size', 'cmd ["lease","q","1"] - -']],
+  ['too-short size: junk at the terminator closes (2.4, 11.10)', `add ${V4} ping 5000 60000 4\r\npingXYlease q 1\r\n`, false,
+    ['close invalid-payload-size']],
+  ['terminator CR then junk closes', `complete ${V4} 2\r\nok\rXlease q 1\r\n`, false, ['close invalid-payload-size']],
+  ['terminator LF first closes', `complete ${V4} 2\r\nok\n\rlease q 1\r\n`, false, ['close invalid-payload-size']],
+  ['fail terminator closes with result size', `fail ${V4} 2\r\nokXX\r\n`, false, ['close invalid-result-size']],
   ['EOF inside the block', `complete ${V4} 4\r\npo`, true, ['close invalid-payload-size']],
   ['EOF inside the terminator', `fail ${V4} 4\r\npong\r`, true, ['close invalid-result-size']],
   ['EOF before the block', `fail ${V4} 4\r\n`, true, ['close invalid-result-size']],
@@ -88,7 +94,7 @@ for (const [title, input, eof, expected] of framing) {
 
 test('a SIZE above 1 MiB is skipped without being parsed, then error E', (t) => {
   const size = MAX_BLOCK_SIZE + 1;
-  const block = Buffer.alloc(size + 2, 'delete x\r\n');
+  const block = Buffer.concat([Buffer.alloc(size, 'delete x\r\n'), bytes('\r\n')]);
   const line = bytes(`add ${V4} q 1 1 ${size}\r\n`);
   const after = bytes('lease q 1\r\n');
   const input = Buffer.concat([line, block, after]);
@@ -98,6 +104,13 @@ test('a SIZE above 1 MiB is skipped without being parsed, then error E', (t) => 
   for (let i = 0; i < input.length; i += 4093) chunks.push(input.subarray(i, i + 4093));
   t.deepEqual(parseChunks(chunks), expected);
   t.deepEqual(parseChunks([line, block.subarray(0, 100)], true), ['close invalid-payload-size']);
+});
+
+test('a skipped block whose terminator is not CRLF closes; nothing after it is parsed (2.4)', (t) => {
+  const size = MAX_BLOCK_SIZE + 1;
+  const input = Buffer.concat([bytes(`add ${V4} q 1 1 ${size}\r\n`), Buffer.alloc(size + 1, 0x61), bytes('\r\nlease q 1\r\n')]);
+  t.deepEqual(parseChunks([input]), ['close invalid-payload-size']);
+  t.deepEqual(parseChunks([input.subarray(0, 100), input.subarray(100, size), input.subarray(size)]), ['close invalid-payload-size']);
 });
 
 test('the skip of a large block holds no buffer', (t) => {
@@ -155,7 +168,7 @@ test('line + block + CRLF over the budget: the block is dropped, error E', (t) =
   const size = MAX_BLOCK_SIZE;
   const padding = ' '.repeat(COMMAND_BUDGET - size - 2 - 40);
   const lineText = `complete ${V4} ${size}${padding}\r\n`;
-  const block = Buffer.alloc(size + 2, 'lease q 1\r\n');
+  const block = Buffer.concat([Buffer.alloc(size, 'lease q 1\r\n'), bytes('\r\n')]);
   const fitting = bytes(lineText.slice(0, -2 - (lineText.length + size + 2 - COMMAND_BUDGET)) + '\r\n');
   t.is(fitting.length + size + 2, COMMAND_BUDGET);
   const okBlock = Buffer.concat([Buffer.alloc(size, 0x78), bytes('\r\n')]);

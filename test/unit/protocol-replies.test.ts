@@ -67,6 +67,8 @@ test('error lines: every client error, capitalised as the original (and the exte
     'invalid-limit': '-CLIENT-ERROR Invalid limit\r\n',
     'duplicate-job': '-CLIENT-ERROR Duplicate job\r\n',
     'duplicate-result': '-CLIENT-ERROR Duplicate result\r\n',
+    'authentication-required': '-CLIENT-ERROR Authentication required\r\n',
+    'invalid-secret': '-CLIENT-ERROR Invalid secret\r\n',
     'job-not-leased': '-CLIENT-ERROR Job not leased\r\n',
     'job-not-failed': '-CLIENT-ERROR Job not failed\r\n',
     'invalid-retry-delay': '-CLIENT-ERROR Invalid Retry Delay\r\n',

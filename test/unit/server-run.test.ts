@@ -11,7 +11,9 @@ function fakeServer(events: string[]): WorkqServer {
   return {
     host: '127.0.0.1',
     port: 1,
-    status: () => ({ host: '127.0.0.1', port: 1, jobs: 0, connections: 0, readOnly: false, startedAt: 0 }),
+    tlsPort: null,
+    reloadTls: () => Promise.resolve(),
+    status: () => ({ host: '127.0.0.1', port: 1, tlsPort: null, jobs: 0, connections: 0, readOnly: false, startedAt: 0 }),
     stop: () => {
       events.push('server stopped');
       return Promise.resolve();

@@ -1,0 +1,143 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { WorkqClient } from '../../src/client/index.js';
+import { startTestServer, Wire } from '../helpers/wire.js';
+import { addCommand, leaseReply, newId, sleep } from '../helpers/replies.js';
+import { DEFAULT_LIMITS, isLoopback } from '../../src/server/limits.js';
+
+// Connection limits and exposure over real TCP (docs/operations.md, Limits): each refusal
+// is a clear line, the server stays up, and it recovers when the cause goes away.
+
+const run = promisify(execFile);
+const TOO_MANY = '-SERVER-ERROR Too many clients\r\n';
+const IDLE = '-SERVER-ERROR Idle timeout\r\n';
+
+test('max clients: past the limit one error line then close; a freed slot is taken again', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxClients: 3 } });
+  t.teardown(() => server.stop());
+  const held: Wire[] = [];
+  for (let i = 0; i < 3; i++) {
+    const w = await Wire.connect(server.port);
+    t.teardown(() => w.close());
+    w.send('inspect queues 0 1\r\n');
+    t.is(await w.reply('+OK 0\r\n'), '+OK 0\r\n');
+    held.push(w);
+  }
+  const refused = await Wire.connect(server.port);
+  t.teardown(() => refused.close());
+  refused.send('inspect queues 0 1\r\n');
+  t.is(await refused.reply(TOO_MANY), TOO_MANY);
+  t.true(await refused.waitClosed());
+  t.is((await refused.read(1, 50)).length, 0, 'the command sent by the refused client never ran');
+  t.is(server.status().connections, 3);
+  t.is(server.stats.connectionsRefused, 1, 'counted for workq_connections_refused_total');
+  t.is(server.stats.connectionsAccepted, 3, 'a refused connection is not counted as accepted');
+
+  held[0]!.close();
+  for (let i = 0; i < 500 && server.status().connections !== 2; i++) await sleep(10);
+  const again = await Wire.connect(server.port);
+  t.teardown(() => again.close());
+  again.send('inspect queues 0 1\r\n');
+  t.is(await again.reply('+OK 0\r\n'), '+OK 0\r\n');
+  held[1]!.send('inspect queues 0 1\r\n');
+  t.is(await held[1]!.reply('+OK 0\r\n'), '+OK 0\r\n', 'the clients already in were never disturbed');
+});
+
+test('idle timeout: an idle connection gets one error line and is closed; a waiting lease is not idle', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, idleTimeoutMs: 150 } });
+  t.teardown(() => server.stop());
+  const idle = await Wire.connect(server.port);
+  t.teardown(() => idle.close());
+  t.is(await idle.reply(IDLE, 10_000), IDLE);
+  t.true(await idle.waitClosed());
+  t.is(server.stats.idleTimeouts, 1, 'counted for workq_idle_timeouts_total');
+
+  // A lease that waits three idle periods, then gets a job from another client.
+  const waiting = await Wire.connect(server.port);
+  t.teardown(() => waiting.close());
+  waiting.send('lease idle-wait 5000\r\n');
+  await sleep(600);
+  t.false(waiting.closed, 'a connection waiting in lease is not idle');
+  const producer = await Wire.connect(server.port);
+  t.teardown(() => producer.close());
+  const id = newId();
+  producer.send(addCommand(id, 'idle-wait', 'x'));
+  t.is(await producer.reply('+OK\r\n'), '+OK\r\n');
+  const leased = leaseReply(id, 'idle-wait', 1000, 'x');
+  t.true((await waiting.read(leased.length)).equals(leased));
+  // After its reply the connection is idle again, and closed like any other.
+  t.is(await waiting.reply(IDLE, 10_000), IDLE);
+  t.true(await waiting.waitClosed());
+});
+
+test('activity keeps a connection open past the idle timeout', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, idleTimeoutMs: 300 } });
+  t.teardown(() => server.stop());
+  const busy = await Wire.connect(server.port);
+  t.teardown(() => busy.close());
+  for (let i = 0; i < 8; i++) {
+    await sleep(100);
+    busy.send('inspect queues 0 1\r\n');
+    const got = await busy.reply('+OK 0\r\n');
+    if (got !== '+OK 0\r\n') return t.fail(`reply ${i}: ${JSON.stringify(got)}`);
+  }
+  t.false(busy.closed);
+});
+
+test('listening on all interfaces without a secret is refused with the reason; with one, or when intended, it listens', async (t) => {
+  const error = await t.throwsAsync(startTestServer({ host: '0.0.0.0' }));
+  t.regex(error.message, /^refusing to listen on 0\.0\.0\.0 without a secret: anyone who can reach it could add, lease, complete or delete any job/);
+  await t.throwsAsync(startTestServer({ host: '::', auth: { secrets: [], allowUnauthenticated: false } }), { message: /refusing to listen on ::/ });
+
+  const secured = await startTestServer({ host: '0.0.0.0', auth: { secrets: ['exposed-secret-0123456'], allowUnauthenticated: false } });
+  t.teardown(() => secured.stop());
+  const w = await Wire.connect(secured.port);
+  t.teardown(() => w.close());
+  w.send('inspect queues 0 1\r\nauth exposed-secret-0123456\r\ninspect queues 0 1\r\n');
+  const want = '-CLIENT-ERROR Authentication required\r\n+OK\r\n+OK 0\r\n';
+  t.is(await w.reply(want), want);
+
+  const intended = await startTestServer({ host: '0.0.0.0', auth: { secrets: [], allowUnauthenticated: true } });
+  t.teardown(() => intended.stop());
+  const open = await Wire.connect(intended.port);
+  t.teardown(() => open.close());
+  open.send('inspect queues 0 1\r\n');
+  t.is(await open.reply('+OK 0\r\n'), '+OK 0\r\n');
+});
+
+test('loopback addresses', (t) => {
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) t.true(isLoopback(host), host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '127.0.0.1.example.com', '::ffff:10.0.0.1']) t.false(isLoopback(host), host);
+});
+
+/** The backlog the kernel reports for a listening port: ss shows it as Send-Q. */
+async function kernelBacklog(port: number): Promise<number> {
+  const { stdout } = await run('ss', ['-Hltn', `sport = :${port}`]);
+  const columns = stdout.trim().split(/\s+/);
+  return Number(columns[2]);
+}
+
+test('the listen backlog is configurable and above 511 by default (Linux caps it at somaxconn)', async (t) => {
+  t.true(DEFAULT_LIMITS.backlog > 511);
+  const somaxconn = Number((await readFile('/proc/sys/net/core/somaxconn', 'utf8')).trim());
+  const small = await startTestServer({ limits: { ...DEFAULT_LIMITS, backlog: 37 } });
+  t.teardown(() => small.stop());
+  t.is(await kernelBacklog(small.port), 37);
+  const standard = await startTestServer();
+  t.teardown(() => standard.stop());
+  t.is(await kernelBacklog(standard.port), Math.min(DEFAULT_LIMITS.backlog, somaxconn));
+});
+
+test('client: a connection the server closed for idleness is reopened by the next call', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, idleTimeoutMs: 100 } });
+  t.teardown(() => server.stop());
+  const client = new WorkqClient({ servers: [`127.0.0.1:${server.port}`] });
+  t.teardown(() => client.close());
+  const first = await client.add('idle-client', 'a');
+  for (let i = 0; i < 500 && server.status().connections !== 0; i++) await sleep(10);
+  t.is(server.status().connections, 0, 'the idle connection was closed');
+  const second = await client.add('idle-client', 'b');
+  t.deepEqual((await client.inspectJobs('idle-client')).map((job) => job.id).sort(), [first, second].sort());
+});
