@@ -175,7 +175,12 @@ async function missing(port: number, ids: string[]): Promise<number> {
   });
   const batch = 2000;
   for (let sent = 0; sent < ids.length; sent += batch) {
-    socket.write(ids.slice(sent, sent + batch).map((id) => `inspect job ${id}\r\n`).join(''));
+    socket.write(
+      ids
+        .slice(sent, sent + batch)
+        .map((id) => `inspect job ${id}\r\n`)
+        .join(''),
+    );
     while (answered < Math.min(ids.length, sent + batch)) await new Promise<void>((resolve) => (wake = resolve));
   }
   socket.destroy();
