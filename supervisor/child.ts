@@ -7,6 +7,7 @@ import { ServerStats } from '../src/server/stats.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { answerMetricsRequests } from './metrics-ipc.js';
+import { PrimarySockets } from './primary-sockets.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
 
 /** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
@@ -24,8 +25,12 @@ function fail(code: string | null, message: string): never {
 
 /**
  * A server child: loads the same configuration as its primary, runs the instance the
- * primary chose (WORKQ_INSTANCE_INDEX), reports 'ready' once it listens, answers pings,
- * and stops gracefully on the primary's request or on a signal of its own.
+ * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
+ * holds the listening socket, reports 'ready' once it serves, answers pings, and stops
+ * gracefully on the primary's request or on a signal of its own. Started for a hot
+ * restart (WORKQ_STANDBY), it reports 'standby' once its configuration loaded and waits
+ * for 'go' (the old server has let go of the log) before it opens the log: a child that
+ * cannot start fails while the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -48,25 +53,41 @@ export function runChild(argv: readonly string[]): void {
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info(effectiveSettings(settings), 'starting');
-  // Answering from the start lets a scrape follow the replay.
   const stats = new ServerStats();
-  answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
-  const run = new ServerRun(() => startServer({ ...settings, logger, stats }), logger, config.value.supervisor.stopTimeoutMs, {
+  // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
+  const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
+  const run = new ServerRun(() => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
     onStopped: (status) => process.exit(status),
   });
+  // Metrics are answered from the start of the server, so that a scrape follows the
+  // replay; not on standby, where the old server still answers for the instance.
+  const start = (): void => {
+    answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));
+    run.start();
+  };
+  let standby = process.env['WORKQ_STANDBY'] === '1';
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
+    // On standby nothing is open yet: no log, no connection.
+    if (standby) process.exit(0);
     run.stop(reason);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('message', (message: unknown) => {
+  process.on('message', (message: unknown, handle: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.type === 'stop') stop('request');
     else if (message.type === 'ping') send({ type: 'pong', id: message.id });
-    else if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
+    else if (message.type === 'status-request') {
+      if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
+    } else if (message.type === 'go') {
+      if (!standby) return;
+      standby = false;
+      start();
+    } else sockets?.onMessage(message, handle);
   });
-  run.start();
+  if (standby) send({ type: 'standby' });
+  else start();
 }

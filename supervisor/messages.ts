@@ -9,13 +9,27 @@ export type ChildMessage =
   | { type: 'stopping'; reason: string }
   | { type: 'status'; id: number; status: ServerStatus }
   /** Answer to a ping: the child's event loop turns. */
-  | { type: 'pong'; id: number };
+  | { type: 'pong'; id: number }
+  /** The child replayed its log and asks for the instance's listening socket, which the primary holds across restarts. */
+  | { type: 'listen' }
+  /** A child started for a hot restart loaded its configuration and waits for 'go' to take over. */
+  | { type: 'standby' };
 
 /** Messages the primary sends a child. */
-export type PrimaryMessage = { type: 'stop' } | { type: 'status-request'; id: number } | { type: 'ping'; id: number };
+export type PrimaryMessage =
+  | { type: 'stop' }
+  | { type: 'status-request'; id: number }
+  | { type: 'ping'; id: number }
+  /** Answer to 'listen': the socket listens at this address; accepted connections follow as 'connection'. */
+  | { type: 'listening'; host: string; port: number }
+  | { type: 'listen-failed'; code: string | null; message: string }
+  /** Sent with an accepted socket as its handle. */
+  | { type: 'connection' }
+  /** To a child on standby: the old server has stopped, take the log and serve. */
+  | { type: 'go' };
 
-const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong']);
-const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping']);
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby']);
+const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping', 'listening', 'listen-failed', 'connection', 'go']);
 
 function hasType(value: unknown, types: Set<string>): boolean {
   return (

@@ -5,6 +5,7 @@ import { effectiveSettings, type EffectiveSettings } from '../src/config/effecti
 import type { WorkqConfig } from '../src/config/load.js';
 import type { InstanceSettings } from '../src/config/resolve.js';
 import type { ServerStatus } from '../src/server/types.js';
+import { Acceptor } from './acceptor.js';
 import { judgeHealth, judgeSilence, type InstanceState } from './health.js';
 import { isChildMessage, type ChildMessage, type PrimaryMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
@@ -76,6 +77,7 @@ class Slot {
     readonly index: number,
     readonly configured: InstanceSettings,
     readonly policy: RestartPolicy,
+    readonly acceptor: Acceptor,
   ) {}
 
   clearTimer(): void {
@@ -132,7 +134,9 @@ export class Supervisor {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     const { maxRestarts, restartWindowMs } = config.supervisor;
-    this.slots = config.instances.map((settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs)));
+    this.slots = config.instances.map(
+      (settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs), new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }), settings.limits?.backlog)),
+    );
     const self = fileURLToPath(import.meta.url);
     cluster.setupPrimary({ exec: self.replace(/primary\.([cm]?[jt]s)$/, 'main.$1'), args: [...argv] });
   }
@@ -176,20 +180,30 @@ export class Supervisor {
     }
   }
 
+  private forkChild(slot: Slot, standby: boolean): Worker {
+    return cluster.fork({
+      WORKQ_INSTANCE_INDEX: String(slot.index),
+      WORKQ_INSTANCE_NAME: slot.configured.name,
+      WORKQ_STANDBY: standby ? '1' : '0',
+    });
+  }
+
   private fork(slot: Slot): void {
+    const worker = this.forkChild(slot, false);
+    this.log(slot).info({ childPid: worker.process.pid, retry: slot.retrying }, 'starting server');
+    this.adopt(slot, worker);
+  }
+
+  /** Makes `worker` the slot's child: its messages, its readiness (within readyTimeoutMs) and its exit. */
+  private adopt(slot: Slot, worker: Worker): void {
     slot.clearTimer();
     slot.exitExpected = false;
     slot.selfStopped = false;
     slot.addressError = false;
     slot.state = 'starting';
     slot.readySince = null;
-    const worker = cluster.fork({
-      WORKQ_INSTANCE_INDEX: String(slot.index),
-      WORKQ_INSTANCE_NAME: slot.configured.name,
-    });
     slot.worker = worker;
     const log = this.log(slot);
-    log.info({ childPid: worker.process.pid, retry: slot.retrying }, 'starting server');
 
     let settleReady: (ready: boolean) => void = () => undefined;
     slot.ready = new Promise((resolve) => (settleReady = resolve));
@@ -201,6 +215,7 @@ export class Supervisor {
     }, this.config.supervisor.readyTimeoutMs);
 
     worker.on('message', (message: unknown) => {
+      if (slot.worker !== worker) return;
       if (isChildMessage(message)) this.onMessage(slot, worker, message, () => {
         clearTimeout(readyTimer);
         settleReady(true);
@@ -210,6 +225,7 @@ export class Supervisor {
       worker.once('exit', (code, signal) => {
         clearTimeout(readyTimer);
         settleReady(false);
+        slot.acceptor.deliverTo(null);
         slot.worker = null;
         slot.readySince = null;
         this.onExit(slot, code, signal);
@@ -223,7 +239,10 @@ export class Supervisor {
     switch (message.type) {
       case 'ready':
         onReady();
-        if (!slot.exitExpected) slot.state = 'ready';
+        if (!slot.exitExpected) {
+          slot.state = 'ready';
+          slot.acceptor.deliverTo(worker);
+        }
         slot.readySince = this.now();
         slot.lastAnswerAt = slot.readySince;
         slot.everReady = true;
@@ -252,6 +271,14 @@ export class Supervisor {
       case 'status':
         this.pending.get(message.id)?.(message.status);
         this.pending.delete(message.id);
+        break;
+      case 'listen':
+        slot.acceptor.open().then(
+          (address) => this.tell(worker, { type: 'listening', host: address.address, port: address.port }),
+          (error: NodeJS.ErrnoException) => this.tell(worker, { type: 'listen-failed', code: typeof error.code === 'string' ? error.code : null, message: error.message }),
+        );
+        break;
+      case 'standby':
         break;
       case 'pong':
         slot.lastAnswerAt = this.now();
@@ -340,8 +367,16 @@ export class Supervisor {
     this.checkHealth();
   }
 
-  /** State `failed`; tried again after failedRetryMs (0: only a hot restart brings it back). */
+  private tell(worker: Worker, message: PrimaryMessage): void {
+    if (worker.isConnected()) worker.send(message);
+  }
+
+  /**
+   * State `failed`; tried again after failedRetryMs (0: only a hot restart brings it back).
+   * Its socket closes meanwhile: clients are refused rather than held for nobody.
+   */
   private leaveDown(slot: Slot): void {
+    slot.acceptor.close();
     slot.state = 'failed';
     slot.retrying = false;
     const { failedRetryMs } = this.config.supervisor;
@@ -372,6 +407,8 @@ export class Supervisor {
     slot.exitExpected = true;
     slot.selfStopped = false;
     slot.state = 'stopping';
+    // Connections from now on wait for the next child (or are closed with the socket on a stop).
+    slot.acceptor.deliverTo(null);
     const message: PrimaryMessage = { type: 'stop' };
     if (worker.isConnected()) worker.send(message);
     const killer = setTimeout(() => {
@@ -385,6 +422,7 @@ export class Supervisor {
   private async stopChildren(): Promise<void> {
     if (this.pinger !== null) clearInterval(this.pinger);
     await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
+    for (const slot of this.slots) slot.acceptor.close();
   }
 
   /** Graceful stop of every child; idempotent. */
@@ -399,9 +437,12 @@ export class Supervisor {
   }
 
   /**
-   * Hot restart: replaces the children one at a time (the old one flushes and unlocks
-   * before the new one replays), so the other instances keep serving throughout.
-   * Instances left down get a fresh start.
+   * Hot restart: replaces the children one at a time, so the other instances keep serving
+   * throughout. The new child of a serving instance starts on standby first; only once it
+   * loaded its configuration does the old one stop (answering what is in flight, flushing
+   * and unlocking the log) and the new one take the log and serve. A new child that fails
+   * on standby is dropped and the old one keeps serving. Connections made meanwhile wait in
+   * the primary's socket (supervisor/acceptor.ts). Instances left down get a fresh start.
    */
   restart(): Promise<void> {
     if (this.hotRestart !== null || this.stopping !== null) {
@@ -412,19 +453,73 @@ export class Supervisor {
       this.logger.info('hot restart: replacing servers one at a time');
       for (const slot of this.slots) {
         if (this.stopping !== null) return;
+        const old = slot.worker;
+        let next: Worker | null = null;
+        if (old !== null && slot.everReady && (slot.state === 'ready' || slot.state === 'unresponsive')) {
+          next = await this.startStandby(slot);
+          if (next === null) continue;
+        }
         await this.stopSlot(slot);
-        if (this.stopping !== null) return;
+        if (this.stopping !== null) {
+          next?.process.kill('SIGTERM');
+          return;
+        }
         slot.policy.reset();
         slot.retrying = false;
         slot.lastError = null;
         slot.lastErrorCode = null;
-        this.fork(slot);
+        if (next === null) this.fork(slot);
+        else {
+          this.adopt(slot, next);
+          this.tell(next, { type: 'go' });
+          this.log(slot).info({ childPid: next.process.pid, oldPid: old?.process.pid }, 'hot restart: old server stopped, the new one takes over');
+        }
         const ready = await slot.ready;
         if (!ready) this.logger.error({ instance: slot.configured.name }, 'hot restart: the new server did not come up');
       }
       this.logger.info('hot restart done');
     })().finally(() => (this.hotRestart = null));
     return this.hotRestart;
+  }
+
+  /**
+   * Starts the slot's next child on standby; resolves with it once it waits for 'go', or
+   * with null when it failed first (killed after readyTimeoutMs), which is logged and
+   * shown as the instance's lastError while the old child keeps serving.
+   */
+  private startStandby(slot: Slot): Promise<Worker | null> {
+    const log = this.log(slot);
+    const worker = this.forkChild(slot, true);
+    log.info({ childPid: worker.process.pid }, 'hot restart: new server starting on standby');
+    return new Promise((resolve) => {
+      let failure: { message: string; code: string | null } | null = null;
+      const timer = setTimeout(() => {
+        failure = { message: 'not on standby in time', code: null };
+        worker.process.kill('SIGKILL');
+      }, this.config.supervisor.readyTimeoutMs);
+      const onMessage = (message: unknown): void => {
+        if (!isChildMessage(message)) return;
+        if (message.type === 'failed') failure = { message: message.message, code: message.code };
+        if (message.type !== 'standby') return;
+        settle();
+        resolve(worker);
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        settle();
+        const cause = failure ?? { message: `exited with ${signal ?? `code ${code}`} before taking over`, code: null };
+        slot.lastError = `hot restart failed, the old server keeps serving: ${cause.message}`;
+        slot.lastErrorCode = cause.code;
+        log.error({ lastError: cause.message, code: cause.code, childPid: worker.process.pid }, 'hot restart: the new server failed on standby: the old one keeps serving');
+        resolve(null);
+      };
+      const settle = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
   }
 
   private childStatus(slot: Slot): Promise<ServerStatus | null> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ClientError, NotFoundError, TimeoutError, WorkqError } from './errors.js';
+import { ClientError, NotFoundError, ServerStoppingError, TimeoutError, WorkqError } from './errors.js';
 import { normalizeAddress, serverFor } from './hashing.js';
 import type { ReplyKind, Retried } from './reply-parser.js';
 import {
@@ -102,12 +102,13 @@ export class WorkqClient {
     const id = options.id ?? randomUUID();
     const timeout = options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const command = runCommand(id, name, options.ttrMs ?? DEFAULT_TTR_MS, timeout, toBuffer(payload), options.priority);
+    // Not asked again when its server stops (ServerStoppingError): run jobs are not kept across a restart, and a worker may have started it.
     return this.send<JobResult>(serverFor(this.servers, id), 'result', command, timeout > 0);
   }
 
   /** The job's result, waiting up to `timeoutMs` for it to finish. */
   result(id: string, timeoutMs = 0): Promise<JobResult> {
-    return this.send<JobResult>(serverFor(this.servers, id), 'result', resultCommand(id, timeoutMs), timeoutMs > 0);
+    return this.waitAcrossStops<JobResult>(serverFor(this.servers, id), 'result', timeoutMs, resultCommand(id, timeoutMs), (left) => resultCommand(id, left));
   }
 
   /**
@@ -122,7 +123,7 @@ export class WorkqClient {
     const command = leaseCommand(list, timeoutMs);
     if (options.server !== undefined || this.servers.length === 1) {
       const server = options.server ?? (this.servers[0] as string);
-      return this.send<LeasedJob>(server, 'lease', command, timeoutMs > 0);
+      return this.waitAcrossStops<LeasedJob>(server, 'lease', timeoutMs, command, (left) => leaseCommand(list, left));
     }
     if (command instanceof WorkqError) throw command;
     return this.leaseFromAll(list, timeoutMs, command);
@@ -247,6 +248,26 @@ export class WorkqClient {
     if (link === undefined) throw new ClientError(`Unknown server ${server}`);
     const value = blocking ? await link.callBlocking(kind, command) : await link.call(kind, command);
     return value as T;
+  }
+
+  /**
+   * A blocking call its server answered `Server stopping` (a restart, docs/protocol.md
+   * 12.8) is asked again with `again`, for what is left of its wait, on a new connection:
+   * during a hot restart the supervisor holds that connection until the next server serves.
+   */
+  private async waitAcrossStops<T>(server: string, kind: ReplyKind, timeoutMs: number, first: Encoded, again: (leftMs: number) => Encoded): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    let command = first;
+    for (;;) {
+      try {
+        return await this.send<T>(server, kind, command, timeoutMs > 0);
+      } catch (error) {
+        if (!(error instanceof ServerStoppingError)) throw error;
+        const left = until - Date.now();
+        if (left <= 0) throw new TimeoutError();
+        command = again(left);
+      }
+    }
   }
 
   private async onServers(options: ServerOption, command: Encoded): Promise<void> {

@@ -1,6 +1,6 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { ConnectionError, WorkqError } from './errors.js';
+import { ConnectionError, ServerStoppingError, WorkqError } from './errors.js';
 import { ReplyParser, type ReplyKind, type ReplyValue } from './reply-parser.js';
 import { splitAddress } from './hashing.js';
 
@@ -129,7 +129,17 @@ export class Connection {
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.options.connectTimeoutMs);
     const parser = new ReplyParser(this.address, {
       next: () => this.pending[this.head]?.kind,
-      reply: (value) => this.settle(value),
+      reply: (value) => {
+        this.settle(value);
+        // The server closes this socket after that reply (docs/protocol.md 12.8): a call made
+        // from now on, such as the retry of the call just answered, goes to a new one.
+        if (value instanceof ServerStoppingError && this.socket === socket) {
+          this.socket = null;
+          this.connected = false;
+          socket.destroy();
+          this.dropAll('server stopping');
+        }
+      },
       malformed: (reason) => socket.destroy(new Error(`malformed reply: ${reason}`)),
     });
     socket.once(tls === null ? 'connect' : 'secureConnect', () => {

@@ -49,6 +49,21 @@ export class ServerError extends WorkqError {
   }
 }
 
+/**
+ * `-SERVER-ERROR Server stopping`: a lease, run or result still waiting when its server
+ * stopped or restarted (docs/protocol.md 12.8). A lease took no job; lease and result
+ * ask again by themselves. A run's job is gone with the server (run jobs are not kept
+ * across restarts) and a worker may have started it: the caller decides whether to run
+ * it again.
+ */
+export class ServerStoppingError extends ServerError {
+  constructor() {
+    super(SERVER_STOPPING_TEXT);
+  }
+}
+
+export const SERVER_STOPPING_TEXT = 'Server stopping';
+
 /** No reply: the connection failed or dropped, the client was closed, or the reply was malformed. */
 export class ConnectionError extends WorkqError {
   /** The `host:port` the call was meant for. */

@@ -1,4 +1,4 @@
-import { ClientError, NotFoundError, ServerError, TimeoutError, type WorkqError } from './errors.js';
+import { ClientError, NotFoundError, ServerError, SERVER_STOPPING_TEXT, ServerStoppingError, TimeoutError, type WorkqError } from './errors.js';
 import type { JobInfo, JobResult, JobStateName, LeasedJob, QueueInfo, ServerInfo } from './types.js';
 
 /**
@@ -294,7 +294,7 @@ function wireError(text: string): WorkqError | null {
   if (text === 'TIMEOUT') return new TimeoutError();
   if (text === 'NOT-FOUND') return new NotFoundError();
   if (text.startsWith('CLIENT-ERROR ')) return new ClientError(text.slice(13));
-  if (text.startsWith('SERVER-ERROR ')) return new ServerError(text.slice(13));
+  if (text.startsWith('SERVER-ERROR ')) return text.slice(13) === SERVER_STOPPING_TEXT ? new ServerStoppingError() : new ServerError(text.slice(13));
   return null;
 }
 

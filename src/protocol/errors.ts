@@ -40,9 +40,12 @@ export function clientErrorLine(error: ClientError): Buffer {
 }
 
 export const READ_ONLY_TEXT = 'Read-only mode triggered by cmdlog circuit breaker';
+/** The reply of a lease, run or result still waiting when the server stops or restarts (docs/protocol.md 12.8): ask again. */
+export const STOPPING_TEXT = 'Server stopping';
 
 /** Shared reply lines; never write into them. */
 export const OK_LINE = Buffer.from('+OK\r\n', 'latin1');
 export const NOT_FOUND_LINE = Buffer.from('-NOT-FOUND\r\n', 'latin1');
 export const TIMEOUT_LINE = Buffer.from('-TIMEOUT\r\n', 'latin1');
 export const READ_ONLY_LINE = Buffer.from(`-SERVER-ERROR ${READ_ONLY_TEXT}\r\n`, 'latin1');
+export const STOPPING_LINE = Buffer.from(`-SERVER-ERROR ${STOPPING_TEXT}\r\n`, 'latin1');

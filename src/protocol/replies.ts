@@ -1,5 +1,5 @@
 import { formatUtcMillis, formatUtcSeconds } from './calendar.js';
-import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from './errors.js';
+import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, STOPPING_LINE, TIMEOUT_LINE } from './errors.js';
 import type { ClientError, JobInfo, QueueInfo } from './types.js';
 
 const CR = 0x0d;
@@ -90,6 +90,10 @@ export class ReplyWriter {
 
   readOnly(): void {
     this.bytes(READ_ONLY_LINE);
+  }
+
+  stopping(): void {
+    this.bytes(STOPPING_LINE);
   }
 
   /** `-SERVER-ERROR <text>\r\n`. */

@@ -100,11 +100,20 @@ export class Connection implements ParserSink {
     }
   }
 
-  /** Graceful stop: no more reading, no more waiting; replies already owed are sent, then the socket ends. */
+  /**
+   * Graceful stop: no more reading, no more waiting; replies already owed are sent, then
+   * the socket ends. A lease, run or result still waiting is answered `-SERVER-ERROR
+   * Server stopping` (docs/protocol.md 12.8): a lease took no job and a result can be
+   * asked for again on the next server. Commands queued behind it are not run.
+   */
   shutdown(): void {
     if (this.closing) return;
     this.closing = true;
-    this.cancelWait();
+    if (this.waiting !== null) {
+      this.cancelWait();
+      this.leasing = false;
+      this.out.stopping();
+    }
     this.backlog.length = 0;
     this.finish();
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { TlsSettings } from './types.js';
+import type { SocketSource, TlsSettings } from './types.js';
 
 /** The sockets a server accepts on: plain TCP, TLS, or both, handed to one callback. */
 export interface Listeners {
@@ -24,6 +24,8 @@ export interface ListenOptions {
   tls: TlsSettings | null;
   backlog: number;
   logger: Logger;
+  /** Plain TCP connections come from here (the supervisor's socket) instead of a listener of our own; a TLS listener still listens itself. */
+  sockets?: SocketSource | undefined;
 }
 
 const SOCKET_OPTIONS = { allowHalfOpen: true, keepAlive: true, noDelay: true } as const;
@@ -72,10 +74,17 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
     socket.once('close', () => sockets.delete(socket));
   };
   let plain: net.Server | null = null;
+  let held: { host: string; port: number } | null = null;
   let secure: net.Server | null = null;
   let context: tls.SecureContext | null = null;
   try {
-    if (tlsSettings === null || tlsSettings.port !== null) {
+    if ((tlsSettings === null || tlsSettings.port !== null) && options.sockets !== undefined) {
+      held = await options.sockets.open();
+      options.sockets.attach((socket) => {
+        track(socket);
+        onSocket(socket);
+      });
+    } else if (tlsSettings === null || tlsSettings.port !== null) {
       plain = net.createServer(SOCKET_OPTIONS, onSocket);
       plain.on('connection', track);
       servers.push(plain);
@@ -94,11 +103,20 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
     throw error;
   }
   const portOf = (server: net.Server | null): number | null => (server === null ? null : (server.address() as net.AddressInfo).port);
-  const first = servers[0]!.address() as net.AddressInfo;
+  const first = servers[0]?.address() as net.AddressInfo | undefined;
+  // Resolves once every accepted socket has closed, for the connections a SocketSource handed over.
+  const allClosed = (): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (sockets.size === 0) resolve();
+        else void Promise.all([...sockets].map((socket) => new Promise((done) => socket.once('close', done)))).then(check);
+      };
+      check();
+    });
   return {
-    plainPort: portOf(plain),
+    plainPort: held?.port ?? portOf(plain),
     tlsPort: portOf(secure),
-    address: first.address,
+    address: held?.host ?? first!.address,
     reloadTls: async () => {
       if (secure === null || tlsSettings === null) {
         logger.info('no TLS listener: nothing to reload');
@@ -107,7 +125,11 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
       context = tls.createSecureContext(await readPair(tlsSettings));
       logger.info({ cert: tlsSettings.cert, key: tlsSettings.key }, 'TLS certificate and key reloaded');
     },
-    close: () => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined),
+    close: () => {
+      options.sockets?.detach();
+      const closing = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      return Promise.all(held === null ? closing : [...closing, allClosed()]).then(() => undefined);
+    },
     destroyAll: () => {
       for (const socket of sockets) socket.destroy();
     },

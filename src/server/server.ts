@@ -81,7 +81,7 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   let refusedLoggedAt = -Infinity;
   let listener;
   try {
-    listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger }, (socket) => {
+    listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets }, (socket) => {
       if (connections.size >= limits.maxClients) {
         refused += 1;
         stats.connectionsRefused++;

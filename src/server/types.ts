@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { LogFileSystem, SyncPolicy } from '../cmdlog/types.js';
 import type { RetryDelay } from '../jobs/retry-delay.js';
@@ -55,7 +56,21 @@ export interface ListenSettings {
   limits?: LimitSettings;
 }
 
+/**
+ * Connections accepted by someone else: the supervisor's primary holds an instance's
+ * listening socket across restarts and hands each accepted socket to the server.
+ */
+export interface SocketSource {
+  /** Has the socket listen (or finds it listening); rejects with the listen error (code EADDRINUSE, …). */
+  open(): Promise<{ host: string; port: number }>;
+  /** From now on, until `detach`, each accepted socket goes to `onSocket`. */
+  attach(onSocket: (socket: Socket) => void): void;
+  detach(): void;
+}
+
 export interface ServerOptions extends ListenSettings {
+  /** Take connections from here instead of listening on host and port. */
+  sockets?: SocketSource;
   logger: Logger;
   /** Retry delay of jobs without their own (docs/protocol-extensions.md); none when absent. */
   retryDelay?: RetryDelay;

@@ -1,0 +1,247 @@
+/**
+ * Hot restart (SIGHUP) or cold restart (SIGTERM, then a new supervisor) of a supervised
+ * instance holding many jobs, under a steady pipelined add load. Reports the longest gap
+ * between two acknowledged adds, refused connection attempts, adds left unanswered by a
+ * closed connection, and acknowledged adds missing afterwards (must be 0).
+ *
+ *   node --import=tsx bench/hot-restart.ts [--mode hot|cold] [--jobs 200000] [--root DIR]
+ *
+ * --root runs another build (its dist/supervisor/main.js), e.g. main's, for a before/after.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { ROOT } from './procs.js';
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'hot' },
+    jobs: { type: 'string', default: '200000' },
+    root: { type: 'string', default: ROOT },
+    conns: { type: 'string', default: '4' },
+    depth: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '3' },
+  },
+});
+const mode = values.mode === 'cold' ? 'cold' : 'hot';
+const jobs = Number(values.jobs);
+const conns = Number(values.conns);
+const depth = Number(values.depth);
+const settleMs = Number(values.seconds) * 1000;
+const mainJs = path.join(path.resolve(values.root), 'dist/supervisor/main.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, count?: number): Promise<void> } {
+  const proc = spawn(process.execPath, [mainJs, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const waitLog = async (msg: string, count = 1): Promise<void> => {
+    for (;;) {
+      if (output.split(`"msg":"${msg}"`).length > count) return;
+      if (proc.exitCode !== null) throw new Error(`supervisor exited:\n${output.slice(-4000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  return { proc, waitLog };
+}
+
+/** One connection reading CRLF lines. */
+function lines(socket: net.Socket, onLine: (line: string) => void): void {
+  let buffer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf('\r\n')) !== -1) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 2);
+      onLine(line);
+    }
+  });
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function fill(port: number, count: number): Promise<void> {
+  const socket = await connect(port);
+  const batch = 10_000;
+  let answered = 0;
+  let wake: () => void = () => undefined;
+  lines(socket, (line) => {
+    if (line !== '+OK') throw new Error(`fill: ${line}`);
+    answered++;
+    wake();
+  });
+  for (let sent = 0; sent < count; sent += batch) {
+    let text = '';
+    for (let i = 0; i < batch; i++) text += `add ${randomUUID()} fill 60000 3600000 1\r\nx\r\n`;
+    socket.write(text);
+    while (answered < sent + batch) await new Promise<void>((resolve) => (wake = resolve));
+  }
+  socket.destroy();
+}
+
+interface LoadResult {
+  acks: number[];
+  ids: string[];
+  refused: number;
+  unanswered: number;
+}
+
+function load(port: number): { result: LoadResult; stop(): Promise<void> } {
+  const result: LoadResult = { acks: [], ids: [], refused: 0, unanswered: 0 };
+  let running = true;
+  const one = async (): Promise<void> => {
+    while (running) {
+      let socket: net.Socket;
+      try {
+        socket = await connect(port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') result.refused++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
+      }
+      const inFlight: string[] = [];
+      await new Promise<void>((resolve) => {
+        const send = (): void => {
+          const id = randomUUID();
+          inFlight.push(id);
+          socket.write(`add ${id} load 60000 3600000 1\r\nx\r\n`);
+        };
+        lines(socket, (line) => {
+          const id = inFlight.shift()!;
+          if (line === '+OK') {
+            result.acks.push(performance.now());
+            result.ids.push(id);
+          }
+          if (running) send();
+          else if (inFlight.length === 0) socket.end();
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          result.unanswered += inFlight.length;
+          resolve();
+        });
+        for (let i = 0; i < depth; i++) send();
+      });
+    }
+  };
+  const all = Array.from({ length: conns }, one);
+  return {
+    result,
+    stop: async () => {
+      running = false;
+      await Promise.all(all);
+    },
+  };
+}
+
+/** Acknowledged IDs the server does not know. */
+async function missing(port: number, ids: string[]): Promise<number> {
+  const socket = await connect(port);
+  let lost = 0;
+  let answered = 0;
+  let skip = 0;
+  let wake: () => void = () => undefined;
+  lines(socket, (line) => {
+    if (skip > 0) {
+      skip--;
+      if (skip === 0) answered++;
+    } else if (line === '-NOT-FOUND') {
+      lost++;
+      answered++;
+    } else if (line === '+OK 1') skip = -1;
+    else if (skip === -1) skip = Number(line.split(' ')[1]);
+    wake();
+  });
+  const batch = 2000;
+  for (let sent = 0; sent < ids.length; sent += batch) {
+    socket.write(
+      ids
+        .slice(sent, sent + batch)
+        .map((id) => `inspect job ${id}\r\n`)
+        .join(''),
+    );
+    while (answered < Math.min(ids.length, sent + batch)) await new Promise<void>((resolve) => (wake = resolve));
+  }
+  socket.destroy();
+  return lost;
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-hot-'));
+try {
+  const port = await freePort();
+  const config = path.join(dir, 'workq.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      instances: [{ name: 'q0', port, cmdlog: { path: path.join(dir, 'data') } }],
+      supervisor: { controlSocket: path.join(dir, 'control.sock'), readyTimeoutMs: 600_000 },
+      admin: { port: 0 },
+    }),
+  );
+  let supervisor = supervise(config);
+  await supervisor.waitLog('supervisor ready');
+  const filled = performance.now();
+  await fill(port, jobs);
+  const fillMs = performance.now() - filled;
+
+  const running = load(port);
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const from = performance.now();
+  if (mode === 'hot') {
+    supervisor.proc.kill('SIGHUP');
+    await supervisor.waitLog('hot restart done');
+  } else {
+    supervisor.proc.kill('SIGTERM');
+    await new Promise((resolve) => supervisor.proc.once('exit', resolve));
+    supervisor = supervise(config);
+    await supervisor.waitLog('supervisor ready');
+  }
+  const restartMs = performance.now() - from;
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  await running.stop();
+
+  const acks = running.result.acks.filter((at) => at >= from - settleMs);
+  let gap = 0;
+  for (let i = 1; i < acks.length; i++) gap = Math.max(gap, acks[i]! - acks[i - 1]!);
+  const lost = await missing(port, running.result.ids);
+  const report = {
+    mode,
+    root: values.root,
+    jobs,
+    conns,
+    depth,
+    fillMs: Math.round(fillMs),
+    restartMs: Math.round(restartMs),
+    longestGapMs: Math.round(gap),
+    refused: running.result.refused,
+    unanswered: running.result.unanswered,
+    acknowledged: running.result.ids.length,
+    acknowledgedLost: lost,
+  };
+  console.log(JSON.stringify(report));
+  supervisor.proc.kill('SIGTERM');
+  await new Promise((resolve) => supervisor.proc.once('exit', resolve));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

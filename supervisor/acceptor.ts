@@ -1,0 +1,101 @@
+import type { Worker } from 'node:cluster';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { PrimaryMessage } from './messages.js';
+
+/** Connections held at most while no server of the instance takes them; beyond that, new ones are closed. */
+const HELD_MAX = 4096;
+
+/**
+ * The listening socket of one instance, held by the primary so that it stays open while
+ * the instance's server is replaced (hot restart, crash): a client connecting then is
+ * accepted and held, unread, and handed to the next server once it serves, instead of
+ * being refused. Every accepted socket goes to the serving child over the IPC channel
+ * (node:cluster's own round-robin works the same way); the primary never reads from it.
+ */
+export class Acceptor {
+  private server: net.Server | null = null;
+  private opening: Promise<net.AddressInfo> | null = null;
+  private target: Worker | null = null;
+  private readonly held = new Set<net.Socket>();
+  private overflowLogged = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly logger: Logger,
+    /** listen(2) backlog (limits.backlog); Node's default when absent. */
+    private readonly backlog?: number,
+  ) {}
+
+  /** Listens (once; a later call finds the socket open). Rejects with the listen error (EADDRINUSE, …). */
+  open(): Promise<net.AddressInfo> {
+    this.opening ??= new Promise<net.AddressInfo>((resolve, reject) => {
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+      const failed = (error: Error): void => {
+        this.opening = null;
+        reject(error);
+      };
+      server.once('error', failed);
+      // exclusive: the primary's own socket, not node:cluster's shared handle
+      server.listen({ host: this.host, port: this.port, exclusive: true, ...(this.backlog === undefined ? {} : { backlog: this.backlog }) }, () => {
+        server.off('error', failed);
+        server.on('error', (error) => this.logger.error({ err: error }, 'listening socket error'));
+        this.server = server;
+        resolve(server.address() as net.AddressInfo);
+      });
+    });
+    return this.opening;
+  }
+
+  /** From now on accepted connections go to `worker`, the held ones first; null holds them. */
+  deliverTo(worker: Worker | null): void {
+    this.target = worker;
+    if (worker === null) return;
+    for (const socket of this.held) {
+      this.held.delete(socket);
+      this.send(worker, socket);
+    }
+    this.overflowLogged = false;
+  }
+
+  /** The instance is left down: held connections are closed and the socket too, so that clients are refused, as with no server. */
+  close(): void {
+    this.target = null;
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
+    // The listening socket closes at once; close()'s callback is not awaited: it would wait
+    // for the sockets handed to children, asking children that may be gone.
+    this.server?.close();
+    this.server = null;
+    this.opening = null;
+  }
+
+  private accept(socket: net.Socket): void {
+    // A client that gives up before a child has the socket must not take the primary down with an unhandled error.
+    socket.on('error', () => socket.destroy());
+    if (this.target !== null) return this.send(this.target, socket);
+    this.hold(socket);
+  }
+
+  private hold(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    if (this.held.size >= HELD_MAX) {
+      if (!this.overflowLogged) this.logger.warn({ held: this.held.size }, 'no server takes connections: too many held, closing new ones');
+      this.overflowLogged = true;
+      socket.destroy();
+      return;
+    }
+    this.held.add(socket);
+    socket.once('close', () => this.held.delete(socket));
+  }
+
+  private send(worker: Worker, socket: net.Socket): void {
+    const message: PrimaryMessage = { type: 'connection' };
+    if (!worker.isConnected()) return this.hold(socket);
+    worker.send(message, socket, (error: Error | null) => {
+      // The child went away before it got the socket: the next one takes it.
+      if (error !== null) this.hold(socket);
+    });
+  }
+}

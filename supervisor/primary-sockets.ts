@@ -1,0 +1,51 @@
+import net from 'node:net';
+import type { SocketSource } from '../src/server/types.js';
+import type { ChildMessage, PrimaryMessage } from './messages.js';
+
+/**
+ * In a child: the instance's connections as the primary accepts them (supervisor/acceptor.ts).
+ * The primary holds the listening socket, so a restarting instance is never refused.
+ */
+export class PrimarySockets implements SocketSource {
+  private onSocket: ((socket: net.Socket) => void) | null = null;
+  private pending: { resolve: (address: { host: string; port: number }) => void; reject: (error: Error) => void } | null = null;
+
+  constructor(private readonly send: (message: ChildMessage) => void) {}
+
+  open(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.send({ type: 'listen' });
+    });
+  }
+
+  attach(onSocket: (socket: net.Socket) => void): void {
+    this.onSocket = onSocket;
+  }
+
+  detach(): void {
+    this.onSocket = null;
+  }
+
+  /** Takes the primary's answers to 'listen' and the accepted sockets; other messages are not its own. */
+  onMessage(message: PrimaryMessage, handle: unknown): void {
+    if (message.type === 'listening') {
+      this.pending?.resolve({ host: message.host, port: message.port });
+      this.pending = null;
+    } else if (message.type === 'listen-failed') {
+      this.pending?.reject(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
+      this.pending = null;
+    } else if (message.type === 'connection' && handle instanceof net.Socket) {
+      if (this.onSocket === null) {
+        // Only while stopping: the primary stops sending before it asks for the stop.
+        handle.destroy();
+        return;
+      }
+      // The socket was made by the IPC layer, not by a server with these options.
+      handle.allowHalfOpen = true;
+      handle.setNoDelay(true);
+      handle.setKeepAlive(true);
+      this.onSocket(handle);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { connect, ServerStoppingError } from '../../src/client/index.js';
+import type { SupervisorStatus } from '../../supervisor/primary.js';
+import { deployment, LineClient, runStatus, stopped, supervise, waitFor, waitForLog, type Deployment, type Supervised } from './supervisor-harness.js';
+
+// Real processes from dist/ (build first: npx tsc -p .): hot restarts of a supervisor
+// whose instance holds a large log, under a steady add load (docs/operations.md, hot restart).
+
+const FILL_JOBS = 200_000;
+const REPLY_MS = 120_000;
+
+async function started(t: { teardown(fn: () => unknown): void }, d: Deployment): Promise<Supervised> {
+  const supervisor = supervise(d);
+  t.teardown(() => {
+    if (process.env['DEBUG_SUPERVISOR']) console.log(supervisor.output());
+    supervisor.kill('SIGKILL');
+  });
+  await waitForLog(supervisor, 'supervisor ready');
+  return supervisor;
+}
+
+/** Adds `count` jobs to queue `fill`, pipelined in batches. */
+async function fill(port: number, count: number): Promise<void> {
+  const client = await LineClient.connect(port);
+  const batch = 5000;
+  for (let done = 0; done < count; done += batch) {
+    let text = '';
+    for (let i = 0; i < batch; i++) text += `add ${randomUUID()} fill 1000 600000 1\r\nx\r\n`;
+    client.send(text);
+    for (let i = 0; i < batch; i++) {
+      const reply = await client.line(REPLY_MS);
+      if (reply !== '+OK') throw new Error(`fill: ${reply}`);
+    }
+  }
+  client.close();
+}
+
+interface Load {
+  acked: string[];
+  refused: number;
+  /** Connections that closed under a client, any command in flight unanswered. */
+  dropped: number;
+  stop(): Promise<void>;
+}
+
+/** `clients` connections adding one job at a time, reconnecting when a connection closes; a refused connect is counted. */
+function addLoad(port: number, clients = 4): Load {
+  const load = { acked: [] as string[], refused: 0, dropped: 0 };
+  let running = true;
+  const one = async (): Promise<void> => {
+    while (running) {
+      let client: LineClient;
+      try {
+        client = await LineClient.connect(port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') load.refused++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      try {
+        while (running) {
+          const id = randomUUID();
+          client.send(`add ${id} q 1000 600000 1\r\nx\r\n`);
+          const reply = await client.line(REPLY_MS);
+          if (reply !== '+OK') throw new Error(`add: ${reply}`);
+          load.acked.push(id);
+        }
+      } catch {
+        load.dropped++;
+      } finally {
+        client.close();
+      }
+    }
+  };
+  const all = Array.from({ length: clients }, one);
+  return Object.assign(load, {
+    stop: async () => {
+      running = false;
+      await Promise.all(all);
+    },
+  });
+}
+
+async function missingJobs(port: number, ids: string[]): Promise<string[]> {
+  const client = await LineClient.connect(port);
+  const missing: string[] = [];
+  for (const id of ids) if (!(await client.hasJob(id))) missing.push(id);
+  client.close();
+  return missing;
+}
+
+/** Asks the control socket itself: the configuration file may be broken on purpose. */
+async function statusOf(d: Deployment): Promise<SupervisorStatus> {
+  const run = await runStatus(['--json', '--control', d.socket], d.dir);
+  if (run.code !== 0 && run.code !== 3) throw new Error(`status: ${run.stderr}`);
+  return JSON.parse(run.stdout) as SupervisorStatus;
+}
+
+function messages(supervisor: Supervised): string[] {
+  return supervisor.lines().map((line) => String(line['msg']));
+}
+
+test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no connection refused, every acknowledged job kept`, async (t) => {
+  t.timeout(600_000);
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const supervisor = await started(t, d);
+  const port = d.ports[0]!;
+  await fill(port, FILL_JOBS);
+  const before = (await statusOf(d)).instances[0]!;
+
+  const load = addLoad(port);
+  await waitFor('some load', () => load.acked.length >= 50 || undefined);
+  supervisor.kill('SIGHUP');
+  await waitForLog(supervisor, 'hot restart done', 1, 120_000);
+  const at = load.acked.length;
+  await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
+  await load.stop();
+
+  const after = (await statusOf(d)).instances[0]!;
+  t.is(after.state, 'ready');
+  t.not(after.pid, before.pid, 'replaced');
+  t.is(after.restarts, 0);
+  t.is(load.refused, 0, 'no connection refused');
+  const order = messages(supervisor).filter((msg) => msg.startsWith('hot restart'));
+  t.deepEqual(order, [
+    'hot restart: replacing servers one at a time',
+    'hot restart: new server starting on standby',
+    'hot restart: old server stopped, the new one takes over',
+    'hot restart done',
+  ]);
+  t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
+  const client = await LineClient.connect(port);
+  t.is(await client.readyLen('fill'), FILL_JOBS);
+  client.close();
+  supervisor.kill('SIGTERM');
+  t.is((await stopped(supervisor)).code, 0);
+});
+
+test.serial(
+  'a new server that fails to start (configuration broken since) leaves the old one serving, reported; fixed, the next SIGHUP replaces it',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    const client = await LineClient.connect(port);
+    const first = await client.add();
+    const before = (await statusOf(d)).instances[0]!;
+
+    const good = await readFile(d.configFile, 'utf8');
+    await writeFile(d.configFile, good.slice(0, -3));
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done');
+    t.true(messages(supervisor).includes('hot restart: the new server failed on standby: the old one keeps serving'));
+    t.false(messages(supervisor).includes('hot restart: old server stopped, the new one takes over'));
+    const kept = (await statusOf(d)).instances[0]!;
+    t.is(kept.state, 'ready');
+    t.is(kept.pid, before.pid, 'the old server still serves');
+    t.regex(kept.lastError ?? '', /^hot restart failed, the old server keeps serving: config file .*: not valid JSON/);
+    t.true(await client.hasJob(first), 'its connection still works');
+    const second = await client.add();
+    client.close();
+
+    await writeFile(d.configFile, good);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done', 2);
+    const replaced = (await statusOf(d)).instances[0]!;
+    t.not(replaced.pid, before.pid);
+    t.is(replaced.lastError, null);
+    t.deepEqual(await missingJobs(port, [first, second]), []);
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
+
+test.serial('kill -9 of the old server while it hands over: nothing acknowledged lost, no connection refused', async (t) => {
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const supervisor = await started(t, d);
+  t.timeout(300_000);
+  const port = d.ports[0]!;
+  await fill(port, 20_000);
+  const oldPid = (await statusOf(d)).instances[0]!.pid!;
+  const load = addLoad(port);
+  await waitFor('some load', () => load.acked.length >= 50 || undefined);
+
+  // The old child logs 'stopping' (reason: request) when the primary asks it to hand over.
+  // Killed as soon as that line arrives, while it answers, flushes and unlocks.
+  let killed: boolean | null = null;
+  const onOutput = (): void => {
+    if (killed !== null || !supervisor.lines().some((line) => line['pid'] === oldPid && line['msg'] === 'stopping')) return;
+    try {
+      process.kill(oldPid, 'SIGKILL');
+      killed = true;
+    } catch {
+      killed = false;
+    }
+  };
+  supervisor.stdout!.on('data', onOutput);
+  supervisor.kill('SIGHUP');
+  await waitFor('the old server handing over', () => killed !== null || undefined, 60_000);
+  supervisor.stdout!.off('data', onOutput);
+  // On a busy machine the old server may have finished first; what follows must hold either way.
+  if (killed === false) t.log('the old server had already exited when it was to be killed');
+  await waitForLog(supervisor, 'hot restart done', 1, 60_000);
+  const at = load.acked.length;
+  await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
+  await load.stop();
+
+  const after = (await statusOf(d)).instances[0]!;
+  t.is(after.state, 'ready');
+  t.not(after.pid, oldPid);
+  t.is(load.refused, 0);
+  t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
+  supervisor.kill('SIGTERM');
+  t.is((await stopped(supervisor)).code, 0);
+});
+
+test.serial(
+  'a lease waiting at the handover is answered "Server stopping"; the TypeScript client asks again and gets the job added after the restart; a run is told',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    const raw = await LineClient.connect(port);
+    raw.send('lease w 600000\r\n');
+    const client = connect(`127.0.0.1:${port}`);
+    t.teardown(() => client.close());
+    const leased = client.lease('w', 600_000);
+    const running = client.run('r', 'payload', { timeoutMs: 600_000 }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    const ran = await waitFor('the run to be queued', async () => {
+      const probe = await LineClient.connect(port);
+      const length = await probe.readyLen('r');
+      probe.close();
+      return length === 1 || undefined;
+    });
+    t.true(ran);
+
+    supervisor.kill('SIGHUP');
+    t.is(await raw.line(60_000), '-SERVER-ERROR Server stopping');
+    await waitForLog(supervisor, 'hot restart done');
+    const adder = await LineClient.connect(port);
+    const id = await adder.add(undefined, 'w');
+    const job = await leased;
+    t.is(job.id, id, 'the lease went on on the new server');
+    // A run's job is not kept across restarts: the run is told, not asked again.
+    const outcome = await running;
+    t.true(outcome instanceof ServerStoppingError, String(outcome));
+    t.is(await adder.readyLen('r'), 0);
+    adder.close();
+    raw.close();
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);

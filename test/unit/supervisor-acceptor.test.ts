@@ -1,0 +1,88 @@
+import test from 'ava';
+import type { Worker } from 'node:cluster';
+import net from 'node:net';
+import pino from 'pino';
+import { Acceptor } from '../../supervisor/acceptor.js';
+
+/** A child as the acceptor sees it: it takes sockets, or is gone. */
+function fakeWorker(connected = true): { worker: Worker; received: net.Socket[] } {
+  const received: net.Socket[] = [];
+  const worker = {
+    isConnected: () => connected,
+    send: (_message: unknown, socket: net.Socket, done: (error: Error | null) => void) => {
+      received.push(socket);
+      done(null);
+      return true;
+    },
+  } as unknown as Worker;
+  return { worker, received };
+}
+
+function dial(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function until(probe: () => boolean): Promise<void> {
+  while (!probe()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+test('connections made while no child serves are held, then handed to the next child in order; later ones go straight to it', async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
+  t.teardown(() => acceptor.close());
+  const { port } = await acceptor.open();
+  t.is((await acceptor.open()).port, port, 'opened once');
+  const clients = [await dial(port), await dial(port)];
+  t.teardown(() => clients.forEach((client) => client.destroy()));
+
+  const child = fakeWorker();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  acceptor.deliverTo(child.worker);
+  await until(() => child.received.length === 2);
+  t.deepEqual(
+    child.received.map((socket) => socket.remotePort),
+    clients.map((client) => client.localPort),
+  );
+
+  clients.push(await dial(port));
+  await until(() => child.received.length === 3);
+  t.is(child.received[2]!.remotePort, clients[2]!.localPort);
+});
+
+test('a child whose channel is gone gets nothing: the connection waits for the next one', async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
+  t.teardown(() => acceptor.close());
+  const { port } = await acceptor.open();
+  const gone = fakeWorker(false);
+  acceptor.deliverTo(gone.worker);
+  const client = await dial(port);
+  t.teardown(() => client.destroy());
+  const next = fakeWorker();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  acceptor.deliverTo(next.worker);
+  await until(() => next.received.length === 1);
+  t.is(gone.received.length, 0);
+});
+
+test('closed (the instance is left down): held connections are closed and new ones refused; a later open listens again', async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
+  const { port } = await acceptor.open();
+  const held = await dial(port);
+  const closed = new Promise((resolve) => held.once('close', resolve));
+  held.on('error', () => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  acceptor.close();
+  await closed;
+  const refused = await dial(port).then(
+    (socket) => {
+      socket.destroy();
+      return null;
+    },
+    (error: NodeJS.ErrnoException) => error.code,
+  );
+  t.is(refused, 'ECONNREFUSED');
+  t.teardown(() => acceptor.close());
+  await acceptor.open();
+});
