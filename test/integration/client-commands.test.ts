@@ -153,7 +153,9 @@ test('touch, pause and resume (protocol extensions)', async (t) => {
 test('jobs by state, retry and retryFailed (protocol extensions)', async (t) => {
   const client = await setup(t);
   const name = q();
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((p) => client.add(name, p, { maxAttempts: 3 })));
+  const a = await client.add(name, 'a', { maxAttempts: 3 });
+  const b = await client.add(name, 'b', { maxAttempts: 3 });
+  const c = await client.add(name, 'c', { maxAttempts: 3 });
   const first = await client.lease(name, 0);
   await client.fail(first.id, 'broken');
   const second = await client.lease(name, 0);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
+import { flipBits } from '../helpers/bytes.js';
 
 // The built server on logs damaged the ways an operator or a disk damages them: each
 // start is refused at once with one line naming what is wrong (exit status 1), and
@@ -96,7 +97,7 @@ test('a flipped bit in a SIZE thousands of bytes before the end of the last segm
   const buf = fs.readFileSync(file);
   const recordLength = (buf.length - 8) / 60;
   const offset = 8 + 20 * recordLength;
-  buf[offset + 15] ^= 0x04;
+  flipBits(buf, offset + 15, 0x04);
   fs.writeFileSync(file, buf);
   t.true(buf.length - offset > 4000);
   const output = await refused(dir.path);

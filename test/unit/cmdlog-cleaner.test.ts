@@ -5,6 +5,7 @@ import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { asEngine, captureLogger, closedAfter, copyDir, makeJob, newId, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
+import { flipBits } from '../helpers/bytes.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -143,7 +144,7 @@ test('a pass aborts on a damaged sealed segment and leaves it as it was', async 
   await durable(log);
   const first = path.join(dir, segmentFiles(dir)[0]!);
   const damaged = fs.readFileSync(first);
-  damaged[30] ^= 1;
+  flipBits(damaged, 30, 1);
   fs.writeFileSync(first, damaged);
   now += 5000;
   await log.cleanNow();

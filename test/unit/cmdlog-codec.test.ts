@@ -9,6 +9,7 @@ import { Job } from '../../src/jobs/job.js';
 import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
 import { idPayload, jobPayload, record, resultPayload, RecordType, segment, restoredJob } from '../helpers/cmdlog-records.js';
+import { flipBits } from '../helpers/bytes.js';
 
 // Section numbers in the test titles refer to docs/command-log.md.
 
@@ -260,7 +261,7 @@ test('scanner: torn, crc mismatch, oversized and overflowing SIZE', (t) => {
   const s = new RecordScanner();
   for (let cut = 0; cut < rec.length; cut++) t.is(s.scan(rec, 0, cut), 'torn', `cut ${cut}`);
   const flipped = Buffer.from(rec);
-  flipped[20] ^= 1;
+  flipBits(flipped, 20, 1);
   t.is(s.scan(flipped, 0, flipped.length), 'crc-mismatch');
   const huge = Buffer.alloc(30);
   rec.copy(huge, 0, 0, 15);

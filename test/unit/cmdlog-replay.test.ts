@@ -9,6 +9,7 @@ import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { asEngine, captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
+import { flipBits } from '../helpers/bytes.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
 /**
@@ -122,10 +123,10 @@ for (const m of MODES) {
     const damagedAt = 8 + base[0]!.length + base[1]!.length;
     const sizeAt = damagedAt + 15;
     for (const [label, edit] of [
-      ['SIZE bit 0 flipped (record looks shorter)', (b: Buffer) => (b[sizeAt] ^= 0x01)],
-      ['SIZE bit 6 flipped (record looks longer)', (b: Buffer) => (b[sizeAt] ^= 0x40)],
+      ['SIZE bit 0 flipped (record looks shorter)', (b: Buffer) => flipBits(b, sizeAt, 0x01)],
+      ['SIZE bit 6 flipped (record looks longer)', (b: Buffer) => flipBits(b, sizeAt, 0x40)],
       ['SIZE grows past the end of the file', (b: Buffer) => ((b[sizeAt] = 0xff), (b[sizeAt + 1] = 0x7f))],
-      ['CRC of a record in the middle', (b: Buffer) => (b[damagedAt + base[2]!.length - 1] ^= 0x10)],
+      ['CRC of a record in the middle', (b: Buffer) => flipBits(b, damagedAt + base[2]!.length - 1, 0x10)],
     ] as const) {
       const buf = segment(...base, ...tailRecords);
       edit(buf);
@@ -146,7 +147,7 @@ for (const m of MODES) {
   test(`a CRC mismatch on the last record of the highest segment is a torn tail (${m.name})`, async (t) => {
     const dir = tempDir();
     const buf = segment(...base);
-    buf[buf.length - 1] ^= 0xff;
+    flipBits(buf, buf.length - 1, 0xff);
     writeSegments(dir, { 1: buf });
     const engine = new RecordingEngine();
     await (await openCommandLog(options(dir), asEngine(engine))).close();
@@ -168,10 +169,10 @@ for (const m of MODES) {
 
   test(`corrupt CRC in the middle refuses to start, naming file and offset (${m.name})`, async (t) => {
     const buf = segment(...base);
-    buf[8 + 20] ^= 1;
+    flipBits(buf, 8 + 20, 1);
     await refuses(t, { 1: buf, 2: segment() }, '000000001.log', 8, /crc mismatch/);
     const mid = segment(...base);
-    mid[8 + base[0]!.length + 20] ^= 1;
+    flipBits(mid, 8 + base[0]!.length + 20, 1);
     await refuses(t, { 5: mid }, '000000005.log', 8 + base[0]!.length, /crc mismatch/);
   });
 
