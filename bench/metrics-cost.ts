@@ -64,7 +64,12 @@ function cpuSeconds(pid: number): number {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-metrics-bench-'));
-const here: WorkqLauncher = { how: 'tsx', args: ['--import=tsx', path.join(ROOT, 'src/cli/workq-server.ts')], root: ROOT };
+const here: WorkqLauncher = {
+  how: 'tsx',
+  args: ['--import=tsx', path.join(ROOT, 'src/cli/workq-server.ts')],
+  supervisorArgs: ['--import=tsx', path.join(ROOT, 'supervisor/main.ts')],
+  root: ROOT,
+};
 const before = snapshotLauncher(base, tmp);
 let adminPort = 0;
 const sides: Side[] = [

@@ -172,7 +172,7 @@ test.serial('status finds the supervisor from any directory without its configur
   });
   // The default socket, in a private TMPDIR so that no other supervisor on this host meets it.
   await writeFile(d.configFile, JSON.stringify({ instances: [{ name: 'q0', port: d.ports[0], cmdlog: { path: 'data/q0' } }] }));
-  const env = { ...process.env, TMPDIR: tmp };
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
   delete env['WORKQ_CONTROL_SOCKET'];
   const defaultSocket = path.join(tmp, `workq-${process.getuid?.() ?? 0}`, 'control.sock');
   const supervisor = watched(t, supervise(d, [], { TMPDIR: tmp, WORKQ_CONTROL_SOCKET: '' }));
@@ -181,7 +181,7 @@ test.serial('status finds the supervisor from any directory without its configur
   const found = await runStatus(['--json'], elsewhere, env);
   t.is(found.code, 0, found.stderr);
   const status = JSON.parse(found.stdout) as { pid: number; control: string; instances: Array<{ name: string; settings: Record<string, unknown> }> };
-  t.is(status.pid, supervisor.pid);
+  t.is<number | undefined, number | undefined>(status.pid, supervisor.pid);
   t.is(status.control, defaultSocket);
   t.is(status.instances[0]!.settings['cmdlog'], path.join(d.dir, 'data/q0'), 'relative to the supervisor\'s directory, not the status caller\'s');
 

@@ -9,7 +9,7 @@ import { checkRecords } from '../../src/cmdlog/segment-check.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { JobState } from '../../src/jobs/job.js';
-import { asEngine, captureLogger, copyDir, makeJob, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
+import { asEngine, captureLogger, copyDir, makeJob, newId, RecordingEngine, tempDir, type Call } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, queuePayload, record, RecordType, restoredJob, resultPayload, retryAtPayload, retryDelayPayload, segment, touchPayload } from '../helpers/cmdlog-records.js';
 
 // Records of the protocol extensions (docs/protocol-extensions.md): touch (9), pause (10),
@@ -144,7 +144,7 @@ test('cleaning keeps pause and resume records and drops touches of expired jobs;
   now = T0 + 20_000;
   await log.cleanNow();
   await log.close();
-  const replay = async (d: string): Promise<unknown[]> => {
+  const replay = async (d: string): Promise<Call[]> => {
     const engine = new RecordingEngine();
     await (await openCommandLog(options(d, () => now), asEngine(engine))).close();
     return engine.calls.filter((c) => c[0] !== 'expire');

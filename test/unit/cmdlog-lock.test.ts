@@ -45,7 +45,7 @@ test('a process holding flock on append.lock, as the original server does, makes
   t.teardown(() => holder.kill('SIGKILL'));
   const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
-  t.is((err as Error & { holderPid: number }).holderPid, holder.pid);
+  t.is<number | undefined, number | undefined>((err as Error & { holderPid: number }).holderPid, holder.pid);
   t.regex(err!.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
   t.false(fs.existsSync(`${dir}.lock`), 'refused before taking proper-lockfile\'s lock');
   holder.kill('SIGKILL');

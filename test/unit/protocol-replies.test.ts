@@ -140,7 +140,7 @@ test('11.5 inspect scheduled-jobs: 13 keys with time', (t) => {
   out.jobs([{
     id: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924', name: 'report', ttr: 1000, ttl: 60000, payload: 'mon',
     maxAttempts: 0, attempts: 0, maxFails: 0, fails: 0, priority: 2, state: 0,
-    createdSec: Date.UTC(2026, 10, 29, 2, 23, 47) / 1000, timeSec: Date.UTC(2030, 0, 1) / 1000, timeNsec: 999999999,
+    createdSec: Date.UTC(2026, 10, 29, 2, 23, 47) / 1000, timeSec: Date.UTC(2030, 0, 1) / 1000, timeNsec: 999999999, retryAt: 0,
   }]);
   t.is(text(out), wire(
     '+OK 1', 'e3b0c442-98fc-4c14-9afb-f4c8996fb924 13', 'name report', 'ttr 1000', 'ttl 60000', 'payload-size 3',
