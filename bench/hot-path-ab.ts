@@ -39,12 +39,13 @@ async function load(rev: string): Promise<Side> {
   const dir = path.join(tmp, rev);
   execFileSync('sh', ['-c', `mkdir -p "${dir}" && git -C "${ROOT}" archive "${rev}" src | tar -x -C "${dir}"`]);
   const from = (file: string): string => pathToFileURL(path.join(dir, 'src', file)).href;
-  const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = await Promise.all([
+  // Modules of another commit: only the parts this bench calls, as Side describes them.
+  const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = (await Promise.all([
     import(from('protocol/parser.ts')),
     import(from('protocol/decode.ts')),
     import(from('jobs/engine.ts')),
     import(from('protocol/replies.ts')),
-  ]);
+  ])) as [Pick<Side, 'Parser'>, Pick<Side, 'decode'>, Pick<Side, 'Engine'>, Pick<Side, 'ReplyWriter'>];
   return { rev, Parser, decode, Engine, ReplyWriter };
 }
 

@@ -90,7 +90,7 @@ const sides: Side[] = [
 
 /** Scrapes /metrics every scrapeMs until stopped, the first one at once. */
 function scraping(side: Side): () => Promise<void> {
-  if (!side.admin) return async () => undefined;
+  if (!side.admin) return () => Promise.resolve();
   let stop = false;
   const loop = (async () => {
     while (!stop) {

@@ -100,8 +100,8 @@ function spawnTracked(command: string, args: string[], cwd = ROOT): { child: Chi
   const keep = (d: Buffer): void => {
     output = (output + d.toString()).slice(-OUTPUT_KEPT);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exitCode = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       live.delete(child);
@@ -122,7 +122,7 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
     await untilAnswers(spec.port, spec.probe, spec.timeoutMs, () => (gone ? 'exited during start-up' : null));
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`);
+    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`, { cause: err });
   }
   const readyMs = performance.now() - started;
   return {

@@ -13,6 +13,11 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ROOT, snapshotLauncher } from './procs.js';
 
+// The modules are loaded from a tree chosen at run time (this one, or a commit's snapshot), with this tree's API.
+type CommandLogModule = typeof import('../src/cmdlog/command-log.js');
+type EngineModule = typeof import('../src/jobs/engine.js');
+type JobModule = typeof import('../src/jobs/job.js');
+
 interface Side {
   label: string;
   root: string;
@@ -42,9 +47,9 @@ if (values.at !== undefined) {
 
 /** The log, written by the working tree's own appender: one add per segment. */
 async function writeLog(): Promise<void> {
-  const { openCommandLog } = await import(path.join(ROOT, 'src/cmdlog/command-log.ts'));
-  const { Engine } = await import(path.join(ROOT, 'src/jobs/engine.ts'));
-  const { Job } = await import(path.join(ROOT, 'src/jobs/job.ts'));
+  const { openCommandLog } = (await import(path.join(ROOT, 'src/cmdlog/command-log.ts'))) as CommandLogModule;
+  const { Engine } = (await import(path.join(ROOT, 'src/jobs/engine.ts'))) as EngineModule;
+  const { Job } = (await import(path.join(ROOT, 'src/jobs/job.ts'))) as JobModule;
   const log = await openCommandLog({ dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 15, cleanIntervalMs: 3_600_000, logger }, new Engine({ now: () => Date.now() }));
   const sec = Math.floor(Date.now() / 1000);
   for (let i = 0; i < segments; i++) {
@@ -56,8 +61,8 @@ async function writeLog(): Promise<void> {
 }
 
 async function openOnce(side: Side): Promise<void> {
-  const { openCommandLog } = await import(path.join(side.root, 'src/cmdlog/command-log.ts'));
-  const { Engine } = await import(path.join(side.root, 'src/jobs/engine.ts'));
+  const { openCommandLog } = (await import(path.join(side.root, 'src/cmdlog/command-log.ts'))) as CommandLogModule;
+  const { Engine } = (await import(path.join(side.root, 'src/jobs/engine.ts'))) as EngineModule;
   const engine = new Engine({ now: () => Date.now() });
   const cpu = process.cpuUsage();
   const started = performance.now();

@@ -14,7 +14,7 @@ import { selfTimeTable, topSelfTime } from './profile.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
 import { markdownTable } from './table.js';
 import { workqAdds } from './wire.js';
-import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadName } from './workloads.js';
+import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES } from './workloads.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   for (const name of WORKLOAD_NAMES) {
-    if (selected.includes(name)) rows.push(...(await WORKLOADS[name as WorkloadName](cfg)));
+    if (selected.includes(name)) rows.push(...(await WORKLOADS[name](cfg)));
   }
   const text = `# Workq-TS vs beanstalkd\n\n${machine()}\n\n${markdownTable(rows)}\n`;
   console.log(text);

@@ -315,7 +315,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
     cfg,
     'latency',
     (protocol) => defaultStart(cfg, protocol),
-    async () => undefined,
+    () => Promise.resolve(),
     async (protocol, p, run) => {
       const r = await measureLatency(protocol, p.port, cfg.rounds, cfg.seconds, `lat${run}`);
       p99[protocol].push(r.p99us);
@@ -491,7 +491,7 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
         const { units, bytes, files } = loaded.get(protocol)!;
         const emptyMs = await onServer(
           () => start(protocol, empty),
-          async (p) => p.readyMs,
+          (p) => Promise.resolve(p.readyMs),
         );
         const { readyMs, replayed } = await onServer(
           () => start(protocol, log, UNBOUNDED_SECONDS * 1000),

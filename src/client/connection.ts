@@ -143,7 +143,7 @@ export class Connection {
       this.scheduleFlush();
     });
     socket.on('data', (chunk: Buffer) => parser.feed(chunk));
-    socket.on('error', (error) => {
+    socket.on('error', (error: Error) => {
       lastError = error;
     });
     socket.once('close', () => {

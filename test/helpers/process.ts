@@ -41,8 +41,8 @@ export function spawnServer(args: string[], { built = false } = {}): ChildProces
   // 'close' comes after 'exit' once the child's pipes have ended: its last lines are in output().
   outputEnds.set(child, new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))));
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return Object.assign(child, { output: () => output });
 }
 
@@ -95,7 +95,7 @@ export async function spawnLockHolder(mode: 'flock' | 'dir', target: string): Pr
   running.add(child);
   child.once('exit', () => running.delete(child));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`lock holder exited with ${code} before taking its lock`)));
   });
   return child;

@@ -53,7 +53,7 @@ test('duplicate add and the server side checks', async (t) => {
   const id = randomUUID();
   await client.add('dup', 'x', { id });
   const duplicate = await t.throwsAsync(client.add('dup', 'x', { id }), { instanceOf: ClientError });
-  t.is((duplicate as ClientError).text, 'Duplicate job');
+  t.is((duplicate).text, 'Duplicate job');
   await t.throwsAsync(client.add('q', 'x', { ttrMs: 0 }), { instanceOf: ClientError, message: 'Invalid TTR' });
   await t.throwsAsync(client.add('q', 'x', { ttlMs: 2592000001 }), { instanceOf: ClientError, message: 'Invalid TTL' });
   await t.throwsAsync(client.add('q', 'x', { id: '6ba7b810-9dad-11d1-80b4-00c04fd430c4' }), { instanceOf: ClientError, message: 'Invalid ID' });

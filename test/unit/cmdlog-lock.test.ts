@@ -31,7 +31,7 @@ test('a second open on the same directory is refused at once with ELOCKED, namin
   const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is((err as Error & { holderPid: number }).holderPid, process.pid);
-  t.is(err!.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
+  t.is(err.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
   t.true(fs.existsSync(`${dir}.lock`), 'the refusal leaves the holder\'s lock alone');
   await first.close();
   const { logger, lines } = captureLogger();
@@ -46,7 +46,7 @@ test('a process holding flock on append.lock, as the original server does, makes
   const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is<number | undefined, number | undefined>((err as Error & { holderPid: number }).holderPid, holder.pid);
-  t.regex(err!.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
+  t.regex(err.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
   t.false(fs.existsSync(`${dir}.lock`), 'refused before taking proper-lockfile\'s lock');
   holder.kill('SIGKILL');
   await exited(holder);
@@ -78,12 +78,12 @@ test('without a kernel lock the directory is refused (fail closed), leaving no l
   const { logger } = captureLogger();
   const noBinding = await t.throwsAsync(lockDirectory(dir, logger, () => Promise.reject(new Error('no prebuilt binary for this platform'))));
   t.is((noBinding as NodeJS.ErrnoException).code, 'ENOKERNELLOCK');
-  t.regex(noBinding!.message, /cannot be locked: the flock binding \(koffi\) does not load on this platform: no prebuilt binary for this platform; without the kernel lock on .*append\.lock a live server on this directory cannot be told from a dead one/);
+  t.regex(noBinding.message, /cannot be locked: the flock binding \(koffi\) does not load on this platform: no prebuilt binary for this platform; without the kernel lock on .*append\.lock a live server on this directory cannot be told from a dead one/);
 
   for (const errno of ['ENOLCK', 'EOPNOTSUPP', 'ENOSYS']) {
     const err = await t.throwsAsync(lockDirectory(dir, logger, () => Promise.resolve(() => ({ errno }))));
     t.is((err as NodeJS.ErrnoException).code, 'ENOKERNELLOCK');
-    t.true(err!.message.includes(`flock failed with ${errno}`), err!.message);
+    t.true(err.message.includes(`flock failed with ${errno}`), err.message);
   }
   t.false(fs.existsSync(`${dir}.lock`));
   await (await lockDirectory(dir, logger)).release();
@@ -122,7 +122,7 @@ test('a directory that cannot be created is refused with a clear message', async
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'file'), '');
   const err = await t.throwsAsync(openRefused(open(path.join(dir, 'file', 'log'))));
-  t.regex(err!.message, /cannot be created or is not writable/);
+  t.regex(err.message, /cannot be created or is not writable/);
 });
 
 test('invalid options are refused before touching the directory', async (t) => {
@@ -133,7 +133,7 @@ test('invalid options are refused before touching the directory', async (t) => {
     [{ segmentSize: 0 }, /segment size/],
     [{ cleanIntervalMs: 0 }, /clean interval/],
   ] as const) {
-    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, asEngine(new RecordingEngine()))), { message: text });
+    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) }, asEngine(new RecordingEngine()))), { message: text });
   }
   t.false(fs.existsSync(dir));
 });

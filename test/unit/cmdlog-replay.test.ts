@@ -93,7 +93,7 @@ for (const m of MODES) {
     writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
     const err = await t.throwsAsync(openRefused(openCommandLog(options(lower), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
     t.is(err?.offset, 0);
-    t.regex(err!.message, /000000001\.log.*invalid segment header/);
+    t.regex(err.message, /000000001\.log.*invalid segment header/);
   });
 
   test(`a zero-filled tail (a power cut on some file systems) is torn: cut, kept in .torn, the rest replayed (${m.name})`, async (t) => {
@@ -137,7 +137,7 @@ for (const m of MODES) {
       t.is(err?.code, 'ECMDLOG_CORRUPT');
       t.is(err?.file, path.join(dir, '000000002.log'), label);
       t.is(err?.offset, damagedAt, label);
-      t.regex(err!.message, /whole records follow/, label);
+      t.regex(err.message, /whole records follow/, label);
       t.true(isCmdlogRefusal(err), label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), buf, `${label}: nothing cut`);
       t.false(fs.existsSync(path.join(dir, '000000002.log.torn')), label);
@@ -160,8 +160,8 @@ for (const m of MODES) {
     const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogCorruptError });
     t.is(err?.file, path.join(dir, file));
     t.is(err?.offset, offset);
-    t.regex(err!.message, reason);
-    t.true(err!.message.includes(file));
+    t.regex(err.message, reason);
+    t.true(err.message.includes(file));
     // The lock was released: the directory opens again once repaired.
     fs.rmSync(path.join(dir, file));
     await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
@@ -244,7 +244,7 @@ for (const m of MODES) {
       const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogRefusalError });
       t.is(err?.code, 'ECMDLOG_NOT_A_FILE');
       t.is(err?.file, seg);
-      t.true(err!.message.includes(`${seg} is ${kind}`), err!.message);
+      t.true(err.message.includes(`${seg} is ${kind}`), err.message);
       fs.rmSync(seg, { recursive: true });
     }
     await (await openCommandLog(options(dir), asEngine(new RecordingEngine()))).close();
