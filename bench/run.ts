@@ -81,11 +81,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
 const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
-const launcher = !servers.includes('workq')
-  ? null
-  : values.at
-    ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-')))
-    : workqLauncher();
+const launcher = !servers.includes('workq') ? null : values.at ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-'))) : workqLauncher();
 
 const cfg: BenchConfig = {
   conns: positive(values.conns, 4, 'conns'),

@@ -201,10 +201,11 @@ export class Supervisor {
     }, this.config.supervisor.readyTimeoutMs);
 
     worker.on('message', (message: unknown) => {
-      if (isChildMessage(message)) this.onMessage(slot, worker, message, () => {
-        clearTimeout(readyTimer);
-        settleReady(true);
-      });
+      if (isChildMessage(message))
+        this.onMessage(slot, worker, message, () => {
+          clearTimeout(readyTimer);
+          settleReady(true);
+        });
     });
     slot.exited = new Promise((resolve) =>
       worker.once('exit', (code, signal) => {
@@ -325,7 +326,10 @@ export class Supervisor {
     }
     const delay = slot.policy.onCrash(this.now());
     if (delay === null) {
-      log.error({ code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs }, 'server keeps crashing: left down, the other instances keep serving');
+      log.error(
+        { code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs },
+        'server keeps crashing: left down, the other instances keep serving',
+      );
       this.leaveDown(slot);
       return;
     }

@@ -78,11 +78,11 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   });
   const stop = (signal: string): void => {
     logger.info({ signal }, 'graceful stop');
-    void (supervisor).stop().then(() => finish(0, null));
+    void supervisor.stop().then(() => finish(0, null));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void (supervisor).restart());
+  process.on('SIGHUP', () => void supervisor.restart());
   logger.info({ files: config.value.files, instances: config.value.instances.map((instance) => instance.name), control: socketPath }, 'supervisor starting');
   admin = await startSupervisorAdmin(config.value, () => supervisor, logger);
   supervisor.start();

@@ -515,10 +515,7 @@ export class Appender implements Journal {
   }
 
   private enterReadOnly(err: unknown): void {
-    this.opts.logger.error(
-      { err, unwrittenRecords: this.ends.length - this.written },
-      'cmdlog: write failed, read-only mode until a retry succeeds',
-    );
+    this.opts.logger.error({ err, unwrittenRecords: this.ends.length - this.written }, 'cmdlog: write failed, read-only mode until a retry succeeds');
     if (this.closed) return;
     if (this.retryTimer === null) this.retryTimer = setInterval(() => this.retry(), RETRY_MS);
     if (!this.isReadOnly) {
@@ -577,10 +574,7 @@ export class Appender implements Journal {
     await this.opts.manifest.idle();
     const lost = this.ends.length - this.written;
     if (lost > 0) {
-      this.opts.logger.error(
-        { unwrittenRecords: lost },
-        'cmdlog: closing with records that could not be written; their commands were never answered',
-      );
+      this.opts.logger.error({ unwrittenRecords: lost }, 'cmdlog: closing with records that could not be written; their commands were never answered');
     }
   }
 }

@@ -127,7 +127,8 @@ async function lockDirectoryFile(dir: string, logger: Logger): Promise<() => Pro
     });
   } catch (err) {
     // Only a process that does not take the flock (an older release of this server) can be here.
-    if (errorCode(err) === 'ELOCKED') throw new DirLockError('ELOCKED', `cmdlog directory ${dir} is in use: another process holds ${lockPath} without the kernel lock on append.lock`);
+    if (errorCode(err) === 'ELOCKED')
+      throw new DirLockError('ELOCKED', `cmdlog directory ${dir} is in use: another process holds ${lockPath} without the kernel lock on append.lock`);
     throw new Error(`cannot lock cmdlog directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }

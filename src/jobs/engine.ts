@@ -187,10 +187,7 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.create(
-      spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
-      this.stamp.sec, this.stamp.nsec, 0, 0, true,
-    );
+    const job = Job.create(spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
     this.jobs.set(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
@@ -384,8 +381,19 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     const job = Job.create(
-      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
-      spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
+      spec.id,
+      queue.name,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      spec.payload,
+      spec.createdSec,
+      spec.createdNsec,
+      spec.timeSec,
+      spec.timeNsec,
+      false,
     );
     const old = this.jobs.set(job);
     if (old !== undefined) this.detachJob(old);
@@ -496,8 +504,19 @@ export class Engine implements EngineApi {
     queue.addedTotal++;
     this.stamp.next(now);
     const job = Job.create(
-      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
-      this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
+      spec.id,
+      queue.name,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      spec.payload,
+      this.stamp.sec,
+      this.stamp.nsec,
+      timeSec,
+      timeNsec,
+      false,
     );
     if (spec.retry !== undefined && spec.retry !== null) job.retryDelay = spec.retry;
     return job;

@@ -93,7 +93,7 @@ async function chooseQueues(queues: readonly Queue[], limit: number, all: QueueT
       if (limit === 0) continue;
       if (chosen.length < limit) {
         chosen.push(queue);
-        for (let c = chosen.length - 1; c > 0; ) {
+        for (let c = chosen.length - 1; c > 0;) {
           const p = (c - 1) >> 1;
           if (!below(chosen[c]!, chosen[p]!)) break;
           [chosen[c], chosen[p]] = [chosen[p]!, chosen[c]!];

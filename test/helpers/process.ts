@@ -91,7 +91,10 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 
 /** Starts test/helpers/lock-holder.ts (`flock FILE` or `dir DIR`) and resolves once it holds its lock. */
 export async function spawnLockHolder(mode: 'flock' | 'dir', target: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'test/helpers/lock-holder.ts'), mode, target], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'test/helpers/lock-holder.ts'), mode, target], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
   await new Promise<void>((resolve, reject) => {

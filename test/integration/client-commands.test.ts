@@ -28,7 +28,10 @@ test('add, inspect, lease, complete, result, delete', async (t) => {
   t.deepEqual(info.payload, Buffer.from('ping\r\n'));
   const created = info.created.getTime();
   // inspect gives whole seconds
-  t.true(Math.floor(before / 1000) * 1000 <= created && created <= Date.now(), `created ${info.created.toISOString()}, added after ${new Date(before).toISOString()}`);
+  t.true(
+    Math.floor(before / 1000) * 1000 <= created && created <= Date.now(),
+    `created ${info.created.toISOString()}, added after ${new Date(before).toISOString()}`,
+  );
   t.deepEqual(await client.inspectJobs(name), [info]);
   t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0, paused: false });
   t.true((await client.inspectQueues()).some((queue) => queue.name === name));
@@ -53,7 +56,7 @@ test('duplicate add and the server side checks', async (t) => {
   const id = randomUUID();
   await client.add('dup', 'x', { id });
   const duplicate = await t.throwsAsync(client.add('dup', 'x', { id }), { instanceOf: ClientError });
-  t.is((duplicate).text, 'Duplicate job');
+  t.is(duplicate.text, 'Duplicate job');
   await t.throwsAsync(client.add('q', 'x', { ttrMs: 0 }), { instanceOf: ClientError, message: 'Invalid TTR' });
   await t.throwsAsync(client.add('q', 'x', { ttlMs: 2592000001 }), { instanceOf: ClientError, message: 'Invalid TTL' });
   await t.throwsAsync(client.add('q', 'x', { id: '6ba7b810-9dad-11d1-80b4-00c04fd430c4' }), { instanceOf: ClientError, message: 'Invalid ID' });

@@ -86,7 +86,10 @@ test('results other than strings and Buffers: bytes as they are, other values as
   const bigint = await resultOf('bigint');
   t.false(bigint.success);
   t.regex(bigint.text, /BigInt/);
-  t.deepEqual(await resultOf('function'), { success: false, text: 'the handler returned a function, which is not a job result (a string, a Buffer or a JSON value)' });
+  t.deepEqual(await resultOf('function'), {
+    success: false,
+    text: 'the handler returned a function, which is not a job result (a string, a Buffer or a JSON value)',
+  });
   const circular = await resultOf('circular');
   t.false(circular.success);
   t.regex(circular.text, /circular/i);

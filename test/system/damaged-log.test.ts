@@ -39,7 +39,11 @@ async function refused(dir: string): Promise<string> {
   const server = spawnServer(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir], { built: true });
   const { code } = await exited(server);
   if (code !== 1) throw new Error(`exit status ${code}, output: ${server.output()}`);
-  const lines = server.output().trim().split('\n').filter((l) => l.startsWith('workq-server: '));
+  const lines = server
+    .output()
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('workq-server: '));
   if (lines.length !== 1) throw new Error(`not one refusal line: ${server.output()}`);
   return lines[0]!;
 }

@@ -22,7 +22,10 @@ function dirBytes(dir: string): number {
 /** Replays `dir` into a real engine at `at` and describes every job of `ids`. */
 async function stateAt(dir: string, at: number, ids: string[]): Promise<string[]> {
   const engine = new Engine({ now: () => at });
-  const log = await openCommandLog(options(dir, () => at), engine);
+  const log = await openCommandLog(
+    options(dir, () => at),
+    engine,
+  );
   await log.close();
   engine.tick(at);
   return ids.map((id) => {
@@ -34,7 +37,13 @@ async function stateAt(dir: string, at: number, ids: string[]): Promise<string[]
 test('cleaning drops only what cannot matter: replayed state identical, deleted jobs stay deleted, log shrinks', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now), asEngine(new RecordingEngine())));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now),
+      asEngine(new RecordingEngine()),
+    ),
+  );
   const short = makeJob({ name: 'short', ttl: 10_000, createdMs: now });
   const deleted = makeJob({ name: 'deleted', ttl: 100_000, createdMs: now });
   const lasting = makeJob({ name: 'lasting', ttl: 100_000, createdMs: now });
@@ -76,7 +85,13 @@ test('cleaning drops only what cannot matter: replayed state identical, deleted 
   t.regex(expected[3]!, /reused2 state 3 attempts 1/, 'its TTR ran out after the replay');
   // Later, once every add has expired, the whole log but the active segment goes.
   now = T0 + 200_000;
-  const again = closedAfter(t, await openCommandLog(options(dir, () => now), asEngine(new RecordingEngine())));
+  const again = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now),
+      asEngine(new RecordingEngine()),
+    ),
+  );
   await again.cleanNow();
   await again.close();
   t.deepEqual(segmentFiles(dir), [segmentFiles(dir).at(-1)]);
@@ -85,7 +100,13 @@ test('cleaning drops only what cannot matter: replayed state identical, deleted 
 test('kept records are copied byte for byte and the cleaned log replays the same calls', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { segmentSize: 4096 }), asEngine(new RecordingEngine())));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { segmentSize: 4096 }),
+      asEngine(new RecordingEngine()),
+    ),
+  );
   const keep = Array.from({ length: 20 }, (_, i) => makeJob({ ttl: 100_000, createdMs: now, payload: Buffer.from([i, 13, 10, 0, 255]).toString('latin1') }));
   const drop = Array.from({ length: 60 }, () => makeJob({ ttl: 1000, createdMs: now }));
   for (let i = 0; i < 20; i++) {
@@ -104,18 +125,32 @@ test('kept records are copied byte for byte and the cleaned log replays the same
   await log.close();
   const replay = async (d: string): Promise<unknown[]> => {
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(d, () => now), asEngine(engine))).close();
+    await (
+      await openCommandLog(
+        options(d, () => now),
+        asEngine(engine),
+      )
+    ).close();
     return engine.calls.filter((c) => c[0] !== 'restore' || keep.some((j) => j.id === c[1]));
   };
   const cleaned = await replay(dir);
-  t.deepEqual(cleaned.filter((c) => (c as string[])[0] !== 'expire'), (await replay(before)).filter((c) => (c as string[])[0] !== 'expire'));
+  t.deepEqual(
+    cleaned.filter((c) => (c as string[])[0] !== 'expire'),
+    (await replay(before)).filter((c) => (c as string[])[0] !== 'expire'),
+  );
   t.true(dirBytes(dir) < dirBytes(before));
 });
 
 test('disk use stays bounded under a steady add/lease/complete churn', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { segmentSize: 2048 }), asEngine(new RecordingEngine())));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { segmentSize: 2048 }),
+      asEngine(new RecordingEngine()),
+    ),
+  );
   const sizes: number[] = [];
   for (let round = 0; round < 30; round++) {
     for (let i = 0; i < 20; i++) {
@@ -139,7 +174,13 @@ test('a pass aborts on a damaged sealed segment and leaves it as it was', async 
   const dir = tempDir();
   let now = T0;
   const { logger, lines } = captureLogger();
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { logger }), asEngine(new RecordingEngine())));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { logger }),
+      asEngine(new RecordingEngine()),
+    ),
+  );
   for (let i = 0; i < 12; i++) log.add(makeJob({ ttl: i % 2 === 0 ? 1000 : 100_000, createdMs: now }));
   await durable(log);
   const first = path.join(dir, segmentFiles(dir)[0]!);

@@ -48,7 +48,16 @@ test('ranges: written compactly, read back exactly; anything else is no manifest
   }
   t.is(formatRanges([1, 2, 3, 4, 5, 7, 9, 10, 11, 12]), '1-5,7,9-12');
   t.true(formatManifest(range(1, 2000)).length < 100);
-  for (const bad of ['', 'not json', '{}', '{"format":"workq-cmdlog-manifest","version":2,"segments":"1"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"3-1"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-5,4"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-999999999"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1,x"}']) {
+  for (const bad of [
+    '',
+    'not json',
+    '{}',
+    '{"format":"workq-cmdlog-manifest","version":2,"segments":"1"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"3-1"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-5,4"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-999999999"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1,x"}',
+  ]) {
     t.is(parseManifest(bad), null, bad);
   }
 });
@@ -94,8 +103,14 @@ for (const [where, gone] of [
     fs.renameSync(path.join(dir, MANIFEST_NAME), path.join(dir, 'kept.manifest'));
     const again = new RecordingEngine();
     await (await openCommandLog(options(dir), asEngine(again))).close();
-    t.deepEqual(again.calls.map((c) => c[1]), ids.filter((_, i) => !(gone as readonly number[]).includes(i + 1)));
-    t.deepEqual(manifestOf(dir), range(1, 6).filter((n) => !(gone as readonly number[]).includes(n)));
+    t.deepEqual(
+      again.calls.map((c) => c[1]),
+      ids.filter((_, i) => !(gone as readonly number[]).includes(i + 1)),
+    );
+    t.deepEqual(
+      manifestOf(dir),
+      range(1, 6).filter((n) => !(gone as readonly number[]).includes(n)),
+    );
   });
 }
 
@@ -116,7 +131,10 @@ test('segments the cleaner deleted are no longer listed: the log opens again, an
   t.deepEqual(manifestOf(dir), [6]);
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir), asEngine(engine))).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [kept.id]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [kept.id],
+  );
   fs.rmSync(path.join(dir, seg(6)));
   const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), asEngine(new RecordingEngine()))), { instanceOf: CmdlogMissingSegmentsError });
   t.deepEqual(err?.missing, [6]);
@@ -154,19 +172,25 @@ test('segments above the manifest (the original server appended and rotated afte
   const ids = await writeLog(dir, 3);
   const later = [newId(), newId()];
   for (const [i, id] of later.entries()) {
-    fs.writeFileSync(path.join(dir, seg(4 + i)), segment(record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000 })))));
+    fs.writeFileSync(
+      path.join(dir, seg(4 + i)),
+      segment(record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000 })))),
+    );
   }
   // The original also appends to the segment that was highest here.
   fs.appendFileSync(path.join(dir, seg(3)), record(NOW_SEC, 0, idPayload(RecordType.Delete, ids[0]!)));
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [...ids, ids[0], ...later]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [...ids, ids[0], ...later],
+  );
   t.true(lines.some((l) => l.level === 30 && String(l.msg).includes('above')));
   t.deepEqual(manifestOf(dir), range(1, 5));
 });
 
-test('a directory without a manifest (the original server\'s) replays as it is, gaps included, and gets one', async (t) => {
+test("a directory without a manifest (the original server's) replays as it is, gaps included, and gets one", async (t) => {
   const dir = tempDir();
   const a = newId();
   const b = newId();
@@ -176,7 +200,10 @@ test('a directory without a manifest (the original server\'s) replays as it is, 
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir, { logger }), asEngine(engine))).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [a, b]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [a, b],
+  );
   t.true(lines.some((l) => String(l.msg).includes('no segment manifest')));
   t.deepEqual(manifestOf(dir), [7, 9]);
 });

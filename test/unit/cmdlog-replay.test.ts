@@ -49,8 +49,7 @@ const ids = Array.from({ length: 3 }, () => newId());
 const base = [addRecord(ids[0]!), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, ids[0]!)), addRecord(ids[1]!)];
 
 for (const m of MODES) {
-  const options = (dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions =>
-    baseOptions(dir, { replayWorker: m.replayWorker, ...extra });
+  const options = (dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions => baseOptions(dir, { replayWorker: m.replayWorker, ...extra });
 
   test(`torn tail at cut points all through the last record: truncated, warned, the rest replayed (${m.name})`, async (t) => {
     const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
@@ -113,7 +112,10 @@ for (const m of MODES) {
       t.is(engine.calls.length, 3, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), whole, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn')), tail, label);
-      t.true(lines.some((l) => l.level === 40 && l.bytesDropped === tail.length), label);
+      t.true(
+        lines.some((l) => l.level === 40 && l.bytesDropped === tail.length),
+        label,
+      );
     }
   });
 
@@ -181,32 +183,39 @@ for (const m of MODES) {
     await refuses(t, { 1: buf.subarray(0, buf.length - 3), 2: segment() }, '000000001.log', 8 + base[0]!.length + base[1]!.length, /unexpected EOF/);
   });
 
-  if (m.manyOpens) test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))) }, '000000001.log', 8, /unknown record type 15/);
-    // Segments behind the bad one: a worker reading ahead is stopped too.
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) }, '000000001.log', 8, /unknown record type 15/);
-    await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([15, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
-    await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
-    await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
-    await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
-    await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
-    await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
-    const huge = Buffer.alloc(40);
-    base[0]!.copy(huge, 0, 0, 15);
-    writeUvarint(huge, 15, 3 * 1024 * 1024);
-    await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
-    const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
-    await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
-    const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-    v2[0] = 2;
-    const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-    // Recompute the CRC over the edited TIME so only the version is wrong.
-    const { crc32c } = await import('@node-rs/crc32');
-    v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
-    t.not(v2.compare(fixed), 0);
-    await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
-  });
+  if (m.manyOpens)
+    test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
+      await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))) }, '000000001.log', 8, /unknown record type 15/);
+      // Segments behind the bad one: a worker reading ahead is stopped too.
+      await refuses(
+        t,
+        { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) },
+        '000000001.log',
+        8,
+        /unknown record type 15/,
+      );
+      await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([15, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
+      await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
+      await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
+      await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
+      await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
+      await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
+      await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
+      const huge = Buffer.alloc(40);
+      base[0]!.copy(huge, 0, 0, 15);
+      writeUvarint(huge, 15, 3 * 1024 * 1024);
+      await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
+      const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
+      await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
+      const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+      v2[0] = 2;
+      const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+      // Recompute the CRC over the edited TIME so only the version is wrong.
+      const { crc32c } = await import('@node-rs/crc32');
+      v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
+      t.not(v2.compare(fixed), 0);
+      await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
+    });
 
   test(`engine refusals stop replay: second start-attempt, duplicate result (${m.name})`, async (t) => {
     const id = newId();
@@ -258,7 +267,10 @@ for (const m of MODES) {
     fs.writeFileSync(path.join(dir, '000000010.log.new'), 'wq');
     const engine = new RecordingEngine();
     const log = await openCommandLog(options(dir), asEngine(engine));
-    t.deepEqual(engine.calls.map((c) => c[1]), [ids[0], ids[1]]);
+    t.deepEqual(
+      engine.calls.map((c) => c[1]),
+      [ids[0], ids[1]],
+    );
     t.false(fs.existsSync(path.join(dir, '000000007.log.rw')));
     t.false(fs.existsSync(path.join(dir, '000000010.log.new')));
     t.true(fs.existsSync(path.join(dir, '00000001.log')));
@@ -297,7 +309,7 @@ for (const m of MODES) {
   });
 }
 
-test('a segment that cannot be read stops the start with the system\'s error and releases the lock', async (t) => {
+test("a segment that cannot be read stops the start with the system's error and releases the lock", async (t) => {
   const dir = tempDir();
   writeSegments(dir, { 1: segment(...base), 2: segment(...base), 3: segment(...base) });
   const faulty = new FaultyFs();
@@ -350,14 +362,20 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     const log = await openCommandLog(baseOptions(dir, { logger, replayWorker, now: () => now }), asEngine(engine));
     await log.cleanNow();
     await log.close();
-    const sizes = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => [f, fs.statSync(path.join(dir, f)).size]);
+    const sizes = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => [f, fs.statSync(path.join(dir, f)).size]);
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
     outcomes.push({ calls: engine.calls, sizes, done: done?.records });
     t.is(done?.worker, replayWorker !== undefined);
   }
   t.is(outcomes[0]!.done, records.length);
   t.deepEqual(outcomes[1], outcomes[0]);
-  t.true(outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0), 'cleaning dropped records');
+  t.true(
+    outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0),
+    'cleaning dropped records',
+  );
 });
 
 test('replay speed (records/s) with the real engine', async (t) => {
@@ -366,10 +384,18 @@ test('replay speed (records/s) with the real engine', async (t) => {
   const n = 100_000;
   for (let i = 0; i < n / 4; i++) {
     const id = newId();
-    parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
+    parts.push(
+      addRecord(id),
+      record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)),
+      record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')),
+      record(NOW_SEC, 0, idPayload(RecordType.Delete, id)),
+    );
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
-  for (const [label, engine] of [['fake', asEngine(new RecordingEngine())], ['real', new Engine(clock)]] as const) {
+  for (const [label, engine] of [
+    ['fake', asEngine(new RecordingEngine())],
+    ['real', new Engine(clock)],
+  ] as const) {
     const { logger, lines } = captureLogger();
     const started = performance.now();
     const log = await openCommandLog(baseOptions(dir, { logger }), engine);
@@ -377,7 +403,9 @@ test('replay speed (records/s) with the real engine', async (t) => {
     await log.close();
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
     t.is(done?.records, n);
-    t.log(`${label} engine: ${n} records in ${ms.toFixed(0)} ms (open included) = ${Math.round((n * 1000) / ms)} records/s; replay loop ${String(done?.recordsPerSec)} records/s`);
+    t.log(
+      `${label} engine: ${n} records in ${ms.toFixed(0)} ms (open included) = ${Math.round((n * 1000) / ms)} records/s; replay loop ${String(done?.recordsPerSec)} records/s`,
+    );
   }
   t.pass();
 });

@@ -88,7 +88,8 @@ test('a census that took long is reused for a hundred times its work; a quick on
   const engine = new Engine(clock);
   stats.engine = engine;
   const registry = instanceRegistry(stats, { instance: 'i', maxQueues: 10 });
-  const ready = async (): Promise<number | undefined> => parseScrape(await registry.metrics()).get(series('workq_jobs', { instance: 'i', queue: 'small', state: 'ready' }));
+  const ready = async (): Promise<number | undefined> =>
+    parseScrape(await registry.metrics()).get(series('workq_jobs', { instance: 'i', queue: 'small', state: 'ready' }));
   fill(engine, { small: 1 });
   t.is(await ready(), 1);
   fill(engine, { small: 1 });

@@ -1,8 +1,6 @@
 import test from 'ava';
 import { daysFromCivil, formatUtcSeconds } from '../../src/protocol/calendar.js';
-import {
-  isV4Id, isValidName, parseI32, parseJobId, parseSize, parseTime, parseU16, parseU32, parseU64, parseU8,
-} from '../../src/protocol/values.js';
+import { isV4Id, isValidName, parseI32, parseJobId, parseSize, parseTime, parseU16, parseU32, parseU64, parseU8 } from '../../src/protocol/values.js';
 
 test('unsigned numbers: digits only, leading zeros, exact upper bounds', (t) => {
   t.is(parseU8('0'), 0);
@@ -132,7 +130,8 @@ test('schedule times accepted by docs/protocol.md 3.4', (t) => {
 
 test('schedule times rejected by docs/protocol.md 3.4', (t) => {
   const rejected = [
-    '', 'x',
+    '',
+    'x',
     '2030-01-01T00:00:00', // no Z
     '2030-01-01T00:00:00+00:00',
     '2030-01-01T00:00:00Z ',
