@@ -34,23 +34,28 @@ const variants: { name: string; file: string; args: string[] }[] = [
   ...(root === ROOT ? [{ name: 'npx workq --help', file: 'npx', args: ['workq', '--help'] }] : []),
 ];
 
-const times = variants.map(() => [] as number[]);
+const samples = variants.map((variant) => ({ variant, times: [] as number[] }));
 for (let run = 0; run < runs; run++) {
-  for (const [i, variant] of variants.entries()) {
+  for (const { variant, times } of samples) {
     const start = process.hrtime.bigint();
     const result = spawnSync(variant.file, variant.args, { cwd: root, stdio: 'pipe' });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (result.status !== 0) throw new Error(`${variant.name} exited with ${result.status}: ${result.stderr.toString()}`);
-    times[i].push(ms);
+    times.push(ms);
   }
 }
 server.kill('SIGTERM');
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const base = median(times[0]);
+function median(xs: number[]): number {
+  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (m === undefined) throw new Error('median of no samples');
+  return m;
+}
+// The first variant is Node.js alone, the base of every ratio.
+const base = median(samples[0]?.times ?? []);
 const lines = ['| variant | median ms | × Node.js alone | min–max ms |', '| --- | ---: | ---: | ---: |'];
-for (const [i, variant] of variants.entries()) {
-  const m = median(times[i]);
-  lines.push(`| ${variant.name} | ${m.toFixed(0)} | ${(m / base).toFixed(2)} | ${Math.min(...times[i]).toFixed(0)}–${Math.max(...times[i]).toFixed(0)} |`);
+for (const { variant, times } of samples) {
+  const m = median(times);
+  lines.push(`| ${variant.name} | ${m.toFixed(0)} | ${(m / base).toFixed(2)} | ${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)} |`);
 }
 console.log(`${runs} runs of each, in turns, at ${root}\n${lines.join('\n')}`);

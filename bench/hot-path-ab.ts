@@ -39,12 +39,13 @@ async function load(rev: string): Promise<Side> {
   const dir = path.join(tmp, rev);
   execFileSync('sh', ['-c', `mkdir -p "${dir}" && git -C "${ROOT}" archive "${rev}" src | tar -x -C "${dir}"`]);
   const from = (file: string): string => pathToFileURL(path.join(dir, 'src', file)).href;
-  const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = await Promise.all([
+  // Modules of another commit: only the parts this bench calls, as Side describes them.
+  const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = (await Promise.all([
     import(from('protocol/parser.ts')),
     import(from('protocol/decode.ts')),
     import(from('jobs/engine.ts')),
     import(from('protocol/replies.ts')),
-  ]);
+  ])) as [Pick<Side, 'Parser'>, Pick<Side, 'decode'>, Pick<Side, 'Engine'>, Pick<Side, 'ReplyWriter'>];
   return { rev, Parser, decode, Engine, ReplyWriter };
 }
 
@@ -89,10 +90,11 @@ function cycleRound(side: Side): number {
     command(frame: unknown) {
       const r = side.decode(frame);
       if (r.kind === 'add') engine.add!(r);
-      else if (r.kind === 'lease') engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string } | null) => {
-        if (job === null) out.timeout();
-        else out.leased(job.id, job.name, job.ttr, job.payload);
-      });
+      else if (r.kind === 'lease')
+        engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string } | null) => {
+          if (job === null) out.timeout();
+          else out.leased(job.id, job.name, job.ttr, job.payload);
+        });
       else if (r.kind === 'complete' && engine.complete!(r['id'], r['result']) === null) {
         out.ok();
         done++;
@@ -142,5 +144,7 @@ for (const workload of [addRound, cycleRound]) {
 for (const workload of ['addRound', 'cycleRound']) {
   const a = median(results.get(`${workload} ${revA}`)!);
   const b = median(results.get(`${workload} ${revB}`)!);
-  console.log(`${workload}: ${revA} ${Math.round(a).toLocaleString('en')} ops/s, ${revB} ${Math.round(b).toLocaleString('en')} ops/s, ${revB}/${revA} ${(b / a).toFixed(3)}`);
+  console.log(
+    `${workload}: ${revA} ${Math.round(a).toLocaleString('en')} ops/s, ${revB} ${Math.round(b).toLocaleString('en')} ops/s, ${revB}/${revA} ${(b / a).toFixed(3)}`,
+  );
 }

@@ -5,14 +5,7 @@
  * deletes in between). Both paths carry two client requests and two server replies.
  */
 import { performance } from 'node:perf_hooks';
-import {
-  type Conversation,
-  Tally,
-  Worker,
-  beanstalkWorker,
-  runLoad,
-  workqWorker,
-} from './loadgen.js';
+import { type Conversation, Tally, Worker, beanstalkWorker, runLoad, workqWorker } from './loadgen.js';
 import type { Protocol, ReplySink } from './scan.js';
 import { BEANSTALK_PUT, IdMint, beanstalkUse, workqRun } from './wire.js';
 
@@ -150,13 +143,7 @@ class PutClient implements Conversation, ReplySink {
   flush(): void {}
 }
 
-export async function measureLatency(
-  protocol: Protocol,
-  port: number,
-  rounds: number,
-  seconds: number,
-  queue: string,
-): Promise<LatencyResult> {
+export async function measureLatency(protocol: Protocol, port: number, rounds: number, seconds: number, queue: string): Promise<LatencyResult> {
   const warm = Math.min(1000, Math.floor(rounds / 10));
   const tally = new Tally(rounds + warm);
   const record = new Rounds(warm, rounds, tally);

@@ -246,13 +246,7 @@ function connect(port: number): Promise<net.Socket> {
  * `seconds` pass. Connections are opened before the clock starts; the clock stops at
  * the reply that reaches the target.
  */
-export async function runLoad(
-  port: number,
-  conversations: Conversation[],
-  tally: Tally,
-  seconds: number,
-  dial: Dial = connect,
-): Promise<LoadResult> {
+export async function runLoad(port: number, conversations: Conversation[], tally: Tally, seconds: number, dial: Dial = connect): Promise<LoadResult> {
   const sockets = await Promise.all(conversations.map(() => dial(port)));
   return new Promise((resolve, reject) => {
     let started = 0;

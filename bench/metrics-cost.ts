@@ -45,7 +45,12 @@ const base = values.base ?? execFileSync('git', ['merge-base', 'HEAD', 'main'], 
 function addLoad(port: number, count: number, queue: string): Promise<LoadResult> {
   const tally = new Tally(count);
   const per = Array.from({ length: conns }, (_, i) => Math.floor(count / conns) + (i < count % conns ? 1 : 0));
-  return runLoad(port, per.map((n, i) => new Pipeline('workq', workqAdds(i, n, queue), depth, tally)), tally, 600);
+  return runLoad(
+    port,
+    per.map((n, i) => new Pipeline('workq', workqAdds(i, n, queue), depth, tally)),
+    tally,
+    600,
+  );
 }
 
 interface Side {
@@ -64,7 +69,12 @@ function cpuSeconds(pid: number): number {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-metrics-bench-'));
-const here: WorkqLauncher = { how: 'tsx', args: ['--import=tsx', path.join(ROOT, 'src/cli/workq-server.ts')], root: ROOT };
+const here: WorkqLauncher = {
+  how: 'tsx',
+  args: ['--import=tsx', path.join(ROOT, 'src/cli/workq-server.ts')],
+  supervisorArgs: ['--import=tsx', path.join(ROOT, 'supervisor/main.ts')],
+  root: ROOT,
+};
 const before = snapshotLauncher(base, tmp);
 let adminPort = 0;
 const sides: Side[] = [
@@ -85,7 +95,7 @@ const sides: Side[] = [
 
 /** Scrapes /metrics every scrapeMs until stopped, the first one at once. */
 function scraping(side: Side): () => Promise<void> {
-  if (!side.admin) return async () => undefined;
+  if (!side.admin) return () => Promise.resolve();
   let stop = false;
   const loop = (async () => {
     while (!stop) {
@@ -135,5 +145,7 @@ console.log(`| side | adds per server CPU-second (median of ${repeat}) | vs off 
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const side of sides) {
   const extra = side.admin ? `; ${side.scrapes} scrapes, one every ${scrapeMs} ms` : '';
-  console.log(`| ${side.name} | ${n(median(side.cpu))} | ${(median(side.cpu) / offCpu).toFixed(3)} | ${n(median(side.wall))} | ${(median(side.wall) / offWall).toFixed(3)} | ${side.cpu.map(n).join(' / ')}${extra} |`);
+  console.log(
+    `| ${side.name} | ${n(median(side.cpu))} | ${(median(side.cpu) / offCpu).toFixed(3)} | ${n(median(side.wall))} | ${(median(side.wall) / offWall).toFixed(3)} | ${side.cpu.map(n).join(' / ')}${extra} |`,
+  );
 }

@@ -40,7 +40,10 @@ try {
   for (let run = 0; run < repeat; run++) {
     for (let k = 0; k < sides.length; k++) {
       const side = sides[(run + k) % sides.length]!;
-      const out = execFileSync(process.execPath, ['--import=tsx', path.join(ROOT, 'bench/metrics-inproc.ts'), ...side.args, '--jobs', values.jobs], { cwd: ROOT, encoding: 'latin1' });
+      const out = execFileSync(process.execPath, ['--import=tsx', path.join(ROOT, 'bench/metrics-inproc.ts'), ...side.args, '--jobs', values.jobs], {
+        cwd: ROOT,
+        encoding: 'latin1',
+      });
       const rate = (JSON.parse(out.trim().split('\n').at(-1)!) as { addsPerCpuSecond: number }).addsPerCpuSecond;
       side.rates.push(rate);
       console.error(`run ${run + 1}/${repeat} ${side.name}: ${Math.round(rate)} adds per CPU-second`);
@@ -55,4 +58,5 @@ const off = median(sides[1]!.rates);
 const n = (v: number): string => Math.round(v).toLocaleString('en-US');
 console.log(`| side | adds per CPU-second (median of ${repeat}) | vs off | runs |`);
 console.log('| --- | --- | --- | --- |');
-for (const side of sides) console.log(`| ${side.name} | ${n(median(side.rates))} | ${(median(side.rates) / off).toFixed(3)} | ${side.rates.map(n).join(' / ')} |`);
+for (const side of sides)
+  console.log(`| ${side.name} | ${n(median(side.rates))} | ${(median(side.rates) / off).toFixed(3)} | ${side.rates.map(n).join(' / ')} |`);

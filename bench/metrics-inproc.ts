@@ -15,7 +15,10 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { jobs: { type: 'string', default: '300000' }, 'scrape-ms': { type: 'string' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { jobs: { type: 'string', default: '300000' }, 'scrape-ms': { type: 'string' } },
+});
 const root = path.resolve(positionals[0] ?? '.');
 const jobs = Number(values.jobs);
 const scrapeMs = values['scrape-ms'] === undefined ? null : Number(values['scrape-ms']);

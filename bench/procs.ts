@@ -100,8 +100,8 @@ function spawnTracked(command: string, args: string[], cwd = ROOT): { child: Chi
   const keep = (d: Buffer): void => {
     output = (output + d.toString()).slice(-OUTPUT_KEPT);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exitCode = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       live.delete(child);
@@ -122,7 +122,7 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
     await untilAnswers(spec.port, spec.probe, spec.timeoutMs, () => (gone ? 'exited during start-up' : null));
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`);
+    throw new Error(`${spec.label}: ${(err as Error).message}: ${output().trim().slice(-4000) || '(no output)'}`, { cause: err });
   }
   const readyMs = performance.now() - started;
   return {
@@ -217,10 +217,20 @@ export function workqLauncher(): WorkqLauncher | null {
   const cli = path.join(ROOT, 'src/cli/workq-server.ts');
   const newestSource = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'supervisor')));
   if (existsSync(built) && statSync(built).mtimeMs >= newestSource) {
-    return { how: 'node dist/src/cli/workq-server.js', args: [built], supervisorArgs: [path.join(ROOT, 'dist/supervisor/main.js')], root: path.join(ROOT, 'dist') };
+    return {
+      how: 'node dist/src/cli/workq-server.js',
+      args: [built],
+      supervisorArgs: [path.join(ROOT, 'dist/supervisor/main.js')],
+      root: path.join(ROOT, 'dist'),
+    };
   }
   if (existsSync(cli)) {
-    return { how: 'node --import=tsx src/cli/workq-server.ts', args: ['--import=tsx', cli], supervisorArgs: ['--import=tsx', path.join(ROOT, 'supervisor/main.ts')], root: ROOT };
+    return {
+      how: 'node --import=tsx src/cli/workq-server.ts',
+      args: ['--import=tsx', cli],
+      supervisorArgs: ['--import=tsx', path.join(ROOT, 'supervisor/main.ts')],
+      root: ROOT,
+    };
   }
   return null;
 }
@@ -319,7 +329,13 @@ export interface SupervisorProc {
  * The supervisor with one instance on `port` and `dir`, from `configDir/workq.json`;
  * resolves once the instance serves. `supervisor` settings are merged into the config.
  */
-export async function startSupervisor(launcher: WorkqLauncher, configDir: string, port: number, dir: string, supervisor: Record<string, unknown>): Promise<SupervisorProc> {
+export async function startSupervisor(
+  launcher: WorkqLauncher,
+  configDir: string,
+  port: number,
+  dir: string,
+  supervisor: Record<string, unknown>,
+): Promise<SupervisorProc> {
   const configFile = path.join(configDir, 'workq.json');
   writeFileSync(
     configFile,

@@ -13,6 +13,11 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ROOT, snapshotLauncher } from './procs.js';
 
+// The modules are loaded from a tree chosen at run time (this one, or a commit's snapshot), with this tree's API.
+type CommandLogModule = typeof import('../src/cmdlog/command-log.js');
+type EngineModule = typeof import('../src/jobs/engine.js');
+type JobModule = typeof import('../src/jobs/job.js');
+
 interface Side {
   label: string;
   root: string;
@@ -42,10 +47,13 @@ if (values.at !== undefined) {
 
 /** The log, written by the working tree's own appender: one add per segment. */
 async function writeLog(): Promise<void> {
-  const { openCommandLog } = await import(path.join(ROOT, 'src/cmdlog/command-log.ts'));
-  const { Engine } = await import(path.join(ROOT, 'src/jobs/engine.ts'));
-  const { Job } = await import(path.join(ROOT, 'src/jobs/job.ts'));
-  const log = await openCommandLog({ dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 15, cleanIntervalMs: 3_600_000, logger }, new Engine({ now: () => Date.now() }));
+  const { openCommandLog } = (await import(path.join(ROOT, 'src/cmdlog/command-log.ts'))) as CommandLogModule;
+  const { Engine } = (await import(path.join(ROOT, 'src/jobs/engine.ts'))) as EngineModule;
+  const { Job } = (await import(path.join(ROOT, 'src/jobs/job.ts'))) as JobModule;
+  const log = await openCommandLog(
+    { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 15, cleanIntervalMs: 3_600_000, logger },
+    new Engine({ now: () => Date.now() }),
+  );
   const sec = Math.floor(Date.now() / 1000);
   for (let i = 0; i < segments; i++) {
     const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
@@ -56,8 +64,8 @@ async function writeLog(): Promise<void> {
 }
 
 async function openOnce(side: Side): Promise<void> {
-  const { openCommandLog } = await import(path.join(side.root, 'src/cmdlog/command-log.ts'));
-  const { Engine } = await import(path.join(side.root, 'src/jobs/engine.ts'));
+  const { openCommandLog } = (await import(path.join(side.root, 'src/cmdlog/command-log.ts'))) as CommandLogModule;
+  const { Engine } = (await import(path.join(side.root, 'src/jobs/engine.ts'))) as EngineModule;
   const engine = new Engine({ now: () => Date.now() });
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -82,7 +90,9 @@ for (let run = 0; run < runs; run++) for (const side of sides) await openOnce(si
 
 console.log(`${segments} one-record segments, ${runs} opens per side in turns, load average ${os.loadavg()[0]!.toFixed(2)}`);
 for (const side of sides) {
-  console.log(`${side.label}: median ${median(side.ms).toFixed(0)} ms (${(median(side.ms) * 1000 / segments).toFixed(0)} µs per segment), CPU ${median(side.cpuMs).toFixed(0)} ms; runs ${side.ms.map((m) => m.toFixed(0)).join(' / ')}`);
+  console.log(
+    `${side.label}: median ${median(side.ms).toFixed(0)} ms (${((median(side.ms) * 1000) / segments).toFixed(0)} µs per segment), CPU ${median(side.cpuMs).toFixed(0)} ms; runs ${side.ms.map((m) => m.toFixed(0)).join(' / ')}`,
+  );
 }
 if (sides.length === 2) {
   const ratio = (f: (s: Side) => number[]): string => (median(f(sides[1]!)) / median(f(sides[0]!))).toFixed(1);

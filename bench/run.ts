@@ -14,7 +14,7 @@ import { selfTimeTable, topSelfTime } from './profile.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
 import { markdownTable } from './table.js';
 import { workqAdds } from './wire.js';
-import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, type WorkloadName } from './workloads.js';
+import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES } from './workloads.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
@@ -81,11 +81,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
 const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
-const launcher = !servers.includes('workq')
-  ? null
-  : values.at
-    ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-')))
-    : workqLauncher();
+const launcher = !servers.includes('workq') ? null : values.at ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-'))) : workqLauncher();
 
 const cfg: BenchConfig = {
   conns: positive(values.conns, 4, 'conns'),
@@ -183,7 +179,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   for (const name of WORKLOAD_NAMES) {
-    if (selected.includes(name)) rows.push(...(await WORKLOADS[name as WorkloadName](cfg)));
+    if (selected.includes(name)) rows.push(...(await WORKLOADS[name](cfg)));
   }
   const text = `# Workq-TS vs beanstalkd\n\n${machine()}\n\n${markdownTable(rows)}\n`;
   console.log(text);

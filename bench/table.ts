@@ -12,10 +12,7 @@ function ratio(row: Row): string {
 }
 
 export function markdownTable(rows: Row[]): string {
-  const lines = [
-    '| workload | metric | Workq-TS | beanstalkd | workq/beanstalkd | notes |',
-    '| --- | --- | ---: | ---: | ---: | --- |',
-  ];
+  const lines = ['| workload | metric | Workq-TS | beanstalkd | workq/beanstalkd | notes |', '| --- | --- | ---: | ---: | ---: | --- |'];
   for (const row of rows) {
     const cells = [row.workload, row.metric, num(row.workq, row.digits), num(row.beanstalkd, row.digits), ratio(row), row.note];
     lines.push(`| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);

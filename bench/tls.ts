@@ -6,7 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -67,7 +66,7 @@ const tlsDial: Dial = (port) =>
     socket.once('secureConnect', () => {
       socket.setNoDelay(true);
       socket.off('error', reject);
-      resolve(socket as net.Socket);
+      resolve(socket);
     });
     socket.once('error', reject);
   });

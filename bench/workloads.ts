@@ -6,16 +6,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  type Conversation,
-  type LoadResult,
-  Pipeline,
-  Tally,
-  Worker,
-  beanstalkWorker,
-  runLoad,
-  workqWorker,
-} from './loadgen.js';
+import { type Conversation, type LoadResult, Pipeline, Tally, Worker, beanstalkWorker, runLoad, workqWorker } from './loadgen.js';
 import { measureLatency } from './latency.js';
 import {
   type ServerProc,
@@ -315,7 +306,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
     cfg,
     'latency',
     (protocol) => defaultStart(cfg, protocol),
-    async () => undefined,
+    () => Promise.resolve(),
     async (protocol, p, run) => {
       const r = await measureLatency(protocol, p.port, cfg.rounds, cfg.seconds, `lat${run}`);
       p99[protocol].push(r.p99us);
@@ -323,8 +314,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
       return { value: r.p50us, note: `${r.samples} rounds, p99 ${fmt(r.p99us)} µs${errors}` };
     },
   );
-  const median = (list: number[]): number | null =>
-    list.length === 0 ? null : [...list].sort((x, y) => x - y)[Math.floor((list.length - 1) / 2)]!;
+  const median = (list: number[]): number | null => (list.length === 0 ? null : [...list].sort((x, y) => x - y)[Math.floor((list.length - 1) / 2)]!);
   return [
     {
       workload: '3. run round trip',
@@ -340,7 +330,7 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
       workq: median(p99.workq),
       beanstalkd: median(p99.beanstalk),
       digits: 0,
-      note: 'median of the runs\' p99',
+      note: "median of the runs' p99",
     },
   ];
 }
@@ -400,9 +390,7 @@ async function durabilityWorkload(cfg: BenchConfig): Promise<Row[]> {
         cfg,
         `durability ${pair.sync}`,
         (protocol) =>
-          protocol === 'workq'
-            ? startWorkq(cfg.workq!, { dir: dirs.workq, sync: pair.sync })
-            : startBeanstalkd({ dir: dirs.beanstalk, fsyncMs: pair.fsyncMs }),
+          protocol === 'workq' ? startWorkq(cfg.workq!, { dir: dirs.workq, sync: pair.sync }) : startBeanstalkd({ dir: dirs.beanstalk, fsyncMs: pair.fsyncMs }),
         (protocol, p) => warmAdds(protocol, p.port, jobs, cfg),
         async (protocol, p) => {
           const r = await addLoad(protocol, p.port, jobs, cfg, cfg.seconds);
@@ -491,7 +479,7 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
         const { units, bytes, files } = loaded.get(protocol)!;
         const emptyMs = await onServer(
           () => start(protocol, empty),
-          async (p) => p.readyMs,
+          (p) => Promise.resolve(p.readyMs),
         );
         const { readyMs, replayed } = await onServer(
           () => start(protocol, log, UNBOUNDED_SECONDS * 1000),
@@ -588,7 +576,9 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
   };
   const dirs = new Map(protocols.map((p) => [p, freshDir(cfg, `restart-${p}`)]));
   const start = (protocol: Protocol, port: number): Promise<ServerProc> =>
-    protocol === 'workq' ? startWorkq(cfg.workq!, { port, dir: dirs.get(protocol)!, sync: 'interval' }) : startBeanstalkd({ port, dir: dirs.get(protocol)!, fsyncMs: 1000 });
+    protocol === 'workq'
+      ? startWorkq(cfg.workq!, { port, dir: dirs.get(protocol)!, sync: 'interval' })
+      : startBeanstalkd({ port, dir: dirs.get(protocol)!, fsyncMs: 1000 });
   const secondOnHeldDir = async (protocol: Protocol): Promise<Sample> => {
     const port = await freePort();
     const dir = dirs.get(protocol)!;
@@ -596,7 +586,12 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
       protocol === 'workq'
         ? await runToExit(process.execPath, workqArgs(cfg.workq!, port, { dir }))
         : await runToExit('beanstalkd', beanstalkdArgs(port, { dir }));
-    const said = output.trim().split('\n').filter((line) => !line.startsWith('{')).at(-1) ?? '';
+    const said =
+      output
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith('{'))
+        .at(-1) ?? '';
     return { value: ms, note: `exit ${code}: ${said}${spanNote(output, 'starting', 'start failed', 'in the lock and the refusal')}` };
   };
   const procs = new Map<Protocol, ServerProc>();
@@ -611,7 +606,10 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
     }
     if (cfg.workq !== null) {
       cfg.log('restart: loading the supervised instance…');
-      supervisor = await startSupervisor(cfg.workq, supervisorDir, await freePort(), path.join(supervisorDir, 'log'), { restartWindowMs: RESTART_WINDOW_MS, maxRestarts: cfg.kills + 1 });
+      supervisor = await startSupervisor(cfg.workq, supervisorDir, await freePort(), path.join(supervisorDir, 'log'), {
+        restartWindowMs: RESTART_WINDOW_MS,
+        maxRestarts: cfg.kills + 1,
+      });
       await addLoad('workq', supervisor.port, jobs, cfg, UNBOUNDED_SECONDS);
     }
     for (let kill = 0; kill < cfg.kills; kill++) {
@@ -623,7 +621,12 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
         procs.set(protocol, after);
         const back = await readyJobs(protocol, after.port, 'q');
         const inServer = protocol === 'workq' ? spanNote(after.output(), 'starting', 'listening', 'in the lock take-over, the replay and listen') : '';
-        push(samples, protocol, { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready${inServer}` }, `kill ${kill + 1}/${cfg.kills}`);
+        push(
+          samples,
+          protocol,
+          { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready${inServer}` },
+          `kill ${kill + 1}/${cfg.kills}`,
+        );
         push(refusals, protocol, await secondOnHeldDir(protocol), `held directory ${kill + 1}/${cfg.kills}`);
       }
       if (supervisor !== null) {
@@ -633,7 +636,12 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
         await untilDead(child);
         await untilAnswers(supervisor.port, WORKQ_PROBE, 30000);
         const back = await readyJobs('workq', supervisor.port, 'q');
-        push(samples, 'supervised', { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready` }, `kill ${kill + 1}/${cfg.kills}`);
+        push(
+          samples,
+          'supervised',
+          { value: performance.now() - killedAt, note: `${back ?? '?'} of ${jobs.toLocaleString('en-US')} jobs ready` },
+          `kill ${kill + 1}/${cfg.kills}`,
+        );
         await supervisor.nextChild(child);
         await new Promise((r) => setTimeout(r, RESTART_WINDOW_MS));
       }
@@ -668,7 +676,7 @@ async function killRestartWorkload(cfg: BenchConfig): Promise<Row[]> {
       note: noted(samples.get('supervised')),
     },
     {
-      workload: '7. Node\'s floor: `node -e` of a bare net listen',
+      workload: "7. Node's floor: `node -e` of a bare net listen",
       metric: 'ms from spawn until the port answers (beanstalkd column: its restart above)',
       workq: median(samples.get('floor')),
       beanstalkd,

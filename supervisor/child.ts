@@ -46,7 +46,10 @@ export function runChild(argv: readonly string[]): void {
   const index = Number(process.env['WORKQ_INSTANCE_INDEX']);
   const settings = config.value.instances[index];
   if (settings === undefined || settings.name !== process.env['WORKQ_INSTANCE_NAME']) {
-    fail(null, `instance ${process.env['WORKQ_INSTANCE_NAME'] ?? '?'} is no longer at position ${index} of the configuration: restart the supervisor to change the list of instances`);
+    fail(
+      null,
+      `instance ${process.env['WORKQ_INSTANCE_NAME'] ?? '?'} is no longer at position ${index} of the configuration: restart the supervisor to change the list of instances`,
+    );
   }
   const directories = checkDirectories([settings]);
   if (!directories.ok) fail(null, `invalid configuration: ${directories.error}`);

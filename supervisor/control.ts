@@ -24,7 +24,10 @@ function probe(path: string): Promise<'live' | 'stale' | 'absent'> {
 export async function serveControl(path: string, status: () => Promise<SupervisorStatus>): Promise<Result<net.Server>> {
   const found = await probe(path);
   if (found === 'live') {
-    return { ok: false, error: `another supervisor answers on the control socket ${path}: stop it, or give this one a socket of its own (supervisor.controlSocket, WORKQ_CONTROL_SOCKET or --control)` };
+    return {
+      ok: false,
+      error: `another supervisor answers on the control socket ${path}: stop it, or give this one a socket of its own (supervisor.controlSocket, WORKQ_CONTROL_SOCKET or --control)`,
+    };
   }
   if (found === 'stale') {
     try {

@@ -32,12 +32,7 @@ const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'l
 const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping', 'listening', 'listen-failed', 'connection', 'go']);
 
 function hasType(value: unknown, types: Set<string>): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { type?: unknown }).type === 'string' &&
-    types.has((value as { type: string }).type)
-  );
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && types.has((value as { type: string }).type);
 }
 
 export function isChildMessage(value: unknown): value is ChildMessage {

@@ -30,7 +30,7 @@ export function answerMetricsRequests(registry: Registry): void {
   process.on('message', (message: unknown) => {
     if (!isType<MetricsRequest>(message, 'workq:metrics-request')) return;
     void registry.getMetricsAsJSON().then((metrics) => {
-      const reply: MetricsReply = { type: 'workq:metrics', id: message.id, metrics: metrics as MetricsJson };
+      const reply: MetricsReply = { type: 'workq:metrics', id: message.id, metrics: metrics };
       if (process.send && process.connected) process.send(reply);
     });
   });

@@ -352,7 +352,10 @@ export class Supervisor {
     }
     const delay = slot.policy.onCrash(this.now());
     if (delay === null) {
-      log.error({ code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs }, 'server keeps crashing: left down, the other instances keep serving');
+      log.error(
+        { code, signal, lastError: slot.lastError, maxRestarts: this.config.supervisor.maxRestarts, windowMs: this.config.supervisor.restartWindowMs },
+        'server keeps crashing: left down, the other instances keep serving',
+      );
       this.leaveDown(slot);
       return;
     }

@@ -78,12 +78,12 @@ export async function runPrimary(argv: readonly string[]): Promise<void> {
   });
   const stop = (signal: string): void => {
     logger.info({ signal }, 'graceful stop');
-    void (supervisor as Supervisor).stop().then(() => finish(0, null));
+    void supervisor.stop().then(() => finish(0, null));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void (supervisor as Supervisor).restart());
+  process.on('SIGHUP', () => void supervisor.restart());
   logger.info({ files: config.value.files, instances: config.value.instances.map((instance) => instance.name), control: socketPath }, 'supervisor starting');
-  admin = await startSupervisorAdmin(config.value, () => supervisor as Supervisor, logger);
+  admin = await startSupervisorAdmin(config.value, () => supervisor, logger);
   supervisor.start();
 }

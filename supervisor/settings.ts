@@ -5,12 +5,22 @@ import type { Result } from '../src/config/resolve.js';
 export const SUPERVISOR_FLAGS: FlagTable = {
   config: { kind: 'string', repeatable: true, metavar: 'FILE', usage: 'JSON configuration file over config/default.json (repeatable; later files win)' },
   'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
-  control: { kind: 'string', metavar: 'SOCKET', usage: 'unix socket of the status service, over supervisor.controlSocket', defaultText: '"$TMPDIR/workq-<uid>/control.sock"' },
+  control: {
+    kind: 'string',
+    metavar: 'SOCKET',
+    usage: 'unix socket of the status service, over supervisor.controlSocket',
+    defaultText: '"$TMPDIR/workq-<uid>/control.sock"',
+  },
 };
 
 export const STATUS_FLAGS: FlagTable = {
   config: SUPERVISOR_FLAGS['config']!,
-  control: { kind: 'string', metavar: 'SOCKET', usage: 'unix socket of the supervisor to ask (the configuration is then not read)', defaultText: 'supervisor.controlSocket, else "$TMPDIR/workq-<uid>/control.sock"' },
+  control: {
+    kind: 'string',
+    metavar: 'SOCKET',
+    usage: 'unix socket of the supervisor to ask (the configuration is then not read)',
+    defaultText: 'supervisor.controlSocket, else "$TMPDIR/workq-<uid>/control.sock"',
+  },
   json: { kind: 'bool', usage: 'print the status as JSON' },
 };
 

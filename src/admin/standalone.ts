@@ -39,11 +39,11 @@ export class StandaloneAdmin implements AdminSource {
     this.stopping = true;
   }
 
-  async status(): Promise<StandaloneStatus> {
+  status(): Promise<StandaloneStatus> {
     const server = this.server;
     const status = server?.status() ?? null;
     const state = this.stopping ? 'stopping' : server === null ? 'starting' : 'ready';
-    return {
+    return Promise.resolve({
       pid: process.pid,
       startedAt: this.startedAt,
       instances: [
@@ -60,10 +60,10 @@ export class StandaloneAdmin implements AdminSource {
           lastError: null,
         },
       ],
-    };
+    });
   }
 
-  async metrics(): Promise<Registry> {
-    return this.registry;
+  metrics(): Promise<Registry> {
+    return Promise.resolve(this.registry);
   }
 }

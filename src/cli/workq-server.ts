@@ -26,20 +26,31 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   if (!parsed.ok) exitWith(parsed.error.help ? 0 : 2, parsed.error.help ? USAGE : `${parsed.error.message}\n${USAGE}`);
   const { values, rest } = parsed.value;
   if (rest.length > 0) exitWith(2, `unexpected argument: ${rest[0]}\n${USAGE}`);
-  const [{ loadConfig }, { standaloneSettings }, { checkDirectories }, { effectiveSettings }, { pino }, { ServerRun }, { startServer }, { ServerStats }, { startAdmin }, { StandaloneAdmin }, { instanceRegistry }] =
-    await Promise.all([
-      import('../config/load.js'),
-      import('../config/standalone.js'),
-      import('../config/directories.js'),
-      import('../config/effective.js'),
-      import('pino'),
-      import('../server/run.js'),
-      import('../server/server.js'),
-      import('../server/stats.js'),
-      import('../admin/http.js'),
-      import('../admin/standalone.js'),
-      import('../metrics/instance-metrics.js'),
-    ]);
+  const [
+    { loadConfig },
+    { standaloneSettings },
+    { checkDirectories },
+    { effectiveSettings },
+    { pino },
+    { ServerRun },
+    { startServer },
+    { ServerStats },
+    { startAdmin },
+    { StandaloneAdmin },
+    { instanceRegistry },
+  ] = await Promise.all([
+    import('../config/load.js'),
+    import('../config/standalone.js'),
+    import('../config/directories.js'),
+    import('../config/effective.js'),
+    import('pino'),
+    import('../server/run.js'),
+    import('../server/server.js'),
+    import('../server/stats.js'),
+    import('../admin/http.js'),
+    import('../admin/standalone.js'),
+    import('../metrics/instance-metrics.js'),
+  ]);
   const level = values.get('log-level');
   const config = loadConfig({
     files: (values.get('config') as string[] | undefined) ?? [],
@@ -111,7 +122,12 @@ function formatStatus(status: SupervisorStatus): string {
     ]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd(),
+  );
   return `supervisor pid ${status.pid}, up ${formatDuration(Date.now() - status.startedAt)}, ${status.state} (control socket ${status.control})\n${lines.join('\n')}`;
 }
 

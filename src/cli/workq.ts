@@ -129,9 +129,9 @@ const program = new Command('workq')
       .default([], 'WORKQ_SERVERS, else 127.0.0.1:9922'),
   )
   .option('--json', 'print JSON for scripts', false)
-  .option('--secret-file <path>', 'read the server\'s shared secret from this file (env WORKQ_SECRET holds it directly); never on the command line')
+  .option('--secret-file <path>', "read the server's shared secret from this file (env WORKQ_SECRET holds it directly); never on the command line")
   .option('--tls', 'connect with TLS (env WORKQ_TLS=1)')
-  .option('--tls-ca <path>', 'trust this PEM certificate or CA instead of the system\'s (implies --tls; env WORKQ_TLS_CA)')
+  .option('--tls-ca <path>', "trust this PEM certificate or CA instead of the system's (implies --tls; env WORKQ_TLS_CA)")
   .option('--tls-servername <name>', 'name to check the server certificate against (implies --tls)')
   .option('--tls-insecure', 'do not verify the server certificate (implies --tls; testing only)')
   .showHelpAfterError();
@@ -195,7 +195,7 @@ function jobOptions(command: Command): Command {
     .option('--priority <n>', 'higher runs first', integer)
     .option('--max-attempts <n>', 'leases allowed (0: up to 255)', integer)
     .option('--max-fails <n>', 'fails allowed before the job stays failed', integer)
-    .option('--retry-delay <ms>', 'wait before a retry after a lease (default: the server\'s)', integer)
+    .option('--retry-delay <ms>', "wait before a retry after a lease (default: the server's)", integer)
     .option('--retry-max-delay <ms>', 'the retry delay doubles per retry up to this', integer)
     .option('--retry-jitter <percent>', 'shorten each retry delay by a random share of up to this', integer)
     .option('--id <uuid>', 'job ID (default: a new UUIDv4)')
@@ -204,8 +204,15 @@ function jobOptions(command: Command): Command {
 
 function addOptions(o: JobOptions): AddOptions {
   return {
-    id: o.id, ttrMs: o.ttr, ttlMs: o.ttl, priority: o.priority, maxAttempts: o.maxAttempts, maxFails: o.maxFails,
-    retryDelayMs: o.retryDelay, retryMaxDelayMs: o.retryMaxDelay, retryJitterPercent: o.retryJitter,
+    id: o.id,
+    ttrMs: o.ttr,
+    ttlMs: o.ttl,
+    priority: o.priority,
+    maxAttempts: o.maxAttempts,
+    maxFails: o.maxFails,
+    retryDelayMs: o.retryDelay,
+    retryMaxDelayMs: o.retryMaxDelay,
+    retryJitterPercent: o.retryJitter,
   };
 }
 
@@ -407,16 +414,14 @@ inspect
     }),
   );
 
-inspect
-  .command('server')
-  .action(
-    act(async (client, json) => {
-      const { server } = on();
-      const infos = server === undefined ? await client.inspectServers() : [await client.inspectServer({ server })];
-      if (json) print(JSON.stringify(infos.length === 1 ? infos[0] : infos));
-      else print(infos.map(serverText).join('\n\n'));
-    }),
-  );
+inspect.command('server').action(
+  act(async (client, json) => {
+    const { server } = on();
+    const infos = server === undefined ? await client.inspectServers() : [await client.inspectServer({ server })];
+    if (json) print(JSON.stringify(infos.length === 1 ? infos[0] : infos));
+    else print(infos.map(serverText).join('\n\n'));
+  }),
+);
 
 program.exitOverride((error) => {
   process.exit(error.exitCode === 0 ? 0 : EXIT.usage);

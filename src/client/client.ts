@@ -53,8 +53,8 @@ const MAX_PAGE = 100;
  * per server when `server` is given and summed or concatenated over all servers when not.
  */
 export class WorkqClient {
-  /** The normalized `host:port` list, in the order given. */
-  readonly servers: readonly string[];
+  /** The normalized `host:port` list, in the order given: never empty. */
+  readonly servers: readonly [string, ...string[]];
   private readonly links = new Map<string, ServerLink>();
   /** Jobs a multi-server lease received after it had already returned another one. */
   private stash: Array<{ job: LeasedJob; until: number }> = [];
@@ -62,8 +62,9 @@ export class WorkqClient {
   private closing: Promise<void> | null = null;
 
   constructor(options: ClientOptions) {
-    const servers = [...new Set(options.servers.map(normalizeAddress))];
-    if (servers.length === 0) throw new RangeError('WorkqClient needs at least one server');
+    const [first, ...others] = new Set(options.servers.map(normalizeAddress));
+    if (first === undefined) throw new RangeError('WorkqClient needs at least one server');
+    const servers: [string, ...string[]] = [first, ...others];
     this.servers = servers;
     const connection = {
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
@@ -214,7 +215,7 @@ export class WorkqClient {
     const offset = options.offset ?? 0;
     const limit = options.limit ?? MAX_PAGE;
     if (options.server !== undefined || this.servers.length === 1) {
-      const server = options.server ?? (this.servers[0] as string);
+      const server = options.server ?? this.servers[0];
       return this.send<QueueInfo[]>(server, 'queues', inspectQueuesCommand(offset, limit));
     }
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ClientError('Invalid limit');
@@ -225,7 +226,7 @@ export class WorkqClient {
 
   /** `inspect server` of one server: `server`, or the first of the list. */
   inspectServer(options: ServerOption = {}): Promise<ServerInfo> {
-    return this.send<ServerInfo>(options.server ?? (this.servers[0] as string), 'server', inspectServerCommand());
+    return this.send<ServerInfo>(options.server ?? this.servers[0], 'server', inspectServerCommand());
   }
 
   /** `inspect server` of every server, in list order. */
@@ -361,9 +362,11 @@ export class WorkqClient {
 }
 
 /** A timeout if any server simply had nothing; otherwise the first real error. */
-function leaseFailure(errors: readonly unknown[]): unknown {
+function leaseFailure(errors: readonly unknown[]): Error {
   if (errors.some((error) => error instanceof TimeoutError)) return new TimeoutError();
-  return errors[0] ?? new TimeoutError();
+  const first = errors[0];
+  // Connections reject with Errors only; anything else would not say more than the timeout.
+  return first instanceof Error ? first : new TimeoutError();
 }
 
 function mergeQueues(queues: readonly QueueInfo[]): QueueInfo[] {

@@ -123,7 +123,8 @@ export class Connection {
     const { host, port } = splitAddress(this.address);
     const { tls } = this.options;
     // SNI carries host names only; a certificate for an IP address is still checked against it.
-    const socket = tls === null ? netConnect({ host, port, noDelay: true }) : tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...tls });
+    const socket =
+      tls === null ? netConnect({ host, port, noDelay: true }) : tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...tls });
     this.socket = socket;
     let lastError: Error | null = null;
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.options.connectTimeoutMs);
@@ -153,7 +154,7 @@ export class Connection {
       this.scheduleFlush();
     });
     socket.on('data', (chunk: Buffer) => parser.feed(chunk));
-    socket.on('error', (error) => {
+    socket.on('error', (error: Error) => {
       lastError = error;
     });
     socket.once('close', () => {

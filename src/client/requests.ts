@@ -31,8 +31,7 @@ export function validName(name: string): boolean {
   if (name.length < 1 || name.length > 255) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    const ok =
-      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
     if (!ok) return false;
   }
   return true;
@@ -73,15 +72,7 @@ export function addCommand(id: string, name: string, ttrMs: number, ttlMs: numbe
   return withBlock(`add ${id} ${name} ${ttrMs} ${ttlMs} ${payload.length}${flags(f)}\r\n`, payload);
 }
 
-export function scheduleCommand(
-  id: string,
-  name: string,
-  ttrMs: number,
-  ttlMs: number,
-  time: string,
-  payload: Buffer,
-  f: JobFlags,
-): Encoded {
+export function scheduleCommand(id: string, name: string, ttrMs: number, ttlMs: number, time: string, payload: Buffer, f: JobFlags): Encoded {
   if (!token(id)) return new ClientError('Invalid ID');
   if (!validName(name)) return new ClientError('Invalid Name');
   if (!token(time)) return new ClientError('Invalid Time');

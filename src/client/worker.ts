@@ -58,11 +58,11 @@ export function worker(client: WorkqClient, names: string | readonly string[], h
   async function execute(job: LeasedJob): Promise<void> {
     const controller = new AbortController();
     const lease = new LeaseKeeper(client, job, controller, options.extendLease ?? true, report);
-    let value: unknown;
+    let value: Payload | undefined;
     let failure: unknown = null;
     let failed = false;
     try {
-      value = await handler(job, { signal: controller.signal });
+      value = asPayload(await handler(job, { signal: controller.signal }));
     } catch (error) {
       failed = true;
       failure = error;
@@ -70,7 +70,7 @@ export function worker(client: WorkqClient, names: string | readonly string[], h
       lease.stop();
     }
     try {
-      if (!failed) await client.complete(job.id, asPayload(value), { server: job.server });
+      if (!failed) await client.complete(job.id, value, { server: job.server });
       // After the TTR the server has already requeued or failed the job; a late failure would only disturb that.
       else if (!controller.signal.aborted) await client.fail(job.id, failureText(failure), { server: job.server });
     } catch (error) {
@@ -135,10 +135,19 @@ export function worker(client: WorkqClient, names: string | readonly string[], h
   };
 }
 
+/**
+ * The result a handler returned, as the job's result. Handlers written in JavaScript may
+ * return any value: other bytes are sent as they are, numbers, booleans, objects and arrays
+ * as their JSON text (never as "[object Object]"); a value JSON cannot encode throws, which
+ * fails the job with the reason.
+ */
 function asPayload(value: unknown): Payload | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string' || Buffer.isBuffer(value)) return value;
-  return String(value);
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError(`the handler returned a ${typeof value}, which is not a job result (a string, a Buffer or a JSON value)`);
+  return json;
 }
 
 function failureText(error: unknown): string {

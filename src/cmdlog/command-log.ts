@@ -170,7 +170,7 @@ export async function openCommandLog(opts: CommandLogOptions, engine: ReplayTarg
     await fs.mkdir(dir);
     await fs.accessWritable(dir);
   } catch (err) {
-    throw new Error(`cmdlog directory ${dir} cannot be created or is not writable: ${(err as Error).message}`);
+    throw new Error(`cmdlog directory ${dir} cannot be created or is not writable: ${(err as Error).message}`, { cause: err });
   }
   const lock = await lockDirectory(dir, logger);
   try {

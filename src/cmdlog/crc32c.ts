@@ -31,8 +31,14 @@ export function crc32c(buf: Buffer, start: number, end: number): number {
   for (; i + 8 <= end; i += 8) {
     const w = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
     c =
-      t[1792 + (w & 0xff)]! ^ t[1536 + ((w >>> 8) & 0xff)]! ^ t[1280 + ((w >>> 16) & 0xff)]! ^ t[1024 + (w >>> 24)]! ^
-      t[768 + buf[i + 4]!]! ^ t[512 + buf[i + 5]!]! ^ t[256 + buf[i + 6]!]! ^ t[buf[i + 7]!]!;
+      t[1792 + (w & 0xff)]! ^
+      t[1536 + ((w >>> 8) & 0xff)]! ^
+      t[1280 + ((w >>> 16) & 0xff)]! ^
+      t[1024 + (w >>> 24)]! ^
+      t[768 + buf[i + 4]!]! ^
+      t[512 + buf[i + 5]!]! ^
+      t[256 + buf[i + 6]!]! ^
+      t[buf[i + 7]!]!;
   }
   for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

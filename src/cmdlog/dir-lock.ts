@@ -77,7 +77,7 @@ async function lockAppendFile(dir: string, load: () => Promise<TryFlock>): Promi
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
   } catch (err) {
-    throw new Error(errorCode(err) === 'EISDIR' ? notAFile : `cmdlog directory ${dir}: cannot open ${file}: ${(err as Error).message}`);
+    throw new Error(errorCode(err) === 'EISDIR' ? notAFile : `cmdlog directory ${dir}: cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
   try {
     if (!fs.fstatSync(fd).isFile()) throw new Error(notAFile);
@@ -127,7 +127,8 @@ async function lockDirectoryFile(dir: string, logger: Logger): Promise<() => Pro
     });
   } catch (err) {
     // Only a process that does not take the flock (an older release of this server) can be here.
-    if (errorCode(err) === 'ELOCKED') throw new DirLockError('ELOCKED', `cmdlog directory ${dir} is in use: another process holds ${lockPath} without the kernel lock on append.lock`);
-    throw new Error(`cannot lock cmdlog directory ${dir}: ${(err as Error).message}`);
+    if (errorCode(err) === 'ELOCKED')
+      throw new DirLockError('ELOCKED', `cmdlog directory ${dir} is in use: another process holds ${lockPath} without the kernel lock on append.lock`);
+    throw new Error(`cannot lock cmdlog directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -23,7 +23,7 @@ export class DurableWaiters {
     this.seqs.push(seq);
     this.cbs.push(cb);
     // Callers register in sequence order; keep the rare out-of-order one sorted.
-    while (i > this.head && this.seqs[i - 1] > seq) {
+    while (i > this.head && this.seqs[i - 1]! > seq) {
       this.seqs[i] = this.seqs[i - 1]!;
       this.cbs[i] = this.cbs[i - 1]!;
       i--;
@@ -38,8 +38,8 @@ export class DurableWaiters {
     const seqs = this.seqs;
     const cbs = this.cbs;
     let head = this.head;
-    while (head < seqs.length && seqs[head] <= seq) {
-      const cb = cbs[head];
+    while (head < seqs.length && seqs[head]! <= seq) {
+      const cb = cbs[head]!;
       head++;
       try {
         cb();

@@ -43,7 +43,7 @@ interface ManifestFile {
 /** "1-5,7,9-12" for [1,2,3,4,5,7,9,10,11,12] (ascending). */
 export function formatRanges(nums: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < nums.length; ) {
+  for (let i = 0; i < nums.length;) {
     let j = i;
     while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
     parts.push(i === j ? String(nums[i]) : `${nums[i]}-${nums[j]}`);
@@ -56,7 +56,12 @@ export function formatRanges(nums: readonly number[]): string {
 export function describeSegments(nums: readonly number[]): string {
   return formatRanges(nums)
     .split(',')
-    .map((run) => run.split('-').map((n) => segmentName(Number(n))).join(' … '))
+    .map((run) =>
+      run
+        .split('-')
+        .map((n) => segmentName(Number(n)))
+        .join(' … '),
+    )
     .join(', ');
 }
 
@@ -138,7 +143,11 @@ export function compareWithManifest(listed: readonly number[], present: readonly
 export async function checkManifest(fs: LogFileSystem, dir: string, present: readonly number[], logger: Logger): Promise<number[] | null> {
   const listed = await readManifest(fs, dir);
   if (listed === null) {
-    if (present.length > 0) logger.info({ dir, segments: present.length }, `cmdlog: no segment manifest (a log of the original server, or of an older version); replaying the segments present and writing ${MANIFEST_NAME}`);
+    if (present.length > 0)
+      logger.info(
+        { dir, segments: present.length },
+        `cmdlog: no segment manifest (a log of the original server, or of an older version); replaying the segments present and writing ${MANIFEST_NAME}`,
+      );
     return null;
   }
   const { missing, above, unlisted } = compareWithManifest(listed, present);
@@ -152,8 +161,16 @@ export async function checkManifest(fs: LogFileSystem, dir: string, present: rea
         `Restore ${missing.length === 1 ? 'it' : 'them'} from a backup; or, to accept the loss (or if the original Workq server ran on this directory since and its cleaner removed ${missing.length === 1 ? 'it' : 'them'}), move ${manifest} away: it is rebuilt from the segments present`,
     );
   }
-  if (above.length > 0) logger.info({ dir, segments: describeSegments(above) }, 'cmdlog: segments above those the manifest lists (created after its last update) are part of the log');
-  if (unlisted.length > 0) logger.warn({ dir, segments: describeSegments(unlisted) }, 'cmdlog: segments the manifest does not list (left by an interrupted cleaning pass, or put back by hand) are replayed');
+  if (above.length > 0)
+    logger.info(
+      { dir, segments: describeSegments(above) },
+      'cmdlog: segments above those the manifest lists (created after its last update) are part of the log',
+    );
+  if (unlisted.length > 0)
+    logger.warn(
+      { dir, segments: describeSegments(unlisted) },
+      'cmdlog: segments the manifest does not list (left by an interrupted cleaning pass, or put back by hand) are replayed',
+    );
   return listed;
 }
 

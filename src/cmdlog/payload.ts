@@ -19,11 +19,7 @@ export type Payload =
   | { type: typeof RecordType.Pause | typeof RecordType.Resume; name: string };
 
 type IdRecordType =
-  | typeof RecordType.Delete
-  | typeof RecordType.Expire
-  | typeof RecordType.StartAttempt
-  | typeof RecordType.TimeoutAttempt
-  | typeof RecordType.Retry;
+  typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt | typeof RecordType.Retry;
 
 const MAX_NAME = 255;
 const MAX_TTR = 86_400_000;
@@ -42,9 +38,18 @@ export function jobPayloadLength(job: JobFields): number {
   const nameLength = job.name.length;
   const payloadLength = job.payload.length;
   return (
-    1 + ID_LENGTH + uvarintLength(nameLength) + nameLength + uvarintLength(job.ttr) + uvarintLength(job.ttl) +
-    uvarintLength(zigzag(job.priority)) + uvarintLength(job.maxAttempts) + uvarintLength(job.maxFails) +
-    uvarintLength(payloadLength) + payloadLength + 2 * TIME_LENGTH
+    1 +
+    ID_LENGTH +
+    uvarintLength(nameLength) +
+    nameLength +
+    uvarintLength(job.ttr) +
+    uvarintLength(job.ttl) +
+    uvarintLength(zigzag(job.priority)) +
+    uvarintLength(job.maxAttempts) +
+    uvarintLength(job.maxFails) +
+    uvarintLength(payloadLength) +
+    payloadLength +
+    2 * TIME_LENGTH
   );
 }
 

@@ -61,7 +61,7 @@ export class RecordQueue {
     const ends = this.ends;
     let i = this.written;
     do {
-      size += ends[i] - (i === 0 ? 0 : ends[i - 1]);
+      size += ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
       i++;
     } while (i < ends.length && size < limit);
     return i;
@@ -69,7 +69,7 @@ export class RecordQueue {
 
   /** Byte offset where queued record `i` ends. */
   endOf(i: number): number {
-    return this.ends[i];
+    return this.ends[i]!;
   }
 
   /** Records up to index `i` (exclusive) are in the file. */
@@ -89,7 +89,7 @@ export class RecordQueue {
   /** Drops the first `count` queued records (`bytes` bytes), durable now; their drop times go to `dropAt`. */
   release(count: number, bytes: number, dropAt: number[]): void {
     if (count === 0) return;
-    for (let i = 0; i < count; i++) dropAt.push(this.drops[i]);
+    for (let i = 0; i < count; i++) dropAt.push(this.drops[i]!);
     if (count === this.ends.length) {
       this.ends = [];
       this.drops = [];
@@ -98,7 +98,7 @@ export class RecordQueue {
     } else {
       this.ends.splice(0, count);
       this.drops.splice(0, count);
-      for (let i = 0; i < this.ends.length; i++) this.ends[i] -= bytes;
+      for (let i = 0; i < this.ends.length; i++) this.ends[i] = this.ends[i]! - bytes;
       this.buf.copy(this.buf, 0, bytes, this.len);
       this.len -= bytes;
     }

@@ -96,7 +96,10 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
       const keptIn = buf.length > 0 ? await keepTornBytes(ctx.fs, ctx.dir, file, buf) : null;
       await rewriteAsHeader(ctx.fs, file);
-      ctx.logger.warn({ file, bytes: buf.length, keptIn }, 'cmdlog: highest segment without its header (shorter than one, or zero-filled), rewritten as an empty segment');
+      ctx.logger.warn(
+        { file, bytes: buf.length, keptIn },
+        'cmdlog: highest segment without its header (shorter than one, or zero-filled), rewritten as an empty segment',
+      );
       highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
       source.done();
       continue;
@@ -140,7 +143,10 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
       const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
       await truncateFile(ctx.fs, file, pos);
-      ctx.logger.warn({ file, offset: pos, bytesDropped: size - pos, keptIn }, `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`);
+      ctx.logger.warn(
+        { file, offset: pos, bytesDropped: size - pos, keptIn },
+        `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`,
+      );
       size = pos;
     }
     if (isHighest) highest = { num: segment.num, size, dropAt };

@@ -131,7 +131,7 @@ export class WorkerSegments implements SegmentSource {
     nums: number[],
     runBytes?: number,
   ) {
-    const workerData: SegmentWorkerData = { dir, nums, consumed: this.consumed.buffer as SharedArrayBuffer, runBytes };
+    const workerData: SegmentWorkerData = { dir, nums, consumed: this.consumed.buffer, runBytes };
     this.worker = startModuleWorker('segment-worker', workerData);
     this.worker.on('message', (m: SegmentWorkerMessage) => this.deliver(m));
     this.worker.on('error', (err) => this.fail(err));

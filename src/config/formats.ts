@@ -15,47 +15,27 @@ const DIGITS = /^[0-9]+$/;
 /** Returns why `value` is not a valid setting, or null when it is. */
 export type Check = (value: unknown) => string | null;
 
-export const checkHost: Check = (v) =>
-  typeof v === 'string' && (isIP(v) !== 0 || HOSTNAME_PATTERN.test(v))
-    ? null
-    : 'must be an IP address or a host name';
+export const checkHost: Check = (v) => (typeof v === 'string' && (isIP(v) !== 0 || HOSTNAME_PATTERN.test(v)) ? null : 'must be an IP address or a host name');
 
-export const checkPort: Check = (v) =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535
-    ? null
-    : 'must be an integer from 0 to 65535';
+export const checkPort: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : 'must be an integer from 0 to 65535');
 
-export const checkName: Check = (v) =>
-  typeof v === 'string' && NAME_PATTERN.test(v)
-    ? null
-    : 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -';
+export const checkName: Check = (v) => (typeof v === 'string' && NAME_PATTERN.test(v) ? null : 'must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
 
-export const checkSync: Check = (v) =>
-  (SYNC_POLICIES as readonly unknown[]).includes(v)
-    ? null
-    : `must be one of ${SYNC_POLICIES.join(', ')}`;
+export const checkSync: Check = (v) => ((SYNC_POLICIES as readonly unknown[]).includes(v) ? null : `must be one of ${SYNC_POLICIES.join(', ')}`);
 
 export const checkMs: Check = (v) =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS
-    ? null
-    : `must be an integer number of milliseconds from 0 to ${MAX_TIMER_MS}`;
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMER_MS ? null : `must be an integer number of milliseconds from 0 to ${MAX_TIMER_MS}`;
 
 /** A retry delay: at most 24 h, like a TTR (docs/protocol-extensions.md). */
 export const checkRetryMs: Check = (v) =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 86_400_000
-    ? null
-    : 'must be an integer number of milliseconds from 0 to 86400000';
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 86_400_000 ? null : 'must be an integer number of milliseconds from 0 to 86400000';
 
-export const checkPercent: Check = (v) =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? null : 'must be an integer from 0 to 100';
+export const checkPercent: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100 ? null : 'must be an integer from 0 to 100');
 
-export const checkBytes: Check = (v) =>
-  Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be a non-negative integer number of bytes';
+export const checkBytes: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be a non-negative integer number of bytes');
 
 export const checkPath: Check = (v) =>
-  v === null || (typeof v === 'string' && v.length > 0 && !v.includes('\0'))
-    ? null
-    : 'must be a directory path, or null for no command log';
+  v === null || (typeof v === 'string' && v.length > 0 && !v.includes('\0')) ? null : 'must be a directory path, or null for no command log';
 
 /** Shortest shared secret accepted: long enough that guessing over the wire is hopeless. */
 export const MIN_SECRET_LENGTH = 16;
@@ -69,13 +49,11 @@ export const checkSecrets: Check = (v) =>
 
 export const checkBoolean: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 
-export const checkFile: Check = (v) =>
-  typeof v === 'string' && !v.includes('\0') ? null : 'must be a file path, or empty for none';
+export const checkFile: Check = (v) => (typeof v === 'string' && !v.includes('\0') ? null : 'must be a file path, or empty for none');
 
 export const checkPortOrNull: Check = (v) => (v === null ? null : checkPort(v) === null ? null : 'must be a port from 0 to 65535, or null');
 
-export const checkCount: Check = (v) =>
-  Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be a positive integer';
+export const checkCount: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be a positive integer');
 
 export const checkSocketPath: Check = (v) =>
   v === '' || (typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && Buffer.byteLength(v) <= 107)

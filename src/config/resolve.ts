@@ -23,11 +23,18 @@ export function defaultRetryDelay(retry: RawConfig['retry']): { retryDelay?: Ret
 export type SafetyConfig = Pick<RawConfig, 'auth' | 'tls' | 'limits'>;
 
 /** An instance's auth, TLS and limits: its own keys over the shared ones; TLS file paths resolve against cwd. */
-export function inheritSafety(shared: SafetyConfig, entry: Pick<InstanceEntry, 'auth' | 'tls' | 'limits'>, cwd: string): { auth: AuthSettings; tls: TlsSettings | null; limits: LimitSettings } {
+export function inheritSafety(
+  shared: SafetyConfig,
+  entry: Pick<InstanceEntry, 'auth' | 'tls' | 'limits'>,
+  cwd: string,
+): { auth: AuthSettings; tls: TlsSettings | null; limits: LimitSettings } {
   const tls = { ...shared.tls, ...entry.tls };
   return {
     auth: { ...shared.auth, ...entry.auth },
-    tls: tls.cert === '' && tls.key === '' ? null : { cert: tls.cert === '' ? '' : resolvePath(cwd, tls.cert), key: tls.key === '' ? '' : resolvePath(cwd, tls.key), port: tls.port },
+    tls:
+      tls.cert === '' && tls.key === ''
+        ? null
+        : { cert: tls.cert === '' ? '' : resolvePath(cwd, tls.cert), key: tls.key === '' ? '' : resolvePath(cwd, tls.key), port: tls.port },
     limits: { ...shared.limits, ...entry.limits },
   };
 }
@@ -93,9 +100,7 @@ export function resolveInstances(raw: RawConfig, cwd: string): Result<InstanceSe
     const clash =
       firstUse(names, settings.name, index, 'name', `"${settings.name}"`) ??
       (settings.port === 0 ? null : firstUse(ports, settings.port, index, 'port', String(settings.port))) ??
-      (settings.cmdlog.path === null
-        ? null
-        : firstUse(paths, settings.cmdlog.path, index, 'cmdlog.path', settings.cmdlog.path));
+      (settings.cmdlog.path === null ? null : firstUse(paths, settings.cmdlog.path, index, 'cmdlog.path', settings.cmdlog.path));
     if (clash !== null) return { ok: false, error: `${where}: ${clash}` };
   }
   return { ok: true, value: all };

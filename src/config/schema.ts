@@ -115,7 +115,7 @@ export const schema: convict.Schema<RawConfig> = {
       env: 'WORKQ_TLS_KEY',
     },
     port: {
-      doc: 'Port of the TLS listener, alongside plain TCP on the instance\'s port; null: the instance\'s port speaks TLS only.',
+      doc: "Port of the TLS listener, alongside plain TCP on the instance's port; null: the instance's port speaks TLS only.",
       format: 'workq-port-or-null',
       default: null,
       env: 'WORKQ_TLS_PORT',
@@ -169,7 +169,7 @@ export const schema: convict.Schema<RawConfig> = {
   },
   supervisor: {
     controlSocket: {
-      doc: 'Absolute path of the unix socket of the supervisor\'s status service; empty means <temp directory>/workq-<uid>/control.sock. Give each supervisor of one user on one host its own.',
+      doc: "Absolute path of the unix socket of the supervisor's status service; empty means <temp directory>/workq-<uid>/control.sock. Give each supervisor of one user on one host its own.",
       format: 'workq-socket-path',
       default: '',
       env: 'WORKQ_CONTROL_SOCKET',

@@ -22,7 +22,11 @@ export const SERVER_FLAGS: FlagTable = {
   'retry-max-delay': { kind: 'uint', metavar: 'MS', usage: 'above 0: that retry delay doubles per retry up to MS', defaultText: '0' },
   'retry-jitter': { kind: 'uint', metavar: 'PCT', usage: 'that retry delay shortened by a random share of up to PCT%', defaultText: '0' },
   'log-level': { kind: 'string', metavar: 'LEVEL', usage: 'fatal, error, warn, info, debug, trace or silent', defaultText: '"info"' },
-  'admin-listen': { kind: 'string', metavar: 'HOST:PORT', usage: 'serve /metrics, /healthz, /readyz, /status and the status page over HTTP here (off unless given)' },
+  'admin-listen': {
+    kind: 'string',
+    metavar: 'HOST:PORT',
+    usage: 'serve /metrics, /healthz, /readyz, /status and the status page over HTTP here (off unless given)',
+  },
 };
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces), as Go's net.SplitHostPort reads it. */
@@ -44,15 +48,16 @@ export function parseListen(text: string, flag = 'listen'): Result<{ host: strin
 function baseInstance(config: WorkqConfig, chosen: FlagValue | undefined, cwd: string): Result<InstanceSettings> {
   if (typeof chosen === 'string') {
     const found = config.instances.find((instance) => instance.name === chosen);
-    return found === undefined
-      ? { ok: false, error: `no instance named "${chosen}" in the configuration` }
-      : { ok: true, value: structuredClone(found) };
+    return found === undefined ? { ok: false, error: `no instance named "${chosen}" in the configuration` } : { ok: true, value: structuredClone(found) };
   }
   const [only, ...others] = config.instances;
   if (only !== undefined && others.length === 0) return { ok: true, value: structuredClone(only) };
   if (only !== undefined) {
     const names = config.instances.map((instance) => instance.name).join(', ');
-    return { ok: false, error: `the configuration has ${config.instances.length} instances (${names}): choose one with --instance NAME, or run them all with "workq-server supervise"` };
+    return {
+      ok: false,
+      error: `the configuration has ${config.instances.length} instances (${names}): choose one with --instance NAME, or run them all with "workq-server supervise"`,
+    };
   }
   const { segmentSize, ...cmdlog } = config.cmdlog;
   return {
@@ -91,7 +96,10 @@ export function standaloneSettings(config: WorkqConfig, flags: ReadonlyMap<strin
     if (checkSync(sync) !== null) return { ok: false, error: `Invalid cmdlog-sync policy: ${sync} (expected interval, os or always)` };
     settings.cmdlog.sync = sync as SyncPolicy;
   }
-  for (const [flag, key] of [['cmdlog-sync-int', 'syncIntervalMs'], ['cmdlog-clean-int', 'cleanIntervalMs']] as const) {
+  for (const [flag, key] of [
+    ['cmdlog-sync-int', 'syncIntervalMs'],
+    ['cmdlog-clean-int', 'cleanIntervalMs'],
+  ] as const) {
     const value = flags.get(flag);
     if (typeof value !== 'number') continue;
     const problem = checkMs(value);
@@ -99,7 +107,11 @@ export function standaloneSettings(config: WorkqConfig, flags: ReadonlyMap<strin
     settings.cmdlog[key] = value;
   }
   const retry = { ...(settings.retryDelay ?? { delayMs: 0, maxDelayMs: 0, jitterPercent: 0 }) };
-  for (const [flag, key, check] of [['retry-delay', 'delayMs', checkRetryMs], ['retry-max-delay', 'maxDelayMs', checkRetryMs], ['retry-jitter', 'jitterPercent', checkPercent]] as const) {
+  for (const [flag, key, check] of [
+    ['retry-delay', 'delayMs', checkRetryMs],
+    ['retry-max-delay', 'maxDelayMs', checkRetryMs],
+    ['retry-jitter', 'jitterPercent', checkPercent],
+  ] as const) {
     const value = flags.get(flag);
     if (typeof value !== 'number') continue;
     const problem = check(value);

@@ -184,10 +184,7 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.create(
-      spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload,
-      this.stamp.sec, this.stamp.nsec, 0, 0, true,
-    );
+    const job = Job.create(spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
     this.jobs.set(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
@@ -376,8 +373,19 @@ export class Engine implements EngineApi {
     const queue = this.queueFor(spec.name);
     queue.used = true;
     const job = Job.create(
-      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
-      spec.createdSec, spec.createdNsec, spec.timeSec, spec.timeNsec, false,
+      spec.id,
+      queue.name,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      spec.payload,
+      spec.createdSec,
+      spec.createdNsec,
+      spec.timeSec,
+      spec.timeNsec,
+      false,
     );
     const old = this.jobs.set(job);
     if (old !== undefined) this.detachJob(old);
@@ -491,8 +499,19 @@ export class Engine implements EngineApi {
     queue.used = true;
     this.stamp.next(now);
     const job = Job.create(
-      spec.id, queue.name, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, spec.payload,
-      this.stamp.sec, this.stamp.nsec, timeSec, timeNsec, false,
+      spec.id,
+      queue.name,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      spec.payload,
+      this.stamp.sec,
+      this.stamp.nsec,
+      timeSec,
+      timeNsec,
+      false,
     );
     if (spec.retry !== undefined && spec.retry !== null) job.retryDelay = spec.retry;
     return job;
@@ -519,7 +538,7 @@ export class Engine implements EngineApi {
 
   private freeVacant(names: readonly string[]): void {
     for (let i = 0; i < names.length; i++) {
-      const queue = this.queues.get(names[i]);
+      const queue = this.queues.get(names[i]!);
       if (queue !== undefined) this.freeIfVacant(queue);
     }
   }
@@ -548,7 +567,7 @@ export class Engine implements EngineApi {
       let best: Job | undefined;
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
-        const queue = this.queueFor(names[i]);
+        const queue = this.queueFor(names[i]!);
         const top = queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
@@ -860,7 +879,7 @@ export class Engine implements EngineApi {
     // A name given twice waits once; a Set keeps that linear for a lease on many names.
     const seen = names.length > 1 ? new Set<Queue>() : null;
     for (let i = 0; i < names.length; i++) {
-      const queue = this.queueFor(names[i]);
+      const queue = this.queueFor(names[i]!);
       if (seen !== null) {
         if (seen.has(queue)) continue;
         seen.add(queue);

@@ -44,13 +44,13 @@ export abstract class SortedBlocks<T> {
       return;
     }
     // Items mostly arrive in order (first in, first out): they go to the end at one comparison.
-    if (this.before(last[last.length - 1], item)) {
+    if (this.before(last[last.length - 1]!, item)) {
       last.push(item);
       if (last.length > MAX_BLOCK) this.split(blocks.length - 1);
       return;
     }
     const b = this.blockOf(item);
-    const block = blocks[b];
+    const block = blocks[b]!;
     block.splice(this.indexIn(block, item), 0, item);
     if (block.length > MAX_BLOCK) this.split(b);
   }
@@ -70,15 +70,15 @@ export abstract class SortedBlocks<T> {
   remove(item: T): void {
     const blocks = this.blocks;
     const b = this.blockOf(item);
-    const block = blocks[b];
+    const block = blocks[b]!;
     const i = this.indexIn(block, item);
     if (block[i] !== item) throw new Error('SortedBlocks.remove: item not in the list');
     block.splice(i, 1);
     this.count--;
     this.mark(item, false);
     if (block.length === 0) blocks.splice(b, 1);
-    else if (block.length < MIN_BLOCK && b + 1 < blocks.length && block.length + (blocks[b + 1]).length <= MAX_BLOCK) {
-      blocks[b] = block.concat(blocks[b + 1]);
+    else if (block.length < MIN_BLOCK && b + 1 < blocks.length && block.length + blocks[b + 1]!.length <= MAX_BLOCK) {
+      blocks[b] = block.concat(blocks[b + 1]!);
       blocks.splice(b + 1, 1);
     }
   }
@@ -86,7 +86,7 @@ export abstract class SortedBlocks<T> {
   /** True when this very item is in the list (found by its order). */
   has(item: T): boolean {
     if (this.count === 0) return false;
-    const block = this.blocks[this.blockOf(item)];
+    const block = this.blocks[this.blockOf(item)]!;
     return block[this.indexIn(block, item)] === item;
   }
 
@@ -97,11 +97,11 @@ export abstract class SortedBlocks<T> {
     const blocks = this.blocks;
     let b = 0;
     let skip = offset;
-    while (skip >= (blocks[b]).length) skip -= (blocks[b++]).length;
+    while (skip >= blocks[b]!.length) skip -= blocks[b++]!.length;
     for (; b < blocks.length && out.length < limit; b++, skip = 0) {
-      const block = blocks[b];
+      const block = blocks[b]!;
       const end = Math.min(block.length, skip + limit - out.length);
-      for (let i = skip; i < end; i++) out.push(block[i]);
+      for (let i = skip; i < end; i++) out.push(block[i]!);
     }
     return out;
   }
@@ -120,8 +120,8 @@ export abstract class SortedBlocks<T> {
     let hi = blocks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const block = blocks[mid];
-      if (this.before(block[block.length - 1], item)) lo = mid + 1;
+      const block = blocks[mid]!;
+      if (this.before(block[block.length - 1]!, item)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -133,14 +133,14 @@ export abstract class SortedBlocks<T> {
     let hi = block.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.before(block[mid], item)) lo = mid + 1;
+      if (this.before(block[mid]!, item)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   private split(b: number): void {
-    const block = this.blocks[b];
+    const block = this.blocks[b]!;
     this.blocks.splice(b + 1, 0, block.splice(block.length >> 1));
   }
 }

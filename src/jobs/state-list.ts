@@ -35,7 +35,7 @@ export class StateList {
     const slots = this.slots;
     (slots[index] as Job).listIndex = -1;
     const chunk = index >> CHUNK_BITS;
-    this.live[chunk] = (this.live[chunk]) - 1;
+    this.live[chunk] = this.live[chunk]! - 1;
     if (index === slots.length - 1) {
       slots.pop();
       if ((slots.length & ((1 << CHUNK_BITS) - 1)) === 0) this.live.length = slots.length >> CHUNK_BITS;
@@ -52,7 +52,7 @@ export class StateList {
     const { slots, live } = this;
     let skip = offset;
     let chunk = 0;
-    while (chunk < live.length && skip >= (live[chunk])) skip -= live[chunk++];
+    while (chunk < live.length && skip >= live[chunk]!) skip -= live[chunk++]!;
     for (let i = chunk << CHUNK_BITS; i < slots.length && out.length < limit; i++) {
       const job = slots[i];
       if (job === null || job === undefined) continue;

@@ -21,7 +21,7 @@ interface Sample {
  */
 export function registerBucketHistogram(registry: Registry, spec: HistogramSpec): void {
   const { name, help, counts } = spec;
-  const get = async (): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> => {
+  const get = (): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> => {
     const values: Sample[] = [];
     let cumulative = 0;
     counts.bounds.forEach((bound, i) => {
@@ -31,7 +31,7 @@ export function registerBucketHistogram(registry: Registry, spec: HistogramSpec)
     values.push({ labels: { le: '+Inf' }, value: counts.count, metricName: `${name}_bucket` });
     values.push({ labels: {}, value: counts.sum, metricName: `${name}_sum` });
     values.push({ labels: {}, value: counts.count, metricName: `${name}_count` });
-    return { name, help, type: 'histogram', aggregator: 'sum', values };
+    return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
   };
   registry.registerMetric({ name, help, type: 'histogram', aggregator: 'sum', get } as unknown as Metric);
 }

@@ -118,11 +118,36 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
   });
 
   const counters = (read: (c: NonNullable<ServerStats['engine']>['counters']) => number) => () => one(engine((e) => read(e.counters), 0));
-  registerReadings(registry, { name: 'workq_jobs_added_total', help: 'Jobs created by add, schedule and run since the start.', type: 'counter', read: counters((c) => c.added) });
-  registerReadings(registry, { name: 'workq_leases_total', help: 'Attempts started: jobs handed out to lease and run.', type: 'counter', read: counters((c) => c.leased) });
-  registerReadings(registry, { name: 'workq_jobs_completed_total', help: 'Jobs completed since the start.', type: 'counter', read: counters((c) => c.completed) });
-  registerReadings(registry, { name: 'workq_jobs_failed_total', help: 'Jobs failed for good since the start (by fail or at an attempt limit).', type: 'counter', read: counters((c) => c.failed) });
-  registerReadings(registry, { name: 'workq_ttr_timeouts_total', help: 'Leases whose TTR ran out before complete or fail.', type: 'counter', read: counters((c) => c.ttrTimeouts) });
+  registerReadings(registry, {
+    name: 'workq_jobs_added_total',
+    help: 'Jobs created by add, schedule and run since the start.',
+    type: 'counter',
+    read: counters((c) => c.added),
+  });
+  registerReadings(registry, {
+    name: 'workq_leases_total',
+    help: 'Attempts started: jobs handed out to lease and run.',
+    type: 'counter',
+    read: counters((c) => c.leased),
+  });
+  registerReadings(registry, {
+    name: 'workq_jobs_completed_total',
+    help: 'Jobs completed since the start.',
+    type: 'counter',
+    read: counters((c) => c.completed),
+  });
+  registerReadings(registry, {
+    name: 'workq_jobs_failed_total',
+    help: 'Jobs failed for good since the start (by fail or at an attempt limit).',
+    type: 'counter',
+    read: counters((c) => c.failed),
+  });
+  registerReadings(registry, {
+    name: 'workq_ttr_timeouts_total',
+    help: 'Leases whose TTR ran out before complete or fail.',
+    type: 'counter',
+    read: counters((c) => c.ttrTimeouts),
+  });
   registerReadings(registry, {
     name: 'workq_job_retries_total',
     help: 'Jobs put back to be leased again: after a fail while fails were left (limit="max-fails"), after a TTR timeout while attempts were left (limit="max-attempts").',
@@ -149,7 +174,12 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
         [],
       ),
   });
-  registerReadings(registry, { name: 'workq_ttl_evictions_total', help: 'Unfinished jobs removed because their TTL ended (inspect server evicted-jobs).', type: 'counter', read: () => one(engine((e) => e.evictedJobs, 0)) });
+  registerReadings(registry, {
+    name: 'workq_ttl_evictions_total',
+    help: 'Unfinished jobs removed because their TTL ended (inspect server evicted-jobs).',
+    type: 'counter',
+    read: () => one(engine((e) => e.evictedJobs, 0)),
+  });
 
   registerReadings(registry, {
     name: 'workq_commands_total',
@@ -166,12 +196,31 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
       return out;
     },
   });
-  registerBucketHistogram(registry, { name: 'workq_lease_wait_seconds', help: 'How long a lease that got a job waited for it (0 when one was ready).', counts: stats.leaseWaitSeconds });
+  registerBucketHistogram(registry, {
+    name: 'workq_lease_wait_seconds',
+    help: 'How long a lease that got a job waited for it (0 when one was ready).',
+    counts: stats.leaseWaitSeconds,
+  });
 
   registerReadings(registry, { name: 'workq_connections', help: 'Client connections open.', type: 'gauge', read: () => one(stats.connectionsOpen) });
-  registerReadings(registry, { name: 'workq_connections_accepted_total', help: 'Client connections accepted since the start.', type: 'counter', read: () => one(stats.connectionsAccepted) });
-  registerReadings(registry, { name: 'workq_connections_refused_total', help: 'Connections turned away with -SERVER-ERROR Too many clients (limits.maxClients).', type: 'counter', read: () => one(stats.connectionsRefused) });
-  registerReadings(registry, { name: 'workq_idle_timeouts_total', help: 'Connections closed with -SERVER-ERROR Idle timeout (limits.idleTimeoutMs).', type: 'counter', read: () => one(stats.idleTimeouts) });
+  registerReadings(registry, {
+    name: 'workq_connections_accepted_total',
+    help: 'Client connections accepted since the start.',
+    type: 'counter',
+    read: () => one(stats.connectionsAccepted),
+  });
+  registerReadings(registry, {
+    name: 'workq_connections_refused_total',
+    help: 'Connections turned away with -SERVER-ERROR Too many clients (limits.maxClients).',
+    type: 'counter',
+    read: () => one(stats.connectionsRefused),
+  });
+  registerReadings(registry, {
+    name: 'workq_idle_timeouts_total',
+    help: 'Connections closed with -SERVER-ERROR Idle timeout (limits.idleTimeoutMs).',
+    type: 'counter',
+    read: () => one(stats.idleTimeouts),
+  });
   registerReadings(registry, {
     name: 'workq_auth_failures_total',
     help: 'Commands refused by authentication: reason="invalid_secret" for an auth whose secret is not held, "required" for any other command before a successful auth.',
@@ -181,14 +230,39 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
       { labels: { reason: 'required' }, value: stats.authRequired },
     ],
   });
-  registerReadings(registry, { name: 'workq_waiting_clients', help: 'Leases, results and runs waiting.', type: 'gauge', read: () => one(engine((e) => e.waiterCount, 0)) });
+  registerReadings(registry, {
+    name: 'workq_waiting_clients',
+    help: 'Leases, results and runs waiting.',
+    type: 'gauge',
+    read: () => one(engine((e) => e.waiterCount, 0)),
+  });
 
   const { log } = stats;
-  registerReadings(registry, { name: 'workq_cmdlog_written_bytes_total', help: 'Bytes of records written to the command log since the start.', type: 'counter', read: () => one(log.bytesWritten) });
-  registerReadings(registry, { name: 'workq_cmdlog_segments', help: 'Segment files of the command log (0 without a log).', type: 'gauge', read: () => one(stats.commandLog?.segmentCount ?? 0) });
-  registerReadings(registry, { name: 'workq_cmdlog_cleaning_runs_total', help: 'Cleaning passes over the closed segments since the start.', type: 'counter', read: () => one(log.cleaningRuns) });
+  registerReadings(registry, {
+    name: 'workq_cmdlog_written_bytes_total',
+    help: 'Bytes of records written to the command log since the start.',
+    type: 'counter',
+    read: () => one(log.bytesWritten),
+  });
+  registerReadings(registry, {
+    name: 'workq_cmdlog_segments',
+    help: 'Segment files of the command log (0 without a log).',
+    type: 'gauge',
+    read: () => one(stats.commandLog?.segmentCount ?? 0),
+  });
+  registerReadings(registry, {
+    name: 'workq_cmdlog_cleaning_runs_total',
+    help: 'Cleaning passes over the closed segments since the start.',
+    type: 'counter',
+    read: () => one(log.cleaningRuns),
+  });
   registerBucketHistogram(registry, { name: 'workq_cmdlog_fsync_seconds', help: 'Duration of the command log fsyncs.', counts: log.fsyncSeconds });
-  registerReadings(registry, { name: 'workq_read_only', help: '1 while the command log cannot be written and mutating commands are refused.', type: 'gauge', read: () => one(stats.commandLog?.readOnly === true ? 1 : 0) });
+  registerReadings(registry, {
+    name: 'workq_read_only',
+    help: '1 while the command log cannot be written and mutating commands are refused.',
+    type: 'gauge',
+    read: () => one(stats.commandLog?.readOnly === true ? 1 : 0),
+  });
   registerReadings(registry, {
     name: 'workq_cmdlog_sync_info',
     help: 'The command log fsync policy (interval, always, os; none without a log), as a label of a constant 1.',
@@ -197,8 +271,18 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
   });
 
   const { replay } = log;
-  registerReadings(registry, { name: 'workq_replay_bytes', help: 'Size of the command log replayed at the start.', type: 'gauge', read: () => one(replay.bytesTotal) });
-  registerReadings(registry, { name: 'workq_replay_done_bytes', help: 'Bytes of the log replayed so far (equal to workq_replay_bytes once replay is over).', type: 'gauge', read: () => one(replay.bytesDone) });
+  registerReadings(registry, {
+    name: 'workq_replay_bytes',
+    help: 'Size of the command log replayed at the start.',
+    type: 'gauge',
+    read: () => one(replay.bytesTotal),
+  });
+  registerReadings(registry, {
+    name: 'workq_replay_done_bytes',
+    help: 'Bytes of the log replayed so far (equal to workq_replay_bytes once replay is over).',
+    type: 'gauge',
+    read: () => one(replay.bytesDone),
+  });
   registerReadings(registry, { name: 'workq_replay_records', help: 'Records replayed so far at the start.', type: 'gauge', read: () => one(replay.records) });
   registerReadings(registry, {
     name: 'workq_replay_duration_seconds',
@@ -206,7 +290,12 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     type: 'gauge',
     read: () => one(replay.startedAt === 0 ? 0 : ((replay.endedAt === 0 ? performance.now() : replay.endedAt) - replay.startedAt) / 1000),
   });
-  registerReadings(registry, { name: 'workq_starting', help: '1 while the server replays its log and has not begun to listen.', type: 'gauge', read: () => one(stats.listeningSince === null ? 1 : 0) });
+  registerReadings(registry, {
+    name: 'workq_starting',
+    help: '1 while the server replays its log and has not begun to listen.',
+    type: 'gauge',
+    read: () => one(stats.listeningSince === null ? 1 : 0),
+  });
   registerReadings(registry, {
     name: 'workq_start_time_seconds',
     help: 'Unix time since which the server listens (absent while it starts).',
@@ -214,8 +303,18 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     read: () => (stats.listeningSince === null ? [] : one(stats.listeningSince / 1000)),
   });
 
-  registerReadings(registry, { name: 'workq_process_resident_memory_bytes', help: 'Resident memory of the server process.', type: 'gauge', read: () => one(process.memoryUsage.rss()) });
-  registerReadings(registry, { name: 'workq_process_heap_used_bytes', help: 'V8 heap in use by the server process.', type: 'gauge', read: () => one(process.memoryUsage().heapUsed) });
+  registerReadings(registry, {
+    name: 'workq_process_resident_memory_bytes',
+    help: 'Resident memory of the server process.',
+    type: 'gauge',
+    read: () => one(process.memoryUsage.rss()),
+  });
+  registerReadings(registry, {
+    name: 'workq_process_heap_used_bytes',
+    help: 'V8 heap in use by the server process.',
+    type: 'gauge',
+    read: () => one(process.memoryUsage().heapUsed),
+  });
   registerReadings(registry, {
     name: 'workq_event_loop_lag_seconds',
     help: 'Event loop delay since the previous scrape: its 99th percentile and maximum.',

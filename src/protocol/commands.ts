@@ -4,14 +4,7 @@ import type { ClientError, CommandSpec } from './types.js';
  * The command table, one declarative row per command: arity and framing are checked from here before any
  * handler runs (docs/protocol.md 5.0), and the server reads `mutating`/`blocking` from it.
  */
-function spec(
-  name: string,
-  minArgs: number,
-  maxArgs: number,
-  blockError: ClientError | null,
-  mutating: boolean,
-  blocking: boolean,
-): CommandSpec {
+function spec(name: string, minArgs: number, maxArgs: number, blockError: ClientError | null, mutating: boolean, blocking: boolean): CommandSpec {
   return Object.freeze({ name, minArgs, maxArgs, block: blockError !== null, blockError, mutating, blocking });
 }
 
@@ -35,7 +28,21 @@ export const RETRY = spec('retry', 2, 2, null, true, false);
 export const RETRY_FAILED = spec('retry-failed', 2, 2, null, true, false);
 
 export const COMMANDS: readonly CommandSpec[] = Object.freeze([
-  ADD, SCHEDULE, RUN, RESULT, LEASE, COMPLETE, FAIL, DELETE, INSPECT, AUTH, TOUCH, PAUSE, RESUME, RETRY, RETRY_FAILED,
+  ADD,
+  SCHEDULE,
+  RUN,
+  RESULT,
+  LEASE,
+  COMPLETE,
+  FAIL,
+  DELETE,
+  INSPECT,
+  AUTH,
+  TOUCH,
+  PAUSE,
+  RESUME,
+  RETRY,
+  RETRY_FAILED,
 ]);
 
 const LONGEST = 12;

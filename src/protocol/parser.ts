@@ -361,7 +361,7 @@ export class Parser {
         this.sink.error(this.skipError);
         return pos;
       }
-      const frame: Frame = { spec: this.spec!, args: this.args!, flags: this.flags, block: this.block };
+      const frame: Frame = { spec: this.spec, args: this.args!, flags: this.flags, block: this.block };
       this.clearBlock();
       this.mode = READ_LINE;
       this.sink.command(frame);

@@ -86,8 +86,32 @@ export interface RetryDelay {
 
 /** A command whose fields passed every check of its docs/protocol.md 5.x table that needs no state. */
 export type Request =
-  | { kind: 'add'; id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
-  | { kind: 'schedule'; id: string; name: string; ttr: number; ttl: number; timeSec: number; timeNsec: number; priority: number; maxAttempts: number; maxFails: number; payload: string; retry: RetryDelay | null }
+  | {
+      kind: 'add';
+      id: string;
+      name: string;
+      ttr: number;
+      ttl: number;
+      priority: number;
+      maxAttempts: number;
+      maxFails: number;
+      payload: string;
+      retry: RetryDelay | null;
+    }
+  | {
+      kind: 'schedule';
+      id: string;
+      name: string;
+      ttr: number;
+      ttl: number;
+      timeSec: number;
+      timeNsec: number;
+      priority: number;
+      maxAttempts: number;
+      maxFails: number;
+      payload: string;
+      retry: RetryDelay | null;
+    }
   | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: string }
   | { kind: 'result'; id: string; timeout: number }
   | { kind: 'lease'; names: string[]; timeout: number }

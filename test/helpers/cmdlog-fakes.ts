@@ -70,7 +70,7 @@ export class RecordingEngine implements ReplayTarget {
   restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null {
     this.calls.push(['restore', job.id, job.name]);
     const scheduled = job.timeSec !== 0 || job.timeNsec !== 0;
-    const base = (scheduled ? job.timeSec * 1000 + Math.floor(job.timeNsec / 1e6) : job.createdSec * 1000 + Math.floor(job.createdNsec / 1e6));
+    const base = scheduled ? job.timeSec * 1000 + Math.floor(job.timeNsec / 1e6) : job.createdSec * 1000 + Math.floor(job.createdNsec / 1e6);
     if (base + job.ttl <= now) return 'expired';
     const had = this.jobs.has(job.id);
     this.jobs.set(job.id, { job, state: 'new' });
@@ -174,9 +174,15 @@ export class FaultyFs implements LogFileSystem {
     return this.fsyncedPaths.filter((p) => path.basename(p) === name).length;
   }
 
-  mkdir(p: string): Promise<void> { return this.real.mkdir(p); }
-  accessWritable(p: string): Promise<void> { return this.real.accessWritable(p); }
-  readdir(p: string): Promise<string[]> { return this.real.readdir(p); }
+  mkdir(p: string): Promise<void> {
+    return this.real.mkdir(p);
+  }
+  accessWritable(p: string): Promise<void> {
+    return this.real.accessWritable(p);
+  }
+  readdir(p: string): Promise<string[]> {
+    return this.real.readdir(p);
+  }
   /** Reads of this file fail with this code. */
   failReads: { path: string; code: string } | null = null;
   readFile(p: string): Promise<Buffer> {
@@ -189,7 +195,9 @@ export class FaultyFs implements LogFileSystem {
   private readError(): Error {
     return Object.assign(new Error(`${this.failReads!.code}: injected, read`), { code: this.failReads!.code });
   }
-  statSync(p: string): fs.Stats { return this.real.statSync(p); }
+  statSync(p: string): fs.Stats {
+    return this.real.statSync(p);
+  }
   openSync(p: string, flags: string): number {
     const fd = this.real.openSync(p, flags);
     this.paths.set(fd, p);
@@ -206,7 +214,9 @@ export class FaultyFs implements LogFileSystem {
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     return this.real.write(fd, buf, offset, length, position);
   }
-  ftruncateSync(fd: number, length: number): void { this.real.ftruncateSync(fd, length); }
+  ftruncateSync(fd: number, length: number): void {
+    this.real.ftruncateSync(fd, length);
+  }
   async fsync(fd: number): Promise<void> {
     this.fsyncs++;
     this.fsyncedPaths.push(this.paths.get(fd) ?? '?');
@@ -214,12 +224,16 @@ export class FaultyFs implements LogFileSystem {
     if (this.fsyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.fsyncDelayMs));
     return this.real.fsync(fd);
   }
-  closeSync(fd: number): void { this.real.closeSync(fd); }
+  closeSync(fd: number): void {
+    this.real.closeSync(fd);
+  }
   renameSync(a: string, b: string): void {
     this.real.renameSync(a, b);
     for (const [fd, p] of this.paths) if (p === a) this.paths.set(fd, b);
   }
-  unlinkSync(p: string): void { this.real.unlinkSync(p); }
+  unlinkSync(p: string): void {
+    this.real.unlinkSync(p);
+  }
 }
 
 let idCounter = 0;
@@ -231,7 +245,20 @@ export function newId(): string {
 }
 
 /** A background Job as the engine would hand it to the journal. */
-export function makeJob(fields: Partial<{ id: string; name: string; ttr: number; ttl: number; priority: number; maxAttempts: number; maxFails: number; payload: string; createdMs: number; timeMs: number }> = {}): Job {
+export function makeJob(
+  fields: Partial<{
+    id: string;
+    name: string;
+    ttr: number;
+    ttl: number;
+    priority: number;
+    maxAttempts: number;
+    maxFails: number;
+    payload: string;
+    createdMs: number;
+    timeMs: number;
+  }> = {},
+): Job {
   const createdMs = fields.createdMs ?? Date.now();
   const timeMs = fields.timeMs ?? 0;
   return Job.create(
@@ -255,5 +282,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Every regular segment file of a directory, ascending. */
 export function segmentFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => /^\d{9}\.log$/.test(n)).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((n) => /^\d{9}\.log$/.test(n))
+    .sort();
 }

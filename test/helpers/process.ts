@@ -41,8 +41,8 @@ export function spawnServer(args: string[], { built = false } = {}): ChildProces
   // 'close' comes after 'exit' once the child's pipes have ended: its last lines are in output().
   outputEnds.set(child, new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))));
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return Object.assign(child, { output: () => output });
 }
 
@@ -91,11 +91,14 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 
 /** Starts test/helpers/lock-holder.ts (`flock FILE` or `dir DIR`) and resolves once it holds its lock. */
 export async function spawnLockHolder(mode: 'flock' | 'dir', target: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'test/helpers/lock-holder.ts'), mode, target], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import=tsx', path.join(root, 'test/helpers/lock-holder.ts'), mode, target], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`lock holder exited with ${code} before taking its lock`)));
   });
   return child;

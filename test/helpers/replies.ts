@@ -113,8 +113,7 @@ export async function inspectServer(wire: Wire): Promise<Map<string, string>> {
 }
 
 /** The reply of `inspect queue` / one block of `inspect queues`. */
-export const queueBlock = (name: string, ready: number, scheduled: number): string =>
-  `${name} 2\r\nready-len ${ready}\r\nscheduled-len ${scheduled}\r\n`;
+export const queueBlock = (name: string, ready: number, scheduled: number): string => `${name} 2\r\nready-len ${ready}\r\nscheduled-len ${scheduled}\r\n`;
 
 /** A scheduled time in the wire format of docs/protocol.md 3.4, with milliseconds. */
 export const wireTime = (ms: number): string => new Date(ms).toISOString();

@@ -12,7 +12,10 @@ async function logBytes(dir: string): Promise<number> {
   for (const name of await readdir(dir)) {
     if (!name.endsWith('.log')) continue;
     // the cleaner may delete a segment between the listing and its stat
-    const size = await stat(path.join(dir, name)).then((s) => s.size, () => 0);
+    const size = await stat(path.join(dir, name)).then(
+      (s) => s.size,
+      () => 0,
+    );
     total += size;
   }
   return total;
@@ -58,7 +61,7 @@ test('cleaning keeps the log level under churn and replay gives the same state',
   // Once every churned job's TTL (and the cleaner's rounding to whole seconds) has
   // passed, only the active segment and a few sealed ones remain.
   let settled = await logBytes(dir.path);
-  for (const deadline = Date.now() + 60_000; settled > 64 * 1024 && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; settled > 64 * 1024 && Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     settled = await logBytes(dir.path);
   }

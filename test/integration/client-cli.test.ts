@@ -96,7 +96,10 @@ test('TLS and the secret: --tls-ca with WORKQ_SECRET or --secret-file; a missing
   const dir = await tempDir('workq-cli-tls-');
   const cert = await makeCertificate(dir.path, 'cli');
   const secret = 'cli-secret-0123456789';
-  const server = await startTestServer({ tls: { cert: cert.certPath, key: cert.keyPath, port: null }, auth: { secrets: [secret], allowUnauthenticated: false } });
+  const server = await startTestServer({
+    tls: { cert: cert.certPath, key: cert.keyPath, port: null },
+    auth: { secrets: [secret], allowUnauthenticated: false },
+  });
   t.teardown(async () => {
     await server.stop();
     await dir.remove();

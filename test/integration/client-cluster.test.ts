@@ -20,7 +20,10 @@ test('jobs spread over three servers by ID, each where the hash says', async (t)
   const ids = await Promise.all(Array.from({ length: 90 }, (_, i) => client.add('spread', `${i}`)));
   const perServer = await Promise.all(addresses.map((server) => client.inspectQueue('spread', { server })));
   for (const queue of perServer) t.true(queue.readyLen >= 10, `ready ${queue.readyLen}`);
-  t.is(perServer.reduce((sum, queue) => sum + queue.readyLen, 0), 90);
+  t.is(
+    perServer.reduce((sum, queue) => sum + queue.readyLen, 0),
+    90,
+  );
   t.deepEqual(await client.inspectQueue('spread'), { name: 'spread', readyLen: 90, scheduledLen: 0, paused: false });
   for (const id of ids.slice(0, 10)) {
     const info = await client.inspectJob(id);

@@ -28,7 +28,10 @@ test('add, inspect, lease, complete, result, delete', async (t) => {
   t.deepEqual(info.payload, Buffer.from('ping\r\n'));
   const created = info.created.getTime();
   // inspect gives whole seconds
-  t.true(Math.floor(before / 1000) * 1000 <= created && created <= Date.now(), `created ${info.created.toISOString()}, added after ${new Date(before).toISOString()}`);
+  t.true(
+    Math.floor(before / 1000) * 1000 <= created && created <= Date.now(),
+    `created ${info.created.toISOString()}, added after ${new Date(before).toISOString()}`,
+  );
   t.deepEqual(await client.inspectJobs(name), [info]);
   t.deepEqual(await client.inspectQueue(name), { name, readyLen: 1, scheduledLen: 0, paused: false });
   t.true((await client.inspectQueues()).some((queue) => queue.name === name));
@@ -53,7 +56,7 @@ test('duplicate add and the server side checks', async (t) => {
   const id = randomUUID();
   await client.add('dup', 'x', { id });
   const duplicate = await t.throwsAsync(client.add('dup', 'x', { id }), { instanceOf: ClientError });
-  t.is((duplicate as ClientError).text, 'Duplicate job');
+  t.is(duplicate.text, 'Duplicate job');
   await t.throwsAsync(client.add('q', 'x', { ttrMs: 0 }), { instanceOf: ClientError, message: 'Invalid TTR' });
   await t.throwsAsync(client.add('q', 'x', { ttlMs: 2592000001 }), { instanceOf: ClientError, message: 'Invalid TTL' });
   await t.throwsAsync(client.add('q', 'x', { id: '6ba7b810-9dad-11d1-80b4-00c04fd430c4' }), { instanceOf: ClientError, message: 'Invalid ID' });
@@ -153,7 +156,9 @@ test('touch, pause and resume (protocol extensions)', async (t) => {
 test('jobs by state, retry and retryFailed (protocol extensions)', async (t) => {
   const client = await setup(t);
   const name = q();
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((p) => client.add(name, p, { maxAttempts: 3 })));
+  const a = await client.add(name, 'a', { maxAttempts: 3 });
+  const b = await client.add(name, 'b', { maxAttempts: 3 });
+  const c = await client.add(name, 'c', { maxAttempts: 3 });
   const first = await client.lease(name, 0);
   await client.fail(first.id, 'broken');
   const second = await client.lease(name, 0);

@@ -15,10 +15,11 @@ test('many concurrent calls on one client, pipelined and matched in order', asyn
   });
   const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => client.add('pipe', `payload-${i}`)));
   const infos = await Promise.all(ids.map((id) => client.inspectJob(id)));
-  infos.forEach((info, i) => {
-    t.is(info.id, ids[i]);
-    t.is(info.payload.toString(), `payload-${i}`);
-  });
+  t.deepEqual(
+    infos.map((info) => info.id),
+    ids,
+  );
+  infos.forEach((info, i) => t.is(info.payload.toString(), `payload-${i}`));
   t.is((await client.inspectQueue('pipe')).readyLen, 500);
 });
 

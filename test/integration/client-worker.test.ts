@@ -29,6 +29,7 @@ test('handles jobs up to the concurrency limit and reports results and errors', 
       running -= 1;
       const text = job.payload.toString();
       if (text === 'bad') throw new Error('no good');
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a JavaScript handler may throw a non-Error; its text must fail the job
       if (text === 'sync-bad') throw 'plain string';
       return text === 'empty' ? undefined : text.toUpperCase();
     },
@@ -48,6 +49,50 @@ test('handles jobs up to the concurrency limit and reports results and errors', 
   t.deepEqual(await client.result(bad2, 5000), { id: bad2, success: false, result: Buffer.from('plain string') });
   t.deepEqual(await client.result(empty, 5000), { id: empty, success: true, result: Buffer.alloc(0) });
   t.is(peak, 3);
+  t.deepEqual(errors, []);
+});
+
+test('results other than strings and Buffers: bytes as they are, other values as JSON text, a value JSON cannot encode fails the job', async (t) => {
+  const client = await setup(t);
+  const errors: unknown[] = [];
+  const results: Record<string, unknown> = {
+    object: { done: true, count: 2, tags: ['a'] },
+    array: [1, 'two'],
+    number: 42,
+    boolean: false,
+    bytes: new Uint8Array([0, 1, 255]),
+    bigint: 10n,
+    function: () => undefined,
+    circular: (() => {
+      const node: Record<string, unknown> = {};
+      node['self'] = node;
+      return node;
+    })(),
+  };
+  // As from JavaScript, where nothing stops a handler from returning any value.
+  const w = worker(client, 'results', (job) => results[job.payload.toString()] as string, { leaseTimeoutMs: 200, onError: (e) => errors.push(e) });
+  t.teardown(() => w.close());
+  const ids = new Map<string, string>();
+  for (const kind of Object.keys(results)) ids.set(kind, await client.add('results', kind));
+  const resultOf = async (kind: string) => {
+    const { success, result } = await client.result(ids.get(kind)!, 5000);
+    return { success, text: result.toString('latin1') };
+  };
+  t.deepEqual(await resultOf('object'), { success: true, text: '{"done":true,"count":2,"tags":["a"]}' });
+  t.deepEqual(await resultOf('array'), { success: true, text: '[1,"two"]' });
+  t.deepEqual(await resultOf('number'), { success: true, text: '42' });
+  t.deepEqual(await resultOf('boolean'), { success: true, text: 'false' });
+  t.deepEqual(await resultOf('bytes'), { success: true, text: '\x00\x01\xff' });
+  const bigint = await resultOf('bigint');
+  t.false(bigint.success);
+  t.regex(bigint.text, /BigInt/);
+  t.deepEqual(await resultOf('function'), {
+    success: false,
+    text: 'the handler returned a function, which is not a job result (a string, a Buffer or a JSON value)',
+  });
+  const circular = await resultOf('circular');
+  t.false(circular.success);
+  t.regex(circular.text, /circular/i);
   t.deepEqual(errors, []);
 });
 

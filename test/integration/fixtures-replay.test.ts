@@ -53,7 +53,10 @@ for (const scenario of ['mixed', 'binary', 'segments', 'expiry']) {
       if (send === 'inspect server') {
         const [, , , evicted] = original.split('\r\n');
         const ours = await wire.reply(`+OK 1\r\nserver 7\r\nactive-clients 1\r\n${evicted}\r\nstarted 2026-11-29T02:15:30Z\r\njobs `);
-        t.regex(ours, new RegExp(`^\\+OK 1\\r\\nserver 7\\r\\nactive-clients \\d\\r\\n${evicted}\\r\\nstarted \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\r\\njobs $`));
+        t.regex(
+          ours,
+          new RegExp(`^\\+OK 1\\r\\nserver 7\\r\\nactive-clients \\d\\r\\n${evicted}\\r\\nstarted \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\r\\njobs $`),
+        );
         let rest = '';
         while (!/version \S+\r\n$/.test(rest)) rest += (await wire.read(1)).toString('latin1');
         t.regex(rest, /^\d+\r\nread-only 0\r\nuptime \d+\r\nversion \d+\.\d+\.\d+\S*\r\n$/);

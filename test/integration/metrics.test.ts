@@ -38,7 +38,14 @@ async function serve(t: { teardown(fn: () => Promise<void> | void): void }, maxQ
 test('a scrape after known traffic counts exactly what happened', async (t) => {
   const { base, wire } = await serve(t);
   const [a1, a2, a3, b1] = [newId(), newId(), newId(), newId()];
-  wire.send(Buffer.concat([addCommand(a1, 'emails', 'x'), addCommand(a2, 'emails', 'y', '1000 60000', '-max-fails=2'), addCommand(a3, 'emails', 'z'), addCommand(b1, 'sms', 's')]));
+  wire.send(
+    Buffer.concat([
+      addCommand(a1, 'emails', 'x'),
+      addCommand(a2, 'emails', 'y', '1000 60000', '-max-fails=2'),
+      addCommand(a3, 'emails', 'z'),
+      addCommand(b1, 'sms', 's'),
+    ]),
+  );
   t.is(await wire.reply('+OK\r\n'.repeat(4)), '+OK\r\n'.repeat(4));
   wire.send(addCommand(a1, 'emails', 'again'));
   t.is(await wire.reply('-CLIENT-ERROR Duplicate job\r\n'), '-CLIENT-ERROR Duplicate job\r\n');
@@ -114,7 +121,10 @@ test('a scrape after known traffic counts exactly what happened', async (t) => {
 
 test('refusals of authentication and of the client limit are counted', async (t) => {
   const secret = 'metrics-secret-7f3a9c1e';
-  const { base, wire, server } = await serve(t, 100, { auth: { secrets: [secret], allowUnauthenticated: false }, limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511 } });
+  const { base, wire, server } = await serve(t, 100, {
+    auth: { secrets: [secret], allowUnauthenticated: false },
+    limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511 },
+  });
   wire.send(`inspect queues 0 1\r\nauth not-the-secret-0123\r\nauth ${secret}\r\n`);
   const replies = '-CLIENT-ERROR Authentication required\r\n-CLIENT-ERROR Invalid secret\r\n+OK\r\n';
   t.is(await wire.reply(replies), replies);

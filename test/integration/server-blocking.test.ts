@@ -272,7 +272,7 @@ test('7.9: a run with wait-timeout 0 times out at once and frees its ID', async 
   t.true(await expectBytes(wire, '+OK\r\n'));
 });
 
-test('Q2: deleting a waiting run\'s job: -TIMEOUT at its wait-timeout, a new job under the ID untouched', async (t) => {
+test("Q2: deleting a waiting run's job: -TIMEOUT at its wait-timeout, a new job under the ID untouched", async (t) => {
   const q = queue('rundelete');
   const id = newId();
   const runner = await connect(t);
@@ -312,7 +312,7 @@ test('Q2: deleting a leased run job before its wait-timeout: -TIMEOUT at the wai
   t.true(await expectBytes(worker, '-NOT-FOUND\r\n'));
 });
 
-test('Q2: deleting a run job during the TTR wait: -TIMEOUT at the TTR deadline, the ID\'s new job untouched', async (t) => {
+test("Q2: deleting a run job during the TTR wait: -TIMEOUT at the TTR deadline, the ID's new job untouched", async (t) => {
   const q = queue('rundeletettr');
   const id = newId();
   const runner = await connect(t);

@@ -122,7 +122,9 @@ test('a restart in real time: a TTL and a TTR that run out while the server is s
   const first = await start(t, dir);
   const [expiring, leased] = [newId(), newId()];
   const began = Date.now();
-  first.wire.send(Buffer.concat([addCommand(expiring, 'rt', 'e', '1000 600'), addCommand(leased, 'rt-lease', 'l', '600 60000'), Buffer.from('lease rt-lease 0\r\n')]));
+  first.wire.send(
+    Buffer.concat([addCommand(expiring, 'rt', 'e', '1000 600'), addCommand(leased, 'rt-lease', 'l', '600 60000'), Buffer.from('lease rt-lease 0\r\n')]),
+  );
   t.true(await expectBytes(first.wire, Buffer.concat([Buffer.from('+OK\r\n+OK\r\n'), leaseReply(leased, 'rt-lease', 600, 'l')])));
   first.wire.close();
   await first.server.stop();

@@ -72,7 +72,12 @@ test('touch: syntax and every refusal, byte for byte', async (t) => {
   await exchange(t, wire, `complete ${id} 0\r\n\r\n`, '+OK\r\n');
   await exchange(t, wire, `touch ${id}\r\n`, err('Job not leased'));
   const failed = newId();
-  await exchange(t, wire, Buffer.concat([addCommand(failed, 'tq', 'p'), Buffer.from(`fail ${failed} 0\r\n\r\ntouch ${failed}\r\n`)]), '+OK\r\n+OK\r\n' + err('Job not leased'));
+  await exchange(
+    t,
+    wire,
+    Buffer.concat([addCommand(failed, 'tq', 'p'), Buffer.from(`fail ${failed} 0\r\n\r\ntouch ${failed}\r\n`)]),
+    '+OK\r\n+OK\r\n' + err('Job not leased'),
+  );
 });
 
 test('touch: the lease runs until ttr after the touch; TTR and max-attempts then apply as before', async (t) => {
@@ -115,7 +120,7 @@ test('touch: a lease that ran out is PENDING and cannot be touched back; TTL sti
   await exchange(t, wire, `touch ${id}\r\n`, '-NOT-FOUND\r\n');
 });
 
-test('touch: a run waiting on its lease\'s end waits for the touched end', async (t) => {
+test("touch: a run waiting on its lease's end waits for the touched end", async (t) => {
   const clock = new StoppedClock();
   const { server: s, wire: w } = await server(t, clock);
   const runner = await Wire.connect(s.port);
@@ -128,7 +133,7 @@ test('touch: a run waiting on its lease\'s end waits for the touched end', async
   await sleep(100);
   await exchange(t, w, `touch ${id} 500\r\n`, '+OK\r\n');
   clock.t = T0 + 200;
-  t.true(await runner.silentFor(250), 'the run still waits past the job\'s own TTR');
+  t.true(await runner.silentFor(250), "the run still waits past the job's own TTR");
   await exchange(t, w, `complete ${id} 4\r\ndone\r\n`, '+OK\r\n');
   t.is(await runner.reply(`+OK 1\r\n${id} 1 4\r\ndone\r\n`), `+OK 1\r\n${id} 1 4\r\ndone\r\n`);
 });
@@ -149,7 +154,12 @@ test('pause and resume: syntax and refusals, byte for byte', async (t) => {
   await exchange(t, wire, 'pause fresh\r\npause fresh\r\n', '+OK\r\n+OK\r\n');
   await exchange(t, wire, 'inspect queue fresh\r\n', '+OK 1\r\nfresh 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n');
   await exchange(t, wire, 'pause before-any-job\r\n', '+OK\r\n');
-  await exchange(t, wire, 'inspect queues 0 10\r\n', '+OK 2\r\nbefore-any-job 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\nfresh 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n');
+  await exchange(
+    t,
+    wire,
+    'inspect queues 0 10\r\n',
+    '+OK 2\r\nbefore-any-job 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\nfresh 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n',
+  );
   await exchange(t, wire, 'resume fresh\r\nresume fresh\r\ninspect queue fresh\r\n', '+OK\r\n+OK\r\n+OK 1\r\n' + queueBlock('fresh', 0, 0));
 });
 
@@ -186,8 +196,18 @@ test('pause: TTR timeouts and max-fails retries go back to the paused queue and 
   const clock = new StoppedClock();
   const { wire } = await server(t, clock);
   const [timedOut, retried] = [newId(), newId()];
-  await exchange(t, wire, Buffer.concat([addCommand(timedOut, 'pr', 'x', '100 600000'), addCommand(retried, 'pr', 'y', '1000 600000', '-max-fails=2')]), '+OK\r\n+OK\r\n');
-  await exchange(t, wire, 'lease pr 0\r\nlease pr 0\r\npause pr\r\n', leaseReply(timedOut, 'pr', 100, 'x').toString('latin1') + leaseReply(retried, 'pr', 1000, 'y').toString('latin1') + '+OK\r\n');
+  await exchange(
+    t,
+    wire,
+    Buffer.concat([addCommand(timedOut, 'pr', 'x', '100 600000'), addCommand(retried, 'pr', 'y', '1000 600000', '-max-fails=2')]),
+    '+OK\r\n+OK\r\n',
+  );
+  await exchange(
+    t,
+    wire,
+    'lease pr 0\r\nlease pr 0\r\npause pr\r\n',
+    leaseReply(timedOut, 'pr', 100, 'x').toString('latin1') + leaseReply(retried, 'pr', 1000, 'y').toString('latin1') + '+OK\r\n',
+  );
   await exchange(t, wire, `fail ${retried} 0\r\n\r\n`, '+OK\r\n');
   clock.t = T0 + 100;
   t.is(await stateBecomes(wire, timedOut, '3'), '3');
@@ -203,14 +223,24 @@ test('touch and pause survive a restart (graceful stop)', async (t) => {
   {
     const s = await startTestServer({ cmdlogPath: dir.path, clock });
     const wire = await Wire.connect(s.port);
-    await exchange(t, wire, Buffer.concat([addCommand(id, 'rs', 'p', '100 600000'), Buffer.from('lease rs 0\r\n')]), '+OK\r\n' + leaseReply(id, 'rs', 100, 'p').toString('latin1'));
+    await exchange(
+      t,
+      wire,
+      Buffer.concat([addCommand(id, 'rs', 'p', '100 600000'), Buffer.from('lease rs 0\r\n')]),
+      '+OK\r\n' + leaseReply(id, 'rs', 100, 'p').toString('latin1'),
+    );
     await exchange(t, wire, `touch ${id} 5000\r\npause rs\r\npause other\r\nresume other\r\n`, '+OK\r\n+OK\r\n+OK\r\n+OK\r\n');
     wire.close();
     await s.stop();
   }
   clock.t = T0 + 4999;
   const { wire } = await server(t, clock, dir.path);
-  await exchange(t, wire, 'inspect queue rs\r\ninspect queue other\r\n', '+OK 1\r\nrs 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n+OK 1\r\n' + queueBlock('other', 0, 0));
+  await exchange(
+    t,
+    wire,
+    'inspect queue rs\r\ninspect queue other\r\n',
+    '+OK 1\r\nrs 3\r\nready-len 0\r\nscheduled-len 0\r\npaused 1\r\n+OK 1\r\n' + queueBlock('other', 0, 0),
+  );
   await sleep(250);
   t.is(await stateBecomes(wire, id, '4'), '4');
   clock.t = T0 + 5000;
@@ -281,7 +311,12 @@ test('jobs by state: leased, completed and failed lists, paged like inspect jobs
     await exchange(t, wire, `inspect ${what} q 0\r\n`, err('Invalid command args'));
     await exchange(t, wire, `inspect ${what} q 0 1 -x=1\r\n`, err('Invalid command args'));
   }
-  await exchange(t, wire, Buffer.concat([addCommand(a, 'st', 'a', '1000 60000', '-priority=3'), addCommand(b, 'st', 'b'), addCommand(c, 'st', 'c'), addCommand(d, 'st', 'd')]), '+OK\r\n'.repeat(4));
+  await exchange(
+    t,
+    wire,
+    Buffer.concat([addCommand(a, 'st', 'a', '1000 60000', '-priority=3'), addCommand(b, 'st', 'b'), addCommand(c, 'st', 'c'), addCommand(d, 'st', 'd')]),
+    '+OK\r\n'.repeat(4),
+  );
   await exchange(t, wire, 'inspect leased-jobs st 0 10\r\n', '+OK 0\r\n');
   wire.send('lease st 0\r\nlease st 0\r\nlease st 0\r\n');
   for (const id of [a, b, c]) await wire.reply(leaseReply(id, 'st', 1000, id === a ? 'a' : id === b ? 'b' : 'c'));
@@ -317,7 +352,17 @@ test('retry and retry-failed: a failed job starts over, counters reset, result d
   await exchange(t, wire, 'retry-failed bad$\r\n', err('Invalid Name'));
   await exchange(t, wire, 'retry-failed a b\r\n', err('Invalid command args'));
   await exchange(t, wire, 'retry-failed nope\r\n', '-NOT-FOUND\r\n');
-  await exchange(t, wire, Buffer.concat([addCommand(one, 'rt', '1', '1000 60000', '-max-attempts=2'), addCommand(two, 'rt', '2'), addCommand(three, 'rt', '3'), addCommand(alive, 'rt', 'x')]), '+OK\r\n'.repeat(4));
+  await exchange(
+    t,
+    wire,
+    Buffer.concat([
+      addCommand(one, 'rt', '1', '1000 60000', '-max-attempts=2'),
+      addCommand(two, 'rt', '2'),
+      addCommand(three, 'rt', '3'),
+      addCommand(alive, 'rt', 'x'),
+    ]),
+    '+OK\r\n'.repeat(4),
+  );
   await exchange(t, wire, `retry ${alive}\r\n`, err('Job not failed'));
   await exchange(t, wire, 'lease rt 0\r\n', leaseReply(one, 'rt', 1000, '1'));
   await exchange(t, wire, `fail ${one} 5\r\nfirst\r\nfail ${two} 0\r\n\r\ncomplete ${three} 0\r\n\r\n`, '+OK\r\n+OK\r\n+OK\r\n');

@@ -106,7 +106,14 @@ test('binary payloads and results with CRLF inside and every byte value round-tr
   t.true((await wire.read(finished.length)).equals(finished));
 
   const failed = newId();
-  wire.send(Buffer.concat([addCommand(failed, 'binary', payload), Buffer.from(`fail ${failed} ${result.length}\r\n`), result, Buffer.from(`\r\nresult ${failed} 0\r\n`)]));
+  wire.send(
+    Buffer.concat([
+      addCommand(failed, 'binary', payload),
+      Buffer.from(`fail ${failed} ${result.length}\r\n`),
+      result,
+      Buffer.from(`\r\nresult ${failed} 0\r\n`),
+    ]),
+  );
   const failedReply = Buffer.concat([Buffer.from('+OK\r\n+OK\r\n'), resultReply(failed, 0, result)]);
   t.true((await wire.read(failedReply.length)).equals(failedReply));
 });
@@ -275,7 +282,9 @@ test('a skipped block (SIZE above 1 MiB) whose terminator is not CRLF: error, cl
   const victim = newId();
   wire.send(addCommand(victim, 'skipshort', 'x'));
   t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
-  wire.send(Buffer.concat([Buffer.from(`add ${newId()} skipshort 1000 60000 ${MIB + 1}\r\n`), injection(victim, MIB + 3), Buffer.from(`\r\ndelete ${victim}\r\n`)]));
+  wire.send(
+    Buffer.concat([Buffer.from(`add ${newId()} skipshort 1000 60000 ${MIB + 1}\r\n`), injection(victim, MIB + 3), Buffer.from(`\r\ndelete ${victim}\r\n`)]),
+  );
   t.is(await wire.reply(err('Invalid payload size')), err('Invalid payload size'));
   t.true(await wire.waitClosed());
   t.is(await stillNew(t, victim), '0');

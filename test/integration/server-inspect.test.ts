@@ -111,7 +111,9 @@ test('inspect queues: byte order of names, windows, offset past the end', async 
 test('inspect never creates queues; a rejected add creates none', async (t) => {
   const { wire } = await ownServer(t);
   const id = newId();
-  wire.send(`inspect queue ghost\r\ninspect jobs ghost 0 1\r\nadd ${id} ghost 1000 0 1\r\nx\r\nadd ${id} ghost 0 1000 1\r\nx\r\ninspect queue ghost\r\ninspect queues 0 100\r\n`);
+  wire.send(
+    `inspect queue ghost\r\ninspect jobs ghost 0 1\r\nadd ${id} ghost 1000 0 1\r\nx\r\nadd ${id} ghost 0 1000 1\r\nx\r\ninspect queue ghost\r\ninspect queues 0 100\r\n`,
+  );
   const want = `-NOT-FOUND\r\n-NOT-FOUND\r\n${err('Invalid TTL')}${err('Invalid TTR')}-NOT-FOUND\r\n+OK 0\r\n`;
   t.is(await wire.reply(want), want);
 });

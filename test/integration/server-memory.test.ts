@@ -63,7 +63,12 @@ test('pipelined commands whose replies are large do not pile up replies in serve
   const id = newId();
   socket.write(addCommand(id, 'amplify', Buffer.alloc(MB, 'a')));
   socket.write(`inspect job ${id}\r\n`);
-  const replyLength = `+OK 1\r\n${id} 12\r\n`.length + 'name amplify\r\nttr 1000\r\nttl 60000\r\npayload-size 1000000\r\n'.length + 8 + MB + 2 +
+  const replyLength =
+    `+OK 1\r\n${id} 12\r\n`.length +
+    'name amplify\r\nttr 1000\r\nttl 60000\r\npayload-size 1000000\r\n'.length +
+    8 +
+    MB +
+    2 +
     'max-attempts 0\r\nattempts 0\r\nmax-fails 0\r\nfails 0\r\npriority 0\r\nstate 0\r\ncreated 2026-01-01T00:00:00Z\r\n'.length;
   // Bounds for a failing test only, generous for a loaded machine.
   const deadline = Date.now() + 30_000;

@@ -131,7 +131,7 @@ test('11.5 schedule, inspect scheduled-jobs', async (t) => {
   a.close();
 });
 
-test('11.6 result waiting on another connection\'s work', async (t) => {
+test("11.6 result waiting on another connection's work", async (t) => {
   const a = await session();
   const b = await session();
   const id = '0f8e7d6c-5b4a-4938-a7b6-c5d4e3f2a1b0';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { exited, freePort, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
+import { flipBits } from '../helpers/bytes.js';
 
 // The built server on logs damaged the ways an operator or a disk damages them: each
 // start is refused at once with one line naming what is wrong (exit status 1), and
@@ -38,7 +39,11 @@ async function refused(dir: string): Promise<string> {
   const server = spawnServer(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir], { built: true });
   const { code } = await exited(server);
   if (code !== 1) throw new Error(`exit status ${code}, output: ${server.output()}`);
-  const lines = server.output().trim().split('\n').filter((l) => l.startsWith('workq-server: '));
+  const lines = server
+    .output()
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('workq-server: '));
   if (lines.length !== 1) throw new Error(`not one refusal line: ${server.output()}`);
   return lines[0]!;
 }
@@ -96,7 +101,7 @@ test('a flipped bit in a SIZE thousands of bytes before the end of the last segm
   const buf = fs.readFileSync(file);
   const recordLength = (buf.length - 8) / 60;
   const offset = 8 + 20 * recordLength;
-  buf[offset + 15] ^= 0x04;
+  flipBits(buf, offset + 15, 0x04);
   fs.writeFileSync(file, buf);
   t.true(buf.length - offset > 4000);
   const output = await refused(dir.path);

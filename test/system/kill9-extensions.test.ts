@@ -37,7 +37,10 @@ test('a touched lease, a paused queue, a resumed one, a retry wait, a retried jo
   const retryAt = (await inspectJob(a, retried)).block?.keys.get('retry-at');
   t.truthy(retryAt);
   await expect(Buffer.concat([addCommand(restarted, 'k-again', 'a'), addCommand(failed, 'k-again', 'b')]), '+OK\r\n+OK\r\n');
-  await expect(`lease k-again 0\r\nfail ${restarted} 1\r\nx\r\nfail ${failed} 0\r\n\r\nretry ${restarted}\r\n`, leaseReply(restarted, 'k-again', 1000, 'a').toString('latin1') + '+OK\r\n+OK\r\n+OK\r\n');
+  await expect(
+    `lease k-again 0\r\nfail ${restarted} 1\r\nx\r\nfail ${failed} 0\r\n\r\nretry ${restarted}\r\n`,
+    leaseReply(restarted, 'k-again', 1000, 'a').toString('latin1') + '+OK\r\n+OK\r\n+OK\r\n',
+  );
   first.kill('SIGKILL');
   t.deepEqual(await exited(first), { code: null, signal: 'SIGKILL' });
   a.close();
@@ -53,7 +56,12 @@ test('a touched lease, a paused queue, a resumed one, a retry wait, a retried jo
   t.is(block?.keys.get('state'), '4');
   t.is(block?.keys.get('attempts'), '1');
   b.send('inspect queue k-held\r\ninspect queue k-free\r\nlease k-held 0\r\nlease k-held k-free 0\r\n');
-  const want = '+OK 1\r\nk-held 3\r\nready-len 1\r\nscheduled-len 0\r\npaused 1\r\n' + '+OK 1\r\n' + queueBlock('k-free', 1, 0) + '-TIMEOUT\r\n' + leaseReply(free, 'k-free', 1000, 'f').toString('latin1');
+  const want =
+    '+OK 1\r\nk-held 3\r\nready-len 1\r\nscheduled-len 0\r\npaused 1\r\n' +
+    '+OK 1\r\n' +
+    queueBlock('k-free', 1, 0) +
+    '-TIMEOUT\r\n' +
+    leaseReply(free, 'k-free', 1000, 'f').toString('latin1');
   t.is(await b.reply(want), want);
   const waiting = (await inspectJob(b, retried)).block;
   t.is(waiting?.keys.get('state'), '3');

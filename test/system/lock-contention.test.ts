@@ -16,7 +16,10 @@ const nodeName = path.basename(process.execPath).slice(0, 15);
 
 /** The JSON log lines a server printed. */
 function logLines(output: string): Array<Record<string, unknown>> {
-  return output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** Resolves once the server has logged that it listens (its output may arrive after its port answers). */
@@ -26,7 +29,7 @@ async function listening(server: { output(): string }): Promise<void> {
 
 const tookOver = (output: string) => logLines(output).filter((line) => /took over the directory lock of a dead process/.test(String(line['msg'])));
 
-test('a held directory is refused at once naming the holder\'s pid; after kill -9 a new server takes the lock over and serves the jobs', async (t) => {
+test("a held directory is refused at once naming the holder's pid; after kill -9 a new server takes the lock over and serves the jobs", async (t) => {
   const dir = await tempDir();
   t.teardown(() => dir.remove());
   const [port1, port2] = [await freePort(), await freePort()];
@@ -41,8 +44,18 @@ test('a held directory is refused at once naming the holder\'s pid; after kill -
   t.teardown(() => second.kill('SIGKILL'));
   t.is((await exited(second)).code, 1);
   const refusal = `workq-server: cmdlog directory ${dir.path} is in use: process ${first.pid} (${nodeName}) holds the lock on ${path.join(dir.path, 'append.lock')}`;
-  t.deepEqual(second.output().split('\n').filter((line) => !line.startsWith('{') && line !== ''), [refusal], 'one line, naming the holder');
-  t.like(logLines(second.output()).find((line) => line['msg'] === 'start failed'), { err: { code: 'ELOCKED', holderPid: first.pid } });
+  t.deepEqual(
+    second
+      .output()
+      .split('\n')
+      .filter((line) => !line.startsWith('{') && line !== ''),
+    [refusal],
+    'one line, naming the holder',
+  );
+  t.like(
+    logLines(second.output()).find((line) => line['msg'] === 'start failed'),
+    { err: { code: 'ELOCKED', holderPid: first.pid } },
+  );
   wire.send('inspect queue held\r\n');
   const queue = '+OK 1\r\nheld 2\r\nready-len 1\r\nscheduled-len 0\r\n';
   t.is(await wire.reply(queue), queue, 'the holder keeps serving');
@@ -50,7 +63,7 @@ test('a held directory is refused at once naming the holder\'s pid; after kill -
 
   first.kill('SIGKILL');
   await exited(first);
-  t.true(fs.existsSync(`${dir.path}.lock`), 'kill -9 left proper-lockfile\'s lock behind');
+  t.true(fs.existsSync(`${dir.path}.lock`), "kill -9 left proper-lockfile's lock behind");
   const third = spawnServer(['-listen', `127.0.0.1:${port2}`, '-cmdlog-path', dir.path], { built: true });
   t.teardown(() => third.kill('SIGKILL'));
   await waitForPort(port2);
@@ -100,7 +113,9 @@ test('a supervised child killed with kill -9 is replaced by one that takes its l
   const killed = (await statusOf(d))!.instances[0]!.pid!;
   process.kill(killed, 'SIGKILL');
 
-  const line = await waitFor('the new child\'s take-over line', () => supervisor.lines().find((l) => /took over the directory lock of a dead process/.test(String(l['msg']))));
+  const line = await waitFor("the new child's take-over line", () =>
+    supervisor.lines().find((l) => /took over the directory lock of a dead process/.test(String(l['msg']))),
+  );
   t.like(line, { instance: 'q0', dir: d.dataDirs[0], level: 40 });
   t.true(typeof line['pid'] === 'number' && line['pid'] !== killed, 'logged by the new child');
   const after = await connectWhenUp(d.ports[0]!, 20_000);

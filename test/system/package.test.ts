@@ -51,7 +51,9 @@ async function pack(dir: string): Promise<PackResult> {
   await symlink(path.join(root, 'node_modules'), path.join(tree, 'node_modules'), 'dir');
   const packed = await npm(['pack', '--json', '--pack-destination', dir], tree);
   if (packed.code !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
-  return (JSON.parse(packed.stdout) as PackResult[])[0];
+  const [result] = JSON.parse(packed.stdout) as PackResult[];
+  if (result === undefined) throw new Error(`npm pack reported no package: ${packed.stdout}`);
+  return result;
 }
 
 let packing: Promise<{ dir: string; result: PackResult; project: string }> | undefined;
@@ -123,7 +125,7 @@ test('the tarball holds the build, the configuration and the documents the READM
   t.deepEqual(stray, [], 'only the build, configuration and documents');
 
   const readme = await readFile(path.join(root, 'README.md'), 'utf8');
-  const links = [...readme.matchAll(/\]\(([^)#:\s]+\.md)(#[^)]*)?\)/g)].map((match) => match[1]);
+  const links = [...readme.matchAll(/\]\(([^)#:\s]+\.md)(#[^)]*)?\)/g)].map((match) => match[1]!); // group 1 is not optional
   t.true(links.length > 0);
   t.deepEqual(
     links.filter((link) => !files.includes(path.posix.normalize(link))),

@@ -43,10 +43,14 @@ test('PM2 starts the supervisor, SIGHUP replaces the servers, stop is graceful',
 
   const start = await run(pm2Bin, ['start', 'ecosystem.config.js'], env);
   t.is(start.code, 0, start.stdout + start.stderr);
-  const first = await waitFor('both servers ready', async () => {
-    const s = await status();
-    return s?.instances.every((instance) => instance.state === 'ready') ? s : undefined;
-  }, 30_000);
+  const first = await waitFor(
+    'both servers ready',
+    async () => {
+      const s = await status();
+      return s?.instances.every((instance) => instance.state === 'ready') ? s : undefined;
+    },
+    30_000,
+  );
   const ids: string[] = [];
   for (const port of ports) {
     const client = await LineClient.connect(port);
@@ -56,10 +60,14 @@ test('PM2 starts the supervisor, SIGHUP replaces the servers, stop is graceful',
 
   const signal = await run(pm2Bin, ['sendSignal', 'SIGHUP', 'workq'], env);
   t.is(signal.code, 0, signal.stdout + signal.stderr);
-  const second = await waitFor('both servers replaced', async () => {
-    const s = await status();
-    return s?.instances.every((instance, i) => instance.state === 'ready' && instance.pid !== first.instances[i]!.pid) ? s : undefined;
-  }, 30_000);
+  const second = await waitFor(
+    'both servers replaced',
+    async () => {
+      const s = await status();
+      return s?.instances.every((instance, i) => instance.state === 'ready' && instance.pid !== first.instances[i]!.pid) ? s : undefined;
+    },
+    30_000,
+  );
   t.is(second.pid, first.pid, 'the supervisor itself kept running');
   for (const [i, port] of ports.entries()) {
     const client = await LineClient.connect(port);
@@ -69,21 +77,28 @@ test('PM2 starts the supervisor, SIGHUP replaces the servers, stop is graceful',
 
   const stop = await run(pm2Bin, ['stop', 'workq'], env);
   t.is(stop.code, 0, stop.stdout + stop.stderr);
-  await waitFor('the supervisor gone', () => {
-    try {
-      process.kill(first.pid, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  }, 20_000);
+  await waitFor(
+    'the supervisor gone',
+    () => {
+      try {
+        process.kill(first.pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    20_000,
+  );
   for (const dataDir of dataDirs) t.false(existsSync(`${dataDir}.lock`), `lock on ${dataDir} released`);
   const listing = await run(pm2Bin, ['jlist'], env);
   const apps = JSON.parse(listing.stdout) as Array<{ name: string; pm2_env: { status: string; restart_time: number } }>;
-  t.deepEqual(apps.map((app) => [app.name, app.pm2_env.status, app.pm2_env.restart_time]), [['workq', 'stopped', 0]]);
+  t.deepEqual(
+    apps.map((app) => [app.name, app.pm2_env.status, app.pm2_env.restart_time]),
+    [['workq', 'stopped', 0]],
+  );
 });
 
-test('the only instance\'s port is taken: PM2 never shows the app online, status says no instance serves', async (t) => {
+test("the only instance's port is taken: PM2 never shows the app online, status says no instance serves", async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-pm2-'));
   const port = await freePort();
   const holder = net.createServer((socket) => socket.destroy());
@@ -104,19 +119,25 @@ test('the only instance\'s port is taken: PM2 never shows the app online, status
   t.is(start.code, 0, start.stdout + start.stderr);
 
   const seen = new Set<string>();
-  const app = await waitFor('PM2 restarting the supervisor that exits', async () => {
-    const listing = await run(pm2Bin, ['jlist'], env);
-    const apps = JSON.parse(listing.stdout) as Array<{ pm2_env: { status: string; restart_time: number } }>;
-    const found = apps[0]?.pm2_env;
-    if (found !== undefined) seen.add(found.status);
-    return found !== undefined && (found.restart_time >= 2 || found.status === 'errored') ? found : undefined;
-  }, 60_000);
+  const app = await waitFor(
+    'PM2 restarting the supervisor that exits',
+    async () => {
+      const listing = await run(pm2Bin, ['jlist'], env);
+      const apps = JSON.parse(listing.stdout) as Array<{ pm2_env: { status: string; restart_time: number } }>;
+      const found = apps[0]?.pm2_env;
+      if (found !== undefined) seen.add(found.status);
+      return found !== undefined && (found.restart_time >= 2 || found.status === 'errored') ? found : undefined;
+    },
+    60_000,
+  );
   t.log(`PM2 states seen: ${[...seen].join(', ')}; restarts ${app.restart_time}`);
   t.false(seen.has('online'), `PM2 states seen: ${[...seen].join(', ')}`);
   t.true(app.restart_time >= 1);
   const status = await run(process.execPath, [cliJs, 'status'], env, 10_000);
   t.not(status.code, 0, status.stdout + status.stderr);
   const logs = path.join(home, 'logs');
-  const errors = readdirSync(logs).map((file) => readFileSync(path.join(logs, file), 'utf8')).join('\n');
+  const errors = readdirSync(logs)
+    .map((file) => readFileSync(path.join(logs, file), 'utf8'))
+    .join('\n');
   t.regex(errors, new RegExp(`no instance can serve \\(instance "only": listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}\\)`));
 });

@@ -5,6 +5,7 @@ import test from 'ava';
 import { exited, freePort, printed, spawnServer, waitForPort } from '../helpers/process.js';
 import { jobPayload, record, RecordType, restoredJob, segment } from '../helpers/cmdlog-records.js';
 import { tempDir, Wire } from '../helpers/wire.js';
+import { flipBits } from '../helpers/bytes.js';
 
 // A log of 96 MiB or more is read and checked by a worker thread during replay. The
 // unit tests run that worker from the TypeScript sources; here the built server (what
@@ -56,7 +57,7 @@ test('the built server refuses a 100 MiB log with a bad record in its first segm
   const { recordLength } = writeLog(dir.path);
   const file = path.join(dir.path, '000000001.log');
   const bytes = readFileSync(file);
-  bytes[5_000_000] ^= 0xff;
+  flipBits(bytes, 5_000_000, 0xff);
   const offset = 8 + Math.floor((5_000_000 - 8) / recordLength) * recordLength;
   writeFileSync(file, bytes);
   const server = spawnServer(['-listen', `127.0.0.1:${await freePort()}`, '-cmdlog-path', dir.path], { built: true });

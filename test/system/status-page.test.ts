@@ -24,11 +24,11 @@ const FLAGS = [
 
 /** Waits until the text of the first element matching `selector` is `text` (the page redraws every 2 s). */
 async function textBecomes(page: Page, selector: string, text: string): Promise<void> {
-  await page.waitForFunction(
-    ([sel, want]) => document.querySelector(sel!)?.textContent === want,
-    [selector, text] as const,
-    { timeout: 20_000, polling: 100 },
-  );
+  // An expression for the page (Node's types know no DOM): the arguments are written into it as JSON.
+  await page.waitForFunction(`document.querySelector(${JSON.stringify(selector)})?.textContent === ${JSON.stringify(text)}`, undefined, {
+    timeout: 20_000,
+    polling: 100,
+  });
 }
 
 if (!existsSync(CHROMIUM)) {

@@ -49,8 +49,8 @@ export function supervise(d: Deployment, args: string[] = [], env: NodeJS.Proces
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const lines = (): Array<Record<string, unknown>> =>
     output
       .split('\n')

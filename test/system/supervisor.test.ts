@@ -45,7 +45,10 @@ test.serial('three instances serve independently; status shows each', async (t) 
   );
   t.true(status!.instances.every((instance) => typeof instance.pid === 'number' && instance.pid !== supervisor.pid));
   const lines = supervisor.lines();
-  t.true(lines.some((line) => line['instance'] === 'q1' && line['msg'] === 'listening'), 'child log lines carry the instance name');
+  t.true(
+    lines.some((line) => line['instance'] === 'q1' && line['msg'] === 'listening'),
+    'child log lines carry the instance name',
+  );
   for (const client of clients) client.close();
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);
@@ -172,11 +175,20 @@ test.serial('a second supervisor on the same configuration refuses to start', as
   const third_exit = await stopped(third, 25_000);
   t.is(third_exit.code, 1, third.output());
   // Plain lines, and the msg of JSON lines (an err's message and stack repeat the message by design).
-  const texts = third.output().split('\n').map((line) => (line.startsWith('{') ? String((JSON.parse(line) as { msg: unknown }).msg) : line));
+  const texts = third
+    .output()
+    .split('\n')
+    .map((line) => (line.startsWith('{') ? String((JSON.parse(line) as { msg: unknown }).msg) : line));
   const refusals = texts.filter((text) => text.includes('is in use'));
   t.true(refusals.length > 0, third.output());
-  t.true(refusals.every((line) => line.split('is in use').length === 2 && !/refusing to start/.test(line)), `each refusal said once:\n${refusals.join('\n')}`);
-  t.true(refusals.some((line) => /^instance "q\d": cmdlog directory .* is in use: process \d+ \(.*\) holds the lock on .*append\.lock$/.test(line)), 'the supervisor\'s last word names the instance, the cause and the holder');
+  t.true(
+    refusals.every((line) => line.split('is in use').length === 2 && !/refusing to start/.test(line)),
+    `each refusal said once:\n${refusals.join('\n')}`,
+  );
+  t.true(
+    refusals.some((line) => /^instance "q\d": cmdlog directory .* is in use: process \d+ \(.*\) holds the lock on .*append\.lock$/.test(line)),
+    "the supervisor's last word names the instance, the cause and the holder",
+  );
   t.true(third.lines().filter((line) => line['msg'] === 'starting server').length <= 2 + 2, 'no restart loop');
 
   const client = await LineClient.connect(d.ports[0]!);
@@ -205,7 +217,10 @@ test.serial('a child that keeps crashing is left down and reported; the others k
   t.is(down.instances[0]!.pid, null);
   t.is(down.instances[0]!.restarts, 2);
   t.is(down.instances[1]!.state, 'ready');
-  await waitFor('the report', () => supervisor.lines().some((line) => line['instance'] === 'q0' && line['level'] === 50 && /left down/.test(String(line['msg']))) || undefined);
+  await waitFor(
+    'the report',
+    () => supervisor.lines().some((line) => line['instance'] === 'q0' && line['level'] === 50 && /left down/.test(String(line['msg']))) || undefined,
+  );
   const client = await LineClient.connect(d.ports[1]!);
   t.true(await client.hasJob(await client.add(randomUUID())));
   client.close();

@@ -54,7 +54,8 @@ test('a multi-server lease keeps a job that arrives after the winner for the nex
 });
 
 test('a multi-server lease times out when every server has nothing', async (t) => {
-  const quiet = () => (c: FakeCommand) => (c.args.at(-1) === '0' ? '-TIMEOUT\r\n' : (s: import('node:net').Socket) => setTimeout(() => s.write('-TIMEOUT\r\n'), 50));
+  const quiet = () => (c: FakeCommand) =>
+    c.args.at(-1) === '0' ? '-TIMEOUT\r\n' : (s: import('node:net').Socket) => setTimeout(() => s.write('-TIMEOUT\r\n'), 50);
   const first = await fakeServer(quiet());
   const second = await fakeServer(quiet());
   const client = new WorkqClient({ servers: [first.address, second.address] });

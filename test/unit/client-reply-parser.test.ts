@@ -1,4 +1,5 @@
 import test from 'ava';
+import { inspect } from 'node:util';
 import { ReplyParser, type ReplyKind, type ReplyValue } from '../../src/client/reply-parser.js';
 import { ClientError, NotFoundError, ServerError, TimeoutError, type WorkqError } from '../../src/client/errors.js';
 
@@ -93,7 +94,7 @@ test('whole input', (t) => {
 test('split at every offset', (t) => {
   for (let i = 1; i < BYTES.length; i++) {
     const out = run([BYTES.subarray(0, i), BYTES.subarray(i)]);
-    if (out.length !== KINDS.length || out.some((v) => typeof v === 'string')) t.fail(`split at ${i}: ${String(out.at(-1))}`);
+    if (out.length !== KINDS.length || out.some((v) => typeof v === 'string')) t.fail(`split at ${i}: ${inspect(out.at(-1))}`);
   }
   check(t, run([BYTES.subarray(0, 100), BYTES.subarray(100)]));
 });

@@ -64,7 +64,10 @@ test('a fresh directory gets no segment until the first append; records replay i
   t.is(recs[1]!.sec, 1_800_000_000);
   t.is(recs[1]!.nsec, 123_000_000, 'start-attempt TIME is the lease moment');
   const engine = await replayCalls(dir);
-  t.deepEqual(engine.calls.map((c) => c[0]), ['restore', 'start', 'timeout', 'complete', 'expire', 'delete', 'restore', 'fail']);
+  t.deepEqual(
+    engine.calls.map((c) => c[0]),
+    ['restore', 'start', 'timeout', 'complete', 'expire', 'delete', 'restore', 'fail'],
+  );
   t.is(engine.calls[1]![2], 1_800_000_000_123);
 });
 
@@ -95,9 +98,15 @@ test('rotation with a tiny segment size: a segment exceeds it by at most one rec
   const files = segmentFiles(dir);
   // Each record is 37 bytes: 8 + 37 + 37 = 82 < 100, the third makes 119.
   t.deepEqual(files, ['000000001.log', '000000002.log', '000000003.log']);
-  t.deepEqual(files.map((f) => fs.statSync(path.join(dir, f)).size), [119, 119, 82]);
+  t.deepEqual(
+    files.map((f) => fs.statSync(path.join(dir, f)).size),
+    [119, 119, 82],
+  );
   const engine = await replayCalls(dir);
-  t.deepEqual(engine.calls.map((c) => c[1]), [...ids, ids[0]]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [...ids, ids[0]],
+  );
 });
 
 test('a segment size below the header still puts one record in each segment', async (t) => {
@@ -106,7 +115,10 @@ test('a segment size below the header still puts one record in each segment', as
   for (let i = 0; i < 3; i++) log.expire(makeJob().id);
   await durable(log);
   await log.close();
-  t.deepEqual(segmentFiles(dir).map((f) => fs.statSync(path.join(dir, f)).size), [45, 45, 45]);
+  t.deepEqual(
+    segmentFiles(dir).map((f) => fs.statSync(path.join(dir, f)).size),
+    [45, 45, 45],
+  );
 });
 
 test('appending continues in the highest segment after a restart, rotating if it is full', async (t) => {
@@ -220,7 +232,10 @@ for (const partialBytes of [0, 30]) {
     await log.close();
     t.is(records(path.join(dir, '000000001.log')).length, 6);
     const engine = await replayCalls(dir);
-    t.deepEqual(engine.calls.slice(1).map((c) => c[1]), ids);
+    t.deepEqual(
+      engine.calls.slice(1).map((c) => c[1]),
+      ids,
+    );
   });
 }
 

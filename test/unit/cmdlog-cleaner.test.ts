@@ -21,7 +21,10 @@ function dirBytes(dir: string): number {
 /** Replays `dir` into a real engine at `at` and describes every job of `ids`. */
 async function stateAt(dir: string, at: number, ids: string[]): Promise<string[]> {
   const engine = new Engine({ now: () => at });
-  const log = await openCommandLog(options(dir, () => at), engine);
+  const log = await openCommandLog(
+    options(dir, () => at),
+    engine,
+  );
   await log.close();
   engine.tick(at);
   return ids.map((id) => {
@@ -107,7 +110,10 @@ test('kept records are copied byte for byte and the cleaned log replays the same
     return engine.calls.filter((c) => c[0] !== 'restore' || keep.some((j) => j.id === c[1]));
   };
   const cleaned = await replay(dir);
-  t.deepEqual(cleaned.filter((c) => (c as string[])[0] !== 'expire'), (await replay(before)).filter((c) => (c as string[])[0] !== 'expire'));
+  t.deepEqual(
+    cleaned.filter((c) => (c as string[])[0] !== 'expire'),
+    (await replay(before)).filter((c) => (c as string[])[0] !== 'expire'),
+  );
   t.true(dirBytes(dir) < dirBytes(before));
 });
 
@@ -143,7 +149,7 @@ test('a pass aborts on a damaged sealed segment and leaves it as it was', async 
   await durable(log);
   const first = path.join(dir, segmentFiles(dir)[0]!);
   const damaged = fs.readFileSync(first);
-  damaged[30] ^= 1;
+  flipBits(damaged, 30, 1);
   fs.writeFileSync(first, damaged);
   now += 5000;
   await log.cleanNow();

@@ -9,6 +9,7 @@ import { Job } from '../../src/jobs/job.js';
 import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
 import { idPayload, jobPayload, record, resultPayload, RecordType, segment, restoredJob } from '../helpers/cmdlog-records.js';
+import { flipBits } from '../helpers/bytes.js';
 
 // Section numbers in the test titles refer to docs/command-log.md.
 
@@ -39,7 +40,15 @@ test('CRC-32C check value', (t) => {
 });
 
 test('uvarint examples of 6.2', (t) => {
-  const cases: Array<[number, string]> = [[0, '00'], [127, '7f'], [128, '8001'], [1000, 'e807'], [5000, '8827'], [60000, 'e0d403'], [2592000000, '8090fbd309']];
+  const cases: Array<[number, string]> = [
+    [0, '00'],
+    [127, '7f'],
+    [128, '8001'],
+    [1000, 'e807'],
+    [5000, '8827'],
+    [60000, 'e0d403'],
+    [2592000000, '8090fbd309'],
+  ];
   for (const [n, bytes] of cases) {
     const buf = Buffer.alloc(10);
     const end = writeUvarint(buf, 0, n);
@@ -49,7 +58,17 @@ test('uvarint examples of 6.2', (t) => {
 });
 
 test('zig-zag examples of 6.2', (t) => {
-  const cases: Array<[number, string]> = [[0, '00'], [-1, '01'], [1, '02'], [-2, '03'], [10, '14'], [-7, '0d'], [300, 'd804'], [2147483647, 'feffffff0f'], [-2147483648, 'ffffffff0f']];
+  const cases: Array<[number, string]> = [
+    [0, '00'],
+    [-1, '01'],
+    [1, '02'],
+    [-2, '03'],
+    [10, '14'],
+    [-7, '0d'],
+    [300, 'd804'],
+    [2147483647, 'feffffff0f'],
+    [-2147483648, 'ffffffff0f'],
+  ];
   for (const [n, bytes] of cases) {
     const buf = Buffer.alloc(10);
     const end = writeUvarint(buf, 0, zigzag(n));
@@ -77,7 +96,18 @@ test('time examples of 6.1', (t) => {
 });
 
 test('the segment of 12.1 is reproduced byte for byte and decodes back', (t) => {
-  const job = restoredJob({ id: ID, name: 'ping', ttr: 5000, ttl: 60000, priority: -2, maxAttempts: 3, maxFails: 1, payload: 'ping', createdSec: SEC, createdNsec: 181312411 });
+  const job = restoredJob({
+    id: ID,
+    name: 'ping',
+    ttr: 5000,
+    ttl: 60000,
+    priority: -2,
+    maxAttempts: 3,
+    maxFails: 1,
+    payload: 'ping',
+    createdSec: SEC,
+    createdNsec: 181312411,
+  });
   const built = segment(
     record(SEC, 181625086, jobPayload(RecordType.Add, job)),
     record(SEC, 282322372, idPayload(RecordType.StartAttempt, ID)),
@@ -105,9 +135,21 @@ test('the segment of 12.1 is reproduced byte for byte and decodes back', (t) => 
 
 test('schedule payload of 12.2', (t) => {
   const id = '6ba7b810-9dad-41d1-80b4-00c04fd430c9';
-  const expected = hex('02 6ba7b8109dad41d180b400c04fd430c9 04 70696e67 f403 d00f 00 00 00 02 6869 01 0000000ee86f4c25 1dcd6500 ffff 01 0000000ee29d82ab 13dd928c ffff');
+  const expected = hex(
+    '02 6ba7b8109dad41d180b400c04fd430c9 04 70696e67 f403 d00f 00 00 00 02 6869 01 0000000ee86f4c25 1dcd6500 ffff 01 0000000ee29d82ab 13dd928c ffff',
+  );
   const created = 0x0ee29d82ab - 62135596800;
-  const job = restoredJob({ id, name: 'ping', ttr: 500, ttl: 2000, payload: 'hi', timeSec: Date.UTC(2030, 0, 2, 3, 4, 5) / 1000, timeNsec: 500000000, createdSec: created, createdNsec: 0x13dd928c });
+  const job = restoredJob({
+    id,
+    name: 'ping',
+    ttr: 500,
+    ttl: 2000,
+    payload: 'hi',
+    timeSec: Date.UTC(2030, 0, 2, 3, 4, 5) / 1000,
+    timeNsec: 500000000,
+    createdSec: created,
+    createdNsec: 0x13dd928c,
+  });
   t.deepEqual(jobPayload(RecordType.Schedule, job), expected);
   t.deepEqual(decodePayload(expected, 0, expected.length), { type: RecordType.Schedule, job });
   t.is(payloadExpiresAt(expected, 0, expected.length), Date.UTC(2030, 0, 2, 3, 4, 5) + 500 + 2000);
@@ -123,24 +165,26 @@ const v4Id = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => {
 });
 const nameArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,255}$/);
 const timeArb = fc.record({ sec: fc.integer({ min: 1, max: 8_000_000_000 }), nsec: fc.integer({ min: 0, max: 999_999_999 }) });
-const jobArb = fc.record({
-  id: v4Id,
-  name: nameArb,
-  ttr: fc.integer({ min: 1, max: 86_400_000 }),
-  ttl: fc.integer({ min: 1, max: 2_592_000_000 }),
-  priority: fc.integer({ min: -2147483648, max: 2147483647 }),
-  maxAttempts: fc.integer({ min: 0, max: 255 }),
-  maxFails: fc.integer({ min: 0, max: 255 }),
-  payload: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
-  created: timeArb,
-  time: fc.option(timeArb, { nil: undefined }),
-}).map(({ created, time, ...rest }) => ({
-  ...rest,
-  createdSec: created.sec,
-  createdNsec: created.nsec,
-  timeSec: time?.sec ?? 0,
-  timeNsec: time?.nsec ?? 0,
-}));
+const jobArb = fc
+  .record({
+    id: v4Id,
+    name: nameArb,
+    ttr: fc.integer({ min: 1, max: 86_400_000 }),
+    ttl: fc.integer({ min: 1, max: 2_592_000_000 }),
+    priority: fc.integer({ min: -2147483648, max: 2147483647 }),
+    maxAttempts: fc.integer({ min: 0, max: 255 }),
+    maxFails: fc.integer({ min: 0, max: 255 }),
+    payload: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    created: timeArb,
+    time: fc.option(timeArb, { nil: undefined }),
+  })
+  .map(({ created, time, ...rest }) => ({
+    ...rest,
+    createdSec: created.sec,
+    createdNsec: created.nsec,
+    timeSec: time?.sec ?? 0,
+    timeNsec: time?.nsec ?? 0,
+  }));
 
 test('job payloads round-trip (property)', (t) => {
   fc.assert(
@@ -158,7 +202,21 @@ test('payloadExpiresAt reads in place the expiration the engine gives the job (p
   fc.assert(
     fc.property(jobArb, fc.constantFrom(RecordType.Add, RecordType.Schedule), (job, type) => {
       const payload = jobPayload(type, job);
-      const live = Job.create(job.id, job.name, job.ttr, job.ttl, job.priority, job.maxAttempts, job.maxFails, job.payload, job.createdSec, job.createdNsec, job.timeSec, job.timeNsec, false);
+      const live = Job.create(
+        job.id,
+        job.name,
+        job.ttr,
+        job.ttl,
+        job.priority,
+        job.maxAttempts,
+        job.maxFails,
+        job.payload,
+        job.createdSec,
+        job.createdNsec,
+        job.timeSec,
+        job.timeNsec,
+        false,
+      );
       return payloadExpiresAt(payload, 0, payload.length) === live.expiresAt;
     }),
   );
@@ -240,14 +298,25 @@ test('varints beyond 2^53 keep their low bits, overflow is refused', (t) => {
   const nameEnd = 1 + 16 + 1 + 1;
   const big = (n: bigint): Buffer => {
     const out: number[] = [];
-    while (n >= 128n) { out.push(Number(n & 127n) | 128); n >>= 7n; }
+    while (n >= 128n) {
+      out.push(Number(n & 127n) | 128);
+      n >>= 7n;
+    }
     out.push(Number(n));
     return Buffer.from(out);
   };
   const ttlBytes = Buffer.alloc(10);
   const ttlEnd = writeUvarint(ttlBytes, 0, job.ttl);
   const tail = p.subarray(nameEnd + 1 + ttlEnd + 3);
-  const rebuilt = Buffer.concat([p.subarray(0, nameEnd), big((1n << 60n) + 7n), ttlBytes.subarray(0, ttlEnd), big((1n << 60n) + 5n), big(258n), big(513n), tail]);
+  const rebuilt = Buffer.concat([
+    p.subarray(0, nameEnd),
+    big((1n << 60n) + 7n),
+    ttlBytes.subarray(0, ttlEnd),
+    big((1n << 60n) + 5n),
+    big(258n),
+    big(513n),
+    tail,
+  ]);
   const decoded = decodePayload(rebuilt, 0, rebuilt.length);
   if (typeof decoded === 'string') return t.fail(decoded);
   t.deepEqual(decoded, { type: RecordType.Add, job });
@@ -260,7 +329,7 @@ test('scanner: torn, crc mismatch, oversized and overflowing SIZE', (t) => {
   const s = new RecordScanner();
   for (let cut = 0; cut < rec.length; cut++) t.is(s.scan(rec, 0, cut), 'torn', `cut ${cut}`);
   const flipped = Buffer.from(rec);
-  flipped[20] ^= 1;
+  flipBits(flipped, 20, 1);
   t.is(s.scan(flipped, 0, flipped.length), 'crc-mismatch');
   const huge = Buffer.alloc(30);
   rec.copy(huge, 0, 0, 15);

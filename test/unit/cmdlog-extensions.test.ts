@@ -98,7 +98,10 @@ test('the real engine after replay: the touched lease ends at TIME + ttr, the pa
   const dir = tempDir();
   let now = T0;
   const live = new Engine({ now: () => now });
-  const log = await openCommandLog(options(dir, () => now), live);
+  const log = await openCommandLog(
+    options(dir, () => now),
+    live,
+  );
   live.setJournal(log);
   live.add({ id: '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', name: 'q', ttr: 100, ttl: 600_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: 'p' });
   live.lease(['q'], 0, () => undefined);
@@ -112,7 +115,12 @@ test('the real engine after replay: the touched lease ends at TIME + ttr, the pa
 
   now = T0 + 3049;
   const replayed = new Engine({ now: () => now });
-  await (await openCommandLog(options(dir, () => now), replayed)).close();
+  await (
+    await openCommandLog(
+      options(dir, () => now),
+      replayed,
+    )
+  ).close();
   replayed.tick(now);
   const job = replayed.inspectJob('8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e')!;
   t.is(job.state, JobState.Leased);
@@ -144,13 +152,17 @@ test('cleaning keeps pause and resume records and drops touches of expired jobs;
   now = T0 + 20_000;
   await log.cleanNow();
   await log.close();
-  const replay = async (d: string): Promise<unknown[]> => {
+  const replay = async (d: string): Promise<Call[]> => {
     const engine = new RecordingEngine();
     await (await openCommandLog(options(d, () => now), engine)).close();
     return engine.calls.filter((c) => c[0] !== 'expire');
   };
   const cleaned = await replay(dir);
-  t.deepEqual(cleaned, [['pause', 'held'], ['resume', 'held'], ['pause', 'held']]);
+  t.deepEqual(cleaned, [
+    ['pause', 'held'],
+    ['resume', 'held'],
+    ['pause', 'held'],
+  ]);
   t.deepEqual(
     (await replay(before)).filter((c) => c[0] === 'pause' || c[0] === 'resume'),
     cleaned,
@@ -162,13 +174,19 @@ test('retry-at and retry-delay payloads: exact bytes, round trip, refusals', (t)
   t.is(retryAtPayload(id, 300).toString('hex'), '0c8c5b8a2e6d1f4b3a9c7e2f1a0b9c8d7eac02');
   t.is(retryDelayPayload(id, { delayMs: 100, maxDelayMs: 1000, jitterPercent: 20 }).toString('hex'), '0d8c5b8a2e6d1f4b3a9c7e2f1a0b9c8d7e64e80714');
   fc.assert(
-    fc.property(v4Id, fc.integer({ min: 1, max: 86_400_000 }), fc.integer({ min: 0, max: 86_400_000 }), fc.integer({ min: 0, max: 100 }), (jobId, ms, cap, jitter) => {
-      const at = retryAtPayload(jobId, ms);
-      t.deepEqual(decodePayload(at, 0, at.length), { type: RecordType.RetryAt, id: jobId, delayMs: ms });
-      const delay = { delayMs: ms, maxDelayMs: cap, jitterPercent: jitter };
-      const p = retryDelayPayload(jobId, delay);
-      t.deepEqual(decodePayload(p, 0, p.length), { type: RecordType.RetryDelay, id: jobId, delay });
-    }),
+    fc.property(
+      v4Id,
+      fc.integer({ min: 1, max: 86_400_000 }),
+      fc.integer({ min: 0, max: 86_400_000 }),
+      fc.integer({ min: 0, max: 100 }),
+      (jobId, ms, cap, jitter) => {
+        const at = retryAtPayload(jobId, ms);
+        t.deepEqual(decodePayload(at, 0, at.length), { type: RecordType.RetryAt, id: jobId, delayMs: ms });
+        const delay = { delayMs: ms, maxDelayMs: cap, jitterPercent: jitter };
+        const p = retryDelayPayload(jobId, delay);
+        t.deepEqual(decodePayload(p, 0, p.length), { type: RecordType.RetryDelay, id: jobId, delay });
+      },
+    ),
   );
   const decode = (buf: Buffer): unknown => decodePayload(buf, 0, buf.length);
   t.is(decode(retryAtPayload(id, 0)), 'Invalid Retry Delay');
@@ -201,7 +219,12 @@ test('the real engine after replay: a job waiting out its retry delay waits unti
   );
   const now = T0 + 1399;
   const engine = new Engine({ now: () => now });
-  await (await openCommandLog(options(dir, () => now), engine)).close();
+  await (
+    await openCommandLog(
+      options(dir, () => now),
+      engine,
+    )
+  ).close();
   engine.tick(now);
   const job = engine.inspectJob(id)!;
   t.like(job, { state: JobState.Pending, fails: 1, attempts: 1, retryAt: T0 + 1400 });
@@ -235,8 +258,19 @@ test('a retry record (type 14) decodes, and replay starts the failed job over as
     ),
   );
   const engine = new Engine({ now: () => T0 + 2000 });
-  await (await openCommandLog(options(dir, () => T0 + 2000), engine)).close();
+  await (
+    await openCommandLog(
+      options(dir, () => T0 + 2000),
+      engine,
+    )
+  ).close();
   t.like(engine.inspectJob(id)!, { state: JobState.New, attempts: 0, fails: 0, result: null });
-  t.deepEqual(engine.inspectJobs('q', 0, 10)!.map((j) => j.id), [id]);
-  t.deepEqual(engine.inspectStateJobs('q', 'failed', 0, 10)!.map((j) => j.id), [kept]);
+  t.deepEqual(
+    engine.inspectJobs('q', 0, 10)!.map((j) => j.id),
+    [id],
+  );
+  t.deepEqual(
+    engine.inspectStateJobs('q', 'failed', 0, 10)!.map((j) => j.id),
+    [kept],
+  );
 });

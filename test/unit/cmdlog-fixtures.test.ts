@@ -67,9 +67,15 @@ for (const scenario of SCENARIOS) {
     copyDir(path.join(FIXTURES, scenario, 'cmdlog'), dir);
     const engine = new Engine({ now: () => at });
     const { logger, lines } = captureLogger();
-    const log = await openCommandLog({ dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 4096, cleanIntervalMs: 300000, logger, now: () => at }, engine);
+    const log = await openCommandLog(
+      { dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 4096, cleanIntervalMs: 300000, logger, now: () => at },
+      engine,
+    );
     engine.tick(at);
-    t.false(lines.some((l) => (l.level as number) >= 40), 'no warnings');
+    t.false(
+      lines.some((l) => (l.level as number) >= 40),
+      'no warnings',
+    );
     let checked = 0;
     for (const q of expected.queries) {
       const reply = Buffer.from(q.reply_b64, 'base64');

@@ -31,8 +31,8 @@ test('a second open on the same directory is refused at once with ELOCKED, namin
   const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
   t.is((err as Error & { holderPid: number }).holderPid, process.pid);
-  t.is(err!.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
-  t.true(fs.existsSync(`${dir}.lock`), 'the refusal leaves the holder\'s lock alone');
+  t.is(err.message, `cmdlog directory ${dir} is in use: process ${process.pid} (${ownName}) holds the lock on ${path.join(dir, 'append.lock')}`);
+  t.true(fs.existsSync(`${dir}.lock`), "the refusal leaves the holder's lock alone");
   await first.close();
   const { logger, lines } = captureLogger();
   await (await open(dir, logger)).close();
@@ -45,9 +45,9 @@ test('a process holding flock on append.lock, as the original server does, makes
   t.teardown(() => holder.kill('SIGKILL'));
   const err = await t.throwsAsync(openRefused(open(dir)));
   t.is((err as NodeJS.ErrnoException).code, 'ELOCKED');
-  t.is((err as Error & { holderPid: number }).holderPid, holder.pid);
-  t.regex(err!.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
-  t.false(fs.existsSync(`${dir}.lock`), 'refused before taking proper-lockfile\'s lock');
+  t.is<number | undefined, number | undefined>((err as Error & { holderPid: number }).holderPid, holder.pid);
+  t.regex(err.message, new RegExp(`is in use: process ${holder.pid} \\(${nodeName}\\) holds the lock on .*append\\.lock$`));
+  t.false(fs.existsSync(`${dir}.lock`), "refused before taking proper-lockfile's lock");
   holder.kill('SIGKILL');
   await exited(holder);
   await (await open(dir)).close();
@@ -60,7 +60,7 @@ test('after kill -9 of a holder its directory lock is taken over at once, and th
   await t.throwsAsync(openRefused(open(dir)), { code: 'ELOCKED' });
   holder.kill('SIGKILL');
   await exited(holder);
-  t.true(fs.existsSync(`${dir}.lock`), 'kill -9 leaves proper-lockfile\'s lock behind');
+  t.true(fs.existsSync(`${dir}.lock`), "kill -9 leaves proper-lockfile's lock behind");
 
   const { logger, lines } = captureLogger();
   const log = await open(dir, logger);
@@ -78,12 +78,15 @@ test('without a kernel lock the directory is refused (fail closed), leaving no l
   const { logger } = captureLogger();
   const noBinding = await t.throwsAsync(lockDirectory(dir, logger, () => Promise.reject(new Error('no prebuilt binary for this platform'))));
   t.is((noBinding as NodeJS.ErrnoException).code, 'ENOKERNELLOCK');
-  t.regex(noBinding!.message, /cannot be locked: the flock binding \(koffi\) does not load on this platform: no prebuilt binary for this platform; without the kernel lock on .*append\.lock a live server on this directory cannot be told from a dead one/);
+  t.regex(
+    noBinding.message,
+    /cannot be locked: the flock binding \(koffi\) does not load on this platform: no prebuilt binary for this platform; without the kernel lock on .*append\.lock a live server on this directory cannot be told from a dead one/,
+  );
 
   for (const errno of ['ENOLCK', 'EOPNOTSUPP', 'ENOSYS']) {
     const err = await t.throwsAsync(lockDirectory(dir, logger, () => Promise.resolve(() => ({ errno }))));
     t.is((err as NodeJS.ErrnoException).code, 'ENOKERNELLOCK');
-    t.true(err!.message.includes(`flock failed with ${errno}`), err!.message);
+    t.true(err.message.includes(`flock failed with ${errno}`), err.message);
   }
   t.false(fs.existsSync(`${dir}.lock`));
   await (await lockDirectory(dir, logger)).release();
@@ -111,7 +114,17 @@ test('the holder of a flock is read from /proc/locks by device and inode; waiter
     fs.writeFileSync(locks, lines.join('\n') + '\n');
     return locks;
   };
-  t.deepEqual(flockHolder(fd, table([`1: POSIX  ADVISORY  WRITE 11 ${id} 0 EOF`, `2: FLOCK  ADVISORY  WRITE ${process.pid} ${id} 0 EOF`, `2: -> FLOCK  ADVISORY  WRITE 12 ${id} 0 EOF`])), { pid: process.pid, command: ownName });
+  t.deepEqual(
+    flockHolder(
+      fd,
+      table([
+        `1: POSIX  ADVISORY  WRITE 11 ${id} 0 EOF`,
+        `2: FLOCK  ADVISORY  WRITE ${process.pid} ${id} 0 EOF`,
+        `2: -> FLOCK  ADVISORY  WRITE 12 ${id} 0 EOF`,
+      ]),
+    ),
+    { pid: process.pid, command: ownName },
+  );
   t.is(flockHolder(fd, table([`1: FLOCK  ADVISORY  WRITE 13 ${id}0 0 EOF`])), null, 'another inode');
   t.is(flockHolder(fd, table([`1: -> FLOCK  ADVISORY  WRITE 14 ${id} 0 EOF`])), null, 'only a waiter');
   t.is(flockHolder(fd, table([`1: FLOCK  ADVISORY  WRITE 0 ${id} 0 EOF`])), null, 'a holder in another pid namespace');
@@ -122,7 +135,7 @@ test('a directory that cannot be created is refused with a clear message', async
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'file'), '');
   const err = await t.throwsAsync(openRefused(open(path.join(dir, 'file', 'log'))));
-  t.regex(err!.message, /cannot be created or is not writable/);
+  t.regex(err.message, /cannot be created or is not writable/);
 });
 
 test('invalid options are refused before touching the directory', async (t) => {

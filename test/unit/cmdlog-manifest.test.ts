@@ -48,7 +48,16 @@ test('ranges: written compactly, read back exactly; anything else is no manifest
   }
   t.is(formatRanges([1, 2, 3, 4, 5, 7, 9, 10, 11, 12]), '1-5,7,9-12');
   t.true(formatManifest(range(1, 2000)).length < 100);
-  for (const bad of ['', 'not json', '{}', '{"format":"workq-cmdlog-manifest","version":2,"segments":"1"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"3-1"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-5,4"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-999999999"}', '{"format":"workq-cmdlog-manifest","version":1,"segments":"1,x"}']) {
+  for (const bad of [
+    '',
+    'not json',
+    '{}',
+    '{"format":"workq-cmdlog-manifest","version":2,"segments":"1"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"3-1"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-5,4"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1-999999999"}',
+    '{"format":"workq-cmdlog-manifest","version":1,"segments":"1,x"}',
+  ]) {
     t.is(parseManifest(bad), null, bad);
   }
 });
@@ -85,10 +94,10 @@ for (const [where, gone] of [
     t.is(err?.code, 'ECMDLOG_MISSING');
     t.true(isCmdlogRefusal(err));
     t.deepEqual(err?.missing, [...gone]);
-    t.is(err?.file, path.join(dir, seg(gone[0]!)));
-    for (const num of gone) t.true(err!.message.includes(seg(num)) || where === 'several', err!.message);
-    if (where === 'several') t.regex(err!.message, /4 segments 000000002\.log … 000000004\.log, 000000006\.log listed in cmdlog\.manifest are missing/);
-    t.regex(err!.message, /move .*cmdlog\.manifest away/);
+    t.is(err?.file, path.join(dir, seg(gone[0])));
+    for (const num of gone) t.true(err.message.includes(seg(num)) || where === 'several', err.message);
+    if (where === 'several') t.regex(err.message, /4 segments 000000002\.log … 000000004\.log, 000000006\.log listed in cmdlog\.manifest are missing/);
+    t.regex(err.message, /move .*cmdlog\.manifest away/);
     t.is(engine.calls.length, 0, 'nothing replayed');
     // Accepting the loss: without the manifest the segments present are replayed, and listed anew.
     fs.renameSync(path.join(dir, MANIFEST_NAME), path.join(dir, 'kept.manifest'));
@@ -154,7 +163,10 @@ test('segments above the manifest (the original server appended and rotated afte
   const ids = await writeLog(dir, 3);
   const later = [newId(), newId()];
   for (const [i, id] of later.entries()) {
-    fs.writeFileSync(path.join(dir, seg(4 + i)), segment(record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000 })))));
+    fs.writeFileSync(
+      path.join(dir, seg(4 + i)),
+      segment(record(NOW_SEC, 0, jobPayload(RecordType.Add, restoredJob({ id, createdSec: NOW_SEC, ttl: 3_600_000 })))),
+    );
   }
   // The original also appends to the segment that was highest here.
   fs.appendFileSync(path.join(dir, seg(3)), record(NOW_SEC, 0, idPayload(RecordType.Delete, ids[0]!)));
@@ -166,7 +178,7 @@ test('segments above the manifest (the original server appended and rotated afte
   t.deepEqual(manifestOf(dir), range(1, 5));
 });
 
-test('a directory without a manifest (the original server\'s) replays as it is, gaps included, and gets one', async (t) => {
+test("a directory without a manifest (the original server's) replays as it is, gaps included, and gets one", async (t) => {
   const dir = tempDir();
   const a = newId();
   const b = newId();
@@ -188,7 +200,7 @@ test('a damaged manifest refuses the start, naming it', async (t) => {
   const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogRefusalError });
   t.is(err?.code, 'ECMDLOG_MANIFEST');
   t.is(err?.file, path.join(dir, MANIFEST_NAME));
-  t.regex(err!.message, /damaged/);
+  t.regex(err.message, /damaged/);
 });
 
 test('a new segment is listed only after the directory fsync that made it durable, by temporary file, fsync and rename', async (t) => {

@@ -9,6 +9,7 @@ import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
+import { flipBits } from '../helpers/bytes.js';
 
 const NOW_SEC = Math.floor(Date.now() / 1000);
 /**
@@ -48,8 +49,7 @@ const ids = Array.from({ length: 3 }, () => newId());
 const base = [addRecord(ids[0]!), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, ids[0]!)), addRecord(ids[1]!)];
 
 for (const m of MODES) {
-  const options = (dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions =>
-    baseOptions(dir, { replayWorker: m.replayWorker, ...extra });
+  const options = (dir: string, extra: Partial<CommandLogOptions> = {}): CommandLogOptions => baseOptions(dir, { replayWorker: m.replayWorker, ...extra });
 
   test(`torn tail at cut points all through the last record: truncated, warned, the rest replayed (${m.name})`, async (t) => {
     const last = record(NOW_SEC, 0, resultPayload(RecordType.Complete, ids[0]!, 'done'));
@@ -92,7 +92,7 @@ for (const m of MODES) {
     writeSegments(lower, { 1: Buffer.alloc(4096), 2: segment(...base) });
     const err = await t.throwsAsync(openRefused(openCommandLog(options(lower), new RecordingEngine())), { instanceOf: CmdlogCorruptError });
     t.is(err?.offset, 0);
-    t.regex(err!.message, /000000001\.log.*invalid segment header/);
+    t.regex(err.message, /000000001\.log.*invalid segment header/);
   });
 
   test(`a zero-filled tail (a power cut on some file systems) is torn: cut, kept in .torn, the rest replayed (${m.name})`, async (t) => {
@@ -112,7 +112,10 @@ for (const m of MODES) {
       t.is(engine.calls.length, 3, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log')), whole, label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000001.log.torn')), tail, label);
-      t.true(lines.some((l) => l.level === 40 && l.bytesDropped === tail.length), label);
+      t.true(
+        lines.some((l) => l.level === 40 && l.bytesDropped === tail.length),
+        label,
+      );
     }
   });
 
@@ -122,10 +125,10 @@ for (const m of MODES) {
     const damagedAt = 8 + base[0]!.length + base[1]!.length;
     const sizeAt = damagedAt + 15;
     for (const [label, edit] of [
-      ['SIZE bit 0 flipped (record looks shorter)', (b: Buffer) => (b[sizeAt] ^= 0x01)],
-      ['SIZE bit 6 flipped (record looks longer)', (b: Buffer) => (b[sizeAt] ^= 0x40)],
+      ['SIZE bit 0 flipped (record looks shorter)', (b: Buffer) => flipBits(b, sizeAt, 0x01)],
+      ['SIZE bit 6 flipped (record looks longer)', (b: Buffer) => flipBits(b, sizeAt, 0x40)],
       ['SIZE grows past the end of the file', (b: Buffer) => ((b[sizeAt] = 0xff), (b[sizeAt + 1] = 0x7f))],
-      ['CRC of a record in the middle', (b: Buffer) => (b[damagedAt + base[2]!.length - 1] ^= 0x10)],
+      ['CRC of a record in the middle', (b: Buffer) => flipBits(b, damagedAt + base[2]!.length - 1, 0x10)],
     ] as const) {
       const buf = segment(...base, ...tailRecords);
       edit(buf);
@@ -136,7 +139,7 @@ for (const m of MODES) {
       t.is(err?.code, 'ECMDLOG_CORRUPT');
       t.is(err?.file, path.join(dir, '000000002.log'), label);
       t.is(err?.offset, damagedAt, label);
-      t.regex(err!.message, /whole records follow/, label);
+      t.regex(err.message, /whole records follow/, label);
       t.true(isCmdlogRefusal(err), label);
       t.deepEqual(fs.readFileSync(path.join(dir, '000000002.log')), buf, `${label}: nothing cut`);
       t.false(fs.existsSync(path.join(dir, '000000002.log.torn')), label);
@@ -146,7 +149,7 @@ for (const m of MODES) {
   test(`a CRC mismatch on the last record of the highest segment is a torn tail (${m.name})`, async (t) => {
     const dir = tempDir();
     const buf = segment(...base);
-    buf[buf.length - 1] ^= 0xff;
+    flipBits(buf, buf.length - 1, 0xff);
     writeSegments(dir, { 1: buf });
     const engine = new RecordingEngine();
     await (await openCommandLog(options(dir), engine)).close();
@@ -159,8 +162,8 @@ for (const m of MODES) {
     const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogCorruptError });
     t.is(err?.file, path.join(dir, file));
     t.is(err?.offset, offset);
-    t.regex(err!.message, reason);
-    t.true(err!.message.includes(file));
+    t.regex(err.message, reason);
+    t.true(err.message.includes(file));
     // The lock was released: the directory opens again once repaired.
     fs.rmSync(path.join(dir, file));
     await (await openCommandLog(options(dir), new RecordingEngine())).close();
@@ -168,10 +171,10 @@ for (const m of MODES) {
 
   test(`corrupt CRC in the middle refuses to start, naming file and offset (${m.name})`, async (t) => {
     const buf = segment(...base);
-    buf[8 + 20] ^= 1;
+    flipBits(buf, 8 + 20, 1);
     await refuses(t, { 1: buf, 2: segment() }, '000000001.log', 8, /crc mismatch/);
     const mid = segment(...base);
-    mid[8 + base[0]!.length + 20] ^= 1;
+    flipBits(mid, 8 + base[0]!.length + 20, 1);
     await refuses(t, { 5: mid }, '000000005.log', 8 + base[0]!.length, /crc mismatch/);
   });
 
@@ -180,32 +183,39 @@ for (const m of MODES) {
     await refuses(t, { 1: buf.subarray(0, buf.length - 3), 2: segment() }, '000000001.log', 8 + base[0]!.length + base[1]!.length, /unexpected EOF/);
   });
 
-  if (m.manyOpens) test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))) }, '000000001.log', 8, /unknown record type 15/);
-    // Segments behind the bad one: a worker reading ahead is stopped too.
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) }, '000000001.log', 8, /unknown record type 15/);
-    await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([15, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
-    await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
-    await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
-    await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
-    await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
-    await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
-    await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
-    const huge = Buffer.alloc(40);
-    base[0]!.copy(huge, 0, 0, 15);
-    writeUvarint(huge, 15, 3 * 1024 * 1024);
-    await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
-    const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
-    await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
-    const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-    v2[0] = 2;
-    const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
-    // Recompute the CRC over the edited TIME so only the version is wrong.
-    const { crc32c } = await import('@node-rs/crc32');
-    v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
-    t.not(v2.compare(fixed), 0);
-    await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
-  });
+  if (m.manyOpens)
+    test(`unknown type, bad payloads, bad header, oversized SIZE refuse (${m.name})`, async (t) => {
+      await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))) }, '000000001.log', 8, /unknown record type 15/);
+      // Segments behind the bad one: a worker reading ahead is stopped too.
+      await refuses(
+        t,
+        { 1: segment(record(NOW_SEC, 0, Buffer.from([15]))), 2: segment(...base), 3: segment(...base), 4: segment(...base) },
+        '000000001.log',
+        8,
+        /unknown record type 15/,
+      );
+      await refuses(t, { 1: segment(base[0]!, record(NOW_SEC, 0, Buffer.from([15, 1, 2]))) }, '000000001.log', 8 + base[0]!.length, /unknown record type/);
+      await refuses(t, { 1: segment(record(NOW_SEC, 0, Buffer.alloc(0))) }, '000000001.log', 8, /EOF/);
+      await refuses(t, { 1: segment(addRecord(newId(), { ttl: 2_592_000_001 })) }, '000000001.log', 8, /Invalid TTL/);
+      await refuses(t, { 1: segment(addRecord(newId(), { name: 'bad name' })) }, '000000001.log', 8, /Invalid Name/);
+      await refuses(t, { 1: Buffer.concat([Buffer.from('wqwq\0\0\0\x02'), base[0]!]) }, '000000001.log', 0, /invalid segment header/);
+      await refuses(t, { 1: Buffer.from('wqw'), 2: segment() }, '000000001.log', 3, /unexpected EOF/);
+      await refuses(t, { 1: Buffer.alloc(0), 2: segment() }, '000000001.log', 0, /EOF/);
+      const huge = Buffer.alloc(40);
+      base[0]!.copy(huge, 0, 0, 15);
+      writeUvarint(huge, 15, 3 * 1024 * 1024);
+      await refuses(t, { 1: segment(huge) }, '000000001.log', 8, /above 2 MiB/);
+      const zeroed = record(0, 0, idPayload(RecordType.Expire, ids[0]!)).fill(0, 0, 1);
+      await refuses(t, { 1: segment(zeroed, base[0]!) }, '000000001.log', 8, /crc mismatch/);
+      const v2 = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+      v2[0] = 2;
+      const fixed = record(NOW_SEC, 0, idPayload(RecordType.Expire, ids[0]!));
+      // Recompute the CRC over the edited TIME so only the version is wrong.
+      const { crc32c } = await import('@node-rs/crc32');
+      v2.writeUInt32BE(crc32c(v2.subarray(0, v2.length - 4)), v2.length - 4);
+      t.not(v2.compare(fixed), 0);
+      await refuses(t, { 1: segment(v2) }, '000000001.log', 8, /unsupported version/);
+    });
 
   test(`engine refusals stop replay: second start-attempt, duplicate result (${m.name})`, async (t) => {
     const id = newId();
@@ -243,7 +253,7 @@ for (const m of MODES) {
       const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogRefusalError });
       t.is(err?.code, 'ECMDLOG_NOT_A_FILE');
       t.is(err?.file, seg);
-      t.true(err!.message.includes(`${seg} is ${kind}`), err!.message);
+      t.true(err.message.includes(`${seg} is ${kind}`), err.message);
       fs.rmSync(seg, { recursive: true });
     }
     await (await openCommandLog(options(dir), new RecordingEngine())).close();
@@ -296,7 +306,7 @@ for (const m of MODES) {
   });
 }
 
-test('a segment that cannot be read stops the start with the system\'s error and releases the lock', async (t) => {
+test("a segment that cannot be read stops the start with the system's error and releases the lock", async (t) => {
   const dir = tempDir();
   writeSegments(dir, { 1: segment(...base), 2: segment(...base), 3: segment(...base) });
   const faulty = new FaultyFs();
@@ -349,14 +359,20 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     const log = await openCommandLog(baseOptions(dir, { logger, replayWorker, now: () => now }), engine);
     await log.cleanNow();
     await log.close();
-    const sizes = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => [f, fs.statSync(path.join(dir, f)).size]);
+    const sizes = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => [f, fs.statSync(path.join(dir, f)).size]);
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
     outcomes.push({ calls: engine.calls, sizes, done: done?.records });
     t.is(done?.worker, replayWorker !== undefined);
   }
   t.is(outcomes[0]!.done, records.length);
   t.deepEqual(outcomes[1], outcomes[0]);
-  t.true(outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0), 'cleaning dropped records');
+  t.true(
+    outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0),
+    'cleaning dropped records',
+  );
 });
 
 test('replay speed (records/s) with the real engine', async (t) => {
@@ -365,7 +381,12 @@ test('replay speed (records/s) with the real engine', async (t) => {
   const n = 100_000;
   for (let i = 0; i < n / 4; i++) {
     const id = newId();
-    parts.push(addRecord(id), record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')), record(NOW_SEC, 0, idPayload(RecordType.Delete, id)));
+    parts.push(
+      addRecord(id),
+      record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)),
+      record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, 'ok')),
+      record(NOW_SEC, 0, idPayload(RecordType.Delete, id)),
+    );
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
   for (const [label, engine] of [['fake', new RecordingEngine()], ['real', new Engine(clock)]] as const) {
@@ -376,7 +397,9 @@ test('replay speed (records/s) with the real engine', async (t) => {
     await log.close();
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
     t.is(done?.records, n);
-    t.log(`${label} engine: ${n} records in ${ms.toFixed(0)} ms (open included) = ${Math.round((n * 1000) / ms)} records/s; replay loop ${String(done?.recordsPerSec)} records/s`);
+    t.log(
+      `${label} engine: ${n} records in ${ms.toFixed(0)} ms (open included) = ${Math.round((n * 1000) / ms)} records/s; replay loop ${String(done?.recordsPerSec)} records/s`,
+    );
   }
   t.pass();
 });

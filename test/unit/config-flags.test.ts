@@ -104,16 +104,41 @@ test('standalone without a config: the original defaults, memory only', (t) => {
   const settings = standaloneSettings(config(), flags([]), '/srv');
   t.deepEqual(settings, {
     ok: true,
-    value: { name: '9922', host: '127.0.0.1', port: 9922, cmdlog: { path: null, sync: 'interval', syncIntervalMs: 1000, segmentSize: 67108864, cleanIntervalMs: 300000 }, ...SAFETY },
+    value: {
+      name: '9922',
+      host: '127.0.0.1',
+      port: 9922,
+      cmdlog: { path: null, sync: 'interval', syncIntervalMs: 1000, segmentSize: 67108864, cleanIntervalMs: 300000 },
+      ...SAFETY,
+    },
   });
 });
 
 test('standalone: the original flags override everything', (t) => {
-  const argv = ['-listen', '127.0.0.2:7000', '-cmdlog-path', 'data', '-cmdlog-sync', 'always', '-cmdlog-sync-int', '0', '-cmdlog-clean-int', '5', '-cmdlog-seg-size', '0'];
+  const argv = [
+    '-listen',
+    '127.0.0.2:7000',
+    '-cmdlog-path',
+    'data',
+    '-cmdlog-sync',
+    'always',
+    '-cmdlog-sync-int',
+    '0',
+    '-cmdlog-clean-int',
+    '5',
+    '-cmdlog-seg-size',
+    '0',
+  ];
   const settings = standaloneSettings(config({ WORKQ_CMDLOG_SEGMENT_SIZE: '100' }), flags(argv), '/srv');
   t.deepEqual(settings, {
     ok: true,
-    value: { name: '7000', host: '127.0.0.2', port: 7000, cmdlog: { path: '/srv/data', sync: 'always', syncIntervalMs: 0, segmentSize: 67108864, cleanIntervalMs: 5 }, ...SAFETY },
+    value: {
+      name: '7000',
+      host: '127.0.0.2',
+      port: 7000,
+      cmdlog: { path: '/srv/data', sync: 'always', syncIntervalMs: 0, segmentSize: 67108864, cleanIntervalMs: 5 },
+      ...SAFETY,
+    },
   });
   const memory = standaloneSettings(config(), flags(['-cmdlog-path=']), '/srv');
   t.is(memory.ok && memory.value.cmdlog.path, null);
@@ -137,7 +162,10 @@ test('the default retry delay: configuration keys, then the -retry-* flags; 0 me
   t.deepEqual(flagged.ok && flagged.value.retryDelay, { delayMs: 100, maxDelayMs: 4000, jitterPercent: 20 });
   const off = standaloneSettings(config(env), flags(['-retry-delay', '0']), '/srv');
   t.false(off.ok && 'retryDelay' in off.value);
-  t.deepEqual(standaloneSettings(config(), flags(['-retry-jitter', '101']), '/srv'), { ok: false, error: 'invalid -retry-jitter 101: must be an integer from 0 to 100' });
+  t.deepEqual(standaloneSettings(config(), flags(['-retry-jitter', '101']), '/srv'), {
+    ok: false,
+    error: 'invalid -retry-jitter 101: must be an integer from 0 to 100',
+  });
   t.deepEqual(standaloneSettings(config(), flags(['-retry-delay', '86400001']), '/srv'), {
     ok: false,
     error: 'invalid -retry-delay 86400001: must be an integer number of milliseconds from 0 to 86400000',
@@ -191,7 +219,8 @@ test('standalone: -listen beyond loopback is refused without a secret, saying wh
   t.deepEqual(secret.ok && [secret.value.host, secret.value.auth?.secrets], ['0.0.0.0', ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']]);
   const intended = standaloneSettings(config({ WORKQ_ALLOW_UNAUTHENTICATED: 'true' }), flags(['-listen', '10.1.2.3:7009']), '/srv');
   t.true(intended.ok);
-  for (const loopback of ['127.0.0.1:1', '127.9.9.9:1', '[::1]:1', 'localhost:1']) t.true(standaloneSettings(config(), flags(['-listen', loopback]), '/srv').ok, loopback);
+  for (const loopback of ['127.0.0.1:1', '127.9.9.9:1', '[::1]:1', 'localhost:1'])
+    t.true(standaloneSettings(config(), flags(['-listen', loopback]), '/srv').ok, loopback);
 });
 
 test('standalone: TLS files from the environment resolve against the cwd', (t) => {

@@ -91,8 +91,20 @@ test('instances inherit the shared settings and override them one by one', async
   });
   const [a, b, mem] = load({ files: [file] }).instances;
   const open = { ...SAFETY, auth: { secrets: [], allowUnauthenticated: true } };
-  t.deepEqual(a, { name: '7001', host: '10.0.0.5', port: 7001, cmdlog: { path: '/srv/workq/a', sync: 'always', syncIntervalMs: 1000, segmentSize: 1024, cleanIntervalMs: 300000 }, ...open });
-  t.deepEqual(b, { name: 'b', host: '127.0.0.1', port: 7002, cmdlog: { path: '/abs/b', sync: 'interval', syncIntervalMs: 250, segmentSize: 67108864, cleanIntervalMs: 300000 }, ...open });
+  t.deepEqual(a, {
+    name: '7001',
+    host: '10.0.0.5',
+    port: 7001,
+    cmdlog: { path: '/srv/workq/a', sync: 'always', syncIntervalMs: 1000, segmentSize: 1024, cleanIntervalMs: 300000 },
+    ...open,
+  });
+  t.deepEqual(b, {
+    name: 'b',
+    host: '127.0.0.1',
+    port: 7002,
+    cmdlog: { path: '/abs/b', sync: 'interval', syncIntervalMs: 250, segmentSize: 67108864, cleanIntervalMs: 300000 },
+    ...open,
+  });
   t.is(mem?.cmdlog.path, null);
 });
 
@@ -117,7 +129,10 @@ test('precedence: defaults < files in order < environment < arguments', async (t
 
 test('the environment can hold the instances as JSON', (t) => {
   const config = load({ env: { WORKQ_INSTANCES: '[{"name":"x","port":7010,"cmdlog":{"path":"/d/x"}}]' } });
-  t.deepEqual(config.instances.map((instance) => [instance.name, instance.port, instance.cmdlog.path]), [['x', 7010, '/d/x']]);
+  t.deepEqual(
+    config.instances.map((instance) => [instance.name, instance.port, instance.cmdlog.path]),
+    [['x', 7010, '/d/x']],
+  );
 });
 
 test('arguments are never taken from process.argv implicitly', (t) => {
@@ -138,8 +153,18 @@ const refusals: Array<[string, unknown, Record<string, string>, RegExp]> = [
   ['bad instance name', { instances: [{ port: 1, name: 'a b' }] }, {}, /instances\[0\]\.name: must be 1 to 64 characters/],
   ['bad instance host', { instances: [{ port: 1, host: 'no host!' }] }, {}, /instances\[0\]\.host: must be an IP address or a host name/],
   ['bad instance sync', { instances: [{ port: 1, cmdlog: { sync: 'never' } }] }, {}, /instances\[0\]\.cmdlog\.sync: must be one of interval, os, always/],
-  ['negative instance interval', { instances: [{ port: 1, cmdlog: { syncIntervalMs: -5 } }] }, {}, /instances\[0\]\.cmdlog\.syncIntervalMs: must be an integer number of milliseconds/],
-  ['instance interval beyond timers', { instances: [{ port: 1, cmdlog: { cleanIntervalMs: 2 ** 31 } }] }, {}, /instances\[0\]\.cmdlog\.cleanIntervalMs: .*2147483647/],
+  [
+    'negative instance interval',
+    { instances: [{ port: 1, cmdlog: { syncIntervalMs: -5 } }] },
+    {},
+    /instances\[0\]\.cmdlog\.syncIntervalMs: must be an integer number of milliseconds/,
+  ],
+  [
+    'instance interval beyond timers',
+    { instances: [{ port: 1, cmdlog: { cleanIntervalMs: 2 ** 31 } }] },
+    {},
+    /instances\[0\]\.cmdlog\.cleanIntervalMs: .*2147483647/,
+  ],
   ['empty instance path', { instances: [{ port: 1, cmdlog: { path: '' } }] }, {}, /instances\[0\]\.cmdlog\.path: must be a directory path/],
   ['instances not an array', { instances: { port: 1 } }, {}, /instances: must be an array/],
   ['instance not an object', { instances: [9922] }, {}, /instances\[0\]: must be an object/],
@@ -147,24 +172,104 @@ const refusals: Array<[string, unknown, Record<string, string>, RegExp]> = [
   ['bad shared host', { host: '' }, {}, /host: must be an IP address or a host name/],
   ['bad log level', { log: { level: 'loud' } }, {}, /log\.level: must be one of the possible values/],
   ['fractional segment size', { cmdlog: { segmentSize: 1.5 } }, {}, /cmdlog\.segmentSize: must be a non-negative integer number of bytes/],
-  ['bad environment number', {}, { WORKQ_CMDLOG_SYNC_INTERVAL_MS: '12abc' }, /cmdlog\.syncIntervalMs: must be an integer number of milliseconds.*value was "12abc"/],
+  [
+    'bad environment number',
+    {},
+    { WORKQ_CMDLOG_SYNC_INTERVAL_MS: '12abc' },
+    /cmdlog\.syncIntervalMs: must be an integer number of milliseconds.*value was "12abc"/,
+  ],
   ['bad environment instances', {}, { WORKQ_INSTANCES: '[{"port":' }, /instances: must be an array/],
-  ['sync interval 0 with interval', { instances: [{ port: 1, cmdlog: { syncIntervalMs: 0 } }] }, {}, /instances\[0\] \("1"\): cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0 with sync "interval"/],
-  ['shared sync interval 0 inherited', { cmdlog: { syncIntervalMs: 0 }, instances: [{ port: 1 }] }, {}, /cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0/],
-  ['clean interval 0', { instances: [{ port: 1, cmdlog: { cleanIntervalMs: 0 } }] }, {}, /instances\[0\] \("1"\): cmdlog\.cleanIntervalMs \(-cmdlog-clean-int\) must be greater than 0/],
-  ['a short secret', { auth: { secrets: ['short'] } }, {}, /auth\.secrets: must be a list of secrets, each 16 to 1024 printable ASCII characters without space or comma/],
-  ['a secret with a space', { instances: [{ port: 1, auth: { secrets: ['with a space in it, long enough'] } }] }, {}, /instances\[0\]\.auth\.secrets: must be a list of secrets/],
+  [
+    'sync interval 0 with interval',
+    { instances: [{ port: 1, cmdlog: { syncIntervalMs: 0 } }] },
+    {},
+    /instances\[0\] \("1"\): cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0 with sync "interval"/,
+  ],
+  [
+    'shared sync interval 0 inherited',
+    { cmdlog: { syncIntervalMs: 0 }, instances: [{ port: 1 }] },
+    {},
+    /cmdlog\.syncIntervalMs \(-cmdlog-sync-int\) must be greater than 0/,
+  ],
+  [
+    'clean interval 0',
+    { instances: [{ port: 1, cmdlog: { cleanIntervalMs: 0 } }] },
+    {},
+    /instances\[0\] \("1"\): cmdlog\.cleanIntervalMs \(-cmdlog-clean-int\) must be greater than 0/,
+  ],
+  [
+    'a short secret',
+    { auth: { secrets: ['short'] } },
+    {},
+    /auth\.secrets: must be a list of secrets, each 16 to 1024 printable ASCII characters without space or comma/,
+  ],
+  [
+    'a secret with a space',
+    { instances: [{ port: 1, auth: { secrets: ['with a space in it, long enough'] } }] },
+    {},
+    /instances\[0\]\.auth\.secrets: must be a list of secrets/,
+  ],
   ['a short secret from the environment', {}, { WORKQ_AUTH_SECRETS: 'long-enough-secret-1,short' }, /auth\.secrets: must be a list of secrets/],
   ['an unknown auth key', { instances: [{ port: 1, auth: { password: 'x' } }] }, {}, /instances\[0\]\.auth\.password: not declared in the schema/],
-  ['a certificate without key', { tls: { cert: 'c.pem' }, instances: [{ port: 1 }] }, {}, /instances\[0\] \("1"\): tls\.cert and tls\.key must be set together/],
-  ['a TLS port equal to the plain port', { instances: [{ port: 7000, tls: { cert: 'c', key: 'k', port: 7000 } }] }, {}, /tls\.port 7000 is the instance's plain TCP port/],
+  [
+    'a certificate without key',
+    { tls: { cert: 'c.pem' }, instances: [{ port: 1 }] },
+    {},
+    /instances\[0\] \("1"\): tls\.cert and tls\.key must be set together/,
+  ],
+  [
+    'a TLS port equal to the plain port',
+    { instances: [{ port: 7000, tls: { cert: 'c', key: 'k', port: 7000 } }] },
+    {},
+    /tls\.port 7000 is the instance's plain TCP port/,
+  ],
   ['max clients 0', { limits: { maxClients: 0 } }, {}, /limits\.maxClients: must be a positive integer/],
-  ['a negative idle timeout', { instances: [{ port: 1, limits: { idleTimeoutMs: -1 } }] }, {}, /instances\[0\]\.limits\.idleTimeoutMs: must be an integer number of milliseconds/],
-  ['all interfaces without a secret', { instances: [{ port: 1, host: '0.0.0.0' }] }, {}, /instances\[0\] \("1"\): refusing to listen on 0\.0\.0\.0 without a secret/],
+  [
+    'a negative idle timeout',
+    { instances: [{ port: 1, limits: { idleTimeoutMs: -1 } }] },
+    {},
+    /instances\[0\]\.limits\.idleTimeoutMs: must be an integer number of milliseconds/,
+  ],
+  [
+    'all interfaces without a secret',
+    { instances: [{ port: 1, host: '0.0.0.0' }] },
+    {},
+    /instances\[0\] \("1"\): refusing to listen on 0\.0\.0\.0 without a secret/,
+  ],
   ['a LAN address without a secret', { host: '192.168.1.10', instances: [{ port: 1 }] }, {}, /refusing to listen on 192\.168\.1\.10 without a secret/],
-  ['duplicate port', { instances: [{ name: 'a', port: 7000 }, { name: 'b', port: 7000 }] }, {}, /instances\[1\] \("b"\): port 7000 is already used by instances\[0\] \("a"\)/],
-  ['duplicate name', { instances: [{ name: 'a', port: 7000 }, { name: 'a', port: 7001 }] }, {}, /instances\[1\] \("a"\): name "a" is already used by instances\[0\]/],
-  ['duplicate directory', { instances: [{ port: 7000, cmdlog: { path: 'd' } }, { port: 7001, cmdlog: { path: './x/../d' } }] }, {}, /instances\[1\] \("7001"\): cmdlog\.path \/srv\/workq\/d is already used by instances\[0\] \("7000"\)/],
+  [
+    'duplicate port',
+    {
+      instances: [
+        { name: 'a', port: 7000 },
+        { name: 'b', port: 7000 },
+      ],
+    },
+    {},
+    /instances\[1\] \("b"\): port 7000 is already used by instances\[0\] \("a"\)/,
+  ],
+  [
+    'duplicate name',
+    {
+      instances: [
+        { name: 'a', port: 7000 },
+        { name: 'a', port: 7001 },
+      ],
+    },
+    {},
+    /instances\[1\] \("a"\): name "a" is already used by instances\[0\]/,
+  ],
+  [
+    'duplicate directory',
+    {
+      instances: [
+        { port: 7000, cmdlog: { path: 'd' } },
+        { port: 7001, cmdlog: { path: './x/../d' } },
+      ],
+    },
+    {},
+    /instances\[1\] \("7001"\): cmdlog\.path \/srv\/workq\/d is already used by instances\[0\] \("7000"\)/,
+  ],
 ];
 
 for (const [title, content, env, message] of refusals) {
@@ -181,14 +286,32 @@ for (const [title, content, env, message] of refusals) {
 test('sync interval 0 is accepted with os and always (the interval is ignored)', async (t) => {
   const s = await scratch();
   t.teardown(() => rm(s.dir, { recursive: true, force: true }));
-  const file = await s.file({ cmdlog: { syncIntervalMs: 0 }, instances: [{ port: 1, cmdlog: { sync: 'os' } }, { port: 2, cmdlog: { sync: 'always' } }] });
+  const file = await s.file({
+    cmdlog: { syncIntervalMs: 0 },
+    instances: [
+      { port: 1, cmdlog: { sync: 'os' } },
+      { port: 2, cmdlog: { sync: 'always' } },
+    ],
+  });
   t.is(load({ files: [file] }).instances.length, 2);
 });
 
 test('ports 0 do not clash (each picks a free one)', async (t) => {
   const s = await scratch();
   t.teardown(() => rm(s.dir, { recursive: true, force: true }));
-  t.is(load({ files: [await s.file({ instances: [{ name: 'a', port: 0 }, { name: 'b', port: 0 }] })] }).instances.length, 2);
+  t.is(
+    load({
+      files: [
+        await s.file({
+          instances: [
+            { name: 'a', port: 0 },
+            { name: 'b', port: 0 },
+          ],
+        }),
+      ],
+    }).instances.length,
+    2,
+  );
 });
 
 test('a missing or malformed file is refused with its path', async (t) => {
@@ -221,7 +344,11 @@ test('directories: a file in the way is refused', async (t) => {
 });
 
 test('directories: kernel pseudo file systems are refused, existing or to be created there', (t) => {
-  for (const [dir, fs] of [['/proc/self', 'proc'], ['/proc/workq-test/data', 'proc'], ['/sys/kernel/workq', 'sysfs']] as const) {
+  for (const [dir, fs] of [
+    ['/proc/self', 'proc'],
+    ['/proc/workq-test/data', 'proc'],
+    ['/sys/kernel/workq', 'sysfs'],
+  ] as const) {
     const result = checkDirectories([settings('a', dir)]);
     t.is(result.ok ? '' : result.error, `instances[0] ("a") cmdlog.path: ${dir} is on the kernel's ${fs} file system, which cannot hold files`);
   }
@@ -285,7 +412,10 @@ test('liveness timings that contradict each other are refused', (t) => {
   const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
     [{ WORKQ_PING_INTERVAL_MS: '0' }, /supervisor\.pingIntervalMs must be greater than 0/],
     [{ WORKQ_UNRESPONSIVE_AFTER_MS: '0' }, /supervisor\.unresponsiveAfterMs must be greater than 0/],
-    [{ WORKQ_UNRESPONSIVE_AFTER_MS: '5000', WORKQ_REPLACE_UNRESPONSIVE_AFTER_MS: '4000' }, /replaceUnresponsiveAfterMs \(4000\) must be at least supervisor\.unresponsiveAfterMs \(5000\)/],
+    [
+      { WORKQ_UNRESPONSIVE_AFTER_MS: '5000', WORKQ_REPLACE_UNRESPONSIVE_AFTER_MS: '4000' },
+      /replaceUnresponsiveAfterMs \(4000\) must be at least supervisor\.unresponsiveAfterMs \(5000\)/,
+    ],
   ];
   for (const [env, expected] of cases) {
     const result = loadConfig({ env });

@@ -147,9 +147,7 @@ test('max-fails: retried while fails < max-fails, the N-th fail is final, waiter
   t.is(job.fails, 3);
   t.deepEqual(h.readyIds(), [tag(2)]);
   t.is(waiting.value, `${tag(1)} 0 f3`);
-  t.deepEqual(h.journal.take(), [
-    `add ${id(1)}`, `add ${id(2)}`, `start ${id(1)} 0`, `fail ${id(1)} f1`, `fail ${id(1)} f2`, `fail ${id(1)} f3`,
-  ]);
+  t.deepEqual(h.journal.take(), [`add ${id(1)}`, `add ${id(2)}`, `start ${id(1)} 0`, `fail ${id(1)} f1`, `fail ${id(1)} f2`, `fail ${id(1)} f3`]);
 });
 
 test('max-fails 1 and 0 both make the first fail final', (t) => {
@@ -221,9 +219,7 @@ test('worked session 11.8: TTR expiry requeues PENDING, then max-attempts fails 
   h.advance(100);
   t.is(late.value, 'timeout');
   t.is(h.result(1, 0).value, `${tag(1)} 0 `);
-  t.deepEqual(h.journal.take(), [
-    `add ${id(1)}`, `start ${id(1)} 0`, `timeout ${id(1)}`, `start ${id(1)} 400`, `timeout ${id(1)}`,
-  ]);
+  t.deepEqual(h.journal.take(), [`add ${id(1)}`, `start ${id(1)} 0`, `timeout ${id(1)}`, `start ${id(1)} 400`, `timeout ${id(1)}`]);
 });
 
 test('a requeued job returns to its original place, ahead of newer jobs of its priority', (t) => {
@@ -438,7 +434,19 @@ test('multi-name lease chooses by priority, then scheduled time, then created; t
   t.is(h.lease(['c', 'b'], 0).value, `job ${tag(4)}`, 'unscheduled before scheduled');
   t.is(h.lease(['c', 'b'], 0).value, `job ${tag(3)}`);
   // Equal keys 1–3 cannot happen across distinct jobs with our stamps, so restore two twins.
-  const twin = { name: 'x', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', createdSec: T0 / 1000, createdNsec: 5, timeSec: 0, timeNsec: 0 };
+  const twin = {
+    name: 'x',
+    ttr: 1000,
+    ttl: 60_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: '',
+    createdSec: T0 / 1000,
+    createdNsec: 5,
+    timeSec: 0,
+    timeNsec: 0,
+  };
   h.engine.restore({ ...twin, id: id(0x20) }, h.clock.t);
   h.engine.restore({ ...twin, id: id(0x10), name: 'y' }, h.clock.t);
   t.is(h.lease(['x', 'y'], 0).value, `job ${tag(0x20)}`);
@@ -503,17 +511,30 @@ test('inspect jobs / scheduled-jobs: consistent windows in queue order without d
   const prios = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
   prios.forEach((p, i) => h.engine.add(newJob(i + 1, { priority: p })));
   const all = h.engine.inspectJobs('q', 0, 100)!.map((j) => j.priority);
-  t.deepEqual(all, [...prios].sort((a, b) => b - a));
-  t.deepEqual(h.engine.inspectJobs('q', 3, 4)!.map((j) => j.priority), all.slice(3, 7));
+  t.deepEqual(
+    all,
+    [...prios].sort((a, b) => b - a),
+  );
+  t.deepEqual(
+    h.engine.inspectJobs('q', 3, 4)!.map((j) => j.priority),
+    all.slice(3, 7),
+  );
   t.deepEqual(h.engine.inspectJobs('q', 10, 100)!.length, 1);
   t.deepEqual(h.engine.inspectJobs('q', 11, 100), []);
   t.deepEqual(h.engine.inspectJobs('q', 4294967295, 100), []);
-  t.deepEqual(h.engine.inspectJobs('q', 0, 100)!.map((j) => j.priority), all, 'unchanged by inspection');
+  t.deepEqual(
+    h.engine.inspectJobs('q', 0, 100)!.map((j) => j.priority),
+    all,
+    'unchanged by inspection',
+  );
   h.engine.schedule(newScheduled(20, 5000, { priority: 1 }));
   h.engine.schedule(newScheduled(21, 4000, { priority: 1 }));
   h.engine.schedule(newScheduled(22, 9000, { priority: 2 }));
   t.deepEqual(h.scheduledIds(), [tag(22), tag(21), tag(20)], 'priority first, then time');
-  t.deepEqual(h.engine.inspectScheduledJobs('q', 1, 1)!.map((j) => j.id), [id(21)]);
+  t.deepEqual(
+    h.engine.inspectScheduledJobs('q', 1, 1)!.map((j) => j.id),
+    [id(21)],
+  );
 });
 
 test('far-future scheduled times sort by their real value (Q20)', (t) => {
@@ -536,10 +557,25 @@ test('ready list order: priority, unscheduled before scheduled, created, then ID
   h.engine.add(newJob(5, { priority: -2147483648 }));
   h.engine.add(newJob(6, { priority: 2147483647 }));
   t.deepEqual(h.readyIds(), [tag(6), tag(3), tag(2), tag(4), tag(1), tag(5)]);
-  const twin = { name: 'z', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', createdSec: T0 / 1000, createdNsec: 0, timeSec: 0, timeNsec: 0 };
+  const twin = {
+    name: 'z',
+    ttr: 1000,
+    ttl: 60_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: '',
+    createdSec: T0 / 1000,
+    createdNsec: 0,
+    timeSec: 0,
+    timeNsec: 0,
+  };
   h.engine.restore({ ...twin, id: 'f0000000-0000-4000-8000-000000000000' }, h.clock.t);
   h.engine.restore({ ...twin, id: 'a0000000-0000-4000-8000-000000000000' }, h.clock.t);
-  t.deepEqual(h.engine.inspectJobs('z', 0, 10)!.map((j) => j.id[0]), ['a', 'f']);
+  t.deepEqual(
+    h.engine.inspectJobs('z', 0, 10)!.map((j) => j.id[0]),
+    ['a', 'f'],
+  );
 });
 
 test('inspect queues: byte order and window', (t) => {
@@ -548,7 +584,10 @@ test('inspect queues: byte order and window', (t) => {
   h.engine.pause('a', true);
   const names = h.engine.inspectQueues(0, 100).map((q) => q.name);
   t.deepEqual(names, ['-y', '0', 'A', 'Z', '_x', 'a', 'b']);
-  t.deepEqual(h.engine.inspectQueues(2, 2).map((q) => q.name), ['A', 'Z']);
+  t.deepEqual(
+    h.engine.inspectQueues(2, 2).map((q) => q.name),
+    ['A', 'Z'],
+  );
   t.deepEqual(h.engine.inspectQueues(7, 2), []);
   t.deepEqual(h.engine.inspectQueues(4294967295, 100), []);
 });

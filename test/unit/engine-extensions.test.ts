@@ -41,16 +41,19 @@ test('a failing dependency retried with exponential delay: attempts are spaced a
   t.deepEqual(gaps, [100, 200, 400, 800, 1000, 1000]);
   t.is(engine.inspectJob(id(1))!.state, JobState.Pending);
   const records = journal.take();
-  t.deepEqual(records.filter((r) => r.startsWith('retry')), [
-    `retry-delay ${id(1)} 100 1000 0`,
-    `retry-at ${id(1)} 100 5`,
-    `retry-at ${id(1)} 200 110`,
-    `retry-at ${id(1)} 400 315`,
-    `retry-at ${id(1)} 800 720`,
-    `retry-at ${id(1)} 1000 1525`,
-    `retry-at ${id(1)} 1000 2530`,
-    `retry-at ${id(1)} 1000 3535`,
-  ]);
+  t.deepEqual(
+    records.filter((r) => r.startsWith('retry')),
+    [
+      `retry-delay ${id(1)} 100 1000 0`,
+      `retry-at ${id(1)} 100 5`,
+      `retry-at ${id(1)} 200 110`,
+      `retry-at ${id(1)} 400 315`,
+      `retry-at ${id(1)} 800 720`,
+      `retry-at ${id(1)} 1000 1525`,
+      `retry-at ${id(1)} 1000 2530`,
+      `retry-at ${id(1)} 1000 3535`,
+    ],
+  );
 });
 
 test('while a job waits out its delay it is listed as scheduled, shows retry-at, and leases skip it', (t) => {
@@ -108,13 +111,32 @@ test('a TTR timeout retries after the delay too; the server default applies to j
 
 test('retryDelayMs: fixed, exponential with a cap, jitter, no overflow for late retries', (t) => {
   const fixed = { delayMs: 300, maxDelayMs: 0, jitterPercent: 0 };
-  t.deepEqual([1, 2, 10].map((n) => retryDelayMs(fixed, n, Math.random)), [300, 300, 300]);
+  t.deepEqual(
+    [1, 2, 10].map((n) => retryDelayMs(fixed, n, Math.random)),
+    [300, 300, 300],
+  );
   const exp = { delayMs: 50, maxDelayMs: 86_400_000, jitterPercent: 0 };
-  t.deepEqual([1, 2, 3, 255].map((n) => retryDelayMs(exp, n, Math.random)), [50, 100, 200, 86_400_000]);
-  t.is(retryDelayMs({ delayMs: 1000, maxDelayMs: 0, jitterPercent: 100 }, 1, () => 0.999), 1);
-  t.is(retryDelayMs({ delayMs: 1000, maxDelayMs: 0, jitterPercent: 20 }, 1, () => 0), 1000);
-  t.is(retryDelayMs({ delayMs: 0, maxDelayMs: 500, jitterPercent: 20 }, 3, () => 0.5), 0);
-  t.is(retryDelayMs({ delayMs: 400, maxDelayMs: 100, jitterPercent: 0 }, 1, () => 0), 100, 'a cap below the delay caps it');
+  t.deepEqual(
+    [1, 2, 3, 255].map((n) => retryDelayMs(exp, n, Math.random)),
+    [50, 100, 200, 86_400_000],
+  );
+  t.is(
+    retryDelayMs({ delayMs: 1000, maxDelayMs: 0, jitterPercent: 100 }, 1, () => 0.999),
+    1,
+  );
+  t.is(
+    retryDelayMs({ delayMs: 1000, maxDelayMs: 0, jitterPercent: 20 }, 1, () => 0),
+    1000,
+  );
+  t.is(
+    retryDelayMs({ delayMs: 0, maxDelayMs: 500, jitterPercent: 20 }, 3, () => 0.5),
+    0,
+  );
+  t.is(
+    retryDelayMs({ delayMs: 400, maxDelayMs: 100, jitterPercent: 0 }, 1, () => 0),
+    100,
+    'a cap below the delay caps it',
+  );
 });
 
 test('touch restarts the lease clock; refused unless leased; a paused queue keeps its jobs from leases', (t) => {
@@ -141,12 +163,10 @@ test('touch restarts the lease clock; refused unless leased; a paused queue keep
   engine.pause('q', false);
   engine.lease(['q'], 0, (j) => (got = j));
   t.is(got, job);
-  t.deepEqual(journal.take().filter((r) => /^(touch|pause|resume)/.test(r)), [
-    `touch ${id(1)} 1000 80`,
-    `touch ${id(1)} 100 500`,
-    'pause q',
-    'resume q',
-  ]);
+  t.deepEqual(
+    journal.take().filter((r) => /^(touch|pause|resume)/.test(r)),
+    [`touch ${id(1)} 1000 80`, `touch ${id(1)} 100 500`, 'pause q', 'resume q'],
+  );
 });
 
 test('a state list keeps entry order and its slots through removals and compaction', (t) => {

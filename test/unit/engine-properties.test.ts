@@ -31,10 +31,48 @@ type Op =
 const nArb = fc.integer({ min: 1, max: 12 });
 const nameArb = fc.integer({ min: 0, max: 2 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('add' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), ttr: fc.integer({ min: 1, max: 300 }), ttl: fc.integer({ min: 1, max: 2000 }), ma: fc.integer({ min: 0, max: 2 }), mf: fc.integer({ min: 0, max: 3 }), retry: fc.option(fc.record({ delayMs: fc.integer({ min: 0, max: 300 }), maxDelayMs: fc.integer({ min: 0, max: 600 }), jitterPercent: fc.integer({ min: 0, max: 100 }) })) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('schedule' as const), n: nArb, name: nameArb, prio: fc.integer({ min: -1, max: 1 }), at: fc.integer({ min: -200, max: 800 }), ttl: fc.integer({ min: 1, max: 2000 }), mf: fc.integer({ min: 0, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('run' as const), n: nArb, name: nameArb, ttr: fc.integer({ min: 1, max: 300 }), w: fc.integer({ min: 0, max: 600 }) }) },
-  { weight: 5, arbitrary: fc.record({ k: fc.constant('lease' as const), names: fc.array(nameArb, { minLength: 1, maxLength: 3 }), w: fc.integer({ min: 0, max: 500 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('add' as const),
+      n: nArb,
+      name: nameArb,
+      prio: fc.integer({ min: -1, max: 1 }),
+      ttr: fc.integer({ min: 1, max: 300 }),
+      ttl: fc.integer({ min: 1, max: 2000 }),
+      ma: fc.integer({ min: 0, max: 2 }),
+      mf: fc.integer({ min: 0, max: 3 }),
+      retry: fc.option(
+        fc.record({ delayMs: fc.integer({ min: 0, max: 300 }), maxDelayMs: fc.integer({ min: 0, max: 600 }), jitterPercent: fc.integer({ min: 0, max: 100 }) }),
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('schedule' as const),
+      n: nArb,
+      name: nameArb,
+      prio: fc.integer({ min: -1, max: 1 }),
+      at: fc.integer({ min: -200, max: 800 }),
+      ttl: fc.integer({ min: 1, max: 2000 }),
+      mf: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('run' as const),
+      n: nArb,
+      name: nameArb,
+      ttr: fc.integer({ min: 1, max: 300 }),
+      w: fc.integer({ min: 0, max: 600 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ k: fc.constant('lease' as const), names: fc.array(nameArb, { minLength: 1, maxLength: 3 }), w: fc.integer({ min: 0, max: 500 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('result' as const), n: nArb, w: fc.integer({ min: 0, max: 500 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('complete' as const, 'fail' as const, 'delete' as const), n: nArb }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel' as const) }) },
@@ -49,9 +87,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** What an add/schedule record of `job` carries (accessor fields included, which a spread would miss). */
 function recordOf(job: Job): RestoredJob {
   return {
-    id: job.id, name: job.name, ttr: job.ttr, ttl: job.ttl, priority: job.priority, maxAttempts: job.maxAttempts,
-    maxFails: job.maxFails, payload: job.payload, createdSec: job.createdSec, createdNsec: job.createdNsec,
-    timeSec: job.timeSec, timeNsec: job.timeNsec,
+    id: job.id,
+    name: job.name,
+    ttr: job.ttr,
+    ttl: job.ttl,
+    priority: job.priority,
+    maxAttempts: job.maxAttempts,
+    maxFails: job.maxFails,
+    payload: job.payload,
+    createdSec: job.createdSec,
+    createdNsec: job.createdNsec,
+    timeSec: job.timeSec,
+    timeNsec: job.timeNsec,
   };
 }
 
@@ -128,9 +175,11 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
     queued++;
     if (job.state === JobState.Leased) {
-      if (stateSlots(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity) problems.push(`leased ${job.id} misplaced`);
+      if (stateSlots(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
+        problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1) problems.push(`final ${job.id} not in its state's list`);
+      if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1)
+        problems.push(`final ${job.id} not in its state's list`);
     } else {
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
       if (job.listIndex !== 0 || !listItems(list).includes(job)) problems.push(`${job.id} not in its list`);
@@ -199,127 +248,169 @@ function sameState(live: Engine, mirror: Engine, problems: string[], now: number
 
 test('random operations keep every job in one place, replay mirrors the journal, and everything ends', (t) => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.option(fc.integer({ min: 1, max: 200 })), fc.double({ min: 0, max: 0.999, noNaN: true }), (ops, defaultDelay, random) => {
-      const clock = new FakeClock();
-      const problems: string[] = [];
-      const mirror = new Engine(clock);
-      // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
-      const options = defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
-      const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
-      const calls = new Map<number, number>();
-      const cancels: Array<() => void> = [];
-      const cancelled = new Set<number>();
-      const paused = new Set<string>();
-      let seq = 0;
-      const track = () => {
-        const k = ++seq;
-        calls.set(k, 0);
-        return (outcome: unknown) => {
-          calls.set(k, calls.get(k)! + 1);
-          if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
-          if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
+    fc.property(
+      fc.array(opArb, { minLength: 1, maxLength: 80 }),
+      fc.option(fc.integer({ min: 1, max: 200 })),
+      fc.double({ min: 0, max: 0.999, noNaN: true }),
+      (ops, defaultDelay, random) => {
+        const clock = new FakeClock();
+        const problems: string[] = [];
+        const mirror = new Engine(clock);
+        // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
+        const options =
+          defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
+        const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
+        const calls = new Map<number, number>();
+        const cancels: Array<() => void> = [];
+        const cancelled = new Set<number>();
+        const paused = new Set<string>();
+        let seq = 0;
+        const track = () => {
+          const k = ++seq;
+          calls.set(k, 0);
+          return (outcome: unknown) => {
+            calls.set(k, calls.get(k)! + 1);
+            if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
+            if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
+          };
         };
-      };
-      for (const op of ops) {
-        switch (op.k) {
-          case 'add':
-            engine.add({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, ttl: op.ttl, priority: op.prio, maxAttempts: op.ma, maxFails: op.mf, payload: '\0', retry: op.retry });
-            break;
-          case 'schedule': {
-            const at = clock.t + op.at;
-            engine.schedule({ id: id(op.n), name: NAMES[op.name]!, ttr: 100, ttl: op.ttl, priority: op.prio, maxAttempts: 0, maxFails: op.mf, payload: '\0', timeSec: Math.floor(at / 1000), timeNsec: (at % 1000) * 1e6 });
-            break;
+        for (const op of ops) {
+          switch (op.k) {
+            case 'add':
+              engine.add({
+                id: id(op.n),
+                name: NAMES[op.name]!,
+                ttr: op.ttr,
+                ttl: op.ttl,
+                priority: op.prio,
+                maxAttempts: op.ma,
+                maxFails: op.mf,
+                payload: '\0',
+                retry: op.retry,
+              });
+              break;
+            case 'schedule': {
+              const at = clock.t + op.at;
+              engine.schedule({
+                id: id(op.n),
+                name: NAMES[op.name]!,
+                ttr: 100,
+                ttl: op.ttl,
+                priority: op.prio,
+                maxAttempts: 0,
+                maxFails: op.mf,
+                payload: '\0',
+                timeSec: Math.floor(at / 1000),
+                timeNsec: (at % 1000) * 1e6,
+              });
+              break;
+            }
+            case 'run':
+              engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
+              break;
+            case 'lease': {
+              const k = seq + 1;
+              const c = engine.lease(
+                op.names.map((i) => NAMES[i]!),
+                op.w,
+                track(),
+              );
+              if (c !== null)
+                cancels.push(() => {
+                  c();
+                  if (calls.get(k) === 0) cancelled.add(k);
+                });
+              break;
+            }
+            case 'result': {
+              const k = seq + 1;
+              const c = engine.result(id(op.n), op.w, track());
+              if (c !== null)
+                cancels.push(() => {
+                  c();
+                  if (calls.get(k) === 0) cancelled.add(k);
+                });
+              break;
+            }
+            case 'complete':
+              engine.complete(id(op.n), 'c');
+              break;
+            case 'fail':
+              engine.fail(id(op.n), 'f');
+              break;
+            case 'delete':
+              engine.delete(id(op.n));
+              break;
+            case 'cancel':
+              cancels.shift()?.();
+              break;
+            case 'advance':
+              clock.t += op.ms;
+              engine.tick(clock.t);
+              break;
+            case 'hold':
+              engine.holdJobDeadlines(op.on);
+              if (!op.on) engine.tick(clock.t);
+              break;
+            case 'touch': {
+              // The model: only a leased job can be touched, and its lease then ends ttr from now.
+              const job = engine.inspectJob(id(op.n));
+              const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
+              const r = engine.touch(id(op.n), op.ttr);
+              if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
+              if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
+              break;
+            }
+            case 'retry': {
+              // The model: only a failed background job starts over, as NEW with its counters at 0.
+              const job = engine.inspectJob(id(op.n));
+              const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
+              const r = engine.retryFailed(id(op.n));
+              if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
+              // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
+              const startedOver =
+                job !== null &&
+                job.fails === 0 &&
+                job.result === null &&
+                ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
+              if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
+              break;
+            }
+            case 'retry-failed': {
+              const name = NAMES[op.name]!;
+              const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
+              const n = engine.retryAllFailed(name);
+              if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
+              if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
+              break;
+            }
+            case 'pause':
+              if (op.on) paused.add(NAMES[op.name]!);
+              else paused.delete(NAMES[op.name]!);
+              engine.pause(NAMES[op.name]!, op.on);
+              break;
           }
-          case 'run':
-            engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
-            break;
-          case 'lease': {
-            const k = seq + 1;
-            const c = engine.lease(op.names.map((i) => NAMES[i]!), op.w, track());
-            if (c !== null) cancels.push(() => { c(); if (calls.get(k) === 0) cancelled.add(k); });
-            break;
-          }
-          case 'result': {
-            const k = seq + 1;
-            const c = engine.result(id(op.n), op.w, track());
-            if (c !== null) cancels.push(() => { c(); if (calls.get(k) === 0) cancelled.add(k); });
-            break;
-          }
-          case 'complete':
-            engine.complete(id(op.n), 'c');
-            break;
-          case 'fail':
-            engine.fail(id(op.n), 'f');
-            break;
-          case 'delete':
-            engine.delete(id(op.n));
-            break;
-          case 'cancel':
-            cancels.shift()?.();
-            break;
-          case 'advance':
-            clock.t += op.ms;
-            engine.tick(clock.t);
-            break;
-          case 'hold':
-            engine.holdJobDeadlines(op.on);
-            if (!op.on) engine.tick(clock.t);
-            break;
-          case 'touch': {
-            // The model: only a leased job can be touched, and its lease then ends ttr from now.
-            const job = engine.inspectJob(id(op.n));
-            const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
-            const r = engine.touch(id(op.n), op.ttr);
-            if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
-            if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
-            break;
-          }
-          case 'retry': {
-            // The model: only a failed background job starts over, as NEW with its counters at 0.
-            const job = engine.inspectJob(id(op.n));
-            const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
-            const r = engine.retryFailed(id(op.n));
-            if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
-            // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
-            const startedOver = job !== null && job.fails === 0 && job.result === null &&
-              ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
-            if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
-            break;
-          }
-          case 'retry-failed': {
-            const name = NAMES[op.name]!;
-            const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
-            const n = engine.retryAllFailed(name);
-            if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
-            if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
-            break;
-          }
-          case 'pause':
-            if (op.on) paused.add(NAMES[op.name]!);
-            else paused.delete(NAMES[op.name]!);
-            engine.pause(NAMES[op.name]!, op.on);
-            break;
+          checkInvariants(engine, clock.t, problems);
+          sameState(engine, mirror, problems, clock.t);
+          if (problems.length > 0) break;
         }
-        checkInvariants(engine, clock.t, problems);
+        // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
+        engine.holdJobDeadlines(false);
+        for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
+          clock.t = Math.max(clock.t, engine.nextDeadline());
+          engine.tick(clock.t);
+          checkInvariants(engine, clock.t, problems);
+        }
+        if (engine.jobCount !== 0) problems.push(`${engine.jobCount} jobs outlived their deadlines`);
+        if (engine.nextDeadline() !== Infinity) problems.push('deadlines left');
+        for (const [k, n] of calls) {
+          const expected = cancelled.has(k) ? 0 : 1;
+          if (n !== expected) problems.push(`callback ${k} called ${n} times`);
+        }
         sameState(engine, mirror, problems, clock.t);
-        if (problems.length > 0) break;
-      }
-      // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
-      engine.holdJobDeadlines(false);
-      for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
-        clock.t = Math.max(clock.t, engine.nextDeadline());
-        engine.tick(clock.t);
-        checkInvariants(engine, clock.t, problems);
-      }
-      if (engine.jobCount !== 0) problems.push(`${engine.jobCount} jobs outlived their deadlines`);
-      if (engine.nextDeadline() !== Infinity) problems.push('deadlines left');
-      for (const [k, n] of calls) {
-        const expected = cancelled.has(k) ? 0 : 1;
-        if (n !== expected) problems.push(`callback ${k} called ${n} times`);
-      }
-      sameState(engine, mirror, problems, clock.t);
-      if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
-    }),
+        if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
+      },
+    ),
     { numRuns: Number(process.env.ENGINE_RUNS ?? 400) },
   );
   t.pass();
@@ -341,7 +432,14 @@ test('created stamps stay strictly increasing under any clock', (t) => {
         prev = job;
       });
       const listed = (engine.inspectJobs('q', 0, 100) ?? []).map((j) => j.id);
-      if (listed.join() !== steps.slice(0, 100).map((_, i) => id(i + 1)).join()) throw new Error('not FIFO');
+      if (
+        listed.join() !==
+        steps
+          .slice(0, 100)
+          .map((_, i) => id(i + 1))
+          .join()
+      )
+        throw new Error('not FIFO');
     }),
   );
   t.is(T0 % 1000, 0);
@@ -359,14 +457,33 @@ test('ordered windows equal a full sort for any offset and limit', (t) => {
         const engine = new Engine(clock);
         specs.forEach((s, i) => {
           if (s.s === null) engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: '' });
-          else engine.schedule({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: '', timeSec: T0 / 1000 - s.s, timeNsec: 0 });
+          else
+            engine.schedule({
+              id: id(i + 1),
+              name: 'q',
+              ttr: 1,
+              ttl: 1_000_000,
+              priority: s.p,
+              maxAttempts: 0,
+              maxFails: 0,
+              payload: '',
+              timeSec: T0 / 1000 - s.s,
+              timeNsec: 0,
+            });
         });
         for (const r of removals) engine.delete(id(r + 1));
         const all = engine.inspectJobs('q', 0, 1000) ?? [];
         const sorted = [...all].sort((a, b) => (queueBefore(a, b) ? -1 : 1));
         if (all.map((j) => j.id).join() !== sorted.map((j) => j.id).join()) throw new Error('full window not sorted');
         const w = engine.inspectJobs('q', offset, limit) ?? [];
-        if (w.map((j) => j.id).join() !== sorted.slice(offset, offset + limit).map((j) => j.id).join()) throw new Error('window differs');
+        if (
+          w.map((j) => j.id).join() !==
+          sorted
+            .slice(offset, offset + limit)
+            .map((j) => j.id)
+            .join()
+        )
+          throw new Error('window differs');
       },
     ),
   );

@@ -7,8 +7,18 @@ import { Harness, T0, id, newJob, tag } from './engine-support.js';
 function record(n: number, createdMs: number, over: Partial<RestoredJob> = {}, atMs?: number): RestoredJob {
   const c = T0 + createdMs;
   const base: RestoredJob = {
-    id: id(n), name: 'q', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: 'x',
-    createdSec: Math.floor(c / 1000), createdNsec: (c % 1000) * 1e6 + 7, timeSec: 0, timeNsec: 0,
+    id: id(n),
+    name: 'q',
+    ttr: 1000,
+    ttl: 60_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: 'x',
+    createdSec: Math.floor(c / 1000),
+    createdNsec: (c % 1000) * 1e6 + 7,
+    timeSec: 0,
+    timeNsec: 0,
   };
   if (atMs !== undefined) {
     const a = T0 + atMs;

@@ -83,9 +83,7 @@ test('run: TTR expiries before T0 + W requeue and the run keeps waiting', (t) =>
   h.at(250);
   h.engine.fail(id(1), 'bad');
   t.is(run.value, `${tag(1)} 0 bad`, 'first fail is final for a run job');
-  t.deepEqual(h.journal.take(), [
-    `start ${id(1)} 0`, `timeout ${id(1)}`, `start ${id(1)} 200`, `fail ${id(1)} bad`, `expire ${id(1)}`,
-  ]);
+  t.deepEqual(h.journal.take(), [`start ${id(1)} 0`, `timeout ${id(1)}`, `start ${id(1)} 200`, `fail ${id(1)} bad`, `expire ${id(1)}`]);
 });
 
 test('run: at T0 + W a requeued (PENDING) job times out the run', (t) => {

@@ -29,7 +29,23 @@ test('lookup by name and by raw bytes, case-sensitive', (t) => {
     const line = Buffer.from(`xx ${spec.name} yy`);
     t.is(commandByBytes(line, 3, 3 + spec.name.length), spec);
   }
-  for (const name of ['', 'ADD', 'ad', 'addd', 'lease ', 'schedules', 'inspectx', 'deletes', 'frobnicate', 'TOUCH', 'pauses', 'resum', 'retry-faile', 'retry-failedx', 'retry-failed-']) {
+  for (const name of [
+    '',
+    'ADD',
+    'ad',
+    'addd',
+    'lease ',
+    'schedules',
+    'inspectx',
+    'deletes',
+    'frobnicate',
+    'TOUCH',
+    'pauses',
+    'resum',
+    'retry-faile',
+    'retry-failedx',
+    'retry-failed-',
+  ]) {
     t.is(commandByName(name), undefined, name);
     t.is(commandByBytes(Buffer.from(name), 0, name.length), undefined, name);
   }

@@ -111,10 +111,28 @@ test('lease with an invalid name anywhere is refused (it creates no queue, docs/
 
 test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
   t.deepEqual(decodeInput(`add ${V4} ping 5000 60000 4 -priority=10 -max-attempts=3 -max-fails=2\r\nping\r\n`), {
-    kind: 'add', id: V4, name: 'ping', ttr: 5000, ttl: 60000, priority: 10, maxAttempts: 3, maxFails: 2, payload: 'ping', retry: null,
+    kind: 'add',
+    id: V4,
+    name: 'ping',
+    ttr: 5000,
+    ttl: 60000,
+    priority: 10,
+    maxAttempts: 3,
+    maxFails: 2,
+    payload: 'ping',
+    retry: null,
   });
   t.deepEqual(decodeInput(`add ${V4.toUpperCase()} q 1 2592000000 0\r\n\r\n`), {
-    kind: 'add', id: V4, name: 'q', ttr: 1, ttl: 2592000000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '', retry: null,
+    kind: 'add',
+    id: V4,
+    name: 'q',
+    ttr: 1,
+    ttl: 2592000000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: '',
+    retry: null,
   });
   const order: [string, ClientError][] = [
     // 2 flags limit before the ID
@@ -149,8 +167,18 @@ test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
 
 test('schedule: fields and validation order of 5.2', (t) => {
   t.deepEqual(decodeInput(`schedule ${V4} report 1000 60000 2030-01-01T00:00:00.25Z 3 -priority=-2\r\nmon\r\n`), {
-    kind: 'schedule', id: V4, name: 'report', ttr: 1000, ttl: 60000, timeSec: 1893456000, timeNsec: 250000000,
-    priority: -2, maxAttempts: 0, maxFails: 0, payload: 'mon', retry: null,
+    kind: 'schedule',
+    id: V4,
+    name: 'report',
+    ttr: 1000,
+    ttl: 60000,
+    timeSec: 1893456000,
+    timeNsec: 250000000,
+    priority: -2,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: 'mon',
+    retry: null,
   });
   const T = '2030-01-01T00:00:00Z';
   const order: [string, ClientError][] = [
@@ -172,10 +200,22 @@ test('schedule: fields and validation order of 5.2', (t) => {
 
 test('run: fields and validation order of 5.3', (t) => {
   t.deepEqual(decodeInput(`run ${V4} resize 5000 10000 3 -priority=-5\r\nimg\r\n`), {
-    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 10000, priority: -5, payload: 'img',
+    kind: 'run',
+    id: V4,
+    name: 'resize',
+    ttr: 5000,
+    timeout: 10000,
+    priority: -5,
+    payload: 'img',
   });
   t.deepEqual(decodeInput(`run ${V4} resize 5000 0 3 -max-fails=x\r\nimg\r\n`), {
-    kind: 'run', id: V4, name: 'resize', ttr: 5000, timeout: 0, priority: 0, payload: 'img',
+    kind: 'run',
+    id: V4,
+    name: 'resize',
+    ttr: 5000,
+    timeout: 0,
+    priority: 0,
+    payload: 'img',
   });
   const order: [string, ClientError][] = [
     [`run bad q 1 1 1 -a=1 -b=1`, 'invalid-command-args'],
@@ -218,11 +258,15 @@ test('delete: a well-formed non-v4 ID is valid=false (5.8)', (t) => {
 
 test('retry flags of add and schedule (docs/protocol-extensions.md)', (t) => {
   t.like(decodeInput(`add ${V4} q 1 1 0 -retry-delay=100 -retry-max-delay=5000 -retry-jitter=25\r\n\r\n`), {
-    kind: 'add', retry: { delayMs: 100, maxDelayMs: 5000, jitterPercent: 25 },
+    kind: 'add',
+    retry: { delayMs: 100, maxDelayMs: 5000, jitterPercent: 25 },
   });
   t.like(decodeInput(`add ${V4} q 1 1 0 -retry-jitter=0\r\n\r\n`), { retry: { delayMs: 0, maxDelayMs: 0, jitterPercent: 0 } });
   t.like(decodeInput(`add ${V4} q 1 1 0 -priority=1 -max-attempts=1 -max-fails=1 -retry-delay=1 -retry-max-delay=2 -retry-jitter=3\r\n\r\n`), {
-    priority: 1, maxAttempts: 1, maxFails: 1, retry: { delayMs: 1, maxDelayMs: 2, jitterPercent: 3 },
+    priority: 1,
+    maxAttempts: 1,
+    maxFails: 1,
+    retry: { delayMs: 1, maxDelayMs: 2, jitterPercent: 3 },
   });
   t.like(decodeInput(`schedule ${V4} q 1 1 2030-01-01T00:00:00Z 0 -retry-delay=9\r\n\r\n`), { kind: 'schedule', retry: { delayMs: 9 } });
   t.is(errorOf(`add ${V4} q 1 1 0 -a=1 -b=1 -c=1 -retry-delay=1 -d=1\r\n\r\n`), 'invalid-command-args');

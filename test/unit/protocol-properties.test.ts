@@ -105,8 +105,7 @@ const garbageByte = fc.oneof(
 );
 const garbagePiece = fc.oneof(
   fc.array(garbageByte, { maxLength: 40 }).map((b) => Buffer.from(b)),
-  fc.constantFrom(...COMMANDS.map((s) => s.name), 'inspect job', '-priority=', '1048577', '-1', '\r\n', '\n', ' ')
-    .map((s) => Buffer.from(s, 'latin1')),
+  fc.constantFrom(...COMMANDS.map((s) => s.name), 'inspect job', '-priority=', '1048577', '-1', '\r\n', '\n', ' ').map((s) => Buffer.from(s, 'latin1')),
 );
 
 test('garbage never throws, splits never change the outcome, memory stays bounded', (t) => {

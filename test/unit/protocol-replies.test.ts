@@ -47,7 +47,7 @@ const PING_BLOCK = (attempts: number, state: number) => [
   'created 2026-11-29T02:23:45Z',
 ];
 
-test('error lines: every client error, capitalised as the original (and the extensions\' ones)', (t) => {
+test("error lines: every client error, capitalised as the original (and the extensions' ones)", (t) => {
   const expected: Record<ClientError, string> = {
     'unknown-command': '-CLIENT-ERROR Unknown command\r\n',
     'invalid-command-args': '-CLIENT-ERROR Invalid command args\r\n',
@@ -111,7 +111,10 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
   const waiting = PING_BLOCK(1, 3);
   waiting[0] = '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 13';
   t.is(text(out), wire('+OK 1', ...waiting, 'retry-at 2026-11-29T02:24:00.007Z'));
-  out.queues([{ name: 'held', readyLen: 2, scheduledLen: 1, paused: true }, { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false }]);
+  out.queues([
+    { name: 'held', readyLen: 2, scheduledLen: 1, paused: true },
+    { name: 'ping', readyLen: 1, scheduledLen: 0, paused: false },
+  ]);
   t.is(text(out), wire('+OK 2', 'held 3', 'ready-len 2', 'scheduled-len 1', 'paused 1', 'ping 2', 'ready-len 1', 'scheduled-len 0'));
 });
 
@@ -129,24 +132,50 @@ test('11.4 and 11.8: failed results, empty ones too', (t) => {
   const out = new ReplyWriter();
   out.finished('1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d', false, 'bounced');
   out.finished('7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d', false, '');
-  t.is(text(out), wire(
-    '+OK 1', '1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d 0 7', 'bounced',
-    '+OK 1', '7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d 0 0', '',
-  ));
+  t.is(text(out), wire('+OK 1', '1d2c3b4a-5e6f-4a1b-8c2d-3e4f5a6b7c8d 0 7', 'bounced', '+OK 1', '7b9e2c4d-1a3f-4e5b-8c6d-0e1f2a3b4c5d 0 0', ''));
 });
 
 test('11.5 inspect scheduled-jobs: 13 keys with time', (t) => {
   const out = new ReplyWriter();
-  out.jobs([{
-    id: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924', name: 'report', ttr: 1000, ttl: 60000, payload: 'mon',
-    maxAttempts: 0, attempts: 0, maxFails: 0, fails: 0, priority: 2, state: 0,
-    createdSec: Date.UTC(2026, 10, 29, 2, 23, 47) / 1000, timeSec: Date.UTC(2030, 0, 1) / 1000, timeNsec: 999999999,
-  }]);
-  t.is(text(out), wire(
-    '+OK 1', 'e3b0c442-98fc-4c14-9afb-f4c8996fb924 13', 'name report', 'ttr 1000', 'ttl 60000', 'payload-size 3',
-    'payload mon', 'max-attempts 0', 'attempts 0', 'max-fails 0', 'fails 0', 'priority 2', 'state 0',
-    'created 2026-11-29T02:23:47Z', 'time 2030-01-01T00:00:00Z',
-  ));
+  out.jobs([
+    {
+      id: 'e3b0c442-98fc-4c14-9afb-f4c8996fb924',
+      name: 'report',
+      ttr: 1000,
+      ttl: 60000,
+      payload: 'mon',
+      maxAttempts: 0,
+      attempts: 0,
+      maxFails: 0,
+      fails: 0,
+      priority: 2,
+      state: 0,
+      createdSec: Date.UTC(2026, 10, 29, 2, 23, 47) / 1000,
+      timeSec: Date.UTC(2030, 0, 1) / 1000,
+      timeNsec: 999999999,
+      retryAt: 0,
+    },
+  ]);
+  t.is(
+    text(out),
+    wire(
+      '+OK 1',
+      'e3b0c442-98fc-4c14-9afb-f4c8996fb924 13',
+      'name report',
+      'ttr 1000',
+      'ttl 60000',
+      'payload-size 3',
+      'payload mon',
+      'max-attempts 0',
+      'attempts 0',
+      'max-fails 0',
+      'fails 0',
+      'priority 2',
+      'state 0',
+      'created 2026-11-29T02:23:47Z',
+      'time 2030-01-01T00:00:00Z',
+    ),
+  );
 });
 
 test('a job scheduled at the epoch with a fraction still shows its time', (t) => {
@@ -162,7 +191,9 @@ test('several job blocks, raw payloads, negative priority', (t) => {
   const reply = out.take();
   const second = Buffer.concat([
     bytes(wire(...PING_BLOCK(0, 0).slice(0, 5))),
-    bytes('payload '), Buffer.from([0x0d, 0x0a, 0x00, 0xff]), bytes('\r\n'),
+    bytes('payload '),
+    Buffer.from([0x0d, 0x0a, 0x00, 0xff]),
+    bytes('\r\n'),
     bytes(wire('max-attempts 3', 'attempts 0', 'max-fails 0', 'fails 0', 'priority -2147483648', 'state 0', 'created 2026-11-29T02:23:45Z')),
   ]);
   t.deepEqual(reply, Buffer.concat([bytes(wire('+OK 2', ...PING_BLOCK(0, 0))), second]));
@@ -170,14 +201,24 @@ test('several job blocks, raw payloads, negative priority', (t) => {
 
 test('11.9 inspect server: the true key count', (t) => {
   const out = new ReplyWriter();
-  out.server([['active-clients', 1], ['evicted-jobs', 1], ['started', '2026-11-29T02:26:24Z']]);
+  out.server([
+    ['active-clients', 1],
+    ['evicted-jobs', 1],
+    ['started', '2026-11-29T02:26:24Z'],
+  ]);
   t.is(text(out), wire('+OK 1', 'server 3', 'active-clients 1', 'evicted-jobs 1', 'started 2026-11-29T02:26:24Z'));
 });
 
 test('numbers print exactly at their extremes', (t) => {
   const out = new ReplyWriter();
   out.leased(PING.id, 'q', 0, '');
-  out.server([['a', 9007199254740991], ['b', -1], ['c', 10], ['d', 99], ['e', 100]]);
+  out.server([
+    ['a', 9007199254740991],
+    ['b', -1],
+    ['c', 10],
+    ['d', 99],
+    ['e', 100],
+  ]);
   t.is(text(out), wire('+OK 1', `${PING.id} q 0 0`, '', '+OK 1', 'server 5', 'a 9007199254740991', 'b -1', 'c 10', 'd 99', 'e 100'));
 });
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { pino } from 'pino';
 import { ServerRun } from '../../src/server/run.js';
+import { ServerStats } from '../../src/server/stats.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
 // ServerRun with a start the test controls: what a stop does while the server is still starting.
@@ -14,6 +15,7 @@ function fakeServer(events: string[]): WorkqServer {
     tlsPort: null,
     reloadTls: () => Promise.resolve(),
     status: () => ({ host: '127.0.0.1', port: 1, tlsPort: null, jobs: 0, connections: 0, readOnly: false, startedAt: 0 }),
+    stats: new ServerStats(),
     stop: () => {
       events.push('server stopped');
       return Promise.resolve();

@@ -10,13 +10,19 @@ test('the first crash restarts at once; repeated crashes back off from 100 ms, d
 
 test('more than maxRestarts crashes within the window leave the server down', (t) => {
   const policy = new RestartPolicy(3, 60_000);
-  t.deepEqual([0, 1000, 2000].map((at) => policy.onCrash(at)), [0, 100, 200]);
+  t.deepEqual(
+    [0, 1000, 2000].map((at) => policy.onCrash(at)),
+    [0, 100, 200],
+  );
   t.is(policy.onCrash(3000), null);
 });
 
 test('a crash long after the last one is a first crash again: restarted at once', (t) => {
   const policy = new RestartPolicy(5, 10_000);
-  t.deepEqual([0, 1_000].map((at) => policy.onCrash(at)), [0, 100]);
+  t.deepEqual(
+    [0, 1_000].map((at) => policy.onCrash(at)),
+    [0, 100],
+  );
   t.is(policy.onCrash(60_000), 0, 'both earlier crashes left the window');
   t.is(policy.onCrash(60_500), 100);
 });
