@@ -47,8 +47,8 @@ function freePort(): Promise<number> {
 function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, count?: number): Promise<void> } {
   const proc = spawn(process.execPath, [mainJs, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  proc.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const waitLog = async (msg: string, count = 1): Promise<void> => {
     for (;;) {
       if (output.split(`"msg":"${msg}"`).length > count) return;

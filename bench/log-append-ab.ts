@@ -127,7 +127,9 @@ async function journalRound(side: Side): Promise<Rate> {
 
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)];
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (middle === undefined) throw new Error('median of no values');
+  return middle;
 }
 
 const sides = [await load(revA), await load(revB)];

@@ -33,7 +33,9 @@ const sides = [
   { name: `before (${base.slice(0, 7)})`, args: [tmp] },
   { name: 'off', args: [ROOT] },
   { name: `on (scraped every ${values['scrape-ms']} ms)`, args: [ROOT, '--scrape-ms', values['scrape-ms']] },
-  ...(values['scrape-base'] ? [{ name: `before (${base.slice(0, 7)}), scraped every ${values['scrape-ms']} ms`, args: [tmp, '--scrape-ms', values['scrape-ms']] }] : []),
+  ...(values['scrape-base']
+    ? [{ name: `before (${base.slice(0, 7)}), scraped every ${values['scrape-ms']} ms`, args: [tmp, '--scrape-ms', values['scrape-ms']] }]
+    : []),
 ].map((side) => ({ ...side, rates: [] as number[] }));
 
 try {

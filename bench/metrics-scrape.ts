@@ -60,4 +60,13 @@ for (let run = 0; run < repeat; run++) {
   longest = Math.max(longest, performance.now() - last);
   longestTurnMs.push(longest);
 }
-console.log(JSON.stringify({ root, jobs, queues: queueCount, scrapeMs: median(scrapeMs), longestTurnMs: median(longestTurnMs), runs: scrapeMs.map((ms) => Math.round(ms * 10) / 10) }));
+console.log(
+  JSON.stringify({
+    root,
+    jobs,
+    queues: queueCount,
+    scrapeMs: median(scrapeMs),
+    longestTurnMs: median(longestTurnMs),
+    runs: scrapeMs.map((ms) => Math.round(ms * 10) / 10),
+  }),
+);

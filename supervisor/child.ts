@@ -59,11 +59,16 @@ export function runChild(argv: readonly string[]): void {
   const stats = new ServerStats();
   // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
   const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
-  const run = new ServerRun(() => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }), logger, config.value.supervisor.stopTimeoutMs, {
-    onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
-    onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
-    onStopped: (status) => process.exit(status),
-  });
+  const run = new ServerRun(
+    () => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }),
+    logger,
+    config.value.supervisor.stopTimeoutMs,
+    {
+      onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
+      onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
+      onStopped: (status) => process.exit(status),
+    },
+  );
   // Metrics are answered from the start of the server, so that a scrape follows the
   // replay; not on standby, where the old server still answers for the instance.
   const start = (): void => {

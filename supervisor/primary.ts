@@ -135,7 +135,13 @@ export class Supervisor {
     this.startedAt = this.now();
     const { maxRestarts, restartWindowMs } = config.supervisor;
     this.slots = config.instances.map(
-      (settings, index) => new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs), new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }), settings.limits?.backlog)),
+      (settings, index) =>
+        new Slot(
+          index,
+          settings,
+          new RestartPolicy(maxRestarts, restartWindowMs),
+          new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }), settings.limits?.backlog),
+        ),
     );
     const self = fileURLToPath(import.meta.url);
     cluster.setupPrimary({ exec: self.replace(/primary\.([cm]?[jt]s)$/, 'main.$1'), args: [...argv] });
@@ -216,10 +222,11 @@ export class Supervisor {
 
     worker.on('message', (message: unknown) => {
       if (slot.worker !== worker) return;
-      if (isChildMessage(message)) this.onMessage(slot, worker, message, () => {
-        clearTimeout(readyTimer);
-        settleReady(true);
-      });
+      if (isChildMessage(message))
+        this.onMessage(slot, worker, message, () => {
+          clearTimeout(readyTimer);
+          settleReady(true);
+        });
     });
     slot.exited = new Promise((resolve) =>
       worker.once('exit', (code, signal) => {
@@ -275,7 +282,8 @@ export class Supervisor {
       case 'listen':
         slot.acceptor.open().then(
           (address) => this.tell(worker, { type: 'listening', host: address.address, port: address.port }),
-          (error: NodeJS.ErrnoException) => this.tell(worker, { type: 'listen-failed', code: typeof error.code === 'string' ? error.code : null, message: error.message }),
+          (error: NodeJS.ErrnoException) =>
+            this.tell(worker, { type: 'listen-failed', code: typeof error.code === 'string' ? error.code : null, message: error.message }),
         );
         break;
       case 'standby':
@@ -512,7 +520,10 @@ export class Supervisor {
         const cause = failure ?? { message: `exited with ${signal ?? `code ${code}`} before taking over`, code: null };
         slot.lastError = `hot restart failed, the old server keeps serving: ${cause.message}`;
         slot.lastErrorCode = cause.code;
-        log.error({ lastError: cause.message, code: cause.code, childPid: worker.process.pid }, 'hot restart: the new server failed on standby: the old one keeps serving');
+        log.error(
+          { lastError: cause.message, code: cause.code, childPid: worker.process.pid },
+          'hot restart: the new server failed on standby: the old one keeps serving',
+        );
         resolve(null);
       };
       const settle = (): void => {

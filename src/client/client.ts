@@ -123,7 +123,7 @@ export class WorkqClient {
     const list = typeof names === 'string' ? [names] : names;
     const command = leaseCommand(list, timeoutMs);
     if (options.server !== undefined || this.servers.length === 1) {
-      const server = options.server ?? (this.servers[0] as string);
+      const server = options.server ?? this.servers[0];
       return this.waitAcrossStops<LeasedJob>(server, 'lease', timeoutMs, command, (left) => leaseCommand(list, left));
     }
     if (command instanceof WorkqError) throw command;

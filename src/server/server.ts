@@ -81,23 +81,26 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   let refusedLoggedAt = -Infinity;
   let listener;
   try {
-    listener = await openListeners({ host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets }, (socket) => {
-      if (connections.size >= limits.maxClients) {
-        refused += 1;
-        stats.connectionsRefused++;
-        // One line per second at most: a flood of connections must not become a flood of log lines.
-        if (clock.now() - refusedLoggedAt >= 1000) {
-          logger.warn({ maxClients: limits.maxClients, refused, remote: socket.remoteAddress }, 'too many clients: connections refused');
-          refusedLoggedAt = clock.now();
-          refused = 0;
+    listener = await openListeners(
+      { host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets },
+      (socket) => {
+        if (connections.size >= limits.maxClients) {
+          refused += 1;
+          stats.connectionsRefused++;
+          // One line per second at most: a flood of connections must not become a flood of log lines.
+          if (clock.now() - refusedLoggedAt >= 1000) {
+            logger.warn({ maxClients: limits.maxClients, refused, remote: socket.remoteAddress }, 'too many clients: connections refused');
+            refusedLoggedAt = clock.now();
+            refused = 0;
+          }
+          refuseConnection(socket);
+          return;
         }
-        refuseConnection(socket);
-        return;
-      }
-      connections.add(new Connection(socket, host));
-      stats.connectionsAccepted++;
-      stats.connectionsOpen = connections.size;
-    });
+        connections.add(new Connection(socket, host));
+        stats.connectionsAccepted++;
+        stats.connectionsOpen = connections.size;
+      },
+    );
   } catch (error) {
     if (log !== null) await log.close();
     throw error;

@@ -52,7 +52,9 @@ test('a million distinct queue names: a second client is answered while the floo
   const during = new Set(seenAt.filter((n) => n > 0 && n < NAMES));
   t.true(during.size >= 10, `the probe was answered at ${during.size} distinct points of the flood`);
 
-  const sorted = Array.from({ length: NAMES }, (_, i) => nameOf(i)).concat('probe').sort();
+  const sorted = Array.from({ length: NAMES }, (_, i) => nameOf(i))
+    .concat('probe')
+    .sort();
   for (const offset of [0, 500_000, NAMES - 50]) {
     const names = sorted.slice(offset, offset + 100);
     const want = `+OK ${names.length}\r\n${names.map((name) => queueBlock(name, name === 'probe' ? seenAt.length + 1 : 1, 0)).join('')}`;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startTestServer, Wire } from '../helpers/wire.js';
-import { newId, queueBlock } from '../helpers/replies.js';
+import { newId } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
 
 // docs/protocol.md 11.10, "More observed one-liners": each row on a fresh connection. After

@@ -70,7 +70,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export function waitForLog(child: Supervised, msg: string, count = 1, timeoutMs = 60_000): Promise<true> {
-  return waitFor(`log "${msg}" ×${count}\n${child.output()}`, () => child.lines().filter((line) => line['msg'] === msg).length >= count || undefined, timeoutMs);
+  return waitFor(
+    `log "${msg}" ×${count}\n${child.output()}`,
+    () => child.lines().filter((line) => line['msg'] === msg).length >= count || undefined,
+    timeoutMs,
+  );
 }
 
 export interface StatusRun {

@@ -4,6 +4,7 @@ import test from 'ava';
 import { openCommandLog } from '../../src/cmdlog/command-log.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
+import { flipBits } from '../helpers/bytes.js';
 import { captureLogger, closedAfter, copyDir, makeJob, newId, RecordingEngine, segmentFiles, tempDir } from '../helpers/cmdlog-fakes.js';
 
 const T0 = 1_800_000_000_000;
@@ -36,7 +37,13 @@ async function stateAt(dir: string, at: number, ids: string[]): Promise<string[]
 test('cleaning drops only what cannot matter: replayed state identical, deleted jobs stay deleted, log shrinks', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now), new RecordingEngine()));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now),
+      new RecordingEngine(),
+    ),
+  );
   const short = makeJob({ name: 'short', ttl: 10_000, createdMs: now });
   const deleted = makeJob({ name: 'deleted', ttl: 100_000, createdMs: now });
   const lasting = makeJob({ name: 'lasting', ttl: 100_000, createdMs: now });
@@ -78,7 +85,13 @@ test('cleaning drops only what cannot matter: replayed state identical, deleted 
   t.regex(expected[3]!, /reused2 state 3 attempts 1/, 'its TTR ran out after the replay');
   // Later, once every add has expired, the whole log but the active segment goes.
   now = T0 + 200_000;
-  const again = closedAfter(t, await openCommandLog(options(dir, () => now), new RecordingEngine()));
+  const again = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now),
+      new RecordingEngine(),
+    ),
+  );
   await again.cleanNow();
   await again.close();
   t.deepEqual(segmentFiles(dir), [segmentFiles(dir).at(-1)]);
@@ -87,7 +100,13 @@ test('cleaning drops only what cannot matter: replayed state identical, deleted 
 test('kept records are copied byte for byte and the cleaned log replays the same calls', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { segmentSize: 4096 }), new RecordingEngine()));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { segmentSize: 4096 }),
+      new RecordingEngine(),
+    ),
+  );
   const keep = Array.from({ length: 20 }, (_, i) => makeJob({ ttl: 100_000, createdMs: now, payload: Buffer.from([i, 13, 10, 0, 255]).toString('latin1') }));
   const drop = Array.from({ length: 60 }, () => makeJob({ ttl: 1000, createdMs: now }));
   for (let i = 0; i < 20; i++) {
@@ -106,7 +125,12 @@ test('kept records are copied byte for byte and the cleaned log replays the same
   await log.close();
   const replay = async (d: string): Promise<unknown[]> => {
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(d, () => now), engine)).close();
+    await (
+      await openCommandLog(
+        options(d, () => now),
+        engine,
+      )
+    ).close();
     return engine.calls.filter((c) => c[0] !== 'restore' || keep.some((j) => j.id === c[1]));
   };
   const cleaned = await replay(dir);
@@ -120,7 +144,13 @@ test('kept records are copied byte for byte and the cleaned log replays the same
 test('disk use stays bounded under a steady add/lease/complete churn', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { segmentSize: 2048 }), new RecordingEngine()));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { segmentSize: 2048 }),
+      new RecordingEngine(),
+    ),
+  );
   const sizes: number[] = [];
   for (let round = 0; round < 30; round++) {
     for (let i = 0; i < 20; i++) {
@@ -144,7 +174,13 @@ test('a pass aborts on a damaged sealed segment and leaves it as it was', async 
   const dir = tempDir();
   let now = T0;
   const { logger, lines } = captureLogger();
-  const log = closedAfter(t, await openCommandLog(options(dir, () => now, { logger }), new RecordingEngine()));
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now, { logger }),
+      new RecordingEngine(),
+    ),
+  );
   for (let i = 0; i < 12; i++) log.add(makeJob({ ttl: i % 2 === 0 ? 1000 : 100_000, createdMs: now }));
   await durable(log);
   const first = path.join(dir, segmentFiles(dir)[0]!);

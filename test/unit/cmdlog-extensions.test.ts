@@ -9,8 +9,21 @@ import { checkRecords } from '../../src/cmdlog/segment-check.js';
 import type { CommandLog, CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
 import { JobState } from '../../src/jobs/job.js';
-import { captureLogger, copyDir, makeJob, newId, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
-import { HEADER, idPayload, jobPayload, queuePayload, record, RecordType, restoredJob, resultPayload, retryAtPayload, retryDelayPayload, segment, touchPayload } from '../helpers/cmdlog-records.js';
+import { captureLogger, copyDir, makeJob, newId, RecordingEngine, tempDir, type Call } from '../helpers/cmdlog-fakes.js';
+import {
+  HEADER,
+  idPayload,
+  jobPayload,
+  queuePayload,
+  record,
+  RecordType,
+  restoredJob,
+  resultPayload,
+  retryAtPayload,
+  retryDelayPayload,
+  segment,
+  touchPayload,
+} from '../helpers/cmdlog-records.js';
 
 // Records of the protocol extensions (docs/protocol-extensions.md): touch (9), pause (10),
 // resume (11), retry-at (12) and retry-delay (13): their bytes, replay, and what the
@@ -89,8 +102,19 @@ for (const replayWorker of [undefined, { fromBytes: 0 }, { fromBytes: 0, runByte
       ),
     );
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(dir, () => T0, { replayWorker }), engine)).close();
-    t.deepEqual(engine.calls, [['restore', id, 'q'], ['pause', 'q'], ['touch', id, 7000, T0 + 1250], ['resume', 'q'], ['pause', 'q']]);
+    await (
+      await openCommandLog(
+        options(dir, () => T0, { replayWorker }),
+        engine,
+      )
+    ).close();
+    t.deepEqual(engine.calls, [
+      ['restore', id, 'q'],
+      ['pause', 'q'],
+      ['touch', id, 7000, T0 + 1250],
+      ['resume', 'q'],
+      ['pause', 'q'],
+    ]);
   });
 }
 
@@ -137,7 +161,10 @@ test('the real engine after replay: the touched lease ends at TIME + ttr, the pa
 test('cleaning keeps pause and resume records and drops touches of expired jobs; the replayed state is the same', async (t) => {
   const dir = tempDir();
   let now = T0;
-  const log = await openCommandLog(options(dir, () => now), new RecordingEngine());
+  const log = await openCommandLog(
+    options(dir, () => now),
+    new RecordingEngine(),
+  );
   const short = makeJob({ name: 'short', ttl: 10_000, createdMs: now });
   log.pause('held', true);
   log.add(short);
@@ -154,7 +181,12 @@ test('cleaning keeps pause and resume records and drops touches of expired jobs;
   await log.close();
   const replay = async (d: string): Promise<Call[]> => {
     const engine = new RecordingEngine();
-    await (await openCommandLog(options(d, () => now), engine)).close();
+    await (
+      await openCommandLog(
+        options(d, () => now),
+        engine,
+      )
+    ).close();
     return engine.calls.filter((c) => c[0] !== 'expire');
   };
   const cleaned = await replay(dir);

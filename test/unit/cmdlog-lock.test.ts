@@ -146,7 +146,7 @@ test('invalid options are refused before touching the directory', async (t) => {
     [{ segmentSize: 0 }, /segment size/],
     [{ cleanIntervalMs: 0 }, /clean interval/],
   ] as const) {
-    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) } as CommandLogOptions, new RecordingEngine())), { message: text });
+    await t.throwsAsync(openRefused(openCommandLog({ ...options(dir), ...(extra as object) }, new RecordingEngine())), { message: text });
   }
   t.false(fs.existsSync(dir));
 });

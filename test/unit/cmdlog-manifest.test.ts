@@ -103,8 +103,14 @@ for (const [where, gone] of [
     fs.renameSync(path.join(dir, MANIFEST_NAME), path.join(dir, 'kept.manifest'));
     const again = new RecordingEngine();
     await (await openCommandLog(options(dir), again)).close();
-    t.deepEqual(again.calls.map((c) => c[1]), ids.filter((_, i) => !(gone as readonly number[]).includes(i + 1)));
-    t.deepEqual(manifestOf(dir), range(1, 6).filter((n) => !(gone as readonly number[]).includes(n)));
+    t.deepEqual(
+      again.calls.map((c) => c[1]),
+      ids.filter((_, i) => !(gone as readonly number[]).includes(i + 1)),
+    );
+    t.deepEqual(
+      manifestOf(dir),
+      range(1, 6).filter((n) => !(gone as readonly number[]).includes(n)),
+    );
   });
 }
 
@@ -125,7 +131,10 @@ test('segments the cleaner deleted are no longer listed: the log opens again, an
   t.deepEqual(manifestOf(dir), [6]);
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir), engine)).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [kept.id]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [kept.id],
+  );
   fs.rmSync(path.join(dir, seg(6)));
   const err = await t.throwsAsync(openRefused(openCommandLog(options(dir), new RecordingEngine())), { instanceOf: CmdlogMissingSegmentsError });
   t.deepEqual(err?.missing, [6]);
@@ -173,7 +182,10 @@ test('segments above the manifest (the original server appended and rotated afte
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir, { logger }), engine)).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [...ids, ids[0], ...later]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [...ids, ids[0], ...later],
+  );
   t.true(lines.some((l) => l.level === 30 && String(l.msg).includes('above')));
   t.deepEqual(manifestOf(dir), range(1, 5));
 });
@@ -188,7 +200,10 @@ test("a directory without a manifest (the original server's) replays as it is, g
   const { logger, lines } = captureLogger();
   const engine = new RecordingEngine();
   await (await openCommandLog(options(dir, { logger }), engine)).close();
-  t.deepEqual(engine.calls.map((c) => c[1]), [a, b]);
+  t.deepEqual(
+    engine.calls.map((c) => c[1]),
+    [a, b],
+  );
   t.true(lines.some((l) => String(l.msg).includes('no segment manifest')));
   t.deepEqual(manifestOf(dir), [7, 9]);
 });

@@ -267,7 +267,10 @@ for (const m of MODES) {
     fs.writeFileSync(path.join(dir, '000000010.log.new'), 'wq');
     const engine = new RecordingEngine();
     const log = await openCommandLog(options(dir), engine);
-    t.deepEqual(engine.calls.map((c) => c[1]), [ids[0], ids[1]]);
+    t.deepEqual(
+      engine.calls.map((c) => c[1]),
+      [ids[0], ids[1]],
+    );
     t.false(fs.existsSync(path.join(dir, '000000007.log.rw')));
     t.false(fs.existsSync(path.join(dir, '000000010.log.new')));
     t.true(fs.existsSync(path.join(dir, '00000001.log')));
@@ -389,7 +392,10 @@ test('replay speed (records/s) with the real engine', async (t) => {
     );
   }
   writeSegments(dir, { 1: segment(...parts.slice(0, n / 2)), 2: segment(...parts.slice(n / 2)) });
-  for (const [label, engine] of [['fake', new RecordingEngine()], ['real', new Engine(clock)]] as const) {
+  for (const [label, engine] of [
+    ['fake', new RecordingEngine()],
+    ['real', new Engine(clock)],
+  ] as const) {
     const { logger, lines } = captureLogger();
     const started = performance.now();
     const log = await openCommandLog(baseOptions(dir, { logger }), engine);

@@ -402,24 +402,46 @@ test('a waiting lease creates its queues, inspect never does; they go when no le
   t.deepEqual(h.engine.inspectQueues(0, 10), [], 'a lease that returned at once leaves no queue');
   const first = h.lease(['b', 'a', 'b'], 100);
   const second = h.lease(['a', 'C'], 200);
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['C', 'a', 'b']);
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['C', 'a', 'b'],
+  );
   t.deepEqual(h.engine.inspectJobs('a', 0, 10), []);
   h.advance(100);
   t.is(first.value, 'timeout');
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['C', 'a'], 'b is gone with its last waiting lease');
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['C', 'a'],
+    'b is gone with its last waiting lease',
+  );
   h.engine.add(newJob(1, { name: 'a' }));
   t.is(second.value, `job ${tag(1)}`);
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a'], 'a held a job, so it stays');
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['a'],
+    'a held a job, so it stays',
+  );
   h.engine.complete(id(1), 'r');
   h.lease(['a'], 0);
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a']);
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['a'],
+  );
   h.engine.pause('p', true);
   h.lease(['p'], 0);
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a', 'p'], 'a paused queue stays');
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['a', 'p'],
+    'a paused queue stays',
+  );
   h.engine.pause('p', false);
   h.engine.pause('r', false);
   h.lease(['p', 'r'], 0);
-  t.deepEqual(h.engine.inspectQueues(0, 10).map((q) => q.name), ['a', 'p', 'r'], 'so does a queue once paused or resumed');
+  t.deepEqual(
+    h.engine.inspectQueues(0, 10).map((q) => q.name),
+    ['a', 'p', 'r'],
+    'so does a queue once paused or resumed',
+  );
 });
 
 test('multi-name lease chooses by priority, then scheduled time, then created; ties go to the name listed first (Q9)', (t) => {
@@ -659,7 +681,7 @@ test('many deadlines due at one instant fire over several ticks, earliest first,
     sizes.push(h.engine.inspectQueue('q')!.readyLen);
   }
   t.true(ticks >= 3, `${ticks} ticks`);
-  t.true(sizes[0] < n, 'the first tick stopped before all were fired');
+  t.true(sizes[0]! < n, 'the first tick stopped before all were fired');
   t.is(sizes[sizes.length - 1], n);
   t.is(h.engine.inspectQueue('q')!.scheduledLen, 0);
   t.deepEqual(h.readyIds().slice(0, 3), [tag(1), tag(2), tag(3)]);
@@ -672,7 +694,11 @@ test('a lease naming one queue many times waits on it once and frees nothing it 
   t.is(h.engine.inspectQueues(0, 100).length, 100);
   h.engine.add(newJob(1, { name: 'a' }));
   t.is(seen.value, `job ${tag(1)}`);
-  t.deepEqual(h.engine.inspectQueues(0, 100).map((q) => q.name), ['a'], 'the names that never held a job are freed with the lease');
+  t.deepEqual(
+    h.engine.inspectQueues(0, 100).map((q) => q.name),
+    ['a'],
+    'the names that never held a job are freed with the lease',
+  );
   h.engine.add(newJob(2, { name: 'a' }));
   t.deepEqual(h.readyIds('a'), [tag(2)], 'the served lease waits no more');
 });

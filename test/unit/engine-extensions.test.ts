@@ -37,7 +37,7 @@ test('a failing dependency retried with exponential delay: attempts are spaced a
     clock.t += 5; // the handler works 5 ms, then the dependency fails it
     t.is(engine.fail(id(1), 'dependency down'), null);
   }
-  const gaps = leasedAt.slice(1).map((at, i) => at - leasedAt[i] - 5);
+  const gaps = leasedAt.slice(1).map((at, i) => at - leasedAt[i]! - 5);
   t.deepEqual(gaps, [100, 200, 400, 800, 1000, 1000]);
   t.is(engine.inspectJob(id(1))!.state, JobState.Pending);
   const records = journal.take();
@@ -195,10 +195,11 @@ test('a state list pages like a plain list across many chunks of slots, and skip
   const model = [...jobs];
   for (let round = 0; round < 4000; round++) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    const victim = model.splice(seed % model.length, 1)[0];
+    const victim = model.splice(seed % model.length, 1)[0]!;
     list.remove(victim.listIndex);
     if (round % 997 === 0) {
-      for (const offset of [0, 1023, 1024, 3000, model.length - 5, model.length]) t.deepEqual(list.ordered(offset, 100), model.slice(offset, offset + 100), `offset ${offset}`);
+      for (const offset of [0, 1023, 1024, 3000, model.length - 5, model.length])
+        t.deepEqual(list.ordered(offset, 100), model.slice(offset, offset + 100), `offset ${offset}`);
     }
   }
   // From the end: chunks empty out, and new jobs fill them again.

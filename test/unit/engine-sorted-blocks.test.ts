@@ -22,7 +22,7 @@ function shuffled(n: number): number[] {
   for (let i = n - 1; i > 0; i--) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const j = seed % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
 }
@@ -32,18 +32,22 @@ test('items come out in order whatever order they went in; pop, remove and windo
   const items = shuffled(5000);
   for (const x of items) list.push(x);
   t.is(list.size, 5000);
-  t.deepEqual(list.toArray(), [...items].sort((a, b) => a - b));
+  t.deepEqual(
+    list.toArray(),
+    [...items].sort((a, b) => a - b),
+  );
   for (const x of items.slice(0, 2500)) list.remove(x);
   const kept = items.slice(2500).sort((a, b) => a - b);
   t.deepEqual(list.toArray(), kept);
   t.deepEqual(list.ordered(1000, 100), kept.slice(1000, 1100));
   t.deepEqual(list.ordered(2450, 100), kept.slice(2450));
   t.deepEqual(list.ordered(2500, 100), []);
-  t.is(list.peek(), kept[0]);
-  t.is(list.pop(), kept[0]);
-  t.false(list.inList.has(kept[0]));
+  const first = kept[0]!;
+  t.is(list.peek(), first);
+  t.is(list.pop(), first);
+  t.false(list.inList.has(first));
   t.is(list.inList.size, 2499);
-  t.throws(() => list.remove(kept[0]));
+  t.throws(() => list.remove(first));
 });
 
 test('each insert, remove and deep window costs comparisons logarithmic in the size, not linear', (t) => {
@@ -54,7 +58,10 @@ test('each insert, remove and deep window costs comparisons logarithmic in the s
   // log2(200k) is about 18: a binary search over blocks and one within a block.
   t.true(list.comparisons / n < 2 * 18, `${list.comparisons / n} comparisons per insert`);
   list.comparisons = 0;
-  t.deepEqual(list.ordered(n - 150, 100), Array.from({ length: 100 }, (_, i) => n - 150 + i));
+  t.deepEqual(
+    list.ordered(n - 150, 100),
+    Array.from({ length: 100 }, (_, i) => n - 150 + i),
+  );
   t.is(list.comparisons, 0, 'a window is found by counting, with no comparison');
   list.comparisons = 0;
   for (const x of items.slice(0, 1000)) list.remove(x);
