@@ -1,3 +1,5 @@
+import { ERROR_WORD, SERVER_ERROR_TEXT } from '../protocol/vocabulary.js';
+
 /**
  * Errors the client rejects with. The four error replies of the protocol each get a
  * class (docs/protocol.md 4); ConnectionError covers everything that happens below a reply:
@@ -18,14 +20,14 @@ export class WorkqError extends Error {
 /** `-TIMEOUT`: a lease, run or result waited its whole wait-timeout. */
 export class TimeoutError extends WorkqError {
   constructor() {
-    super('TIMEOUT', 'timed out');
+    super(ERROR_WORD.timeout, 'timed out');
   }
 }
 
 /** `-NOT-FOUND`: unknown, deleted or expired job, or unknown queue. */
 export class NotFoundError extends WorkqError {
   constructor() {
-    super('NOT-FOUND', 'not found');
+    super(ERROR_WORD.notFound, 'not found');
   }
 }
 
@@ -34,7 +36,7 @@ export class ClientError extends WorkqError {
   readonly text: string;
 
   constructor(text: string) {
-    super('CLIENT-ERROR', text);
+    super(ERROR_WORD.clientError, text);
     this.text = text;
   }
 }
@@ -44,7 +46,7 @@ export class ServerError extends WorkqError {
   readonly text: string;
 
   constructor(text: string) {
-    super('SERVER-ERROR', text);
+    super(ERROR_WORD.serverError, text);
     this.text = text;
   }
 }
@@ -58,11 +60,9 @@ export class ServerError extends WorkqError {
  */
 export class ServerStoppingError extends ServerError {
   constructor() {
-    super(SERVER_STOPPING_TEXT);
+    super(SERVER_ERROR_TEXT.stopping);
   }
 }
-
-export const SERVER_STOPPING_TEXT = 'Server stopping';
 
 /** No reply: the connection failed or dropped, the client was closed, or the reply was malformed. */
 export class ConnectionError extends WorkqError {

@@ -1,5 +1,6 @@
-import { ClientError, NotFoundError, ServerError, SERVER_STOPPING_TEXT, ServerStoppingError, TimeoutError, type WorkqError } from './errors.js';
-import type { JobInfo, JobResult, JobStateName, LeasedJob, QueueInfo, ServerInfo } from './types.js';
+import { ERROR_WORD, JOB_KEY, JOB_STATE_NAMES, QUEUE_KEY, RETRIED_KEY, SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
+import { ClientError, NotFoundError, ServerError, ServerStoppingError, TimeoutError, type WorkqError } from './errors.js';
+import type { JobInfo, JobResult, LeasedJob, QueueInfo, ServerInfo } from './types.js';
 
 /**
  * Incremental parser of the replies of one connection (docs/protocol.md 4–6). Replies are not
@@ -34,8 +35,9 @@ const SP = 0x20;
 const MAX_LINE = 65536;
 const MAX_BLOCK = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
-const PAYLOAD_PREFIX = Buffer.from('payload ', 'latin1');
-const STATES: readonly JobStateName[] = ['new', 'completed', 'failed', 'pending', 'leased'];
+const PAYLOAD_PREFIX = Buffer.from(`${JOB_KEY.payload} `, 'latin1');
+const CLIENT_ERROR_PREFIX = `${ERROR_WORD.clientError} `;
+const SERVER_ERROR_PREFIX = `${ERROR_WORD.serverError} `;
 
 const enum Phase {
   Status,
@@ -208,7 +210,7 @@ export class ReplyParser {
     this.pos += 2;
     if (this.kind === 'jobs') {
       this.payload = this.block;
-      this.keys['payload'] = '';
+      this.keys[JOB_KEY.payload] = '';
       return this.keyDone();
     }
     return this.endRecord();
@@ -240,7 +242,7 @@ export class ReplyParser {
       case 'server':
         return serverInfo(this.keys, this.server);
       case 'retried': {
-        const retried = integer(this.keys['retried'] ?? '');
+        const retried = integer(this.keys[RETRIED_KEY] ?? '');
         return retried === null || retried < 0 ? null : { name: first, retried };
       }
       case 'ok':
@@ -291,10 +293,13 @@ function blockSize(size: number | null): boolean {
 }
 
 function wireError(text: string): WorkqError | null {
-  if (text === 'TIMEOUT') return new TimeoutError();
-  if (text === 'NOT-FOUND') return new NotFoundError();
-  if (text.startsWith('CLIENT-ERROR ')) return new ClientError(text.slice(13));
-  if (text.startsWith('SERVER-ERROR ')) return text.slice(13) === SERVER_STOPPING_TEXT ? new ServerStoppingError() : new ServerError(text.slice(13));
+  if (text === ERROR_WORD.timeout) return new TimeoutError();
+  if (text === ERROR_WORD.notFound) return new NotFoundError();
+  if (text.startsWith(CLIENT_ERROR_PREFIX)) return new ClientError(text.slice(CLIENT_ERROR_PREFIX.length));
+  if (text.startsWith(SERVER_ERROR_PREFIX)) {
+    const message = text.slice(SERVER_ERROR_PREFIX.length);
+    return message === SERVER_ERROR_TEXT.stopping ? new ServerStoppingError() : new ServerError(message);
+  }
   return null;
 }
 
@@ -332,33 +337,44 @@ function numbers<K extends string>(keys: Record<string, string>, names: readonly
   return out;
 }
 
-const JOB_NUMBERS = ['ttr', 'ttl', 'max-attempts', 'attempts', 'max-fails', 'fails', 'priority', 'state'] as const;
+const JOB_NUMBERS = [
+  JOB_KEY.ttr,
+  JOB_KEY.ttl,
+  JOB_KEY.maxAttempts,
+  JOB_KEY.attempts,
+  JOB_KEY.maxFails,
+  JOB_KEY.fails,
+  JOB_KEY.priority,
+  JOB_KEY.state,
+] as const;
+const QUEUE_NUMBERS = [QUEUE_KEY.readyLen, QUEUE_KEY.scheduledLen] as const;
+const SERVER_NUMBERS = [SERVER_KEY.activeClients, SERVER_KEY.evictedJobs] as const;
 
 function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, server: string): JobInfo | null {
   const n = numbers(keys, JOB_NUMBERS);
-  const created = time(keys['created']);
-  const state = n === null ? undefined : STATES[n.state];
-  const name = keys['name'];
-  if (n === null || created === null || state === undefined || name === undefined || keys['payload'] === undefined) {
+  const created = time(keys[JOB_KEY.created]);
+  const state = n === null ? undefined : JOB_STATE_NAMES[n[JOB_KEY.state]];
+  const name = keys[JOB_KEY.name];
+  if (n === null || created === null || state === undefined || name === undefined || keys[JOB_KEY.payload] === undefined) {
     return null;
   }
-  const scheduled = keys['time'];
+  const scheduled = keys[JOB_KEY.time];
   const at = scheduled === undefined ? null : time(scheduled);
   if (scheduled !== undefined && at === null) return null;
-  const retryText = keys['retry-at'];
+  const retryText = keys[JOB_KEY.retryAt];
   const retryAt = retryText === undefined ? null : millisTime(retryText);
   if (retryText !== undefined && retryAt === null) return null;
   return {
     id,
     name,
-    ttrMs: n.ttr,
-    ttlMs: n.ttl,
+    ttrMs: n[JOB_KEY.ttr],
+    ttlMs: n[JOB_KEY.ttl],
     payload,
-    maxAttempts: n['max-attempts'],
-    attempts: n.attempts,
-    maxFails: n['max-fails'],
-    fails: n.fails,
-    priority: n.priority,
+    maxAttempts: n[JOB_KEY.maxAttempts],
+    attempts: n[JOB_KEY.attempts],
+    maxFails: n[JOB_KEY.maxFails],
+    fails: n[JOB_KEY.fails],
+    priority: n[JOB_KEY.priority],
     state,
     created,
     time: at,
@@ -368,13 +384,13 @@ function jobInfo(id: string, keys: Record<string, string>, payload: Buffer, serv
 }
 
 function queueInfo(name: string, keys: Record<string, string>): QueueInfo | null {
-  const n = numbers(keys, ['ready-len', 'scheduled-len'] as const);
-  return n === null ? null : { name, readyLen: n['ready-len'], scheduledLen: n['scheduled-len'], paused: keys['paused'] === '1' };
+  const n = numbers(keys, QUEUE_NUMBERS);
+  return n === null ? null : { name, readyLen: n[QUEUE_KEY.readyLen], scheduledLen: n[QUEUE_KEY.scheduledLen], paused: keys[QUEUE_KEY.paused] === '1' };
 }
 
 function serverInfo(keys: Record<string, string>, server: string): ServerInfo | null {
-  const n = numbers(keys, ['active-clients', 'evicted-jobs'] as const);
-  const started = time(keys['started']);
+  const n = numbers(keys, SERVER_NUMBERS);
+  const started = time(keys[SERVER_KEY.started]);
   if (n === null || started === null) return null;
-  return { server, activeClients: n['active-clients'], evictedJobs: n['evicted-jobs'], started, keys };
+  return { server, activeClients: n[SERVER_KEY.activeClients], evictedJobs: n[SERVER_KEY.evictedJobs], started, keys };
 }

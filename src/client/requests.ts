@@ -1,3 +1,4 @@
+import { CLIENT_ERROR_TEXT, isValidName } from '../protocol/vocabulary.js';
 import { ClientError } from './errors.js';
 import type { Payload } from './types.js';
 
@@ -26,17 +27,6 @@ export function toBuffer(data: Payload | undefined): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }
 
-/** The queue-name rule of docs/protocol.md 3.3. */
-export function validName(name: string): boolean {
-  if (name.length < 1 || name.length > 255) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /** Printable ASCII without spaces and not a flag: safe to put on a command line as one argument. */
 function token(text: string): boolean {
   if (text.length === 0 || (text[0] === '-' && text.includes('='))) return false;
@@ -46,6 +36,11 @@ function token(text: string): boolean {
   }
   return true;
 }
+
+// Refused before sending, with the server's own error, as if the server had answered.
+const invalidId = (): ClientError => new ClientError(CLIENT_ERROR_TEXT['invalid-id']);
+const invalidName = (): ClientError => new ClientError(CLIENT_ERROR_TEXT['invalid-name']);
+const invalidTime = (): ClientError => new ClientError(CLIENT_ERROR_TEXT['invalid-time']);
 
 function line(text: string): Buffer {
   return Buffer.from(text + '\r\n', 'latin1');
@@ -67,71 +62,71 @@ function withBlock(head: string, block: Buffer): Buffer[] {
 }
 
 export function addCommand(id: string, name: string, ttrMs: number, ttlMs: number, payload: Buffer, f: JobFlags): Encoded {
-  if (!token(id)) return new ClientError('Invalid ID');
-  if (!validName(name)) return new ClientError('Invalid Name');
+  if (!token(id)) return invalidId();
+  if (!isValidName(name)) return invalidName();
   return withBlock(`add ${id} ${name} ${ttrMs} ${ttlMs} ${payload.length}${flags(f)}\r\n`, payload);
 }
 
 export function scheduleCommand(id: string, name: string, ttrMs: number, ttlMs: number, time: string, payload: Buffer, f: JobFlags): Encoded {
-  if (!token(id)) return new ClientError('Invalid ID');
-  if (!validName(name)) return new ClientError('Invalid Name');
-  if (!token(time)) return new ClientError('Invalid Time');
+  if (!token(id)) return invalidId();
+  if (!isValidName(name)) return invalidName();
+  if (!token(time)) return invalidTime();
   return withBlock(`schedule ${id} ${name} ${ttrMs} ${ttlMs} ${time} ${payload.length}${flags(f)}\r\n`, payload);
 }
 
 export function runCommand(id: string, name: string, ttrMs: number, timeoutMs: number, payload: Buffer, priority?: number): Encoded {
-  if (!token(id)) return new ClientError('Invalid ID');
-  if (!validName(name)) return new ClientError('Invalid Name');
+  if (!token(id)) return invalidId();
+  if (!isValidName(name)) return invalidName();
   return withBlock(`run ${id} ${name} ${ttrMs} ${timeoutMs} ${payload.length}${flags({ priority })}\r\n`, payload);
 }
 
 export function resultCommand(id: string, timeoutMs: number): Encoded {
-  return token(id) ? [line(`result ${id} ${timeoutMs}`)] : new ClientError('Invalid ID');
+  return token(id) ? [line(`result ${id} ${timeoutMs}`)] : invalidId();
 }
 
 export function leaseCommand(names: readonly string[], timeoutMs: number): Encoded {
-  if (names.length === 0 || !names.every(validName)) return new ClientError('Invalid Name');
+  if (names.length === 0 || !names.every(isValidName)) return invalidName();
   return [line(`lease ${names.join(' ')} ${timeoutMs}`)];
 }
 
 export function finishCommand(verb: 'complete' | 'fail', id: string, result: Buffer): Encoded {
-  if (!token(id)) return new ClientError('Invalid ID');
+  if (!token(id)) return invalidId();
   return withBlock(`${verb} ${id} ${result.length}\r\n`, result);
 }
 
 export function deleteCommand(id: string): Encoded {
-  return token(id) ? [line(`delete ${id}`)] : new ClientError('Invalid ID');
+  return token(id) ? [line(`delete ${id}`)] : invalidId();
 }
 
 export function touchCommand(id: string, ttrMs: number | undefined): Encoded {
-  if (!token(id)) return new ClientError('Invalid ID');
+  if (!token(id)) return invalidId();
   return [line(ttrMs === undefined ? `touch ${id}` : `touch ${id} ${ttrMs}`)];
 }
 
 export function pauseCommand(verb: 'pause' | 'resume', name: string): Encoded {
-  return validName(name) ? [line(`${verb} ${name}`)] : new ClientError('Invalid Name');
+  return isValidName(name) ? [line(`${verb} ${name}`)] : invalidName();
 }
 
 export function retryCommand(id: string): Encoded {
-  return token(id) ? [line(`retry ${id}`)] : new ClientError('Invalid ID');
+  return token(id) ? [line(`retry ${id}`)] : invalidId();
 }
 
 export function retryFailedCommand(name: string): Encoded {
-  return validName(name) ? [line(`retry-failed ${name}`)] : new ClientError('Invalid Name');
+  return isValidName(name) ? [line(`retry-failed ${name}`)] : invalidName();
 }
 
 export function inspectJobCommand(id: string): Encoded {
-  return token(id) ? [line(`inspect job ${id}`)] : new ClientError('Invalid ID');
+  return token(id) ? [line(`inspect job ${id}`)] : invalidId();
 }
 
 export type ListObject = 'jobs' | 'scheduled-jobs' | 'leased-jobs' | 'completed-jobs' | 'failed-jobs';
 
 export function inspectListCommand(what: ListObject, name: string, offset: number, limit: number): Encoded {
-  return validName(name) ? [line(`inspect ${what} ${name} ${offset} ${limit}`)] : new ClientError('Invalid Name');
+  return isValidName(name) ? [line(`inspect ${what} ${name} ${offset} ${limit}`)] : invalidName();
 }
 
 export function inspectQueueCommand(name: string): Encoded {
-  return validName(name) ? [line(`inspect queue ${name}`)] : new ClientError('Invalid Name');
+  return isValidName(name) ? [line(`inspect queue ${name}`)] : invalidName();
 }
 
 export function inspectQueuesCommand(offset: number, limit: number): Encoded {

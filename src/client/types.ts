@@ -1,12 +1,11 @@
 /** Records and options of the public client API. Durations are milliseconds. */
+import type { JobStateName } from '../protocol/vocabulary.js';
 import type { TlsOptions } from './connection.js';
 
-export type { TlsOptions };
+export type { JobStateName, TlsOptions };
 
 /** What callers may pass as a payload or result; strings are sent as UTF-8. */
 export type Payload = Buffer | string;
-
-export type JobStateName = 'new' | 'completed' | 'failed' | 'pending' | 'leased';
 
 /** The lists `inspectJobsByState` reads: the ready and scheduled lists, and an index per state (extension). */
 export type ListedState = 'ready' | 'scheduled' | 'leased' | 'completed' | 'failed';

@@ -1,5 +1,6 @@
 import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
+import { MAX_NAME_LENGTH, NAME_BYTE } from '../protocol/vocabulary.js';
 import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
 import { idToString, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
@@ -21,18 +22,10 @@ export type Payload =
 type IdRecordType =
   typeof RecordType.Delete | typeof RecordType.Expire | typeof RecordType.StartAttempt | typeof RecordType.TimeoutAttempt | typeof RecordType.Retry;
 
-const MAX_NAME = 255;
 const MAX_TTR = 86_400_000;
 const MAX_TTL = 2_592_000_000;
 const MAX_BLOCK = 1_048_576;
 const ID_LENGTH = 16;
-
-/** Name bytes accepted by the server: A-Z a-z 0-9 _ . - (docs/protocol.md 3.3). */
-const NAME_BYTE = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const ch = String.fromCharCode(c);
-  NAME_BYTE[c] = /[A-Za-z0-9_.-]/.test(ch) ? 1 : 0;
-}
 
 export function jobPayloadLength(job: JobFields): number {
   const nameLength = job.name.length;
@@ -234,7 +227,7 @@ export class PayloadDecoder {
     const createdAt = this.time();
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
-    if (nameLength < 1 || nameLength > MAX_NAME) throw new DecodeError('Invalid Name');
+    if (nameLength < 1 || nameLength > MAX_NAME_LENGTH) throw new DecodeError('Invalid Name');
     for (let i = nameAt; i < nameAt + nameLength; i++) if (NAME_BYTE[buf[i]!] === 0) throw new DecodeError('Invalid Name');
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
     if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
@@ -313,7 +306,7 @@ export class PayloadDecoder {
     const length = this.uvarint();
     const at = this.need(length);
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
-    if (length < 1 || length > MAX_NAME) throw new DecodeError('Invalid Name');
+    if (length < 1 || length > MAX_NAME_LENGTH) throw new DecodeError('Invalid Name');
     for (let i = at; i < at + length; i++) if (NAME_BYTE[this.buf[i]!] === 0) throw new DecodeError('Invalid Name');
     this.id = '';
     this.queue = this.buf.toString('latin1', at, at + length);

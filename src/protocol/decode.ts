@@ -1,5 +1,6 @@
 import type { ClientError, DecodeError, Frame, Request, RetryDelay } from './types.js';
-import { isV4Id, isValidName, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
+import { isV4Id, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
+import { isValidName } from './vocabulary.js';
 
 /** Range limits of docs/protocol.md 3.5 that the validation tables check after parsing. */
 export const MAX_TTR = 86_400_000;

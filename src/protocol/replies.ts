@@ -1,6 +1,7 @@
 import { formatUtcMillis, formatUtcSeconds } from './calendar.js';
 import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, STOPPING_LINE, TIMEOUT_LINE } from './errors.js';
 import type { ClientError, JobInfo, QueueInfo } from './types.js';
+import { ERROR_WORD, JOB_KEY, QUEUE_KEY, RETRIED_KEY } from './vocabulary.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -19,23 +20,31 @@ const SLAB = 16 * 1024;
 const KEEP_LIMIT = 4 * SLAB;
 
 const OK_ONE = Buffer.from('+OK 1\r\n', 'latin1');
+const SERVER_ERROR_PREFIX = `-${ERROR_WORD.serverError} `;
 
-/** Fixed text of an inspect job block, each key with the separator that follows it. */
+/** Fixed text of an inspect queue block, the key count included. */
+const QUEUE_HEAD = ` 2\r\n${QUEUE_KEY.readyLen} `;
+const PAUSED_QUEUE_HEAD = ` 3\r\n${QUEUE_KEY.readyLen} `;
+const SCHEDULED_LEN = `\r\n${QUEUE_KEY.scheduledLen} `;
+const PAUSED = `\r\n${QUEUE_KEY.paused} 1`;
+const RETRIED_HEAD = ` 1\r\n${RETRIED_KEY} `;
+
+/** Fixed text of an inspect job block, each key with the separator around it. */
 const JOB_KEYS = {
-  name: '\r\nname ',
-  ttr: '\r\nttr ',
-  ttl: '\r\nttl ',
-  payloadSize: '\r\npayload-size ',
-  payload: '\r\npayload ',
-  maxAttempts: '\r\nmax-attempts ',
-  attempts: '\r\nattempts ',
-  maxFails: '\r\nmax-fails ',
-  fails: '\r\nfails ',
-  priority: '\r\npriority ',
-  state: '\r\nstate ',
-  created: '\r\ncreated ',
-  time: '\r\ntime ',
-  retryAt: '\r\nretry-at ',
+  name: `\r\n${JOB_KEY.name} `,
+  ttr: `\r\n${JOB_KEY.ttr} `,
+  ttl: `\r\n${JOB_KEY.ttl} `,
+  payloadSize: `\r\n${JOB_KEY.payloadSize} `,
+  payload: `\r\n${JOB_KEY.payload} `,
+  maxAttempts: `\r\n${JOB_KEY.maxAttempts} `,
+  attempts: `\r\n${JOB_KEY.attempts} `,
+  maxFails: `\r\n${JOB_KEY.maxFails} `,
+  fails: `\r\n${JOB_KEY.fails} `,
+  priority: `\r\n${JOB_KEY.priority} `,
+  state: `\r\n${JOB_KEY.state} `,
+  created: `\r\n${JOB_KEY.created} `,
+  time: `\r\n${JOB_KEY.time} `,
+  retryAt: `\r\n${JOB_KEY.retryAt} `,
 };
 const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.length, 0) + 4;
 
@@ -99,7 +108,7 @@ export class ReplyWriter {
   /** `-SERVER-ERROR <text>\r\n`. */
   serverError(text: string): void {
     this.reserve(text.length + 16);
-    this.latin1('-SERVER-ERROR ');
+    this.latin1(SERVER_ERROR_PREFIX);
     this.latin1(text);
     this.crlf();
   }
@@ -156,11 +165,11 @@ export class ReplyWriter {
     this.header(list.length);
     for (const queue of list) {
       this.latin1(queue.name);
-      this.latin1(queue.paused ? ' 3\r\nready-len ' : ' 2\r\nready-len ');
+      this.latin1(queue.paused ? PAUSED_QUEUE_HEAD : QUEUE_HEAD);
       this.int(queue.readyLen);
-      this.latin1('\r\nscheduled-len ');
+      this.latin1(SCHEDULED_LEN);
       this.int(queue.scheduledLen);
-      if (queue.paused) this.latin1('\r\npaused 1');
+      if (queue.paused) this.latin1(PAUSED);
       this.crlf();
     }
   }
@@ -170,7 +179,7 @@ export class ReplyWriter {
     this.reserve(name.length + MAX_NUMBER + 32);
     this.bytes(OK_ONE);
     this.latin1(name);
-    this.latin1(' 1\r\nretried ');
+    this.latin1(RETRIED_HEAD);
     this.int(count);
     this.crlf();
   }

@@ -146,26 +146,6 @@ export function isV4Id(canonical: string): boolean {
   return v === 0x38 || v === 0x39 || v === 0x61 || v === 0x62;
 }
 
-/** Bytes allowed in a name: A-Z a-z 0-9 _ . - */
-const NAME_BYTE = new Uint8Array(128);
-for (let c = 0x30; c <= 0x39; c++) NAME_BYTE[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) NAME_BYTE[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) NAME_BYTE[c] = 1;
-NAME_BYTE[0x5f] = 1;
-NAME_BYTE[0x2e] = 1;
-NAME_BYTE[DASH] = 1;
-
-/** A job (queue) name: 1 to 255 bytes of `A-Z a-z 0-9 _ . -` (docs/protocol.md 3.3). */
-export function isValidName(text: string): boolean {
-  const n = text.length;
-  if (n === 0 || n > 255) return false;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || NAME_BYTE[c] === 0) return false;
-  }
-  return true;
-}
-
 export interface ScheduleTime {
   /** Unix seconds (negative before 1970). */
   sec: number;

@@ -7,8 +7,8 @@ import { AUTH } from '../protocol/commands.js';
 import { Parser } from '../protocol/parser.js';
 import { ReplyWriter } from '../protocol/replies.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
+import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
-import { IDLE_TIMEOUT_TEXT } from './limits.js';
 import { lingeringClose } from './linger.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
@@ -191,7 +191,7 @@ export class Connection implements ParserSink {
   /** Socket activity (a read or a finished write) re-arms the timer, so a waiting command's reply does too. */
   private readonly onIdle = (): void => {
     if (this.closing || this.waiting !== null) return;
-    this.out.serverError(IDLE_TIMEOUT_TEXT);
+    this.out.serverError(SERVER_ERROR_TEXT.idleTimeout);
     this.host.stats.idleTimeouts++;
     this.closeAfterReplies();
   };
@@ -340,9 +340,9 @@ export class Connection implements ParserSink {
         return;
       case 'inspect-server':
         out.server([
-          ['active-clients', this.host.activeClients()],
-          ['evicted-jobs', engine.evictedJobs],
-          ['started', formatUtcSeconds(Math.floor(this.host.startedAt / 1000))],
+          [SERVER_KEY.activeClients, this.host.activeClients()],
+          [SERVER_KEY.evictedJobs, engine.evictedJobs],
+          [SERVER_KEY.started, formatUtcSeconds(Math.floor(this.host.startedAt / 1000))],
           ['jobs', engine.jobCount],
           ['read-only', this.host.log !== null && this.host.log.readOnly ? 1 : 0],
           ['uptime', this.host.uptimeSeconds()],

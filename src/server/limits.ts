@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import { serverErrorLine } from '../protocol/errors.js';
+import { SERVER_ERROR_TEXT } from '../protocol/vocabulary.js';
 import { lingeringClose } from './linger.js';
 import type { AuthSettings, LimitSettings } from './types.js';
 
@@ -9,9 +11,7 @@ import type { AuthSettings, LimitSettings } from './types.js';
  */
 export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({ maxClients: 10_000, idleTimeoutMs: 0, backlog: 4096 });
 
-export const TOO_MANY_CLIENTS_TEXT = 'Too many clients';
-export const IDLE_TIMEOUT_TEXT = 'Idle timeout';
-const TOO_MANY_CLIENTS_LINE = Buffer.from(`-SERVER-ERROR ${TOO_MANY_CLIENTS_TEXT}\r\n`, 'latin1');
+const TOO_MANY_CLIENTS_LINE = serverErrorLine(SERVER_ERROR_TEXT.tooManyClients);
 
 /**
  * Turns away a connection past maxClients: one error line, then close once it is sent.

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { CLIENT_ERROR_TEXT, clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from '../../src/protocol/errors.js';
+import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from '../../src/protocol/errors.js';
+import { CLIENT_ERROR_TEXT } from '../../src/protocol/vocabulary.js';
 import { ReplyWriter } from '../../src/protocol/replies.js';
 import type { ClientError, JobInfo } from '../../src/protocol/types.js';
 import { bytes } from './protocol-helpers.js';

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { daysFromCivil, formatUtcSeconds } from '../../src/protocol/calendar.js';
-import { isV4Id, isValidName, parseI32, parseJobId, parseSize, parseTime, parseU16, parseU32, parseU64, parseU8 } from '../../src/protocol/values.js';
+import { isV4Id, parseI32, parseJobId, parseSize, parseTime, parseU16, parseU32, parseU64, parseU8 } from '../../src/protocol/values.js';
+import { isValidName } from '../../src/protocol/vocabulary.js';
 
 test('unsigned numbers: digits only, leading zeros, exact upper bounds', (t) => {
   t.is(parseU8('0'), 0);
