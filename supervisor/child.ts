@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
 import { instanceRegistry } from '../src/metrics/instance-metrics.js';
@@ -47,7 +48,7 @@ export function runChild(argv: readonly string[]): void {
   if (!directories.ok) fail(null, `invalid configuration: ${directories.error}`);
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
-  logger.info(effectiveSettings(settings), 'starting');
+  logger.info({ ...effectiveSettings(settings), heapLimitBytes: getHeapStatistics().heap_size_limit }, 'starting');
   // Answering from the start lets a scrape follow the replay.
   const stats = new ServerStats();
   answerMetricsRequests(instanceRegistry(stats, { instance: settings.name, maxQueues: config.value.admin.maxQueues }));

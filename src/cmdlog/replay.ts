@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { EngineApi, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory, writeWholeAndSync } from './durable-io.js';
-import { CmdlogCorruptError, errorCode } from './errors.js';
+import { CmdlogCorruptError, CmdlogRefusalCode, CmdlogRefusalError, errorCode } from './errors.js';
 import type { ReplayProgress } from './log-stats.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
@@ -11,6 +12,24 @@ import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } fro
 import { isLastRun, type RecordRun } from './segment-check.js';
 import type { SegmentSource } from './segment-source.js';
 import type { LogFileSystem } from './types.js';
+
+/**
+ * Share of the V8 heap limit at which replay stops: past it V8 spends its time in full
+ * GCs and then aborts the process, and a supervisor restarting it would only replay into
+ * the same abort. Refusing with a code the supervisor treats as permanent ends that loop.
+ */
+const HEAP_REFUSE_SHARE = 0.9;
+
+function checkHeap(file: string, records: number): void {
+  const heap = getHeapStatistics();
+  if (heap.used_heap_size < heap.heap_size_limit * HEAP_REFUSE_SHARE) return;
+  const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+  throw new CmdlogRefusalError(
+    CmdlogRefusalCode.HeapLimit,
+    file,
+    `cmdlog replay stopped after ${records} records in ${file}: the heap holds ${mib(heap.used_heap_size)} MiB of its ${mib(heap.heap_size_limit)} MiB limit, so this log does not fit. Raise limits.maxJobMemoryBytes (the supervisor sizes each server's heap from it) or, for a standalone server, node --max-old-space-size, then start again (docs/operations.md, Memory budget)`,
+  );
+}
 
 export interface ReplayContext {
   fs: LogFileSystem;
@@ -127,6 +146,7 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Eng
               ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
               lastProgress = t;
             }
+            checkHeap(file, records);
             await yieldToLoop();
             lastYield = performance.now();
           }

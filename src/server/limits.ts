@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { lingeringClose } from './linger.js';
+import { DEFAULT_JOB_MEMORY_BYTES } from './heap-limit.js';
 import type { AuthSettings, LimitSettings } from './types.js';
 
 /**
@@ -7,9 +8,10 @@ import type { AuthSettings, LimitSettings } from './types.js';
  * Node's 511 so that a burst of reconnecting workers after a restart is not dropped by
  * the kernel; Linux silently caps it at net.core.somaxconn (4096 on current kernels).
  */
-export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({ maxClients: 10_000, idleTimeoutMs: 0, backlog: 4096 });
+export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({ maxClients: 10_000, idleTimeoutMs: 0, backlog: 4096, maxJobMemoryBytes: DEFAULT_JOB_MEMORY_BYTES });
 
 export const TOO_MANY_CLIENTS_TEXT = 'Too many clients';
+export const MEMORY_FULL_TEXT = 'Memory budget exhausted';
 export const IDLE_TIMEOUT_TEXT = 'Idle timeout';
 const TOO_MANY_CLIENTS_LINE = Buffer.from(`-SERVER-ERROR ${TOO_MANY_CLIENTS_TEXT}\r\n`, 'latin1');
 
