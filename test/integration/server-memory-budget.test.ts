@@ -42,11 +42,11 @@ test('budget reached: add, schedule and run refused with the exact line; lease, 
   t.is(samples.get(series('workq_commands_total', { instance: 'b', command: 'add', outcome: 'refused' })), 1);
 
   w.send('lease q 0\r\n');
-  t.is(await w.reply(leaseReply(ids[0]!, 'q', 1000, PAYLOAD)), leaseReply(ids[0]!, 'q', 1000, PAYLOAD).toString('latin1'));
+  t.is(await w.reply(leaseReply(ids[0], 'q', 1000, PAYLOAD)), leaseReply(ids[0], 'q', 1000, PAYLOAD).toString('latin1'));
   w.send(`complete ${ids[0]} 3\r\nres\r\n`);
   t.is(await w.reply('+OK\r\n'), '+OK\r\n', 'complete adds a result past the budget: allowed, it is how a queue drains');
   w.send('lease q 0\r\n');
-  t.is(await w.reply(leaseReply(ids[1]!, 'q', 1000, PAYLOAD)), leaseReply(ids[1]!, 'q', 1000, PAYLOAD).toString('latin1'));
+  t.is(await w.reply(leaseReply(ids[1], 'q', 1000, PAYLOAD)), leaseReply(ids[1], 'q', 1000, PAYLOAD).toString('latin1'));
   w.send(`fail ${ids[1]} 1\r\nf\r\n`);
   t.is(await w.reply('+OK\r\n'), '+OK\r\n');
   w.send(addCommand(newId(), 'q', PAYLOAD));

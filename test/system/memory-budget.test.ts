@@ -47,8 +47,8 @@ test.serial('each supervised child gets a heap limit of twice its budget plus 25
 test.serial('a log the child refuses (damaged) is reported once and left down, never restarted in a loop', async (t) => {
   const d = await deployment(1);
   t.teardown(() => d.remove());
-  await mkdir(d.dataDirs[0]!, { recursive: true, mode: 0o700 });
-  await writeFile(path.join(d.dataDirs[0]!, '000000001.log'), 'not a segment header', { mode: 0o600 });
+  await mkdir(d.dataDirs[0], { recursive: true, mode: 0o700 });
+  await writeFile(path.join(d.dataDirs[0], '000000001.log'), 'not a segment header', { mode: 0o600 });
   const supervisor = watched(t, supervise(d));
   const exit = await stopped(supervisor, 30_000);
   t.is(exit.code, 1, supervisor.output());
