@@ -34,7 +34,9 @@ const launcher = workqLauncher();
 if (launcher === null) throw new Error('no Workq-TS build: run npx tsc -p tsconfig.json first');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-soak-'));
 const port = await freePort();
-const supervisor = await startSupervisor(launcher, dir, port, path.join(dir, 'data'), {});
+// Each kill here is deliberate: a window shorter than the kill interval makes every one a
+// first crash, restarted at once, so the restart policy's backoff is not what is measured.
+const supervisor = await startSupervisor(launcher, dir, port, path.join(dir, 'data'), { restartWindowMs: Math.max(1, killEveryMs - 1000) });
 const client = new WorkqClient({ servers: [`127.0.0.1:${port}`], maxBackoffMs: 200 });
 
 const added = new Set<string>();
