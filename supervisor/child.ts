@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
 import { instanceRegistry } from '../src/metrics/instance-metrics.js';
@@ -55,7 +56,7 @@ export function runChild(argv: readonly string[]): void {
   if (!directories.ok) fail(null, `invalid configuration: ${directories.error}`);
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
-  logger.info(effectiveSettings(settings), 'starting');
+  logger.info({ ...effectiveSettings(settings), heapLimitBytes: getHeapStatistics().heap_size_limit }, 'starting');
   const stats = new ServerStats();
   // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
   const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;

@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { effectiveSettings, type EffectiveSettings } from '../src/config/effective.js';
 import type { WorkqConfig } from '../src/config/load.js';
 import type { InstanceSettings } from '../src/config/resolve.js';
+import { isCmdlogRefusal } from '../src/cmdlog/index.js';
+import { heapLimitMiB } from '../src/server/heap-limit.js';
+import { DEFAULT_LIMITS } from '../src/server/limits.js';
 import type { ServerStatus } from '../src/server/types.js';
 import { Acceptor } from './acceptor.js';
 import { judgeHealth, judgeSilence, type InstanceState } from './health.js';
@@ -62,6 +65,8 @@ class Slot {
   selfStopped = false;
   /** The current child reported a start failure that retrying at once cannot fix. */
   addressError = false;
+  /** The child refused its command log (damaged, or too large for its heap): starting again cannot help. */
+  logRefused = false;
   /** The current child is a slow retry of an instance left down. */
   retrying = false;
   lastError: string | null = null;
@@ -187,6 +192,12 @@ export class Supervisor {
   }
 
   private forkChild(slot: Slot, standby: boolean): Worker {
+    // Settings of setupPrimary apply to the forks after it: each child gets the heap its own budget needs.
+    const heapMiB = heapLimitMiB((slot.configured.limits ?? DEFAULT_LIMITS).maxJobMemoryBytes);
+    cluster.setupPrimary({
+      execArgv:
+        heapMiB === null ? process.execArgv : [...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')), `--max-old-space-size=${heapMiB}`],
+    });
     return cluster.fork({
       WORKQ_INSTANCE_INDEX: String(slot.index),
       WORKQ_INSTANCE_NAME: slot.configured.name,
@@ -206,6 +217,7 @@ export class Supervisor {
     slot.exitExpected = false;
     slot.selfStopped = false;
     slot.addressError = false;
+    slot.logRefused = false;
     slot.state = 'starting';
     slot.readySince = null;
     slot.worker = worker;
@@ -268,6 +280,7 @@ export class Supervisor {
         slot.lastError = message.message;
         slot.lastErrorCode = message.code;
         if (message.code !== null && ADDRESS_ERRORS.has(message.code)) slot.addressError = true;
+        if (isCmdlogRefusal(message)) slot.logRefused = true;
         if (!slot.everReady && message.code === 'ELOCKED') this.abandon(`instance "${slot.configured.name}": ${message.message}`);
         break;
       case 'stopping':
@@ -350,6 +363,14 @@ export class Supervisor {
     slot.lastError ??= `exited with ${signal ?? `code ${code}`}`;
     if (slot.addressError) {
       log.error({ lastError: slot.lastError, code: slot.lastErrorCode }, 'address not available (port already in use?): left down, not retried as a crash');
+      this.leaveDown(slot);
+      return;
+    }
+    if (slot.logRefused) {
+      log.error(
+        { lastError: slot.lastError, code: slot.lastErrorCode },
+        'server refused its command log (damaged, or too large for its heap): left down, not retried as a crash',
+      );
       this.leaveDown(slot);
       return;
     }

@@ -11,6 +11,8 @@ export const CmdlogRefusalCode = {
   NotAFile: 'ECMDLOG_NOT_A_FILE',
   /** The segment manifest cannot be read. */
   Manifest: 'ECMDLOG_MANIFEST',
+  /** Replay came near the V8 heap limit: the process needs a larger heap for this log. */
+  HeapLimit: 'ECMDLOG_HEAP_LIMIT',
 } as const;
 export type CmdlogRefusalCode = (typeof CmdlogRefusalCode)[keyof typeof CmdlogRefusalCode];
 

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { ReplayTarget, RestoreError } from '../jobs/types.js';
 import type { DropBook, SealedSegment } from './drop-book.js';
 import { syncDirectory, writeWholeAndSync } from './durable-io.js';
-import { CmdlogCorruptError, errorCode } from './errors.js';
+import { CmdlogCorruptError, CmdlogRefusalCode, CmdlogRefusalError, errorCode } from './errors.js';
 import type { ReplayProgress } from './log-stats.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
@@ -11,6 +12,32 @@ import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } fro
 import { isLastRun, type RecordRun } from './segment-check.js';
 import type { SegmentSource } from './segment-source.js';
 import type { LogFileSystem } from './types.js';
+
+/**
+ * Share of the old generation's limit at which replay stops: past it V8 spends its time in
+ * full GCs and then aborts the process, and a supervisor restarting it would only replay
+ * into the same abort. Refusing with a code the supervisor treats as permanent ends that loop.
+ */
+const HEAP_REFUSE_SHARE = 0.8;
+/**
+ * heap_size_limit counts V8's young generation too (three 16 MiB semi-spaces on 64-bit),
+ * which never holds replayed jobs for long: measured, --max-old-space-size=64 gives a
+ * heap_size_limit of 112 MiB and 384 gives 432, and the process aborted at 63 MiB used.
+ * On a smaller young generation the guard only refuses a little early.
+ */
+const YOUNG_GENERATION_BYTES = 48 * 1024 * 1024;
+
+function checkHeap(file: string, records: number): void {
+  const heap = getHeapStatistics();
+  const oldLimit = heap.heap_size_limit - YOUNG_GENERATION_BYTES;
+  if (heap.used_heap_size < oldLimit * HEAP_REFUSE_SHARE) return;
+  const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+  throw new CmdlogRefusalError(
+    CmdlogRefusalCode.HeapLimit,
+    file,
+    `cmdlog replay stopped after ${records} records in ${file}: the heap holds ${mib(heap.used_heap_size)} MiB of the ${mib(oldLimit)} MiB its limit leaves for jobs, so this log does not fit. Raise limits.maxJobMemoryBytes (the supervisor sizes each server's heap from it) or, for a standalone server, node --max-old-space-size, then start again (docs/operations.md, Memory budget)`,
+  );
+}
 
 export interface ReplayContext {
   fs: LogFileSystem;
@@ -122,6 +149,7 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
         pos = scanner.next;
         records++;
         if ((records & 1023) === 0) {
+          checkHeap(file, records);
           const t = performance.now();
           if (t - lastYield >= YIELD_EVERY_MS) {
             progress.records = records;

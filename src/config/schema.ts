@@ -1,6 +1,7 @@
 import convict from 'convict';
 import { LOG_LEVELS, SYNC_POLICIES, registerFormats } from './formats.js';
 import { assertInstances, type InstanceEntry } from './instances.js';
+import { DEFAULT_JOB_MEMORY_BYTES } from '../server/heap-limit.js';
 
 /** The configuration as convict holds it, before instances inherit the shared settings. */
 export interface RawConfig {
@@ -14,7 +15,7 @@ export interface RawConfig {
   };
   auth: { secrets: string[]; allowUnauthenticated: boolean };
   tls: { cert: string; key: string; port: number | null };
-  limits: { maxClients: number; idleTimeoutMs: number; backlog: number };
+  limits: { maxClients: number; idleTimeoutMs: number; backlog: number; maxJobMemoryBytes: number };
   retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
   supervisor: {
@@ -140,6 +141,12 @@ export const schema: convict.Schema<RawConfig> = {
       default: 4096,
       env: 'WORKQ_LISTEN_BACKLOG',
     },
+    maxJobMemoryBytes: {
+      doc: "Bytes the jobs of an instance may hold (payloads, results and about 320 bytes per job); past it add, schedule and run get `-SERVER-ERROR Memory budget exhausted` while lease, complete, fail and delete still work. The supervisor gives each server a V8 heap of twice this plus 256 MiB so that its log always replays. 0: no budget (and Node's default heap).",
+      format: 'workq-bytes',
+      default: DEFAULT_JOB_MEMORY_BYTES,
+      env: 'WORKQ_MAX_JOB_MEMORY_BYTES',
+    },
   },
   retry: {
     delayMs: {
@@ -162,7 +169,7 @@ export const schema: convict.Schema<RawConfig> = {
     },
   },
   instances: {
-    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
+    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog, maxJobMemoryBytes } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
     format: 'workq-instances',
     default: [],
     env: 'WORKQ_INSTANCES',

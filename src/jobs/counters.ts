@@ -21,4 +21,6 @@ export class EngineCounters {
   exhaustedMaxFails = 0;
   /** The job reached its attempt limit and failed. */
   exhaustedMaxAttempts = 0;
+  /** add, schedule and run refused because the memory budget was spent. */
+  memoryRefused = 0;
 }

@@ -26,6 +26,7 @@ import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
+import { jobBytes, newJobBytes } from './job-memory.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   retryDelay?: RetryDelay;
   /** [0, 1) for retry jitter; Math.random by default, fixed in tests. */
   random?: () => number;
+  /** Bytes jobs may hold (jobBytes) before add, schedule and run are refused; 0: no budget. */
+  memoryBudget?: number;
 }
 
 /**
@@ -97,6 +100,9 @@ export class Engine implements EngineApi {
 
   private readonly defaultRetryDelay: RetryDelay;
   private readonly random: () => number;
+  private readonly memoryBudget: number;
+  /** Sum of jobBytes over every job in the table, kept exact on each change of a job's payload or result. */
+  private heldBytes = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -106,6 +112,24 @@ export class Engine implements EngineApi {
     this.journal = journal;
     this.defaultRetryDelay = options.retryDelay ?? NO_RETRY_DELAY;
     this.random = options.random ?? Math.random;
+    this.memoryBudget = options.memoryBudget ?? 0;
+  }
+
+  /** Bytes held by jobs as the memory budget counts them (job-memory.ts). */
+  get jobMemoryBytes(): number {
+    return this.heldBytes;
+  }
+
+  /** 0 when there is none. */
+  get jobMemoryBudget(): number {
+    return this.memoryBudget;
+  }
+
+  /** Replay never asks: whatever the log holds was accepted and is restored whole. */
+  private overBudget(payload: string): boolean {
+    if (this.memoryBudget === 0 || this.heldBytes + newJobBytes(payload) <= this.memoryBudget) return false;
+    this.counters.memoryRefused++;
+    return true;
   }
 
   get evictedJobs(): number {
@@ -137,9 +161,10 @@ export class Engine implements EngineApi {
     const now = this.clock.now();
     if (now + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueFor(spec.name);
     const job = this.createJob(spec, queue, 0, 0, now);
-    this.jobs.set(job);
+    this.putJob(job);
     this.expiries.push(job);
     this.journal?.add(job);
     if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
@@ -151,9 +176,10 @@ export class Engine implements EngineApi {
     const now = this.clock.now();
     if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueFor(spec.name);
     const job = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
-    this.jobs.set(job);
+    this.putJob(job);
     this.expiries.push(job);
     this.journal?.schedule(job);
     if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
@@ -167,10 +193,14 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  run(spec: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job') => void): void {
+  run(spec: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job' | 'memory-full') => void): void {
     const now = this.clock.now();
     if (this.jobs.has(spec.id)) {
       done('duplicate-job');
+      return;
+    }
+    if (this.overBudget(spec.payload)) {
+      done('memory-full');
       return;
     }
     const queue = this.queueFor(spec.name);
@@ -185,7 +215,7 @@ export class Engine implements EngineApi {
     queue.addedTotal++;
     this.stamp.next(now);
     const job = Job.create(spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
-    this.jobs.set(job);
+    this.putJob(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
   }
@@ -388,7 +418,11 @@ export class Engine implements EngineApi {
       false,
     );
     const old = this.jobs.set(job);
-    if (old !== undefined) this.detachJob(old);
+    this.heldBytes += jobBytes(job);
+    if (old !== undefined) {
+      this.heldBytes -= jobBytes(old);
+      this.detachJob(old);
+    }
     this.expiries.push(job);
     const at = readyAt(job);
     if (scheduled && at > now) {
@@ -610,7 +644,7 @@ export class Engine implements EngineApi {
     this.enterState(job, JobState.New);
     job.attempts = 0;
     if (job.fails !== 0) job.fails = 0;
-    if (job.result !== null) job.result = null;
+    if (job.result !== null) this.setResult(job, null);
     const at = readyAt(job);
     if (job.scheduled && at > now) {
       this.queueOf(job).scheduled.push(job);
@@ -686,13 +720,13 @@ export class Engine implements EngineApi {
   private applyComplete(job: Job, result: string): void {
     this.leaveQueue(job);
     this.enterState(job, JobState.Completed);
-    job.result = result;
+    this.setResult(job, result);
   }
 
   /** docs/protocol.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
   private applyFail(job: Job, result: string): number {
     job.fails++;
-    job.result = result;
+    this.setResult(job, result);
     if (job.foreground || job.fails >= job.maxFails) {
       this.leaveQueue(job);
       this.enterState(job, JobState.Failed);
@@ -741,7 +775,23 @@ export class Engine implements EngineApi {
 
   private removeJob(job: Job): void {
     this.detachJob(job);
+    this.dropJob(job);
+  }
+
+  private putJob(job: Job): void {
+    this.jobs.set(job);
+    this.heldBytes += jobBytes(job);
+  }
+
+  private dropJob(job: Job): void {
     this.jobs.delete(job.id);
+    this.heldBytes -= jobBytes(job);
+  }
+
+  private setResult(job: Job, result: string | null): void {
+    const before = job.result;
+    this.heldBytes += (result === null ? 0 : result.length) - (before === null ? 0 : before.length);
+    job.result = result;
   }
 
   /** Takes the job out of every list and heap, leaving the job table as it is. */
@@ -813,7 +863,7 @@ export class Engine implements EngineApi {
 
   private fireExpiry(job: Job): void {
     this.leaveQueue(job);
-    this.jobs.delete(job.id);
+    this.dropJob(job);
     if (!isFinal(job)) this.evicted++;
     this.journal?.expire(job.id);
   }

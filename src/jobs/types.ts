@@ -37,7 +37,7 @@ export interface Journal {
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
-export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed';
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed' | 'memory-full';
 
 /**
  * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
@@ -105,8 +105,8 @@ export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempt
 export interface CommandTarget {
   add(job: NewJob): EngineError | null;
   schedule(job: NewScheduledJob): EngineError | null;
-  /** `done` gets the result, 'timeout', or synchronously 'duplicate-job'. */
-  run(job: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job') => void): void;
+  /** `done` gets the result, 'timeout', or synchronously 'duplicate-job' or 'memory-full' (the memory budget is spent). */
+  run(job: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job' | 'memory-full') => void): void;
   /** Returns a cancel function while waiting, null once `done` has been called. */
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
   /** `done(null)` on timeout. Names must be valid; missing queues are created, and freed again when they never held a job and no lease waits on them (docs/protocol.md Q17). */

@@ -231,6 +231,24 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     ],
   });
   registerReadings(registry, {
+    name: 'workq_job_memory_bytes',
+    help: 'Bytes held by jobs as the memory budget counts them: payloads, results and a per-job overhead.',
+    type: 'gauge',
+    read: () => one(engine((e) => e.jobMemoryBytes, 0)),
+  });
+  registerReadings(registry, {
+    name: 'workq_job_memory_budget_bytes',
+    help: 'The memory budget of jobs (limits.maxJobMemoryBytes); 0: none.',
+    type: 'gauge',
+    read: () => one(engine((e) => e.jobMemoryBudget, 0)),
+  });
+  registerReadings(registry, {
+    name: 'workq_memory_refused_total',
+    help: 'add, schedule and run refused with -SERVER-ERROR Memory budget exhausted (limits.maxJobMemoryBytes).',
+    type: 'counter',
+    read: () => one(engine((e) => e.counters.memoryRefused, 0)),
+  });
+  registerReadings(registry, {
     name: 'workq_waiting_clients',
     help: 'Leases, results and runs waiting.',
     type: 'gauge',

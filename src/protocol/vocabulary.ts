@@ -74,6 +74,8 @@ export const SERVER_ERROR_TEXT = Object.freeze({
   stopping: 'Server stopping',
   tooManyClients: 'Too many clients',
   idleTimeout: 'Idle timeout',
+  /** add, schedule or run past the instance's memory budget (docs/protocol.md 12.9). */
+  memoryFull: 'Memory budget exhausted',
 } as const);
 
 /** The names the client gives the state numbers an inspect job block shows, by number (docs/protocol.md 7.1). */

@@ -369,7 +369,7 @@ export class Connection implements ParserSink {
       return;
     }
     writeEngineError(this.out, error);
-    this.counted(error === 'not-found' ? Outcome.NotFound : Outcome.ClientError);
+    this.counted(error === 'not-found' ? Outcome.NotFound : error === 'memory-full' ? Outcome.Refused : Outcome.ClientError);
   }
 
   /**
@@ -402,7 +402,7 @@ export class Connection implements ParserSink {
     this.waitOver();
   };
 
-  private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void => {
+  private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): void => {
     writeFinished(this.out, outcome);
     this.counted(finishedOutcome(outcome));
     // Woken by a complete/fail that is being applied right now: the result is shown once
@@ -514,9 +514,10 @@ export class Connection implements ParserSink {
 
 const WAITING = Symbol('waiting');
 
-function finishedOutcome(outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): number {
+function finishedOutcome(outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): number {
   if (outcome === 'timeout') return Outcome.Timeout;
   if (outcome === 'not-found') return Outcome.NotFound;
   if (outcome === 'duplicate-job') return Outcome.ClientError;
+  if (outcome === 'memory-full') return Outcome.Refused;
   return Outcome.Ok;
 }

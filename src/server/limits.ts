@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { serverErrorLine } from '../protocol/errors.js';
 import { SERVER_ERROR_TEXT } from '../protocol/vocabulary.js';
 import { lingeringClose } from './linger.js';
+import { DEFAULT_JOB_MEMORY_BYTES } from './heap-limit.js';
 import type { AuthSettings, LimitSettings } from './types.js';
 
 /**
@@ -9,7 +10,12 @@ import type { AuthSettings, LimitSettings } from './types.js';
  * Node's 511 so that a burst of reconnecting workers after a restart is not dropped by
  * the kernel; Linux silently caps it at net.core.somaxconn (4096 on current kernels).
  */
-export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({ maxClients: 10_000, idleTimeoutMs: 0, backlog: 4096 });
+export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({
+  maxClients: 10_000,
+  idleTimeoutMs: 0,
+  backlog: 4096,
+  maxJobMemoryBytes: DEFAULT_JOB_MEMORY_BYTES,
+});
 
 const TOO_MANY_CLIENTS_LINE = serverErrorLine(SERVER_ERROR_TEXT.tooManyClients);
 

@@ -1,5 +1,6 @@
 import type { EngineError, Finished } from '../jobs/types.js';
 import type { ReplyWriter } from '../protocol/replies.js';
+import { SERVER_ERROR_TEXT } from '../protocol/vocabulary.js';
 
 /** The one place where engine refusals become wire errors, so the domain code never formats a reply. */
 export function writeEngineError(out: ReplyWriter, error: EngineError): void {
@@ -22,12 +23,16 @@ export function writeEngineError(out: ReplyWriter, error: EngineError): void {
     case 'not-failed':
       out.clientError('job-not-failed');
       return;
+    case 'memory-full':
+      out.serverError(SERVER_ERROR_TEXT.memoryFull);
+      return;
   }
 }
 
 /** The reply of `result` and `run` once the wait is over. */
-export function writeFinished(out: ReplyWriter, outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job'): void {
+export function writeFinished(out: ReplyWriter, outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): void {
   if (outcome === 'timeout') out.timeout();
+  else if (outcome === 'memory-full') out.serverError(SERVER_ERROR_TEXT.memoryFull);
   else if (outcome === 'not-found') out.notFound();
   else if (outcome === 'duplicate-job') out.clientError('duplicate-job');
   else out.finished(outcome.id, outcome.success, outcome.result);

@@ -24,7 +24,10 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   const exposure = exposureProblem(options.host, options.auth);
   if (exposure !== null) throw new Error(exposure);
   const stats = options.stats ?? new ServerStats();
-  const engine = new Engine(clock, null, options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay });
+  const engine = new Engine(clock, null, {
+    memoryBudget: limits.maxJobMemoryBytes,
+    ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
+  });
   stats.engine = engine;
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {

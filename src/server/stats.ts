@@ -6,8 +6,9 @@ import { BucketCounts, SECONDS_BUCKETS } from '../stats/bucket-counts.js';
 import type { SyncPolicy } from './types.js';
 
 /** How a command was answered, as counted: an index into CommandCounts. */
-export const Outcome = { Ok: 0, Timeout: 1, NotFound: 2, ClientError: 3, ReadOnly: 4 } as const;
-export const OUTCOME_NAMES: readonly string[] = ['ok', 'timeout', 'not_found', 'client_error', 'read_only'];
+export const Outcome = { Ok: 0, Timeout: 1, NotFound: 2, ClientError: 3, ReadOnly: 4, Refused: 5 } as const;
+/** `refused`: a limit of the instance said no (the memory budget). */
+export const OUTCOME_NAMES: readonly string[] = ['ok', 'timeout', 'not_found', 'client_error', 'read_only', 'refused'];
 
 /** The row of CommandCounts for input that framed no command (an unknown name, a bad line). */
 export const NO_COMMAND = COMMANDS.length;

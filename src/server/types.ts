@@ -40,6 +40,8 @@ export interface LimitSettings {
   idleTimeoutMs: number;
   /** listen(2) backlog; Linux caps it at net.core.somaxconn. */
   backlog: number;
+  /** Bytes jobs may hold before add, schedule and run get `-SERVER-ERROR Memory budget exhausted`; 0: no budget. */
+  maxJobMemoryBytes: number;
 }
 
 /** Where one standalone server listens and logs: the original's flags, resolved. */

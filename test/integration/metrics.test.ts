@@ -123,7 +123,7 @@ test('refusals of authentication and of the client limit are counted', async (t)
   const secret = 'metrics-secret-7f3a9c1e';
   const { base, wire, server } = await serve(t, 100, {
     auth: { secrets: [secret], allowUnauthenticated: false },
-    limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511 },
+    limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511, maxJobMemoryBytes: 0 },
   });
   wire.send(`inspect queues 0 1\r\nauth not-the-secret-0123\r\nauth ${secret}\r\n`);
   const replies = '-CLIENT-ERROR Authentication required\r\n-CLIENT-ERROR Invalid secret\r\n+OK\r\n';

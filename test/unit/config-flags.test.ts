@@ -98,7 +98,11 @@ test('-listen reads HOST:PORT like Go', (t) => {
 });
 
 /** Authentication, TLS and limits as an instance gets them from a configuration that sets none. */
-const SAFETY = { auth: { secrets: [], allowUnauthenticated: false }, tls: null, limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096 } };
+const SAFETY = {
+  auth: { secrets: [], allowUnauthenticated: false },
+  tls: null,
+  limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096, maxJobMemoryBytes: 1024 * 1024 * 1024 },
+};
 
 test('standalone without a config: the original defaults, memory only', (t) => {
   const settings = standaloneSettings(config(), flags([]), '/srv');

@@ -33,7 +33,11 @@ function refusal(options: LoadOptions): string {
 }
 
 /** Authentication, TLS and limits as an instance gets them from a configuration that sets none. */
-const SAFETY = { auth: { secrets: [], allowUnauthenticated: false }, tls: null, limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096 } };
+const SAFETY = {
+  auth: { secrets: [], allowUnauthenticated: false },
+  tls: null,
+  limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096, maxJobMemoryBytes: 1024 * 1024 * 1024 },
+};
 
 test('defaults: shared settings, no instances', (t) => {
   const config = load({});
@@ -437,6 +441,6 @@ test('secrets: shared from the environment as a list, overridden per instance', 
   const [a, b] = config.instances;
   t.deepEqual(a?.auth, { secrets: ['old-secret-0123456789', 'new-secret-0123456789'], allowUnauthenticated: false });
   t.deepEqual(b?.auth, { secrets: ['instance-b-own-secret'], allowUnauthenticated: false });
-  t.deepEqual(b?.limits, { maxClients: 50, idleTimeoutMs: 0, backlog: 100 });
+  t.deepEqual(b?.limits, { maxClients: 50, idleTimeoutMs: 0, backlog: 100, maxJobMemoryBytes: 1024 * 1024 * 1024 });
   t.deepEqual(config.auth.secrets, ['old-secret-0123456789', 'new-secret-0123456789']);
 });

@@ -1,0 +1,165 @@
+/**
+ * Soak: mixed load through the supervisor for a while, with kill -9 of the serving child
+ * every few seconds. Producers add, workers lease, complete and delete; every reply that
+ * arrived is remembered. At the end each acknowledged job is looked up: an acknowledged
+ * add must still be known unless its delete was acknowledged, an acknowledged complete
+ * must still show its success, an acknowledged delete must be gone. The child's RSS is
+ * sampled throughout and must stay flat (the queue's depth is bounded, so the jobs held
+ * are too). Not part of `npm test`: `node --import=tsx bench/soak.ts --minutes 2`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { NotFoundError, TimeoutError, WorkqClient } from '../src/client/index.js';
+import { freePort, startSupervisor, untilDead, workqLauncher } from './procs.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    'kill-every': { type: 'string', default: '5' },
+    producers: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '4' },
+    depth: { type: 'string', default: '20000' },
+  },
+});
+const runMs = Number(values.minutes) * 60_000;
+const killEveryMs = Number(values['kill-every']) * 1000;
+const maxDepth = Number(values.depth);
+const PAYLOAD = Buffer.alloc(1024, 'p');
+const QUEUE = 'soak';
+
+const launcher = workqLauncher();
+if (launcher === null) throw new Error('no Workq-TS build: run npx tsc -p tsconfig.json first');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-soak-'));
+const port = await freePort();
+// Each kill here is deliberate: a window shorter than the kill interval makes every one a
+// first crash, restarted at once, so the restart policy's backoff is not what is measured.
+const supervisor = await startSupervisor(launcher, dir, port, path.join(dir, 'data'), { restartWindowMs: Math.max(1, killEveryMs - 1000) });
+const client = new WorkqClient({ servers: [`127.0.0.1:${port}`], maxBackoffMs: 200 });
+
+const added = new Set<string>();
+const completed = new Set<string>();
+const deleted = new Set<string>();
+let unanswered = 0;
+let stop = false;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function produce(): Promise<void> {
+  while (!stop) {
+    if (added.size - deleted.size > maxDepth) {
+      await sleep(10);
+      continue;
+    }
+    const id = randomUUID();
+    try {
+      await client.add(QUEUE, PAYLOAD, { id, ttlMs: 24 * 3600_000 });
+      added.add(id);
+    } catch {
+      unanswered++;
+      await sleep(20);
+    }
+  }
+}
+
+async function work(): Promise<void> {
+  while (!stop) {
+    try {
+      const job = await client.lease(QUEUE, 1000);
+      await client.complete(job.id, 'done');
+      completed.add(job.id);
+      await client.delete(job.id);
+      deleted.add(job.id);
+    } catch (err) {
+      if (!(err instanceof TimeoutError)) {
+        unanswered++;
+        await sleep(20);
+      }
+    }
+  }
+}
+
+function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'latin1')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
+}
+
+const samples: Array<{ s: number; rssMiB: number; held: number }> = [];
+const started = performance.now();
+const sampler = setInterval(() => {
+  const pid = supervisor.childPid();
+  if (pid === null) return;
+  try {
+    samples.push({ s: Math.round((performance.now() - started) / 1000), rssMiB: Math.round(rssOf(pid) / 2 ** 20), held: added.size - deleted.size });
+  } catch {
+    // The child was just killed: the next sample reads its successor.
+  }
+}, 5000);
+
+let kills = 0;
+async function kill(): Promise<void> {
+  while (!stop) {
+    await sleep(killEveryMs);
+    if (stop) return;
+    const pid = supervisor.childPid();
+    if (pid === null) continue;
+    process.kill(pid, 'SIGKILL');
+    await untilDead(pid);
+    await supervisor.nextChild(pid);
+    kills++;
+  }
+}
+
+const load = [...Array.from({ length: Number(values.producers) }, produce), ...Array.from({ length: Number(values.workers) }, work), kill()];
+await sleep(runMs);
+stop = true;
+await Promise.all(load);
+clearInterval(sampler);
+
+/** 'lost' when the server no longer has what it acknowledged. */
+async function check(id: string): Promise<'ok' | 'lost'> {
+  try {
+    const result = await client.result(id, 0);
+    if (deleted.has(id)) return 'lost';
+    return completed.has(id) && !result.success ? 'lost' : 'ok';
+  } catch (err) {
+    if (err instanceof NotFoundError) return deleted.has(id) ? 'ok' : 'lost';
+    if (err instanceof TimeoutError) return deleted.has(id) || completed.has(id) ? 'lost' : 'ok';
+    throw err;
+  }
+}
+const ids = [...added];
+let lost = 0;
+for (let i = 0; i < ids.length; i += 1000) {
+  const verdicts = await Promise.all(ids.slice(i, i + 1000).map(check));
+  lost += verdicts.filter((v) => v === 'lost').length;
+}
+await client.close();
+await supervisor.stop();
+rmSync(dir, { recursive: true, force: true });
+
+const third = Math.max(1, Math.floor(samples.length / 3));
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const early = median(samples.slice(0, third).map((x) => x.rssMiB));
+const late = median(samples.slice(-third).map((x) => x.rssMiB));
+console.log(
+  JSON.stringify(
+    {
+      minutes: Number(values.minutes),
+      kills,
+      addsAcknowledged: added.size,
+      completesAcknowledged: completed.size,
+      deletesAcknowledged: deleted.size,
+      unanswered,
+      lost,
+      rssMiB: { firstThirdMedian: early, lastThirdMedian: late, max: Math.max(...samples.map((x) => x.rssMiB)) },
+      samples,
+    },
+    null,
+    1,
+  ),
+);
+process.exit(lost === 0 ? 0 : 1);
