@@ -2,7 +2,7 @@
  * What TLS costs: add throughput of one Workq-TS server over plain TCP and over TLS
  * (a TLS listener beside the plain one, same process), measured in turns in the same
  * session, median of the runs. `node --import=tsx bench/tls.ts [--jobs N] [--repeat R]`.
- * The certificate is a self-signed P-256 one made with openssl for the run.
+ * The certificate is the tests' self-signed P-256 one (test/helpers/tls.ts), made for the run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Pipeline, Tally, runLoad, type Dial, type LoadResult } from './loadgen.js';
 import { freePort, startWorkq, workqLauncher, ROOT } from './procs.js';
 import { workqAdds } from './wire.js';
+import { makeCertificate } from '../test/helpers/tls.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,32 +34,7 @@ const launcher = workqLauncher();
 if (launcher === null) throw new Error('Workq-TS server not found');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-tls-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
-const certPath = path.join(tmp, 'bench.crt');
-const keyPath = path.join(tmp, 'bench.key');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=workq-bench',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
-const ca = readFileSync(certPath);
+const { certPath, keyPath, cert: ca } = await makeCertificate(tmp, 'bench');
 
 const tlsDial: Dial = (port) =>
   new Promise((resolve, reject) => {
