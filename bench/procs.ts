@@ -304,6 +304,11 @@ export async function startNull(linesPerReply: number): Promise<ServerProc> {
   });
 }
 
+/** A bench script of this directory run as its own server process (`node --import=tsx FILE ARGS`). */
+export function launchScript(label: string, file: string, args: string[], port: number, probe: Buffer): Promise<ServerProc> {
+  return launch({ label, command: process.execPath, args: ['--import=tsx', file, ...args], port, probe, timeoutMs: 10000 });
+}
+
 /** Node's own floor for a restart: `node -e` of a bare net server that greets each connection. */
 export async function startNodeFloor(port: number): Promise<ServerProc> {
   return launch({

@@ -14,7 +14,8 @@ import { selfTimeTable, topSelfTime } from './profile.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
 import { markdownTable } from './table.js';
 import { workqAdds } from './wire.js';
-import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES } from './workloads.js';
+import { measureLatency } from './latency.js';
+import { type BenchConfig, type Row, WORKLOADS, WORKLOAD_NAMES, cycleLoad } from './workloads.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --only LIST     workloads, comma-separated: ${WORKLOAD_NAMES.join(',')} (default: all)
@@ -24,6 +25,8 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N      latency round trips (default 10000)
   --conns N       connections of the load generator (default 4)
   --depth P       requests in flight per connection (default 64)
+  --workers N     worker connections of the cycle workload (default: --conns)
+  --worker-depth D  leases each cycle worker keeps in flight (default 1)
   --seconds S     time bound of one measured load (default 10)
   --repeat R      measured runs per side of add, cycle, latency, durability; the
                   median is reported (default 3)
@@ -31,8 +34,9 @@ const USAGE = `usage: npm run bench -- [options]
   --at REV        run the Workq-TS server as committed at REV (git archive), not
                   the working tree: for recorded runs while others edit src/
   --servers LIST  which servers to run: workq,beanstalkd (default: both)
-  --cpu-prof      profile the Workq-TS server on the add workload instead
-                  (--jobs default 1000000 there)
+  --cpu-prof      profile the Workq-TS server instead, on the add workload or on
+                  those of --only among add,cycle,latency (--jobs: adds and cycles,
+                  default 1000000 and 300000; round trips, default 50000)
   --help`;
 
 function positive(text: string | undefined, fallback: number, name: string): number {
@@ -52,6 +56,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     conns: { type: 'string' },
     depth: { type: 'string' },
+    workers: { type: 'string' },
+    'worker-depth': { type: 'string' },
     seconds: { type: 'string' },
     repeat: { type: 'string' },
     kills: { type: 'string' },
@@ -86,6 +92,8 @@ const launcher = !servers.includes('workq') ? null : values.at ? snapshotLaunche
 const cfg: BenchConfig = {
   conns: positive(values.conns, 4, 'conns'),
   depth: positive(values.depth, 64, 'depth'),
+  workers: positive(values.workers, positive(values.conns, 4, 'conns'), 'workers'),
+  workerDepth: positive(values['worker-depth'], 1, 'worker-depth'),
   seconds: positive(values.seconds, 10, 'seconds'),
   jobs: {
     add: jobs ?? 200000,
@@ -140,41 +148,78 @@ function machine(): string {
     `- machine: ${os.availableParallelism()} CPUs (${cpuModel()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${beanstalkd ?? `beanstalkd: ${servers.includes('beanstalkd') ? 'not installed' : 'not run'}`}`,
     `- Workq-TS server: ${launcher?.how ?? (servers.includes('workq') ? 'not available' : 'not run')}${values.at ? '' : `, source ${source}`}`,
-    `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load, median of ${cfg.repeat} interleaved runs`,
+    `- load generator: ${cfg.conns} connections × ${cfg.depth} in flight, time bound ${cfg.seconds} s per measured load; cycle workers ${cfg.workers} × ${cfg.workerDepth} leases in flight, median of ${cfg.repeat} interleaved runs`,
     `- load average (1 min) at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}`,
   ].join('\n');
 }
 
-async function profileAdd(): Promise<void> {
+/** The loads `--cpu-prof` can profile, each run once on the server under the profiler. */
+const PROFILED: Record<string, { what: string; count: number; load: (port: number, n: number) => Promise<string> }> = {
+  add: {
+    what: 'the add workload',
+    count: 1000000,
+    load: async (port, n) => {
+      const tally = new Tally(n);
+      const convs = Array.from({ length: cfg.conns }, (_, i) => new Pipeline('workq', workqAdds(i, Math.ceil(n / cfg.conns)), cfg.depth, tally));
+      const r = await runLoad(port, convs, tally, cfg.seconds * 3);
+      return `${r.units} adds at ${Math.round(r.perSecond)} ops/s under the profiler`;
+    },
+  },
+  cycle: {
+    what: 'add→lease→complete cycles (workload 2)',
+    count: 300000,
+    load: async (port, n) => {
+      const r = await cycleLoad('workq', port, n, { ...cfg, seconds: cfg.seconds * 3 }, 'prof');
+      return `${r.units} cycles at ${Math.round(r.perSecond)} cycles/s under the profiler`;
+    },
+  },
+  latency: {
+    what: '`run` round trips (workload 3)',
+    count: 50000,
+    load: async (port, n) => {
+      const r = await measureLatency('workq', port, n, cfg.seconds * 3, 'prof');
+      return `${r.samples} round trips under the profiler, p50 ${r.p50us.toFixed(0)} µs, p99 ${r.p99us.toFixed(0)} µs`;
+    },
+  },
+};
+
+async function profileWorkloads(): Promise<void> {
   if (!launcher) {
     console.error('[bench] --cpu-prof needs the Workq-TS server.');
     process.exit(1);
   }
-  const dir = path.join(ROOT, 'bench/results/prof');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const count = jobs ?? 1000000;
-  const server = await startWorkq(launcher, { cpuProfDir: dir });
-  const tally = new Tally(count);
-  const convs = Array.from({ length: cfg.conns }, (_, i) => new Pipeline('workq', workqAdds(i, Math.ceil(count / cfg.conns)), cfg.depth, tally));
-  const result = await runLoad(server.port, convs, tally, cfg.seconds * 3);
-  await server.stop();
-  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's
-  // loader thread writes one too).
-  const file = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
-  if (!file) {
-    console.error('[bench] the server wrote no profile (it must exit by itself on SIGTERM).');
-    process.exit(1);
+  const names = values.only === undefined ? ['add'] : selected;
+  const texts: string[] = [];
+  for (const name of names) {
+    const profiled = PROFILED[name];
+    if (profiled === undefined) {
+      console.error(`[bench] --cpu-prof profiles ${Object.keys(PROFILED).join(', ')}, not ${name}`);
+      process.exit(2);
+    }
+    const dir = path.join(ROOT, 'bench/results/prof', name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const server = await startWorkq(launcher, { cpuProfDir: dir });
+    const done = await profiled.load(server.port, jobs ?? profiled.count);
+    await server.stop();
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's
+    // loader thread writes one too).
+    const file = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+    if (!file) {
+      console.error('[bench] the server wrote no profile (it must exit by itself on SIGTERM).');
+      process.exit(1);
+    }
+    const table = selfTimeTable(topSelfTime(path.join(dir, file), launcher.root, 25));
+    texts.push(`## ${profiled.what}\n\n- load: ${done}\n\nTop self time (the whole server process, start-up and shutdown included):\n\n${table}\n`);
   }
-  const table = selfTimeTable(topSelfTime(path.join(dir, file), launcher.root, 20));
-  const text = `# CPU profile of the Workq-TS server on the add workload\n\n${machine()}\n- load: ${result.units} adds at ${Math.round(result.perSecond)} ops/s under the profiler\n\nTop self time (the whole server process, start-up and shutdown included):\n\n${table}\n`;
+  const text = `# CPU profile of the Workq-TS server\n\n${machine()}\n\n${texts.join('\n')}`;
   console.log(text);
   writeFileSync(path.join(ROOT, 'bench/results/cpu-profile.md'), text);
 }
 
 async function main(): Promise<void> {
   if (values['cpu-prof']) {
-    await profileAdd();
+    await profileWorkloads();
     return;
   }
   const rows: Row[] = [];

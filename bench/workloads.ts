@@ -31,6 +31,9 @@ import { beanstalkPuts, beanstalkUse, workqAdds } from './wire.js';
 
 export interface BenchConfig {
   conns: number;
+  /** Worker connections of the cycle workload, and the leases each keeps in flight. */
+  workers: number;
+  workerDepth: number;
   depth: number;
   /** Time bound of one measured load, seconds. */
   seconds: number;
@@ -252,26 +255,36 @@ async function addWorkload(cfg: BenchConfig): Promise<Row[]> {
 }
 
 /**
- * Workers hold one job at a time, as real workers do: beanstalkd holds back the reply to
- * a reserve that waited while the next reserve pipelined on that connection waits
- * (measured here: 5,000 cycles/s with 64 pipelined reserves per worker against 41,000
- * with one), so pipelined workers would measure that instead of the server.
+ * By default workers hold one job at a time, as real workers do: beanstalkd holds back the
+ * reply to a reserve that waited while the next reserve pipelined on that connection
+ * waits (measured here: 5,000 cycles/s with 64 pipelined reserves per worker against
+ * 41,000 with one), so deeply pipelined workers measure that instead of the server.
+ * `--workers N --worker-depth D` runs other shapes (issue 15: 2 workers × 8 leases).
+ *
+ * N/2 producer connections × P pipelined adds; `workers` workers, each with `workerDepth`
+ * leases in flight, lease → complete + lease.
  */
-const WORKER_DEPTH = 1;
-
-/** N/2 producer connections × P pipelined adds; N workers, each lease → complete + lease. */
-function cycleLoad(protocol: Protocol, port: number, jobs: number, cfg: BenchConfig, queue: string): Promise<LoadResult> {
+export function cycleLoad(
+  protocol: Protocol,
+  port: number,
+  jobs: number,
+  cfg: Pick<BenchConfig, 'conns' | 'depth' | 'seconds' | 'workers' | 'workerDepth'>,
+  queue: string,
+): Promise<LoadResult> {
   const producers = Math.max(1, Math.floor(cfg.conns / 2));
-  const workers = cfg.conns;
   const added = new Tally(jobs);
-  const cycles = new Tally(jobs);
+  // With leases pipelined, the last jobs' completes wait behind leases that no job will
+  // serve (a waiting command holds back the rest of its connection, in both protocols)
+  // until those leases time out: the load ends before that tail, or it would time the
+  // lease timeout instead of the server.
+  const cycles = new Tally(Math.max(1, jobs - cfg.workers * (cfg.workerDepth - 1)));
   const convs: Conversation[] = shares(jobs, producers).map((n, i) =>
     protocol === 'workq'
       ? new Pipeline('workq', workqAdds(i, n, queue), cfg.depth, added)
       : new Pipeline('beanstalk', beanstalkPuts(n, cfg.depth), cfg.depth, added, beanstalkUse(queue), 1),
   );
   const wire = protocol === 'workq' ? workqWorker(queue) : beanstalkWorker(queue);
-  for (let i = 0; i < workers; i++) convs.push(new Worker(wire, WORKER_DEPTH, cycles));
+  for (let i = 0; i < cfg.workers; i++) convs.push(new Worker(wire, cfg.workerDepth, cycles));
   return runLoad(port, convs, cycles, cfg.seconds);
 }
 
@@ -290,7 +303,7 @@ async function cycleWorkload(cfg: BenchConfig): Promise<Row[]> {
   );
   return [
     {
-      workload: '2. add→lease→complete cycles',
+      workload: `2. add→lease→complete cycles, ${cfg.workers} workers × ${cfg.workerDepth} in flight`,
       metric: 'cycles/s',
       workq: values.workq,
       beanstalkd: values.beanstalk,
