@@ -389,27 +389,35 @@ export class Connection implements ParserSink {
     if (this.leasing && this.waiting !== null) this.leaseWaitFrom = performance.now();
   }
 
+  // A woken lease or run writes its reply first and counts it after: the write is what
+  // its client is blocked on, and the count and the clock read need not go before it.
   private readonly onLeased = (job: Job | null): void => {
-    if (job === null) {
-      this.out.timeout();
-      this.counted(Outcome.Timeout);
-    } else {
+    const row = this.commandRow;
+    const waitedFrom = this.leaseWaitFrom;
+    if (job === null) this.out.timeout();
+    else {
       this.out.leased(job.id, job.name, job.ttr, job.payload);
-      this.counted(Outcome.Ok);
-      this.host.stats.leaseWaitSeconds.observe(this.leaseWaitFrom === 0 ? 0 : (performance.now() - this.leaseWaitFrom) / 1000);
       if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     }
     this.waitOver();
+    const { stats } = this.host;
+    if (job === null) {
+      stats.commands.count(row, Outcome.Timeout);
+      return;
+    }
+    stats.commands.count(row, Outcome.Ok);
+    stats.leaseWaitSeconds.observe(waitedFrom === 0 ? 0 : (performance.now() - waitedFrom) / 1000);
   };
 
   private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): void => {
+    const row = this.commandRow;
     writeFinished(this.out, outcome);
-    this.counted(finishedOutcome(outcome));
     // Woken by a complete/fail that is being applied right now: the result is shown once
     // that record is written, so no client sees a state a crash could take back. (A
     // result that was already there is answered like any read.)
     if (!this.calling && typeof outcome === 'object' && this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     this.waitOver();
+    this.host.stats.commands.count(row, finishedOutcome(outcome));
   };
 
   private waitOver(): void {
