@@ -1,7 +1,7 @@
 /**
  * The server's own share of one `run` round trip, without sockets:
  *
- *   node --import=tsx bench/run-inproc.ts [ROOT ...] [--rounds N] [--repeat R]
+ *   node --import=tsx bench/run-inproc.ts [ROOT ...] [--rounds N] [--repeat R] [--built]
  *
  * Two Connections of the tree under ROOT (default: this one) on one in-memory engine,
  * each with a stand-in socket: a `run` is fed to the client's connection, the lease
@@ -12,6 +12,8 @@
  * `complete` read to the client's write (hop 2), which are the server's part of the
  * critical path, and the process's CPU time per round (everything, GC included). With
  * several ROOTs (e.g. a `git archive` of another commit) they run in alternating turns.
+ * `--built` loads ROOT/dist/src (the JavaScript the server runs, after `npx tsc -p
+ * tsconfig.json` in ROOT) instead of ROOT/src through tsx.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -20,7 +22,7 @@ import { parseArgs } from 'node:util';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '50000' }, repeat: { type: 'string', default: '5' } },
+  options: { rounds: { type: 'string', default: '50000' }, repeat: { type: 'string', default: '5' }, built: { type: 'boolean', default: false } },
 });
 const roots = (positionals.length > 0 ? positionals : ['.']).map((r) => path.resolve(r));
 const rounds = Number(values.rounds);
@@ -53,10 +55,15 @@ interface Measured {
 const PAYLOAD = 'x'.repeat(100);
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A module of ROOT's server, as source or as built. */
+function moduleOf(root: string, name: string): string {
+  return values.built ? path.join(root, 'dist/src', `${name}.js`) : path.join(root, 'src', `${name}.ts`);
+}
+
 async function side(root: string): Promise<(n: number) => Promise<Measured>> {
-  const { Engine } = (await import(path.join(root, 'src/jobs/engine.ts'))) as typeof import('../src/jobs/engine.js');
-  const { Connection } = (await import(path.join(root, 'src/server/connection.ts'))) as typeof import('../src/server/connection.js');
-  const { ServerStats } = (await import(path.join(root, 'src/server/stats.ts'))) as typeof import('../src/server/stats.js');
+  const { Engine } = (await import(moduleOf(root, 'jobs/engine'))) as typeof import('../src/jobs/engine.js');
+  const { Connection } = (await import(moduleOf(root, 'server/connection'))) as typeof import('../src/server/connection.js');
+  const { ServerStats } = (await import(moduleOf(root, 'server/stats'))) as typeof import('../src/server/stats.js');
   const engine = new Engine({ now: () => Date.now() });
   const stats = new ServerStats();
   stats.engine = engine;

@@ -254,6 +254,11 @@ async function addWorkload(cfg: BenchConfig): Promise<Row[]> {
   ];
 }
 
+/** Cycles a cycle load of `jobs` adds counts to (see cycleLoad). */
+function cycleTarget(jobs: number, cfg: Pick<BenchConfig, 'workers' | 'workerDepth'>): number {
+  return Math.max(1, jobs - cfg.workers * (cfg.workerDepth - 1));
+}
+
 /**
  * By default workers hold one job at a time, as real workers do: beanstalkd holds back the
  * reply to a reserve that waited while the next reserve pipelined on that connection
@@ -277,7 +282,7 @@ export function cycleLoad(
   // serve (a waiting command holds back the rest of its connection, in both protocols)
   // until those leases time out: the load ends before that tail, or it would time the
   // lease timeout instead of the server.
-  const cycles = new Tally(Math.max(1, jobs - cfg.workers * (cfg.workerDepth - 1)));
+  const cycles = new Tally(cycleTarget(jobs, cfg));
   const convs: Conversation[] = shares(jobs, producers).map((n, i) =>
     protocol === 'workq'
       ? new Pipeline('workq', workqAdds(i, n, queue), cfg.depth, added)
@@ -298,7 +303,7 @@ async function cycleWorkload(cfg: BenchConfig): Promise<Row[]> {
     (protocol, p) => cycleLoad(protocol, p.port, warmJobs(jobs), { ...cfg, seconds: Math.min(cfg.seconds, WARM_SECONDS) }, 'warm'),
     async (protocol, p, run) => {
       const r = await cycleLoad(protocol, p.port, jobs, cfg, `cyc${run}`);
-      return { value: r.perSecond, note: describe(r, jobs) };
+      return { value: r.perSecond, note: describe(r, cycleTarget(jobs, cfg)) };
     },
   );
   return [
