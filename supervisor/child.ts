@@ -3,7 +3,7 @@ import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
 import { instanceRegistry } from '../src/metrics/instance-metrics.js';
 import { ServerRun } from '../src/server/run.js';
-import { startServer } from '../src/server/server.js';
+import { preReadServer, startServer, type ServerPreRead } from '../src/server/server.js';
 import { ServerStats } from '../src/server/stats.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
@@ -29,9 +29,10 @@ function fail(code: string | null, message: string): never {
  * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
  * holds the listening socket, reports 'ready' once it serves, answers pings, and stops
  * gracefully on the primary's request or on a signal of its own. Started for a hot
- * restart (WORKQ_STANDBY), it reports 'standby' once its configuration loaded and waits
- * for 'go' (the old server has let go of the log) before it opens the log: a child that
- * cannot start fails while the old one still serves.
+ * restart (WORKQ_STANDBY), it loads its configuration and replays its log while the old
+ * server still appends to it (docs/command-log.md 10.5), reports 'standby' and waits for
+ * 'go' (the old server has let go of the log) before it locks the log and replays what
+ * was added since: a child that cannot start fails while the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -60,16 +61,13 @@ export function runChild(argv: readonly string[]): void {
   const stats = new ServerStats();
   // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
   const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
-  const run = new ServerRun(
-    () => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }),
-    logger,
-    config.value.supervisor.stopTimeoutMs,
-    {
-      onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
-      onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
-      onStopped: (status) => process.exit(status),
-    },
-  );
+  const options = { ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) };
+  let preRead: ServerPreRead | null = null;
+  const run = new ServerRun(() => startServer({ ...options, ...(preRead === null ? {} : { preRead }) }), logger, config.value.supervisor.stopTimeoutMs, {
+    onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
+    onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
+    onStopped: (status) => process.exit(status),
+  });
   // Metrics are answered from the start of the server, so that a scrape follows the
   // replay; not on standby, where the old server still answers for the instance.
   const start = (): void => {
@@ -95,8 +93,23 @@ export function runChild(argv: readonly string[]): void {
       if (!standby) return;
       standby = false;
       start();
-    } else sockets?.onMessage(message, handle);
+    } else if (message.type === 'pause-cleaning') {
+      const paused = run.current === null ? Promise.resolve() : run.current.pauseCleaning();
+      void paused.catch((err: unknown) => logger.error({ err }, 'pausing the cleaning failed')).then(() => send({ type: 'cleaning-paused', id: message.id }));
+    } else if (message.type === 'resume-cleaning') run.current?.resumeCleaning();
+    else sockets?.onMessage(message, handle);
   });
-  if (standby) send({ type: 'standby' });
-  else start();
+  if (!standby) start();
+  else {
+    preReadServer(options).then(
+      (done) => {
+        preRead = done;
+        send({ type: 'standby' });
+      },
+      (error: NodeJS.ErrnoException) => {
+        logger.error({ err: error }, 'pre-read of the command log failed');
+        fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error));
+      },
+    );
+  }
 }

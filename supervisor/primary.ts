@@ -300,6 +300,7 @@ export class Supervisor {
         );
         break;
       case 'standby':
+      case 'cleaning-paused':
         break;
       case 'pong':
         slot.lastAnswerAt = this.now();
@@ -470,10 +471,12 @@ export class Supervisor {
 
   /**
    * Hot restart: replaces the children one at a time, so the other instances keep serving
-   * throughout. The new child of a serving instance starts on standby first; only once it
-   * loaded its configuration does the old one stop (answering what is in flight, flushing
-   * and unlocking the log) and the new one take the log and serve. A new child that fails
-   * on standby is dropped and the old one keeps serving. Connections made meanwhile wait in
+   * throughout. The old child of a serving instance pauses its log cleaning, and the new
+   * one starts on standby: it loads its configuration and pre-reads the log while the old
+   * one serves. Only then does the old one stop (answering what is in flight, flushing and
+   * unlocking the log) and the new one lock the log, replay what was added since its
+   * pre-read, and serve. A new child that fails on standby is dropped and the old one keeps
+   * serving, cleaning again. Connections made meanwhile wait in
    * the primary's socket (supervisor/acceptor.ts). Instances left down get a fresh start.
    */
   restart(): Promise<void> {
@@ -488,8 +491,12 @@ export class Supervisor {
         const old = slot.worker;
         let next: Worker | null = null;
         if (old !== null && slot.everReady && (slot.state === 'ready' || slot.state === 'unresponsive')) {
+          await this.pauseCleaning(slot, old);
           next = await this.startStandby(slot);
-          if (next === null) continue;
+          if (next === null) {
+            this.tell(old, { type: 'resume-cleaning' });
+            continue;
+          }
         }
         await this.stopSlot(slot);
         if (this.stopping !== null) {
@@ -512,6 +519,34 @@ export class Supervisor {
       this.logger.info('hot restart done');
     })().finally(() => (this.hotRestart = null));
     return this.hotRestart;
+  }
+
+  /**
+   * Asks the serving child to leave its log's segments alone while the next one pre-reads
+   * them (docs/command-log.md 10.5), and waits for its answer: a cleaning pass in progress
+   * ends first. One that does not answer in stopTimeoutMs is not waited for: the new
+   * server then finds the segments changed, if they did, and replays the whole log.
+   */
+  private pauseCleaning(slot: Slot, worker: Worker): Promise<void> {
+    const id = (this.nextRequest += 1);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log(slot).warn({ timeoutMs: this.config.supervisor.stopTimeoutMs }, 'hot restart: the old server did not pause its log cleaning in time');
+        settle();
+      }, this.config.supervisor.stopTimeoutMs);
+      const onMessage = (message: unknown): void => {
+        if (isChildMessage(message) && message.type === 'cleaning-paused' && message.id === id) settle();
+      };
+      const settle = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', settle);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', settle);
+      this.tell(worker, { type: 'pause-cleaning', id });
+    });
   }
 
   /**

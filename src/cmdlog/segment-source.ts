@@ -13,6 +13,8 @@ export interface LoadedSegment {
   file: string;
   buf: Buffer;
   header: HeaderCheck;
+  /** Where its records to replay start: after the header, or where a pre-read stopped (pre-read.ts). */
+  from: number;
 }
 
 /** Hands replay the segments in order, each read and checked (segment-check.ts) ahead of being replayed. */
@@ -41,14 +43,23 @@ export interface SegmentSource {
  */
 const SYNC_READ_MAX = 256 * 1024;
 
+/** Where InlineSegments takes up a log that a pre-read (pre-read.ts) replayed up to a point. */
+export interface ContinueFrom {
+  /** Byte offset in the first segment where the records still to replay start. */
+  offset: number;
+  /** The pre-read's drop book, which goes on noting records. */
+  book: DropBook;
+}
+
 /** Reads and checks on this thread, reading the next large segment while this one is replayed. */
 export class InlineSegments implements SegmentSource {
   readonly inWorker = false;
   private readonly files: string[];
-  private readonly dropBook = new DropBook();
+  private readonly dropBook: DropBook;
   private index = 0;
   private pending: Promise<Buffer> | null = null;
   private current: Buffer | null = null;
+  private currentFrom = HEADER_LENGTH;
 
   /** `sizes[i]` is the size of segment `nums[i]` when the directory was listed. */
   constructor(
@@ -56,8 +67,10 @@ export class InlineSegments implements SegmentSource {
     dir: string,
     private readonly nums: number[],
     private readonly sizes: number[],
+    private readonly continueFrom: ContinueFrom | null = null,
   ) {
     this.files = nums.map((num) => path.join(dir, segmentName(num)));
+    this.dropBook = continueFrom?.book ?? new DropBook();
     this.prefetch(0);
   }
 
@@ -73,12 +86,13 @@ export class InlineSegments implements SegmentSource {
     this.index++;
     this.prefetch(this.index);
     this.current = buf;
-    return { num: this.nums[i]!, file: this.files[i]!, buf, header: checkHeader(buf) };
+    this.currentFrom = i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH;
+    return { num: this.nums[i]!, file: this.files[i]!, buf, header: checkHeader(buf), from: this.currentFrom };
   }
 
   /** The whole segment in one run: there is no other thread to overlap with. */
   run(): Promise<RecordRun> {
-    return Promise.resolve(checkRecords(this.current!, HEADER_LENGTH, Infinity, this.dropBook));
+    return Promise.resolve(checkRecords(this.current!, this.currentFrom, Infinity, this.dropBook));
   }
 
   done(): void {
@@ -147,7 +161,7 @@ export class WorkerSegments implements SegmentSource {
       case 'error':
         throw Object.assign(new Error(m.message), { code: m.code });
       case 'segment':
-        return { num: m.num, file: path.join(this.dir, segmentName(m.num)), buf: Buffer.from(m.data, 0, m.length), header: m.header };
+        return { num: m.num, file: path.join(this.dir, segmentName(m.num)), buf: Buffer.from(m.data, 0, m.length), header: m.header, from: HEADER_LENGTH };
       default:
         throw new Error('cmdlog: the replay worker sent records of no segment');
     }

@@ -69,6 +69,12 @@ export interface CommandLog extends Journal {
   /** Runs one cleaning pass now (after the one in progress, if any). */
   cleanNow(): Promise<void>;
   /**
+   * No cleaning pass rewrites or deletes a segment until resumeCleaning: resolves once
+   * the pass in progress, if any, ended (the pre-read of a hot restart, docs/command-log.md 10.5).
+   */
+  pauseCleaning(): Promise<void>;
+  resumeCleaning(): void;
+  /**
    * Idempotent (same promise): final flush and fsync, timers stopped, locks released.
    * In read-only mode one last attempt, then logs how many records could not be written.
    */
