@@ -1,10 +1,12 @@
 /**
  * Hot restart (SIGHUP) or cold restart (SIGTERM, then a new supervisor) of a supervised
  * instance holding many jobs, under a steady pipelined add load. Reports the longest gap
- * between two acknowledged adds, refused connection attempts, adds left unanswered by a
- * closed connection, and acknowledged adds missing afterwards (must be 0).
+ * between two acknowledged adds (anywhere, and across the handover), refused connection
+ * attempts, adds left unanswered by a closed connection, and acknowledged adds missing
+ * afterwards (must be 0). `--mode none` restarts nothing for `--idle` seconds: the longest
+ * gap the machine itself causes under the same load, to read the others against.
  *
- *   node --import=tsx bench/hot-restart.ts [--mode hot|cold] [--jobs 200000] [--root DIR]
+ *   node --import=tsx bench/hot-restart.ts [--mode hot|cold|none] [--jobs 200000] [--root DIR] [--log]
  *
  * --root runs another build (its dist/supervisor/main.js), e.g. main's, for a before/after.
  */
@@ -21,6 +23,7 @@ import { ROOT } from './procs.js';
 const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'hot' },
+    idle: { type: 'string', default: '20' },
     jobs: { type: 'string', default: '200000' },
     root: { type: 'string', default: ROOT },
     conns: { type: 'string', default: '4' },
@@ -30,7 +33,7 @@ const { values } = parseArgs({
     log: { type: 'boolean', default: false },
   },
 });
-const mode = values.mode === 'cold' ? 'cold' : 'hot';
+const mode = values.mode === 'cold' || values.mode === 'none' ? values.mode : 'hot';
 const jobs = Number(values.jobs);
 const conns = Number(values.conns);
 const depth = Number(values.depth);
@@ -213,6 +216,8 @@ try {
   if (mode === 'hot') {
     supervisor.proc.kill('SIGHUP');
     await supervisor.waitLog('hot restart done');
+  } else if (mode === 'none') {
+    await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
   } else {
     supervisor.proc.kill('SIGTERM');
     await new Promise((resolve) => supervisor.proc.once('exit', resolve));
@@ -261,7 +266,7 @@ try {
     longestGapMs: Math.round(gap),
     /** Where it began, in ms since the restart began (SIGHUP, or SIGTERM for a cold one). */
     longestGapAtMs: Math.round(gapAt - from),
-    handoverGapMs: Math.round(handoverGap),
+    handoverGapMs: mode === 'none' ? null : Math.round(handoverGap),
     refused: running.result.refused,
     unanswered: running.result.unanswered,
     acknowledged: running.result.ids.length,

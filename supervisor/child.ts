@@ -66,7 +66,14 @@ export function runChild(argv: readonly string[]): void {
   const run = new ServerRun(() => startServer({ ...options, ...(preRead === null ? {} : { preRead }) }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
-    onStopped: (status) => process.exit(status),
+    onStopped: (status) => {
+      if (status !== 0 || !linger) process.exit(status);
+      // Stopped for a hot restart: the new server may take the log now; this process waits
+      // for the primary's 'exit' (or at most stopTimeoutMs) so as not to compete with its
+      // replay for the CPU while exiting.
+      send({ type: 'released' });
+      setTimeout(() => process.exit(0), config.value.supervisor.stopTimeoutMs);
+    },
   });
   // Metrics are answered from the start of the server, so that a scrape follows the
   // replay; not on standby, where the old server still answers for the instance.
@@ -75,6 +82,7 @@ export function runChild(argv: readonly string[]): void {
     run.start();
   };
   let standby = process.env['WORKQ_STANDBY'] === '1';
+  let linger = false;
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
     // On standby nothing is open yet: no log, no connection.
@@ -85,7 +93,10 @@ export function runChild(argv: readonly string[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('message', (message: unknown, handle: unknown) => {
     if (!isPrimaryMessage(message)) return;
-    if (message.type === 'stop') stop('request');
+    if (message.type === 'stop') {
+      linger = message.linger === true;
+      stop('request');
+    } else if (message.type === 'exit') process.exit(0);
     else if (message.type === 'ping') send({ type: 'pong', id: message.id });
     else if (message.type === 'status-request') {
       if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });

@@ -14,12 +14,21 @@ export type ChildMessage =
   | { type: 'listen' }
   /** A child started for a hot restart loaded its configuration, pre-read its log (if any) and waits for 'go' to take over. */
   | { type: 'standby' }
+  /** The server stopped cleanly and released its log (after a 'stop' with `linger`). */
+  | { type: 'released' }
   /** Answer to 'pause-cleaning': no cleaning pass runs or will start until 'resume-cleaning'. */
   | { type: 'cleaning-paused'; id: number };
 
 /** Messages the primary sends a child. */
 export type PrimaryMessage =
-  | { type: 'stop' }
+  /**
+   * Stop gracefully. With `linger` (a hot restart), report 'released' once the log is
+   * let go of and exit only on 'exit': the new server replays the tail meanwhile, and a
+   * process with a large heap spends tens to hundreds of ms of CPU exiting.
+   */
+  | { type: 'stop'; linger?: boolean }
+  /** To a child lingering after 'released': exit now. */
+  | { type: 'exit' }
   | { type: 'status-request'; id: number }
   | { type: 'ping'; id: number }
   /** Answer to 'listen': the socket listens at this address; accepted connections follow as 'connection'. */
@@ -34,8 +43,19 @@ export type PrimaryMessage =
   /** The hot restart was abandoned: clean again. */
   | { type: 'resume-cleaning' };
 
-const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby', 'cleaning-paused']);
-const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping', 'listening', 'listen-failed', 'connection', 'go', 'pause-cleaning', 'resume-cleaning']);
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby', 'cleaning-paused', 'released']);
+const PRIMARY_TYPES = new Set([
+  'stop',
+  'exit',
+  'status-request',
+  'ping',
+  'listening',
+  'listen-failed',
+  'connection',
+  'go',
+  'pause-cleaning',
+  'resume-cleaning',
+]);
 
 function hasType(value: unknown, types: Set<string>): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && types.has((value as { type: string }).type);

@@ -53,6 +53,21 @@ const STATUS_TIMEOUT_MS = 1000;
 /** Start failures that another immediate try would only repeat: the instance is left down at once. */
 const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL']);
 
+/** Resolves once the child reports that it stopped and released its log, or once it exited. */
+function releasedOrExited(worker: Worker, exited: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown): void => {
+      if (isChildMessage(message) && message.type === 'released') done();
+    };
+    const done = (): void => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    void exited.then(done);
+  });
+}
+
 /** One configured instance and the child currently serving it. */
 class Slot {
   worker: Worker | null = null;
@@ -244,10 +259,13 @@ export class Supervisor {
       worker.once('exit', (code, signal) => {
         clearTimeout(readyTimer);
         settleReady(false);
-        slot.acceptor.deliverTo(null);
-        slot.worker = null;
-        slot.readySince = null;
-        this.onExit(slot, code, signal);
+        // A server that released its log in a hot restart may exit after the next one took the slot.
+        if (slot.worker === worker) {
+          slot.acceptor.deliverTo(null);
+          slot.worker = null;
+          slot.readySince = null;
+          this.onExit(slot, code, signal);
+        } else log.info({ code, signal, childPid: worker.process.pid }, 'replaced server exited');
         resolve();
       }),
     );
@@ -301,6 +319,7 @@ export class Supervisor {
         break;
       case 'standby':
       case 'cleaning-paused':
+      case 'released':
         break;
       case 'pong':
         slot.lastAnswerAt = this.now();
@@ -429,8 +448,12 @@ export class Supervisor {
     void this.stopChildren().then(() => this.events.onFatal(message));
   }
 
-  /** Asks the slot's child to stop and waits for its exit; kills it if it takes too long. */
-  private async stopSlot(slot: Slot): Promise<void> {
+  /**
+   * Asks the slot's child to stop and waits for its exit; kills it if it takes too long.
+   * With `handover` (a hot restart), waits only until it released its log: it then waits
+   * for 'exit' (or exits by itself after stopTimeoutMs).
+   */
+  private async stopSlot(slot: Slot, handover = false): Promise<void> {
     slot.clearTimer();
     const worker = slot.worker;
     if (worker === null) {
@@ -442,13 +465,13 @@ export class Supervisor {
     slot.state = 'stopping';
     // Connections from now on wait for the next child (or are closed with the socket on a stop).
     slot.acceptor.deliverTo(null);
-    const message: PrimaryMessage = { type: 'stop' };
+    const message: PrimaryMessage = { type: 'stop', linger: handover };
     if (worker.isConnected()) worker.send(message);
     const killer = setTimeout(() => {
       this.logger.error({ instance: slot.configured.name, timeoutMs: this.config.supervisor.stopTimeoutMs }, 'server did not stop in time: killing it');
       worker.process.kill('SIGKILL');
     }, this.config.supervisor.stopTimeoutMs);
-    await slot.exited;
+    await (handover ? releasedOrExited(worker, slot.exited) : slot.exited);
     clearTimeout(killer);
   }
 
@@ -498,7 +521,7 @@ export class Supervisor {
             continue;
           }
         }
-        await this.stopSlot(slot);
+        await this.stopSlot(slot, next !== null);
         if (this.stopping !== null) {
           next?.process.kill('SIGTERM');
           return;
@@ -514,6 +537,7 @@ export class Supervisor {
           this.log(slot).info({ childPid: next.process.pid, oldPid: old?.process.pid }, 'hot restart: old server stopped, the new one takes over');
         }
         const ready = await slot.ready;
+        if (old !== null && next !== null) this.tell(old, { type: 'exit' });
         if (!ready) this.logger.error({ instance: slot.configured.name }, 'hot restart: the new server did not come up');
       }
       this.logger.info('hot restart done');
