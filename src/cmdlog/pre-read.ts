@@ -91,7 +91,7 @@ export class LogPreRead {
     const last = this.last;
     return {
       index: Math.max(0, this.seen.length - 1),
-      from: { offset: this.offset, book: this.book ?? new DropBook() },
+      from: { offset: this.offset, readFrom: this.offset - (last?.endBytes.length ?? 0), book: this.book ?? new DropBook() },
       resume: { sealed: this.sealed, dropAt: last?.dropAt ?? [], endBytes: last?.endBytes ?? Buffer.alloc(0) },
     };
   }

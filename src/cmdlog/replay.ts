@@ -147,12 +147,13 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
   const decoder = new PayloadDecoder();
 
   for (let segment = await source.next(); segment !== null; segment = await source.next()) {
-    const { file, buf } = segment;
+    // Positions are in `buf`; `base` turns them into the file's offsets.
+    const { file, buf, base } = segment;
     const isHighest = segment.num === ctx.highest;
     segments++;
-    const resumed = segments === 1 && resume !== null && segment.from > HEADER_LENGTH;
+    const resumed = segments === 1 && resume !== null && base + segment.from > HEADER_LENGTH;
     if (resumed && (segment.header !== 'ok' || !buf.subarray(segment.from - resume.endBytes.length, segment.from).equals(resume.endBytes))) {
-      throw new PreReadChangedError(`${file}: its bytes before offset ${segment.from}, where the pre-read stopped, are no longer those it read`);
+      throw new PreReadChangedError(`${file}: its bytes before offset ${base + segment.from}, where the pre-read stopped, are no longer those it read`);
     }
     if (ctx.preRead === true && isHighest && segment.header !== 'ok') {
       // Being created, or damaged: the tail reads it from its start.
@@ -183,10 +184,10 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       const runDropAt = run.dropAt;
       for (let r = 0; pos < run.goodEnd; r++) {
         scanner.frame(buf, pos, run.goodEnd);
-        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
+        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, base + pos, 'Time.UnmarshalBinary: unsupported version');
         const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
-        if (error !== null) throw new CmdlogCorruptError(file, pos, error);
-        applyRecord(ctx, engine, decoder, buf, file, pos);
+        if (error !== null) throw new CmdlogCorruptError(file, base + pos, error);
+        applyRecord(ctx, engine, decoder, buf, file, pos, base);
         dropAt.push(runDropAt[r]!);
         pos = scanner.next;
         records++;
@@ -207,26 +208,26 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       }
     } while (!isLastRun(run, buf.length));
 
-    let size = buf.length;
+    let size = base + buf.length;
     if (run.failure !== null && ctx.preRead === true && isHighest) {
-      size = pos;
+      size = base + pos;
     } else if (run.failure !== null) {
-      if (!isHighest) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
-      if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
+      if (!isHighest) throw new CmdlogCorruptError(file, base + pos, SCAN_MESSAGES[run.failure]);
+      if (!run.tornTail) throw new CmdlogCorruptError(file, base + pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
       const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
-      await truncateFile(ctx.fs, file, pos);
+      await truncateFile(ctx.fs, file, base + pos);
       ctx.logger.warn(
-        { file, offset: pos, bytesDropped: size - pos, keptIn },
+        { file, offset: base + pos, bytesDropped: buf.length - pos, keptIn },
         `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`,
       );
-      size = pos;
+      size = base + pos;
     }
     if (isHighest)
       highest = {
         num: segment.num,
         size,
         dropAt,
-        endBytes: ctx.preRead === true ? Buffer.from(buf.subarray(Math.max(HEADER_LENGTH, size - END_BYTES), size)) : Buffer.alloc(0),
+        endBytes: ctx.preRead === true ? Buffer.from(buf.subarray(Math.max(0, HEADER_LENGTH - base, size - base - END_BYTES), size - base)) : Buffer.alloc(0),
       };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
     bytesBefore += buf.length;
@@ -251,15 +252,15 @@ function isZeroFilled(buf: Buffer): boolean {
   return true;
 }
 
-/** Applies the record just decoded, found at `pos` of `file`. */
-function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number): void {
+/** Applies the record just decoded, found at `pos` of `buf`, which holds `file` from offset `base`. */
+function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number, base: number): void {
   const id = decoder.id;
   let failure: RestoreError | 'unknown' | null = null;
   switch (decoder.type) {
     case RecordType.Add:
     case RecordType.Schedule:
       if (engine.restore(decoder.job!, ctx.now) === 'replaced') {
-        ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+        ctx.logger.warn({ file, offset: base + pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
       }
       break;
     case RecordType.Complete:
@@ -297,7 +298,7 @@ function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadD
       engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
   }
-  if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
+  if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, base + pos, RESTORE_MESSAGES[failure]);
 }
 
 /**

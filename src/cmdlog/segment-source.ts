@@ -7,13 +7,15 @@ import { checkHeader, checkRecords, type HeaderCheck, type RecordRun } from './s
 import { segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
 
-/** One segment, read whole, its header checked. */
+/** One segment, read whole (or from where a pre-read stopped), its header checked. */
 export interface LoadedSegment {
   num: number;
   file: string;
   buf: Buffer;
+  /** The file offset of buf[0]: 0, or a little before where a pre-read stopped (pre-read.ts), whose header it checked. */
+  base: number;
   header: HeaderCheck;
-  /** Where its records to replay start: after the header, or where a pre-read stopped (pre-read.ts). */
+  /** Where in `buf` its records to replay start: after the header, or where a pre-read stopped. */
   from: number;
 }
 
@@ -47,6 +49,8 @@ const SYNC_READ_MAX = 256 * 1024;
 export interface ContinueFrom {
   /** Byte offset in the first segment where the records still to replay start. */
   offset: number;
+  /** Byte offset in the first segment from which it is read (at most `offset`): the bytes before `offset` are compared with the pre-read's. */
+  readFrom: number;
   /** The pre-read's drop book, which goes on noting records. */
   book: DropBook;
 }
@@ -74,20 +78,28 @@ export class InlineSegments implements SegmentSource {
     this.prefetch(0);
   }
 
+  /** Where segment `i` is read from: only the first one of a continued log is read from further in. */
+  private baseOf(i: number): number {
+    return i === 0 && this.continueFrom !== null ? this.continueFrom.readFrom : 0;
+  }
+
   private prefetch(i: number): void {
-    this.pending = i < this.files.length && this.sizes[i]! > SYNC_READ_MAX ? this.fs.readFile(this.files[i]!) : null;
+    this.pending = i < this.files.length && this.baseOf(i) === 0 && this.sizes[i]! > SYNC_READ_MAX ? this.fs.readFile(this.files[i]!) : null;
     this.pending?.catch(() => undefined);
   }
 
   async next(): Promise<LoadedSegment | null> {
     const i = this.index;
     if (i >= this.files.length) return null;
-    const buf = this.pending !== null ? await this.pending : this.fs.readFileSync(this.files[i]!);
+    const file = this.files[i]!;
+    const base = this.baseOf(i);
+    // The end of a segment a pre-read read most of: the tail of a hot restart, read while clients wait.
+    const buf = this.pending !== null ? await this.pending : base > 0 ? this.fs.readFileFromSync(file, base) : this.fs.readFileSync(file);
     this.index++;
     this.prefetch(this.index);
     this.current = buf;
-    this.currentFrom = i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH;
-    return { num: this.nums[i]!, file: this.files[i]!, buf, header: checkHeader(buf), from: this.currentFrom };
+    this.currentFrom = (i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH) - base;
+    return { num: this.nums[i]!, file, buf, base, header: base > 0 ? 'ok' : checkHeader(buf), from: this.currentFrom };
   }
 
   /** The whole segment in one run: there is no other thread to overlap with. */
@@ -161,7 +173,14 @@ export class WorkerSegments implements SegmentSource {
       case 'error':
         throw Object.assign(new Error(m.message), { code: m.code });
       case 'segment':
-        return { num: m.num, file: path.join(this.dir, segmentName(m.num)), buf: Buffer.from(m.data, 0, m.length), header: m.header, from: HEADER_LENGTH };
+        return {
+          num: m.num,
+          file: path.join(this.dir, segmentName(m.num)),
+          buf: Buffer.from(m.data, 0, m.length),
+          base: 0,
+          header: m.header,
+          from: HEADER_LENGTH,
+        };
       default:
         throw new Error('cmdlog: the replay worker sent records of no segment');
     }

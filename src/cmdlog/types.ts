@@ -20,6 +20,8 @@ export interface LogFileSystem {
   readFile(path: string): Promise<Buffer>;
   /** For the small files of a log where a round trip through the thread pool would cost more than the read. */
   readFileSync(path: string): Buffer;
+  /** The file's bytes from `position` to its end (the tail of a segment a pre-read read most of). */
+  readFileFromSync(path: string, position: number): Buffer;
   /** Follows symbolic links. */
   statSync(path: string): Stats;
   /** A file it creates is private to the user (0600). */
