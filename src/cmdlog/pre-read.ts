@@ -3,6 +3,7 @@ import type { ReplayTarget } from '../jobs/types.js';
 import type { Logger } from 'pino';
 import { DropBook, type SealedSegment } from './drop-book.js';
 import { errorCode } from './errors.js';
+import { loadFlock } from './flock.js';
 import { LogStats, type ReplayProgress } from './log-stats.js';
 import { checkManifest } from './manifest.js';
 import { nodeFileSystem } from './node-fs.js';
@@ -152,6 +153,8 @@ export async function preReadCommandLog(opts: CommandLogOptions, engine: ReplayT
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
   }
+  // The directory lock's flock binding loads now rather than at the handover (tens of ms); a failure to load is reported when the lock is taken.
+  await loadFlock().catch(() => undefined);
   const rounds: number[] = [];
   do rounds.push(await preRead.readOn(engine));
   while (rounds.length < MAX_ROUNDS && rounds.at(-1)! > CAUGHT_UP_RECORDS);
