@@ -71,6 +71,7 @@ export function runChild(argv: readonly string[]): void {
       // Stopped for a hot restart: the new server may take the log now; this process waits
       // for the primary's 'exit' (or at most stopTimeoutMs) so as not to compete with its
       // replay for the CPU while exiting.
+      released = true;
       send({ type: 'released' });
       setTimeout(() => process.exit(0), config.value.supervisor.stopTimeoutMs);
     },
@@ -83,6 +84,7 @@ export function runChild(argv: readonly string[]): void {
   };
   let standby = process.env['WORKQ_STANDBY'] === '1';
   let linger = false;
+  let released = false;
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
     // On standby nothing is open yet: no log, no connection.
@@ -94,6 +96,8 @@ export function runChild(argv: readonly string[]): void {
   process.on('message', (message: unknown, handle: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.type === 'stop') {
+      // Asked again while lingering: the supervisor stops, nothing waits for this process.
+      if (released) process.exit(0);
       linger = message.linger === true;
       stop('request');
     } else if (message.type === 'exit') process.exit(0);

@@ -524,6 +524,7 @@ export class Supervisor {
         await this.stopSlot(slot, next !== null);
         if (this.stopping !== null) {
           next?.process.kill('SIGTERM');
+          if (old !== null && next !== null) this.tell(old, { type: 'exit' });
           return;
         }
         slot.policy.reset();
