@@ -9,6 +9,7 @@ import { Engine } from '../../src/jobs/engine.js';
 import type { Job } from '../../src/jobs/job.js';
 import { captureLogger, copyDir, newId, tempDir } from '../helpers/cmdlog-fakes.js';
 import { flipBits } from '../helpers/bytes.js';
+import { jobPayload, record, RecordType, restoredJob } from '../helpers/cmdlog-records.js';
 
 // The pre-read of a hot restart (docs/command-log.md 10.5): a log read while its server
 // still appends, then only its tail once that server let go, must give the engine a full
@@ -365,4 +366,44 @@ test('a pre-read of a directory that does not exist yet reads nothing; the tail 
   const log = await openCommandLog(options(dir, clock), engine, { preRead, startOver: () => new Engine(clock) });
   t.is(engine.inspectJob(id)?.id, id);
   await log.close();
+});
+
+test('a record half written when the pre-read reads is not read yet; the tail reads it whole, from the same offset', async (t) => {
+  const dir = path.join(tempDir(), 'log');
+  const clock = new Clock();
+  const old = await OldServer.open(dir, clock);
+  beforePreRead(old);
+  await old.log.close();
+  const id = newId();
+  const createdSec = Math.floor(T0 / 1000);
+  const late = record(createdSec, 0, jobPayload(RecordType.Add, restoredJob({ id, name: 'late', createdSec, ttl: 3_600_000 })));
+  const last = path.join(
+    dir,
+    fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.log'))
+      .sort()
+      .at(-1)!,
+  );
+  fs.appendFileSync(last, late.subarray(0, 30));
+  const sizeBefore = fs.statSync(last).size;
+
+  clock.t = T0;
+  const { logger, lines } = captureLogger();
+  const engine = new Engine(clock);
+  const preRead = await preReadCommandLog(options(dir, clock, { logger }), engine);
+  t.is(preRead.offset, sizeBefore - 30, 'stopped before the record being written');
+  t.is(engine.inspectJob(id), null);
+  t.is(fs.statSync(last).size, sizeBefore, 'nothing cut');
+  fs.appendFileSync(last, late.subarray(30));
+
+  const fullDir = path.join(tempDir(), 'full');
+  copyDir(dir, fullDir);
+  const log = await openCommandLog(options(dir, clock, { logger }), engine, { preRead, startOver: () => new Engine(clock) });
+  const full = await fullReplay(fullDir, T0);
+  t.is(engine.inspectJob(id)?.name, 'late');
+  t.deepEqual(dump(engine), dump(full.engine));
+  t.is(lines.find((l) => l.msg === 'cmdlog: replayed the tail after the pre-read')?.tail, 1);
+  await log.close();
+  await full.log.close();
 });
