@@ -3,7 +3,7 @@ import { checkDirectories } from '../src/config/directories.js';
 import { effectiveSettings } from '../src/config/effective.js';
 import { instanceRegistry } from '../src/metrics/instance-metrics.js';
 import { ServerRun } from '../src/server/run.js';
-import { startServer } from '../src/server/server.js';
+import { preReadServer, startServer, type ServerPreRead } from '../src/server/server.js';
 import { ServerStats } from '../src/server/stats.js';
 import { createLogger } from './logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
@@ -29,9 +29,10 @@ function fail(code: string | null, message: string): never {
  * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
  * holds the listening socket, reports 'ready' once it serves, answers pings, and stops
  * gracefully on the primary's request or on a signal of its own. Started for a hot
- * restart (WORKQ_STANDBY), it reports 'standby' once its configuration loaded and waits
- * for 'go' (the old server has let go of the log) before it opens the log: a child that
- * cannot start fails while the old one still serves.
+ * restart (WORKQ_STANDBY), it loads its configuration and replays its log while the old
+ * server still appends to it (docs/command-log.md 10.5), reports 'standby' and waits for
+ * 'go' (the old server has let go of the log) before it locks the log and replays what
+ * was added since: a child that cannot start fails while the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -60,16 +61,21 @@ export function runChild(argv: readonly string[]): void {
   const stats = new ServerStats();
   // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
   const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
-  const run = new ServerRun(
-    () => startServer({ ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) }),
-    logger,
-    config.value.supervisor.stopTimeoutMs,
-    {
-      onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
-      onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
-      onStopped: (status) => process.exit(status),
+  const options = { ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) };
+  let preRead: ServerPreRead | null = null;
+  const run = new ServerRun(() => startServer({ ...options, ...(preRead === null ? {} : { preRead }) }), logger, config.value.supervisor.stopTimeoutMs, {
+    onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
+    onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),
+    onStopped: (status) => {
+      if (status !== 0 || !linger) process.exit(status);
+      // Stopped for a hot restart: the new server may take the log now; this process waits
+      // for the primary's 'exit' (or at most stopTimeoutMs) so as not to compete with its
+      // replay for the CPU while exiting.
+      released = true;
+      send({ type: 'released' });
+      setTimeout(() => process.exit(0), config.value.supervisor.stopTimeoutMs);
     },
-  );
+  });
   // Metrics are answered from the start of the server, so that a scrape follows the
   // replay; not on standby, where the old server still answers for the instance.
   const start = (): void => {
@@ -77,6 +83,8 @@ export function runChild(argv: readonly string[]): void {
     run.start();
   };
   let standby = process.env['WORKQ_STANDBY'] === '1';
+  let linger = false;
+  let released = false;
   const stop = (reason: string): void => {
     if (reason !== 'request') send({ type: 'stopping', reason });
     // On standby nothing is open yet: no log, no connection.
@@ -87,7 +95,12 @@ export function runChild(argv: readonly string[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('message', (message: unknown, handle: unknown) => {
     if (!isPrimaryMessage(message)) return;
-    if (message.type === 'stop') stop('request');
+    if (message.type === 'stop') {
+      // Asked again while lingering: the supervisor stops, nothing waits for this process.
+      if (released) process.exit(0);
+      linger = message.linger === true;
+      stop('request');
+    } else if (message.type === 'exit') process.exit(0);
     else if (message.type === 'ping') send({ type: 'pong', id: message.id });
     else if (message.type === 'status-request') {
       if (run.current !== null) send({ type: 'status', id: message.id, status: run.current.status() });
@@ -95,8 +108,23 @@ export function runChild(argv: readonly string[]): void {
       if (!standby) return;
       standby = false;
       start();
-    } else sockets?.onMessage(message, handle);
+    } else if (message.type === 'pause-cleaning') {
+      const paused = run.current === null ? Promise.resolve() : run.current.pauseCleaning();
+      void paused.catch((err: unknown) => logger.error({ err }, 'pausing the cleaning failed')).then(() => send({ type: 'cleaning-paused', id: message.id }));
+    } else if (message.type === 'resume-cleaning') run.current?.resumeCleaning();
+    else sockets?.onMessage(message, handle);
   });
-  if (standby) send({ type: 'standby' });
-  else start();
+  if (!standby) start();
+  else {
+    preReadServer(options).then(
+      (done) => {
+        preRead = done;
+        send({ type: 'standby' });
+      },
+      (error: NodeJS.ErrnoException) => {
+        logger.error({ err: error }, 'pre-read of the command log failed');
+        fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error));
+      },
+    );
+  }
 }

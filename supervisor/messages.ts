@@ -12,12 +12,23 @@ export type ChildMessage =
   | { type: 'pong'; id: number }
   /** The child replayed its log and asks for the instance's listening socket, which the primary holds across restarts. */
   | { type: 'listen' }
-  /** A child started for a hot restart loaded its configuration and waits for 'go' to take over. */
-  | { type: 'standby' };
+  /** A child started for a hot restart loaded its configuration, pre-read its log (if any) and waits for 'go' to take over. */
+  | { type: 'standby' }
+  /** The server stopped cleanly and released its log (after a 'stop' with `linger`). */
+  | { type: 'released' }
+  /** Answer to 'pause-cleaning': no cleaning pass runs or will start until 'resume-cleaning'. */
+  | { type: 'cleaning-paused'; id: number };
 
 /** Messages the primary sends a child. */
 export type PrimaryMessage =
-  | { type: 'stop' }
+  /**
+   * Stop gracefully. With `linger` (a hot restart), report 'released' once the log is
+   * let go of and exit only on 'exit': the new server replays the tail meanwhile, and a
+   * process with a large heap spends tens to hundreds of ms of CPU exiting.
+   */
+  | { type: 'stop'; linger?: boolean }
+  /** To a child lingering after 'released': exit now. */
+  | { type: 'exit' }
   | { type: 'status-request'; id: number }
   | { type: 'ping'; id: number }
   /** Answer to 'listen': the socket listens at this address; accepted connections follow as 'connection'. */
@@ -26,10 +37,25 @@ export type PrimaryMessage =
   /** Sent with an accepted socket as its handle. */
   | { type: 'connection' }
   /** To a child on standby: the old server has stopped, take the log and serve. */
-  | { type: 'go' };
+  | { type: 'go' }
+  /** To the serving child before a hot restart: the next server is about to pre-read the log, leave its segments as they are. */
+  | { type: 'pause-cleaning'; id: number }
+  /** The hot restart was abandoned: clean again. */
+  | { type: 'resume-cleaning' };
 
-const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby']);
-const PRIMARY_TYPES = new Set(['stop', 'status-request', 'ping', 'listening', 'listen-failed', 'connection', 'go']);
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby', 'cleaning-paused', 'released']);
+const PRIMARY_TYPES = new Set([
+  'stop',
+  'exit',
+  'status-request',
+  'ping',
+  'listening',
+  'listen-failed',
+  'connection',
+  'go',
+  'pause-cleaning',
+  'resume-cleaning',
+]);
 
 function hasType(value: unknown, types: Set<string>): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && types.has((value as { type: string }).type);

@@ -53,6 +53,21 @@ const STATUS_TIMEOUT_MS = 1000;
 /** Start failures that another immediate try would only repeat: the instance is left down at once. */
 const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL']);
 
+/** Resolves once the child reports that it stopped and released its log, or once it exited. */
+function releasedOrExited(worker: Worker, exited: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown): void => {
+      if (isChildMessage(message) && message.type === 'released') done();
+    };
+    const done = (): void => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    void exited.then(done);
+  });
+}
+
 /** One configured instance and the child currently serving it. */
 class Slot {
   worker: Worker | null = null;
@@ -244,10 +259,13 @@ export class Supervisor {
       worker.once('exit', (code, signal) => {
         clearTimeout(readyTimer);
         settleReady(false);
-        slot.acceptor.deliverTo(null);
-        slot.worker = null;
-        slot.readySince = null;
-        this.onExit(slot, code, signal);
+        // A server that released its log in a hot restart may exit after the next one took the slot.
+        if (slot.worker === worker) {
+          slot.acceptor.deliverTo(null);
+          slot.worker = null;
+          slot.readySince = null;
+          this.onExit(slot, code, signal);
+        } else log.info({ code, signal, childPid: worker.process.pid }, 'replaced server exited');
         resolve();
       }),
     );
@@ -300,6 +318,8 @@ export class Supervisor {
         );
         break;
       case 'standby':
+      case 'cleaning-paused':
+      case 'released':
         break;
       case 'pong':
         slot.lastAnswerAt = this.now();
@@ -428,8 +448,12 @@ export class Supervisor {
     void this.stopChildren().then(() => this.events.onFatal(message));
   }
 
-  /** Asks the slot's child to stop and waits for its exit; kills it if it takes too long. */
-  private async stopSlot(slot: Slot): Promise<void> {
+  /**
+   * Asks the slot's child to stop and waits for its exit; kills it if it takes too long.
+   * With `handover` (a hot restart), waits only until it released its log: it then waits
+   * for 'exit' (or exits by itself after stopTimeoutMs).
+   */
+  private async stopSlot(slot: Slot, handover = false): Promise<void> {
     slot.clearTimer();
     const worker = slot.worker;
     if (worker === null) {
@@ -441,13 +465,13 @@ export class Supervisor {
     slot.state = 'stopping';
     // Connections from now on wait for the next child (or are closed with the socket on a stop).
     slot.acceptor.deliverTo(null);
-    const message: PrimaryMessage = { type: 'stop' };
+    const message: PrimaryMessage = { type: 'stop', linger: handover };
     if (worker.isConnected()) worker.send(message);
     const killer = setTimeout(() => {
       this.logger.error({ instance: slot.configured.name, timeoutMs: this.config.supervisor.stopTimeoutMs }, 'server did not stop in time: killing it');
       worker.process.kill('SIGKILL');
     }, this.config.supervisor.stopTimeoutMs);
-    await slot.exited;
+    await (handover ? releasedOrExited(worker, slot.exited) : slot.exited);
     clearTimeout(killer);
   }
 
@@ -470,10 +494,12 @@ export class Supervisor {
 
   /**
    * Hot restart: replaces the children one at a time, so the other instances keep serving
-   * throughout. The new child of a serving instance starts on standby first; only once it
-   * loaded its configuration does the old one stop (answering what is in flight, flushing
-   * and unlocking the log) and the new one take the log and serve. A new child that fails
-   * on standby is dropped and the old one keeps serving. Connections made meanwhile wait in
+   * throughout. The old child of a serving instance pauses its log cleaning, and the new
+   * one starts on standby: it loads its configuration and pre-reads the log while the old
+   * one serves. Only then does the old one stop (answering what is in flight, flushing and
+   * unlocking the log) and the new one lock the log, replay what was added since its
+   * pre-read, and serve. A new child that fails on standby is dropped and the old one keeps
+   * serving, cleaning again. Connections made meanwhile wait in
    * the primary's socket (supervisor/acceptor.ts). Instances left down get a fresh start.
    */
   restart(): Promise<void> {
@@ -488,12 +514,17 @@ export class Supervisor {
         const old = slot.worker;
         let next: Worker | null = null;
         if (old !== null && slot.everReady && (slot.state === 'ready' || slot.state === 'unresponsive')) {
+          await this.pauseCleaning(slot, old);
           next = await this.startStandby(slot);
-          if (next === null) continue;
+          if (next === null) {
+            this.tell(old, { type: 'resume-cleaning' });
+            continue;
+          }
         }
-        await this.stopSlot(slot);
+        await this.stopSlot(slot, next !== null);
         if (this.stopping !== null) {
           next?.process.kill('SIGTERM');
+          if (old !== null && next !== null) this.tell(old, { type: 'exit' });
           return;
         }
         slot.policy.reset();
@@ -507,11 +538,40 @@ export class Supervisor {
           this.log(slot).info({ childPid: next.process.pid, oldPid: old?.process.pid }, 'hot restart: old server stopped, the new one takes over');
         }
         const ready = await slot.ready;
+        if (old !== null && next !== null) this.tell(old, { type: 'exit' });
         if (!ready) this.logger.error({ instance: slot.configured.name }, 'hot restart: the new server did not come up');
       }
       this.logger.info('hot restart done');
     })().finally(() => (this.hotRestart = null));
     return this.hotRestart;
+  }
+
+  /**
+   * Asks the serving child to leave its log's segments alone while the next one pre-reads
+   * them (docs/command-log.md 10.5), and waits for its answer: a cleaning pass in progress
+   * ends first. One that does not answer in stopTimeoutMs is not waited for: the new
+   * server then finds the segments changed, if they did, and replays the whole log.
+   */
+  private pauseCleaning(slot: Slot, worker: Worker): Promise<void> {
+    const id = (this.nextRequest += 1);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log(slot).warn({ timeoutMs: this.config.supervisor.stopTimeoutMs }, 'hot restart: the old server did not pause its log cleaning in time');
+        settle();
+      }, this.config.supervisor.stopTimeoutMs);
+      const onMessage = (message: unknown): void => {
+        if (isChildMessage(message) && message.type === 'cleaning-paused' && message.id === id) settle();
+      };
+      const settle = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', settle);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', settle);
+      this.tell(worker, { type: 'pause-cleaning', id });
+    });
   }
 
   /**

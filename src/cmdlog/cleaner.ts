@@ -32,6 +32,7 @@ export class Cleaner {
   private readonly book: DropBook;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private paused = false;
 
   constructor(opts: CleanerOptions, sealed: SealedSegment[], book: DropBook) {
     this.opts = opts;
@@ -42,7 +43,7 @@ export class Cleaner {
   /** Runs a pass after the one in progress, if any. */
   async clean(): Promise<void> {
     while (this.running !== null) await this.running;
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     this.running = this.pass().finally(() => {
       this.running = null;
     });
@@ -53,6 +54,19 @@ export class Cleaner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.running !== null) await this.running;
+  }
+
+  /**
+   * Like stop, until resume: while another process reads the sealed segments (the pre-read
+   * of a hot restart, pre-read.ts), none is rewritten or deleted. Resolves once no pass runs.
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    while (this.running !== null) await this.running;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   private async pass(): Promise<void> {
@@ -66,7 +80,7 @@ export class Cleaner {
     try {
       const empty: SealedSegment[] = [];
       for (const seg of this.sealed.slice()) {
-        if (this.stopped) break;
+        if (this.stopped || this.paused) break;
         const total = seg.dropAt.length;
         let droppable = 0;
         for (let i = 0; i < total; i++) if (seg.dropAt[i]! < now) droppable++;

@@ -14,6 +14,7 @@ export const nodeFileSystem: LogFileSystem = {
   readdir: (path) => fs.promises.readdir(path),
   readFile: readWhole,
   readFileSync: (path) => fs.readFileSync(path),
+  readFileFromSync,
   statSync: (path) => fs.statSync(path),
   openSync: (path, flags) => fs.openSync(path, flags, FILE_MODE),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
@@ -59,6 +60,22 @@ async function makeDirectory(path: string): Promise<void> {
   await fs.promises.mkdir(path, DIR_MODE).catch(async (err: unknown) => {
     if (errorCode(err) !== 'EEXIST' || !(await fs.promises.stat(path)).isDirectory()) throw err;
   });
+}
+
+function readFileFromSync(path: string, position: number): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(0, fs.fstatSync(fd).size - position));
+    let length = 0;
+    while (length < buf.length) {
+      const n = fs.readSync(fd, buf, length, buf.length - length, position + length);
+      if (n === 0) break;
+      length += n;
+    }
+    return buf.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

@@ -49,6 +49,28 @@ export interface ReplayContext {
   highest: number;
   /** Updated as replay goes, for the metrics. */
   progress: ReplayProgress;
+  /**
+   * A pre-read (pre-read.ts): the directory belongs to a server still appending, so
+   * nothing is repaired and the highest segment is read up to its last whole record;
+   * what follows (a record being written, or damage) is left to the replay of the tail,
+   * which judges it as a full replay would.
+   */
+  preRead?: boolean;
+}
+
+/** Where the replay of a log's tail takes up the pre-read's work (pre-read.ts). */
+export interface ReplayResume {
+  /** The segments the pre-read replayed whole, sealed then. */
+  sealed: SealedSegment[];
+  /** Droppable-after instants of the records the pre-read replayed in the first segment of the tail. */
+  dropAt: number[];
+  /** The bytes the pre-read read last, right before where the tail starts: still there, or the file changed. */
+  endBytes: Buffer;
+}
+
+/** The log is not the one the pre-read saw: the tail cannot continue it (pre-read.ts replays it whole instead). */
+export class PreReadChangedError extends Error {
+  readonly code = 'EPREREADCHANGED';
 }
 
 /** The highest segment after replay: where appending continues. */
@@ -56,7 +78,12 @@ export interface HighestSegment {
   num: number;
   size: number;
   dropAt: number[];
+  /** In a pre-read: the last bytes read (up to END_BYTES), which the tail finds again before its start. */
+  endBytes: Buffer;
 }
+
+/** How many of the pre-read's last bytes the tail compares before it goes on. */
+const END_BYTES = 4096;
 
 export interface ReplayResult {
   sealed: SealedSegment[];
@@ -92,20 +119,25 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * each segment and checks its records (sizes, CRCs, the drop book) before they are
  * replayed; replay decodes and applies the records it found whole.
  */
-export async function replaySegments(ctx: ReplayContext, source: SegmentSource, engine: ReplayTarget): Promise<ReplayResult> {
+export async function replaySegments(
+  ctx: ReplayContext,
+  source: SegmentSource,
+  engine: ReplayTarget,
+  resume: ReplayResume | null = null,
+): Promise<ReplayResult> {
   try {
-    return await replayFrom(ctx, source, engine);
+    return await replayFrom(ctx, source, engine, resume);
   } finally {
     await source.close();
   }
 }
 
-async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: ReplayTarget): Promise<ReplayResult> {
+async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: ReplayTarget, resume: ReplayResume | null): Promise<ReplayResult> {
   const started = performance.now();
   const { progress } = ctx;
   progress.startedAt = started;
   let bytesBefore = 0;
-  const sealed: SealedSegment[] = [];
+  const sealed: SealedSegment[] = resume === null ? [] : resume.sealed.slice();
   let highest: HighestSegment | null = null;
   let records = 0;
   let segments = 0;
@@ -115,9 +147,20 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
   const decoder = new PayloadDecoder();
 
   for (let segment = await source.next(); segment !== null; segment = await source.next()) {
-    const { file, buf } = segment;
+    // Positions are in `buf`; `base` turns them into the file's offsets.
+    const { file, buf, base } = segment;
     const isHighest = segment.num === ctx.highest;
     segments++;
+    const resumed = segments === 1 && resume !== null && base + segment.from > HEADER_LENGTH;
+    if (resumed && (segment.header !== 'ok' || !buf.subarray(segment.from - resume.endBytes.length, segment.from).equals(resume.endBytes))) {
+      throw new PreReadChangedError(`${file}: its bytes before offset ${base + segment.from}, where the pre-read stopped, are no longer those it read`);
+    }
+    if (ctx.preRead === true && isHighest && segment.header !== 'ok') {
+      // Being created, or damaged: the tail reads it from its start.
+      highest = { num: segment.num, size: 0, dropAt: [], endBytes: Buffer.alloc(0) };
+      source.done();
+      continue;
+    }
     // A crash between creating a segment and its header reaching the disk leaves it shorter than a header, or zero-filled.
     if (segment.header === 'short' || (segment.header === 'bad' && isHighest && isZeroFilled(buf))) {
       if (!isHighest) throw new CmdlogCorruptError(file, buf.length, `invalid segment header: ${buf.length === 0 ? 'EOF' : 'unexpected EOF'}`);
@@ -127,24 +170,24 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
         { file, bytes: buf.length, keptIn },
         'cmdlog: highest segment without its header (shorter than one, or zero-filled), rewritten as an empty segment',
       );
-      highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [] };
+      highest = { num: segment.num, size: HEADER_LENGTH, dropAt: [], endBytes: Buffer.alloc(0) };
       source.done();
       continue;
     }
     if (segment.header === 'bad') throw new CmdlogCorruptError(file, 0, 'invalid segment header');
 
-    const dropAt: number[] = [];
-    let pos = HEADER_LENGTH;
+    const dropAt: number[] = resumed ? resume.dropAt.slice() : [];
+    let pos = segment.from;
     let run: RecordRun;
     do {
       run = await source.run();
       const runDropAt = run.dropAt;
       for (let r = 0; pos < run.goodEnd; r++) {
         scanner.frame(buf, pos, run.goodEnd);
-        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, pos, 'Time.UnmarshalBinary: unsupported version');
+        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, base + pos, 'Time.UnmarshalBinary: unsupported version');
         const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
-        if (error !== null) throw new CmdlogCorruptError(file, pos, error);
-        applyRecord(ctx, engine, decoder, buf, file, pos);
+        if (error !== null) throw new CmdlogCorruptError(file, base + pos, error);
+        applyRecord(ctx, engine, decoder, buf, file, pos, base);
         dropAt.push(runDropAt[r]!);
         pos = scanner.next;
         records++;
@@ -165,19 +208,27 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       }
     } while (!isLastRun(run, buf.length));
 
-    let size = buf.length;
-    if (run.failure !== null) {
-      if (!isHighest) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
-      if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
+    let size = base + buf.length;
+    if (run.failure !== null && ctx.preRead === true && isHighest) {
+      size = base + pos;
+    } else if (run.failure !== null) {
+      if (!isHighest) throw new CmdlogCorruptError(file, base + pos, SCAN_MESSAGES[run.failure]);
+      if (!run.tornTail) throw new CmdlogCorruptError(file, base + pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
       const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
-      await truncateFile(ctx.fs, file, pos);
+      await truncateFile(ctx.fs, file, base + pos);
       ctx.logger.warn(
-        { file, offset: pos, bytesDropped: size - pos, keptIn },
+        { file, offset: base + pos, bytesDropped: buf.length - pos, keptIn },
         `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`,
       );
-      size = pos;
+      size = base + pos;
     }
-    if (isHighest) highest = { num: segment.num, size, dropAt };
+    if (isHighest)
+      highest = {
+        num: segment.num,
+        size,
+        dropAt,
+        endBytes: ctx.preRead === true ? Buffer.from(buf.subarray(Math.max(0, HEADER_LENGTH - base, size - base - END_BYTES), size - base)) : Buffer.alloc(0),
+      };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
     bytesBefore += buf.length;
     progress.bytesDone = bytesBefore;
@@ -201,15 +252,15 @@ function isZeroFilled(buf: Buffer): boolean {
   return true;
 }
 
-/** Applies the record just decoded, found at `pos` of `file`. */
-function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number): void {
+/** Applies the record just decoded, found at `pos` of `buf`, which holds `file` from offset `base`. */
+function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number, base: number): void {
   const id = decoder.id;
   let failure: RestoreError | 'unknown' | null = null;
   switch (decoder.type) {
     case RecordType.Add:
     case RecordType.Schedule:
       if (engine.restore(decoder.job!, ctx.now) === 'replaced') {
-        ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+        ctx.logger.warn({ file, offset: base + pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
       }
       break;
     case RecordType.Complete:
@@ -247,7 +298,7 @@ function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadD
       engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
   }
-  if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, pos, RESTORE_MESSAGES[failure]);
+  if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, base + pos, RESTORE_MESSAGES[failure]);
 }
 
 /**

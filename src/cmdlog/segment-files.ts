@@ -72,6 +72,11 @@ function fileKind(st: Stats): string {
  * a directory would fail without saying which.
  */
 export function segmentSizes(fs: LogFileSystem, dir: string, nums: readonly number[]): number[] {
+  return segmentStats(fs, dir, nums).map((st) => st.size);
+}
+
+/** The stats of each segment, in the order of `nums`, refusing what segmentSizes refuses. */
+export function segmentStats(fs: LogFileSystem, dir: string, nums: readonly number[]): Stats[] {
   return nums.map((num) => {
     const file = path.join(dir, segmentName(num));
     const st = fs.statSync(file);
@@ -82,6 +87,6 @@ export function segmentSizes(fs: LogFileSystem, dir: string, nums: readonly numb
         `cmdlog segment ${file} is ${fileKind(st)}, not a regular file; refusing to start (move it out of the log directory)`,
       );
     }
-    return st.size;
+    return st;
   });
 }

@@ -7,12 +7,16 @@ import { checkHeader, checkRecords, type HeaderCheck, type RecordRun } from './s
 import { segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
 
-/** One segment, read whole, its header checked. */
+/** One segment, read whole (or from where a pre-read stopped), its header checked. */
 export interface LoadedSegment {
   num: number;
   file: string;
   buf: Buffer;
+  /** The file offset of buf[0]: 0, or a little before where a pre-read stopped (pre-read.ts), whose header it checked. */
+  base: number;
   header: HeaderCheck;
+  /** Where in `buf` its records to replay start: after the header, or where a pre-read stopped. */
+  from: number;
 }
 
 /** Hands replay the segments in order, each read and checked (segment-check.ts) ahead of being replayed. */
@@ -41,14 +45,25 @@ export interface SegmentSource {
  */
 const SYNC_READ_MAX = 256 * 1024;
 
+/** Where InlineSegments takes up a log that a pre-read (pre-read.ts) replayed up to a point. */
+export interface ContinueFrom {
+  /** Byte offset in the first segment where the records still to replay start. */
+  offset: number;
+  /** Byte offset in the first segment from which it is read (at most `offset`): the bytes before `offset` are compared with the pre-read's. */
+  readFrom: number;
+  /** The pre-read's drop book, which goes on noting records. */
+  book: DropBook;
+}
+
 /** Reads and checks on this thread, reading the next large segment while this one is replayed. */
 export class InlineSegments implements SegmentSource {
   readonly inWorker = false;
   private readonly files: string[];
-  private readonly dropBook = new DropBook();
+  private readonly dropBook: DropBook;
   private index = 0;
   private pending: Promise<Buffer> | null = null;
   private current: Buffer | null = null;
+  private currentFrom = HEADER_LENGTH;
 
   /** `sizes[i]` is the size of segment `nums[i]` when the directory was listed. */
   constructor(
@@ -56,29 +71,40 @@ export class InlineSegments implements SegmentSource {
     dir: string,
     private readonly nums: number[],
     private readonly sizes: number[],
+    private readonly continueFrom: ContinueFrom | null = null,
   ) {
     this.files = nums.map((num) => path.join(dir, segmentName(num)));
+    this.dropBook = continueFrom?.book ?? new DropBook();
     this.prefetch(0);
   }
 
+  /** Where segment `i` is read from: only the first one of a continued log is read from further in. */
+  private baseOf(i: number): number {
+    return i === 0 && this.continueFrom !== null ? this.continueFrom.readFrom : 0;
+  }
+
   private prefetch(i: number): void {
-    this.pending = i < this.files.length && this.sizes[i]! > SYNC_READ_MAX ? this.fs.readFile(this.files[i]!) : null;
+    this.pending = i < this.files.length && this.baseOf(i) === 0 && this.sizes[i]! > SYNC_READ_MAX ? this.fs.readFile(this.files[i]!) : null;
     this.pending?.catch(() => undefined);
   }
 
   async next(): Promise<LoadedSegment | null> {
     const i = this.index;
     if (i >= this.files.length) return null;
-    const buf = this.pending !== null ? await this.pending : this.fs.readFileSync(this.files[i]!);
+    const file = this.files[i]!;
+    const base = this.baseOf(i);
+    // The end of a segment a pre-read read most of: the tail of a hot restart, read while clients wait.
+    const buf = this.pending !== null ? await this.pending : base > 0 ? this.fs.readFileFromSync(file, base) : this.fs.readFileSync(file);
     this.index++;
     this.prefetch(this.index);
     this.current = buf;
-    return { num: this.nums[i]!, file: this.files[i]!, buf, header: checkHeader(buf) };
+    this.currentFrom = (i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH) - base;
+    return { num: this.nums[i]!, file, buf, base, header: base > 0 ? 'ok' : checkHeader(buf), from: this.currentFrom };
   }
 
   /** The whole segment in one run: there is no other thread to overlap with. */
   run(): Promise<RecordRun> {
-    return Promise.resolve(checkRecords(this.current!, HEADER_LENGTH, Infinity, this.dropBook));
+    return Promise.resolve(checkRecords(this.current!, this.currentFrom, Infinity, this.dropBook));
   }
 
   done(): void {
@@ -147,7 +173,14 @@ export class WorkerSegments implements SegmentSource {
       case 'error':
         throw Object.assign(new Error(m.message), { code: m.code });
       case 'segment':
-        return { num: m.num, file: path.join(this.dir, segmentName(m.num)), buf: Buffer.from(m.data, 0, m.length), header: m.header };
+        return {
+          num: m.num,
+          file: path.join(this.dir, segmentName(m.num)),
+          buf: Buffer.from(m.data, 0, m.length),
+          base: 0,
+          header: m.header,
+          from: HEADER_LENGTH,
+        };
       default:
         throw new Error('cmdlog: the replay worker sent records of no segment');
     }

@@ -20,6 +20,8 @@ export interface LogFileSystem {
   readFile(path: string): Promise<Buffer>;
   /** For the small files of a log where a round trip through the thread pool would cost more than the read. */
   readFileSync(path: string): Buffer;
+  /** The file's bytes from `position` to its end (the tail of a segment a pre-read read most of). */
+  readFileFromSync(path: string, position: number): Buffer;
   /** Follows symbolic links. */
   statSync(path: string): Stats;
   /** A file it creates is private to the user (0600). */
@@ -68,6 +70,12 @@ export interface CommandLog extends Journal {
   onReadOnlyChange: ((readOnly: boolean) => void) | null;
   /** Runs one cleaning pass now (after the one in progress, if any). */
   cleanNow(): Promise<void>;
+  /**
+   * No cleaning pass rewrites or deletes a segment until resumeCleaning: resolves once
+   * the pass in progress, if any, ended (the pre-read of a hot restart, docs/command-log.md 10.5).
+   */
+  pauseCleaning(): Promise<void>;
+  resumeCleaning(): void;
   /**
    * Idempotent (same promise): final flush and fsync, timers stopped, locks released.
    * In read-only mode one last attempt, then logs how many records could not be written.

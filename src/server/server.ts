@@ -1,6 +1,6 @@
-import { openCommandLog, type CommandLog } from '../cmdlog/index.js';
+import { openCommandLog, preReadCommandLog, type CommandLog, type CommandLogOptions, type LogPreRead } from '../cmdlog/index.js';
 import { Engine } from '../jobs/engine.js';
-import { systemClock } from '../jobs/types.js';
+import { systemClock, type Clock } from '../jobs/types.js';
 import { secretCheck } from './auth.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
@@ -13,39 +13,76 @@ import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
 /** How long a graceful stop waits for clients to take their last replies before cutting them off. */
 const DRAIN_TIMEOUT_MS = 5000;
 
+function newEngine(options: ServerOptions, clock: Clock): Engine {
+  return new Engine(clock, null, {
+    memoryBudget: (options.limits ?? DEFAULT_LIMITS).maxJobMemoryBytes,
+    ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
+  });
+}
+
+function logOptions(options: ServerOptions, cmdlog: string, clock: Clock, stats: ServerStats): CommandLogOptions {
+  return {
+    dir: cmdlog,
+    sync: options.cmdlog.sync,
+    syncIntervalMs: options.cmdlog.syncIntervalMs,
+    segmentSize: options.cmdlog.segmentSize,
+    cleanIntervalMs: options.cmdlog.cleanIntervalMs,
+    logger: options.logger,
+    now: () => clock.now(),
+    stats: stats.log,
+    ...(options.cmdlogFs !== undefined ? { fs: options.cmdlogFs } : {}),
+  };
+}
+
+/** A server's engine filled from a log that another server still holds (preReadServer). */
+export interface ServerPreRead {
+  engine: Engine;
+  log: LogPreRead;
+}
+
+/**
+ * The first part of a hot restart's start (docs/command-log.md 10.5): replays the command
+ * log into a fresh engine while the server it replaces still appends to it, without
+ * locking it. startServer with `preRead` then replays only what was added since. Null
+ * for a server without a log.
+ */
+export async function preReadServer(options: ServerOptions): Promise<ServerPreRead | null> {
+  if (options.cmdlog.path === null) return null;
+  const clock = options.clock ?? systemClock;
+  const engine = newEngine(options, clock);
+  const log = await preReadCommandLog(logOptions(options, options.cmdlog.path, clock, options.stats ?? new ServerStats()), engine);
+  return { engine, log };
+}
+
 /**
  * Starts one standalone server: replays the command log (if any) into a fresh engine,
- * lets the deadlines that passed while it was down take effect, then listens.
+ * or only its tail into the engine of `preRead`, lets the deadlines that passed while it
+ * was down take effect, then listens.
  */
-export async function startServer(options: ServerOptions): Promise<WorkqServer> {
+export async function startServer(options: ServerOptions & { preRead?: ServerPreRead }): Promise<WorkqServer> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
   const limits = options.limits ?? DEFAULT_LIMITS;
   const exposure = exposureProblem(options.host, options.auth);
   if (exposure !== null) throw new Error(exposure);
   const stats = options.stats ?? new ServerStats();
-  const engine = new Engine(clock, null, {
-    memoryBudget: limits.maxJobMemoryBytes,
-    ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
-  });
+  let engine = options.preRead?.engine ?? newEngine(options, clock);
   stats.engine = engine;
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
     stats.sync = options.cmdlog.sync;
-    log = await openCommandLog(
-      {
-        dir: options.cmdlog.path,
-        sync: options.cmdlog.sync,
-        syncIntervalMs: options.cmdlog.syncIntervalMs,
-        segmentSize: options.cmdlog.segmentSize,
-        cleanIntervalMs: options.cmdlog.cleanIntervalMs,
-        logger,
-        now: () => clock.now(),
-        stats: stats.log,
-        ...(options.cmdlogFs !== undefined ? { fs: options.cmdlogFs } : {}),
-      },
-      engine,
-    );
+    const resume =
+      options.preRead === undefined
+        ? null
+        : {
+            preRead: options.preRead.log,
+            startOver: () => {
+              engine = newEngine(options, clock);
+              stats.engine = engine;
+              return engine;
+            },
+          };
+    log = await openCommandLog(logOptions(options, options.cmdlog.path, clock, stats), engine, resume);
     engine.setJournal(log);
     stats.commandLog = log;
     log.onReadOnlyChange = (readOnly) => {
@@ -145,6 +182,8 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     port: address.port,
     tlsPort,
     reloadTls: () => listener.reloadTls(),
+    pauseCleaning: () => (log === null ? Promise.resolve() : log.pauseCleaning()),
+    resumeCleaning: () => log?.resumeCleaning(),
     stats,
     status: (): ServerStatus => ({
       host: address.address,

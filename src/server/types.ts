@@ -103,6 +103,13 @@ export interface WorkqServer {
   readonly tlsPort: number | null;
   /** Reads the certificate and key files again; new connections use them, open ones keep theirs. */
   reloadTls(): Promise<void>;
+  /**
+   * The command log's cleaner rewrites and deletes no segment until resumeCleaning, while
+   * the next server pre-reads the log (a hot restart, docs/command-log.md 10.5); resolves
+   * once a pass in progress ended.
+   */
+  pauseCleaning(): Promise<void>;
+  resumeCleaning(): void;
   status(): ServerStatus;
   readonly stats: ServerStats;
   /**

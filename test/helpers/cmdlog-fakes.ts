@@ -192,6 +192,10 @@ export class FaultyFs implements LogFileSystem {
     if (this.failReads?.path === p) throw this.readError();
     return this.real.readFileSync(p);
   }
+  readFileFromSync(p: string, position: number): Buffer {
+    if (this.failReads?.path === p) throw this.readError();
+    return this.real.readFileFromSync(p, position);
+  }
   private readError(): Error {
     return Object.assign(new Error(`${this.failReads!.code}: injected, read`), { code: this.failReads!.code });
   }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { connect, ServerStoppingError } from '../../src/client/index.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 import { deployment, LineClient, runStatus, stopped, supervise, waitFor, waitForLog, type Deployment, type Supervised } from './supervisor-harness.js';
@@ -131,6 +132,30 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
     'hot restart: old server stopped, the new one takes over',
     'hot restart done',
   ]);
+  // The new server replayed the log before the old one stopped, and only its tail after.
+  // The processes write their lines to one pipe each on its own: their times tell the order.
+  const newPid = after.pid!;
+  const timeOf = (pid: number | null, msg: string): number => {
+    const line = supervisor.lines().find((l) => l['pid'] === pid && l['msg'] === msg);
+    if (line === undefined) throw new Error(`no line '${msg}' of ${pid}`);
+    return line['time'] as number;
+  };
+  const steps = [
+    timeOf(newPid, 'cmdlog: pre-read done'),
+    timeOf(before.pid, 'stopping'),
+    timeOf(newPid, 'cmdlog: replayed the tail after the pre-read'),
+    timeOf(newPid, 'listening'),
+  ];
+  t.deepEqual(
+    steps,
+    [...steps].sort((a, b) => a - b),
+    'pre-read done, old server stopping, tail replayed, listening',
+  );
+  const preRead = supervisor.lines().find((line) => line['pid'] === newPid && line['msg'] === 'cmdlog: pre-read done')!;
+  const tail = supervisor.lines().find((line) => line['pid'] === newPid && line['msg'] === 'cmdlog: replayed the tail after the pre-read')!;
+  t.true((preRead['records'] as number) >= FILL_JOBS, `pre-read ${String(preRead['records'])} records`);
+  t.is(tail['preRead'], preRead['records']);
+  t.false(messages(supervisor).includes('cmdlog: the log changed since the pre-read: replaying it whole'));
   t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
   const client = await LineClient.connect(port);
   t.is(await client.readyLen('fill'), FILL_JOBS);
@@ -176,6 +201,53 @@ test.serial(
   },
 );
 
+test.serial(
+  'a new server that fails its pre-read (a damaged sealed segment) leaves the old one serving, reported; repaired, the next SIGHUP replaces it',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const config = JSON.parse(await readFile(d.configFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(d.configFile, JSON.stringify({ ...config, cmdlog: { segmentSize: 4096 } }));
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    await fill(port, 5000);
+    const client = await LineClient.connect(port);
+    const first = await client.add();
+    const before = (await statusOf(d)).instances[0]!;
+
+    // A payload byte in the middle of the first segment: its CRC no longer matches. The old
+    // server never reads a sealed segment again; a new one does, before it takes over.
+    const segment = path.join(d.dataDirs[0]!, '000000001.log');
+    const good = await readFile(segment);
+    const bad = Buffer.from(good);
+    bad[2000]! ^= 0x40;
+    await writeFile(segment, bad);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done');
+    t.true(messages(supervisor).includes('hot restart: the new server failed on standby: the old one keeps serving'));
+    t.false(messages(supervisor).includes('hot restart: old server stopped, the new one takes over'));
+    const kept = (await statusOf(d)).instances[0]!;
+    t.is(kept.state, 'ready');
+    t.is(kept.pid, before.pid, 'the old server still serves');
+    t.regex(kept.lastError ?? '', /^hot restart failed, the old server keeps serving: .*000000001\.log.*crc mismatch/);
+    const second = await client.add();
+    client.close();
+
+    await writeFile(segment, good);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done', 2);
+    const replaced = (await statusOf(d)).instances[0]!;
+    t.not(replaced.pid, before.pid);
+    t.is(replaced.lastError, null);
+    t.deepEqual(await missingJobs(port, [first, second]), []);
+    const check = await LineClient.connect(port);
+    t.is(await check.readyLen('fill'), 5000);
+    check.close();
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
+
 test.serial('kill -9 of the old server while it hands over: nothing acknowledged lost, no connection refused', async (t) => {
   const d = await deployment(1);
   t.teardown(() => d.remove());
@@ -214,6 +286,10 @@ test.serial('kill -9 of the old server while it hands over: nothing acknowledged
   t.is(after.state, 'ready');
   t.not(after.pid, oldPid);
   t.is(load.refused, 0);
+  // The new server pre-read the log, then replayed what the killed one wrote after that (a torn last record included, if any).
+  const newLines = supervisor.lines().filter((line) => line['pid'] === after.pid);
+  t.true(newLines.some((line) => line['msg'] === 'cmdlog: pre-read done'));
+  t.true(newLines.some((line) => line['msg'] === 'cmdlog: replayed the tail after the pre-read'));
   t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);

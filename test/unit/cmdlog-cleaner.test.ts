@@ -193,3 +193,29 @@ test('a pass aborts on a damaged sealed segment and leaves it as it was', async 
   t.true(lines.some((l) => String(l.msg).includes('cleaning pass aborted')));
   await log.close();
 });
+
+test('paused (a hot restart pre-reads the log), no pass touches a segment; resumed, cleaning goes on', async (t) => {
+  const dir = tempDir();
+  let now = T0;
+  const log = closedAfter(
+    t,
+    await openCommandLog(
+      options(dir, () => now),
+      new RecordingEngine(),
+    ),
+  );
+  for (let i = 0; i < 20; i++) log.add(makeJob({ name: 'short', ttl: 1000, createdMs: now }));
+  log.add(makeJob({ name: 'lasting', ttl: 100_000, createdMs: now }));
+  await durable(log);
+  const before = segmentFiles(dir).map((f) => [f, fs.statSync(path.join(dir, f)).ino]);
+  now = T0 + 10_000;
+  await log.pauseCleaning();
+  await log.cleanNow();
+  t.deepEqual(
+    segmentFiles(dir).map((f) => [f, fs.statSync(path.join(dir, f)).ino]),
+    before,
+  );
+  log.resumeCleaning();
+  await log.cleanNow();
+  t.true(segmentFiles(dir).length < before.length, 'the emptied segments deleted');
+});

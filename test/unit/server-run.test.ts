@@ -14,6 +14,8 @@ function fakeServer(events: string[]): WorkqServer {
     port: 1,
     tlsPort: null,
     reloadTls: () => Promise.resolve(),
+    pauseCleaning: () => Promise.resolve(),
+    resumeCleaning: () => undefined,
     status: () => ({ host: '127.0.0.1', port: 1, tlsPort: null, jobs: 0, connections: 0, readOnly: false, startedAt: 0 }),
     stats: new ServerStats(),
     stop: () => {
