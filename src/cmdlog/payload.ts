@@ -1,3 +1,4 @@
+import { Job } from '../jobs/job.js';
 import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
 import { MAX_NAME_LENGTH, NAME_BYTE } from '../protocol/vocabulary.js';
@@ -48,7 +49,8 @@ export function jobPayloadLength(job: JobFields): number {
 
 export function writeJobPayload(buf: Buffer, off: number, type: number, job: JobFields): number {
   buf[off++] = type;
-  off = writeId(buf, off, job.id);
+  // A Job holds its ID as bytes: copying them spares making its text and parsing it back.
+  off = job instanceof Job ? job.writeId(buf, off) : writeId(buf, off, job.id);
   off = writeUvarint(buf, off, job.name.length);
   off += buf.write(job.name, off, 'latin1');
   off = writeUvarint(buf, off, job.ttr);
@@ -134,19 +136,31 @@ class DecodeError extends Error {}
  * decoder serves a whole replay, and its fields describe the payload decoded last, so
  * a record costs no wrapper object, only the strings and the job it yields.
  */
-export class PayloadDecoder {
+export class PayloadDecoder implements RestoredJob {
   /** Record type byte. */
   type = 0;
   /** Where the 16-byte ID starts: right after the type byte in every payload. */
   idAt = 0;
   /** The ID, canonical text. */
   id = '';
-  /** The job of an add/schedule record: a new object each time. */
-  job: RestoredJob | null = null;
+  /*
+   * The job of an add/schedule record: the decoder is the RestoredJob itself, so that a
+   * replayed add allocates no object of its own for the engine to copy from.
+   */
+  name = '';
+  /** The TTR of an add/schedule record; the lease length of a touch record. */
+  ttr = 0;
+  ttl = 0;
+  priority = 0;
+  maxAttempts = 0;
+  maxFails = 0;
+  payload = '';
+  createdSec = 0;
+  createdNsec = 0;
+  timeSec = 0;
+  timeNsec = 0;
   /** The result of a complete/fail record. */
   result = '';
-  /** The lease length of a touch record. */
-  ttr = 0;
   /** The delay of a retry-at record. */
   delayMs = 0;
   /** The retry delay of a retry-delay record: a new object each time. */
@@ -166,7 +180,6 @@ export class PayloadDecoder {
     this.pos = start + 1;
     this.end = end;
     this.idAt = start + 1;
-    this.job = null;
     this.result = '';
     const type = buf[start]!;
     this.type = type;
@@ -218,7 +231,7 @@ export class PayloadDecoder {
     const nameAt = this.need(nameLength);
     const ttr = this.uvarintLow32();
     const ttl = this.uvarint();
-    const priority = this.priority();
+    const priority = this.readPriority();
     const maxAttempts = this.uvarintLow8();
     const maxFails = this.uvarintLow8();
     const payloadLength = this.uvarint();
@@ -233,20 +246,17 @@ export class PayloadDecoder {
     if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
     if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
     this.id = idToString(buf, idAt);
-    this.job = {
-      id: this.id,
-      name: this.name(nameAt, nameLength),
-      ttr,
-      ttl,
-      priority,
-      maxAttempts,
-      maxFails,
-      payload: buf.toString('latin1', payloadAt, payloadAt + payloadLength),
-      createdSec: readGoTimeSec(buf, createdAt),
-      createdNsec: readGoTimeNsec(buf, createdAt),
-      timeSec: readGoTimeSec(buf, timeAt),
-      timeNsec: readGoTimeNsec(buf, timeAt),
-    };
+    this.name = this.queueName(nameAt, nameLength);
+    this.ttr = ttr;
+    this.ttl = ttl;
+    this.priority = priority;
+    this.maxAttempts = maxAttempts;
+    this.maxFails = maxFails;
+    this.payload = buf.toString('latin1', payloadAt, payloadAt + payloadLength);
+    this.createdSec = readGoTimeSec(buf, createdAt);
+    this.createdNsec = readGoTimeNsec(buf, createdAt);
+    this.timeSec = readGoTimeSec(buf, timeAt);
+    this.timeNsec = readGoTimeNsec(buf, timeAt);
   }
 
   private decodeResult(): void {
@@ -313,7 +323,7 @@ export class PayloadDecoder {
   }
 
   /** The queue name at `buf[at, at+length)` (already validated). */
-  private name(at: number, length: number): string {
+  private queueName(at: number, length: number): string {
     const last = this.lastName;
     if (last.length === length) {
       let i = 0;
@@ -364,7 +374,7 @@ export class PayloadDecoder {
     return x <= 0xff ? x : lowBits(this.buf, start, 8);
   }
 
-  private priority(): number {
+  private readPriority(): number {
     const start = this.pos;
     const u = this.uvarint();
     return u <= Number.MAX_SAFE_INTEGER ? unzigzag32(u) : zigzagLow32(this.buf, start);
@@ -390,7 +400,23 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
   switch (d.type) {
     case RecordType.Add:
     case RecordType.Schedule:
-      return { type: d.type, job: d.job! };
+      return {
+        type: d.type,
+        job: {
+          id: d.id,
+          name: d.name,
+          ttr: d.ttr,
+          ttl: d.ttl,
+          priority: d.priority,
+          maxAttempts: d.maxAttempts,
+          maxFails: d.maxFails,
+          payload: d.payload,
+          createdSec: d.createdSec,
+          createdNsec: d.createdNsec,
+          timeSec: d.timeSec,
+          timeNsec: d.timeNsec,
+        },
+      };
     case RecordType.Complete:
     case RecordType.Fail:
       return { type: d.type, id: d.id, result: d.result };

@@ -208,7 +208,7 @@ function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadD
   switch (decoder.type) {
     case RecordType.Add:
     case RecordType.Schedule:
-      if (engine.restore(decoder.job!, ctx.now) === 'replaced') {
+      if (engine.restore(decoder, ctx.now) === 'replaced') {
         ctx.logger.warn({ file, offset: pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
       }
       break;

@@ -1,3 +1,4 @@
+import { idText, idWord, writeIdWords } from './id-words.js';
 import type { RetryDelay } from './retry-delay.js';
 import { floorMs } from './wall-time.js';
 
@@ -57,13 +58,19 @@ class JobExtra {
  * allocates jobs in the old generation directly. Made by `new`, each job was copied
  * twice by the young-generation collector, about a quarter of a million-job replay.
  *
+ * The ID is kept as its 16 bytes in four small-integer fields (id-words.ts): `id` makes
+ * its text when read.
+ *
  * Wall-clock instants that the log stores with nanosecond precision (created, the
  * scheduled time) are kept as whole Unix seconds plus nanoseconds, as Go does, so a
  * record written here carries exactly what the wire or the log gave us.
  */
 export class Job {
-  /** Canonical lowercase 8-4-4-4-12 form; the key of the job table. */
-  declare readonly id: string;
+  /** The ID's bytes as words (id-words.ts); the key of the job table. */
+  declare readonly id0: number;
+  declare readonly id1: number;
+  declare readonly id2: number;
+  declare readonly id3: number;
   declare readonly name: string;
   declare readonly ttr: number;
   /** 0 for a `run` job, which has no TTL. */
@@ -102,7 +109,10 @@ export class Job {
   ): Job {
     const job = {
       __proto__: Job.prototype,
-      id,
+      id0: idWord(id, 0),
+      id1: idWord(id, 1),
+      id2: idWord(id, 2),
+      id3: idWord(id, 3),
       name,
       ttr,
       ttl,
@@ -117,6 +127,16 @@ export class Job {
       extra: timeSec !== 0 || timeNsec !== 0 ? new JobExtra(timeSec, timeNsec) : null,
     };
     return job as unknown as Job;
+  }
+
+  /** Canonical lowercase 8-4-4-4-12 form, made on each read. */
+  get id(): string {
+    return idText(this.id0, this.id1, this.id2, this.id3);
+  }
+
+  /** Writes the ID's 16 bytes at `off`; returns the offset after them. */
+  writeId(buf: Uint8Array, off: number): number {
+    return writeIdWords(buf, off, this.id0, this.id1, this.id2, this.id3);
   }
 
   get state(): JobState {
