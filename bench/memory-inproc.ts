@@ -32,17 +32,18 @@ const { values } = parseArgs({
     jobs: { type: 'string' },
     rounds: { type: 'string' },
     at: { type: 'string' },
+    modes: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
-  console.log('usage: node --expose-gc --import=tsx bench/memory-inproc.ts [--jobs N (1000000)] [--rounds R (3)] [--at REV]');
+  console.log('usage: node --expose-gc --import=tsx bench/memory-inproc.ts [--jobs N (1000000)] [--rounds R (3)] [--at REV] [--modes live,logged,replay]');
   process.exit(0);
 }
 const jobs = Number(values.jobs ?? 1_000_000);
 const PAYLOAD = 100;
 /** A child that made no job; jobs added to an engine alone; added with the command log as its journal; replayed from that log. */
-const MODES = ['empty', 'live', 'logged', 'replay'];
+const MODES = ['empty', ...(values.modes ?? 'live,logged,replay').split(',')];
 
 interface Sample {
   heapUsed: number;

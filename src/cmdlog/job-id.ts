@@ -2,7 +2,7 @@
 import { idText, idWord, writeIdWords } from '../jobs/id-words.js';
 
 /** Little-endian 32-bit word at `off`: the engine's word of those four ID bytes (id-words.ts). */
-function word(b: Buffer, off: number): number {
+export function idWordAt(b: Buffer, off: number): number {
   return b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
 }
 
@@ -12,7 +12,7 @@ function word(b: Buffer, off: number): number {
  * replayed job kept alive (about 450 bytes each) and that hashing has to walk.
  */
 export function idToString(b: Buffer, off: number): string {
-  return idText(word(b, off), word(b, off + 4), word(b, off + 8), word(b, off + 12));
+  return idText(idWordAt(b, off), idWordAt(b, off + 4), idWordAt(b, off + 8), idWordAt(b, off + 12));
 }
 
 /** Writes the 16 bytes of a canonical ID at `off`. */

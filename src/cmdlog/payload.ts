@@ -3,7 +3,8 @@ import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
 import { MAX_NAME_LENGTH, NAME_BYTE } from '../protocol/vocabulary.js';
 import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
-import { idToString, isV4Id, writeId } from './job-id.js';
+import { idText } from '../jobs/id-words.js';
+import { idWordAt, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
 import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 } from './varint.js';
 
@@ -141,8 +142,13 @@ export class PayloadDecoder implements RestoredJob {
   type = 0;
   /** Where the 16-byte ID starts: right after the type byte in every payload. */
   idAt = 0;
-  /** The ID, canonical text. */
-  id = '';
+  /** The ID's words (id-words.ts), as the record gave them; 0 for a pause/resume record. */
+  id0 = 0;
+  id1 = 0;
+  id2 = 0;
+  id3 = 0;
+  /** The ID's text once asked for; a replayed add never asks, the engine takes the words. */
+  private text: string | null = '';
   /*
    * The job of an add/schedule record: the decoder is the RestoredJob itself, so that a
    * replayed add allocates no object of its own for the engine to copy from.
@@ -245,7 +251,7 @@ export class PayloadDecoder implements RestoredJob {
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
     if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
     if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
-    this.id = idToString(buf, idAt);
+    this.setId(buf, idAt);
     this.name = this.queueName(nameAt, nameLength);
     this.ttr = ttr;
     this.ttl = ttl;
@@ -267,7 +273,7 @@ export class PayloadDecoder implements RestoredJob {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
     if (length > MAX_BLOCK) throw new DecodeError('Invalid Result');
-    this.id = idToString(buf, idAt);
+    this.setId(buf, idAt);
     this.result = buf.toString('latin1', at, at + length);
   }
 
@@ -275,7 +281,7 @@ export class PayloadDecoder implements RestoredJob {
     const idAt = this.need(ID_LENGTH);
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if ((type === RecordType.Delete || type === RecordType.Retry) && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
   }
 
   private decodeTouch(): void {
@@ -284,7 +290,7 @@ export class PayloadDecoder implements RestoredJob {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.ttr = ttr;
   }
 
@@ -294,7 +300,7 @@ export class PayloadDecoder implements RestoredJob {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     if (delayMs < 1 || delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.delayMs = delayMs;
   }
 
@@ -308,7 +314,7 @@ export class PayloadDecoder implements RestoredJob {
     if (delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
     if (maxDelayMs > MAX_TTR) throw new DecodeError('Invalid Retry Max Delay');
     if (jitterPercent > 100) throw new DecodeError('Invalid Retry Jitter');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.retryDelay = { delayMs, maxDelayMs, jitterPercent };
   }
 
@@ -318,8 +324,22 @@ export class PayloadDecoder implements RestoredJob {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (length < 1 || length > MAX_NAME_LENGTH) throw new DecodeError('Invalid Name');
     for (let i = at; i < at + length; i++) if (NAME_BYTE[this.buf[i]!] === 0) throw new DecodeError('Invalid Name');
-    this.id = '';
+    this.id0 = this.id1 = this.id2 = this.id3 = 0;
+    this.text = '';
     this.queue = this.buf.toString('latin1', at, at + length);
+  }
+
+  /** The ID, canonical text ('' for a pause/resume record). */
+  get id(): string {
+    return (this.text ??= idText(this.id0, this.id1, this.id2, this.id3));
+  }
+
+  private setId(buf: Buffer, at: number): void {
+    this.id0 = idWordAt(buf, at);
+    this.id1 = idWordAt(buf, at + 4);
+    this.id2 = idWordAt(buf, at + 8);
+    this.id3 = idWordAt(buf, at + 12);
+    this.text = null;
   }
 
   /** The queue name at `buf[at, at+length)` (already validated). */

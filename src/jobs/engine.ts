@@ -402,21 +402,7 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     queue.used = true;
-    const job = Job.create(
-      spec.id,
-      queue.name,
-      spec.ttr,
-      spec.ttl,
-      spec.priority,
-      spec.maxAttempts,
-      spec.maxFails,
-      spec.payload,
-      spec.createdSec,
-      spec.createdNsec,
-      spec.timeSec,
-      spec.timeNsec,
-      false,
-    );
+    const job = Job.restore(spec, queue.name);
     const old = this.jobs.set(job);
     this.heldBytes += jobBytes(job);
     if (old !== undefined) {
