@@ -74,7 +74,22 @@ export class JobTable {
 
   /** Removes the job with this ID; returns whether there was one. */
   delete(id: string): boolean {
-    let hole = this.findText(id);
+    return this.deleteSlot(this.findText(id));
+  }
+
+  /** Removes whichever job holds this job's ID (the job itself, unless it was replaced); returns whether one did. */
+  remove(job: Job): boolean {
+    return this.deleteSlot(this.find(job.id0, job.id1, job.id2, job.id3));
+  }
+
+  /** True when this very job is the one held under its ID. */
+  holds(job: Job): boolean {
+    const slot = this.find(job.id0, job.id1, job.id2, job.id3);
+    return slot >= 0 && this.jobs[slot] === job;
+  }
+
+  private deleteSlot(slot: number): boolean {
+    let hole = slot;
     if (hole < 0) return false;
     const { tags, jobs } = this;
     const mask = tags.length - 1;
@@ -101,10 +116,11 @@ export class JobTable {
 
   /** Slot of the canonical ID, or -1. */
   private findText(id: string): number {
-    const id0 = idWord(id, 0);
-    const id1 = idWord(id, 1);
-    const id2 = idWord(id, 2);
-    const id3 = idWord(id, 3);
+    return this.find(idWord(id, 0), idWord(id, 1), idWord(id, 2), idWord(id, 3));
+  }
+
+  /** Slot of the ID with these words, or -1. */
+  private find(id0: number, id1: number, id2: number, id3: number): number {
     const tag = this.hash(id0, id1, id2, id3);
     const { tags, jobs } = this;
     const mask = tags.length - 1;
