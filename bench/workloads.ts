@@ -353,6 +353,15 @@ async function latencyWorkload(cfg: BenchConfig): Promise<Row[]> {
   ];
 }
 
+/** How long after a load or a restart RSS is read: what the process holds once it has settled, not its peak. */
+const RSS_SETTLE_MS = 2000;
+/**
+ * How long the first restart of each side is then left idle, its RSS read every second:
+ * V8 gives back the garbage of a replay only when its memory reducer runs, some 25–30 s
+ * after the heap stopped growing (measured), so the lowest reading in this time is the
+ * settled figure.
+ */
+const RSS_IDLE_MS = 40_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number): string => (bytes < 1048576 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1048576).toFixed(0)} MiB`);
 
@@ -479,34 +488,55 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
       ? startWorkq(cfg.workq!, { dir: d, sync: 'interval', segmentSize: spec.segmentSize, timeoutMs })
       : startBeanstalkd({ dir: d, fsyncMs: 1000, timeoutMs });
   const dirs = new Map(protocols.map((p) => [p, { log: freshDir(cfg, `replay-${p}`), empty: freshDir(cfg, `empty-${p}`) }]));
-  const loaded = new Map<Protocol, { units: number; bytes: number; files: number }>();
-  const samples = new Map<Protocol, Array<Sample & { seconds: number }>>(protocols.map((p) => [p, []]));
+  const loaded = new Map<Protocol, { units: number; bytes: number; files: number; rss: number }>();
+  const samples = new Map<Protocol, Array<Sample & { seconds: number; rss: number }>>(protocols.map((p) => [p, []]));
+  const settled = new Map<Protocol, { rss: number; afterMs: number }>();
   try {
     for (const protocol of protocols) {
       cfg.log(`${spec.workload}: loading ${protocol}…`);
       const { log } = dirs.get(protocol)!;
-      const r = await onServer(
+      const { r, rss } = await onServer(
         () => start(protocol, log),
-        (p) => addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS),
+        async (p) => {
+          const r = await addLoad(protocol, p.port, jobs, cfg, UNBOUNDED_SECONDS);
+          await sleep(RSS_SETTLE_MS);
+          return { r, rss: p.rss() };
+        },
       );
-      loaded.set(protocol, { units: r.units, bytes: dirBytes(log), files: logFiles(log) });
+      loaded.set(protocol, { units: r.units, bytes: dirBytes(log), files: logFiles(log), rss });
     }
     for (let run = 0; run < cfg.repeat; run++) {
       for (const protocol of protocols) {
         const { log, empty } = dirs.get(protocol)!;
-        const { units, bytes, files } = loaded.get(protocol)!;
+        const { units, bytes, files, rss: loadedRss } = loaded.get(protocol)!;
         const emptyMs = await onServer(
           () => start(protocol, empty),
           (p) => Promise.resolve(p.readyMs),
         );
-        const { readyMs, replayed } = await onServer(
+        const { readyMs, replayed, rss } = await onServer(
           () => start(protocol, log, UNBOUNDED_SECONDS * 1000),
-          async (p) => ({ readyMs: p.readyMs, replayed: await readyJobs(protocol, p.port, 'q') }),
+          async (p) => {
+            const readyMs = p.readyMs;
+            const replayed = await readyJobs(protocol, p.port, 'q');
+            await sleep(RSS_SETTLE_MS);
+            const rss = p.rss();
+            if (run === 0 && spec.segmentSize === undefined) {
+              let low = { rss, afterMs: RSS_SETTLE_MS };
+              for (let ms = RSS_SETTLE_MS + 1000; ms <= RSS_IDLE_MS; ms += 1000) {
+                await sleep(1000);
+                const now = p.rss();
+                if (now < low.rss) low = { rss: now, afterMs: ms };
+              }
+              settled.set(protocol, low);
+            }
+            return { readyMs, replayed, rss };
+          },
         );
         const sample = {
           value: units / ((readyMs - emptyMs) / 1000),
           seconds: readyMs / 1000,
-          note: `${units.toLocaleString('en-US')} jobs, log ${mib(bytes)} in ${files.toLocaleString('en-US')} files, answered after ${(readyMs / 1000).toFixed(2)} s (empty log: ${(emptyMs / 1000).toFixed(2)} s), ${replayed ?? '?'} ready after restart`,
+          rss,
+          note: `${units.toLocaleString('en-US')} jobs, log ${mib(bytes)} in ${files.toLocaleString('en-US')} files, answered after ${(readyMs / 1000).toFixed(2)} s (empty log: ${(emptyMs / 1000).toFixed(2)} s), ${replayed ?? '?'} ready after restart, RSS ${mib(rss)} (${mib(loadedRss)} after the adds)`,
         };
         samples.get(protocol)!.push(sample);
         cfg.log(`${spec.workload} run ${run + 1}/${cfg.repeat}: ${protocol} ${fmt(sample.value)} (${sample.note})`);
@@ -520,11 +550,18 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
   }
   const seconds: Record<Protocol, number | null> = { workq: null, beanstalk: null };
   const values: Record<Protocol, number | null> = { workq: null, beanstalk: null };
+  const rss: Record<Protocol, number | null> = { workq: null, beanstalk: null };
+  const rssNotes: Partial<Record<Protocol, string>> = {};
   const notes: Partial<Record<Protocol, string>> = {};
   for (const [protocol, list] of samples) {
     const median = medianSample(list);
     seconds[protocol] = median.seconds;
     values[protocol] = median.value;
+    const rssRuns = list.map((s) => s.rss);
+    rss[protocol] = rssRuns.sort((a, b) => a - b)[Math.floor(rssRuns.length / 2)]! / 1048576;
+    const low = settled.get(protocol);
+    const settledNote = low === undefined ? '' : `; first restart left idle ${RSS_IDLE_MS / 1000} s: lowest ${mib(low.rss)}, ${low.afterMs / 1000} s after it answered`;
+    rssNotes[protocol] = `after the adds ${mib(loaded.get(protocol)!.rss)}; after each restart ${list.map((s) => mib(s.rss)).join(' / ')}${settledNote}`;
     notes[protocol] = `median run: ${median.note}${runsNote(list)}`;
   }
   if (spec.workqOnly !== undefined) notes.beanstalk = spec.workqOnly;
@@ -544,6 +581,14 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
       beanstalkd: values.beanstalk,
       digits: 0,
       note: sideNotes(notes),
+    },
+    {
+      workload: spec.workload,
+      metric: `RSS MiB ${RSS_SETTLE_MS / 1000} s after the restart answered, median (lower is better)`,
+      workq: rss.workq,
+      beanstalkd: rss.beanstalk,
+      digits: 0,
+      note: sideNotes(rssNotes),
     },
   ];
 }

@@ -1,8 +1,10 @@
+import { Job } from '../jobs/job.js';
 import type { RetryDelay } from '../jobs/retry-delay.js';
 import type { RestoredJob } from '../jobs/types.js';
 import { MAX_NAME_LENGTH, NAME_BYTE } from '../protocol/vocabulary.js';
 import { TIME_LENGTH, readGoTimeNsec, readGoTimeSec, toMs, writeGoTime } from './go-time.js';
-import { idToString, isV4Id, writeId } from './job-id.js';
+import { idText } from '../jobs/id-words.js';
+import { idWordAt, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
 import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 } from './varint.js';
 
@@ -48,7 +50,8 @@ export function jobPayloadLength(job: JobFields): number {
 
 export function writeJobPayload(buf: Buffer, off: number, type: number, job: JobFields): number {
   buf[off++] = type;
-  off = writeId(buf, off, job.id);
+  // A Job holds its ID as bytes: copying them spares making its text and parsing it back.
+  off = job instanceof Job ? job.writeId(buf, off) : writeId(buf, off, job.id);
   off = writeUvarint(buf, off, job.name.length);
   off += buf.write(job.name, off, 'latin1');
   off = writeUvarint(buf, off, job.ttr);
@@ -134,19 +137,36 @@ class DecodeError extends Error {}
  * decoder serves a whole replay, and its fields describe the payload decoded last, so
  * a record costs no wrapper object, only the strings and the job it yields.
  */
-export class PayloadDecoder {
+export class PayloadDecoder implements RestoredJob {
   /** Record type byte. */
   type = 0;
   /** Where the 16-byte ID starts: right after the type byte in every payload. */
   idAt = 0;
-  /** The ID, canonical text. */
-  id = '';
-  /** The job of an add/schedule record: a new object each time. */
-  job: RestoredJob | null = null;
+  /** The ID's words (id-words.ts), as the record gave them; 0 for a pause/resume record. */
+  id0 = 0;
+  id1 = 0;
+  id2 = 0;
+  id3 = 0;
+  /** The ID's text once asked for; a replayed add never asks, the engine takes the words. */
+  private text: string | null = '';
+  /*
+   * The job of an add/schedule record: the decoder is the RestoredJob itself, so that a
+   * replayed add allocates no object of its own for the engine to copy from.
+   */
+  name = '';
+  /** The TTR of an add/schedule record; the lease length of a touch record. */
+  ttr = 0;
+  ttl = 0;
+  priority = 0;
+  maxAttempts = 0;
+  maxFails = 0;
+  payload = '';
+  createdSec = 0;
+  createdNsec = 0;
+  timeSec = 0;
+  timeNsec = 0;
   /** The result of a complete/fail record. */
   result = '';
-  /** The lease length of a touch record. */
-  ttr = 0;
   /** The delay of a retry-at record. */
   delayMs = 0;
   /** The retry delay of a retry-delay record: a new object each time. */
@@ -166,7 +186,6 @@ export class PayloadDecoder {
     this.pos = start + 1;
     this.end = end;
     this.idAt = start + 1;
-    this.job = null;
     this.result = '';
     const type = buf[start]!;
     this.type = type;
@@ -218,7 +237,7 @@ export class PayloadDecoder {
     const nameAt = this.need(nameLength);
     const ttr = this.uvarintLow32();
     const ttl = this.uvarint();
-    const priority = this.priority();
+    const priority = this.readPriority();
     const maxAttempts = this.uvarintLow8();
     const maxFails = this.uvarintLow8();
     const payloadLength = this.uvarint();
@@ -232,21 +251,18 @@ export class PayloadDecoder {
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
     if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
     if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
-    this.id = idToString(buf, idAt);
-    this.job = {
-      id: this.id,
-      name: this.name(nameAt, nameLength),
-      ttr,
-      ttl,
-      priority,
-      maxAttempts,
-      maxFails,
-      payload: buf.toString('latin1', payloadAt, payloadAt + payloadLength),
-      createdSec: readGoTimeSec(buf, createdAt),
-      createdNsec: readGoTimeNsec(buf, createdAt),
-      timeSec: readGoTimeSec(buf, timeAt),
-      timeNsec: readGoTimeNsec(buf, timeAt),
-    };
+    this.setId(buf, idAt);
+    this.name = this.queueName(nameAt, nameLength);
+    this.ttr = ttr;
+    this.ttl = ttl;
+    this.priority = priority;
+    this.maxAttempts = maxAttempts;
+    this.maxFails = maxFails;
+    this.payload = buf.toString('latin1', payloadAt, payloadAt + payloadLength);
+    this.createdSec = readGoTimeSec(buf, createdAt);
+    this.createdNsec = readGoTimeNsec(buf, createdAt);
+    this.timeSec = readGoTimeSec(buf, timeAt);
+    this.timeNsec = readGoTimeNsec(buf, timeAt);
   }
 
   private decodeResult(): void {
@@ -257,7 +273,7 @@ export class PayloadDecoder {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(buf, idAt)) throw new DecodeError('Invalid ID');
     if (length > MAX_BLOCK) throw new DecodeError('Invalid Result');
-    this.id = idToString(buf, idAt);
+    this.setId(buf, idAt);
     this.result = buf.toString('latin1', at, at + length);
   }
 
@@ -265,7 +281,7 @@ export class PayloadDecoder {
     const idAt = this.need(ID_LENGTH);
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if ((type === RecordType.Delete || type === RecordType.Retry) && !isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
   }
 
   private decodeTouch(): void {
@@ -274,7 +290,7 @@ export class PayloadDecoder {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     if (ttr < 1 || ttr > MAX_TTR) throw new DecodeError('Invalid TTR');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.ttr = ttr;
   }
 
@@ -284,7 +300,7 @@ export class PayloadDecoder {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (!isV4Id(this.buf, idAt)) throw new DecodeError('Invalid ID');
     if (delayMs < 1 || delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.delayMs = delayMs;
   }
 
@@ -298,7 +314,7 @@ export class PayloadDecoder {
     if (delayMs > MAX_TTR) throw new DecodeError('Invalid Retry Delay');
     if (maxDelayMs > MAX_TTR) throw new DecodeError('Invalid Retry Max Delay');
     if (jitterPercent > 100) throw new DecodeError('Invalid Retry Jitter');
-    this.id = idToString(this.buf, idAt);
+    this.setId(this.buf, idAt);
     this.retryDelay = { delayMs, maxDelayMs, jitterPercent };
   }
 
@@ -308,12 +324,26 @@ export class PayloadDecoder {
     if (this.pos !== this.end) throw new DecodeError('trailing garbage detected');
     if (length < 1 || length > MAX_NAME_LENGTH) throw new DecodeError('Invalid Name');
     for (let i = at; i < at + length; i++) if (NAME_BYTE[this.buf[i]!] === 0) throw new DecodeError('Invalid Name');
-    this.id = '';
+    this.id0 = this.id1 = this.id2 = this.id3 = 0;
+    this.text = '';
     this.queue = this.buf.toString('latin1', at, at + length);
   }
 
+  /** The ID, canonical text ('' for a pause/resume record). */
+  get id(): string {
+    return (this.text ??= idText(this.id0, this.id1, this.id2, this.id3));
+  }
+
+  private setId(buf: Buffer, at: number): void {
+    this.id0 = idWordAt(buf, at);
+    this.id1 = idWordAt(buf, at + 4);
+    this.id2 = idWordAt(buf, at + 8);
+    this.id3 = idWordAt(buf, at + 12);
+    this.text = null;
+  }
+
   /** The queue name at `buf[at, at+length)` (already validated). */
-  private name(at: number, length: number): string {
+  private queueName(at: number, length: number): string {
     const last = this.lastName;
     if (last.length === length) {
       let i = 0;
@@ -364,7 +394,7 @@ export class PayloadDecoder {
     return x <= 0xff ? x : lowBits(this.buf, start, 8);
   }
 
-  private priority(): number {
+  private readPriority(): number {
     const start = this.pos;
     const u = this.uvarint();
     return u <= Number.MAX_SAFE_INTEGER ? unzigzag32(u) : zigzagLow32(this.buf, start);
@@ -390,7 +420,23 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
   switch (d.type) {
     case RecordType.Add:
     case RecordType.Schedule:
-      return { type: d.type, job: d.job! };
+      return {
+        type: d.type,
+        job: {
+          id: d.id,
+          name: d.name,
+          ttr: d.ttr,
+          ttl: d.ttl,
+          priority: d.priority,
+          maxAttempts: d.maxAttempts,
+          maxFails: d.maxFails,
+          payload: d.payload,
+          createdSec: d.createdSec,
+          createdNsec: d.createdNsec,
+          timeSec: d.timeSec,
+          timeNsec: d.timeNsec,
+        },
+      };
     case RecordType.Complete:
     case RecordType.Fail:
       return { type: d.type, id: d.id, result: d.result };

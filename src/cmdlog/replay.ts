@@ -254,48 +254,47 @@ function isZeroFilled(buf: Buffer): boolean {
 
 /** Applies the record just decoded, found at `pos` of `buf`, which holds `file` from offset `base`. */
 function applyRecord(ctx: ReplayContext, engine: ReplayTarget, decoder: PayloadDecoder, buf: Buffer, file: string, pos: number, base: number): void {
-  const id = decoder.id;
   let failure: RestoreError | 'unknown' | null = null;
   switch (decoder.type) {
     case RecordType.Add:
     case RecordType.Schedule:
-      if (engine.restore(decoder.job!, ctx.now) === 'replaced') {
-        ctx.logger.warn({ file, offset: base + pos, id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
+      if (engine.restore(decoder, ctx.now) === 'replaced') {
+        ctx.logger.warn({ file, offset: base + pos, id: decoder.id }, 'cmdlog: second add for a live job ID, the later record replaces the job');
       }
       break;
     case RecordType.Complete:
-      failure = engine.restoreComplete(id, decoder.result);
+      failure = engine.restoreComplete(decoder.id, decoder.result);
       break;
     case RecordType.Fail:
-      failure = engine.restoreFail(id, decoder.result);
+      failure = engine.restoreFail(decoder.id, decoder.result);
       break;
     case RecordType.StartAttempt:
-      failure = engine.restoreStartAttempt(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      failure = engine.restoreStartAttempt(decoder.id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
     case RecordType.Delete:
-      engine.restoreDelete(id);
+      engine.restoreDelete(decoder.id);
       break;
     case RecordType.Expire:
-      engine.restoreExpire(id);
+      engine.restoreExpire(decoder.id);
       break;
     case RecordType.TimeoutAttempt:
-      engine.restoreTimeoutAttempt(id);
+      engine.restoreTimeoutAttempt(decoder.id);
       break;
     case RecordType.Touch:
-      engine.restoreTouch(id, decoder.ttr, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      engine.restoreTouch(decoder.id, decoder.ttr, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
     case RecordType.Pause:
     case RecordType.Resume:
       engine.restorePause(decoder.queue, decoder.type === RecordType.Pause);
       break;
     case RecordType.RetryAt:
-      engine.restoreRetryAt(id, decoder.delayMs, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      engine.restoreRetryAt(decoder.id, decoder.delayMs, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
     case RecordType.RetryDelay:
-      engine.restoreRetryDelay(id, decoder.retryDelay!);
+      engine.restoreRetryDelay(decoder.id, decoder.retryDelay!);
       break;
     case RecordType.Retry:
-      engine.restoreRetry(id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
+      engine.restoreRetry(decoder.id, toMs(readGoTimeSec(buf, pos), readGoTimeNsec(buf, pos)));
       break;
   }
   if (failure !== null && failure !== 'unknown') throw new CmdlogCorruptError(file, base + pos, RESTORE_MESSAGES[failure]);

@@ -402,21 +402,7 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     queue.used = true;
-    const job = Job.create(
-      spec.id,
-      queue.name,
-      spec.ttr,
-      spec.ttl,
-      spec.priority,
-      spec.maxAttempts,
-      spec.maxFails,
-      spec.payload,
-      spec.createdSec,
-      spec.createdNsec,
-      spec.timeSec,
-      spec.timeNsec,
-      false,
-    );
+    const job = Job.restore(spec, queue.name);
     const old = this.jobs.set(job);
     this.heldBytes += jobBytes(job);
     if (old !== undefined) {
@@ -784,7 +770,7 @@ export class Engine implements EngineApi {
   }
 
   private dropJob(job: Job): void {
-    this.jobs.delete(job.id);
+    this.jobs.remove(job);
     this.heldBytes -= jobBytes(job);
   }
 
@@ -827,7 +813,7 @@ export class Engine implements EngineApi {
   }
 
   private removeRunJob(job: Job): void {
-    if (this.jobs.get(job.id) !== job) return;
+    if (!this.jobs.holds(job)) return;
     this.removeJob(job);
     this.journal?.expire(job.id);
   }
@@ -880,7 +866,7 @@ export class Engine implements EngineApi {
       return;
     }
     const job = w.job;
-    if (w.phase === RunPhase.WaitTimeout && this.jobs.get(job.id) === job && job.state === JobState.Leased) {
+    if (w.phase === RunPhase.WaitTimeout && this.jobs.holds(job) && job.state === JobState.Leased) {
       // docs/protocol.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
       w.phase = RunPhase.LeaseTtr;
       w.deadline = this.deadlineOf(job);

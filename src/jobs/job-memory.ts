@@ -4,7 +4,8 @@ import type { Job } from './job.js';
  * Heap a job costs beyond its payload and result: the Job object, its ID string, its
  * slots in the job table, its heaps and lists, and the extra record of a finished job.
  * Measured in process (node --expose-gc, 300k jobs with empty payloads, heapUsed after
- * gc): 241 bytes per added job, 302 per completed one; rounded up.
+ * gc): 241 bytes per added job, 302 per completed one, before IDs were kept as words,
+ * which took 32 bytes off every job (bench/memory-inproc.ts); rounded up.
  */
 export const JOB_OVERHEAD_BYTES = 320;
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { idWord } from './id-words.js';
 import type { Job } from './job.js';
 
 /** Slots of a fresh table; always a power of two. */
@@ -7,8 +8,8 @@ const MIN_CAPACITY = 1024;
 const MAX_LOAD = 0.7;
 /** …and halves when less than this share is. */
 const MIN_LOAD = 0.1;
-/** Hashed words per ID: a canonical ID is 36 characters, four to a word. */
-const MULTIPLIERS = 16;
+/** Words per ID (id-words.ts). */
+const MULTIPLIERS = 4;
 
 /**
  * Every job by ID: an open-addressing hash table with linear probing.
@@ -20,9 +21,10 @@ const MULTIPLIERS = 16;
  * `set` also answers in the same probe whether the ID was taken, so replay looks each
  * ID up once instead of twice.
  *
- * IDs are chosen by clients, so the hash mixes every character with secret random
- * multipliers: where an ID lands cannot be predicted, so a client cannot make IDs pile
- * up in one run of slots.
+ * IDs are chosen by clients, so the hash mixes the ID's four words (id-words.ts, as the
+ * job holds them) with secret random multipliers: where an ID lands cannot be predicted,
+ * so a client cannot make IDs pile up in one run of slots. An ID given as text is turned
+ * into words once per call, and compared with a job's words without making a string.
  */
 export class JobTable {
   /** Hash of the job in each slot, its low bit set; 0 marks an empty slot. */
@@ -38,18 +40,18 @@ export class JobTable {
   }
 
   get(id: string): Job | undefined {
-    const slot = this.find(id, this.hash(id));
+    const slot = this.findText(id);
     return slot < 0 ? undefined : (this.jobs[slot] as Job);
   }
 
   has(id: string): boolean {
-    return this.find(id, this.hash(id)) >= 0;
+    return this.findText(id) >= 0;
   }
 
   /** Puts the job under its ID; returns the job that held the ID before, if one did. */
   set(job: Job): Job | undefined {
-    const id = job.id;
-    const tag = this.hash(id);
+    const { id0, id1, id2, id3 } = job;
+    const tag = this.hash(id0, id1, id2, id3);
     const { tags, jobs } = this;
     const mask = tags.length - 1;
     for (let slot = (tag >>> this.shift) & mask; ; slot = (slot + 1) & mask) {
@@ -62,7 +64,7 @@ export class JobTable {
       }
       if (t === tag) {
         const old = jobs[slot] as Job;
-        if (old.id === id) {
+        if (old.id0 === id0 && old.id1 === id1 && old.id2 === id2 && old.id3 === id3) {
           jobs[slot] = job;
           return old;
         }
@@ -72,7 +74,22 @@ export class JobTable {
 
   /** Removes the job with this ID; returns whether there was one. */
   delete(id: string): boolean {
-    let hole = this.find(id, this.hash(id));
+    return this.deleteSlot(this.findText(id));
+  }
+
+  /** Removes whichever job holds this job's ID (the job itself, unless it was replaced); returns whether one did. */
+  remove(job: Job): boolean {
+    return this.deleteSlot(this.find(job.id0, job.id1, job.id2, job.id3));
+  }
+
+  /** True when this very job is the one held under its ID. */
+  holds(job: Job): boolean {
+    const slot = this.find(job.id0, job.id1, job.id2, job.id3);
+    return slot >= 0 && this.jobs[slot] === job;
+  }
+
+  private deleteSlot(slot: number): boolean {
+    let hole = slot;
     if (hole < 0) return false;
     const { tags, jobs } = this;
     const mask = tags.length - 1;
@@ -97,31 +114,30 @@ export class JobTable {
     for (const job of this.jobs) if (job !== null) yield job;
   }
 
-  /** Slot of the ID, or -1. */
-  private find(id: string, tag: number): number {
+  /** Slot of the canonical ID, or -1. */
+  private findText(id: string): number {
+    return this.find(idWord(id, 0), idWord(id, 1), idWord(id, 2), idWord(id, 3));
+  }
+
+  /** Slot of the ID with these words, or -1. */
+  private find(id0: number, id1: number, id2: number, id3: number): number {
+    const tag = this.hash(id0, id1, id2, id3);
     const { tags, jobs } = this;
     const mask = tags.length - 1;
     for (let slot = (tag >>> this.shift) & mask; ; slot = (slot + 1) & mask) {
       const t = tags[slot]!;
       if (t === 0) return -1;
-      if (t === tag && (jobs[slot] as Job).id === id) return slot;
+      if (t === tag) {
+        const job = jobs[slot] as Job;
+        if (job.id0 === id0 && job.id1 === id1 && job.id2 === id2 && job.id3 === id3) return slot;
+      }
     }
   }
 
-  /** Multiply-add over the characters four at a time, with the low bit set so no hash is 0. */
-  private hash(id: string): number {
+  /** Multiply-add over the ID's words, with the low bit set so no hash is 0. */
+  private hash(id0: number, id1: number, id2: number, id3: number): number {
     const mul = this.mul;
-    const n = id.length;
-    let h = n;
-    let m = 0;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const w = id.charCodeAt(i) | (id.charCodeAt(i + 1) << 8) | (id.charCodeAt(i + 2) << 16) | (id.charCodeAt(i + 3) << 24);
-      h += Math.imul(w, mul[m]!);
-      m = (m + 1) & (MULTIPLIERS - 1);
-    }
-    for (; i < n; i++) h += Math.imul(id.charCodeAt(i), mul[(m + i) & (MULTIPLIERS - 1)]!);
-    return h | 1;
+    return (Math.imul(id0, mul[0]!) + Math.imul(id1, mul[1]!) + Math.imul(id2, mul[2]!) + Math.imul(id3, mul[3]!)) | 1;
   }
 
   private resize(capacity: number): void {

@@ -1,4 +1,6 @@
+import { idText, idWord, writeIdWords } from './id-words.js';
 import type { RetryDelay } from './retry-delay.js';
+import type { RestoredJob } from './types.js';
 import { floorMs } from './wall-time.js';
 
 /** Job states as numbered on the wire (docs/protocol.md 7.1). */
@@ -50,20 +52,26 @@ class JobExtra {
  * what it needs as fields; the rest is packed into `bits` or lives in a JobExtra, behind
  * accessors, and its pending deadline lives in the engine's deadline heap.
  *
- * Jobs are made by `Job.create`, never by `new`: it builds each one as an object
- * literal with this class as its prototype, every field in one order, so all jobs share
+ * Jobs are made by `Job.create` or `Job.restore`, never by `new`: both build each one as an object
+ * literal (in `make`) with this class as its prototype, every field in one order, so all jobs share
  * one hidden class. A literal, unlike `new`, has an allocation site that V8 watches:
  * seeing nearly every job outlive its first young-generation collection, V8 then
  * allocates jobs in the old generation directly. Made by `new`, each job was copied
  * twice by the young-generation collector, about a quarter of a million-job replay.
+ *
+ * The ID is kept as its 16 bytes in four small-integer fields (id-words.ts): `id` makes
+ * its text when read.
  *
  * Wall-clock instants that the log stores with nanosecond precision (created, the
  * scheduled time) are kept as whole Unix seconds plus nanoseconds, as Go does, so a
  * record written here carries exactly what the wire or the log gave us.
  */
 export class Job {
-  /** Canonical lowercase 8-4-4-4-12 form; the key of the job table. */
-  declare readonly id: string;
+  /** The ID's bytes as words (id-words.ts); the key of the job table. */
+  declare readonly id0: number;
+  declare readonly id1: number;
+  declare readonly id2: number;
+  declare readonly id3: number;
   declare readonly name: string;
   declare readonly ttr: number;
   /** 0 for a `run` job, which has no TTL. */
@@ -100,9 +108,56 @@ export class Job {
     timeNsec: number,
     foreground: boolean,
   ): Job {
+    return Job.make(idWord(id, 0), idWord(id, 1), idWord(id, 2), idWord(id, 3), name, ttr, ttl, priority, maxAttempts, maxFails, payload, createdSec, createdNsec, timeSec, timeNsec, foreground);
+  }
+
+  /** The job of a replayed add/schedule record, in queue `name`; its ID taken from the record's words when it gives them. */
+  static restore(spec: RestoredJob, name: string): Job {
+    return Job.make(
+      spec.id0 ?? idWord(spec.id, 0),
+      spec.id1 ?? idWord(spec.id, 1),
+      spec.id2 ?? idWord(spec.id, 2),
+      spec.id3 ?? idWord(spec.id, 3),
+      name,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      spec.payload,
+      spec.createdSec,
+      spec.createdNsec,
+      spec.timeSec,
+      spec.timeNsec,
+      false,
+    );
+  }
+
+  /** Every job is made here: one allocation site (see above). */
+  private static make(
+    id0: number,
+    id1: number,
+    id2: number,
+    id3: number,
+    name: string,
+    ttr: number,
+    ttl: number,
+    priority: number,
+    maxAttempts: number,
+    maxFails: number,
+    payload: string,
+    createdSec: number,
+    createdNsec: number,
+    timeSec: number,
+    timeNsec: number,
+    foreground: boolean,
+  ): Job {
     const job = {
       __proto__: Job.prototype,
-      id,
+      id0,
+      id1,
+      id2,
+      id3,
       name,
       ttr,
       ttl,
@@ -117,6 +172,16 @@ export class Job {
       extra: timeSec !== 0 || timeNsec !== 0 ? new JobExtra(timeSec, timeNsec) : null,
     };
     return job as unknown as Job;
+  }
+
+  /** Canonical lowercase 8-4-4-4-12 form, made on each read. */
+  get id(): string {
+    return idText(this.id0, this.id1, this.id2, this.id3);
+  }
+
+  /** Writes the ID's 16 bytes at `off`; returns the offset after them. */
+  writeId(buf: Uint8Array, off: number): number {
+    return writeIdWords(buf, off, this.id0, this.id1, this.id2, this.id3);
   }
 
   get state(): JobState {

@@ -84,6 +84,11 @@ export interface RestoredJob extends NewJob {
   createdNsec: number;
   timeSec: number;
   timeNsec: number;
+  /** The ID's bytes as words (id-words.ts), when the record gave them: the job is then made without reading `id`. */
+  id0?: number;
+  id1?: number;
+  id2?: number;
+  id3?: number;
 }
 
 export type Cancel = () => void;
