@@ -41,6 +41,8 @@ export interface DurableLog {
 
 /** An item that arrived behind a waiting command: a frame, a framing error, or the end of the framing. */
 type Backlogged = Frame | ClientError | typeof CLOSE;
+/** The commands that may wait. */
+type WaitRequest = Extract<Request, { kind: 'lease' | 'result' | 'run' }>;
 const CLOSE = Symbol('close');
 
 /**
@@ -274,17 +276,9 @@ export class Connection implements ParserSink {
         return;
       }
       case 'lease':
-        this.leasing = true;
-        this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
-        return;
       case 'result':
-        this.waitOn(() => engine.result(request.id, request.timeout, this.onFinished));
-        return;
       case 'run':
-        this.waitOn(() => {
-          engine.run(request, this.onFinished);
-          return null;
-        });
+        this.waitOn(request);
         return;
       case 'inspect-job': {
         const job = engine.inspectJob(request.id);
@@ -376,12 +370,20 @@ export class Connection implements ParserSink {
    * Starts a blocking command. The engine may answer before it returns (a ready job, a
    * finished result); otherwise the connection holds back what follows until it does.
    */
-  private waitOn(start: () => Cancel | null): void {
+  private waitOn(request: WaitRequest): void {
+    const { engine } = this.host;
     this.waiting = WAITING;
     this.calling = true;
-    let cancel: Cancel | null;
+    let cancel: Cancel | null = null;
     try {
-      cancel = start();
+      if (request.kind === 'lease') {
+        this.leasing = true;
+        cancel = engine.lease(request.names, request.timeout, this.onLeased);
+      } else if (request.kind === 'result') {
+        cancel = engine.result(request.id, request.timeout, this.onFinished);
+      } else {
+        engine.run(request, this.onFinished);
+      }
     } finally {
       this.calling = false;
     }
