@@ -41,6 +41,21 @@ function latin1(buf: Buffer, start: number, end: number): string {
   return text;
 }
 
+/** Argument `index` of a line as a string: the one in `recent` if its bytes are the same, else a new one kept there. */
+function recentArg(recent: string[], buf: Buffer, start: number, end: number, index: number): string {
+  const n = end - start;
+  if (n > SHORT_TOKEN || index >= RECENT_TOKENS) return latin1(buf, start, end);
+  const last = recent[index]!;
+  if (last.length === n) {
+    let i = 0;
+    while (i < n && last.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return last;
+  }
+  const text = latin1(buf, start, end);
+  recent[index] = text;
+  return text;
+}
+
 /**
  * Push parser for the command stream of one connection (docs/protocol.md 2).
  * `feed` consumes every byte it is given and reports each command, framing error or
@@ -58,11 +73,11 @@ export class Parser {
 
   private tokens = new Int32Array(KEEP_TOKENS);
   /**
-   * The short argument strings of earlier lines by position: clients repeat the same
-   * queue names, TTRs, timeouts and sizes line after line, and a token equal to the last
-   * one at its place reuses that string instead of allocating its twin.
+   * The short argument strings of earlier lines by command and position: clients repeat
+   * the same queue names, TTRs, timeouts and sizes line after line, and a token equal to
+   * the last one at its place reuses that string instead of allocating its twin.
    */
-  private readonly recent: string[] = new Array<string>(RECENT_TOKENS).fill('');
+  private readonly recent: (string[] | undefined)[] = [];
 
   /** The block command being read: its block of `blockSize` bytes, then the CRLF. */
   private spec: CommandSpec | null = null;
@@ -269,29 +284,15 @@ export class Parser {
   private positionalArgs(spec: CommandSpec, buf: Buffer, count: number, positional: number): string[] {
     const tokens = this.tokens;
     const args: string[] = new Array<string>(positional);
+    const recent = (this.recent[spec.index] ??= new Array<string>(RECENT_TOKENS).fill(''));
     args[0] = spec.name;
     let a = 1;
     for (let t = 1; t < count; t++) {
       if (tokens[3 * t + 2]! >= 0) continue;
-      args[a] = this.arg(buf, tokens[3 * t]!, tokens[3 * t + 1]!, a);
+      args[a] = recentArg(recent, buf, tokens[3 * t]!, tokens[3 * t + 1]!, a);
       a++;
     }
     return args;
-  }
-
-  /** Positional argument `index` as a string, the one of an earlier line if its bytes are the same. */
-  private arg(buf: Buffer, start: number, end: number, index: number): string {
-    const n = end - start;
-    if (n > SHORT_TOKEN || index >= RECENT_TOKENS) return latin1(buf, start, end);
-    const last = this.recent[index]!;
-    if (last.length === n) {
-      let i = 0;
-      while (i < n && last.charCodeAt(i) === buf[start + i]) i++;
-      if (i === n) return last;
-    }
-    const text = latin1(buf, start, end);
-    this.recent[index] = text;
-    return text;
   }
 
   /**
