@@ -18,11 +18,15 @@
  * `--built` loads ROOT/dist/src (after `npx tsc -p tsconfig.json` in ROOT).
  */
 import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import inspector from 'node:inspector';
+import os from 'node:os';
 import path from 'node:path';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
+import { pino } from 'pino';
+import type { CommandLog } from '../src/cmdlog/index.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -62,6 +66,8 @@ class StandInSocket extends EventEmitter {
 }
 
 const PAYLOAD = 'x'.repeat(100);
+const logs: CommandLog[] = [];
+const dirs: string[] = [];
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 let serial = 0;
 const nextId = (): string => `00000000-0000-4000-8000-${(serial++).toString(16).padStart(12, '0')}`;
@@ -81,12 +87,13 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
   const { Engine } = (await import(moduleOf(root, 'jobs/engine'))) as typeof import('../src/jobs/engine.js');
   const { Connection } = (await import(moduleOf(root, 'server/connection'))) as typeof import('../src/server/connection.js');
   const { ServerStats } = (await import(moduleOf(root, 'server/stats'))) as typeof import('../src/server/stats.js');
-  const connect = (engine: InstanceType<typeof Engine>): StandInSocket => {
+  const { openCommandLog } = (await import(moduleOf(root, 'cmdlog/index'))) as typeof import('../src/cmdlog/index.js');
+  const connect = (engine: InstanceType<typeof Engine>, log: CommandLog | null = null): StandInSocket => {
     const stats = new ServerStats();
     stats.engine = engine;
     const host = {
       engine,
-      log: null,
+      log,
       startedAt: Date.now(),
       auth: null,
       idleTimeoutMs: 0,
@@ -105,6 +112,18 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
   const addEngine = new Engine({ now: () => Date.now() });
   const adder = connect(addEngine);
   let addInput: Buffer[] = [];
+
+  const durableEngine = new Engine({ now: () => Date.now() });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'alloc-inproc-'));
+  dirs.push(dir);
+  const log = await openCommandLog(
+    { dir, sync: 'interval', syncIntervalMs: 1000, segmentSize: 64 << 20, cleanIntervalMs: 60_000, logger: pino({ level: 'silent' }) },
+    durableEngine,
+  );
+  durableEngine.setJournal(log);
+  logs.push(log);
+  const durableAdder = connect(durableEngine, log);
+  let durableInput: Buffer[] = [];
 
   const cycleEngine = new Engine({ now: () => Date.now() });
   const feeder = connect(cycleEngine);
@@ -127,6 +146,14 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
       },
       run() {
         for (const chunk of addInput) adder.emit('data', chunk);
+      },
+    },
+    'durable add': {
+      prepare(n) {
+        durableInput = Array.from({ length: n }, () => bytes(`add ${nextId()} add 60000 3600000 100\r\n${PAYLOAD}\r\n`));
+      },
+      run() {
+        for (const chunk of durableInput) durableAdder.emit('data', chunk);
       },
     },
     'lease+complete': {
@@ -234,3 +261,5 @@ for (let i = 0; i < roots.length; i++) {
     for (const name of names) console.log(`  ${name}, top call sites:\n${(await sites(trees[i]![name]!, ops)).join('\n')}`);
   }
 }
+for (const log of logs) await log.close();
+for (const dir of dirs) await rm(dir, { recursive: true, force: true });

@@ -78,7 +78,8 @@ export class Connection implements ParserSink {
   private ended = false;
   private paused = false;
   private backlogBytes = 0;
-  /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
+  /** Replies taken from the writer and not yet handed to the socket (waiting for the log), oldest first, and their bytes. */
+  private readonly held: Buffer[] = [];
   private heldBytes = 0;
   private authenticated: boolean;
   /** Row in the command counts of the command being answered. */
@@ -483,12 +484,17 @@ export class Connection implements ParserSink {
       return;
     }
     this.heldBytes += chunk.length;
-    log.whenDurable(this.needSeq, () => {
-      this.heldBytes -= chunk.length;
-      this.write(chunk);
-      if (this.backlog.length > 0 && this.waiting === null) queueMicrotask(this.resume);
-    });
+    this.held.push(chunk);
+    log.whenDurable(this.needSeq, this.onDurable);
   }
+
+  /** The records the oldest held replies depend on are written: the log calls back once per whenDurable, in sequence order. */
+  private readonly onDurable = (): void => {
+    const chunk = this.held.shift()!;
+    this.heldBytes -= chunk.length;
+    this.write(chunk);
+    if (this.backlog.length > 0 && this.waiting === null) queueMicrotask(this.resume);
+  };
 
   private write(chunk: Buffer): void {
     if (this.socket.destroyed) return;
