@@ -1,7 +1,7 @@
 /**
  * Heap bytes the server allocates per command, without sockets:
  *
- *   node --max-semi-space-size=64 --import=tsx bench/alloc-inproc.ts [ROOT ...] [--ops N] [--repeat R] [--built] [--sites]
+ *   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --import=tsx bench/alloc-inproc.ts [ROOT ...] [--ops N] [--repeat R] [--built] [--sites]
  *
  * Connections of the tree under ROOT (default: this one) on one in-memory engine, each
  * with a stand-in socket, are fed prebuilt input (so the bench itself allocates nothing
