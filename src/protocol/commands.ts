@@ -4,8 +4,10 @@ import type { ClientError, CommandSpec } from './types.js';
  * The command table, one declarative row per command: arity and framing are checked from here before any
  * handler runs (docs/protocol.md 5.0), and the server reads `mutating`/`blocking` from it.
  */
+let specs = 0;
+/** The next row of the table; COMMANDS lists them in this order. */
 function spec(name: string, minArgs: number, maxArgs: number, blockError: ClientError | null, mutating: boolean, blocking: boolean): CommandSpec {
-  return Object.freeze({ name, minArgs, maxArgs, block: blockError !== null, blockError, mutating, blocking });
+  return Object.freeze({ name, index: specs++, minArgs, maxArgs, block: blockError !== null, blockError, mutating, blocking });
 }
 
 export const ADD = spec('add', 6, 6, 'invalid-payload-size', true, false);

@@ -68,7 +68,11 @@ function parseRetry(flags: string[] | null): RetryDelay | null | ClientError {
   return { delayMs, maxDelayMs, jitterPercent };
 }
 
-function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
+/** What a job gets with no flags; shared, so that a plain add allocates no flag object. */
+const NO_JOB_FLAGS: Readonly<JobFlags> = Object.freeze({ maxAttempts: 0, maxFails: 0, priority: 0, retry: null });
+
+function parseJobFlags(flags: string[] | null): Readonly<JobFlags> | ClientError {
+  if (flags === null) return NO_JOB_FLAGS;
   const attemptsText = flag(flags, 'max-attempts');
   const maxAttempts = attemptsText === undefined ? 0 : parseU8(attemptsText);
   if (maxAttempts === null) return 'invalid-max-attempts';
@@ -78,7 +82,7 @@ function parseJobFlags(flags: string[] | null): JobFlags | ClientError {
   const priorityText = flag(flags, 'priority');
   const priority = priorityText === undefined ? 0 : parseI32(priorityText);
   if (priority === null) return 'invalid-priority';
-  const retry = flags === null ? null : parseRetry(flags);
+  const retry = parseRetry(flags);
   if (typeof retry === 'string') return retry;
   return { maxAttempts, maxFails, priority, retry };
 }

@@ -59,6 +59,8 @@ export class ReplyWriter {
   /** Start of the bytes not yet taken. */
   private start = 0;
   private pos = 0;
+  /** The fixed line written first since the last take; it is all there is to take while the length says so. */
+  private sole: Buffer | null = null;
 
   constructor(initialSize = SLAB) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -71,7 +73,10 @@ export class ReplyWriter {
 
   /** The bytes written since the last take; the writer continues after them. */
   take(): Buffer {
-    const out = this.buf.subarray(this.start, this.pos);
+    const sole = this.sole;
+    this.sole = null;
+    // A lone fixed line (`+OK`, most errors) leaves as the shared constant: no view to allocate.
+    const out = sole !== null && this.pos - this.start === sole.length ? sole : this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
     // A buffer grown for one large reply is not kept by an idle connection.
     if (this.buf.length > KEEP_LIMIT) {
@@ -264,6 +269,7 @@ export class ReplyWriter {
   /** Appends whole buffers; used by the fixed lines, which reserve for themselves. */
   private bytes(src: Buffer): void {
     this.reserve(src.length);
+    if (this.pos === this.start) this.sole = src;
     src.copy(this.buf, this.pos);
     this.pos += src.length;
   }

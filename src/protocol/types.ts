@@ -7,6 +7,8 @@
 /** One row of the command table (commands.ts). */
 export interface CommandSpec {
   readonly name: string;
+  /** Its place in COMMANDS: the row of per-command tables (counts, the parser's recent arguments). */
+  readonly index: number;
   /** Positional argument count including the command name; max is Infinity for open-ended. */
   readonly minArgs: number;
   readonly maxArgs: number;

@@ -41,6 +41,8 @@ export interface DurableLog {
 
 /** An item that arrived behind a waiting command: a frame, a framing error, or the end of the framing. */
 type Backlogged = Frame | ClientError | typeof CLOSE;
+/** The commands that may wait. */
+type WaitRequest = Extract<Request, { kind: 'lease' | 'result' | 'run' }>;
 const CLOSE = Symbol('close');
 
 /**
@@ -76,7 +78,8 @@ export class Connection implements ParserSink {
   private ended = false;
   private paused = false;
   private backlogBytes = 0;
-  /** Reply bytes taken from the writer and not yet handed to the socket (waiting for the log). */
+  /** Replies taken from the writer and not yet handed to the socket (waiting for the log), oldest first, and their bytes. */
+  private readonly held: Buffer[] = [];
   private heldBytes = 0;
   private authenticated: boolean;
   /** Row in the command counts of the command being answered. */
@@ -274,17 +277,9 @@ export class Connection implements ParserSink {
         return;
       }
       case 'lease':
-        this.leasing = true;
-        this.waitOn(() => engine.lease(request.names, request.timeout, this.onLeased));
-        return;
       case 'result':
-        this.waitOn(() => engine.result(request.id, request.timeout, this.onFinished));
-        return;
       case 'run':
-        this.waitOn(() => {
-          engine.run(request, this.onFinished);
-          return null;
-        });
+        this.waitOn(request);
         return;
       case 'inspect-job': {
         const job = engine.inspectJob(request.id);
@@ -376,12 +371,20 @@ export class Connection implements ParserSink {
    * Starts a blocking command. The engine may answer before it returns (a ready job, a
    * finished result); otherwise the connection holds back what follows until it does.
    */
-  private waitOn(start: () => Cancel | null): void {
+  private waitOn(request: WaitRequest): void {
+    const { engine } = this.host;
     this.waiting = WAITING;
     this.calling = true;
-    let cancel: Cancel | null;
+    let cancel: Cancel | null = null;
     try {
-      cancel = start();
+      if (request.kind === 'lease') {
+        this.leasing = true;
+        cancel = engine.lease(request.names, request.timeout, this.onLeased);
+      } else if (request.kind === 'result') {
+        cancel = engine.result(request.id, request.timeout, this.onFinished);
+      } else {
+        engine.run(request, this.onFinished);
+      }
     } finally {
       this.calling = false;
     }
@@ -481,12 +484,17 @@ export class Connection implements ParserSink {
       return;
     }
     this.heldBytes += chunk.length;
-    log.whenDurable(this.needSeq, () => {
-      this.heldBytes -= chunk.length;
-      this.write(chunk);
-      if (this.backlog.length > 0 && this.waiting === null) queueMicrotask(this.resume);
-    });
+    this.held.push(chunk);
+    log.whenDurable(this.needSeq, this.onDurable);
   }
+
+  /** The records the oldest held replies depend on are written: the log calls back once per whenDurable, in sequence order. */
+  private readonly onDurable = (): void => {
+    const chunk = this.held.shift()!;
+    this.heldBytes -= chunk.length;
+    this.write(chunk);
+    if (this.backlog.length > 0 && this.waiting === null) queueMicrotask(this.resume);
+  };
 
   private write(chunk: Buffer): void {
     if (this.socket.destroyed) return;

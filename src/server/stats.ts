@@ -14,10 +14,8 @@ export const OUTCOME_NAMES: readonly string[] = ['ok', 'timeout', 'not_found', '
 export const NO_COMMAND = COMMANDS.length;
 export const COMMAND_NAMES: readonly string[] = [...COMMANDS.map((spec) => spec.name), 'none'];
 
-const rows = new Map<CommandSpec, number>(COMMANDS.map((spec, index) => [spec, index]));
-
 export function commandIndex(spec: CommandSpec): number {
-  return rows.get(spec) ?? NO_COMMAND;
+  return spec.index;
 }
 
 /** Replies by command and outcome: one number per pair, incremented in place. */

@@ -51,3 +51,10 @@ test('lookup by name and by raw bytes, case-sensitive', (t) => {
   }
   t.is(commandByBytes(Buffer.from('runs'), 0, 3)?.name, 'run');
 });
+
+test('each command knows its place in the table', (t) => {
+  t.deepEqual(
+    COMMANDS.map((spec) => spec.index),
+    COMMANDS.map((_, i) => i),
+  );
+});

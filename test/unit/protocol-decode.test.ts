@@ -323,7 +323,7 @@ test('inspect: objects, arity, fields (6.x)', (t) => {
 
 test('a spec the decoder does not know is an unknown command', (t) => {
   const frame: Frame = {
-    spec: { name: 'stats', minArgs: 1, maxArgs: 1, block: false, blockError: null, mutating: false, blocking: false },
+    spec: { name: 'stats', index: 15, minArgs: 1, maxArgs: 1, block: false, blockError: null, mutating: false, blocking: false },
     args: ['stats'],
     flags: null,
     block: null,

@@ -239,3 +239,15 @@ test('a partial line spanning many chunks is reassembled', (t) => {
   t.is(sink.frames[0]!.args[1]!.length, 200000);
   t.is((parser as unknown as { partial: Buffer | null }).partial, null);
 });
+
+test('short arguments repeated line after line keep their own values where any byte differs', (t) => {
+  const events = parseChunks([bytes('lease abc 10\r\nlease abd 10\r\nlease abc 1\r\nlease ab 100\r\nlease abc 10 x\r\ndelete abc\r\n')]);
+  t.deepEqual(events, [
+    'cmd ["lease","abc","10"] - -',
+    'cmd ["lease","abd","10"] - -',
+    'cmd ["lease","abc","1"] - -',
+    'cmd ["lease","ab","100"] - -',
+    'cmd ["lease","abc","10","x"] - -',
+    'cmd ["delete","abc"] - -',
+  ]);
+});

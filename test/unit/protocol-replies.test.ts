@@ -89,6 +89,25 @@ test("error lines: every client error, capitalised as the original (and the exte
   t.is(READ_ONLY_LINE.toString(), '-SERVER-ERROR Read-only mode triggered by cmdlog circuit breaker\r\n');
 });
 
+test('a fixed line taken alone is the shared line; with anything before or after it, the bytes written', (t) => {
+  const out = new ReplyWriter(16);
+  out.ok();
+  t.is(out.take(), OK_LINE);
+  out.ok();
+  out.ok();
+  t.is(text(out), '+OK\r\n+OK\r\n');
+  out.serverError('x');
+  out.ok();
+  t.is(text(out), '-SERVER-ERROR x\r\n+OK\r\n');
+  out.notFound();
+  out.finished('8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', true, 'r');
+  t.is(text(out), '-NOT-FOUND\r\n+OK 1\r\n8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e 1 1\r\nr\r\n');
+  // Written after a take that grew the buffer past the first one: still the shared line.
+  out.timeout();
+  t.is(out.take(), TIMEOUT_LINE);
+  t.is(OK_LINE.toString(), '+OK\r\n');
+});
+
 test('simple replies', (t) => {
   const out = new ReplyWriter();
   out.ok();
