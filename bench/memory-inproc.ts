@@ -73,7 +73,17 @@ function sample(ms: number): Sample {
     spaces[s.space_name] = s.space_used_size;
     committed[s.space_name] = s.physical_space_size;
   }
-  return { heapUsed: mem.heapUsed, external: mem.external, rss: mem.rss, spaces, committed, rssBeforeGc: before.rss, heapUsedBeforeGc: before.heapUsed, externalBeforeGc: before.external, ms };
+  return {
+    heapUsed: mem.heapUsed,
+    external: mem.external,
+    rss: mem.rss,
+    spaces,
+    committed,
+    rssBeforeGc: before.rss,
+    heapUsedBeforeGc: before.heapUsed,
+    externalBeforeGc: before.external,
+    ms,
+  };
 }
 
 /** Requests as a connection receives them: IDs and payloads are latin1 slices of one received chunk. */
@@ -160,7 +170,9 @@ if (values.child !== undefined) {
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`${jobs.toLocaleString('en-US')} jobs of ${PAYLOAD} bytes, ${rounds} rounds, load average ${os.loadavg()[0]!.toFixed(2)}; bytes per job over an empty child, medians`);
+  console.log(
+    `${jobs.toLocaleString('en-US')} jobs of ${PAYLOAD} bytes, ${rounds} rounds, load average ${os.loadavg()[0]!.toFixed(2)}; bytes per job over an empty child, medians`,
+  );
   for (const side of sides) {
     const empty = results.get(`${side.label}\tempty`)!;
     const base = (f: (s: Sample) => number): number => median(empty.map(f));

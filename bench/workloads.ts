@@ -560,7 +560,8 @@ async function replayRestartWorkload(cfg: BenchConfig, spec: RestartSpec): Promi
     const rssRuns = list.map((s) => s.rss);
     rss[protocol] = rssRuns.sort((a, b) => a - b)[Math.floor(rssRuns.length / 2)]! / 1048576;
     const low = settled.get(protocol);
-    const settledNote = low === undefined ? '' : `; first restart left idle ${RSS_IDLE_MS / 1000} s: lowest ${mib(low.rss)}, ${low.afterMs / 1000} s after it answered`;
+    const settledNote =
+      low === undefined ? '' : `; first restart left idle ${RSS_IDLE_MS / 1000} s: lowest ${mib(low.rss)}, ${low.afterMs / 1000} s after it answered`;
     rssNotes[protocol] = `after the adds ${mib(loaded.get(protocol)!.rss)}; after each restart ${list.map((s) => mib(s.rss)).join(' / ')}${settledNote}`;
     notes[protocol] = `median run: ${median.note}${runsNote(list)}`;
   }

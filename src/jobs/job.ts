@@ -108,7 +108,24 @@ export class Job {
     timeNsec: number,
     foreground: boolean,
   ): Job {
-    return Job.make(idWord(id, 0), idWord(id, 1), idWord(id, 2), idWord(id, 3), name, ttr, ttl, priority, maxAttempts, maxFails, payload, createdSec, createdNsec, timeSec, timeNsec, foreground);
+    return Job.make(
+      idWord(id, 0),
+      idWord(id, 1),
+      idWord(id, 2),
+      idWord(id, 3),
+      name,
+      ttr,
+      ttl,
+      priority,
+      maxAttempts,
+      maxFails,
+      payload,
+      createdSec,
+      createdNsec,
+      timeSec,
+      timeNsec,
+      foreground,
+    );
   }
 
   /** The job of a replayed add/schedule record, in queue `name`; its ID taken from the record's words when it gives them. */
