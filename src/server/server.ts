@@ -6,6 +6,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
 import { openListeners } from './listeners.js';
 import { ServerStats } from './stats.js';
+import { ReplyBudget } from './reply-budget.js';
 import { Ticker } from './ticker.js';
 import { packageVersion } from '../config/package-root.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
@@ -26,9 +27,11 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   const stats = options.stats ?? new ServerStats();
   const engine = new Engine(clock, null, {
     memoryBudget: limits.maxJobMemoryBytes,
+    maxQueues: limits.maxQueues,
     ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
   });
   stats.engine = engine;
+  stats.replies = new ReplyBudget(limits.maxReplyBufferBytes);
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
     stats.sync = options.cmdlog.sync;
@@ -70,6 +73,8 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
     },
     auth: secretCheck(options.auth?.secrets),
     idleTimeoutMs: limits.idleTimeoutMs,
+    authTimeoutMs: limits.authTimeoutMs,
+    replies: stats.replies,
     stats,
     version: packageVersion(),
     uptimeSeconds: () => Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),

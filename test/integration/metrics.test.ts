@@ -3,6 +3,7 @@ import { startAdmin } from '../../src/admin/http.js';
 import { StandaloneAdmin, type StandaloneStatus } from '../../src/admin/standalone.js';
 import { instanceRegistry } from '../../src/metrics/instance-metrics.js';
 import { startServer } from '../../src/server/server.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { ServerStats } from '../../src/server/stats.js';
 import type { ServerOptions } from '../../src/server/types.js';
 import { packageVersion } from '../../src/config/package-root.js';
@@ -123,7 +124,7 @@ test('refusals of authentication and of the client limit are counted', async (t)
   const secret = 'metrics-secret-7f3a9c1e';
   const { base, wire, server } = await serve(t, 100, {
     auth: { secrets: [secret], allowUnauthenticated: false },
-    limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511, maxJobMemoryBytes: 0 },
+    limits: { ...DEFAULT_LIMITS, maxClients: 2, backlog: 511, maxJobMemoryBytes: 0 },
   });
   wire.send(`inspect queues 0 1\r\nauth not-the-secret-0123\r\nauth ${secret}\r\n`);
   const replies = '-CLIENT-ERROR Authentication required\r\n-CLIENT-ERROR Invalid secret\r\n+OK\r\n';
