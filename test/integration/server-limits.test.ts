@@ -8,7 +8,7 @@ import { startTestServer, Wire } from '../helpers/wire.js';
 import { addCommand, leaseReply, newId, queueBlock, sleep } from '../helpers/replies.js';
 import { DEFAULT_LIMITS, isLoopback } from '../../src/server/limits.js';
 import { commandIndex, Outcome } from '../../src/server/stats.js';
-import { INSPECT } from '../../src/protocol/commands.js';
+import { ADD, INSPECT, PAUSE, RUN, SCHEDULE } from '../../src/protocol/commands.js';
 
 // Connection limits and exposure over real TCP (docs/operations.md, Limits): each refusal
 // is a clear line, the server stays up, and it recovers when the cause goes away.
@@ -246,4 +246,58 @@ test('server-wide reply bound: clients that pipeline and never read are stalled,
   t.true(maxHeld <= LIMIT + CLIENTS * reply, `still within the bound while they drained (${maxHeld} bytes)`);
   for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
   t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+});
+
+test('max queues: a command that would create a queue past the limit is refused, existing queues work, an emptied queue makes room', async (t) => {
+  const TOO_MANY_QUEUES = '-SERVER-ERROR Too many queues\r\n';
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxQueues: 3 } });
+  t.teardown(() => server.stop());
+  const w = await Wire.connect(server.port);
+  t.teardown(() => w.close());
+  const exchange = async (send: string | Buffer, want: string): Promise<void> => {
+    w.send(send);
+    t.is(await w.reply(want), want, typeof send === 'string' ? send : send.toString('latin1'));
+  };
+  const ids = { q1: newId(), q2: newId(), q3: newId() };
+  for (const [name, id] of Object.entries(ids)) await exchange(addCommand(id, name, 'x'), '+OK\r\n');
+
+  // Every way of creating a fourth queue is refused, and creates nothing.
+  await exchange(addCommand(newId(), 'q4', 'x'), TOO_MANY_QUEUES);
+  await exchange(`schedule ${newId()} q4 1000 60000 2030-01-01T00:00:00Z 1\r\nx\r\n`, TOO_MANY_QUEUES);
+  await exchange(`run ${newId()} q4 1000 100 1\r\nx\r\n`, TOO_MANY_QUEUES);
+  await exchange('pause q4\r\n', TOO_MANY_QUEUES);
+  await exchange('inspect queue q4\r\n', '-NOT-FOUND\r\n');
+  // A lease that does not wait needs no queue; one that waits may name new queues (they live only while it waits).
+  await exchange('lease q4 0\r\n', '-TIMEOUT\r\n');
+  await exchange('lease q4 q5 20\r\n', '-TIMEOUT\r\n');
+  t.is(server.status().jobs, 3);
+
+  // Everything on the existing queues still works.
+  await exchange(addCommand(newId(), 'q1', 'y'), '+OK\r\n');
+  await exchange('pause q3\r\nresume q3\r\n', '+OK\r\n+OK\r\n');
+  const leased = leaseReply(ids.q2, 'q2', 1000, 'x');
+  w.send('lease q2 1000\r\n');
+  t.true((await w.read(leased.length)).equals(leased));
+  await exchange(`complete ${ids.q2} 0\r\n\r\n`, '+OK\r\n');
+  await exchange(addCommand(newId(), 'q4', 'x'), TOO_MANY_QUEUES);
+
+  // q2 holds a completed job still; deleting it empties q2, and q4 takes its place.
+  await exchange(`delete ${ids.q2}\r\n`, '+OK\r\n');
+  await exchange(addCommand(newId(), 'q4', 'x'), '+OK\r\n');
+  await exchange('inspect queue q2\r\n', '-NOT-FOUND\r\n');
+  await exchange(`inspect queues 0 10\r\n`, `+OK 3\r\n${queueBlock('q1', 2, 0)}${queueBlock('q3', 1, 0)}${queueBlock('q4', 1, 0)}`);
+
+  // A paused queue is kept even when empty: its pause is state. Resumed, it can make room.
+  await exchange(`pause q3\r\ndelete ${ids.q3}\r\n`, '+OK\r\n+OK\r\n');
+  await exchange(addCommand(newId(), 'q5', 'x'), TOO_MANY_QUEUES);
+  await exchange('resume q3\r\n', '+OK\r\n');
+  await exchange(addCommand(newId(), 'q5', 'x'), '+OK\r\n');
+  await exchange('inspect queue q3\r\n', '-NOT-FOUND\r\n');
+
+  const engine = server.stats.engine!;
+  t.is(engine.counters.queuesRefused, 6, 'counted for workq_queues_refused_total');
+  t.is(engine.counters.queuesReclaimed, 2, 'counted for workq_queues_reclaimed_total');
+  const refusedRow = (spec: Parameters<typeof commandIndex>[0]): number => server.stats.commands.get(commandIndex(spec), Outcome.Refused);
+  t.is(refusedRow(ADD), 3, 'each refusal is an outcome="refused" in workq_commands_total');
+  t.is(refusedRow(SCHEDULE) + refusedRow(RUN) + refusedRow(PAUSE), 3);
 });
