@@ -132,8 +132,12 @@ async function runOnce(bound: number): Promise<Outcome> {
 }
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
-console.log(`${CLIENTS} clients each pipelining ${PIPELINED} x "inspect jobs big 0 ${JOBS}" (${JOBS} jobs of ${PAYLOAD.length} bytes) without reading, for ${FLOOD_MS / 1000} s`);
-console.log('| limits.maxReplyBufferBytes | RSS before | RSS peak | reply bytes held, peak | RSS 5 s after the flood left | reading client: round trips | p99 | max |');
+console.log(
+  `${CLIENTS} clients each pipelining ${PIPELINED} x "inspect jobs big 0 ${JOBS}" (${JOBS} jobs of ${PAYLOAD.length} bytes) without reading, for ${FLOOD_MS / 1000} s`,
+);
+console.log(
+  '| limits.maxReplyBufferBytes | RSS before | RSS peak | reply bytes held, peak | RSS 5 s after the flood left | reading client: round trips | p99 | max |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const bound of BOUNDS) {
   const r = await runOnce(bound);
