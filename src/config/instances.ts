@@ -36,6 +36,7 @@ export interface InstanceEntry {
     maxReplyBufferBytes?: number;
     maxQueues?: number;
     authTimeoutMs?: number;
+    tlsHandshakeTimeoutMs?: number;
   };
 }
 
@@ -60,6 +61,7 @@ const SECTIONS: Record<string, Record<string, Check>> = {
     maxReplyBufferBytes: checkBytes,
     maxQueues: checkCount,
     authTimeoutMs: checkMs,
+    tlsHandshakeTimeoutMs: checkCount,
   },
 };
 

@@ -23,6 +23,7 @@ export interface RawConfig {
     maxReplyBufferBytes: number;
     maxQueues: number;
     authTimeoutMs: number;
+    tlsHandshakeTimeoutMs: number;
   };
   retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
@@ -173,6 +174,12 @@ export const schema: convict.Schema<RawConfig> = {
       default: 10_000,
       env: 'WORKQ_AUTH_TIMEOUT_MS',
     },
+    tlsHandshakeTimeoutMs: {
+      doc: 'A TLS handshake not done this long after the connection was accepted is dropped (> 0): a socket that never completes one holds nothing for long.',
+      format: 'workq-count',
+      default: 10_000,
+      env: 'WORKQ_TLS_HANDSHAKE_TIMEOUT_MS',
+    },
   },
   retry: {
     delayMs: {
@@ -195,7 +202,7 @@ export const schema: convict.Schema<RawConfig> = {
     },
   },
   instances: {
-    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog, maxJobMemoryBytes, maxReplyBufferBytes, maxQueues, authTimeoutMs } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
+    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog, maxJobMemoryBytes, maxReplyBufferBytes, maxQueues, authTimeoutMs, tlsHandshakeTimeoutMs } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
     format: 'workq-instances',
     default: [],
     env: 'WORKQ_INSTANCES',

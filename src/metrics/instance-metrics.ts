@@ -240,6 +240,12 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     read: () => one(stats.authTimeouts),
   });
   registerReadings(registry, {
+    name: 'workq_tls_handshake_timeouts_total',
+    help: 'TLS handshakes not done within limits.tlsHandshakeTimeoutMs, dropped.',
+    type: 'counter',
+    read: () => one(stats.tlsHandshakeTimeouts),
+  });
+  registerReadings(registry, {
     name: 'workq_reply_bytes_held',
     help: 'Reply bytes the connections hold: built and not yet taken by their clients (limits.maxReplyBufferBytes).',
     type: 'gauge',

@@ -18,6 +18,7 @@ export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({
   maxReplyBufferBytes: 64 * 1024 * 1024,
   maxQueues: 100_000,
   authTimeoutMs: 10_000,
+  tlsHandshakeTimeoutMs: 10_000,
 });
 
 const TOO_MANY_CLIENTS_LINE = serverErrorLine(SERVER_ERROR_TEXT.tooManyClients);

@@ -90,7 +90,16 @@ export async function startServer(options: ServerOptions): Promise<WorkqServer> 
   let listener;
   try {
     listener = await openListeners(
-      { host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets },
+      {
+        host: options.host,
+        port: options.port,
+        tls: options.tls ?? null,
+        backlog: limits.backlog,
+        handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
+        onHandshakeTimeout: () => stats.tlsHandshakeTimeouts++,
+        logger,
+        sockets: options.sockets,
+      },
       (socket) => {
         if (connections.size >= limits.maxClients) {
           refused += 1;

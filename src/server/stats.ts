@@ -62,6 +62,8 @@ export class ServerStats {
   authRequired = 0;
   /** Connections closed by limits.authTimeoutMs before they authenticated. */
   authTimeouts = 0;
+  /** TLS handshakes dropped at limits.tlsHandshakeTimeoutMs. */
+  tlsHandshakeTimeouts = 0;
   /** Reply bytes held by the connections (limits.maxReplyBufferBytes); the server sets its own at start. */
   replies = new ReplyBudget(0);
   /** Set as soon as the server has its engine (before replay). */

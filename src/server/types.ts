@@ -48,6 +48,8 @@ export interface LimitSettings {
   maxQueues: number;
   /** With a secret: a connection not authenticated this long after it was accepted gets `-SERVER-ERROR Authentication timeout` and is closed; 0 never. */
   authTimeoutMs: number;
+  /** A TLS handshake not done this long after the connection was accepted is dropped. */
+  tlsHandshakeTimeoutMs: number;
 }
 
 /** Where one standalone server listens and logs: the original's flags, resolved. */

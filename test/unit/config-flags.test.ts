@@ -109,6 +109,7 @@ const SAFETY = {
     maxReplyBufferBytes: 64 * 1024 * 1024,
     maxQueues: 100_000,
     authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
   },
 };
 

@@ -44,6 +44,7 @@ const SAFETY = {
     maxReplyBufferBytes: 64 * 1024 * 1024,
     maxQueues: 100_000,
     authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
   },
 };
 
@@ -457,6 +458,7 @@ test('secrets: shared from the environment as a list, overridden per instance', 
     maxReplyBufferBytes: 64 * 1024 * 1024,
     maxQueues: 100_000,
     authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
   });
   t.deepEqual(config.auth.secrets, ['old-secret-0123456789', 'new-secret-0123456789']);
 });
