@@ -327,8 +327,7 @@ export interface SupervisorProc {
 
 /**
  * The supervisor with one instance on `port` and `dir`, from `configDir/workq.json`;
- * resolves once the instance serves. `supervisor` settings are merged into the config,
- * `cmdlog` ones into the instance's.
+ * resolves once the instance serves. `supervisor` settings are merged into the config.
  */
 export async function startSupervisor(
   launcher: WorkqLauncher,
@@ -336,13 +335,12 @@ export async function startSupervisor(
   port: number,
   dir: string,
   supervisor: Record<string, unknown>,
-  cmdlog: Record<string, unknown> = {},
 ): Promise<SupervisorProc> {
   const configFile = path.join(configDir, 'workq.json');
   writeFileSync(
     configFile,
     JSON.stringify({
-      instances: [{ name: 'restart', port, cmdlog: { path: dir, sync: 'interval', ...cmdlog } }],
+      instances: [{ name: 'restart', port, cmdlog: { path: dir, sync: 'interval' } }],
       supervisor: { controlSocket: path.join(configDir, 'control.sock'), ...supervisor },
     }),
   );

@@ -22,9 +22,6 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '4' },
     workers: { type: 'string', default: '4' },
     depth: { type: 'string', default: '20000' },
-    // The server's cleaning interval (300 s by default) restarts with each child: when no
-    // child lives that long, nothing is ever cleaned and every replay is longer than the last.
-    'clean-ms': { type: 'string' },
   },
 });
 const runMs = Number(values.minutes) * 60_000;
@@ -39,14 +36,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-soak-'));
 const port = await freePort();
 // Each kill here is deliberate: a window shorter than the kill interval makes every one a
 // first crash, restarted at once, so the restart policy's backoff is not what is measured.
-const supervisor = await startSupervisor(
-  launcher,
-  dir,
-  port,
-  path.join(dir, 'data'),
-  { restartWindowMs: Math.max(1, killEveryMs - 1000) },
-  values['clean-ms'] === undefined ? {} : { cleanIntervalMs: Number(values['clean-ms']) },
-);
+const supervisor = await startSupervisor(launcher, dir, port, path.join(dir, 'data'), { restartWindowMs: Math.max(1, killEveryMs - 1000) });
 const client = new WorkqClient({ servers: [`127.0.0.1:${port}`], maxBackoffMs: 200 });
 
 const added = new Set<string>();
@@ -159,7 +149,6 @@ console.log(
   JSON.stringify(
     {
       minutes: Number(values.minutes),
-      cleanIntervalMs: values['clean-ms'] === undefined ? 'default' : Number(values['clean-ms']),
       kills,
       addsAcknowledged: added.size,
       completesAcknowledged: completed.size,
