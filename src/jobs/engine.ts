@@ -316,10 +316,12 @@ export class Engine implements EngineApi {
     const queue = this.queueWithRoom(name);
     if (queue === null) return 'too-many-queues';
     queue.used = true;
-    if (queue.paused === paused) return null;
-    queue.paused = paused;
-    this.journal?.pause(name, paused);
-    if (!paused) this.serveWaiters(queue, this.clock.now());
+    if (queue.paused !== paused) {
+      queue.paused = paused;
+      this.journal?.pause(name, paused);
+      if (!paused) this.serveWaiters(queue, this.clock.now());
+    }
+    // Also a resume that created the queue: empty from the start, it may make room later.
     if (queue.empty) this.emptied.add(queue);
     return null;
   }
@@ -444,7 +446,7 @@ export class Engine implements EngineApi {
     if (old !== undefined) {
       this.heldBytes -= jobBytes(old);
       this.detachJob(old);
-      this.queueOf(old).jobCount--;
+      this.leaveCount(this.queueOf(old));
     }
     this.expiries.push(job);
     const at = readyAt(job);
@@ -528,6 +530,7 @@ export class Engine implements EngineApi {
     const queue = this.queueFor(name);
     queue.used = true;
     queue.paused = paused;
+    if (queue.empty) this.emptied.add(queue);
   }
 
   restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
@@ -844,7 +847,11 @@ export class Engine implements EngineApi {
   private dropJob(job: Job): void {
     this.jobs.delete(job.id);
     this.heldBytes -= jobBytes(job);
-    const queue = this.queueOf(job);
+    this.leaveCount(this.queueOf(job));
+  }
+
+  /** One job fewer in the queue; emptied, it may make room for a new name later. */
+  private leaveCount(queue: Queue): void {
     if (--queue.jobCount === 0 && queue.empty) this.emptied.add(queue);
   }
 
