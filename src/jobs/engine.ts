@@ -603,7 +603,7 @@ export class Engine implements EngineApi {
     return this.queueFor(name);
   }
 
-  /** Frees the queue that has been empty the longest, if any still is. */
+  /** Frees an empty queue, those that emptied earliest first, if any still is empty. */
   private reclaimEmpty(): boolean {
     for (const queue of this.emptied) {
       this.emptied.delete(queue);
