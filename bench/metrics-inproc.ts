@@ -31,6 +31,12 @@ const statsModule = await import(path.join(root, 'src/server/stats.ts')).then(
   () => null,
 );
 
+// A tree from before the server-wide reply bound has no src/server/reply-budget.ts.
+const budgetModule = await import(path.join(root, 'src/server/reply-budget.ts')).then(
+  (m: typeof import('../src/server/reply-budget.js')) => m,
+  () => null,
+);
+
 class StandInSocket extends EventEmitter {
   writableLength = 0;
   writableNeedDrain = false;
@@ -51,6 +57,7 @@ const input = Buffer.from(Array.from({ length: jobs }, () => `add ${randomUUID()
 const engine = new Engine({ now: () => Date.now() });
 const stats = statsModule === null ? null : new statsModule.ServerStats();
 if (stats !== null) stats.engine = engine;
+if (stats !== null && budgetModule !== null) stats.replies = new budgetModule.ReplyBudget(64 * 1024 * 1024);
 const socket = new StandInSocket();
 const host = {
   engine,
@@ -59,6 +66,9 @@ const host = {
   // No secret and no idle timeout: the connection serves every add, as before auth existed.
   auth: null,
   idleTimeoutMs: 0,
+  authTimeoutMs: 0,
+  // The default bound: counted on every batch of replies, never reached here.
+  replies: budgetModule === null ? undefined : (stats?.replies ?? new budgetModule.ReplyBudget(64 * 1024 * 1024)),
   stats,
   version: 'bench',
   uptimeSeconds: () => 0,

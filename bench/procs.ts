@@ -354,10 +354,11 @@ export async function startSupervisor(
   void exitCode.then(() => {
     gone = true;
   });
+  // The output kept is its last 64 KiB, so its first line may be cut: only whole JSON lines count.
   const readyPids = (): number[] =>
     output()
       .split('\n')
-      .filter((line) => line.includes('"server ready"'))
+      .filter((line) => line.startsWith('{') && line.includes('"server ready"'))
       .map((line) => Number((JSON.parse(line) as { childPid?: number }).childPid));
   const proc: SupervisorProc = {
     port,

@@ -21,6 +21,8 @@ const option = (name: string): string | undefined => (process.argv.includes(name
 const jobs = Number(option('--jobs') ?? 1_000_000);
 const at = option('--at');
 const only = option('--only');
+// The servers started below inherit this: limits.maxQueues (100,000 by default) raised past the flood.
+process.env.WORKQ_MAX_QUEUES ??= String(jobs + 1);
 
 /** Distinct names in no sorted order (an odd multiplier permutes 32-bit integers). */
 const distinct = (i: number): string => `n${(Math.imul(i, 0x9e3779b1) >>> 0).toString(36)}`;

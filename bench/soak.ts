@@ -99,6 +99,7 @@ const sampler = setInterval(() => {
   }
 }, 5000);
 
+const READY_WAIT_MS = 300_000;
 let kills = 0;
 async function kill(): Promise<void> {
   while (!stop) {
@@ -108,7 +109,10 @@ async function kill(): Promise<void> {
     if (pid === null) continue;
     process.kill(pid, 'SIGKILL');
     await untilDead(pid);
-    await supervisor.nextChild(pid);
+    // Every add carries a 24 h TTL, so its record stays in the log for the whole run (an add
+    // can be dropped only once its TTL has passed): each replay is longer than the last, and
+    // after several minutes one takes more than the harness's default 30 s.
+    await supervisor.nextChild(pid, READY_WAIT_MS);
     kills++;
   }
 }

@@ -28,7 +28,16 @@ export interface InstanceEntry {
   };
   auth?: { secrets?: string[]; allowUnauthenticated?: boolean };
   tls?: { cert?: string; key?: string; port?: number | null };
-  limits?: { maxClients?: number; idleTimeoutMs?: number; backlog?: number; maxJobMemoryBytes?: number };
+  limits?: {
+    maxClients?: number;
+    idleTimeoutMs?: number;
+    backlog?: number;
+    maxJobMemoryBytes?: number;
+    maxReplyBufferBytes?: number;
+    maxQueues?: number;
+    authTimeoutMs?: number;
+    tlsHandshakeTimeoutMs?: number;
+  };
 }
 
 const ENTRY_KEYS: Record<string, Check> = { name: checkName, host: checkHost, port: checkPort };
@@ -44,7 +53,16 @@ const SECTIONS: Record<string, Record<string, Check>> = {
   cmdlog: CMDLOG_KEYS,
   auth: { secrets: checkSecrets, allowUnauthenticated: checkBoolean },
   tls: { cert: checkFile, key: checkFile, port: checkPortOrNull },
-  limits: { maxClients: checkCount, idleTimeoutMs: checkMs, backlog: checkCount, maxJobMemoryBytes: checkBytes },
+  limits: {
+    maxClients: checkCount,
+    idleTimeoutMs: checkMs,
+    backlog: checkCount,
+    maxJobMemoryBytes: checkBytes,
+    maxReplyBufferBytes: checkBytes,
+    maxQueues: checkCount,
+    authTimeoutMs: checkMs,
+    tlsHandshakeTimeoutMs: checkCount,
+  },
 };
 
 /**

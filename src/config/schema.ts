@@ -15,7 +15,16 @@ export interface RawConfig {
   };
   auth: { secrets: string[]; allowUnauthenticated: boolean };
   tls: { cert: string; key: string; port: number | null };
-  limits: { maxClients: number; idleTimeoutMs: number; backlog: number; maxJobMemoryBytes: number };
+  limits: {
+    maxClients: number;
+    idleTimeoutMs: number;
+    backlog: number;
+    maxJobMemoryBytes: number;
+    maxReplyBufferBytes: number;
+    maxQueues: number;
+    authTimeoutMs: number;
+    tlsHandshakeTimeoutMs: number;
+  };
   retry: { delayMs: number; maxDelayMs: number; jitterPercent: number };
   instances: InstanceEntry[];
   supervisor: {
@@ -147,6 +156,30 @@ export const schema: convict.Schema<RawConfig> = {
       default: DEFAULT_JOB_MEMORY_BYTES,
       env: 'WORKQ_MAX_JOB_MEMORY_BYTES',
     },
+    maxReplyBufferBytes: {
+      doc: 'Reply bytes all the connections of an instance may hold (built and not yet taken by their clients); at it, a connection that holds replies is neither read nor served until its client has taken them all, while connections that read their replies go on. 0: no bound for the instance (each connection keeps its own 4 MiB).',
+      format: 'workq-bytes',
+      default: 64 * 1024 * 1024,
+      env: 'WORKQ_MAX_REPLY_BUFFER_BYTES',
+    },
+    maxQueues: {
+      doc: 'Distinct queues per instance; at it, add, schedule, run and pause on a new name get `-SERVER-ERROR Too many queues` unless an empty queue (no job, no waiting lease, not paused) can make room, while everything on existing queues still works.',
+      format: 'workq-count',
+      default: 100_000,
+      env: 'WORKQ_MAX_QUEUES',
+    },
+    authTimeoutMs: {
+      doc: 'With a secret: a connection that has not authenticated this long after it was accepted gets `-SERVER-ERROR Authentication timeout` and is closed; 0 never.',
+      format: 'workq-ms',
+      default: 10_000,
+      env: 'WORKQ_AUTH_TIMEOUT_MS',
+    },
+    tlsHandshakeTimeoutMs: {
+      doc: 'A TLS handshake not done this long after the connection was accepted is dropped (> 0): a socket that never completes one holds nothing for long.',
+      format: 'workq-count',
+      default: 10_000,
+      env: 'WORKQ_TLS_HANDSHAKE_TIMEOUT_MS',
+    },
   },
   retry: {
     delayMs: {
@@ -169,7 +202,7 @@ export const schema: convict.Schema<RawConfig> = {
     },
   },
   instances: {
-    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog, maxJobMemoryBytes } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
+    doc: 'The servers to run: [{ name, host, port, cmdlog: { path, sync, syncIntervalMs, segmentSize, cleanIntervalMs }, auth: { secrets, allowUnauthenticated }, tls: { cert, key, port }, limits: { maxClients, idleTimeoutMs, backlog, maxJobMemoryBytes, maxReplyBufferBytes, maxQueues, authTimeoutMs, tlsHandshakeTimeoutMs } }]; only port is required, the rest inherits the shared settings. cmdlog.path null keeps an instance in memory only. The environment variable holds the array as JSON.',
     format: 'workq-instances',
     default: [],
     env: 'WORKQ_INSTANCES',

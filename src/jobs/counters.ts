@@ -23,4 +23,8 @@ export class EngineCounters {
   exhaustedMaxAttempts = 0;
   /** add, schedule and run refused because the memory budget was spent. */
   memoryRefused = 0;
+  /** add, schedule, run and pause refused because they would have created a queue past maxQueues. */
+  queuesRefused = 0;
+  /** Empty queues freed to make room for a new name at maxQueues. */
+  queuesReclaimed = 0;
 }

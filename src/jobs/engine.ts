@@ -1,5 +1,6 @@
 import { Job, JobState } from './job.js';
 import type {
+  RunOutcome,
   Cancel,
   Clock,
   EngineApi,
@@ -36,6 +37,8 @@ export interface EngineOptions {
   random?: () => number;
   /** Bytes jobs may hold (jobBytes) before add, schedule and run are refused; 0: no budget. */
   memoryBudget?: number;
+  /** Queues past which add, schedule, run and pause on a new name are refused (unless an empty queue makes room); none when absent. */
+  maxQueues?: number;
 }
 
 /**
@@ -103,6 +106,13 @@ export class Engine implements EngineApi {
   private readonly memoryBudget: number;
   /** Sum of jobBytes over every job in the table, kept exact on each change of a job's payload or result. */
   private heldBytes = 0;
+  private readonly maxQueues: number;
+  /**
+   * Used queues that were empty when last looked at, oldest first: the ones a new name may
+   * take the place of at maxQueues. A queue that has been filled again stays until that
+   * moment checks it, so keeping the set costs a Set.add when a queue empties, not a step per job.
+   */
+  private readonly emptied = new Set<Queue>();
 
   constructor(
     private readonly clock: Clock,
@@ -113,6 +123,7 @@ export class Engine implements EngineApi {
     this.defaultRetryDelay = options.retryDelay ?? NO_RETRY_DELAY;
     this.random = options.random ?? Math.random;
     this.memoryBudget = options.memoryBudget ?? 0;
+    this.maxQueues = options.maxQueues ?? Infinity;
   }
 
   /** Bytes held by jobs as the memory budget counts them (job-memory.ts). */
@@ -162,7 +173,8 @@ export class Engine implements EngineApi {
     if (now + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
-    const queue = this.queueFor(spec.name);
+    const queue = this.queueWithRoom(spec.name);
+    if (queue === null) return 'too-many-queues';
     const job = this.createJob(spec, queue, 0, 0, now);
     this.putJob(job);
     this.expiries.push(job);
@@ -177,7 +189,8 @@ export class Engine implements EngineApi {
     if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
     if (this.jobs.has(spec.id)) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
-    const queue = this.queueFor(spec.name);
+    const queue = this.queueWithRoom(spec.name);
+    if (queue === null) return 'too-many-queues';
     const job = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
     this.putJob(job);
     this.expiries.push(job);
@@ -193,7 +206,7 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  run(spec: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job' | 'memory-full') => void): void {
+  run(spec: NewRunJob, done: (outcome: RunOutcome) => void): void {
     const now = this.clock.now();
     if (this.jobs.has(spec.id)) {
       done('duplicate-job');
@@ -203,11 +216,16 @@ export class Engine implements EngineApi {
       done('memory-full');
       return;
     }
-    const queue = this.queueFor(spec.name);
+    const queue = this.queueWithRoom(spec.name);
+    if (queue === null) {
+      done('too-many-queues');
+      return;
+    }
     queue.used = true;
     if (spec.timeout === 0) {
       // Nothing could lease it in zero time; the record matches a run that ended at once.
       this.journal?.expire(spec.id);
+      if (queue.empty) this.emptied.add(queue);
       done('timeout');
       return;
     }
@@ -294,13 +312,18 @@ export class Engine implements EngineApi {
     return null;
   }
 
-  pause(name: string, paused: boolean): void {
-    const queue = this.queueFor(name);
+  pause(name: string, paused: boolean): 'too-many-queues' | null {
+    const queue = this.queueWithRoom(name);
+    if (queue === null) return 'too-many-queues';
     queue.used = true;
-    if (queue.paused === paused) return;
-    queue.paused = paused;
-    this.journal?.pause(name, paused);
-    if (!paused) this.serveWaiters(queue, this.clock.now());
+    if (queue.paused !== paused) {
+      queue.paused = paused;
+      this.journal?.pause(name, paused);
+      if (!paused) this.serveWaiters(queue, this.clock.now());
+    }
+    // Also a resume that created the queue: empty from the start, it may make room later.
+    if (queue.empty) this.emptied.add(queue);
+    return null;
   }
 
   retryFailed(id: string): EngineError | null {
@@ -405,9 +428,11 @@ export class Engine implements EngineApi {
     const job = Job.restore(spec, queue.name);
     const old = this.jobs.set(job);
     this.heldBytes += jobBytes(job);
+    queue.jobCount++;
     if (old !== undefined) {
       this.heldBytes -= jobBytes(old);
       this.detachJob(old);
+      this.leaveCount(this.queueOf(old));
     }
     this.expiries.push(job);
     const at = readyAt(job);
@@ -491,6 +516,7 @@ export class Engine implements EngineApi {
     const queue = this.queueFor(name);
     queue.used = true;
     queue.paused = paused;
+    if (queue.empty) this.emptied.add(queue);
   }
 
   restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
@@ -548,12 +574,46 @@ export class Engine implements EngineApi {
     return queue;
   }
 
+  /**
+   * The queue of a command that puts something in it (add, schedule, run, pause). A new
+   * name past maxQueues takes the place of an empty queue, or gets null: refused. Replay
+   * never asks, so a log always comes back whole.
+   */
+  private queueWithRoom(name: string): Queue | null {
+    const queue = this.queues.get(name);
+    if (queue !== undefined) return queue;
+    if (this.queues.size >= this.maxQueues && !this.reclaimEmpty()) {
+      this.counters.queuesRefused++;
+      return null;
+    }
+    return this.queueFor(name);
+  }
+
+  /** Frees an empty queue, those that emptied earliest first, if any still is empty. */
+  private reclaimEmpty(): boolean {
+    for (const queue of this.emptied) {
+      this.emptied.delete(queue);
+      if (queue.empty && this.queues.get(queue.name) === queue) {
+        this.dropQueue(queue);
+        this.counters.queuesReclaimed++;
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A queue that only leases named lives only while a lease waits on it (docs/protocol.md Q17). */
   private freeIfVacant(queue: Queue): void {
-    if (queue.used || queue.waitHead !== null || this.queues.get(queue.name) !== queue) return;
+    if (queue.waitHead !== null || this.queues.get(queue.name) !== queue) return;
+    if (!queue.used) this.dropQueue(queue);
+    else if (queue.empty) this.emptied.add(queue);
+  }
+
+  private dropQueue(queue: Queue): void {
     this.queues.delete(queue.name);
     this.queueOrder.remove(queue);
     this.queueArray = null;
+    this.emptied.delete(queue);
   }
 
   private freeVacant(names: readonly string[]): void {
@@ -581,14 +641,14 @@ export class Engine implements EngineApi {
     w.done(job);
   }
 
-  /** Steps 2 and 4 of docs/protocol.md 7.3 over the named queues; creates missing queues. */
+  /** Steps 2 and 4 of docs/protocol.md 7.3 over the named queues; a missing queue has no job to give. */
   private takeReady(names: readonly string[], now: number): Job | null {
     for (;;) {
       let best: Job | undefined;
       let bestQueue: Queue | undefined;
       for (let i = 0; i < names.length; i++) {
-        const queue = this.queueFor(names[i]!);
-        const top = queue.paused ? undefined : queue.ready.peek();
+        const queue = this.queues.get(names[i]!);
+        const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
         if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
           best = top;
           bestQueue = queue;
@@ -767,11 +827,18 @@ export class Engine implements EngineApi {
   private putJob(job: Job): void {
     this.jobs.set(job);
     this.heldBytes += jobBytes(job);
+    this.queueOf(job).jobCount++;
   }
 
   private dropJob(job: Job): void {
     this.jobs.remove(job);
     this.heldBytes -= jobBytes(job);
+    this.leaveCount(this.queueOf(job));
+  }
+
+  /** One job fewer in the queue; emptied, it may make room for a new name later. */
+  private leaveCount(queue: Queue): void {
+    if (--queue.jobCount === 0 && queue.empty) this.emptied.add(queue);
   }
 
   private setResult(job: Job, result: string | null): void {

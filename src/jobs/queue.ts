@@ -20,8 +20,13 @@ export class Queue {
   readonly completed = new StateList();
   readonly failed = new StateList();
   paused = false;
-  /** Set once a job entered the queue or it was paused or resumed: from then on it is never freed. */
+  /**
+   * Set once a job entered the queue or it was paused or resumed: from then on it is freed
+   * only to make room for a new name at maxQueues, and only while it holds nothing.
+   */
   used = false;
+  /** Jobs of this queue in the engine's table, in any state. */
+  jobCount = 0;
   waitHead: WaitNode | null = null;
   /** Jobs created in this queue and jobs completed in it since the start, for the metrics. */
   addedTotal = 0;
@@ -29,6 +34,11 @@ export class Queue {
   private waitTail: WaitNode | null = null;
 
   constructor(readonly name: string) {}
+
+  /** No job, no waiting lease, not paused: freeing it loses nothing but its name and its counts. */
+  get empty(): boolean {
+    return this.jobCount === 0 && this.waitHead === null && !this.paused;
+  }
 
   addWaiter(node: WaitNode): void {
     node.prev = this.waitTail;

@@ -37,7 +37,10 @@ export interface Journal {
 }
 
 /** Outcomes the engine can refuse a command with; the server maps them to wire errors. */
-export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed' | 'memory-full';
+/** How a `run` ends. */
+export type RunOutcome = Finished | 'timeout' | 'duplicate-job' | 'memory-full' | 'too-many-queues';
+
+export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed' | 'memory-full' | 'too-many-queues';
 
 /**
  * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
@@ -110,19 +113,19 @@ export type RestoreError = 'already-leased' | 'already-processed' | 'max-attempt
 export interface CommandTarget {
   add(job: NewJob): EngineError | null;
   schedule(job: NewScheduledJob): EngineError | null;
-  /** `done` gets the result, 'timeout', or synchronously 'duplicate-job' or 'memory-full' (the memory budget is spent). */
-  run(job: NewRunJob, done: (outcome: Finished | 'timeout' | 'duplicate-job' | 'memory-full') => void): void;
+  /** `done` gets the result, 'timeout', or synchronously 'duplicate-job', 'memory-full' (the memory budget is spent) or 'too-many-queues'. */
+  run(job: NewRunJob, done: (outcome: RunOutcome) => void): void;
   /** Returns a cancel function while waiting, null once `done` has been called. */
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
-  /** `done(null)` on timeout. Names must be valid; missing queues are created, and freed again when they never held a job and no lease waits on them (docs/protocol.md Q17). */
+  /** `done(null)` on timeout. Names must be valid; a lease that waits creates missing queues (never refused by maxQueues: they live only while it waits), freed again when they never held a job (docs/protocol.md Q17). */
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;
   /** Restarts the running lease's TTR clock: it ends `ttr` (the job's TTR when null) from now. */
   touch(id: string, ttr: number | null): EngineError | null;
-  /** Pauses or resumes a queue, creating it if needed; resuming hands its ready jobs to waiting leases. */
-  pause(name: string, paused: boolean): void;
+  /** Pauses or resumes a queue, creating it if needed (or refused past maxQueues); resuming hands its ready jobs to waiting leases. */
+  pause(name: string, paused: boolean): 'too-many-queues' | null;
   /** A FAILED job starts over: NEW, counters 0, result dropped, ready again. */
   retryFailed(id: string): EngineError | null;
   /** Every failed job of the queue starts over; how many, or null when there is no such queue. */

@@ -116,6 +116,18 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     type: 'gauge',
     read: () => one(engine((e) => e.queueList.length, 0)),
   });
+  registerReadings(registry, {
+    name: 'workq_queues_refused_total',
+    help: 'add, schedule, run and pause refused with -SERVER-ERROR Too many queues (limits.maxQueues).',
+    type: 'counter',
+    read: () => one(engine((e) => e.counters.queuesRefused, 0)),
+  });
+  registerReadings(registry, {
+    name: 'workq_queues_reclaimed_total',
+    help: 'Empty queues freed to make room for a new name at limits.maxQueues.',
+    type: 'counter',
+    read: () => one(engine((e) => e.counters.queuesReclaimed, 0)),
+  });
 
   const counters = (read: (c: NonNullable<ServerStats['engine']>['counters']) => number) => () => one(engine((e) => read(e.counters), 0));
   registerReadings(registry, {
@@ -183,7 +195,7 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
 
   registerReadings(registry, {
     name: 'workq_commands_total',
-    help: 'Commands answered, by command and outcome (ok, timeout, not_found, client_error, read_only); command="none" counts input that framed no command.',
+    help: 'Commands answered, by command and outcome (ok, timeout, not_found, client_error, read_only, refused); command="none" counts input that framed no command.',
     type: 'counter',
     read: () => {
       const out: Reading[] = [];
@@ -220,6 +232,36 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
     help: 'Connections closed with -SERVER-ERROR Idle timeout (limits.idleTimeoutMs).',
     type: 'counter',
     read: () => one(stats.idleTimeouts),
+  });
+  registerReadings(registry, {
+    name: 'workq_auth_timeouts_total',
+    help: 'Connections closed with -SERVER-ERROR Authentication timeout (limits.authTimeoutMs) before they authenticated.',
+    type: 'counter',
+    read: () => one(stats.authTimeouts),
+  });
+  registerReadings(registry, {
+    name: 'workq_tls_handshake_timeouts_total',
+    help: 'TLS handshakes not done within limits.tlsHandshakeTimeoutMs, dropped.',
+    type: 'counter',
+    read: () => one(stats.tlsHandshakeTimeouts),
+  });
+  registerReadings(registry, {
+    name: 'workq_reply_bytes_held',
+    help: 'Reply bytes the connections hold: built and not yet taken by their clients (limits.maxReplyBufferBytes).',
+    type: 'gauge',
+    read: () => one(stats.replies.held),
+  });
+  registerReadings(registry, {
+    name: 'workq_reply_bytes_limit',
+    help: 'limits.maxReplyBufferBytes; 0: no bound for the instance.',
+    type: 'gauge',
+    read: () => one(stats.replies.limit),
+  });
+  registerReadings(registry, {
+    name: 'workq_reply_waits_total',
+    help: 'Times a connection holding replies stopped being read because the instance held limits.maxReplyBufferBytes of replies.',
+    type: 'counter',
+    read: () => one(stats.replies.waits),
   });
   registerReadings(registry, {
     name: 'workq_auth_failures_total',

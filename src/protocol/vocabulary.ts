@@ -74,6 +74,10 @@ export const SERVER_ERROR_TEXT = Object.freeze({
   stopping: 'Server stopping',
   tooManyClients: 'Too many clients',
   idleTimeout: 'Idle timeout',
+  /** A connection that has not sent a good `auth` within limits.authTimeoutMs (docs/protocol.md 12.6). */
+  authTimeout: 'Authentication timeout',
+  /** A command that would create a queue past limits.maxQueues (docs/protocol.md 12.6). */
+  tooManyQueues: 'Too many queues',
   /** add, schedule or run past the instance's memory budget (docs/protocol.md 12.9). */
   memoryFull: 'Memory budget exhausted',
 } as const);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Job } from '../jobs/job.js';
-import type { Cancel, CommandTarget, EngineError, Finished } from '../jobs/types.js';
+import type { Cancel, CommandTarget, EngineError, RunOutcome } from '../jobs/types.js';
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
 import { AUTH } from '../protocol/commands.js';
@@ -10,6 +10,7 @@ import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.
 import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
 import { lingeringClose } from './linger.js';
+import type { ReplyBudget } from './reply-budget.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
 
@@ -23,6 +24,10 @@ export interface ConnectionHost {
   readonly auth: SecretCheck | null;
   /** 0: connections are never closed for being idle. */
   readonly idleTimeoutMs: number;
+  /** With a secret, how long a connection may stay unauthenticated; 0 for ever. */
+  readonly authTimeoutMs: number;
+  /** Reply bytes held by all the connections, against the server-wide bound. */
+  readonly replies: ReplyBudget;
   readonly stats: ServerStats;
   readonly version: string;
   uptimeSeconds(): number;
@@ -50,7 +55,9 @@ const CLOSE = Symbol('close');
  * memory for one connection). Commands queued behind a waiting one are counted in
  * number and in block bytes; replies in bytes, from the moment they are built until the
  * socket has sent them. Past a bound the connection stops reading, and past the reply
- * bound it also stops executing until the client takes its replies.
+ * bound it also stops executing until the client takes its replies. The server bounds the
+ * reply bytes of all its connections together too (ReplyBudget): while it is at that bound,
+ * a connection that holds replies neither reads nor executes until its socket took them all.
  */
 const BACKLOG_MAX_COMMANDS = 1024;
 const BACKLOG_MAX_BYTES = 2 * 1_058_576;
@@ -81,11 +88,17 @@ export class Connection implements ParserSink {
   /** Replies taken from the writer and not yet handed to the socket (waiting for the log), oldest first, and their bytes. */
   private readonly held: Buffer[] = [];
   private heldBytes = 0;
+  /** This connection's share of the server's ReplyBudget.held. */
+  private replyShare = 0;
+  /** A resume is scheduled with setImmediate. */
+  private resumeQueued = false;
   private authenticated: boolean;
   /** Row in the command counts of the command being answered. */
   private commandRow = NO_COMMAND;
   /** performance.now() when a lease began to wait, 0 while it has not. */
   private leaseWaitFrom = 0;
+  /** Closes the connection if it has not authenticated in time; null once it has (or without a secret). */
+  private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -97,6 +110,8 @@ export class Connection implements ParserSink {
     socket.on('error', this.onError);
     socket.on('drain', this.onDrain);
     this.authenticated = host.auth === null;
+    // One timer per connection, not per command: an unauthenticated socket must not hold a client slot for ever.
+    if (!this.authenticated && host.authTimeoutMs > 0) this.authTimer = setTimeout(this.onAuthTimeout, host.authTimeoutMs).unref();
     if (host.idleTimeoutMs > 0) {
       socket.setTimeout(host.idleTimeoutMs);
       socket.on('timeout', this.onIdle);
@@ -180,6 +195,8 @@ export class Connection implements ParserSink {
     this.closing = true;
     this.cancelWait();
     this.backlog.length = 0;
+    this.shareReplies();
+    this.stopAuthTimer();
     this.host.forget(this);
   };
 
@@ -191,6 +208,14 @@ export class Connection implements ParserSink {
     this.resume();
   };
 
+  /** A write reached the kernel: this connection holds less, and may go on if it was held back only by that. */
+  private readonly onWritten = (): void => {
+    this.shareReplies();
+    if ((!this.paused && this.backlog.length === 0) || this.closing || this.outputFull()) return;
+    if (this.backlog.length > 0) this.continueLater();
+    else this.resumeReading();
+  };
+
   /** Socket activity (a read or a finished write) re-arms the timer, so a waiting command's reply does too. */
   private readonly onIdle = (): void => {
     if (this.closing || this.waiting !== null) return;
@@ -199,21 +224,54 @@ export class Connection implements ParserSink {
     this.closeAfterReplies();
   };
 
+  private readonly onAuthTimeout = (): void => {
+    this.authTimer = null;
+    if (this.closing || this.authenticated) return;
+    this.backlog.length = 0;
+    this.out.serverError(SERVER_ERROR_TEXT.authTimeout);
+    this.host.stats.authTimeouts++;
+    this.closeAfterReplies();
+  };
+
+  private stopAuthTimer(): void {
+    if (this.authTimer === null) return;
+    clearTimeout(this.authTimer);
+    this.authTimer = null;
+  }
+
   // execution
 
   /** Order: nothing overtakes what is queued; a waiting command or too many unsent replies hold the rest back. */
   private mustDefer(): boolean {
-    return this.waiting !== null || this.backlog.length > 0 || this.replyBytes() >= REPLIES_MAX_BYTES;
+    return this.waiting !== null || this.backlog.length > 0 || this.outputFull();
   }
 
   private replyBytes(): number {
     return this.out.length + this.heldBytes + this.socket.writableLength;
   }
 
+  /** Too many reply bytes not yet taken: this connection's own bound, or the server's while this connection holds some. */
+  private outputFull(): boolean {
+    const mine = this.replyBytes();
+    return mine >= REPLIES_MAX_BYTES || this.host.replies.mustWait(mine, this.replyShare);
+  }
+
+  /** Brings this connection's share of the server's held reply bytes up to date; a closed socket holds none. */
+  private shareReplies(): void {
+    const mine = this.socket.destroyed ? 0 : this.replyBytes();
+    this.host.replies.held += mine - this.replyShare;
+    this.replyShare = mine;
+  }
+
   private defer(item: Backlogged): void {
     this.backlog.push(item);
     if (typeof item === 'object' && item.block !== null) this.backlogBytes += item.block.length;
+    if (this.paused) return;
     if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) this.pauseReading();
+    else if (this.host.replies.mustWait(this.replyBytes(), this.replyShare)) {
+      this.host.replies.waits++;
+      this.pauseReading();
+    }
   }
 
   private execute(frame: Frame): void {
@@ -264,16 +322,18 @@ export class Connection implements ParserSink {
         this.replyOk(engine.touch(request.id, request.ttr));
         return;
       case 'pause':
-        engine.pause(request.name, request.paused);
-        out.ok();
+        this.replyOk(engine.pause(request.name, request.paused));
         return;
       case 'retry':
         this.replyOk(engine.retryFailed(request.id));
         return;
       case 'retry-failed': {
         const count = engine.retryAllFailed(request.name);
-        if (count === null) out.notFound();
-        else out.retried(request.name, count);
+        if (count === null) this.notFound();
+        else {
+          out.retried(request.name, count);
+          this.counted(Outcome.Ok);
+        }
         return;
       }
       case 'lease':
@@ -305,8 +365,11 @@ export class Connection implements ParserSink {
       }
       case 'inspect-state-jobs': {
         const jobs = engine.inspectStateJobs(request.name, request.state, request.offset, request.limit);
-        if (jobs === null) out.notFound();
-        else out.jobs(jobs);
+        if (jobs === null) this.notFound();
+        else {
+          out.jobs(jobs);
+          this.counted(Outcome.Ok);
+        }
         return;
       }
       case 'inspect-queue': {
@@ -325,6 +388,7 @@ export class Connection implements ParserSink {
       case 'auth':
         if (this.host.auth === null || this.host.auth.accepts(request.secret)) {
           this.authenticated = true;
+          this.stopAuthTimer();
           out.ok();
           this.counted(Outcome.Ok);
         } else {
@@ -364,7 +428,7 @@ export class Connection implements ParserSink {
       return;
     }
     writeEngineError(this.out, error);
-    this.counted(error === 'not-found' ? Outcome.NotFound : error === 'memory-full' ? Outcome.Refused : Outcome.ClientError);
+    this.counted(error === 'not-found' ? Outcome.NotFound : error === 'memory-full' || error === 'too-many-queues' ? Outcome.Refused : Outcome.ClientError);
   }
 
   /**
@@ -412,7 +476,7 @@ export class Connection implements ParserSink {
     stats.leaseWaitSeconds.observe(waitedFrom === 0 ? 0 : (performance.now() - waitedFrom) / 1000);
   };
 
-  private readonly onFinished = (outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): void => {
+  private readonly onFinished = (outcome: RunOutcome | 'not-found'): void => {
     const row = this.commandRow;
     writeFinished(this.out, outcome);
     // Woken by a complete/fail that is being applied right now: the result is shown once
@@ -439,7 +503,7 @@ export class Connection implements ParserSink {
   /** Runs what is queued as far as the bounds allow; called after a wait, a drain, or a durable write. */
   private readonly resume = (): void => {
     if (this.closing) return;
-    while (this.waiting === null && this.backlog.length > 0 && this.replyBytes() < REPLIES_MAX_BYTES) {
+    while (this.waiting === null && this.backlog.length > 0 && !this.outputFull()) {
       const item = this.backlog.shift()!;
       if (typeof item === 'object' && item.block !== null) this.backlogBytes -= item.block.length;
       if (item === CLOSE) {
@@ -458,13 +522,21 @@ export class Connection implements ParserSink {
 
   /**
    * Commands held back only by the size of the replies before them go on in a later
-   * turn once the socket took those replies; when it could not take them all, 'drain'
-   * (or the durable write) resumes instead.
+   * turn once the socket took those replies; when it could not take them all, 'drain',
+   * the write's callback or the durable write resumes instead.
    */
   private continueLater(): void {
-    if (this.closing || this.waiting !== null || this.backlog.length === 0) return;
-    if (this.heldBytes === 0 && !this.socket.writableNeedDrain) setImmediate(this.resume);
+    if (this.resumeQueued || this.closing || this.waiting !== null || this.backlog.length === 0) return;
+    if (this.heldBytes === 0 && !this.socket.writableNeedDrain && !this.outputFull()) {
+      this.resumeQueued = true;
+      setImmediate(this.resumeLater);
+    }
   }
+
+  private readonly resumeLater = (): void => {
+    this.resumeQueued = false;
+    this.resume();
+  };
 
   private cancelWait(): void {
     const waiting = this.waiting;
@@ -485,6 +557,7 @@ export class Connection implements ParserSink {
     }
     this.heldBytes += chunk.length;
     this.held.push(chunk);
+    this.shareReplies();
     log.whenDurable(this.needSeq, this.onDurable);
   }
 
@@ -497,8 +570,8 @@ export class Connection implements ParserSink {
   };
 
   private write(chunk: Buffer): void {
-    if (this.socket.destroyed) return;
-    if (!this.socket.write(chunk)) this.pauseReading();
+    if (!this.socket.destroyed && !this.socket.write(chunk, this.onWritten)) this.pauseReading();
+    this.shareReplies();
   }
 
   private closeAfterReplies(): void {
@@ -522,7 +595,7 @@ export class Connection implements ParserSink {
   private resumeReading(): void {
     if (!this.paused || this.closing || this.socket.writableNeedDrain) return;
     if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) return;
-    if (this.replyBytes() >= REPLIES_MAX_BYTES) return;
+    if (this.outputFull()) return;
     this.paused = false;
     this.socket.resume();
   }
@@ -530,10 +603,10 @@ export class Connection implements ParserSink {
 
 const WAITING = Symbol('waiting');
 
-function finishedOutcome(outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): number {
+function finishedOutcome(outcome: RunOutcome | 'not-found'): number {
   if (outcome === 'timeout') return Outcome.Timeout;
   if (outcome === 'not-found') return Outcome.NotFound;
   if (outcome === 'duplicate-job') return Outcome.ClientError;
-  if (outcome === 'memory-full') return Outcome.Refused;
+  if (outcome === 'memory-full' || outcome === 'too-many-queues') return Outcome.Refused;
   return Outcome.Ok;
 }

@@ -15,6 +15,10 @@ export const DEFAULT_LIMITS: Readonly<LimitSettings> = Object.freeze({
   idleTimeoutMs: 0,
   backlog: 4096,
   maxJobMemoryBytes: DEFAULT_JOB_MEMORY_BYTES,
+  maxReplyBufferBytes: 64 * 1024 * 1024,
+  maxQueues: 100_000,
+  authTimeoutMs: 10_000,
+  tlsHandshakeTimeoutMs: 10_000,
 });
 
 const TOO_MANY_CLIENTS_LINE = serverErrorLine(SERVER_ERROR_TEXT.tooManyClients);

@@ -23,14 +23,16 @@ export interface ListenOptions {
   port: number;
   tls: TlsSettings | null;
   backlog: number;
+  /** A TLS handshake not done by then is dropped: it holds a socket and counts against nothing else. */
+  handshakeTimeoutMs: number;
+  /** Called for each handshake dropped at handshakeTimeoutMs. */
+  onHandshakeTimeout: () => void;
   logger: Logger;
   /** Plain TCP connections come from here (the supervisor's socket) instead of a listener of our own; a TLS listener still listens itself. */
   sockets?: SocketSource | undefined;
 }
 
 const SOCKET_OPTIONS = { allowHalfOpen: true, keepAlive: true, noDelay: true } as const;
-/** A TLS handshake not done by then is dropped: it holds a socket and counts against nothing else. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * Runs the server side of a TLS handshake on an accepted socket and hands the socket on
@@ -38,19 +40,23 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
  * close needs) it keeps a socket whose peer left mid-handshake open for good; here an end,
  * an error or the timeout before the handshake is done closes it.
  */
-function handshake(raw: net.Socket, secureContext: tls.SecureContext, logger: Logger, onSocket: (socket: net.Socket) => void): tls.TLSSocket {
+function handshake(raw: net.Socket, secureContext: tls.SecureContext, options: ListenOptions, onSocket: (socket: net.Socket) => void): tls.TLSSocket {
   const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
   const abandon = (error?: Error): void => {
-    if (error !== undefined) logger.debug({ err: error, remote: raw.remoteAddress }, 'TLS handshake failed');
+    if (error !== undefined) options.logger.debug({ err: error, remote: raw.remoteAddress }, 'TLS handshake failed');
     socket.destroy();
   };
-  socket.setTimeout(HANDSHAKE_TIMEOUT_MS);
-  socket.on('timeout', abandon);
+  const timedOut = (): void => {
+    options.onHandshakeTimeout();
+    abandon();
+  };
+  socket.setTimeout(options.handshakeTimeoutMs);
+  socket.on('timeout', timedOut);
   socket.on('end', abandon);
   socket.on('error', abandon);
   socket.once('secure', () => {
     socket.setTimeout(0);
-    socket.off('timeout', abandon);
+    socket.off('timeout', timedOut);
     socket.off('end', abandon);
     socket.off('error', abandon);
     onSocket(socket);
@@ -93,7 +99,7 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
     if (tlsSettings !== null) {
       context = tls.createSecureContext(await readPair(tlsSettings));
       secure = net.createServer(SOCKET_OPTIONS, (raw) => {
-        track(handshake(raw, context!, logger, onSocket));
+        track(handshake(raw, context!, options, onSocket));
       });
       servers.push(secure);
       await listen(secure, host, tlsSettings.port ?? options.port, backlog);

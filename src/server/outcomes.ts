@@ -1,4 +1,4 @@
-import type { EngineError, Finished } from '../jobs/types.js';
+import type { EngineError, RunOutcome } from '../jobs/types.js';
 import type { ReplyWriter } from '../protocol/replies.js';
 import { SERVER_ERROR_TEXT } from '../protocol/vocabulary.js';
 
@@ -26,13 +26,17 @@ export function writeEngineError(out: ReplyWriter, error: EngineError): void {
     case 'memory-full':
       out.serverError(SERVER_ERROR_TEXT.memoryFull);
       return;
+    case 'too-many-queues':
+      out.serverError(SERVER_ERROR_TEXT.tooManyQueues);
+      return;
   }
 }
 
 /** The reply of `result` and `run` once the wait is over. */
-export function writeFinished(out: ReplyWriter, outcome: Finished | 'timeout' | 'not-found' | 'duplicate-job' | 'memory-full'): void {
+export function writeFinished(out: ReplyWriter, outcome: RunOutcome | 'not-found'): void {
   if (outcome === 'timeout') out.timeout();
   else if (outcome === 'memory-full') out.serverError(SERVER_ERROR_TEXT.memoryFull);
+  else if (outcome === 'too-many-queues') out.serverError(SERVER_ERROR_TEXT.tooManyQueues);
   else if (outcome === 'not-found') out.notFound();
   else if (outcome === 'duplicate-job') out.clientError('duplicate-job');
   else out.finished(outcome.id, outcome.success, outcome.result);

@@ -6,6 +6,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { DEFAULT_LIMITS, exposureProblem, refuseConnection } from './limits.js';
 import { openListeners } from './listeners.js';
 import { ServerStats } from './stats.js';
+import { ReplyBudget } from './reply-budget.js';
 import { Ticker } from './ticker.js';
 import { packageVersion } from '../config/package-root.js';
 import type { ServerOptions, ServerStatus, WorkqServer } from './types.js';
@@ -16,6 +17,7 @@ const DRAIN_TIMEOUT_MS = 5000;
 function newEngine(options: ServerOptions, clock: Clock): Engine {
   return new Engine(clock, null, {
     memoryBudget: (options.limits ?? DEFAULT_LIMITS).maxJobMemoryBytes,
+    maxQueues: (options.limits ?? DEFAULT_LIMITS).maxQueues,
     ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
   });
 }
@@ -68,6 +70,7 @@ export async function startServer(options: ServerOptions & { preRead?: ServerPre
   const stats = options.stats ?? new ServerStats();
   let engine = options.preRead?.engine ?? newEngine(options, clock);
   stats.engine = engine;
+  stats.replies = new ReplyBudget(limits.maxReplyBufferBytes);
   let log: CommandLog | null = null;
   if (options.cmdlog.path !== null) {
     stats.sync = options.cmdlog.sync;
@@ -107,6 +110,8 @@ export async function startServer(options: ServerOptions & { preRead?: ServerPre
     },
     auth: secretCheck(options.auth?.secrets),
     idleTimeoutMs: limits.idleTimeoutMs,
+    authTimeoutMs: limits.authTimeoutMs,
+    replies: stats.replies,
     stats,
     version: packageVersion(),
     uptimeSeconds: () => Math.max(0, Math.floor((clock.now() - startedAt) / 1000)),
@@ -122,7 +127,16 @@ export async function startServer(options: ServerOptions & { preRead?: ServerPre
   let listener;
   try {
     listener = await openListeners(
-      { host: options.host, port: options.port, tls: options.tls ?? null, backlog: limits.backlog, logger, sockets: options.sockets },
+      {
+        host: options.host,
+        port: options.port,
+        tls: options.tls ?? null,
+        backlog: limits.backlog,
+        handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
+        onHandshakeTimeout: () => stats.tlsHandshakeTimeouts++,
+        logger,
+        sockets: options.sockets,
+      },
       (socket) => {
         if (connections.size >= limits.maxClients) {
           refused += 1;

@@ -1,5 +1,6 @@
 import { LogStats } from '../cmdlog/index.js';
 import type { Engine } from '../jobs/engine.js';
+import { ReplyBudget } from './reply-budget.js';
 import { COMMANDS } from '../protocol/commands.js';
 import type { CommandSpec } from '../protocol/types.js';
 import { BucketCounts, SECONDS_BUCKETS } from '../stats/bucket-counts.js';
@@ -7,7 +8,7 @@ import type { SyncPolicy } from './types.js';
 
 /** How a command was answered, as counted: an index into CommandCounts. */
 export const Outcome = { Ok: 0, Timeout: 1, NotFound: 2, ClientError: 3, ReadOnly: 4, Refused: 5 } as const;
-/** `refused`: a limit of the instance said no (the memory budget). */
+/** `refused`: a limit of the instance said no (the memory budget, the number of queues). */
 export const OUTCOME_NAMES: readonly string[] = ['ok', 'timeout', 'not_found', 'client_error', 'read_only', 'refused'];
 
 /** The row of CommandCounts for input that framed no command (an unknown name, a bad line). */
@@ -57,6 +58,12 @@ export class ServerStats {
   authInvalidSecret = 0;
   /** Commands refused because their connection had not authenticated yet. */
   authRequired = 0;
+  /** Connections closed by limits.authTimeoutMs before they authenticated. */
+  authTimeouts = 0;
+  /** TLS handshakes dropped at limits.tlsHandshakeTimeoutMs. */
+  tlsHandshakeTimeouts = 0;
+  /** Reply bytes held by the connections (limits.maxReplyBufferBytes); the server sets its own at start. */
+  replies = new ReplyBudget(0);
   /** Set as soon as the server has its engine (before replay). */
   engine: Engine | null = null;
   /** Null when the server keeps everything in memory only. */

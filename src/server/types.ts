@@ -42,6 +42,14 @@ export interface LimitSettings {
   backlog: number;
   /** Bytes jobs may hold before add, schedule and run get `-SERVER-ERROR Memory budget exhausted`; 0: no budget. */
   maxJobMemoryBytes: number;
+  /** Reply bytes all connections together may hold before those holding some stop until the client reads them; 0: no server-wide bound. */
+  maxReplyBufferBytes: number;
+  /** Distinct queues; past it a command that would create one gets `-SERVER-ERROR Too many queues`. */
+  maxQueues: number;
+  /** With a secret: a connection not authenticated this long after it was accepted gets `-SERVER-ERROR Authentication timeout` and is closed; 0 never. */
+  authTimeoutMs: number;
+  /** A TLS handshake not done this long after the connection was accepted is dropped. */
+  tlsHandshakeTimeoutMs: number;
 }
 
 /** Where one standalone server listens and logs: the original's flags, resolved. */

@@ -3,6 +3,7 @@ import { startAdmin } from '../../src/admin/http.js';
 import { StandaloneAdmin, type StandaloneStatus } from '../../src/admin/standalone.js';
 import { instanceRegistry } from '../../src/metrics/instance-metrics.js';
 import { startServer } from '../../src/server/server.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { ServerStats } from '../../src/server/stats.js';
 import type { ServerOptions } from '../../src/server/types.js';
 import { packageVersion } from '../../src/config/package-root.js';
@@ -123,7 +124,7 @@ test('refusals of authentication and of the client limit are counted', async (t)
   const secret = 'metrics-secret-7f3a9c1e';
   const { base, wire, server } = await serve(t, 100, {
     auth: { secrets: [secret], allowUnauthenticated: false },
-    limits: { maxClients: 2, idleTimeoutMs: 0, backlog: 511, maxJobMemoryBytes: 0 },
+    limits: { ...DEFAULT_LIMITS, maxClients: 2, backlog: 511, maxJobMemoryBytes: 0 },
   });
   wire.send(`inspect queues 0 1\r\nauth not-the-secret-0123\r\nauth ${secret}\r\n`);
   const replies = '-CLIENT-ERROR Authentication required\r\n-CLIENT-ERROR Invalid secret\r\n+OK\r\n';
@@ -222,4 +223,57 @@ test('a restart on a log reports what it replayed: bytes, records, duration', as
   t.is(after.get(series('workq_starting', { instance: 'r' })), 0);
   t.is(after.get(series('workq_jobs', { instance: 'r', queue: 'replayed', state: 'ready' })), 5);
   t.is(after.get(series('workq_jobs_added_total', { instance: 'r' })), 0, 'replayed jobs are not counted as added');
+});
+
+test('the extension commands are counted by command and outcome: pause, resume, retry, retry-failed and the state lists', async (t) => {
+  const { base, wire } = await serve(t);
+  const [a, b] = [newId(), newId()];
+  wire.send(Buffer.concat([addCommand(a, 'ext', 'x', '1000 60000', '-max-fails=1'), addCommand(b, 'ext', 'y', '1000 60000', '-max-fails=1')]));
+  t.is(await wire.reply('+OK\r\n+OK\r\n'), '+OK\r\n+OK\r\n');
+  wire.send(`lease ext 0\r\nfail ${a} 1\r\nf\r\nlease ext 0\r\nfail ${b} 1\r\nf\r\n`);
+  const failed = `+OK 1\r\n${a} ext 1000 1\r\nx\r\n+OK\r\n+OK 1\r\n${b} ext 1000 1\r\ny\r\n+OK\r\n`;
+  t.is(await wire.reply(failed), failed);
+  wire.send(`pause ext\r\nresume ext\r\nresume ext\r\nretry ${a}\r\nretry ${a}\r\nretry ${newId()}\r\nretry-failed ext\r\nretry-failed nothere\r\n`);
+  const replies = '+OK\r\n+OK\r\n+OK\r\n+OK\r\n-CLIENT-ERROR Job not failed\r\n-NOT-FOUND\r\n+OK 1\r\next 1\r\nretried 1\r\n-NOT-FOUND\r\n';
+  t.is(await wire.reply(replies), replies);
+  wire.send('inspect leased-jobs ext 0 10\r\ninspect completed-jobs nothere 0 10\r\n');
+  t.is(await wire.reply('+OK 0\r\n-NOT-FOUND\r\n'), '+OK 0\r\n-NOT-FOUND\r\n');
+
+  const samples = parseScrape((await get(`${base}/metrics`)).body);
+  const at = (command: string, outcome: string): number | undefined => samples.get(series('workq_commands_total', { instance: 'm1', command, outcome }));
+  t.is(at('pause', 'ok'), 1);
+  t.is(at('resume', 'ok'), 2);
+  t.is(at('retry', 'ok'), 1);
+  t.is(at('retry', 'client_error'), 1);
+  t.is(at('retry', 'not_found'), 1);
+  t.is(at('retry-failed', 'ok'), 1);
+  t.is(at('retry-failed', 'not_found'), 1);
+  t.is(at('inspect', 'ok'), 1);
+  t.is(at('inspect', 'not_found'), 1);
+});
+
+test('the limits of queues, replies and authentication time are exported', async (t) => {
+  const secret = 'metrics-secret-7f3a9c1e';
+  const { base, wire, server } = await serve(t, 100, {
+    auth: { secrets: [secret], allowUnauthenticated: false },
+    limits: { ...DEFAULT_LIMITS, maxQueues: 1, maxReplyBufferBytes: 12345, authTimeoutMs: 100 },
+  });
+  const late = await Wire.connect(server.port);
+  t.teardown(() => late.close());
+  wire.send(`auth ${secret}\r\n`);
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  wire.send(Buffer.concat([addCommand(newId(), 'first', 'x'), addCommand(newId(), 'second', 'x')]));
+  t.is(await wire.reply('+OK\r\n-SERVER-ERROR Too many queues\r\n'), '+OK\r\n-SERVER-ERROR Too many queues\r\n');
+  t.is(await late.reply('-SERVER-ERROR Authentication timeout\r\n'), '-SERVER-ERROR Authentication timeout\r\n');
+  t.true(await late.waitClosed());
+
+  const samples = parseScrape((await get(`${base}/metrics`)).body);
+  const at = (name: string, labels: Record<string, string> = {}): number | undefined => samples.get(series(name, { instance: 'm1', ...labels }));
+  t.is(at('workq_queues_refused_total'), 1);
+  t.is(at('workq_queues_reclaimed_total'), 0);
+  t.is(at('workq_commands_total', { command: 'add', outcome: 'refused' }), 1);
+  t.is(at('workq_auth_timeouts_total'), 1);
+  t.is(at('workq_reply_bytes_limit'), 12345);
+  t.is(at('workq_reply_bytes_held'), 0, 'nothing held once every reply was taken');
+  t.is(at('workq_reply_waits_total'), 0);
 });

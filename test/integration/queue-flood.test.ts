@@ -2,6 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, Wire } from '../helpers/wire.js';
 import { queueBlock } from '../helpers/replies.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 
 // A flood of new queue names must cost each add a small constant (docs/protocol.md 7.2):
 // another client is served while it goes on. Checked by order, not by time: the second
@@ -18,7 +19,8 @@ function nameOf(i: number): string {
 
 test('a million distinct queue names: a second client is answered while the flood goes on, and inspect queues pages them in byte order', async (t) => {
   t.timeout(600_000);
-  const server = await startTestServer();
+  // limits.maxQueues raised past the flood (its default, 100,000, would refuse most of it).
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxQueues: NAMES + 1 } });
   t.teardown(() => server.stop());
   const flood = await Wire.connect(server.port);
   const probe = await Wire.connect(server.port);

@@ -3,6 +3,7 @@ import { ClientError, ConnectionError, WorkqClient } from '../../src/client/inde
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import { addCommand, inspectJob, leaseReply, newId } from '../helpers/replies.js';
 import type { WorkqServer } from '../../src/server/types.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 
 // Authentication over real TCP (docs/protocol.md 12.5): required, refused, rotated, and
 // absent (the original's behaviour).
@@ -12,6 +13,7 @@ const NEW = 'new-secret-93f2a6b4c8';
 const NEXT = 'next-secret-0d4e7f1a2b';
 const REQUIRED = '-CLIENT-ERROR Authentication required\r\n';
 const INVALID = '-CLIENT-ERROR Invalid secret\r\n';
+const AUTH_TIMEOUT = '-SERVER-ERROR Authentication timeout\r\n';
 
 async function serverWith(t: { teardown(fn: () => Promise<void>): void }, secrets: string[]): Promise<WorkqServer> {
   const server = await startTestServer({ auth: { secrets, allowUnauthenticated: false } });
@@ -162,4 +164,43 @@ test('client: the secret is sent on every connection, blocking ones included; a 
   t.teardown(() => none.close());
   await t.throwsAsync(none.add('client-auth', 'x'), { instanceOf: ClientError, message: 'Authentication required' });
   t.is((await client.inspectQueue('client-auth')).readyLen, 0, 'nothing was added by the refused clients');
+});
+
+test('authentication timeout: a connection that has not authenticated in time gets one error line and is closed; one that has stays', async (t) => {
+  const server = await startTestServer({ auth: { secrets: [OLD], allowUnauthenticated: false }, limits: { ...DEFAULT_LIMITS, authTimeoutMs: 200 } });
+  t.teardown(() => server.stop());
+  const silent = await wire(t, server.port);
+  const refusedOnly = await wire(t, server.port);
+  refusedOnly.send('inspect queues 0 1\r\nauth wrong-secret-0000000\r\n');
+  t.is(await refusedOnly.reply(REQUIRED + INVALID), REQUIRED + INVALID);
+  const authenticated = await wire(t, server.port);
+  authenticated.send(`auth ${OLD}\r\n`);
+  t.is(await authenticated.reply('+OK\r\n'), '+OK\r\n');
+
+  for (const w of [silent, refusedOnly]) {
+    t.is(await w.reply(AUTH_TIMEOUT), AUTH_TIMEOUT);
+    t.true(await w.waitClosed());
+  }
+  t.is(server.stats.authTimeouts, 2, 'counted for workq_auth_timeouts_total');
+  // The authenticated connection outlived both closings and still works.
+  authenticated.send('inspect queues 0 1\r\n');
+  t.is(await authenticated.reply('+OK 0\r\n'), '+OK 0\r\n');
+  t.false(authenticated.closed);
+  t.is(server.status().connections, 1, 'the closed connections freed their client slots');
+});
+
+test('authentication timeout applies only with a secret, and 0 turns it off', async (t) => {
+  const open = await startTestServer({ limits: { ...DEFAULT_LIMITS, authTimeoutMs: 50 } });
+  t.teardown(() => open.stop());
+  const off = await startTestServer({ auth: { secrets: [OLD], allowUnauthenticated: false }, limits: { ...DEFAULT_LIMITS, authTimeoutMs: 0 } });
+  t.teardown(() => off.stop());
+  const a = await wire(t, open.port);
+  const b = await wire(t, off.port);
+  // A closing after 50 ms would have come before these replies to commands sent 300 ms later.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  a.send('inspect queues 0 1\r\n');
+  b.send('inspect queues 0 1\r\n');
+  t.is(await a.reply('+OK 0\r\n'), '+OK 0\r\n');
+  t.is(await b.reply(REQUIRED), REQUIRED);
+  t.is(open.stats.authTimeouts + off.stats.authTimeouts, 0);
 });

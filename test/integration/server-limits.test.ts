@@ -1,11 +1,14 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { WorkqClient } from '../../src/client/index.js';
 import { startTestServer, Wire } from '../helpers/wire.js';
-import { addCommand, leaseReply, newId, sleep } from '../helpers/replies.js';
+import { addCommand, leaseReply, newId, queueBlock, sleep } from '../helpers/replies.js';
 import { DEFAULT_LIMITS, isLoopback } from '../../src/server/limits.js';
+import { commandIndex, Outcome } from '../../src/server/stats.js';
+import { ADD, INSPECT, PAUSE, RUN, SCHEDULE } from '../../src/protocol/commands.js';
 
 // Connection limits and exposure over real TCP (docs/operations.md, Limits): each refusal
 // is a clear line, the server stays up, and it recovers when the cause goes away.
@@ -140,4 +143,161 @@ test('client: a connection the server closed for idleness is reopened by the nex
   t.is(server.status().connections, 0, 'the idle connection was closed');
   const second = await client.add('idle-client', 'b');
   t.deepEqual((await client.inspectJobs('idle-client')).map((job) => job.id).sort(), [first, second].sort());
+});
+
+/** A raw socket that sends and never reads until `resume` is called; then counts the bytes it gets. */
+class NonReader {
+  received = 0;
+  private constructor(readonly socket: net.Socket) {
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number): Promise<NonReader> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new NonReader(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Starts reading; resolves once `total` bytes have arrived. */
+  readAll(total: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.received >= total) resolve();
+      };
+      this.socket.on('data', (chunk: Buffer) => {
+        this.received += chunk.length;
+        check();
+      });
+      check();
+    });
+  }
+}
+
+/** Reads from a raw socket until what arrived ends with `suffix`; returns it all. */
+function readUntil(socket: net.Socket, suffix: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      if (all.subarray(-suffix.length).toString('latin1') === suffix) {
+        socket.off('data', onData);
+        resolve(all);
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
+test('server-wide reply bound: clients that pipeline and never read are stalled, a reading client is served, held bytes stay within the bound', async (t) => {
+  t.timeout(300_000);
+  const LIMIT = 1024 * 1024;
+  const CLIENTS = 10;
+  const PIPELINED = 3000;
+  const JOBS = 32;
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+  t.teardown(() => server.stop());
+  const good = await Wire.connect(server.port);
+  t.teardown(() => good.close());
+  let adds = Buffer.alloc(0);
+  for (let i = 0; i < JOBS; i++) adds = Buffer.concat([adds, addCommand(newId(), 'big', 'p'.repeat(1000), '1000 600000')]);
+  good.send(adds);
+  t.is(await good.reply('+OK\r\n'.repeat(JOBS)), '+OK\r\n'.repeat(JOBS));
+
+  // The size of one reply, read through a raw socket up to a sentinel that follows it.
+  const probe = await NonReader.connect(server.port);
+  t.teardown(() => probe.socket.destroy());
+  const sentinel = '-NOT-FOUND\r\n';
+  const measured = readUntil(probe.socket, sentinel);
+  probe.socket.write(`inspect jobs big 0 ${JOBS}\r\ninspect job ${newId()}\r\n`);
+  const reply = (await measured).length - sentinel.length;
+  t.true(reply > JOBS * 1000);
+
+  let maxHeld = 0;
+  const sampler = setInterval(() => (maxHeld = Math.max(maxHeld, server.stats.replies.held)), 1);
+  t.teardown(() => clearInterval(sampler));
+  const flood: NonReader[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const c = await NonReader.connect(server.port);
+    t.teardown(() => c.socket.destroy());
+    c.socket.write(`inspect jobs big 0 ${JOBS}\r\n`.repeat(PIPELINED));
+    flood.push(c);
+  }
+  // The flood fills its sockets, then the server's bound.
+  for (let i = 0; i < 3000 && server.stats.replies.held < LIMIT; i++) await sleep(10);
+  t.true(server.stats.replies.held >= LIMIT, 'the non-readers brought the server to its bound');
+
+  const inspects = (): number => server.stats.commands.get(commandIndex(INSPECT), Outcome.Ok);
+  const want = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
+  for (let i = 0; i < 20; i++) {
+    good.send('inspect queues 0 1\r\n');
+    t.is(await good.reply(want), want, `round trip ${i} of the reading client`);
+    t.true(server.stats.replies.held >= LIMIT, 'answered while the server is at its bound');
+  }
+  const ranBeforeTheyRead = inspects();
+  t.true(ranBeforeTheyRead - 21 - 1 < CLIENTS * PIPELINED, 'the non-readers were stalled: most of their commands had not run yet');
+  t.true(server.stats.replies.waits > 0, 'counted for workq_reply_waits_total');
+  t.true(maxHeld <= LIMIT + CLIENTS * reply, `held at most the bound plus one reply per connection (${maxHeld} bytes, bound ${LIMIT}, reply ${reply})`);
+
+  // Once they read, everything they asked for arrives, in full.
+  await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+  for (const c of flood) t.is(c.received, PIPELINED * reply);
+  t.true(maxHeld <= LIMIT + CLIENTS * reply, `still within the bound while they drained (${maxHeld} bytes)`);
+  for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
+  t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+});
+
+test('max queues: a command that would create a queue past the limit is refused, existing queues work, an emptied queue makes room', async (t) => {
+  const TOO_MANY_QUEUES = '-SERVER-ERROR Too many queues\r\n';
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxQueues: 3 } });
+  t.teardown(() => server.stop());
+  const w = await Wire.connect(server.port);
+  t.teardown(() => w.close());
+  const exchange = async (send: string | Buffer, want: string): Promise<void> => {
+    w.send(send);
+    t.is(await w.reply(want), want, typeof send === 'string' ? send : send.toString('latin1'));
+  };
+  const ids = { q1: newId(), q2: newId(), q3: newId() };
+  for (const [name, id] of Object.entries(ids)) await exchange(addCommand(id, name, 'x'), '+OK\r\n');
+
+  // Every way of creating a fourth queue is refused, and creates nothing.
+  await exchange(addCommand(newId(), 'q4', 'x'), TOO_MANY_QUEUES);
+  await exchange(`schedule ${newId()} q4 1000 60000 2030-01-01T00:00:00Z 1\r\nx\r\n`, TOO_MANY_QUEUES);
+  await exchange(`run ${newId()} q4 1000 100 1\r\nx\r\n`, TOO_MANY_QUEUES);
+  await exchange('pause q4\r\n', TOO_MANY_QUEUES);
+  await exchange('inspect queue q4\r\n', '-NOT-FOUND\r\n');
+  // A lease that does not wait needs no queue; one that waits may name new queues (they live only while it waits).
+  await exchange('lease q4 0\r\n', '-TIMEOUT\r\n');
+  await exchange('lease q4 q5 20\r\n', '-TIMEOUT\r\n');
+  t.is(server.status().jobs, 3);
+
+  // Everything on the existing queues still works.
+  await exchange(addCommand(newId(), 'q1', 'y'), '+OK\r\n');
+  await exchange('pause q3\r\nresume q3\r\n', '+OK\r\n+OK\r\n');
+  const leased = leaseReply(ids.q2, 'q2', 1000, 'x');
+  w.send('lease q2 1000\r\n');
+  t.true((await w.read(leased.length)).equals(leased));
+  await exchange(`complete ${ids.q2} 0\r\n\r\n`, '+OK\r\n');
+  await exchange(addCommand(newId(), 'q4', 'x'), TOO_MANY_QUEUES);
+
+  // q2 holds a completed job still; deleting it empties q2, and q4 takes its place.
+  await exchange(`delete ${ids.q2}\r\n`, '+OK\r\n');
+  await exchange(addCommand(newId(), 'q4', 'x'), '+OK\r\n');
+  await exchange('inspect queue q2\r\n', '-NOT-FOUND\r\n');
+  await exchange(`inspect queues 0 10\r\n`, `+OK 3\r\n${queueBlock('q1', 2, 0)}${queueBlock('q3', 1, 0)}${queueBlock('q4', 1, 0)}`);
+
+  // A paused queue is kept even when empty: its pause is state. Resumed, it can make room.
+  await exchange(`pause q3\r\ndelete ${ids.q3}\r\n`, '+OK\r\n+OK\r\n');
+  await exchange(addCommand(newId(), 'q5', 'x'), TOO_MANY_QUEUES);
+  await exchange('resume q3\r\n', '+OK\r\n');
+  await exchange(addCommand(newId(), 'q5', 'x'), '+OK\r\n');
+  await exchange('inspect queue q3\r\n', '-NOT-FOUND\r\n');
+
+  const engine = server.stats.engine!;
+  t.is(engine.counters.queuesRefused, 6, 'counted for workq_queues_refused_total');
+  t.is(engine.counters.queuesReclaimed, 2, 'counted for workq_queues_reclaimed_total');
+  const refusedRow = (spec: Parameters<typeof commandIndex>[0]): number => server.stats.commands.get(commandIndex(spec), Outcome.Refused);
+  t.is(refusedRow(ADD), 3, 'each refusal is an outcome="refused" in workq_commands_total');
+  t.is(refusedRow(SCHEDULE) + refusedRow(RUN) + refusedRow(PAUSE), 3);
 });

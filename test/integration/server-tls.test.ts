@@ -4,6 +4,7 @@ import { ConnectionError, WorkqClient } from '../../src/client/index.js';
 import { startTestServer, tempDir, Wire } from '../helpers/wire.js';
 import { addCommand, leaseReply, newId } from '../helpers/replies.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 
 // TLS listeners over real sockets (docs/operations.md, TLS): alongside plain TCP or instead
 // of it, with the client, and a certificate reloaded without a restart.
@@ -122,4 +123,21 @@ test('a peer that leaves mid-handshake is closed at once, and a TLS client may h
   t.true(await secure.waitClosed());
   await server.stop();
   t.is(server.status().connections, 0);
+});
+
+test('a handshake not done within limits.tlsHandshakeTimeoutMs is dropped and counted; a finished one is not', async (t) => {
+  const server = await startTestServer({
+    tls: { cert: first.certPath, key: first.keyPath, port: null },
+    limits: { ...DEFAULT_LIMITS, tlsHandshakeTimeoutMs: 1000 },
+  });
+  t.teardown(() => server.stop());
+  // The finished handshake first: on a busy machine a handshake of its own may take a while.
+  const secure = await Wire.connectTls(server.port, { ca: first.cert });
+  t.teardown(() => secure.close());
+  const stalled = await Wire.connect(server.port);
+  t.teardown(() => stalled.close());
+  stalled.send(Buffer.from([0x16, 0x03, 0x01]));
+  t.true(await stalled.waitClosed());
+  t.is(server.stats.tlsHandshakeTimeouts, 1, 'counted for workq_tls_handshake_timeouts_total');
+  t.true(await roundTrip(secure, 'tls-after-timeout'), 'the connection whose handshake finished is served');
 });

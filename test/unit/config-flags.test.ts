@@ -101,7 +101,16 @@ test('-listen reads HOST:PORT like Go', (t) => {
 const SAFETY = {
   auth: { secrets: [], allowUnauthenticated: false },
   tls: null,
-  limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096, maxJobMemoryBytes: 1024 * 1024 * 1024 },
+  limits: {
+    maxClients: 10000,
+    idleTimeoutMs: 0,
+    backlog: 4096,
+    maxJobMemoryBytes: 1024 * 1024 * 1024,
+    maxReplyBufferBytes: 64 * 1024 * 1024,
+    maxQueues: 100_000,
+    authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
+  },
 };
 
 test('standalone without a config: the original defaults, memory only', (t) => {

@@ -36,7 +36,16 @@ function refusal(options: LoadOptions): string {
 const SAFETY = {
   auth: { secrets: [], allowUnauthenticated: false },
   tls: null,
-  limits: { maxClients: 10000, idleTimeoutMs: 0, backlog: 4096, maxJobMemoryBytes: 1024 * 1024 * 1024 },
+  limits: {
+    maxClients: 10000,
+    idleTimeoutMs: 0,
+    backlog: 4096,
+    maxJobMemoryBytes: 1024 * 1024 * 1024,
+    maxReplyBufferBytes: 64 * 1024 * 1024,
+    maxQueues: 100_000,
+    authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
+  },
 };
 
 test('defaults: shared settings, no instances', (t) => {
@@ -441,6 +450,15 @@ test('secrets: shared from the environment as a list, overridden per instance', 
   const [a, b] = config.instances;
   t.deepEqual(a?.auth, { secrets: ['old-secret-0123456789', 'new-secret-0123456789'], allowUnauthenticated: false });
   t.deepEqual(b?.auth, { secrets: ['instance-b-own-secret'], allowUnauthenticated: false });
-  t.deepEqual(b?.limits, { maxClients: 50, idleTimeoutMs: 0, backlog: 100, maxJobMemoryBytes: 1024 * 1024 * 1024 });
+  t.deepEqual(b?.limits, {
+    maxClients: 50,
+    idleTimeoutMs: 0,
+    backlog: 100,
+    maxJobMemoryBytes: 1024 * 1024 * 1024,
+    maxReplyBufferBytes: 64 * 1024 * 1024,
+    maxQueues: 100_000,
+    authTimeoutMs: 10_000,
+    tlsHandshakeTimeoutMs: 10_000,
+  });
   t.deepEqual(config.auth.secrets, ['old-secret-0123456789', 'new-secret-0123456789']);
 });
