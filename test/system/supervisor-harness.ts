@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { exited, freePort, root } from '../helpers/process.js';
@@ -127,6 +128,14 @@ export class LineClient {
   static connect(port: number): Promise<LineClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new LineClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Over TLS: resolves once the handshake is done (`ca` is the server's self-signed certificate). */
+  static connectTls(port: number, ca: Buffer): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => resolve(new LineClient(socket)));
       socket.once('error', reject);
     });
   }
