@@ -2,20 +2,22 @@
  * Hot restart (SIGHUP) or cold restart (SIGTERM, then a new supervisor) of a supervised
  * instance holding many jobs, under a steady pipelined add load. Reports the longest gap
  * between two acknowledged adds, refused connection attempts, adds left unanswered by a
- * closed connection, and acknowledged adds missing afterwards (must be 0).
+ * closed connection, and acknowledged adds missing afterwards (must be 0). The pm2-*
+ * modes run the supervisor under PM2 (ecosystem.config.js, a private PM2_HOME) and
+ * restart it with `pm2 reload workq` or `pm2 sendSignal SIGHUP workq`.
  *
- *   node --import=tsx bench/hot-restart.ts [--mode hot|cold] [--jobs 200000] [--root DIR]
+ *   node --import=tsx bench/hot-restart.ts [--mode hot|cold|pm2-reload|pm2-sighup] [--jobs 200000] [--root DIR]
  *
  * --root runs another build (its dist/supervisor/main.js), e.g. main's, for a before/after.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { ROOT } from './procs.js';
 
 const { values } = parseArgs({
@@ -28,7 +30,9 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
   },
 });
-const mode = values.mode === 'cold' ? 'cold' : 'hot';
+const MODES = ['hot', 'cold', 'pm2-reload', 'pm2-sighup'] as const;
+const mode = MODES.find((known) => known === values.mode);
+if (mode === undefined) throw new Error(`--mode: one of ${MODES.join(', ')}`);
 const jobs = Number(values.jobs);
 const conns = Number(values.conns);
 const depth = Number(values.depth);
@@ -44,7 +48,15 @@ function freePort(): Promise<number> {
   });
 }
 
-function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, count?: number): Promise<void> } {
+interface Supervising {
+  waitLog(msg: string, count?: number): Promise<void>;
+  /** Asks for a hot restart. */
+  hup(): Promise<void>;
+  /** Graceful stop; nothing when stopped already. */
+  stop(): Promise<void>;
+}
+
+function supervise(config: string): Supervising & { proc: ChildProcess } {
   const proc = spawn(process.execPath, [mainJs, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -56,7 +68,59 @@ function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, c
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  return { proc, waitLog };
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  const hup = (): Promise<void> => {
+    proc.kill('SIGHUP');
+    return Promise.resolve();
+  };
+  return { proc, waitLog, hup, stop };
+}
+
+const run = promisify(execFile);
+
+/** The supervisor under PM2: ecosystem.config.js of --root, PM2 of this tree, PM2_HOME in `dir`. */
+async function underPm2(dir: string, port: number): Promise<Supervising & { reload(): Promise<void> }> {
+  const pm2Bin = path.join(ROOT, 'node_modules/.bin/pm2');
+  const home = path.join(dir, 'pm2');
+  const env = {
+    ...process.env,
+    PM2_HOME: home,
+    WORKQ_INSTANCES: JSON.stringify([{ name: 'q0', port, cmdlog: { path: path.join(dir, 'data') } }]),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+    WORKQ_READY_TIMEOUT_MS: '600000',
+  };
+  const pm2 = async (...args: string[]): Promise<void> => {
+    await run(pm2Bin, args, { cwd: path.resolve(values.root), env, timeout: 600_000 });
+  };
+  const waitLog = async (msg: string, count = 1): Promise<void> => {
+    for (;;) {
+      const logs = path.join(home, 'logs');
+      // workq-out-<pm_id>.log, once PM2 has started the app
+      const output = readdirSync(logs)
+        .filter((file) => file.startsWith('workq-out'))
+        .map((file) => readFileSync(path.join(logs, file), 'utf8'))
+        .join('');
+      if (output.split(`"msg":"${msg}"`).length > count) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  await pm2('start', 'ecosystem.config.js');
+  let killed = false;
+  return {
+    waitLog,
+    hup: () => pm2('sendSignal', 'SIGHUP', 'workq'),
+    // Returns once the new supervisor sent 'ready' (wait_ready).
+    reload: () => pm2('reload', 'workq'),
+    stop: async () => {
+      if (!killed) await pm2('kill');
+      killed = true;
+    },
+  };
 }
 
 /** One connection reading CRLF lines. */
@@ -188,6 +252,7 @@ async function missing(port: number, ids: string[]): Promise<number> {
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-hot-'));
+let supervisor: Supervising | null = null;
 try {
   const port = await freePort();
   const config = path.join(dir, 'workq.json');
@@ -199,7 +264,8 @@ try {
       admin: { port: 0 },
     }),
   );
-  let supervisor = supervise(config);
+  const pm2 = mode.startsWith('pm2-') ? await underPm2(dir, port) : null;
+  supervisor = pm2 ?? supervise(config);
   await supervisor.waitLog('supervisor ready');
   const filled = performance.now();
   await fill(port, jobs);
@@ -208,14 +274,16 @@ try {
   const running = load(port);
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const from = performance.now();
-  if (mode === 'hot') {
-    supervisor.proc.kill('SIGHUP');
+  if (mode === 'hot' || mode === 'pm2-sighup') {
+    await supervisor.hup();
     await supervisor.waitLog('hot restart done');
-  } else {
-    supervisor.proc.kill('SIGTERM');
-    await new Promise((resolve) => supervisor.proc.once('exit', resolve));
+  } else if (mode === 'cold') {
+    await supervisor.stop();
     supervisor = supervise(config);
     await supervisor.waitLog('supervisor ready');
+  } else {
+    await pm2!.reload();
+    await supervisor.waitLog('supervisor ready', 2);
   }
   const restartMs = performance.now() - from;
   await new Promise((resolve) => setTimeout(resolve, settleMs));
@@ -240,8 +308,7 @@ try {
     acknowledgedLost: lost,
   };
   console.log(JSON.stringify(report));
-  supervisor.proc.kill('SIGTERM');
-  await new Promise((resolve) => supervisor.proc.once('exit', resolve));
 } finally {
+  await supervisor?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

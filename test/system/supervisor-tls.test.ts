@@ -7,7 +7,20 @@ import type { SupervisorStatus } from '../../supervisor/primary.js';
 import { freePort } from '../helpers/process.js';
 import { makeCertificate, type TestCertificate } from '../helpers/tls.js';
 import { tempDir } from '../helpers/wire.js';
-import { deployment, LineClient, runStatus, stopped, supervise, waitFor, waitForLog, type Deployment, type Supervised } from './supervisor-harness.js';
+import {
+  addLoad,
+  deployment,
+  fillQueue,
+  LineClient,
+  missingJobs,
+  runStatus,
+  stopped,
+  supervise,
+  waitFor,
+  waitForLog,
+  type Deployment,
+  type Supervised,
+} from './supervisor-harness.js';
 
 // Real processes from dist/ (build first: npx tsc -p .): the supervisor holds each
 // instance's TLS port as it holds the plain one, and hands the raw sockets to the server,
@@ -87,75 +100,6 @@ async function roundTrip(client: LineClient, queue = `rt-${randomUUID()}`): Prom
   return (await leasedLine(client)).startsWith(`${id} ${queue} `);
 }
 
-/** Adds `count` jobs to queue `fill` on `client`, pipelined in batches. */
-async function fill(client: LineClient, count: number): Promise<void> {
-  const batch = 5000;
-  for (let done = 0; done < count; done += batch) {
-    let text = '';
-    for (let i = 0; i < batch; i++) text += `add ${randomUUID()} fill 1000 600000 1\r\nx\r\n`;
-    client.send(text);
-    for (let i = 0; i < batch; i++) {
-      const reply = await client.line(120_000);
-      if (reply !== '+OK') throw new Error(`fill: ${reply}`);
-    }
-  }
-}
-
-interface TlsLoad {
-  acked: string[];
-  /** Connection attempts refused (ECONNREFUSED). */
-  refused: number;
-  /** Connections that failed otherwise before their handshake was done (reset, handshake error). */
-  failed: string[];
-  stop(): Promise<void>;
-}
-
-/** `clients` TLS connections adding one job at a time, each connecting anew when its connection closes. */
-function tlsAddLoad(port: number, ca: Buffer, clients = 3): TlsLoad {
-  const load = { acked: [] as string[], refused: 0, failed: [] as string[] };
-  let running = true;
-  const one = async (): Promise<void> => {
-    while (running) {
-      let client: LineClient;
-      try {
-        client = await LineClient.connectTls(port, ca);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ECONNREFUSED') load.refused++;
-        else load.failed.push(code ?? String(error));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      try {
-        while (running) {
-          const id = randomUUID();
-          client.send(`add ${id} q 1000 600000 1\r\nx\r\n`);
-          const reply = await client.line(120_000);
-          if (reply !== '+OK') throw new Error(`add: ${reply}`);
-          load.acked.push(id);
-        }
-      } catch {
-        // The old server answered what it had and closed the connection: connect again.
-      } finally {
-        client.close();
-      }
-    }
-  };
-  const all = Array.from({ length: clients }, one);
-  return Object.assign(load, {
-    stop: async () => {
-      running = false;
-      await Promise.all(all);
-    },
-  });
-}
-
-async function missingJobs(client: LineClient, ids: string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const id of ids) if (!(await client.hasJob(id))) missing.push(id);
-  return missing;
-}
-
 function gone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -219,7 +163,7 @@ test.serial(
     const both = Buffer.concat([first.cert, second.cert]);
     const filler = await LineClient.connectTls(port, first.cert);
     // A log that takes the new server a moment to replay: the window in which no server serves.
-    await fill(filler, 50_000);
+    await fillQueue(filler, 50_000);
     const runId = await filler.add(undefined, 'r');
     filler.close();
     const oldPid = (await statusOf(d)).instances[0]!.pid!;
@@ -242,7 +186,7 @@ test.serial(
       { leaseTimeoutMs: 600_000, onError: (error) => workerErrors.push(error) },
     );
     t.teardown(() => helper.close());
-    const load = tlsAddLoad(port, both);
+    const load = addLoad(() => LineClient.connectTls(port, both), 3);
     await waitFor('some load', () => load.acked.length >= 50 || undefined);
 
     await copyFile(second.certPath, path.join(d.dir, 'live-0.crt'));
@@ -296,7 +240,7 @@ test.serial('kill -9 of a server with plain TCP and TLS: TLS clients are held, n
   const supervisor = await started(t, d);
   const { plain, tls } = d.instances[0]!;
   const oldPid = (await statusOf(d)).instances[0]!.pid!;
-  const load = tlsAddLoad(tls, first.cert);
+  const load = addLoad(() => LineClient.connectTls(tls, first.cert), 3);
   await waitFor('some load', () => load.acked.length >= 50 || undefined);
 
   process.kill(oldPid, 'SIGKILL');
