@@ -28,11 +28,11 @@ function fail(code: string | null, message: string): never {
 /**
  * A server child: loads the same configuration as its primary, runs the instance the
  * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
- * holds the listening sockets (WORKQ_SOCKETS names them), reports 'ready' once it serves, answers pings, and stops
- * gracefully on the primary's request or on a signal of its own. Started for a hot
- * restart (WORKQ_STANDBY), it reports 'standby' once its configuration loaded and waits
- * for 'go' (the old server has let go of the log) before it opens the log: a child that
- * cannot start fails while the old one still serves.
+ * holds the listening sockets (WORKQ_SOCKETS names them), reports 'ready' once it
+ * serves, answers pings, and stops gracefully on the primary's request or on a signal
+ * of its own. Started for a hot restart (WORKQ_STANDBY), it reports 'standby' once its
+ * configuration loaded and waits for 'go' (the old server has let go of the log) before
+ * it opens the log: a child that cannot start fails while the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -72,7 +72,7 @@ export function runChild(argv: readonly string[]): void {
   const stats = new ServerStats();
   // The primary holds every listening socket (plain and TLS) across restarts.
   const sources = layout.map((socket) => new PrimarySockets(send, socket.kind));
-  const sockets = Object.fromEntries(layout.map((socket, i) => [socket.kind, sources[i]!]));
+  const sockets = Object.fromEntries(sources.map((source) => [source.kind, source]));
   const run = new ServerRun(() => startServer({ ...settings, logger, stats, sockets }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
     onStartFailed: (error) => fail(typeof error.code === 'string' ? error.code : null, error.message ?? String(error)),

@@ -14,7 +14,7 @@ export class PrimarySockets implements SocketSource {
 
   constructor(
     private readonly send: (message: ChildMessage) => void,
-    private readonly kind: SocketKind,
+    readonly kind: SocketKind,
   ) {}
 
   open(): Promise<{ host: string; port: number }> {
