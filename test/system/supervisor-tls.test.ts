@@ -153,7 +153,7 @@ test.serial('the supervisor holds a TLS-only port and a TLS port beside plain TC
 });
 
 test.serial(
-  'hot restart of a TLS-only instance under a TLS add load: no connection refused, a client connecting once the old server is gone is served by the new one, the renewed certificate is used; a lease and a result wait across it, the worker goes on',
+  'hot restart of a TLS-only instance under a TLS add load: no connection refused, a client connecting once the old server is gone is served by the new one, the renewed certificate is used; a lease and a result wait across it, the worker finishes its job and goes on',
   async (t) => {
     t.timeout(300_000);
     const d = await tlsDeployment(['only']);
@@ -176,16 +176,25 @@ test.serial(
     t.teardown(() => workerClient.close());
     const handled: string[] = [];
     const workerErrors: unknown[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Two slots: one runs a job held across the restart, the other leases meanwhile.
     const helper = worker(
       workerClient,
       'wk',
-      (job) => {
+      async (job) => {
         handled.push(job.id);
+        if (job.payload.toString() === 'hold') await gate;
         return 'handled';
       },
-      { leaseTimeoutMs: 600_000, onError: (error) => workerErrors.push(error) },
+      { concurrency: 2, leaseTimeoutMs: 5000, onError: (error) => workerErrors.push(error) },
     );
-    t.teardown(() => helper.close());
+    t.teardown(() => {
+      release();
+      return helper.close();
+    });
+    const heldJob = await client.add('wk', 'hold');
+    await waitFor('the worker to start the held job', () => handled.includes(heldJob) || undefined);
     const load = addLoad(() => LineClient.connectTls(port, both), 3);
     await waitFor('some load', () => load.acked.length >= 50 || undefined);
 
@@ -199,6 +208,7 @@ test.serial(
     t.true(await roundTrip(during), 'the connection made once the old server was gone is served by the new one');
     during.close();
     await waitForLog(supervisor, 'hot restart done', 1, 120_000);
+    release();
     const at = load.acked.length;
     await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
     await load.stop();
@@ -224,6 +234,9 @@ test.serial(
     t.is(await check.line(), '+OK');
     const outcome: JobResult = await result;
     t.deepEqual(outcome, { id: runId, success: true, result: Buffer.from('kept') });
+    // The worker finished the job it held across the restart on the new server (leases are
+    // kept in the log), and took the job added after it.
+    t.deepEqual(await client.result(heldJob, 60_000), { id: heldJob, success: true, result: Buffer.from('handled') });
     const workId = await check.add(undefined, 'wk');
     await waitFor('the worker to handle the job added after the restart', () => handled.includes(workId) || undefined);
     t.deepEqual(workerErrors, [], 'the worker saw no error');
