@@ -10,6 +10,8 @@ export const apps = [
     // config/default.json's ./data/9922 then lives.
     script: fileURLToPath(new URL('dist/supervisor/main.js', import.meta.url)),
     // The supervisor is the node:cluster primary itself: PM2's cluster mode would make it a worker.
+    // In fork mode `pm2 reload` is PM2's restart (stop, then start: a cold restart); the hot
+    // restart is `pm2 sendSignal SIGHUP workq` (docs/operations.md, With PM2).
     exec_mode: 'fork',
     instances: 1,
     autorestart: true,

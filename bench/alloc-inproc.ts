@@ -97,6 +97,9 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
       startedAt: Date.now(),
       auth: null,
       idleTimeoutMs: 0,
+      authTimeoutMs: 0,
+      // no server-wide reply bound, and builds from before it ignore this
+      replies: { limit: 0, held: 0, waits: 0, mustWait: () => false },
       stats,
       version: 'bench',
       uptimeSeconds: () => 0,

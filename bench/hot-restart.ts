@@ -4,20 +4,22 @@
  * between two acknowledged adds (anywhere, and across the handover), refused connection
  * attempts, adds left unanswered by a closed connection, and acknowledged adds missing
  * afterwards (must be 0). `--mode none` restarts nothing for `--idle` seconds: the longest
- * gap the machine itself causes under the same load, to read the others against.
+ * gap the machine itself causes under the same load, to read the others against. The pm2-*
+ * modes run the supervisor under PM2 (ecosystem.config.js, a private PM2_HOME) and
+ * restart it with `pm2 reload workq` or `pm2 sendSignal SIGHUP workq`.
  *
- *   node --import=tsx bench/hot-restart.ts [--mode hot|cold|none] [--jobs 200000] [--root DIR] [--log]
+ *   node --import=tsx bench/hot-restart.ts [--mode hot|cold|none|pm2-reload|pm2-sighup] [--jobs 200000] [--root DIR] [--log]
  *
  * --root runs another build (its dist/supervisor/main.js), e.g. main's, for a before/after.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { ROOT } from './procs.js';
 
 const { values } = parseArgs({
@@ -33,7 +35,9 @@ const { values } = parseArgs({
     log: { type: 'boolean', default: false },
   },
 });
-const mode = values.mode === 'cold' || values.mode === 'none' ? values.mode : 'hot';
+const MODES = ['hot', 'cold', 'none', 'pm2-reload', 'pm2-sighup'] as const;
+const mode = MODES.find((known) => known === values.mode);
+if (mode === undefined) throw new Error(`--mode: one of ${MODES.join(', ')}`);
 const jobs = Number(values.jobs);
 const conns = Number(values.conns);
 const depth = Number(values.depth);
@@ -49,7 +53,17 @@ function freePort(): Promise<number> {
   });
 }
 
-function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, count?: number): Promise<void>; output(): string } {
+interface Supervising {
+  waitLog(msg: string, count?: number): Promise<void>;
+  /** Asks for a hot restart. */
+  hup(): Promise<void>;
+  /** Graceful stop; nothing when stopped already. */
+  stop(): Promise<void>;
+  /** The supervisor's log so far (its JSON lines). */
+  output(): string;
+}
+
+function supervise(config: string): Supervising & { proc: ChildProcess } {
   const proc = spawn(process.execPath, [mainJs, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,7 +75,60 @@ function supervise(config: string): { proc: ChildProcess; waitLog(msg: string, c
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  return { proc, waitLog, output: () => output };
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  const hup = (): Promise<void> => {
+    proc.kill('SIGHUP');
+    return Promise.resolve();
+  };
+  return { proc, waitLog, hup, stop, output: () => output };
+}
+
+const run = promisify(execFile);
+
+/** The supervisor under PM2: ecosystem.config.js of --root, PM2 of this tree, PM2_HOME in `dir`. */
+async function underPm2(dir: string, port: number): Promise<Supervising & { reload(): Promise<void> }> {
+  const pm2Bin = path.join(ROOT, 'node_modules/.bin/pm2');
+  const home = path.join(dir, 'pm2');
+  const env = {
+    ...process.env,
+    PM2_HOME: home,
+    WORKQ_INSTANCES: JSON.stringify([{ name: 'q0', port, cmdlog: { path: path.join(dir, 'data') } }]),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+    WORKQ_READY_TIMEOUT_MS: '600000',
+  };
+  const pm2 = async (...args: string[]): Promise<void> => {
+    await run(pm2Bin, args, { cwd: path.resolve(values.root), env, timeout: 600_000 });
+  };
+  // workq-out-<pm_id>.log, once PM2 has started the app
+  const output = (): string =>
+    readdirSync(path.join(home, 'logs'))
+      .filter((file) => file.startsWith('workq-out'))
+      .map((file) => readFileSync(path.join(home, 'logs', file), 'utf8'))
+      .join('');
+  const waitLog = async (msg: string, count = 1): Promise<void> => {
+    for (;;) {
+      if (output().split(`"msg":"${msg}"`).length > count) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  await pm2('start', 'ecosystem.config.js');
+  let killed = false;
+  return {
+    waitLog,
+    output,
+    hup: () => pm2('sendSignal', 'SIGHUP', 'workq'),
+    // Returns once the new supervisor sent 'ready' (wait_ready).
+    reload: () => pm2('reload', 'workq'),
+    stop: async () => {
+      if (!killed) await pm2('kill');
+      killed = true;
+    },
+  };
 }
 
 /** One connection reading CRLF lines. */
@@ -193,6 +260,7 @@ async function missing(port: number, ids: string[]): Promise<number> {
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-hot-'));
+let supervisor: Supervising | null = null;
 try {
   const port = await freePort();
   const config = path.join(dir, 'workq.json');
@@ -204,7 +272,8 @@ try {
       admin: { port: 0 },
     }),
   );
-  let supervisor = supervise(config);
+  const pm2 = mode.startsWith('pm2-') ? await underPm2(dir, port) : null;
+  supervisor = pm2 ?? supervise(config);
   await supervisor.waitLog('supervisor ready');
   const filled = performance.now();
   await fill(port, jobs);
@@ -213,16 +282,18 @@ try {
   const running = load(port);
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const from = performance.now();
-  if (mode === 'hot') {
-    supervisor.proc.kill('SIGHUP');
+  if (mode === 'hot' || mode === 'pm2-sighup') {
+    await supervisor.hup();
     await supervisor.waitLog('hot restart done');
   } else if (mode === 'none') {
     await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
-  } else {
-    supervisor.proc.kill('SIGTERM');
-    await new Promise((resolve) => supervisor.proc.once('exit', resolve));
+  } else if (mode === 'cold') {
+    await supervisor.stop();
     supervisor = supervise(config);
     await supervisor.waitLog('supervisor ready');
+  } else {
+    await pm2!.reload();
+    await supervisor.waitLog('supervisor ready', 2);
   }
   const restartMs = performance.now() - from;
   const fromWall = Date.now() - restartMs;
@@ -240,7 +311,8 @@ try {
   // The handover: from the old server's stop (hot: asked to hand over; cold: SIGTERM) to
   // the first add acknowledged once the new one serves. The longest gap can lie elsewhere
   // on a busy machine (a stalled event loop, a garbage collection), so both are reported.
-  const stopLine = mode === 'hot' ? /"time":(\d+),[^\n]*"reason":"request","msg":"stopping"/.exec(supervisor.output()) : null;
+  const hot = mode === 'hot' || mode === 'pm2-sighup';
+  const stopLine = hot ? /"time":(\d+),[^\n]*"reason":"request","msg":"stopping"/.exec(supervisor.output()) : null;
   const stopAt = stopLine === null ? from : Number(stopLine[1]) - performance.timeOrigin;
   const readyAt = from + restartMs;
   let handoverGap = 0;
@@ -279,8 +351,7 @@ try {
       if (entry !== null && Number(entry[1]) >= fromWall - 100) console.log(line);
     }
   }
-  supervisor.proc.kill('SIGTERM');
-  await new Promise((resolve) => supervisor.proc.once('exit', resolve));
 } finally {
+  await supervisor?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

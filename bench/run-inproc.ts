@@ -73,6 +73,9 @@ async function side(root: string): Promise<(n: number) => Promise<Measured>> {
     startedAt: Date.now(),
     auth: null,
     idleTimeoutMs: 0,
+    authTimeoutMs: 0,
+    // no server-wide reply bound, and builds from before it ignore this
+    replies: { limit: 0, held: 0, waits: 0, mustWait: () => false },
     stats,
     version: 'bench',
     uptimeSeconds: () => 0,

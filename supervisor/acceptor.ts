@@ -1,17 +1,18 @@
 import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { PrimaryMessage } from './messages.js';
+import type { PrimaryMessage, SocketKind } from './messages.js';
 
 /** Connections held at most while no server of the instance takes them; beyond that, new ones are closed. */
 const HELD_MAX = 4096;
 
 /**
- * The listening socket of one instance, held by the primary so that it stays open while
- * the instance's server is replaced (hot restart, crash): a client connecting then is
- * accepted and held, unread, and handed to the next server once it serves, instead of
- * being refused. Every accepted socket goes to the serving child over the IPC channel
- * (node:cluster's own round-robin works the same way); the primary never reads from it.
+ * One listening socket of an instance (its plain TCP or its TLS port), held by the primary
+ * so that it stays open while the instance's server is replaced (hot restart, crash): a
+ * client connecting then is accepted and held, unread, and handed to the next server once
+ * it serves, instead of being refused. Every accepted socket goes to the serving child over
+ * the IPC channel (node:cluster's own round-robin works the same way); the primary never
+ * reads from it, so a TLS client's handshake is run by the child.
  */
 export class Acceptor {
   private server: net.Server | null = null;
@@ -26,6 +27,8 @@ export class Acceptor {
     private readonly logger: Logger,
     /** listen(2) backlog (limits.backlog); Node's default when absent. */
     private readonly backlog?: number,
+    /** Tells the child which of its listeners the socket belongs to. */
+    private readonly kind: SocketKind = 'plain',
   ) {}
 
   /** Listens (once; a later call finds the socket open). Rejects with the listen error (EADDRINUSE, …). */
@@ -91,7 +94,7 @@ export class Acceptor {
   }
 
   private send(worker: Worker, socket: net.Socket): void {
-    const message: PrimaryMessage = { type: 'connection' };
+    const message: PrimaryMessage = { type: 'connection', socket: this.kind };
     if (!worker.isConnected()) return this.hold(socket);
     worker.send(message, socket, (error: Error | null) => {
       // The child went away before it got the socket: the next one takes it.

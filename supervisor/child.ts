@@ -10,6 +10,7 @@ import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { answerMetricsRequests } from './metrics-ipc.js';
 import { PrimarySockets } from './primary-sockets.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS } from './settings.js';
+import { describeLayout, socketLayout } from './socket-layout.js';
 
 /** Exit status of a child whose server could not start (the primary also gets a 'failed' message). */
 export const START_FAILED = 3;
@@ -27,12 +28,13 @@ function fail(code: string | null, message: string): never {
 /**
  * A server child: loads the same configuration as its primary, runs the instance the
  * primary chose (WORKQ_INSTANCE_INDEX), takes its connections from the primary, which
- * holds the listening socket, reports 'ready' once it serves, answers pings, and stops
- * gracefully on the primary's request or on a signal of its own. Started for a hot
- * restart (WORKQ_STANDBY), it loads its configuration and replays its log while the old
- * server still appends to it (docs/command-log.md 10.5), reports 'standby' and waits for
- * 'go' (the old server has let go of the log) before it locks the log and replays what
- * was added since: a child that cannot start fails while the old one still serves.
+ * holds the listening sockets (WORKQ_SOCKETS names them), reports 'ready' once it
+ * serves, answers pings, and stops gracefully on the primary's request or on a signal
+ * of its own. Started for a hot restart (WORKQ_STANDBY), it loads its configuration and
+ * replays its log while the old server still appends to it (docs/command-log.md 10.5),
+ * reports 'standby' and waits for 'go' (the old server has let go of the log) before it
+ * locks the log and replays what was added since: a child that cannot start fails while
+ * the old one still serves.
  */
 export function runChild(argv: readonly string[]): void {
   // Without its primary nobody restarts or stops this child: leave at once. Only
@@ -55,13 +57,25 @@ export function runChild(argv: readonly string[]): void {
   }
   const directories = checkDirectories([settings]);
   if (!directories.ok) fail(null, `invalid configuration: ${directories.error}`);
+  // The primary holds the sockets it opened for the configuration it started with: a
+  // server configured otherwise since would ask for a socket that is not there, after the
+  // old server let go (hot restart). Refused here, on standby, the old one keeps serving.
+  const layout = socketLayout(settings);
+  const held = process.env['WORKQ_SOCKETS'];
+  if (held !== undefined && held !== describeLayout(layout)) {
+    fail(
+      null,
+      `instance ${settings.name} is configured to listen on ${describeLayout(layout)}, but the supervisor holds ${held}: restart the supervisor to change an instance's host, ports or TLS`,
+    );
+  }
 
   const logger = createLogger(config.value.logLevel, { instance: settings.name });
   logger.info({ ...effectiveSettings(settings), heapLimitBytes: getHeapStatistics().heap_size_limit }, 'starting');
   const stats = new ServerStats();
-  // The primary holds the plain TCP socket; a TLS-only instance listens itself (not held across restarts).
-  const sockets = (settings.tls ?? null) === null || settings.tls!.port !== null ? new PrimarySockets(send) : undefined;
-  const options = { ...settings, logger, stats, ...(sockets === undefined ? {} : { sockets }) };
+  // The primary holds every listening socket (plain and TLS) across restarts.
+  const sources = layout.map((socket) => new PrimarySockets(send, socket.kind));
+  const sockets = Object.fromEntries(sources.map((source) => [source.kind, source]));
+  const options = { ...settings, logger, stats, sockets };
   let preRead: ServerPreRead | null = null;
   const run = new ServerRun(() => startServer({ ...options, ...(preRead === null ? {} : { preRead }) }), logger, config.value.supervisor.stopTimeoutMs, {
     onReady: (server) => send({ type: 'ready', host: server.host, port: server.port, settings: effectiveSettings({ ...settings, port: server.port }) }),
@@ -112,7 +126,7 @@ export function runChild(argv: readonly string[]): void {
       const paused = run.current === null ? Promise.resolve() : run.current.pauseCleaning();
       void paused.catch((err: unknown) => logger.error({ err }, 'pausing the cleaning failed')).then(() => send({ type: 'cleaning-paused', id: message.id }));
     } else if (message.type === 'resume-cleaning') run.current?.resumeCleaning();
-    else sockets?.onMessage(message, handle);
+    else for (const source of sources) source.onMessage(message, handle);
   });
   if (!standby) start();
   else {

@@ -1,6 +1,9 @@
 import type { EffectiveSettings } from '../src/config/effective.js';
 import type { ServerStatus } from '../src/server/types.js';
 
+/** Which of an instance's listening sockets: its plain TCP port, or its TLS port (the child runs the handshake). */
+export type SocketKind = 'plain' | 'tls';
+
 /** Messages a server child sends its primary over the cluster IPC channel. */
 export type ChildMessage =
   | { type: 'ready'; host: string; port: number; settings: EffectiveSettings }
@@ -10,8 +13,8 @@ export type ChildMessage =
   | { type: 'status'; id: number; status: ServerStatus }
   /** Answer to a ping: the child's event loop turns. */
   | { type: 'pong'; id: number }
-  /** The child replayed its log and asks for the instance's listening socket, which the primary holds across restarts. */
-  | { type: 'listen' }
+  /** The child replayed its log and asks for one of the instance's listening sockets, which the primary holds across restarts. */
+  | { type: 'listen'; socket: SocketKind }
   /** A child started for a hot restart loaded its configuration, pre-read its log (if any) and waits for 'go' to take over. */
   | { type: 'standby' }
   /** The server stopped cleanly and released its log (after a 'stop' with `linger`). */
@@ -32,10 +35,10 @@ export type PrimaryMessage =
   | { type: 'status-request'; id: number }
   | { type: 'ping'; id: number }
   /** Answer to 'listen': the socket listens at this address; accepted connections follow as 'connection'. */
-  | { type: 'listening'; host: string; port: number }
-  | { type: 'listen-failed'; code: string | null; message: string }
-  /** Sent with an accepted socket as its handle. */
-  | { type: 'connection' }
+  | { type: 'listening'; socket: SocketKind; host: string; port: number }
+  | { type: 'listen-failed'; socket: SocketKind; code: string | null; message: string }
+  /** Sent with an accepted socket as its handle, raw (not yet a TLS one for the TLS socket). */
+  | { type: 'connection'; socket: SocketKind }
   /** To a child on standby: the old server has stopped, take the log and serve. */
   | { type: 'go' }
   /** To the serving child before a hot restart: the next server is about to pre-read the log, leave its segments as they are. */

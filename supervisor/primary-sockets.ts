@@ -1,21 +1,26 @@
 import net from 'node:net';
 import type { SocketSource } from '../src/server/types.js';
-import type { ChildMessage, PrimaryMessage } from './messages.js';
+import type { ChildMessage, PrimaryMessage, SocketKind } from './messages.js';
 
 /**
- * In a child: the instance's connections as the primary accepts them (supervisor/acceptor.ts).
- * The primary holds the listening socket, so a restarting instance is never refused.
+ * In a child: the connections of one of the instance's sockets (plain or TLS) as the
+ * primary accepts them (supervisor/acceptor.ts). The primary holds the listening socket,
+ * so a restarting instance is never refused. A TLS socket arrives raw; the server runs
+ * the handshake.
  */
 export class PrimarySockets implements SocketSource {
   private onSocket: ((socket: net.Socket) => void) | null = null;
   private pending: { resolve: (address: { host: string; port: number }) => void; reject: (error: Error) => void } | null = null;
 
-  constructor(private readonly send: (message: ChildMessage) => void) {}
+  constructor(
+    private readonly send: (message: ChildMessage) => void,
+    readonly kind: SocketKind,
+  ) {}
 
   open(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.send({ type: 'listen' });
+      this.send({ type: 'listen', socket: this.kind });
     });
   }
 
@@ -27,8 +32,9 @@ export class PrimarySockets implements SocketSource {
     this.onSocket = null;
   }
 
-  /** Takes the primary's answers to 'listen' and the accepted sockets; other messages are not its own. */
+  /** Takes the primary's answers to its 'listen' and the sockets it accepted; other messages (other kinds) are not its own. */
   onMessage(message: PrimaryMessage, handle: unknown): void {
+    if ((message.type !== 'listening' && message.type !== 'listen-failed' && message.type !== 'connection') || message.socket !== this.kind) return;
     if (message.type === 'listening') {
       this.pending?.resolve({ host: message.host, port: message.port });
       this.pending = null;
@@ -41,7 +47,7 @@ export class PrimarySockets implements SocketSource {
         handle.destroy();
         return;
       }
-      // The socket was made by the IPC layer, not by a server with these options.
+      // The socket was made by the IPC layer, not by a server with these options (a TLS socket takes allowHalfOpen from it).
       handle.allowHalfOpen = true;
       handle.setNoDelay(true);
       handle.setKeepAlive(true);

@@ -8,10 +8,11 @@ import { isCmdlogRefusal } from '../src/cmdlog/index.js';
 import { heapLimitMiB } from '../src/server/heap-limit.js';
 import { DEFAULT_LIMITS } from '../src/server/limits.js';
 import type { ServerStatus } from '../src/server/types.js';
-import { Acceptor } from './acceptor.js';
 import { judgeHealth, judgeSilence, type InstanceState } from './health.js';
+import { InstanceSockets } from './instance-sockets.js';
 import { isChildMessage, type ChildMessage, type PrimaryMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
+import { describeLayout, socketLayout } from './socket-layout.js';
 
 export type { InstanceState };
 
@@ -97,7 +98,8 @@ class Slot {
     readonly index: number,
     readonly configured: InstanceSettings,
     readonly policy: RestartPolicy,
-    readonly acceptor: Acceptor,
+    /** The instance's listening sockets (plain, TLS), held across its servers. */
+    readonly sockets: InstanceSockets,
   ) {}
 
   clearTimer(): void {
@@ -156,12 +158,7 @@ export class Supervisor {
     const { maxRestarts, restartWindowMs } = config.supervisor;
     this.slots = config.instances.map(
       (settings, index) =>
-        new Slot(
-          index,
-          settings,
-          new RestartPolicy(maxRestarts, restartWindowMs),
-          new Acceptor(settings.host, settings.port, logger.child({ instance: settings.name }), settings.limits?.backlog),
-        ),
+        new Slot(index, settings, new RestartPolicy(maxRestarts, restartWindowMs), new InstanceSockets(settings, logger.child({ instance: settings.name }))),
     );
     const self = fileURLToPath(import.meta.url);
     cluster.setupPrimary({ exec: self.replace(/primary\.([cm]?[jt]s)$/, 'main.$1'), args: [...argv] });
@@ -217,6 +214,7 @@ export class Supervisor {
       WORKQ_INSTANCE_INDEX: String(slot.index),
       WORKQ_INSTANCE_NAME: slot.configured.name,
       WORKQ_STANDBY: standby ? '1' : '0',
+      WORKQ_SOCKETS: describeLayout(socketLayout(slot.configured)),
     });
   }
 
@@ -261,7 +259,7 @@ export class Supervisor {
         settleReady(false);
         // A server that released its log in a hot restart may exit after the next one took the slot.
         if (slot.worker === worker) {
-          slot.acceptor.deliverTo(null);
+          slot.sockets.deliverTo(null);
           slot.worker = null;
           slot.readySince = null;
           this.onExit(slot, code, signal);
@@ -278,7 +276,7 @@ export class Supervisor {
         onReady();
         if (!slot.exitExpected) {
           slot.state = 'ready';
-          slot.acceptor.deliverTo(worker);
+          slot.sockets.deliverTo(worker);
         }
         slot.readySince = this.now();
         slot.lastAnswerAt = slot.readySince;
@@ -311,10 +309,15 @@ export class Supervisor {
         this.pending.delete(message.id);
         break;
       case 'listen':
-        slot.acceptor.open().then(
-          (address) => this.tell(worker, { type: 'listening', host: address.address, port: address.port }),
+        slot.sockets.open(message.socket).then(
+          (address) => this.tell(worker, { type: 'listening', socket: message.socket, host: address.address, port: address.port }),
           (error: NodeJS.ErrnoException) =>
-            this.tell(worker, { type: 'listen-failed', code: typeof error.code === 'string' ? error.code : null, message: error.message }),
+            this.tell(worker, {
+              type: 'listen-failed',
+              socket: message.socket,
+              code: typeof error.code === 'string' ? error.code : null,
+              message: error.message,
+            }),
         );
         break;
       case 'standby':
@@ -428,7 +431,7 @@ export class Supervisor {
    * Its socket closes meanwhile: clients are refused rather than held for nobody.
    */
   private leaveDown(slot: Slot): void {
-    slot.acceptor.close();
+    slot.sockets.close();
     slot.state = 'failed';
     slot.retrying = false;
     const { failedRetryMs } = this.config.supervisor;
@@ -464,7 +467,7 @@ export class Supervisor {
     slot.selfStopped = false;
     slot.state = 'stopping';
     // Connections from now on wait for the next child (or are closed with the socket on a stop).
-    slot.acceptor.deliverTo(null);
+    slot.sockets.deliverTo(null);
     const message: PrimaryMessage = { type: 'stop', linger: handover };
     if (worker.isConnected()) worker.send(message);
     const killer = setTimeout(() => {
@@ -478,7 +481,7 @@ export class Supervisor {
   private async stopChildren(): Promise<void> {
     if (this.pinger !== null) clearInterval(this.pinger);
     await Promise.all(this.slots.map((slot) => this.stopSlot(slot)));
-    for (const slot of this.slots) slot.acceptor.close();
+    for (const slot of this.slots) slot.sockets.close();
   }
 
   /** Graceful stop of every child; idempotent. */

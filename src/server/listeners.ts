@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { SocketSource, TlsSettings } from './types.js';
+import type { SocketSources, TlsSettings } from './types.js';
 
 /** The sockets a server accepts on: plain TCP, TLS, or both, handed to one callback. */
 export interface Listeners {
@@ -28,8 +28,8 @@ export interface ListenOptions {
   /** Called for each handshake dropped at handshakeTimeoutMs. */
   onHandshakeTimeout: () => void;
   logger: Logger;
-  /** Plain TCP connections come from here (the supervisor's socket) instead of a listener of our own; a TLS listener still listens itself. */
-  sockets?: SocketSource | undefined;
+  /** Connections come from here (the supervisor's sockets) instead of listeners of our own; TLS ones raw, the handshake is ours. */
+  sockets?: SocketSources | undefined;
 }
 
 const SOCKET_OPTIONS = { allowHalfOpen: true, keepAlive: true, noDelay: true } as const;
@@ -82,11 +82,13 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
   let plain: net.Server | null = null;
   let held: { host: string; port: number } | null = null;
   let secure: net.Server | null = null;
+  let heldSecure: { host: string; port: number } | null = null;
   let context: tls.SecureContext | null = null;
+  const sources = options.sockets ?? {};
   try {
-    if ((tlsSettings === null || tlsSettings.port !== null) && options.sockets !== undefined) {
-      held = await options.sockets.open();
-      options.sockets.attach((socket) => {
+    if ((tlsSettings === null || tlsSettings.port !== null) && sources.plain !== undefined) {
+      held = await sources.plain.open();
+      sources.plain.attach((socket) => {
         track(socket);
         onSocket(socket);
       });
@@ -98,13 +100,22 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
     }
     if (tlsSettings !== null) {
       context = tls.createSecureContext(await readPair(tlsSettings));
-      secure = net.createServer(SOCKET_OPTIONS, (raw) => {
+      // The context in use when the handshake starts: reloadTls replaces it for later ones.
+      const secureSocket = (raw: net.Socket): void => {
         track(handshake(raw, context!, options, onSocket));
-      });
-      servers.push(secure);
-      await listen(secure, host, tlsSettings.port ?? options.port, backlog);
+      };
+      if (sources.tls !== undefined) {
+        heldSecure = await sources.tls.open();
+        sources.tls.attach(secureSocket);
+      } else {
+        secure = net.createServer(SOCKET_OPTIONS, secureSocket);
+        servers.push(secure);
+        await listen(secure, host, tlsSettings.port ?? options.port, backlog);
+      }
     }
   } catch (error) {
+    sources.plain?.detach();
+    sources.tls?.detach();
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     throw error;
   }
@@ -119,12 +130,13 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
       };
       check();
     });
+  const fromSources = held !== null || heldSecure !== null;
   return {
     plainPort: held?.port ?? portOf(plain),
-    tlsPort: portOf(secure),
-    address: held?.host ?? first!.address,
+    tlsPort: heldSecure?.port ?? portOf(secure),
+    address: held?.host ?? heldSecure?.host ?? first!.address,
     reloadTls: async () => {
-      if (secure === null || tlsSettings === null) {
+      if (context === null || tlsSettings === null) {
         logger.info('no TLS listener: nothing to reload');
         return;
       }
@@ -132,9 +144,10 @@ export async function openListeners(options: ListenOptions, onSocket: (socket: n
       logger.info({ cert: tlsSettings.cert, key: tlsSettings.key }, 'TLS certificate and key reloaded');
     },
     close: () => {
-      options.sockets?.detach();
+      sources.plain?.detach();
+      sources.tls?.detach();
       const closing = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-      return Promise.all(held === null ? closing : [...closing, allClosed()]).then(() => undefined);
+      return Promise.all(fromSources ? [...closing, allClosed()] : closing).then(() => undefined);
     },
     destroyAll: () => {
       for (const socket of sockets) socket.destroy();

@@ -68,7 +68,8 @@ export interface ListenSettings {
 
 /**
  * Connections accepted by someone else: the supervisor's primary holds an instance's
- * listening socket across restarts and hands each accepted socket to the server.
+ * listening sockets across restarts and hands each accepted socket to the server (a TLS
+ * one raw: the server runs the handshake).
  */
 export interface SocketSource {
   /** Has the socket listen (or finds it listening); rejects with the listen error (code EADDRINUSE, …). */
@@ -78,9 +79,17 @@ export interface SocketSource {
   detach(): void;
 }
 
+/** Where a server takes each of its listeners' connections from instead of listening itself. */
+export interface SocketSources {
+  /** For the plain TCP port. */
+  plain?: SocketSource;
+  /** For the TLS port (or `port` when TLS replaces plain TCP). */
+  tls?: SocketSource;
+}
+
 export interface ServerOptions extends ListenSettings {
-  /** Take connections from here instead of listening on host and port. */
-  sockets?: SocketSource;
+  /** Take connections from here instead of listening on host and port (and the TLS port). */
+  sockets?: SocketSources;
   logger: Logger;
   /** Retry delay of jobs without their own (docs/protocol-extensions.md); none when absent. */
   retryDelay?: RetryDelay;

@@ -1,16 +1,27 @@
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect, ServerStoppingError } from '../../src/client/index.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
-import { deployment, LineClient, runStatus, stopped, supervise, waitFor, waitForLog, type Deployment, type Supervised } from './supervisor-harness.js';
+import {
+  addLoad,
+  deployment,
+  fillQueue,
+  LineClient,
+  missingJobs,
+  runStatus,
+  stopped,
+  supervise,
+  waitFor,
+  waitForLog,
+  type Deployment,
+  type Supervised,
+} from './supervisor-harness.js';
 
 // Real processes from dist/ (build first: npx tsc -p .): hot restarts of a supervisor
 // whose instance holds a large log, under a steady add load (docs/operations.md, hot restart).
 
 const FILL_JOBS = 200_000;
-const REPLY_MS = 120_000;
 
 async function started(t: { teardown(fn: () => unknown): void }, d: Deployment): Promise<Supervised> {
   const supervisor = supervise(d);
@@ -22,74 +33,20 @@ async function started(t: { teardown(fn: () => unknown): void }, d: Deployment):
   return supervisor;
 }
 
-/** Adds `count` jobs to queue `fill`, pipelined in batches. */
+/** Adds `count` jobs to queue `fill` on a connection of its own. */
 async function fill(port: number, count: number): Promise<void> {
   const client = await LineClient.connect(port);
-  const batch = 5000;
-  for (let done = 0; done < count; done += batch) {
-    let text = '';
-    for (let i = 0; i < batch; i++) text += `add ${randomUUID()} fill 1000 600000 1\r\nx\r\n`;
-    client.send(text);
-    for (let i = 0; i < batch; i++) {
-      const reply = await client.line(REPLY_MS);
-      if (reply !== '+OK') throw new Error(`fill: ${reply}`);
-    }
-  }
+  await fillQueue(client, count);
   client.close();
 }
 
-interface Load {
-  acked: string[];
-  refused: number;
-  /** Connections that closed under a client, any command in flight unanswered. */
-  dropped: number;
-  stop(): Promise<void>;
-}
-
-/** `clients` connections adding one job at a time, reconnecting when a connection closes; a refused connect is counted. */
-function addLoad(port: number, clients = 4): Load {
-  const load = { acked: [] as string[], refused: 0, dropped: 0 };
-  let running = true;
-  const one = async (): Promise<void> => {
-    while (running) {
-      let client: LineClient;
-      try {
-        client = await LineClient.connect(port);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') load.refused++;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      try {
-        while (running) {
-          const id = randomUUID();
-          client.send(`add ${id} q 1000 600000 1\r\nx\r\n`);
-          const reply = await client.line(REPLY_MS);
-          if (reply !== '+OK') throw new Error(`add: ${reply}`);
-          load.acked.push(id);
-        }
-      } catch {
-        load.dropped++;
-      } finally {
-        client.close();
-      }
-    }
-  };
-  const all = Array.from({ length: clients }, one);
-  return Object.assign(load, {
-    stop: async () => {
-      running = false;
-      await Promise.all(all);
-    },
-  });
-}
-
-async function missingJobs(port: number, ids: string[]): Promise<string[]> {
+async function missingAt(port: number, ids: string[]): Promise<string[]> {
   const client = await LineClient.connect(port);
-  const missing: string[] = [];
-  for (const id of ids) if (!(await client.hasJob(id))) missing.push(id);
-  client.close();
-  return missing;
+  try {
+    return await missingJobs(client, ids);
+  } finally {
+    client.close();
+  }
 }
 
 /** Asks the control socket itself: the configuration file may be broken on purpose. */
@@ -112,7 +69,7 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   await fill(port, FILL_JOBS);
   const before = (await statusOf(d)).instances[0]!;
 
-  const load = addLoad(port);
+  const load = addLoad(() => LineClient.connect(port));
   await waitFor('some load', () => load.acked.length >= 50 || undefined);
   supervisor.kill('SIGHUP');
   await waitForLog(supervisor, 'hot restart done', 1, 120_000);
@@ -156,7 +113,7 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   t.true((preRead['records'] as number) >= FILL_JOBS, `pre-read ${String(preRead['records'])} records`);
   t.is(tail['preRead'], preRead['records']);
   t.false(messages(supervisor).includes('cmdlog: the log changed since the pre-read: replaying it whole'));
-  t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
+  t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
   const client = await LineClient.connect(port);
   t.is(await client.readyLen('fill'), FILL_JOBS);
   client.close();
@@ -195,7 +152,7 @@ test.serial(
     const replaced = (await statusOf(d)).instances[0]!;
     t.not(replaced.pid, before.pid);
     t.is(replaced.lastError, null);
-    t.deepEqual(await missingJobs(port, [first, second]), []);
+    t.deepEqual(await missingAt(port, [first, second]), []);
     supervisor.kill('SIGTERM');
     t.is((await stopped(supervisor)).code, 0);
   },
@@ -239,7 +196,7 @@ test.serial(
     const replaced = (await statusOf(d)).instances[0]!;
     t.not(replaced.pid, before.pid);
     t.is(replaced.lastError, null);
-    t.deepEqual(await missingJobs(port, [first, second]), []);
+    t.deepEqual(await missingAt(port, [first, second]), []);
     const check = await LineClient.connect(port);
     t.is(await check.readyLen('fill'), 5000);
     check.close();
@@ -256,7 +213,7 @@ test.serial('kill -9 of the old server while it hands over: nothing acknowledged
   const port = d.ports[0]!;
   await fill(port, 20_000);
   const oldPid = (await statusOf(d)).instances[0]!.pid!;
-  const load = addLoad(port);
+  const load = addLoad(() => LineClient.connect(port));
   await waitFor('some load', () => load.acked.length >= 50 || undefined);
 
   // The old child logs 'stopping' (reason: request) when the primary asks it to hand over.
@@ -290,7 +247,7 @@ test.serial('kill -9 of the old server while it hands over: nothing acknowledged
   const newLines = supervisor.lines().filter((line) => line['pid'] === after.pid);
   t.true(newLines.some((line) => line['msg'] === 'cmdlog: pre-read done'));
   t.true(newLines.some((line) => line['msg'] === 'cmdlog: replayed the tail after the pre-read'));
-  t.deepEqual(await missingJobs(port, load.acked), [], `${load.acked.length} acknowledged`);
+  t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, root } from '../helpers/process.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
-import { cliJs, LineClient, waitFor } from './supervisor-harness.js';
+import { addLoad, cliJs, LineClient, longestGap, missingJobs, waitFor, type Load } from './supervisor-harness.js';
 
 // A real PM2 from node_modules with a private PM2_HOME runs ecosystem.config.js (the
 // built supervisor in dist/); the instances come from the environment PM2 passes on.
@@ -140,4 +140,80 @@ test("the only instance's port is taken: PM2 never shows the app online, status 
     .map((file) => readFileSync(path.join(logs, file), 'utf8'))
     .join('\n');
   t.regex(errors, new RegExp(`no instance can serve \\(instance "only": listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}\\)`));
+});
+
+test('pm2 reload is a cold restart of the fork-mode supervisor (a new supervisor, nothing acknowledged lost); pm2 sendSignal SIGHUP under the same load is the hot one: no refusal', async (t) => {
+  t.timeout(180_000);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'workq-pm2-'));
+  const port = await freePort();
+  const home = path.join(dir, 'pm2');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PM2_HOME: home,
+    WORKQ_INSTANCES: JSON.stringify([{ name: 'r0', port, cmdlog: { path: path.join(dir, 'data') } }]),
+    WORKQ_CONTROL_SOCKET: path.join(dir, 'control.sock'),
+  };
+  t.teardown(async () => {
+    await run(pm2Bin, ['kill'], env, 30_000);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const status = async (): Promise<SupervisorStatus | undefined> => {
+    const result = await run(process.execPath, [cliJs, 'status', '--json'], env, 10_000);
+    return result.code === 0 ? (JSON.parse(result.stdout) as SupervisorStatus) : undefined;
+  };
+  const start = await run(pm2Bin, ['start', 'ecosystem.config.js'], env);
+  t.is(start.code, 0, start.stdout + start.stderr);
+  const first = await waitFor('the server ready', status, 30_000);
+
+  /** Runs `restart` under an add load; the load's figures once `done` says the restart is over and the load went on. */
+  const underLoad = async (restart: () => Promise<void>, done: () => Promise<unknown>): Promise<Load> => {
+    const load = addLoad(() => LineClient.connect(port));
+    await waitFor('some load', () => load.acked.length >= 50 || undefined);
+    await restart();
+    await waitFor('the restart done', done, 60_000);
+    const at = load.acked.length;
+    await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
+    await load.stop();
+    return load;
+  };
+
+  const reloaded = await underLoad(
+    async () => {
+      const reload = await run(pm2Bin, ['reload', 'workq'], env);
+      t.is(reload.code, 0, reload.stdout + reload.stderr);
+    },
+    async () => {
+      const s = await status();
+      return s !== undefined && s.pid !== first.pid && s.state === 'ready' ? s : undefined;
+    },
+  );
+  const second = (await status())!;
+  t.not(second.pid, first.pid, 'PM2 replaced the supervisor itself: a cold restart');
+  const checker = await LineClient.connect(port);
+  t.deepEqual(await missingJobs(checker, reloaded.acked), [], `${reloaded.acked.length} acknowledged across pm2 reload`);
+  checker.close();
+  const pm2Log = readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  t.regex(pm2Log, /Stopping app:workq/, "PM2's reload of a fork-mode app is its restart: stop, then start");
+
+  const outLog = (): string =>
+    readdirSync(path.join(home, 'logs'))
+      .filter((file) => file.startsWith('workq-out'))
+      .map((file) => readFileSync(path.join(home, 'logs', file), 'utf8'))
+      .join('');
+  const hot = await underLoad(
+    async () => {
+      const signal = await run(pm2Bin, ['sendSignal', 'SIGHUP', 'workq'], env);
+      t.is(signal.code, 0, signal.stdout + signal.stderr);
+    },
+    () => Promise.resolve(outLog().includes('"msg":"hot restart done"') || undefined),
+  );
+  const third = (await status())!;
+  t.is(third.pid, second.pid, 'the supervisor kept running');
+  t.not(third.instances[0]!.pid, second.instances[0]!.pid, 'its server was replaced');
+  t.is(hot.refused, 0, 'no connection refused during pm2 sendSignal SIGHUP');
+  const check = await LineClient.connect(port);
+  t.deepEqual(await missingJobs(check, hot.acked), [], `${hot.acked.length} acknowledged across the SIGHUP`);
+  check.close();
+  t.log(`pm2 reload: ${reloaded.refused} connections refused, longest gap between acknowledged adds ${longestGap(reloaded)} ms`);
+  t.log(`pm2 sendSignal SIGHUP: ${hot.refused} refused, longest gap ${longestGap(hot)} ms`);
 });

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { exited, freePort, root } from '../helpers/process.js';
@@ -131,6 +132,14 @@ export class LineClient {
     });
   }
 
+  /** Over TLS: resolves once the handshake is done (`ca` is the server's self-signed certificate). */
+  static connectTls(port: number, ca: Buffer): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => resolve(new LineClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
   async line(timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -189,6 +198,88 @@ export class LineClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Adds `count` jobs to queue `fill` on `client`, pipelined in batches. */
+export async function fillQueue(client: LineClient, count: number): Promise<void> {
+  const batch = 5000;
+  for (let done = 0; done < count; done += batch) {
+    let text = '';
+    for (let i = 0; i < batch; i++) text += `add ${randomUUID()} fill 1000 600000 1\r\nx\r\n`;
+    client.send(text);
+    for (let i = 0; i < batch; i++) {
+      const reply = await client.line(120_000);
+      if (reply !== '+OK') throw new Error(`fill: ${reply}`);
+    }
+  }
+}
+
+export interface Load {
+  acked: string[];
+  /** Date.now() of each acknowledgement, in order. */
+  ackedAt: number[];
+  /** Connection attempts refused (ECONNREFUSED). */
+  refused: number;
+  /** Connection attempts that failed otherwise (a reset, a TLS handshake error): their codes. */
+  failed: string[];
+  /** Connections that closed under a client, any command in flight unanswered. */
+  dropped: number;
+  stop(): Promise<void>;
+}
+
+/** `clients` connections adding one job at a time to queue `q`, each dialling anew when its connection closes. */
+export function addLoad(dial: () => Promise<LineClient>, clients = 4): Load {
+  const load = { acked: [] as string[], ackedAt: [] as number[], refused: 0, failed: [] as string[], dropped: 0 };
+  let running = true;
+  const one = async (): Promise<void> => {
+    while (running) {
+      let client: LineClient;
+      try {
+        client = await dial();
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ECONNREFUSED') load.refused++;
+        else load.failed.push(code ?? String(error));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      try {
+        while (running) {
+          const id = randomUUID();
+          client.send(`add ${id} q 1000 600000 1\r\nx\r\n`);
+          const reply = await client.line(120_000);
+          if (reply !== '+OK') throw new Error(`add: ${reply}`);
+          load.acked.push(id);
+          load.ackedAt.push(Date.now());
+        }
+      } catch {
+        load.dropped++;
+      } finally {
+        client.close();
+      }
+    }
+  };
+  const all = Array.from({ length: clients }, one);
+  return Object.assign(load, {
+    stop: async () => {
+      running = false;
+      await Promise.all(all);
+    },
+  });
+}
+
+/** The longest time between two acknowledgements of the load: how long its clients went unserved. */
+export function longestGap(load: Pick<Load, 'ackedAt'>): number {
+  let gap = 0;
+  for (let i = 1; i < load.ackedAt.length; i++) gap = Math.max(gap, load.ackedAt[i]! - load.ackedAt[i - 1]!);
+  return gap;
+}
+
+/** The IDs among `ids` that the server of `client` does not know. */
+export async function missingJobs(client: LineClient, ids: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const id of ids) if (!(await client.hasJob(id))) missing.push(id);
+  return missing;
 }
 
 /** Retries `connect` until the port accepts (an instance that is coming back). */

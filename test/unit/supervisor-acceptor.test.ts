@@ -3,19 +3,22 @@ import type { Worker } from 'node:cluster';
 import net from 'node:net';
 import pino from 'pino';
 import { Acceptor } from '../../supervisor/acceptor.js';
+import { describeLayout, socketLayout } from '../../supervisor/socket-layout.js';
 
 /** A child as the acceptor sees it: it takes sockets, or is gone. */
-function fakeWorker(connected = true): { worker: Worker; received: net.Socket[] } {
+function fakeWorker(connected = true): { worker: Worker; received: net.Socket[]; messages: unknown[] } {
   const received: net.Socket[] = [];
+  const messages: unknown[] = [];
   const worker = {
     isConnected: () => connected,
-    send: (_message: unknown, socket: net.Socket, done: (error: Error | null) => void) => {
+    send: (message: unknown, socket: net.Socket, done: (error: Error | null) => void) => {
+      messages.push(message);
       received.push(socket);
       done(null);
       return true;
     },
   } as unknown as Worker;
-  return { worker, received };
+  return { worker, received, messages };
 }
 
 function dial(port: number): Promise<net.Socket> {
@@ -85,4 +88,25 @@ test('closed (the instance is left down): held connections are closed and new on
   t.is(refused, 'ECONNREFUSED');
   t.teardown(() => acceptor.close());
   await acceptor.open();
+});
+
+test("a TLS port's acceptor hands the raw socket on, marked tls, before anything was read from it", async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }), undefined, 'tls');
+  t.teardown(() => acceptor.close());
+  const { port } = await acceptor.open();
+  const child = fakeWorker();
+  acceptor.deliverTo(child.worker);
+  const client = await dial(port);
+  t.teardown(() => client.destroy());
+  client.write('\x16\x03\x01');
+  await until(() => child.received.length === 1);
+  t.deepEqual(child.messages, [{ type: 'connection', socket: 'tls' }]);
+  t.true(child.received[0]!.isPaused(), 'not read by the primary');
+});
+
+test('the sockets an instance listens on: plain, TLS only on its port, or TLS beside plain on a port of its own', (t) => {
+  const cert = { cert: 'c.pem', key: 'k.pem' };
+  t.is(describeLayout(socketLayout({ host: '127.0.0.1', port: 9922, tls: null })), 'plain 127.0.0.1:9922');
+  t.is(describeLayout(socketLayout({ host: '127.0.0.1', port: 9922, tls: { ...cert, port: null } })), 'tls 127.0.0.1:9922');
+  t.is(describeLayout(socketLayout({ host: '0.0.0.0', port: 9922, tls: { ...cert, port: 9923 } })), 'plain 0.0.0.0:9922, tls 0.0.0.0:9923');
 });
