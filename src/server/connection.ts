@@ -273,6 +273,8 @@ export class Connection implements ParserSink, ReplyWaiter {
     const mine = this.socket.destroyed ? 0 : this.replyBytes();
     this.host.replies.share(mine, this.replyShare);
     this.replyShare = mine;
+    // It may have stopped on replies it had just built, which its socket then took at once: `held` never went down.
+    if (this.awaitingRoom) this.host.replies.recheck();
   }
 
   private defer(item: Backlogged): void {

@@ -55,10 +55,14 @@ export class ReplyBudget {
   /** Records that a connection's holding went from `before` to `now` bytes. */
   share(now: number, before: number): void {
     this.held += now - before;
-    if (now < before && this.waiters.length > 0 && !this.wakeQueued) {
-      this.wakeQueued = true;
-      setImmediate(this.wake);
-    }
+    if (now < before) this.recheck();
+  }
+
+  /** Checks the waiters again in a later turn (a waiter may have stopped on bytes that never reached `held`). */
+  recheck(): void {
+    if (this.waiters.length === 0 || this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(this.wake);
   }
 
   /** `waiter` is woken, in order of arrival, once its reply fits. */
