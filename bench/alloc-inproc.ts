@@ -97,6 +97,8 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
       startedAt: Date.now(),
       auth: null,
       idleTimeoutMs: 0,
+      authTimeoutMs: 0,
+      replies: stats.replies,
       stats,
       version: 'bench',
       uptimeSeconds: () => 0,

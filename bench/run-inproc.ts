@@ -73,6 +73,8 @@ async function side(root: string): Promise<(n: number) => Promise<Measured>> {
     startedAt: Date.now(),
     auth: null,
     idleTimeoutMs: 0,
+    authTimeoutMs: 0,
+    replies: stats.replies,
     stats,
     version: 'bench',
     uptimeSeconds: () => 0,

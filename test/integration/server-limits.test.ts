@@ -221,104 +221,111 @@ function readUntil(socket: net.Socket, suffix: string): Promise<Buffer> {
   });
 }
 
-test('server-wide reply bound: clients that pipeline and never read are stalled, a reading client is served, held bytes stay within the bound', async (t) => {
-  t.timeout(300_000);
-  const LIMIT = 1024 * 1024;
-  const CLIENTS = 10;
-  const PIPELINED = 3000;
-  const JOBS = 32;
-  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
-  t.teardown(() => server.stop());
-  const good = await Wire.connect(server.port);
-  t.teardown(() => good.close());
-  await fillQueue(t, good, 'big', JOBS, 1000);
-  const reply = (await replyTo(server.port, `inspect jobs big 0 ${JOBS}`)).length;
-  t.true(reply > JOBS * 1000);
+// Serial: their floods keep the event loop busy for seconds, which would trip the short timers of the idle-timeout tests.
+test.serial(
+  'server-wide reply bound: clients that pipeline and never read are stalled, a reading client is served, held bytes stay within the bound',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 10;
+    const PIPELINED = 3000;
+    const JOBS = 32;
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const good = await Wire.connect(server.port);
+    t.teardown(() => good.close());
+    await fillQueue(t, good, 'big', JOBS, 1000);
+    const reply = (await replyTo(server.port, `inspect jobs big 0 ${JOBS}`)).length;
+    t.true(reply > JOBS * 1000);
 
-  const held = trackPeak(server.stats.replies);
-  const flood: NonReader[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const c = await NonReader.connect(server.port);
-    t.teardown(() => c.socket.destroy());
-    c.socket.write(`inspect jobs big 0 ${JOBS}\r\n`.repeat(PIPELINED));
-    flood.push(c);
-  }
-  // The flood fills its sockets, then the server's bound.
-  for (let i = 0; i < 3000 && server.stats.replies.held + reply <= LIMIT; i++) await sleep(10);
-  t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers brought the server to its bound: no room for another of their replies');
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write(`inspect jobs big 0 ${JOBS}\r\n`.repeat(PIPELINED));
+      flood.push(c);
+    }
+    // The flood fills its sockets, then the server's bound.
+    for (let i = 0; i < 3000 && server.stats.replies.held + reply <= LIMIT; i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers brought the server to its bound: no room for another of their replies');
 
-  const inspects = (): number => server.stats.commands.get(commandIndex(INSPECT), Outcome.Ok);
-  const want = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
-  for (let i = 0; i < 20; i++) {
-    good.send('inspect queues 0 1\r\n');
-    t.is(await good.reply(want), want, `round trip ${i} of the reading client`);
-    t.true(server.stats.replies.held + reply > LIMIT, 'answered while the server is at its bound');
-  }
-  const ranBeforeTheyRead = inspects();
-  t.true(ranBeforeTheyRead - 21 - 1 < CLIENTS * PIPELINED, 'the non-readers were stalled: most of their commands had not run yet');
-  t.true(server.stats.replies.waits > 0, 'counted for workq_reply_waits_total');
-  t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+    const inspects = (): number => server.stats.commands.get(commandIndex(INSPECT), Outcome.Ok);
+    const want = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
+    for (let i = 0; i < 20; i++) {
+      good.send('inspect queues 0 1\r\n');
+      t.is(await good.reply(want), want, `round trip ${i} of the reading client`);
+      t.true(server.stats.replies.held + reply > LIMIT, 'answered while the server is at its bound');
+    }
+    const ranBeforeTheyRead = inspects();
+    t.true(ranBeforeTheyRead - 21 - 1 < CLIENTS * PIPELINED, 'the non-readers were stalled: most of their commands had not run yet');
+    t.true(server.stats.replies.waits > 0, 'counted for workq_reply_waits_total');
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
 
-  // Once they read, everything they asked for arrives, in full.
-  await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
-  for (const c of flood) t.is(c.received, PIPELINED * reply);
-  t.true(held.peak <= LIMIT + reply, `still within the bound while they drained (${held.peak} bytes)`);
-  for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
-  t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
-});
+    // Once they read, everything they asked for arrives, in full.
+    await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `still within the bound while they drained (${held.peak} bytes)`);
+    for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
+    t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+  },
+);
 
-test('server-wide reply bound with many non-readers: held bytes stay within the bound plus one reply in total, a reading client is served, everyone gets every byte', async (t) => {
-  t.timeout(300_000);
-  const LIMIT = 1024 * 1024;
-  const CLIENTS = 40;
-  const PIPELINED = 100;
-  const JOBS = 50;
-  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
-  t.teardown(() => server.stop());
-  const reader = await Wire.connect(server.port);
-  t.teardown(() => reader.close());
-  await fillQueue(t, reader, 'big', JOBS, 2000);
-  const listing = `inspect jobs big 0 ${JOBS}`;
-  const expected = await replyTo(server.port, listing);
-  const reply = expected.length;
-  t.true(reply > JOBS * 2000);
+test.serial(
+  'server-wide reply bound with many non-readers: held bytes stay within the bound plus one reply in total, a reading client is served, everyone gets every byte',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 40;
+    const PIPELINED = 100;
+    const JOBS = 50;
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const reader = await Wire.connect(server.port);
+    t.teardown(() => reader.close());
+    await fillQueue(t, reader, 'big', JOBS, 2000);
+    const listing = `inspect jobs big 0 ${JOBS}`;
+    const expected = await replyTo(server.port, listing);
+    const reply = expected.length;
+    t.true(reply > JOBS * 2000);
 
-  const held = trackPeak(server.stats.replies);
-  const flood: NonReader[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const c = await NonReader.connect(server.port);
-    t.teardown(() => c.socket.destroy());
-    c.socket.write(`${listing}\r\n`.repeat(PIPELINED));
-    flood.push(c);
-  }
-  // Each non-reader first fills its kernel buffers (a socket that took all it was given holds
-  // nothing in the server), then the server's bound; from then on they wait for room.
-  for (let i = 0; i < 3000 && (server.stats.replies.held + reply <= LIMIT || server.stats.replies.waits < CLIENTS); i++) await sleep(10);
-  t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers filled the bound');
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write(`${listing}\r\n`.repeat(PIPELINED));
+      flood.push(c);
+    }
+    // Each non-reader first fills its kernel buffers (a socket that took all it was given holds
+    // nothing in the server), then the server's bound; from then on they wait for room.
+    for (let i = 0; i < 3000 && (server.stats.replies.held + reply <= LIMIT || server.stats.replies.waits < CLIENTS); i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers filled the bound');
 
-  // A reading client's small commands go on; its own listing waits for room like theirs.
-  const small = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
-  for (let i = 0; i < 20; i++) {
-    reader.send('inspect queues 0 1\r\n');
-    t.is(await reader.reply(small), small, `round trip ${i} of the reading client`);
-  }
-  const second = await Wire.connect(server.port);
-  t.teardown(() => second.close());
-  second.send(`${listing}\r\ninspect queues 0 1\r\n`);
-  t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they do not read (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+    // A reading client's small commands go on; its own listing waits for room like theirs.
+    const small = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
+    for (let i = 0; i < 20; i++) {
+      reader.send('inspect queues 0 1\r\n');
+      t.is(await reader.reply(small), small, `round trip ${i} of the reading client`);
+    }
+    const second = await Wire.connect(server.port);
+    t.teardown(() => second.close());
+    second.send(`${listing}\r\ninspect queues 0 1\r\n`);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they do not read (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
 
-  // Once they read, every reply arrives in full, and the waiting listing is answered, byte for byte as when nothing was held.
-  const drained = Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
-  t.is(await second.reply(expected, 120_000), expected.toString('latin1'), 'the listing that waited for room');
-  t.is(await second.reply(small), small);
-  await drained;
-  for (const c of flood) t.is(c.received, PIPELINED * reply);
-  t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they drained (${held.peak} bytes)`);
-  for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
-  t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
-});
+    // Once they read, every reply arrives in full, and the waiting listing is answered, byte for byte as when nothing was held.
+    const drained = Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    t.is(await second.reply(expected, 120_000), expected.toString('latin1'), 'the listing that waited for room');
+    t.is(await second.reply(small), small);
+    await drained;
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they drained (${held.peak} bytes)`);
+    for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
+    t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+  },
+);
 
-test('server-wide reply bound: a listing larger than the whole bound is built when nothing else is held', async (t) => {
+test.serial('server-wide reply bound: a listing larger than the whole bound is built when nothing else is held', async (t) => {
   const LIMIT = 8192;
   const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
   t.teardown(() => server.stop());
