@@ -55,6 +55,9 @@ export function jobsReplyBound(list: readonly JobInfo[]): number {
   return size;
 }
 
+/** Bytes `leased` or `finished` write at most beyond the payload or result (ids and names are at most 255 bytes). */
+export const JOB_REPLY_OVERHEAD = OK_ONE.length + 2 * 255 + 2 * MAX_NUMBER + 8;
+
 /** Bytes `queues(list)` writes at most. */
 export function queuesReplyBound(list: readonly QueueInfo[]): number {
   let size = 8 + MAX_NUMBER;

@@ -4,8 +4,8 @@ import type { Cancel, CommandTarget, EngineError, RunOutcome } from '../jobs/typ
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
 import { AUTH } from '../protocol/commands.js';
-import { Parser } from '../protocol/parser.js';
-import { jobsReplyBound, queuesReplyBound, ReplyWriter } from '../protocol/replies.js';
+import { JOB_REPLY_OVERHEAD, jobsReplyBound, queuesReplyBound, ReplyWriter } from '../protocol/replies.js';
+import { MAX_BLOCK_SIZE, Parser } from '../protocol/parser.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
 import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
@@ -64,6 +64,8 @@ const CLOSE = Symbol('close');
 const BACKLOG_MAX_COMMANDS = 1024;
 const BACKLOG_MAX_BYTES = 2 * 1_058_576;
 const REPLIES_MAX_BYTES = 4 * 1024 * 1024;
+/** The largest reply one job makes in a lease or result: a payload or result is a block. */
+const MAX_JOB_REPLY = MAX_BLOCK_SIZE + JOB_REPLY_OVERHEAD;
 
 /**
  * One client connection: feeds the push parser, executes commands strictly one after
@@ -301,6 +303,18 @@ export class Connection implements ParserSink, ReplyWaiter {
     return false;
   }
 
+  /**
+   * Room for the reply a lease or result gets now, if any. Any job fits far from the bound
+   * (one comparison); near it, the engine says which payload or result would be sent. A
+   * reply that comes later, once the command waited, needs no room: the job is handed over.
+   */
+  private roomForJob(request: Extract<Request, { kind: 'lease' | 'result' }>): boolean {
+    const { engine, replies } = this.host;
+    if (replies.fits(MAX_JOB_REPLY, this.replyBytes(), this.replyShare)) return true;
+    const bytes = request.kind === 'lease' ? engine.readyPayloadLength(request.names) : (engine.inspectJob(request.id)?.result?.length ?? 0);
+    return this.roomFor(bytes + JOB_REPLY_OVERHEAD);
+  }
+
   private execute(frame: Frame): void {
     const command = commandIndex(frame.spec);
     if (!this.authenticated && frame.spec !== AUTH) {
@@ -371,7 +385,11 @@ export class Connection implements ParserSink, ReplyWaiter {
       }
       case 'lease':
       case 'result':
+        if (!this.roomForJob(request)) return false;
+        this.waitOn(request);
+        return true;
       case 'run':
+        // Answered at once only with a short error; its result comes when a worker sends it.
         this.waitOn(request);
         return true;
       case 'inspect-job': {

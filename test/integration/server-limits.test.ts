@@ -188,9 +188,9 @@ function trackPeak(budget: ReplyBudget): { peak: number } {
 
 /** A queue of `jobs` jobs of `size` bytes, added through `wire`. */
 async function fillQueue(t: ExecutionContext, wire: Wire, name: string, jobs: number, size: number): Promise<void> {
-  let adds = Buffer.alloc(0);
-  for (let i = 0; i < jobs; i++) adds = Buffer.concat([adds, addCommand(newId(), name, 'p'.repeat(size), '1000 600000')]);
-  wire.send(adds);
+  const adds: Buffer[] = [];
+  for (let i = 0; i < jobs; i++) adds.push(addCommand(newId(), name, 'p'.repeat(size), '1000 600000'));
+  wire.send(Buffer.concat(adds));
   t.is(await wire.reply('+OK\r\n'.repeat(jobs)), '+OK\r\n'.repeat(jobs));
 }
 
@@ -341,6 +341,49 @@ test.serial('server-wide reply bound: a listing larger than the whole bound is b
   t.is(await wire.reply(small), small);
   t.true(held.peak <= LIMIT + expected.length, `one listing at a time (${held.peak} bytes)`);
 });
+
+test.serial(
+  'server-wide reply bound: leases of large jobs by non-reading workers stay within the bound plus one reply; a small job is leased at once by a reading worker',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 20;
+    const PIPELINED = 60;
+    const PAYLOAD = 'p'.repeat(100_000);
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const worker = await Wire.connect(server.port);
+    t.teardown(() => worker.close());
+    await fillQueue(t, worker, 'big', CLIENTS * PIPELINED, PAYLOAD.length);
+    const reply = leaseReply(newId(), 'big', 1000, PAYLOAD).length;
+
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write('lease big 0\r\n'.repeat(PIPELINED));
+      flood.push(c);
+    }
+    for (let i = 0; i < 3000 && (server.stats.replies.held + reply <= LIMIT || server.stats.replies.waits < CLIENTS); i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-reading workers filled the bound');
+
+    // A small job fits in any case: a reading worker gets it while the bound is full.
+    const id = newId();
+    worker.send(Buffer.concat([addCommand(id, 'small', 'x', '1000 600000'), Buffer.from('lease small 0\r\n')]));
+    const small = Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, 'small', 1000, 'x')]);
+    t.is(await worker.reply(small), small.toString('latin1'));
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+
+    // Once they read, every job arrives once: each lease took one of the jobs.
+    await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they drained (${held.peak} bytes)`);
+    worker.send('inspect queues 0 2\r\n');
+    const none = `+OK 2\r\n${queueBlock('big', 0, 0)}${queueBlock('small', 0, 0)}`;
+    t.is(await worker.reply(none), none, 'every job was leased');
+  },
+);
 
 test('max queues: a command that would create a queue past the limit is refused, existing queues work, an emptied queue makes room', async (t) => {
   const TOO_MANY_QUEUES = '-SERVER-ERROR Too many queues\r\n';
