@@ -65,8 +65,11 @@ async function side(root: string): Promise<(n: number) => Promise<Measured>> {
   const { Connection } = (await import(moduleOf(root, 'server/connection'))) as typeof import('../src/server/connection.js');
   const { ServerStats } = (await import(moduleOf(root, 'server/stats'))) as typeof import('../src/server/stats.js');
   const engine = new Engine({ now: () => Date.now() });
+  const { ReplyBudget } = (await import(moduleOf(root, 'server/reply-budget'))) as typeof import('../src/server/reply-budget.js');
   const stats = new ServerStats();
   stats.engine = engine;
+  // The default bound, as a server has it: its checks are on the measured path.
+  stats.replies = new ReplyBudget(64 * 1024 * 1024);
   const host = {
     engine,
     log: null,
