@@ -58,8 +58,9 @@ const CLOSE = Symbol('close');
  * bound it also stops executing until the client takes its replies. The server bounds the
  * reply bytes of all its connections together too (ReplyBudget): while it is at that bound,
  * a connection that holds replies neither reads nor executes until its socket took them all,
- * and a listing is built only when it fits under the bound (or nothing is held anywhere);
- * until then its connection neither reads nor executes.
+ * and a reply that may be large (a listing, a job's payload or result) is built only when it
+ * fits under the bound (or nothing is held anywhere); until then its connection neither
+ * reads nor executes.
  */
 const BACKLOG_MAX_COMMANDS = 1024;
 const BACKLOG_MAX_BYTES = 2 * 1_058_576;
@@ -336,7 +337,7 @@ export class Connection implements ParserSink, ReplyWaiter {
     } else {
       this.commandRow = command;
       if (!this.dispatch(request)) {
-        // Put off for reply room; listings change nothing, so there is no record to wait for.
+        // Put off for reply room before it did anything, so there is no record to wait for.
         this.backlog.unshift(frame);
         if (frame.block !== null) this.backlogBytes += frame.block.length;
         return;
