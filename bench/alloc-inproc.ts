@@ -98,8 +98,7 @@ async function shapes(root: string): Promise<Record<string, Shape>> {
       auth: null,
       idleTimeoutMs: 0,
       authTimeoutMs: 0,
-      // no server-wide reply bound, and builds from before it ignore this
-      replies: { limit: 0, held: 0, waits: 0, mustWait: () => false },
+      replies: stats.replies,
       stats,
       version: 'bench',
       uptimeSeconds: () => 0,

@@ -65,8 +65,11 @@ async function side(root: string): Promise<(n: number) => Promise<Measured>> {
   const { Connection } = (await import(moduleOf(root, 'server/connection'))) as typeof import('../src/server/connection.js');
   const { ServerStats } = (await import(moduleOf(root, 'server/stats'))) as typeof import('../src/server/stats.js');
   const engine = new Engine({ now: () => Date.now() });
+  const { ReplyBudget } = (await import(moduleOf(root, 'server/reply-budget'))) as typeof import('../src/server/reply-budget.js');
   const stats = new ServerStats();
   stats.engine = engine;
+  // The default bound, as a server has it: its checks are on the measured path.
+  stats.replies = new ReplyBudget(64 * 1024 * 1024);
   const host = {
     engine,
     log: null,
@@ -74,8 +77,7 @@ async function side(root: string): Promise<(n: number) => Promise<Measured>> {
     auth: null,
     idleTimeoutMs: 0,
     authTimeoutMs: 0,
-    // no server-wide reply bound, and builds from before it ignore this
-    replies: { limit: 0, held: 0, waits: 0, mustWait: () => false },
+    replies: stats.replies,
     stats,
     version: 'bench',
     uptimeSeconds: () => 0,

@@ -268,6 +268,16 @@ export class Engine implements EngineApi {
     return () => this.cancelLeaseWaiter(w);
   }
 
+  readyPayloadLength(names: readonly string[]): number {
+    let best: Job | undefined;
+    for (let i = 0; i < names.length; i++) {
+      const queue = this.queues.get(names[i]!);
+      const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
+      if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) best = top;
+    }
+    return best === undefined ? 0 : best.payload.length;
+  }
+
   complete(id: string, result: string): EngineError | null {
     const job = this.jobs.get(id);
     if (job === undefined) return 'not-found';

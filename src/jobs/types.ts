@@ -119,6 +119,12 @@ export interface CommandTarget {
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
   /** `done(null)` on timeout. Names must be valid; a lease that waits creates missing queues (never refused by maxQueues: they live only while it waits), freed again when they never held a job (docs/protocol.md Q17). */
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
+  /**
+   * Payload bytes of the job a lease on `names` would take now, 0 if it would wait; for
+   * reserving room for the reply first. A job at its attempt limit is passed over by the
+   * lease itself, so the job it takes can then differ.
+   */
+  readyPayloadLength(names: readonly string[]): number;
   complete(id: string, result: string): EngineError | null;
   fail(id: string, result: string): EngineError | null;
   delete(id: string): EngineError | null;

@@ -259,7 +259,7 @@ export function instanceRegistry(stats: ServerStats, options: InstanceMetricsOpt
   });
   registerReadings(registry, {
     name: 'workq_reply_waits_total',
-    help: 'Times a connection holding replies stopped being read because the instance held limits.maxReplyBufferBytes of replies.',
+    help: 'Times a connection stopped being read because the instance held limits.maxReplyBufferBytes of replies, or had no room under it for a listing the connection asked for.',
     type: 'counter',
     read: () => one(stats.replies.waits),
   });

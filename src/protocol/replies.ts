@@ -48,6 +48,23 @@ const JOB_KEYS = {
 };
 const JOB_FIXED = Object.values(JOB_KEYS).reduce((sum, text) => sum + text.length, 0) + 4;
 
+/** Bytes `jobs(list)` writes at most: what a connection may reserve before building the reply. */
+export function jobsReplyBound(list: readonly JobInfo[]): number {
+  let size = 8 + MAX_NUMBER;
+  for (const job of list) size += JOB_FIXED + job.id.length + job.name.length + job.payload.length + 10 * MAX_NUMBER + 2 * MAX_TIME;
+  return size;
+}
+
+/** Bytes `leased` or `finished` write at most beyond the payload or result (ids and names are at most 255 bytes). */
+export const JOB_REPLY_OVERHEAD = OK_ONE.length + 2 * 255 + 2 * MAX_NUMBER + 8;
+
+/** Bytes `queues(list)` writes at most. */
+export function queuesReplyBound(list: readonly QueueInfo[]): number {
+  let size = 8 + MAX_NUMBER;
+  for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 52;
+  return size;
+}
+
 /**
  * Collects the replies of a connection in one growable buffer, so that everything answered
  * for one read leaves in one socket write (docs/protocol.md 1, Reply writes). Replies are written as bytes straight
@@ -150,11 +167,7 @@ export class ReplyWriter {
 
   /** `+OK <n>\r\n` and one block per job (docs/protocol.md 6.1, 6.2). */
   jobs(list: readonly JobInfo[]): void {
-    let size = 8 + MAX_NUMBER;
-    for (const job of list) {
-      size += JOB_FIXED + job.id.length + job.name.length + job.payload.length + 10 * MAX_NUMBER + 2 * MAX_TIME;
-    }
-    this.reserve(size);
+    this.reserve(jobsReplyBound(list));
     this.header(list.length);
     for (const job of list) this.jobBlock(job);
   }
@@ -164,9 +177,7 @@ export class ReplyWriter {
    * queue has a third key, `paused 1` (docs/protocol-extensions.md).
    */
   queues(list: readonly QueueInfo[]): void {
-    let size = 8 + MAX_NUMBER;
-    for (const queue of list) size += queue.name.length + 2 * MAX_NUMBER + 52;
-    this.reserve(size);
+    this.reserve(queuesReplyBound(list));
     this.header(list.length);
     for (const queue of list) {
       this.latin1(queue.name);

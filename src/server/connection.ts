@@ -4,13 +4,13 @@ import type { Cancel, CommandTarget, EngineError, RunOutcome } from '../jobs/typ
 import { formatUtcSeconds } from '../protocol/calendar.js';
 import { decode } from '../protocol/decode.js';
 import { AUTH } from '../protocol/commands.js';
-import { Parser } from '../protocol/parser.js';
-import { ReplyWriter } from '../protocol/replies.js';
+import { JOB_REPLY_OVERHEAD, jobsReplyBound, queuesReplyBound, ReplyWriter } from '../protocol/replies.js';
+import { MAX_BLOCK_SIZE, Parser } from '../protocol/parser.js';
 import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
 import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
 import { lingeringClose } from './linger.js';
-import type { ReplyBudget } from './reply-budget.js';
+import type { ReplyBudget, ReplyWaiter } from './reply-budget.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
 
@@ -57,11 +57,16 @@ const CLOSE = Symbol('close');
  * socket has sent them. Past a bound the connection stops reading, and past the reply
  * bound it also stops executing until the client takes its replies. The server bounds the
  * reply bytes of all its connections together too (ReplyBudget): while it is at that bound,
- * a connection that holds replies neither reads nor executes until its socket took them all.
+ * a connection that holds replies neither reads nor executes until its socket took them all,
+ * and a reply that may be large (a listing, a job's payload or result) is built only when it
+ * fits under the bound (or nothing is held anywhere); until then its connection neither
+ * reads nor executes.
  */
 const BACKLOG_MAX_COMMANDS = 1024;
 const BACKLOG_MAX_BYTES = 2 * 1_058_576;
 const REPLIES_MAX_BYTES = 4 * 1024 * 1024;
+/** The largest reply one job makes in a lease or result: a payload or result is a block. */
+const MAX_JOB_REPLY = MAX_BLOCK_SIZE + JOB_REPLY_OVERHEAD;
 
 /**
  * One client connection: feeds the push parser, executes commands strictly one after
@@ -69,7 +74,7 @@ const REPLIES_MAX_BYTES = 4 * 1024 * 1024;
  * replies produced by one read in one write — once the log records they depend on are
  * written (the durability contract).
  */
-export class Connection implements ParserSink {
+export class Connection implements ParserSink, ReplyWaiter {
   private readonly parser = new Parser(this);
   private readonly out = new ReplyWriter();
   private readonly backlog: Backlogged[] = [];
@@ -90,6 +95,10 @@ export class Connection implements ParserSink {
   private heldBytes = 0;
   /** This connection's share of the server's ReplyBudget.held. */
   private replyShare = 0;
+  /** Waiting in the ReplyBudget for room for the reply of the command at the head of the backlog. */
+  private awaitingRoom = false;
+  /** Bytes that reply may take. */
+  replyNeed = 0;
   /** A resume is scheduled with setImmediate. */
   private resumeQueued = false;
   private authenticated: boolean;
@@ -196,6 +205,7 @@ export class Connection implements ParserSink {
     this.cancelWait();
     this.backlog.length = 0;
     this.shareReplies();
+    if (this.awaitingRoom) this.host.replies.leave(this);
     this.stopAuthTimer();
     this.host.forget(this);
   };
@@ -208,10 +218,15 @@ export class Connection implements ParserSink {
     this.resume();
   };
 
+  replyRoom(): void {
+    this.awaitingRoom = false;
+    this.resume();
+  }
+
   /** A write reached the kernel: this connection holds less, and may go on if it was held back only by that. */
   private readonly onWritten = (): void => {
     this.shareReplies();
-    if ((!this.paused && this.backlog.length === 0) || this.closing || this.outputFull()) return;
+    if ((!this.paused && this.backlog.length === 0) || this.closing || this.awaitingRoom || this.outputFull()) return;
     if (this.backlog.length > 0) this.continueLater();
     else this.resumeReading();
   };
@@ -243,7 +258,7 @@ export class Connection implements ParserSink {
 
   /** Order: nothing overtakes what is queued; a waiting command or too many unsent replies hold the rest back. */
   private mustDefer(): boolean {
-    return this.waiting !== null || this.backlog.length > 0 || this.outputFull();
+    return this.waiting !== null || this.backlog.length > 0 || this.awaitingRoom || this.outputFull();
   }
 
   private replyBytes(): number {
@@ -259,8 +274,10 @@ export class Connection implements ParserSink {
   /** Brings this connection's share of the server's held reply bytes up to date; a closed socket holds none. */
   private shareReplies(): void {
     const mine = this.socket.destroyed ? 0 : this.replyBytes();
-    this.host.replies.held += mine - this.replyShare;
+    this.host.replies.share(mine, this.replyShare);
     this.replyShare = mine;
+    // It may have stopped on replies it had just built, which its socket then took at once: `held` never went down.
+    if (this.awaitingRoom) this.host.replies.recheck();
   }
 
   private defer(item: Backlogged): void {
@@ -272,6 +289,31 @@ export class Connection implements ParserSink {
       this.host.replies.waits++;
       this.pauseReading();
     }
+  }
+
+  /**
+   * Whether this connection may build a reply of up to `size` bytes now (ReplyBudget.fits).
+   * If not, it stops reading and waits for room; the caller puts its command back.
+   */
+  private roomFor(size: number): boolean {
+    if (this.host.replies.fits(size, this.replyBytes(), this.replyShare)) return true;
+    this.awaitingRoom = true;
+    this.replyNeed = size;
+    this.host.replies.wait(this);
+    this.pauseReading();
+    return false;
+  }
+
+  /**
+   * Room for the reply a lease or result gets now, if any. Any job fits far from the bound
+   * (one comparison); near it, the engine says which payload or result would be sent. A
+   * reply that comes later, once the command waited, needs no room: the job is handed over.
+   */
+  private roomForJob(request: Extract<Request, { kind: 'lease' | 'result' }>): boolean {
+    const { engine, replies } = this.host;
+    if (replies.fits(MAX_JOB_REPLY, this.replyBytes(), this.replyShare)) return true;
+    const bytes = request.kind === 'lease' ? engine.readyPayloadLength(request.names) : (engine.inspectJob(request.id)?.result?.length ?? 0);
+    return this.roomFor(bytes + JOB_REPLY_OVERHEAD);
   }
 
   private execute(frame: Frame): void {
@@ -294,39 +336,45 @@ export class Connection implements ParserSink {
       this.host.stats.commands.count(command, Outcome.ClientError);
     } else {
       this.commandRow = command;
-      this.dispatch(request);
+      if (!this.dispatch(request)) {
+        // Put off for reply room before it did anything, so there is no record to wait for.
+        this.backlog.unshift(frame);
+        if (frame.block !== null) this.backlogBytes += frame.block.length;
+        return;
+      }
     }
     if (frame.spec.mutating && log !== null) this.needSeq = log.lastSeq;
   }
 
-  private dispatch(request: Request): void {
+  /** Runs one decoded command; false when a reply that may be large found no room and the command must wait (roomFor). */
+  private dispatch(request: Request): boolean {
     const { engine } = this.host;
     const out = this.out;
     switch (request.kind) {
       case 'add':
         this.replyOk(engine.add(request));
-        return;
+        return true;
       case 'schedule':
         this.replyOk(engine.schedule(request));
-        return;
+        return true;
       case 'complete':
         this.replyOk(engine.complete(request.id, request.result));
-        return;
+        return true;
       case 'fail':
         this.replyOk(engine.fail(request.id, request.result));
-        return;
+        return true;
       case 'delete':
         this.replyOk(request.valid ? engine.delete(request.id) : null);
-        return;
+        return true;
       case 'touch':
         this.replyOk(engine.touch(request.id, request.ttr));
-        return;
+        return true;
       case 'pause':
         this.replyOk(engine.pause(request.name, request.paused));
-        return;
+        return true;
       case 'retry':
         this.replyOk(engine.retryFailed(request.id));
-        return;
+        return true;
       case 'retry-failed': {
         const count = engine.retryAllFailed(request.name);
         if (count === null) this.notFound();
@@ -334,21 +382,27 @@ export class Connection implements ParserSink {
           out.retried(request.name, count);
           this.counted(Outcome.Ok);
         }
-        return;
+        return true;
       }
       case 'lease':
       case 'result':
-      case 'run':
+        if (!this.roomForJob(request)) return false;
         this.waitOn(request);
-        return;
+        return true;
+      case 'run':
+        // Answered at once only with a short error; its result comes when a worker sends it.
+        this.waitOn(request);
+        return true;
       case 'inspect-job': {
         const job = engine.inspectJob(request.id);
         if (job === null) this.notFound();
         else {
-          out.jobs([job]);
+          const list = [job];
+          if (!this.roomFor(jobsReplyBound(list))) return false;
+          out.jobs(list);
           this.counted(Outcome.Ok);
         }
-        return;
+        return true;
       }
       case 'inspect-jobs':
       case 'inspect-scheduled-jobs': {
@@ -358,19 +412,21 @@ export class Connection implements ParserSink {
             : engine.inspectScheduledJobs(request.name, request.offset, request.limit);
         if (jobs === null) this.notFound();
         else {
+          if (!this.roomFor(jobsReplyBound(jobs))) return false;
           out.jobs(jobs);
           this.counted(Outcome.Ok);
         }
-        return;
+        return true;
       }
       case 'inspect-state-jobs': {
         const jobs = engine.inspectStateJobs(request.name, request.state, request.offset, request.limit);
         if (jobs === null) this.notFound();
         else {
+          if (!this.roomFor(jobsReplyBound(jobs))) return false;
           out.jobs(jobs);
           this.counted(Outcome.Ok);
         }
-        return;
+        return true;
       }
       case 'inspect-queue': {
         const queue = engine.inspectQueue(request.name);
@@ -379,12 +435,15 @@ export class Connection implements ParserSink {
           out.queues([queue]);
           this.counted(Outcome.Ok);
         }
-        return;
+        return true;
       }
-      case 'inspect-queues':
-        out.queues(engine.inspectQueues(request.offset, request.limit));
+      case 'inspect-queues': {
+        const queues = engine.inspectQueues(request.offset, request.limit);
+        if (!this.roomFor(queuesReplyBound(queues))) return false;
+        out.queues(queues);
         this.counted(Outcome.Ok);
-        return;
+        return true;
+      }
       case 'auth':
         if (this.host.auth === null || this.host.auth.accepts(request.secret)) {
           this.authenticated = true;
@@ -396,7 +455,7 @@ export class Connection implements ParserSink {
           this.counted(Outcome.ClientError);
           this.host.stats.authInvalidSecret++;
         }
-        return;
+        return true;
       case 'inspect-server':
         out.server([
           [SERVER_KEY.activeClients, this.host.activeClients()],
@@ -408,7 +467,7 @@ export class Connection implements ParserSink {
           ['version', this.host.version],
         ]);
         this.counted(Outcome.Ok);
-        return;
+        return true;
     }
   }
 
@@ -503,7 +562,7 @@ export class Connection implements ParserSink {
   /** Runs what is queued as far as the bounds allow; called after a wait, a drain, or a durable write. */
   private readonly resume = (): void => {
     if (this.closing) return;
-    while (this.waiting === null && this.backlog.length > 0 && !this.outputFull()) {
+    while (this.waiting === null && !this.awaitingRoom && this.backlog.length > 0 && !this.outputFull()) {
       const item = this.backlog.shift()!;
       if (typeof item === 'object' && item.block !== null) this.backlogBytes -= item.block.length;
       if (item === CLOSE) {
@@ -526,7 +585,7 @@ export class Connection implements ParserSink {
    * the write's callback or the durable write resumes instead.
    */
   private continueLater(): void {
-    if (this.resumeQueued || this.closing || this.waiting !== null || this.backlog.length === 0) return;
+    if (this.resumeQueued || this.closing || this.waiting !== null || this.awaitingRoom || this.backlog.length === 0) return;
     if (this.heldBytes === 0 && !this.socket.writableNeedDrain && !this.outputFull()) {
       this.resumeQueued = true;
       setImmediate(this.resumeLater);
@@ -593,7 +652,7 @@ export class Connection implements ParserSink {
   }
 
   private resumeReading(): void {
-    if (!this.paused || this.closing || this.socket.writableNeedDrain) return;
+    if (!this.paused || this.closing || this.awaitingRoom || this.socket.writableNeedDrain) return;
     if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) return;
     if (this.outputFull()) return;
     this.paused = false;

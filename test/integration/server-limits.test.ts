@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,6 +7,7 @@ import { WorkqClient } from '../../src/client/index.js';
 import { startTestServer, Wire } from '../helpers/wire.js';
 import { addCommand, leaseReply, newId, queueBlock, sleep } from '../helpers/replies.js';
 import { DEFAULT_LIMITS, isLoopback } from '../../src/server/limits.js';
+import type { ReplyBudget } from '../../src/server/reply-budget.js';
 import { commandIndex, Outcome } from '../../src/server/stats.js';
 import { ADD, INSPECT, PAUSE, RUN, SCHEDULE } from '../../src/protocol/commands.js';
 
@@ -174,6 +175,36 @@ class NonReader {
   }
 }
 
+/** The highest count of held reply bytes the server reaches, seen at every change rather than sampled. */
+function trackPeak(budget: ReplyBudget): { peak: number } {
+  const seen = { peak: budget.held };
+  const share = budget.share.bind(budget);
+  budget.share = (now: number, before: number): void => {
+    share(now, before);
+    seen.peak = Math.max(seen.peak, budget.held);
+  };
+  return seen;
+}
+
+/** A queue of `jobs` jobs of `size` bytes, added through `wire`. */
+async function fillQueue(t: ExecutionContext, wire: Wire, name: string, jobs: number, size: number): Promise<void> {
+  const adds: Buffer[] = [];
+  for (let i = 0; i < jobs; i++) adds.push(addCommand(newId(), name, 'p'.repeat(size), '1000 600000'));
+  wire.send(Buffer.concat(adds));
+  t.is(await wire.reply('+OK\r\n'.repeat(jobs)), '+OK\r\n'.repeat(jobs));
+}
+
+/** The reply to `command`, read through a raw socket up to a sentinel that follows it. */
+async function replyTo(port: number, command: string): Promise<Buffer> {
+  const probe = await NonReader.connect(port);
+  const sentinel = '-NOT-FOUND\r\n';
+  const measured = readUntil(probe.socket, sentinel);
+  probe.socket.write(`${command}\r\ninspect job ${newId()}\r\n`);
+  const all = await measured;
+  probe.socket.destroy();
+  return all.subarray(0, all.length - sentinel.length);
+}
+
 /** Reads from a raw socket until what arrived ends with `suffix`; returns it all. */
 function readUntil(socket: net.Socket, suffix: string): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -190,63 +221,169 @@ function readUntil(socket: net.Socket, suffix: string): Promise<Buffer> {
   });
 }
 
-test('server-wide reply bound: clients that pipeline and never read are stalled, a reading client is served, held bytes stay within the bound', async (t) => {
-  t.timeout(300_000);
-  const LIMIT = 1024 * 1024;
-  const CLIENTS = 10;
-  const PIPELINED = 3000;
-  const JOBS = 32;
+// Serial: their floods keep the event loop busy for seconds, which would trip the short timers of the idle-timeout tests.
+test.serial(
+  'server-wide reply bound: clients that pipeline and never read are stalled, a reading client is served, held bytes stay within the bound',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 10;
+    const PIPELINED = 3000;
+    const JOBS = 32;
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const good = await Wire.connect(server.port);
+    t.teardown(() => good.close());
+    await fillQueue(t, good, 'big', JOBS, 1000);
+    const reply = (await replyTo(server.port, `inspect jobs big 0 ${JOBS}`)).length;
+    t.true(reply > JOBS * 1000);
+
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write(`inspect jobs big 0 ${JOBS}\r\n`.repeat(PIPELINED));
+      flood.push(c);
+    }
+    // The flood fills its sockets, then the server's bound.
+    for (let i = 0; i < 3000 && server.stats.replies.held + reply <= LIMIT; i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers brought the server to its bound: no room for another of their replies');
+
+    const inspects = (): number => server.stats.commands.get(commandIndex(INSPECT), Outcome.Ok);
+    const want = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
+    for (let i = 0; i < 20; i++) {
+      good.send('inspect queues 0 1\r\n');
+      t.is(await good.reply(want), want, `round trip ${i} of the reading client`);
+      t.true(server.stats.replies.held + reply > LIMIT, 'answered while the server is at its bound');
+    }
+    const ranBeforeTheyRead = inspects();
+    t.true(ranBeforeTheyRead - 21 - 1 < CLIENTS * PIPELINED, 'the non-readers were stalled: most of their commands had not run yet');
+    t.true(server.stats.replies.waits > 0, 'counted for workq_reply_waits_total');
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+
+    // Once they read, everything they asked for arrives, in full.
+    await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `still within the bound while they drained (${held.peak} bytes)`);
+    for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
+    t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+  },
+);
+
+test.serial(
+  'server-wide reply bound with many non-readers: held bytes stay within the bound plus one reply in total, a reading client is served, everyone gets every byte',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 40;
+    const PIPELINED = 100;
+    const JOBS = 50;
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const reader = await Wire.connect(server.port);
+    t.teardown(() => reader.close());
+    await fillQueue(t, reader, 'big', JOBS, 2000);
+    const listing = `inspect jobs big 0 ${JOBS}`;
+    const expected = await replyTo(server.port, listing);
+    const reply = expected.length;
+    t.true(reply > JOBS * 2000);
+
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write(`${listing}\r\n`.repeat(PIPELINED));
+      flood.push(c);
+    }
+    // Each non-reader first fills its kernel buffers (a socket that took all it was given holds
+    // nothing in the server), then the server's bound; from then on they wait for room.
+    for (let i = 0; i < 3000 && (server.stats.replies.held + reply <= LIMIT || server.stats.replies.waits < CLIENTS); i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-readers filled the bound');
+
+    // A reading client's small commands go on; its own listing waits for room like theirs.
+    const small = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
+    for (let i = 0; i < 20; i++) {
+      reader.send('inspect queues 0 1\r\n');
+      t.is(await reader.reply(small), small, `round trip ${i} of the reading client`);
+    }
+    const second = await Wire.connect(server.port);
+    t.teardown(() => second.close());
+    second.send(`${listing}\r\ninspect queues 0 1\r\n`);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they do not read (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+
+    // Once they read, every reply arrives in full, and the waiting listing is answered, byte for byte as when nothing was held.
+    const drained = Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    t.is(await second.reply(expected, 120_000), expected.toString('latin1'), 'the listing that waited for room');
+    t.is(await second.reply(small), small);
+    await drained;
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they drained (${held.peak} bytes)`);
+    for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
+    t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+  },
+);
+
+test.serial('server-wide reply bound: a listing larger than the whole bound is built when nothing else is held', async (t) => {
+  const LIMIT = 8192;
   const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
   t.teardown(() => server.stop());
-  const good = await Wire.connect(server.port);
-  t.teardown(() => good.close());
-  let adds = Buffer.alloc(0);
-  for (let i = 0; i < JOBS; i++) adds = Buffer.concat([adds, addCommand(newId(), 'big', 'p'.repeat(1000), '1000 600000')]);
-  good.send(adds);
-  t.is(await good.reply('+OK\r\n'.repeat(JOBS)), '+OK\r\n'.repeat(JOBS));
-
-  // The size of one reply, read through a raw socket up to a sentinel that follows it.
-  const probe = await NonReader.connect(server.port);
-  t.teardown(() => probe.socket.destroy());
-  const sentinel = '-NOT-FOUND\r\n';
-  const measured = readUntil(probe.socket, sentinel);
-  probe.socket.write(`inspect jobs big 0 ${JOBS}\r\ninspect job ${newId()}\r\n`);
-  const reply = (await measured).length - sentinel.length;
-  t.true(reply > JOBS * 1000);
-
-  let maxHeld = 0;
-  const sampler = setInterval(() => (maxHeld = Math.max(maxHeld, server.stats.replies.held)), 1);
-  t.teardown(() => clearInterval(sampler));
-  const flood: NonReader[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const c = await NonReader.connect(server.port);
-    t.teardown(() => c.socket.destroy());
-    c.socket.write(`inspect jobs big 0 ${JOBS}\r\n`.repeat(PIPELINED));
-    flood.push(c);
-  }
-  // The flood fills its sockets, then the server's bound.
-  for (let i = 0; i < 3000 && server.stats.replies.held < LIMIT; i++) await sleep(10);
-  t.true(server.stats.replies.held >= LIMIT, 'the non-readers brought the server to its bound');
-
-  const inspects = (): number => server.stats.commands.get(commandIndex(INSPECT), Outcome.Ok);
-  const want = `+OK 1\r\n${queueBlock('big', JOBS, 0)}`;
-  for (let i = 0; i < 20; i++) {
-    good.send('inspect queues 0 1\r\n');
-    t.is(await good.reply(want), want, `round trip ${i} of the reading client`);
-    t.true(server.stats.replies.held >= LIMIT, 'answered while the server is at its bound');
-  }
-  const ranBeforeTheyRead = inspects();
-  t.true(ranBeforeTheyRead - 21 - 1 < CLIENTS * PIPELINED, 'the non-readers were stalled: most of their commands had not run yet');
-  t.true(server.stats.replies.waits > 0, 'counted for workq_reply_waits_total');
-  t.true(maxHeld <= LIMIT + CLIENTS * reply, `held at most the bound plus one reply per connection (${maxHeld} bytes, bound ${LIMIT}, reply ${reply})`);
-
-  // Once they read, everything they asked for arrives, in full.
-  await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
-  for (const c of flood) t.is(c.received, PIPELINED * reply);
-  t.true(maxHeld <= LIMIT + CLIENTS * reply, `still within the bound while they drained (${maxHeld} bytes)`);
-  for (let i = 0; i < 500 && server.stats.replies.held !== 0; i++) await sleep(10);
-  t.is(server.stats.replies.held, 0, 'nothing held once every reply was taken');
+  const wire = await Wire.connect(server.port);
+  t.teardown(() => wire.close());
+  await fillQueue(t, wire, 'big', 20, 2000);
+  const expected = await replyTo(server.port, 'inspect jobs big 0 20');
+  t.true(expected.length > LIMIT);
+  const held = trackPeak(server.stats.replies);
+  wire.send('inspect jobs big 0 20\r\n'.repeat(3) + 'inspect queues 0 1\r\n');
+  for (let i = 0; i < 3; i++) t.is(await wire.reply(expected), expected.toString('latin1'), `listing ${i}`);
+  const small = `+OK 1\r\n${queueBlock('big', 20, 0)}`;
+  t.is(await wire.reply(small), small);
+  t.true(held.peak <= LIMIT + expected.length, `one listing at a time (${held.peak} bytes)`);
 });
+
+test.serial(
+  'server-wide reply bound: leases of large jobs by non-reading workers stay within the bound plus one reply; a small job is leased at once by a reading worker',
+  async (t) => {
+    t.timeout(300_000);
+    const LIMIT = 1024 * 1024;
+    const CLIENTS = 20;
+    const PIPELINED = 60;
+    const PAYLOAD = 'p'.repeat(100_000);
+    const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, maxReplyBufferBytes: LIMIT } });
+    t.teardown(() => server.stop());
+    const worker = await Wire.connect(server.port);
+    t.teardown(() => worker.close());
+    await fillQueue(t, worker, 'big', CLIENTS * PIPELINED, PAYLOAD.length);
+    const reply = leaseReply(newId(), 'big', 1000, PAYLOAD).length;
+
+    const held = trackPeak(server.stats.replies);
+    const flood: NonReader[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const c = await NonReader.connect(server.port);
+      t.teardown(() => c.socket.destroy());
+      c.socket.write('lease big 0\r\n'.repeat(PIPELINED));
+      flood.push(c);
+    }
+    for (let i = 0; i < 3000 && (server.stats.replies.held + reply <= LIMIT || server.stats.replies.waits < CLIENTS); i++) await sleep(10);
+    t.true(server.stats.replies.held + reply > LIMIT, 'the non-reading workers filled the bound');
+
+    // A small job fits in any case: a reading worker gets it while the bound is full.
+    const id = newId();
+    worker.send(Buffer.concat([addCommand(id, 'small', 'x', '1000 600000'), Buffer.from('lease small 0\r\n')]));
+    const small = Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, 'small', 1000, 'x')]);
+    t.is(await worker.reply(small), small.toString('latin1'));
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
+
+    // Once they read, every job arrives once: each lease took one of the jobs.
+    await Promise.all(flood.map((c) => c.readAll(PIPELINED * reply)));
+    for (const c of flood) t.is(c.received, PIPELINED * reply);
+    t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply while they drained (${held.peak} bytes)`);
+    worker.send('inspect queues 0 2\r\n');
+    const none = `+OK 2\r\n${queueBlock('big', 0, 0)}${queueBlock('small', 0, 0)}`;
+    t.is(await worker.reply(none), none, 'every job was leased');
+  },
+);
 
 test('max queues: a command that would create a queue past the limit is refused, existing queues work, an emptied queue makes room', async (t) => {
   const TOO_MANY_QUEUES = '-SERVER-ERROR Too many queues\r\n';

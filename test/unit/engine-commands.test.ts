@@ -702,3 +702,17 @@ test('a lease naming one queue many times waits on it once and frees nothing it 
   h.engine.add(newJob(2, { name: 'a' }));
   t.deepEqual(h.readyIds('a'), [tag(2)], 'the served lease waits no more');
 });
+
+test('readyPayloadLength: the payload of the job a lease on those names would take now, 0 when it would wait; it takes nothing', (t) => {
+  const h = new Harness();
+  t.is(h.engine.readyPayloadLength(['q', 'missing']), 0);
+  h.engine.add(newJob(1, { payload: 'x'.repeat(10) }));
+  h.engine.add(newJob(2, { name: 'r', priority: 5, payload: 'y'.repeat(300) }));
+  t.is(h.engine.readyPayloadLength(['q']), 10);
+  t.is(h.engine.readyPayloadLength(['q', 'r']), 300, 'the higher priority across the names, as lease picks');
+  t.is(h.engine.readyPayloadLength(['q', 'r']), 300, 'nothing was taken');
+  h.engine.pause('r', true);
+  t.is(h.engine.readyPayloadLength(['q', 'r']), 10, 'a paused queue gives nothing');
+  t.is(h.lease('q', 0).value, `job ${tag(1)}`);
+  t.is(h.engine.readyPayloadLength(['q']), 0);
+});
