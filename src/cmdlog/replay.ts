@@ -219,7 +219,10 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
       const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, run.bytes.subarray(pos - run.base));
       await truncateFile(ctx.fs, file, pos);
-      ctx.logger.warn({ file, offset: pos, bytesDropped: length - pos, keptIn }, `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`);
+      ctx.logger.warn(
+        { file, offset: pos, bytesDropped: length - pos, keptIn },
+        `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`,
+      );
       size = pos;
     }
     if (isHighest)
@@ -227,7 +230,10 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
         num: segment.num,
         size,
         dropAt,
-        endBytes: ctx.preRead === true ? Buffer.from(run.bytes.subarray(Math.max(0, HEADER_LENGTH - run.base, size - run.base - END_BYTES), size - run.base)) : Buffer.alloc(0),
+        endBytes:
+          ctx.preRead === true
+            ? Buffer.from(run.bytes.subarray(Math.max(0, HEADER_LENGTH - run.base, size - run.base - END_BYTES), size - run.base))
+            : Buffer.alloc(0),
       };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
     bytesBefore += length - base;

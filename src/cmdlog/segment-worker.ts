@@ -50,7 +50,7 @@ class SegmentFile {
 
   /** Fills `buf[at, at + length)` from file offset `position`; a file that ends early is an error. */
   readInto(buf: Buffer, at: number, length: number, position: number): void {
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const n = fs.readSync(this.fd, buf, at + done, length - done, position + done);
       if (n === 0) throw new Error(`segment shrank while it was read, at ${position + done} bytes`);
       done += n;
@@ -103,7 +103,7 @@ function checkAndSend(file: SegmentFile): boolean {
     const bytes = buf.subarray(0, filled);
     const atEnd = base + filled === file.size;
     carried = null;
-    for (let pos = 0; carried === null; ) {
+    for (let pos = 0; carried === null;) {
       const run = checkRecords(bytes, pos, pos + runBytes, book);
       if (run.failure === null) {
         sendChunkRun(run, chunk, base, filled);
@@ -135,7 +135,10 @@ function main(): void {
       const header = checkHeader(head);
       // Replay tells a zero-filled segment (a crash before its header landed) from other damage by all its bytes.
       const whole = header === 'ok' ? null : file.readFrom(0);
-      send({ kind: 'segment', num, length: file.size, header, head: whole === null ? null : (whole.buffer as ArrayBuffer) }, whole === null ? [] : [whole.buffer as ArrayBuffer]);
+      send(
+        { kind: 'segment', num, length: file.size, header, head: whole === null ? null : (whole.buffer as ArrayBuffer) },
+        whole === null ? [] : [whole.buffer as ArrayBuffer],
+      );
       // Replay stops at a damaged segment unless it is the last: reading on would be wasted.
       if (header !== 'ok' || !checkAndSend(file)) break;
     } catch (err) {

@@ -117,8 +117,8 @@ test('a record failing in a later chunk: the run before it ends there, and the l
   let last = runs.at(-1)!;
   t.is(last.failure, 'crc-mismatch');
   t.false(last.tornTail);
-  t.is(last.goodEnd, ends[bad - 1]);
-  t.true(last.bytes.equals(damaged.subarray(ends[bad - 1]!)));
+  t.is(last.goodEnd, ends[bad - 1]!);
+  t.true(last.bytes.equals(damaged.subarray(ends[bad - 1])));
   t.is(recordsOf(runs), bad);
   source.done();
   t.is(await source.next(), null);
@@ -130,8 +130,8 @@ test('a record failing in a later chunk: the run before it ends there, and the l
   last = runs.at(-1)!;
   t.is(last.failure, 'torn');
   t.true(last.tornTail);
-  t.is(last.goodEnd, ends.at(-2));
-  t.true(last.bytes.equals(torn.subarray(ends.at(-2)!)));
+  t.is(last.goodEnd, ends.at(-2)!);
+  t.true(last.bytes.equals(torn.subarray(ends.at(-2))));
   t.is(recordsOf(runs), ends.length - 1);
   source.done();
   t.is(await source.next(), null);
