@@ -9,8 +9,8 @@ import type { ReplayProgress } from './log-stats.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
 import { PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
-import { isLastRun, type RecordRun } from './segment-check.js';
-import type { SegmentSource } from './segment-source.js';
+import { isLastRun } from './segment-check.js';
+import type { SegmentRun, SegmentSource } from './segment-source.js';
 import type { LogFileSystem } from './types.js';
 
 /**
@@ -147,13 +147,13 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
   const decoder = new PayloadDecoder();
 
   for (let segment = await source.next(); segment !== null; segment = await source.next()) {
-    // Positions are in `buf`; `base` turns them into the file's offsets.
-    const { file, buf, base } = segment;
+    // Offsets are the file's; `buf` holds it from `base` on, the runs their records.
+    const { file, buf, base, length } = segment;
     const isHighest = segment.num === ctx.highest;
     segments++;
-    const resumed = segments === 1 && resume !== null && base + segment.from > HEADER_LENGTH;
-    if (resumed && (segment.header !== 'ok' || !buf.subarray(segment.from - resume.endBytes.length, segment.from).equals(resume.endBytes))) {
-      throw new PreReadChangedError(`${file}: its bytes before offset ${base + segment.from}, where the pre-read stopped, are no longer those it read`);
+    const resumed = segments === 1 && resume !== null && segment.from > HEADER_LENGTH;
+    if (resumed && (segment.header !== 'ok' || !buf.subarray(segment.from - base - resume.endBytes.length, segment.from - base).equals(resume.endBytes))) {
+      throw new PreReadChangedError(`${file}: its bytes before offset ${segment.from}, where the pre-read stopped, are no longer those it read`);
     }
     if (ctx.preRead === true && isHighest && segment.header !== 'ok') {
       // Being created, or damaged: the tail reads it from its start.
@@ -178,25 +178,28 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
 
     const dropAt: number[] = resumed ? resume.dropAt.slice() : [];
     let pos = segment.from;
-    let run: RecordRun;
+    let run: SegmentRun;
     do {
       run = await source.run();
-      const runDropAt = run.dropAt;
-      for (let r = 0; pos < run.goodEnd; r++) {
-        scanner.frame(buf, pos, run.goodEnd);
-        if (buf[pos] !== 1) throw new CmdlogCorruptError(file, base + pos, 'Time.UnmarshalBinary: unsupported version');
-        const error = decoder.decode(buf, scanner.payloadStart, scanner.payloadEnd);
-        if (error !== null) throw new CmdlogCorruptError(file, base + pos, error);
-        applyRecord(ctx, engine, decoder, buf, file, pos, base);
+      const { bytes, dropAt: runDropAt } = run;
+      const runBase = run.base;
+      const end = run.goodEnd - runBase;
+      for (let r = 0, p = pos - runBase; p < end; r++) {
+        scanner.frame(bytes, p, end);
+        if (bytes[p] !== 1) throw new CmdlogCorruptError(file, runBase + p, 'Time.UnmarshalBinary: unsupported version');
+        const error = decoder.decode(bytes, scanner.payloadStart, scanner.payloadEnd);
+        if (error !== null) throw new CmdlogCorruptError(file, runBase + p, error);
+        applyRecord(ctx, engine, decoder, bytes, file, p, runBase);
         dropAt.push(runDropAt[r]!);
-        pos = scanner.next;
+        p = scanner.next;
+        pos = runBase + p;
         records++;
         if ((records & 1023) === 0) {
           checkHeap(file, records);
           const t = performance.now();
           if (t - lastYield >= YIELD_EVERY_MS) {
             progress.records = records;
-            progress.bytesDone = bytesBefore + pos;
+            progress.bytesDone = bytesBefore + pos - base;
             if (t - lastProgress >= PROGRESS_EVERY_MS) {
               ctx.logger.info({ records, segment: file, recordsPerSec: Math.round((records * 1000) / (t - started)) }, 'cmdlog: replaying');
               lastProgress = t;
@@ -206,31 +209,34 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
           }
         }
       }
-    } while (!isLastRun(run, buf.length));
+    } while (!isLastRun(run, length));
 
-    let size = base + buf.length;
+    let size = length;
     if (run.failure !== null && ctx.preRead === true && isHighest) {
-      size = base + pos;
+      size = pos;
     } else if (run.failure !== null) {
-      if (!isHighest) throw new CmdlogCorruptError(file, base + pos, SCAN_MESSAGES[run.failure]);
-      if (!run.tornTail) throw new CmdlogCorruptError(file, base + pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
-      const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, buf.subarray(pos));
-      await truncateFile(ctx.fs, file, base + pos);
+      if (!isHighest) throw new CmdlogCorruptError(file, pos, SCAN_MESSAGES[run.failure]);
+      if (!run.tornTail) throw new CmdlogCorruptError(file, pos, `${SCAN_MESSAGES[run.failure]}, and whole records follow: damage, not a torn tail`);
+      const keptIn = await keepTornBytes(ctx.fs, ctx.dir, file, run.bytes.subarray(pos - run.base));
+      await truncateFile(ctx.fs, file, pos);
       ctx.logger.warn(
-        { file, offset: base + pos, bytesDropped: buf.length - pos, keptIn },
+        { file, offset: pos, bytesDropped: length - pos, keptIn },
         `cmdlog: torn record at the end of the log removed, its bytes kept in ${keptIn}`,
       );
-      size = base + pos;
+      size = pos;
     }
     if (isHighest)
       highest = {
         num: segment.num,
         size,
         dropAt,
-        endBytes: ctx.preRead === true ? Buffer.from(buf.subarray(Math.max(0, HEADER_LENGTH - base, size - base - END_BYTES), size - base)) : Buffer.alloc(0),
+        endBytes:
+          ctx.preRead === true
+            ? Buffer.from(run.bytes.subarray(Math.max(0, HEADER_LENGTH - run.base, size - run.base - END_BYTES), size - run.base))
+            : Buffer.alloc(0),
       };
     else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
-    bytesBefore += buf.length;
+    bytesBefore += length - base;
     progress.bytesDone = bytesBefore;
     progress.records = records;
     source.done();

@@ -2,21 +2,34 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DropBook, type DropBookState } from './drop-book.js';
-import { HEADER_LENGTH } from './record.js';
+import { HEADER_LENGTH, MAX_PAYLOAD_SIZE, recordLength } from './record.js';
 import { checkHeader, checkRecords, type HeaderCheck, type RecordRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
 import type { LogFileSystem } from './types.js';
 
-/** One segment, read whole (or from where a pre-read stopped), its header checked. */
+/** One segment, its header checked; its records come in runs (SegmentSource.run). */
 export interface LoadedSegment {
   num: number;
   file: string;
+  /** The file's size when it was read. */
+  length: number;
+  /**
+   * The file from `base` on: whole when read on this thread, or when its header is not
+   * 'ok' (replay then judges and keeps its bytes); else empty, its records being in the runs.
+   */
   buf: Buffer;
   /** The file offset of buf[0]: 0, or a little before where a pre-read stopped (pre-read.ts), whose header it checked. */
   base: number;
   header: HeaderCheck;
-  /** Where in `buf` its records to replay start: after the header, or where a pre-read stopped. */
+  /** The file offset where its records to replay start: after the header, or where a pre-read stopped. */
   from: number;
+}
+
+/** A run of checked records as replay gets it: its `goodEnd` is a file offset, and `bytes` hold its records. */
+export interface SegmentRun extends RecordRun {
+  bytes: Buffer;
+  /** The file offset of bytes[0]. */
+  base: number;
 }
 
 /** Hands replay the segments in order, each read and checked (segment-check.ts) ahead of being replayed. */
@@ -29,7 +42,7 @@ export interface SegmentSource {
    * The next run of checked records of the segment `next` gave last, when its header
    * is 'ok'; runs follow each other up to the last one (isLastRun).
    */
-  run(): Promise<RecordRun>;
+  run(): Promise<SegmentRun>;
   /** Replay is done with the segment `next` gave last, so its memory can go. */
   done(): void;
   /** The drop book with every checked record noted; once `next` has given null. */
@@ -63,6 +76,7 @@ export class InlineSegments implements SegmentSource {
   private index = 0;
   private pending: Promise<Buffer> | null = null;
   private current: Buffer | null = null;
+  private currentBase = 0;
   private currentFrom = HEADER_LENGTH;
 
   /** `sizes[i]` is the size of segment `nums[i]` when the directory was listed. */
@@ -98,13 +112,16 @@ export class InlineSegments implements SegmentSource {
     this.index++;
     this.prefetch(this.index);
     this.current = buf;
-    this.currentFrom = (i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH) - base;
-    return { num: this.nums[i]!, file, buf, base, header: base > 0 ? 'ok' : checkHeader(buf), from: this.currentFrom };
+    this.currentBase = base;
+    this.currentFrom = i === 0 && this.continueFrom !== null ? Math.max(HEADER_LENGTH, this.continueFrom.offset) : HEADER_LENGTH;
+    return { num: this.nums[i]!, file, length: base + buf.length, buf, base, header: base > 0 ? 'ok' : checkHeader(buf), from: this.currentFrom };
   }
 
   /** The whole segment in one run: there is no other thread to overlap with. */
-  run(): Promise<RecordRun> {
-    return Promise.resolve(checkRecords(this.current!, this.currentFrom, Infinity, this.dropBook));
+  run(): Promise<SegmentRun> {
+    const base = this.currentBase;
+    const run = checkRecords(this.current!, this.currentFrom - base, Infinity, this.dropBook);
+    return Promise.resolve({ ...run, goodEnd: base + run.goodEnd, bytes: this.current!, base });
   }
 
   done(): void {
@@ -120,33 +137,58 @@ export class InlineSegments implements SegmentSource {
   }
 }
 
+/**
+ * Bytes of one chunk of the worker's ring: more than the longest record, so that a record
+ * cut at a chunk's end fits whole at the start of the next.
+ */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Chunks in the ring: the one replay applies, the one checked next, and one being read. */
+export const CHUNKS = 3;
+if (CHUNK_BYTES < recordLength(MAX_PAYLOAD_SIZE)) throw new Error('cmdlog: a replay chunk must hold the longest record');
+
 /** What the segment worker is given. */
 export interface SegmentWorkerData {
   dir: string;
   nums: number[];
-  /** One Int32: how many segments replay is done with, which bounds how far the worker reads ahead. */
-  consumed: SharedArrayBuffer;
+  /** CHUNKS shared buffers of CHUNK_BYTES, filled in turn. */
+  ring: SharedArrayBuffer[];
+  /** One Int32: the chunks before this sequence number are released by replay, so the worker may fill their buffers again. */
+  released: SharedArrayBuffer;
   /** Bytes of records per run; the worker's default when undefined. */
   runBytes: number | undefined;
 }
 
 export type SegmentWorkerMessage =
-  | { kind: 'segment'; num: number; data: SharedArrayBuffer; length: number; header: HeaderCheck }
-  | { kind: 'run'; run: RecordRun }
+  /** `head`: the whole file when its header is not 'ok'. */
+  | { kind: 'segment'; num: number; length: number; header: HeaderCheck; head: ArrayBuffer | null }
+  /**
+   * Records in chunk number `chunk` (ring[chunk % CHUNKS], `filled` bytes, from file offset
+   * `base`); or, when `chunk` is -1, the rest of the file from `base` in `rest`, where a
+   * record fails (the run is the segment's last).
+   */
+  | { kind: 'run'; run: RecordRun; chunk: number; base: number; filled: number; rest: ArrayBuffer | null }
   | { kind: 'book'; state: DropBookState }
   | { kind: 'error'; message: string; code: string | undefined };
+
+/** Rings of finished replays, kept for the next: a ring's memory is freed only by a full GC, so it is reused instead. */
+const idleRings: SharedArrayBuffer[][] = [];
 
 /**
  * Reads and checks in a worker thread (segment-worker.ts): checking CRCs and keeping the
  * drop book, about a quarter of a replay's work, runs beside the decoding and applying
- * on this thread. Segments come in shared memory, not copied, and their records are
- * checked in runs of about a megabyte, so replay starts on a segment as soon as its
- * first run is checked.
+ * on this thread. Records come in shared memory, not copied, in a ring of a few chunks
+ * of CHUNK_BYTES whatever the segments' size: a replay holds 12 MiB of file bytes, where
+ * reading each segment whole left two segments' worth (128 MiB) resident until a full GC.
+ * Records are checked in runs of about a megabyte, so replay starts on a segment as soon
+ * as its first run is checked.
  */
 export class WorkerSegments implements SegmentSource {
   readonly inWorker = true;
   private readonly worker: Worker;
-  private readonly consumed = new Int32Array(new SharedArrayBuffer(4));
+  private readonly ring: SharedArrayBuffer[];
+  private readonly released = new Int32Array(new SharedArrayBuffer(4));
+  /** The chunk of the last run given, the ones before it released; -1 once replay is done with its segment. */
+  private held = -1;
   private readonly queue: SegmentWorkerMessage[] = [];
   private waiting: { resolve: (m: SegmentWorkerMessage) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -157,7 +199,8 @@ export class WorkerSegments implements SegmentSource {
     nums: number[],
     runBytes?: number,
   ) {
-    const workerData: SegmentWorkerData = { dir, nums, consumed: this.consumed.buffer, runBytes };
+    this.ring = idleRings.pop() ?? Array.from({ length: CHUNKS }, () => new SharedArrayBuffer(CHUNK_BYTES));
+    const workerData: SegmentWorkerData = { dir, nums, ring: this.ring, released: this.released.buffer, runBytes };
     this.worker = startModuleWorker('segment-worker', workerData);
     this.worker.on('message', (m: SegmentWorkerMessage) => this.deliver(m));
     this.worker.on('error', (err) => this.fail(err));
@@ -176,7 +219,8 @@ export class WorkerSegments implements SegmentSource {
         return {
           num: m.num,
           file: path.join(this.dir, segmentName(m.num)),
-          buf: Buffer.from(m.data, 0, m.length),
+          length: m.length,
+          buf: m.head === null ? Buffer.alloc(0) : Buffer.from(m.head),
           base: 0,
           header: m.header,
           from: HEADER_LENGTH,
@@ -186,15 +230,28 @@ export class WorkerSegments implements SegmentSource {
     }
   }
 
-  async run(): Promise<RecordRun> {
+  /** Asked for only once replay is done with the run before: the chunks before this run's are released. */
+  async run(): Promise<SegmentRun> {
     const m = await this.receive();
     if (m.kind !== 'run') throw new Error(`cmdlog: the replay worker sent '${m.kind}' where records were due`);
-    return m.run;
+    if (m.chunk < 0) return { ...m.run, bytes: Buffer.from(m.rest!), base: m.base };
+    if (m.chunk !== this.held) {
+      this.held = m.chunk;
+      this.releaseBefore(m.chunk);
+    }
+    return { ...m.run, bytes: Buffer.from(this.ring[m.chunk % CHUNKS]!, 0, m.filled), base: m.base };
   }
 
+  /** A segment's chunks are its own: when replay is done with it, they all are released. */
   done(): void {
-    Atomics.add(this.consumed, 0, 1);
-    Atomics.notify(this.consumed, 0);
+    if (this.held < 0) return;
+    this.releaseBefore(this.held + 1);
+    this.held = -1;
+  }
+
+  private releaseBefore(chunk: number): void {
+    Atomics.store(this.released, 0, chunk);
+    Atomics.notify(this.released, 0);
   }
 
   async book(): Promise<DropBook> {
@@ -207,6 +264,7 @@ export class WorkerSegments implements SegmentSource {
     if (this.closed) return;
     this.closed = true;
     await this.worker.terminate();
+    idleRings.push(this.ring);
   }
 
   private receive(): Promise<SegmentWorkerMessage> {

@@ -1,67 +1,67 @@
 /**
- * The replay worker of WorkerSegments: reads each segment into shared memory, checks its
- * records run by run and notes them in the drop book, staying at most one segment ahead
- * of replay, then sends the book.
+ * The replay worker of WorkerSegments: reads the segments in turn into a ring of a few
+ * shared chunks, checks their records run by run and notes them in the drop book,
+ * filling a chunk again only once replay has released it, then sends the book.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DropBook } from './drop-book.js';
 import { HEADER_LENGTH } from './record.js';
-import { checkHeader, checkRecords, isLastRun } from './segment-check.js';
+import { checkHeader, checkRecords, type RecordRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
-import type { SegmentWorkerData, SegmentWorkerMessage } from './segment-source.js';
+import { CHUNK_BYTES, CHUNKS, type SegmentWorkerData, type SegmentWorkerMessage } from './segment-source.js';
 
-/** Segments in memory at once: the one replay applies and the one checked next. */
-const IN_MEMORY = 2;
 /** Bytes of records per run: small, so that replay never waits long for the first. */
 const DEFAULT_RUN_BYTES = 1024 * 1024;
 
-const { dir, nums, consumed, runBytes = DEFAULT_RUN_BYTES } = workerData as SegmentWorkerData;
-/** Bytes read ahead of the run being checked. */
-const readBytes = 4 * runBytes;
+const { dir, nums, ring, released, runBytes = DEFAULT_RUN_BYTES } = workerData as SegmentWorkerData;
 const port = parentPort!;
-const replayed = new Int32Array(consumed);
+const releasedBefore = new Int32Array(released);
+const chunks = ring.map((data) => Buffer.from(data));
 const book = new DropBook();
+/** The sequence number of the next chunk to fill. */
+let nextChunk = 0;
 
 function send(message: SegmentWorkerMessage, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-/**
- * A segment file being read into shared memory, a few megabytes at a time, so that its
- * first records are checked (and replayed) long before its last are read.
- */
-class SharedFile {
-  readonly data: SharedArrayBuffer;
-  readonly buf: Buffer;
-  /** Bytes read so far. */
-  length = 0;
+/** Waits until replay has released the chunk that last used the buffer of chunk `seq`. */
+function awaitBuffer(seq: number): Buffer {
+  for (let r = Atomics.load(releasedBefore, 0); r <= seq - CHUNKS; r = Atomics.load(releasedBefore, 0)) Atomics.wait(releasedBefore, 0, r);
+  return chunks[seq % CHUNKS]!;
+}
+
+/** An open segment file of the size it had when opened. */
+class SegmentFile {
+  readonly size: number;
   private readonly fd: number;
 
   constructor(file: string) {
     this.fd = fs.openSync(file, 'r');
     try {
-      this.data = new SharedArrayBuffer(fs.fstatSync(this.fd).size);
+      this.size = fs.fstatSync(this.fd).size;
     } catch (err) {
       fs.closeSync(this.fd);
       throw err;
     }
-    this.buf = Buffer.from(this.data);
   }
 
-  get complete(): boolean {
-    return this.length === this.buf.length;
-  }
-
-  /** Reads on to `until` (or the end); a file that ends early is treated as ending there. */
-  readTo(until: number): void {
-    const end = Math.min(until, this.buf.length);
-    while (this.length < end) {
-      const n = fs.readSync(this.fd, this.buf, this.length, end - this.length, this.length);
-      if (n === 0) throw new Error(`segment shrank while it was read, at ${this.length} bytes`);
-      this.length += n;
+  /** Fills `buf[at, at + length)` from file offset `position`; a file that ends early is an error. */
+  readInto(buf: Buffer, at: number, length: number, position: number): void {
+    for (let done = 0; done < length;) {
+      const n = fs.readSync(this.fd, buf, at + done, length - done, position + done);
+      if (n === 0) throw new Error(`segment shrank while it was read, at ${position + done} bytes`);
+      done += n;
     }
+  }
+
+  /** The file from `position` to its end, in memory of its own (to be transferred). */
+  readFrom(position: number): Buffer {
+    const buf = Buffer.from(new ArrayBuffer(this.size - position));
+    this.readInto(buf, 0, buf.length, position);
+    return buf;
   }
 
   close(): void {
@@ -69,38 +69,76 @@ class SharedFile {
   }
 }
 
-/** Checks and sends the records of a segment whose header is fine; returns whether they all were whole. */
-function checkAndSend(file: SharedFile): boolean {
-  let pos = HEADER_LENGTH;
+function sendChunkRun(run: RecordRun, chunk: number, base: number, filled: number): void {
+  send({ kind: 'run', run: { ...run, goodEnd: base + run.goodEnd }, chunk, base, filled, rest: null }, [run.dropAt.buffer as ArrayBuffer]);
+}
+
+/**
+ * Where a record fails at file offset `at`: judged, as a torn tail or not, on everything
+ * after it, which replay gets with the run to keep it when it cuts a torn tail.
+ */
+function sendFailure(file: SegmentFile, at: number): void {
+  const rest = file.readFrom(at);
+  const run = checkRecords(rest, 0, Infinity, book);
+  send({ kind: 'run', run: { ...run, goodEnd: at + run.goodEnd }, chunk: -1, base: at, filled: rest.length, rest: rest.buffer as ArrayBuffer }, [
+    rest.buffer as ArrayBuffer,
+    run.dropAt.buffer as ArrayBuffer,
+  ]);
+}
+
+/**
+ * Checks and sends the records of a segment whose header is fine, chunk by chunk; a
+ * record cut at a chunk's end starts the next one. Returns whether they all were whole.
+ */
+function checkAndSend(file: SegmentFile): boolean {
+  let base = HEADER_LENGTH;
+  let carried: Buffer | null = null;
   for (;;) {
-    file.readTo(pos + readBytes);
-    const run = checkRecords(file.buf.subarray(0, file.length), pos, pos + runBytes, book);
-    if (run.failure !== null && !file.complete) {
-      // Judged on part of the file: a record may go on past what is read so far, and
-      // whether a bad one is a torn tail depends on everything after it. Read the rest
-      // and check again from there.
-      send({ kind: 'run', run: { ...run, failure: null, tornTail: false } }, [run.dropAt.buffer as ArrayBuffer]);
-      file.readTo(file.buf.length);
-    } else {
-      send({ kind: 'run', run }, [run.dropAt.buffer as ArrayBuffer]);
-      if (isLastRun(run, file.buf.length)) return run.failure === null;
+    const chunk = nextChunk++;
+    const buf = awaitBuffer(chunk);
+    const carry = carried?.length ?? 0;
+    if (carried !== null) carried.copy(buf, 0);
+    const filled = carry + Math.min(CHUNK_BYTES - carry, file.size - base - carry);
+    file.readInto(buf, carry, filled - carry, base + carry);
+    const bytes = buf.subarray(0, filled);
+    const atEnd = base + filled === file.size;
+    carried = null;
+    for (let pos = 0; carried === null;) {
+      const run = checkRecords(bytes, pos, pos + runBytes, book);
+      if (run.failure === null) {
+        sendChunkRun(run, chunk, base, filled);
+        if (run.goodEnd < filled) pos = run.goodEnd;
+        else if (atEnd) return true;
+        else carried = bytes.subarray(filled);
+      } else {
+        // The records before the failure are good, however it is judged.
+        sendChunkRun({ ...run, failure: null, tornTail: false }, chunk, base, filled);
+        if (run.failure === 'torn' && !atEnd) {
+          carried = bytes.subarray(run.goodEnd);
+        } else {
+          sendFailure(file, base + run.goodEnd);
+          return false;
+        }
+      }
     }
-    pos = run.goodEnd;
+    base += filled - carried.length;
   }
 }
 
 function main(): void {
-  for (let i = 0; i < nums.length; i++) {
-    for (let seen = Atomics.load(replayed, 0); i - seen >= IN_MEMORY; seen = Atomics.load(replayed, 0)) Atomics.wait(replayed, 0, seen);
-    const num = nums[i]!;
-    let file: SharedFile | null = null;
+  for (const num of nums) {
+    let file: SegmentFile | null = null;
     try {
-      file = new SharedFile(path.join(dir, segmentName(num)));
-      file.readTo(HEADER_LENGTH);
-      const header = checkHeader(file.buf.subarray(0, file.length));
+      file = new SegmentFile(path.join(dir, segmentName(num)));
+      const head = Buffer.alloc(Math.min(HEADER_LENGTH, file.size));
+      file.readInto(head, 0, head.length, 0);
+      const header = checkHeader(head);
       // Replay tells a zero-filled segment (a crash before its header landed) from other damage by all its bytes.
-      if (header === 'bad') file.readTo(file.buf.length);
-      send({ kind: 'segment', num, data: file.data, length: file.buf.length, header });
+      const whole = header === 'ok' ? null : file.readFrom(0);
+      send(
+        { kind: 'segment', num, length: file.size, header, head: whole === null ? null : (whole.buffer as ArrayBuffer) },
+        whole === null ? [] : [whole.buffer as ArrayBuffer],
+      );
       // Replay stops at a damaged segment unless it is the last: reading on would be wasted.
       if (header !== 'ok' || !checkAndSend(file)) break;
     } catch (err) {

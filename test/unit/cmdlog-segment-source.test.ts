@@ -2,49 +2,137 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { isLastRun } from '../../src/cmdlog/segment-check.js';
-import { WorkerSegments, type LoadedSegment, type SegmentWorkerMessage } from '../../src/cmdlog/segment-source.js';
+import { CHUNK_BYTES, CHUNKS, WorkerSegments, type LoadedSegment, type SegmentRun, type SegmentWorkerMessage } from '../../src/cmdlog/segment-source.js';
 import { newId, tempDir } from '../helpers/cmdlog-fakes.js';
-import { idPayload, record, RecordType, segment } from '../helpers/cmdlog-records.js';
+import { HEADER, idPayload, record, RecordType, resultPayload, segment } from '../helpers/cmdlog-records.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Takes every run of the segment, as replay does. */
-async function drain(source: WorkerSegments, seg: LoadedSegment): Promise<number> {
-  let records = 0;
+/** Takes every run of the segment, as replay does; returns them. */
+async function drain(source: WorkerSegments, seg: LoadedSegment): Promise<SegmentRun[]> {
+  const runs: SegmentRun[] = [];
   for (;;) {
     const run = await source.run();
-    records += run.dropAt.length;
-    if (isLastRun(run, seg.buf.length)) return records;
+    runs.push({ ...run, bytes: Buffer.from(run.bytes) });
+    if (isLastRun(run, seg.length)) return runs;
   }
 }
 
-test('the replay worker holds at most two segments: it reads the third only once replay is done with the first', async (t) => {
+const recordsOf = (runs: SegmentRun[]): number => runs.reduce((sum, run) => sum + run.dropAt.length, 0);
+
+test(`the replay worker holds at most ${CHUNKS} chunks, whatever the segments: it reads on only once replay releases one`, async (t) => {
   const dir = tempDir();
-  for (let num = 1; num <= 4; num++) {
+  for (let num = 1; num <= 5; num++) {
     const records = Array.from({ length: 20 }, () => record(1_800_000_000, 0, idPayload(RecordType.Expire, newId())));
     fs.writeFileSync(path.join(dir, `00000000${num}.log`), segment(...records));
   }
-  const source = new WorkerSegments(dir, [1, 2, 3, 4], 64);
+  const source = new WorkerSegments(dir, [1, 2, 3, 4, 5], 64);
   t.teardown(() => source.close());
   const queue = (source as unknown as { queue: SegmentWorkerMessage[] }).queue;
   const queuedSegments = (): number[] => queue.flatMap((m) => (m.kind === 'segment' ? [m.num] : []));
 
   const first = (await source.next())!;
   t.is(first.num, 1);
-  t.is(await drain(source, first), 20);
-  // Segment 2 is read and checked ahead; then the worker waits.
+  t.is(recordsOf(await drain(source, first)), 20);
+  // Segments 2 and 3 are read and checked ahead, each in a chunk of its own; segment 4 waits for a chunk.
   const deadline = Date.now() + 20_000;
-  while (!queuedSegments().includes(2) && Date.now() < deadline) await sleep(20);
+  while (!queuedSegments().includes(CHUNKS + 1) && Date.now() < deadline) await sleep(20);
   await sleep(300);
-  t.deepEqual(queuedSegments(), [2]);
+  t.deepEqual(queuedSegments(), [2, 3, 4]);
+  t.is(queue.at(-1)!.kind, 'segment');
 
   source.done();
-  for (const num of [2, 3, 4]) {
+  for (const num of [2, 3, 4, 5]) {
     const seg = (await source.next())!;
     t.is(seg.num, num);
-    t.is(await drain(source, seg), 20);
+    t.is(recordsOf(await drain(source, seg)), 20);
     source.done();
   }
   t.is(await source.next(), null);
   t.truthy(await source.book());
+});
+
+/** Records of 1 to 300 000 bytes, so that chunk ends cut through records and their SIZEs. */
+function largeSegment(bytes: number): { data: Buffer; ends: number[] } {
+  const records: Buffer[] = [];
+  const ends: number[] = [];
+  let size = HEADER.length;
+  for (let i = 0; size < bytes; i++) {
+    const r = record(1_800_000_000, i, resultPayload(RecordType.Complete, newId(), 'r'.repeat((i * 7919 * 37) % 300_000)));
+    records.push(r);
+    size += r.length;
+    ends.push(size);
+  }
+  return { data: segment(...records), ends };
+}
+
+/** The bytes of the records the runs give, in order, read from each run's own bytes. */
+function recordBytes(runs: SegmentRun[]): Buffer {
+  const parts: Buffer[] = [];
+  let pos = HEADER.length;
+  for (const run of runs) {
+    parts.push(run.bytes.subarray(pos - run.base, run.goodEnd - run.base));
+    pos = run.goodEnd;
+  }
+  return Buffer.concat(parts);
+}
+
+test('segments larger than the ring come whole through its chunks: records cut at a chunk end start the next', async (t) => {
+  const dir = tempDir();
+  const { data, ends } = largeSegment(3 * CHUNK_BYTES + 12_345);
+  fs.writeFileSync(path.join(dir, '000000001.log'), data);
+  fs.writeFileSync(path.join(dir, '000000002.log'), data);
+  const source = new WorkerSegments(dir, [1, 2]);
+  t.teardown(() => source.close());
+  for (const num of [1, 2]) {
+    const seg = (await source.next())!;
+    t.is(seg.num, num);
+    t.is(seg.length, data.length);
+    const runs = await drain(source, seg);
+    t.is(recordsOf(runs), ends.length);
+    t.true(runs.every((run) => run.failure === null && run.bytes.length <= CHUNK_BYTES));
+    t.true(recordBytes(runs).equals(data.subarray(HEADER.length)));
+    source.done();
+  }
+  t.is(await source.next(), null);
+});
+
+test('a record failing in a later chunk: the run before it ends there, and the last run holds the file from it to the end, judged whole', async (t) => {
+  const dir = tempDir();
+  const { data, ends } = largeSegment(2 * CHUNK_BYTES + 100_000);
+  // A bad CRC in a record well into the second chunk, with whole records after it: damage.
+  const bad = ends.findIndex((end) => end > CHUNK_BYTES + 50_000);
+  const damaged = Buffer.from(data);
+  damaged[ends[bad]! - 1]! ^= 0xff;
+  // The same segment cut inside its last record: a torn tail.
+  const torn = data.subarray(0, data.length - 10);
+  fs.writeFileSync(path.join(dir, '000000001.log'), damaged);
+  fs.writeFileSync(path.join(dir, '000000002.log'), torn);
+  // The worker reads no further than a failing segment: one source for each.
+  let source = new WorkerSegments(dir, [1]);
+  t.teardown(() => source.close());
+
+  const first = (await source.next())!;
+  let runs = await drain(source, first);
+  let last = runs.at(-1)!;
+  t.is(last.failure, 'crc-mismatch');
+  t.false(last.tornTail);
+  t.is(last.goodEnd, ends[bad - 1]!);
+  t.true(last.bytes.equals(damaged.subarray(ends[bad - 1])));
+  t.is(recordsOf(runs), bad);
+  source.done();
+  t.is(await source.next(), null);
+  await source.close();
+
+  source = new WorkerSegments(dir, [2]);
+  const second = (await source.next())!;
+  runs = await drain(source, second);
+  last = runs.at(-1)!;
+  t.is(last.failure, 'torn');
+  t.true(last.tornTail);
+  t.is(last.goodEnd, ends.at(-2)!);
+  t.true(last.bytes.equals(torn.subarray(ends.at(-2))));
+  t.is(recordsOf(runs), ends.length - 1);
+  source.done();
+  t.is(await source.next(), null);
 });
