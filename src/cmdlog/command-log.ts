@@ -45,11 +45,14 @@ class FileCommandLog implements CommandLog {
     this.parts = parts;
     this.encoder = parts.encoder;
     // The first pass comes soon after the start: a server restarted more often than the interval would otherwise never clean.
-    this.cleanTimer = setTimeout(() => {
-      void parts.cleaner.clean();
-      this.cleanTimer = setInterval(() => void parts.cleaner.clean(), cleanIntervalMs);
-      this.cleanTimer.unref();
-    }, Math.min(cleanIntervalMs, FIRST_CLEAN_MS));
+    this.cleanTimer = setTimeout(
+      () => {
+        void parts.cleaner.clean();
+        this.cleanTimer = setInterval(() => void parts.cleaner.clean(), cleanIntervalMs);
+        this.cleanTimer.unref();
+      },
+      Math.min(cleanIntervalMs, FIRST_CLEAN_MS),
+    );
     this.cleanTimer.unref();
   }
 

@@ -128,7 +128,7 @@ test('drop book: a million IDs, half of them deleted in random order, are all st
   for (const i of order) if (i % 2 === 0) ends.set(i, book.end(buf, 16 * i));
   t.is(book.openLives, n / 2);
   let wrong = 0;
-  for (let i = 0; i < n; i++) if ((book.other(buf, 16 * i) < 0) !== (i % 2 === 1)) wrong++;
+  for (let i = 0; i < n; i++) if (book.other(buf, 16 * i) < 0 !== (i % 2 === 1)) wrong++;
   t.is(wrong, 0);
   for (let i = 1; i < n; i += 2) ends.set(i, book.end(buf, 16 * i));
   t.is(book.openLives, 0);
@@ -161,7 +161,11 @@ function modelDroppable(r: Rec, now: number): boolean {
 
 test('drop book: decides like the rules of 11.4 written out per ID (property)', (t) => {
   const op = fc.oneof(
-    fc.record({ kind: fc.constantFrom('job' as const, 'other' as const, 'end' as const), id: fc.integer({ min: 0, max: 5 }), exp: fc.integer({ min: 1, max: 100 }) }),
+    fc.record({
+      kind: fc.constantFrom('job' as const, 'other' as const, 'end' as const),
+      id: fc.integer({ min: 0, max: 5 }),
+      exp: fc.integer({ min: 1, max: 100 }),
+    }),
     fc.record({ kind: fc.constant('durable' as const), pick: fc.nat() }),
     fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }),
   );
