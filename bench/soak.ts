@@ -119,9 +119,12 @@ const sampler = setInterval(() => {
   const pid = supervisor.childPid();
   if (pid === null) return;
   try {
+    const rss = rssOf(pid);
+    // A child killed a moment ago (a zombie) has no RSS line: its successor is sampled next time.
+    if (rss === 0) return;
     samples.push({
       s: Math.round((performance.now() - started) / 1000),
-      rssMiB: Math.round(rssOf(pid) / 2 ** 20),
+      rssMiB: Math.round(rss / 2 ** 20),
       held: added.size - deleted.size,
       logMiB: Math.round((logBytes() / 2 ** 20) * 10) / 10,
     });
