@@ -34,7 +34,7 @@ export class Cleaner {
   private running: Promise<void> | null = null;
   private stopped = false;
   private paused = false;
-  /** Droppable-after values of the records removed since the directory was last fsynced. */
+  /** Droppable-after values of the records removed since the directory was last fsynced (the links to lives: drop-book.ts). */
   private dropped: number[] = [];
 
   constructor(opts: CleanerOptions, sealed: SealedSegment[], book: DropBook) {
@@ -139,7 +139,7 @@ export class Cleaner {
     }
     for (const seg of segments) {
       this.opts.fs.unlinkSync(this.file(seg));
-      for (const dropAt of seg.dropAt) this.dropped.push(dropAt);
+      for (const dropAt of seg.dropAt) if (dropAt < 0) this.dropped.push(dropAt);
     }
     return segments.length;
   }
@@ -168,7 +168,7 @@ export class Cleaner {
       if (index >= seg.dropAt.length) throw new Error(`${file}: more records than the log has appended`);
       const dropAt = seg.dropAt[index++]!;
       if (this.book.droppable(dropAt, now)) {
-        gone.push(dropAt);
+        if (dropAt < 0) gone.push(dropAt);
       } else {
         outLength += buf.copy(out, outLength, pos, scanner.next);
         kept.push(dropAt);

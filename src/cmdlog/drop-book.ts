@@ -80,7 +80,7 @@ export class DropBook {
     return book;
   }
 
-  /** Lives the book holds (open or with records left in the log), for tests and the stats. */
+  /** Lives the book holds (open, or with records left in the log that link to them). */
   get lives(): number {
     let n = 0;
     for (let i = 0; i < this.top; i++) if (this.refs[i]! > 0) n++;
