@@ -327,6 +327,8 @@ export interface SupervisorProc {
   childPid(): number | null;
   /** Resolves once a child other than `previous` reported ready. */
   nextChild(previous: number, timeoutMs?: number): Promise<number>;
+  /** The supervisor's output with its children's log lines (the last 64 KiB). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -362,6 +364,7 @@ export async function startSupervisor(
       .map((line) => Number((JSON.parse(line) as { childPid?: number }).childPid));
   const proc: SupervisorProc = {
     port,
+    output,
     childPid: () => readyPids().at(-1) ?? null,
     async nextChild(previous, timeoutMs = 30000) {
       const deadline = performance.now() + timeoutMs;

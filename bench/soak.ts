@@ -8,7 +8,7 @@
  * are too). Not part of `npm test`: `node --import=tsx bench/soak.ts --minutes 2`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,13 +87,47 @@ function rssOf(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
 }
 
-const samples: Array<{ s: number; rssMiB: number; held: number }> = [];
+/** Bytes of the instance's log segments. */
+function logBytes(): number {
+  const data = path.join(dir, 'data');
+  return readdirSync(data)
+    .filter((f) => f.endsWith('.log'))
+    .reduce((sum, f) => {
+      try {
+        return sum + statSync(path.join(data, f)).size;
+      } catch {
+        return sum; // removed by a cleaning pass meanwhile
+      }
+    }, 0);
+}
+
+/** The replay a child reported in its 'cmdlog: replay done' line: records and milliseconds. */
+function replayOf(pid: number): { records: number; ms: number } | null {
+  const line = supervisor
+    .output()
+    .split('\n')
+    .find((l) => l.startsWith('{') && l.includes('"cmdlog: replay done"') && l.includes(`"pid":${pid},`));
+  if (line === undefined) return null;
+  const { records, ms } = JSON.parse(line) as { records: number; ms: number };
+  return { records, ms };
+}
+
+const samples: Array<{ s: number; rssMiB: number; held: number; logMiB: number }> = [];
+const replays: Array<{ s: number; records: number; ms: number }> = [];
 const started = performance.now();
 const sampler = setInterval(() => {
   const pid = supervisor.childPid();
   if (pid === null) return;
   try {
-    samples.push({ s: Math.round((performance.now() - started) / 1000), rssMiB: Math.round(rssOf(pid) / 2 ** 20), held: added.size - deleted.size });
+    const rss = rssOf(pid);
+    // A child killed a moment ago (a zombie) has no RSS line: its successor is sampled next time.
+    if (rss === 0) return;
+    samples.push({
+      s: Math.round((performance.now() - started) / 1000),
+      rssMiB: Math.round(rss / 2 ** 20),
+      held: added.size - deleted.size,
+      logMiB: Math.round((logBytes() / 2 ** 20) * 10) / 10,
+    });
   } catch {
     // The child was just killed: the next sample reads its successor.
   }
@@ -109,11 +143,11 @@ async function kill(): Promise<void> {
     if (pid === null) continue;
     process.kill(pid, 'SIGKILL');
     await untilDead(pid);
-    // Every add carries a 24 h TTL, so its record stays in the log for the whole run (an add
-    // can be dropped only once its TTL has passed): each replay is longer than the last, and
-    // after several minutes one takes more than the harness's default 30 s.
-    await supervisor.nextChild(pid, READY_WAIT_MS);
+    // A replay of a log that grew (were the cleaner to fall behind) may take more than the harness's default 30 s.
+    const next = await supervisor.nextChild(pid, READY_WAIT_MS);
     kills++;
+    const replay = replayOf(next);
+    if (replay !== null) replays.push({ s: Math.round((performance.now() - started) / 1000), ...replay });
   }
 }
 
@@ -160,7 +194,14 @@ console.log(
       unanswered,
       lost,
       rssMiB: { firstThirdMedian: early, lastThirdMedian: late, max: Math.max(...samples.map((x) => x.rssMiB)) },
+      logMiB: { firstThirdMedian: median(samples.slice(0, third).map((x) => x.logMiB)), lastThirdMedian: median(samples.slice(-third).map((x) => x.logMiB)) },
+      replayMs: {
+        firstThirdMedian: median(replays.slice(0, Math.max(1, Math.floor(replays.length / 3))).map((x) => x.ms)),
+        lastThirdMedian: median(replays.slice(-Math.max(1, Math.floor(replays.length / 3))).map((x) => x.ms)),
+        max: Math.max(0, ...replays.map((x) => x.ms)),
+      },
       samples,
+      replays,
     },
     null,
     1,

@@ -23,7 +23,8 @@ const REWRITE_SHARE = 0.25;
 
 /**
  * Compacts sealed segments (docs/command-log.md 11, with the rules of 11.4): drops exactly the
- * records whose droppable-after instant has passed, copying the others byte for byte.
+ * records the drop book finds droppable, copying the others byte for byte, and tells the
+ * book which records are gone once the directory fsync has made that durable.
  * The active segment is never in `sealed`, so it is never touched.
  */
 export class Cleaner {
@@ -33,6 +34,8 @@ export class Cleaner {
   private running: Promise<void> | null = null;
   private stopped = false;
   private paused = false;
+  /** Droppable-after values of the records removed since the directory was last fsynced (the links to lives: drop-book.ts). */
+  private dropped: number[] = [];
 
   constructor(opts: CleanerOptions, sealed: SealedSegment[], book: DropBook) {
     this.opts = opts;
@@ -69,11 +72,21 @@ export class Cleaner {
     this.paused = false;
   }
 
+  /**
+   * One pass: a sweep over the sealed segments, and a second one when the first removed the
+   * last adds of jobs whose delete or expire records could then go too (drop-book.ts).
+   */
   private async pass(): Promise<void> {
-    const { logger } = this.opts;
     const now = this.opts.now();
     this.book.prune(now);
     this.opts.stats.cleaningRuns++;
+    if (await this.sweep(now)) await this.sweep(now);
+  }
+
+  /** Drops what is droppable at `now`; whether that let more go (ends whose adds are all gone now). */
+  private async sweep(now: number): Promise<boolean> {
+    const { logger } = this.opts;
+    const book = this.book;
     let removed = 0;
     let rewritten = 0;
     let dirChanged = false;
@@ -83,7 +96,7 @@ export class Cleaner {
         if (this.stopped || this.paused) break;
         const total = seg.dropAt.length;
         let droppable = 0;
-        for (let i = 0; i < total; i++) if (seg.dropAt[i]! < now) droppable++;
+        for (let i = 0; i < total; i++) if (book.droppable(seg.dropAt[i]!, now)) droppable++;
         if (droppable === total) {
           empty.push(seg);
         } else if (droppable >= Math.max(1, total * REWRITE_SHARE)) {
@@ -99,8 +112,14 @@ export class Cleaner {
     } catch (err) {
       logger.error({ err }, 'cmdlog: cleaning pass aborted');
     }
-    if (dirChanged) await this.syncDirectory();
+    let freedEnds = false;
+    // What was dropped counts as gone (an end may then go too) only once the directory holds it for good.
+    if ((dirChanged || this.dropped.length > 0) && (await this.syncDirectory())) {
+      for (const dropAt of this.dropped) if (book.dropped(dropAt)) freedEnds = true;
+      this.dropped = [];
+    }
     if (removed + rewritten > 0) logger.info({ removed, rewritten, segments: this.sealed.length }, 'cmdlog: cleaning pass done');
+    return freedEnds && !this.stopped && !this.paused;
   }
 
   /**
@@ -118,7 +137,10 @@ export class Cleaner {
       this.sealed.sort((a, b) => a.num - b.num);
       throw err;
     }
-    for (const seg of segments) this.opts.fs.unlinkSync(this.file(seg));
+    for (const seg of segments) {
+      this.opts.fs.unlinkSync(this.file(seg));
+      for (const dropAt of seg.dropAt) if (dropAt < 0) this.dropped.push(dropAt);
+    }
     return segments.length;
   }
 
@@ -136,6 +158,7 @@ export class Cleaner {
     HEADER.copy(out, 0);
     let outLength = HEADER_LENGTH;
     const kept: number[] = [];
+    const gone: number[] = [];
     const scanner = new RecordScanner();
     let pos = HEADER_LENGTH;
     let index = 0;
@@ -144,7 +167,9 @@ export class Cleaner {
       if (status !== 'ok') throw new Error(`${file} at byte offset ${pos}: ${status}`);
       if (index >= seg.dropAt.length) throw new Error(`${file}: more records than the log has appended`);
       const dropAt = seg.dropAt[index++]!;
-      if (dropAt >= now) {
+      if (this.book.droppable(dropAt, now)) {
+        if (dropAt < 0) gone.push(dropAt);
+      } else {
         outLength += buf.copy(out, outLength, pos, scanner.next);
         kept.push(dropAt);
       }
@@ -164,13 +189,17 @@ export class Cleaner {
     fs.renameSync(tmp, file);
     seg.size = outLength;
     seg.dropAt = Float64Array.from(kept);
+    for (const dropAt of gone) this.dropped.push(dropAt);
   }
 
-  private async syncDirectory(): Promise<void> {
+  /** Whether the directory was fsynced; a failure is logged, and the next pass tries again. */
+  private async syncDirectory(): Promise<boolean> {
     try {
       await syncDirectory(this.opts.fs, this.opts.dir);
+      return true;
     } catch (err) {
       this.opts.logger.error({ err }, 'cmdlog: fsync of the log directory after cleaning failed');
+      return false;
     }
   }
 }

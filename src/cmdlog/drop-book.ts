@@ -1,31 +1,51 @@
 import { randomBytes } from 'node:crypto';
 
-/** Slots of a fresh table; always a power of two. */
+/** Slots of a fresh ID table; always a power of two. */
 const MIN_CAPACITY = 1024;
-/** The table doubles when more than this share of its slots is taken. */
+/** The ID table doubles when more than this share of its slots is taken. */
 const MAX_LOAD = 0.7;
-/** The last second a slot can hold (in 2106); a later expiration is kept as this one. */
-const MAX_SEC = 0xffffffff;
+/** Lives a fresh book has room for. */
+const MIN_LIVES = 1024;
+
+/** What a record linked to a life is to it (the low two bits of a link). */
+const ADD = 1;
+const MEMBER = 2;
+const END = 3;
 
 /**
- * When each record stops mattering (docs/command-log.md 11.4). An add/schedule record matters
- * until its job's expiration; any other record for an ID matters until every
- * add/schedule for that ID before it in the log has expired. Both are known when the
- * record is appended or replayed, in log order, so every record gets a fixed "droppable
- * after" instant and the cleaner never has to re-read the log to decide.
+ * When each record stops mattering (docs/command-log.md 11.4). The records of one job ID
+ * are grouped into lives: a life begins with an add or schedule record for an ID that has
+ * none open, takes in every later record for that ID, and ends with the ID's next delete
+ * or expire record (the end). A record of a life may be dropped once
  *
- * IDs are given as their 16 bytes where the record holds them. The book keeps, per ID,
- * the latest expiration among the add/schedule records seen so far, in whole Unix
- * seconds rounded up (other records for an ID are so kept up to a second longer, never
- * shorter; after 2106, for good), in an open-addressing table of typed arrays: a Map keyed by ID strings
- * cost every live job a hash-table entry on the JS heap and, at a million jobs,
- * about a microsecond per insert, a third of the time replay took.
+ * - the life's expiration (the latest of its adds') has passed: replay then skips its
+ *   adds, and every other record of the life finds no job; or
+ * - for an add or another record before the end: the end is durable in the log. Replaying
+ *   the end removes the job whatever came before it, and the end is kept while any add of
+ *   the life is; or
+ * - for the end: every add of the life is gone from the log, durably. The records left
+ *   before it then find no job, and so does the end.
+ *
+ * A record for an ID without an open life (a run's records, an ID after its end) finds no
+ * job on replay: droppable at once (0). Queue records are never dropped (Infinity).
+ *
+ * Each record's droppable-after value is fixed when it is appended or replayed: a time
+ * (Unix ms, or 0, or Infinity), or, for a record of a life, a negative link to the life
+ * (−1 − (life × 4 + role)), whose state the book keeps and `droppable` reads. The cleaner
+ * so never re-reads the log to decide, and a record's value never changes.
+ *
+ * IDs are given as their 16 bytes where the record holds them; open lives are found by
+ * ID in an open-addressing table of typed arrays (a Map keyed by ID strings cost every
+ * live job a hash-table entry on the JS heap and, at a million jobs, about a microsecond
+ * per insert). A life is freed once no record in the log links to it and it is not open,
+ * so the book holds the open lives plus the ended ones whose records the cleaner has not
+ * yet removed: under adds and deletes with long TTLs it stays as small as the live jobs.
  */
 export class DropBook {
   /** Slot i holds its ID as four 32-bit words at 4i…4i+3. */
   private keys = new Int32Array(4 * MIN_CAPACITY);
-  /** Expiration second of slot i; 0 marks an empty slot (no expiration is at 0). */
-  private secs = new Uint32Array(MIN_CAPACITY);
+  /** 1 + the open life of slot i; 0 marks an empty slot. */
+  private slots = new Int32Array(MIN_CAPACITY);
   /** 32 − log2 of the capacity: the hash keeps that many high bits. */
   private shift = 32 - Math.log2(MIN_CAPACITY);
   private used = 0;
@@ -35,97 +55,242 @@ export class DropBook {
    * same run of slots).
    */
   private mul = new Int32Array(randomBytes(16).buffer).map((w) => w | 1);
+  /** Per life: the latest expiration (Unix ms) among its adds. */
+  private expiry = new Float64Array(MIN_LIVES);
+  /** Per life: its adds still in the log (not known removed); for a free life, the next free one. */
+  private adds = new Int32Array(MIN_LIVES);
+  /** Per life: records in the log (or queued for it) that link to it, plus one while it is open. */
+  private refs = new Int32Array(MIN_LIVES);
+  /** Per life: 1 once its end is durable. */
+  private ended = new Uint8Array(MIN_LIVES);
+  /** Lives ever handed out (the rest of the arrays is unused), and the first free one (−1: none). */
+  private top = 0;
+  private free = -1;
 
   /** The book as typed arrays, to move it to another thread (the arrays go along, not copies). */
   toState(): DropBookState {
-    return { keys: this.keys, secs: this.secs, mul: this.mul, used: this.used };
+    const { keys, slots, mul, used, expiry, adds, refs, ended, top, free } = this;
+    return { keys, slots, mul, used, expiry, adds, refs, ended, top, free };
   }
 
   static fromState(state: DropBookState): DropBook {
     const book = new DropBook();
-    book.keys = state.keys;
-    book.secs = state.secs;
-    book.mul = state.mul;
-    book.used = state.used;
-    book.shift = 32 - Math.log2(state.secs.length);
+    Object.assign(book, state);
+    book.shift = 32 - Math.log2(state.slots.length);
     return book;
   }
 
-  /** Notes an add/schedule record for the ID at `buf[at, at+16)`; returns when it becomes droppable. */
+  /** Lives the book holds (open, or with records left in the log that link to them). */
+  get lives(): number {
+    let n = 0;
+    for (let i = 0; i < this.top; i++) if (this.refs[i]! > 0) n++;
+    return n;
+  }
+
+  /** IDs with an open life. */
+  get openLives(): number {
+    return this.used;
+  }
+
+  /** Notes an add/schedule record for the ID at `buf[at, at+16)`, expiring at `expiresAt`; returns its droppable-after value. */
   job(buf: Uint8Array, at: number, expiresAt: number): number {
-    // Never 0 (the empty mark): an expiration before 1970 is long past either way.
-    const sec = Math.min(Math.max(Math.ceil(expiresAt / 1000), 1), MAX_SEC);
     const w0 = word(buf, at);
     const w1 = word(buf, at + 4);
     const w2 = word(buf, at + 8);
     const w3 = word(buf, at + 12);
     const slot = this.slotOf(w0, w1, w2, w3);
-    const seen = this.secs[slot]!;
-    if (seen === 0) {
-      this.put(slot, w0, w1, w2, w3, sec);
-      if (this.used > this.secs.length * MAX_LOAD) this.rebuild(this.secs.length * 2, 0);
-    } else if (seen < sec) {
-      this.secs[slot] = sec;
+    let life = this.slots[slot]! - 1;
+    if (life < 0) {
+      life = this.newLife();
+      this.put(slot, w0, w1, w2, w3, life);
+      this.expiry[life] = expiresAt;
+      if (this.used > this.slots.length * MAX_LOAD) this.rebuild(this.slots.length * 2, -Infinity);
+    } else if (this.expiry[life]! < expiresAt) {
+      this.expiry[life] = expiresAt;
     }
-    return expiresAt;
+    this.adds[life]!++;
+    this.refs[life]!++;
+    return link(life, ADD);
   }
 
-  /** When a non-job record for the ID at `buf[at, at+16)` appended now becomes droppable (0: already). */
+  /** Notes a record for the ID at `buf[at, at+16)` that neither begins nor ends a life; returns its droppable-after value. */
   other(buf: Uint8Array, at: number): number {
-    return this.secs[this.slotOf(word(buf, at), word(buf, at + 4), word(buf, at + 8), word(buf, at + 12))]! * 1000;
+    const life = this.slots[this.slotAt(buf, at)]! - 1;
+    if (life < 0) return 0;
+    this.refs[life]!++;
+    return link(life, MEMBER);
   }
 
-  /** Forgets expirations before `now`: for every later record they count as none. */
+  /**
+   * Notes a delete or expire record for the ID at `buf[at, at+16)`: it ends the ID's open
+   * life, and the ID is forgotten. Returns its droppable-after value. The life's records
+   * become droppable only once `durable` is told that this one is in the log to stay.
+   */
+  end(buf: Uint8Array, at: number): number {
+    const slot = this.slotAt(buf, at);
+    const life = this.slots[slot]! - 1;
+    if (life < 0) return 0;
+    this.remove(slot);
+    // The end's link takes over the open life's reference.
+    return link(life, END);
+  }
+
+  /** A record with droppable-after value `dropAt` is durable in the log (fsynced, or written under 'os'). */
+  durable(dropAt: number): void {
+    if (dropAt < 0 && roleOf(dropAt) === END) this.ended[lifeOf(dropAt)] = 1;
+  }
+
+  /** Whether a record with droppable-after value `dropAt` may be dropped at `now`. */
+  droppable(dropAt: number, now: number): boolean {
+    if (dropAt >= 0) return dropAt < now;
+    const life = lifeOf(dropAt);
+    if (this.expiry[life]! < now) return true;
+    return roleOf(dropAt) === END ? this.adds[life] === 0 : this.ended[life] === 1;
+  }
+
+  /**
+   * A record with droppable-after value `dropAt` is gone from the log, durably (renamed away
+   * and the directory fsynced). True when it was the last add of a life that has ended: the
+   * end may go now.
+   */
+  dropped(dropAt: number): boolean {
+    if (dropAt >= 0) return false;
+    const life = lifeOf(dropAt);
+    const lastAdd = roleOf(dropAt) === ADD && --this.adds[life]! === 0 && this.ended[life] === 1;
+    this.unref(life);
+    return lastAdd && this.refs[life]! > 0;
+  }
+
+  /**
+   * Closes the open lives whose expiration is before `now`: for every later record they
+   * count as none (replay skips their adds), and the table shrinks when they were many.
+   */
   prune(now: number): void {
-    const secs = this.secs;
+    const { slots, expiry } = this;
     let live = 0;
-    for (let i = 0; i < secs.length; i++) if (secs[i] !== 0 && secs[i]! * 1000 >= now) live++;
-    if (live === this.used) return;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0 && expiry[slots[i]! - 1]! >= now) live++;
     let capacity = MIN_CAPACITY;
     while (live > capacity * MAX_LOAD) capacity *= 2;
-    this.rebuild(capacity, now);
+    if (live !== this.used || capacity < slots.length / 2) this.rebuild(capacity, now);
+  }
+
+  private newLife(): number {
+    let life = this.free;
+    if (life >= 0) {
+      this.free = this.adds[life]!;
+    } else {
+      if (this.top === this.refs.length) this.growLives();
+      life = this.top++;
+    }
+    this.adds[life] = 0;
+    this.refs[life] = 1;
+    this.ended[life] = 0;
+    return life;
+  }
+
+  private unref(life: number): void {
+    if (--this.refs[life]! > 0) return;
+    this.adds[life] = this.free;
+    this.free = life;
+  }
+
+  private growLives(): void {
+    const n = this.refs.length * 2;
+    const expiry = new Float64Array(n);
+    expiry.set(this.expiry);
+    const adds = new Int32Array(n);
+    adds.set(this.adds);
+    const refs = new Int32Array(n);
+    refs.set(this.refs);
+    const ended = new Uint8Array(n);
+    ended.set(this.ended);
+    Object.assign(this, { expiry, adds, refs, ended });
+  }
+
+  private slotAt(buf: Uint8Array, at: number): number {
+    return this.slotOf(word(buf, at), word(buf, at + 4), word(buf, at + 8), word(buf, at + 12));
+  }
+
+  private home(w0: number, w1: number, w2: number, w3: number): number {
+    const { mul } = this;
+    const sum = Math.imul(w0, mul[0]!) + Math.imul(w1, mul[1]!) + Math.imul(w2, mul[2]!) + Math.imul(w3, mul[3]!);
+    return (sum >>> this.shift) & (this.slots.length - 1);
   }
 
   /** The slot holding the ID, or the empty slot where it would go (linear probing). */
   private slotOf(w0: number, w1: number, w2: number, w3: number): number {
-    const { keys, secs, mul } = this;
-    const mask = secs.length - 1;
-    const sum = Math.imul(w0, mul[0]!) + Math.imul(w1, mul[1]!) + Math.imul(w2, mul[2]!) + Math.imul(w3, mul[3]!);
-    for (let slot = (sum >>> this.shift) & mask; ; slot = (slot + 1) & mask) {
-      if (secs[slot] === 0) return slot;
+    const { keys, slots } = this;
+    const mask = slots.length - 1;
+    for (let slot = this.home(w0, w1, w2, w3); ; slot = (slot + 1) & mask) {
+      if (slots[slot] === 0) return slot;
       const k = slot * 4;
       if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return slot;
     }
   }
 
-  private put(slot: number, w0: number, w1: number, w2: number, w3: number, sec: number): void {
+  private put(slot: number, w0: number, w1: number, w2: number, w3: number, life: number): void {
     const k = slot * 4;
     this.keys[k] = w0;
     this.keys[k + 1] = w1;
     this.keys[k + 2] = w2;
     this.keys[k + 3] = w3;
-    this.secs[slot] = sec;
+    this.slots[slot] = life + 1;
     this.used++;
   }
 
-  /** Moves the entries expiring at or after `now` into a fresh table of `capacity` slots. */
+  /** Empties `slot`, moving back the entries after it that probing would no longer find (linear probing's deletion). */
+  private remove(slot: number): void {
+    const { keys, slots } = this;
+    const mask = slots.length - 1;
+    slots[slot] = 0;
+    this.used--;
+    let hole = slot;
+    for (let i = (slot + 1) & mask; slots[i] !== 0; i = (i + 1) & mask) {
+      const k = i * 4;
+      const home = this.home(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!);
+      // The entry at i may fill the hole unless its home lies cyclically in (hole, i].
+      if (hole <= i ? home > hole && home <= i : home > hole || home <= i) continue;
+      keys.copyWithin(hole * 4, k, k + 4);
+      slots[hole] = slots[i]!;
+      slots[i] = 0;
+      hole = i;
+    }
+  }
+
+  /** Moves the open lives expiring at or after `now` into a fresh table of `capacity` slots; the others are closed. */
   private rebuild(capacity: number, now: number): void {
-    const { keys, secs } = this;
+    const { keys, slots, expiry } = this;
     this.keys = new Int32Array(4 * capacity);
-    this.secs = new Uint32Array(capacity);
+    this.slots = new Int32Array(capacity);
     this.shift = 32 - Math.log2(capacity);
     this.used = 0;
-    for (let i = 0; i < secs.length; i++) {
-      const sec = secs[i]!;
-      if (sec === 0 || sec * 1000 < now) continue;
+    for (let i = 0; i < slots.length; i++) {
+      const life = slots[i]! - 1;
+      if (life < 0) continue;
+      if (expiry[life]! < now) {
+        this.unref(life);
+        continue;
+      }
       const k = i * 4;
       const w0 = keys[k]!;
       const w1 = keys[k + 1]!;
       const w2 = keys[k + 2]!;
       const w3 = keys[k + 3]!;
-      this.put(this.slotOf(w0, w1, w2, w3), w0, w1, w2, w3, sec);
+      this.put(this.slotOf(w0, w1, w2, w3), w0, w1, w2, w3, life);
     }
   }
+}
+
+function link(life: number, role: number): number {
+  return -1 - (life * 4 + role);
+}
+
+function lifeOf(dropAt: number): number {
+  return Math.floor((-1 - dropAt) / 4);
+}
+
+function roleOf(dropAt: number): number {
+  return (-1 - dropAt) % 4;
 }
 
 /** Little-endian 32-bit word at `at`. */
@@ -135,15 +300,21 @@ function word(buf: Uint8Array, at: number): number {
 
 export interface DropBookState {
   keys: Int32Array<ArrayBuffer>;
-  secs: Uint32Array<ArrayBuffer>;
+  slots: Int32Array<ArrayBuffer>;
   mul: Int32Array<ArrayBuffer>;
   used: number;
+  expiry: Float64Array<ArrayBuffer>;
+  adds: Int32Array<ArrayBuffer>;
+  refs: Int32Array<ArrayBuffer>;
+  ended: Uint8Array<ArrayBuffer>;
+  top: number;
+  free: number;
 }
 
 /** A sealed (read-only) segment as the cleaner tracks it. */
 export interface SealedSegment {
   num: number;
   size: number;
-  /** Droppable-after instant (Unix ms) of each record, in file order. */
+  /** Droppable-after value of each record, in file order (DropBook). */
   dropAt: Float64Array;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { syncDirectory } from './durable-io.js';
+import type { DropBook } from './drop-book.js';
 import type { DurableWaiters } from './durable-waiters.js';
 import type { LogStats } from './log-stats.js';
 import { HEADER_LENGTH } from './record.js';
@@ -43,6 +44,7 @@ export class GroupCommit {
     private readonly queue: RecordQueue,
     private readonly segments: SegmentWriter,
     private readonly waiters: DurableWaiters,
+    private readonly book: DropBook,
   ) {}
 
   get readOnly(): boolean {
@@ -91,7 +93,7 @@ export class GroupCommit {
         queue.markWritten(i);
         if (this.opts.sync === 'os') {
           seg.syncedSize = seg.size;
-          queue.release(queue.written, queue.writtenBytes, seg.dropAt);
+          queue.release(queue.written, queue.writtenBytes, seg.dropAt, this.book);
         }
       }
       return true;
@@ -140,7 +142,7 @@ export class GroupCommit {
           this.syncing = false;
           this.opts.stats.fsyncSeconds.observe((performance.now() - started) / 1000);
           seg.syncedSize = size;
-          queue.release(count, bytes, seg.dropAt);
+          queue.release(count, bytes, seg.dropAt, this.book);
           if (this.opts.sync === 'always' && seq > this.waiters.durableSeq) this.waiters.reach(seq);
           this.syncDone();
         },

@@ -23,7 +23,7 @@ import type { RecordQueue } from './record-queue.js';
 
 /**
  * The Journal as records: encodes each state change straight into the queue's buffer,
- * with the instant the drop book gives it, and tells `queued` after each one.
+ * with the droppable-after value the drop book gives it, and tells `queued` after each one.
  * One record per call, TIME = the moment of the change (docs/command-log.md 5).
  */
 export class RecordEncoder implements Journal {
@@ -121,7 +121,7 @@ export class RecordEncoder implements Journal {
     const start = q.reserve(recordLength(ID_PAYLOAD_LENGTH));
     const at = writeHead(q.buf, start, ms, ID_PAYLOAD_LENGTH);
     const end = writeIdPayload(q.buf, at, type, id);
-    this.commit(start, end, this.book.other(q.buf, at + 1));
+    this.commit(start, end, type === RecordType.Delete || type === RecordType.Expire ? this.book.end(q.buf, at + 1) : this.book.other(q.buf, at + 1));
   }
 
   private appendResult(type: number, id: string, result: string): void {

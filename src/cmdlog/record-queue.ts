@@ -1,3 +1,5 @@
+import type { DropBook } from './drop-book.js';
+
 const INITIAL_CAPACITY = 64 * 1024;
 /** A queue buffer grown beyond this by large payloads is given back once it drains. */
 const KEEP_CAPACITY = 4 * 1024 * 1024;
@@ -8,7 +10,7 @@ const KEEP_CAPACITY = 4 * 1024 * 1024;
  * last durable byte (docs/command-log.md 14).
  *
  * Layout: `buf[0, len)` holds the queued records; `ends[i]` is the end offset of queued
- * record i and `drops[i]` when it becomes droppable; the first `written` of them are in
+ * record i and `drops[i]` its droppable-after value (DropBook); the first `written` of them are in
  * the file, the rest are not. Records are numbered from 1 in append order.
  */
 export class RecordQueue {
@@ -86,10 +88,18 @@ export class RecordQueue {
     this.writtenSeq = this.firstSeq - 1;
   }
 
-  /** Drops the first `count` queued records (`bytes` bytes), durable now; their drop times go to `dropAt`. */
-  release(count: number, bytes: number, dropAt: number[]): void {
+  /**
+   * Drops the first `count` queued records (`bytes` bytes), durable now; their droppable-after
+   * values go to `dropAt`, and the book hears that they are durable (an end retires its job's
+   * earlier records only from then on: docs/command-log.md 11.4).
+   */
+  release(count: number, bytes: number, dropAt: number[], book: DropBook): void {
     if (count === 0) return;
-    for (let i = 0; i < count; i++) dropAt.push(this.drops[i]!);
+    for (let i = 0; i < count; i++) {
+      const drop = this.drops[i]!;
+      dropAt.push(drop);
+      book.durable(drop);
+    }
     if (count === this.ends.length) {
       this.ends = [];
       this.drops = [];

@@ -18,7 +18,7 @@ export interface RecordRun {
   failure: Exclude<ScanStatus, 'ok'> | null;
   /** The failure is what a crash mid-write can leave (isTornTail); judged on the whole rest of the buffer. */
   tornTail: boolean;
-  /** Droppable-after instant of each good record of the run, in file order (DropBook). */
+  /** Droppable-after value of each good record of the run, in file order (DropBook). */
   dropAt: Float64Array;
 }
 
@@ -75,7 +75,12 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
     if (type === RecordType.Add || type === RecordType.Schedule) dropAt.push(book.job(buf, start + 1, payloadExpiresAt(buf, start, scanner.payloadEnd)));
     else if (isQueueRecord(type!)) dropAt.push(Infinity);
-    else dropAt.push(book.other(buf, start + 1));
+    else if (type === RecordType.Delete || type === RecordType.Expire) {
+      // In the file already: durable once the log is opened (openCommandLog fsyncs the highest segment).
+      const end = book.end(buf, start + 1);
+      book.durable(end);
+      dropAt.push(end);
+    } else dropAt.push(book.other(buf, start + 1));
     pos = scanner.next;
   }
   return { goodEnd: pos, failure, tornTail, dropAt: Float64Array.from(dropAt) };

@@ -149,7 +149,15 @@ function main(): void {
     }
   }
   const state = book.toState();
-  send({ kind: 'book', state }, [state.keys.buffer, state.secs.buffer, state.mul.buffer]);
+  send({ kind: 'book', state }, [
+    state.keys.buffer,
+    state.slots.buffer,
+    state.mul.buffer,
+    state.expiry.buffer,
+    state.adds.buffer,
+    state.refs.buffer,
+    state.ended.buffer,
+  ]);
 }
 
 main();

@@ -82,9 +82,17 @@ test('the cleaner may drop a touch once its job has expired, a pause or resume n
     record(T0_SEC, 0, queuePayload(RecordType.Resume, 'a-name-longer-than-sixteen-bytes')),
     record(T0_SEC, 0, touchPayload(newId(), 1000)),
   );
-  const run = checkRecords(buf, HEADER.length, buf.length, new DropBook());
+  const book = new DropBook();
+  const run = checkRecords(buf, HEADER.length, buf.length, book);
   t.is(run.failure, null);
-  t.deepEqual([...run.dropAt], [T0 + 10_000, T0 + 10_000, Infinity, Infinity, 0]);
+  t.deepEqual(
+    [...run.dropAt].map((d) => book.droppable(d, T0 + 10_000)),
+    [false, false, false, false, true],
+  );
+  t.deepEqual(
+    [...run.dropAt].map((d) => book.droppable(d, T0 + 10_001)),
+    [true, true, false, false, true],
+  );
 });
 
 for (const replayWorker of [undefined, { fromBytes: 0 }, { fromBytes: 0, runBytes: 24 }]) {
