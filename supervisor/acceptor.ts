@@ -19,6 +19,10 @@ export class Acceptor {
   private opening: Promise<net.AddressInfo> | null = null;
   private target: Worker | null = null;
   private readonly held = new Set<net.Socket>();
+  /** Sockets handed to a child whose send has not completed yet, by child. */
+  private readonly unsent = new Map<net.Socket, Worker>();
+  /** Children whose channel's end is watched for unsent sockets. */
+  private readonly watched = new WeakSet<Worker>();
   private overflowLogged = false;
 
   constructor(
@@ -96,9 +100,31 @@ export class Acceptor {
   private send(worker: Worker, socket: net.Socket): void {
     const message: PrimaryMessage = { type: 'connection', socket: this.kind };
     if (!worker.isConnected()) return this.hold(socket);
+    this.watch(worker);
+    this.unsent.set(socket, worker);
     worker.send(message, socket, (error: Error | null) => {
+      if (!this.unsent.delete(socket)) return;
       // The child went away before it got the socket: the next one takes it.
       if (error !== null) this.hold(socket);
+    });
+  }
+
+  /**
+   * Node passes one handle at a time and queues the next ones until the child acknowledges
+   * the last; when the channel closes first (the child died), it drops that queue without
+   * calling back, leaving those connections open and unanswered. They were never written
+   * to the channel, so they are whole: the next child takes them.
+   */
+  private watch(worker: Worker): void {
+    if (this.watched.has(worker)) return;
+    this.watched.add(worker);
+    worker.once('disconnect', () => {
+      this.watched.delete(worker);
+      for (const [socket, sentTo] of this.unsent) {
+        if (sentTo !== worker) continue;
+        this.unsent.delete(socket);
+        this.hold(socket);
+      }
     });
   }
 }

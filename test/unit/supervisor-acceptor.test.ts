@@ -1,23 +1,28 @@
 import test from 'ava';
 import type { Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import pino from 'pino';
 import { Acceptor } from '../../supervisor/acceptor.js';
 import { describeLayout, socketLayout } from '../../supervisor/socket-layout.js';
 
-/** A child as the acceptor sees it: it takes sockets, or is gone. */
-function fakeWorker(connected = true): { worker: Worker; received: net.Socket[]; messages: unknown[] } {
+/**
+ * A child as the acceptor sees it: it takes sockets, or is gone. With `completes`
+ * false, a send never completes, as with Node's handles queued behind one the child has
+ * not acknowledged yet.
+ */
+function fakeWorker(connected = true, completes = true): { worker: Worker; received: net.Socket[]; messages: unknown[] } {
   const received: net.Socket[] = [];
   const messages: unknown[] = [];
-  const worker = {
+  const worker = Object.assign(new EventEmitter(), {
     isConnected: () => connected,
     send: (message: unknown, socket: net.Socket, done: (error: Error | null) => void) => {
       messages.push(message);
       received.push(socket);
-      done(null);
+      if (completes) done(null);
       return true;
     },
-  } as unknown as Worker;
+  }) as unknown as Worker;
   return { worker, received, messages };
 }
 
@@ -67,6 +72,25 @@ test('a child whose channel is gone gets nothing: the connection waits for the n
   acceptor.deliverTo(next.worker);
   await until(() => next.received.length === 1);
   t.is(gone.received.length, 0);
+});
+
+test("sockets whose send never completed when the child's channel closed are held and handed to the next child", async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
+  t.teardown(() => acceptor.close());
+  const { port } = await acceptor.open();
+  const dying = fakeWorker(true, false);
+  acceptor.deliverTo(dying.worker);
+  const client = await dial(port);
+  t.teardown(() => client.destroy());
+  await until(() => dying.received.length === 1);
+
+  acceptor.deliverTo(null);
+  dying.worker.emit('disconnect');
+  const next = fakeWorker();
+  acceptor.deliverTo(next.worker);
+  await until(() => next.received.length === 1);
+  t.is(next.received[0]!.remotePort, client.localPort);
+  t.false(next.received[0]!.destroyed);
 });
 
 test('closed (the instance is left down): held connections are closed and new ones refused; a later open listens again', async (t) => {
