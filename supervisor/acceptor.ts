@@ -85,6 +85,12 @@ export class Acceptor {
     this.hold(socket);
   }
 
+  /** A socket that `from` did not take: to the serving child when that is another one by now, else held for the next. */
+  private pass(socket: net.Socket, from: Worker): void {
+    if (this.target !== null && this.target !== from) this.send(this.target, socket);
+    else this.hold(socket);
+  }
+
   private hold(socket: net.Socket): void {
     if (socket.destroyed) return;
     if (this.held.size >= HELD_MAX) {
@@ -102,10 +108,12 @@ export class Acceptor {
     if (!worker.isConnected()) return this.hold(socket);
     this.watch(worker);
     this.unsent.set(socket, worker);
-    worker.send(message, socket, (error: Error | null) => {
-      if (!this.unsent.delete(socket)) return;
-      // The child went away before it got the socket: the next one takes it.
-      if (error !== null) this.hold(socket);
+    worker.send(message, socket, (error: NodeJS.ErrnoException | null) => {
+      if (!this.unsent.delete(socket) || error === null) return;
+      // The channel closed before the send began: the socket is whole, another child takes it.
+      if (error.code === 'ERR_IPC_CHANNEL_CLOSED') this.pass(socket, worker);
+      // A failed write: Node has closed the handle, so the client sees its connection end and may connect again.
+      else socket.destroy();
     });
   }
 
@@ -123,7 +131,7 @@ export class Acceptor {
       for (const [socket, sentTo] of this.unsent) {
         if (sentTo !== worker) continue;
         this.unsent.delete(socket);
-        this.hold(socket);
+        this.pass(socket, worker);
       }
     });
   }
