@@ -19,9 +19,10 @@ export class Acceptor {
   private opening: Promise<net.AddressInfo> | null = null;
   private target: Worker | null = null;
   private readonly held = new Set<net.Socket>();
-  /** Sockets handed to a child whose send has not completed yet, by child. */
-  private readonly unsent = new Map<net.Socket, Worker>();
-  /** Children whose channel's end is watched for unsent sockets. */
+  /** Sockets sent to a child that has not said yet that it took them, by the id sent with them. */
+  private readonly untaken = new Map<number, { socket: net.Socket; worker: Worker }>();
+  private lastId = 0;
+  /** Children whose channel's end is watched for sockets they did not take. */
   private readonly watched = new WeakSet<Worker>();
   private overflowLogged = false;
 
@@ -104,34 +105,41 @@ export class Acceptor {
   }
 
   private send(worker: Worker, socket: net.Socket): void {
-    const message: PrimaryMessage = { type: 'connection', socket: this.kind };
     if (!worker.isConnected()) return this.hold(socket);
     this.watch(worker);
-    this.unsent.set(socket, worker);
-    worker.send(message, socket, (error: NodeJS.ErrnoException | null) => {
-      if (!this.unsent.delete(socket) || error === null) return;
-      // The channel closed before the send began: the socket is whole, another child takes it.
-      if (error.code === 'ERR_IPC_CHANNEL_CLOSED') this.pass(socket, worker);
-      // A failed write: Node has closed the handle, so the client sees its connection end and may connect again.
-      else socket.destroy();
+    const id = ++this.lastId;
+    this.untaken.set(id, { socket, worker });
+    const message: PrimaryMessage = { type: 'connection', socket: this.kind, id };
+    worker.send(message, socket, { keepOpen: true }, (error: Error | null) => {
+      if (error === null || !this.untaken.delete(id)) return;
+      // The child went away before it got the socket, which is still whole here: another child takes it.
+      this.pass(socket, worker);
     });
   }
 
+  /** The child has the connection: the primary's copy of it goes (closing it leaves the child's open). */
+  took(id: number): void {
+    const sent = this.untaken.get(id);
+    if (sent === undefined) return;
+    this.untaken.delete(id);
+    sent.socket.destroy();
+  }
+
   /**
-   * Node passes one handle at a time and queues the next ones until the child acknowledges
-   * the last; when the channel closes first (the child died), it drops that queue without
-   * calling back, leaving those connections open and unanswered. They were never written
-   * to the channel, so they are whole: the next child takes them.
+   * A child that dies may never take what it was sent: Node passes one handle at a time
+   * and, when the channel closes, drops those still queued without calling back. Sockets
+   * are therefore sent with keepOpen and kept here until the child says it took them;
+   * when its channel closes, the ones it did not take go to the next child, whole.
    */
   private watch(worker: Worker): void {
     if (this.watched.has(worker)) return;
     this.watched.add(worker);
     worker.once('disconnect', () => {
       this.watched.delete(worker);
-      for (const [socket, sentTo] of this.unsent) {
-        if (sentTo !== worker) continue;
-        this.unsent.delete(socket);
-        this.pass(socket, worker);
+      for (const [id, sent] of this.untaken) {
+        if (sent.worker !== worker) continue;
+        this.untaken.delete(id);
+        this.pass(sent.socket, worker);
       }
     });
   }

@@ -29,6 +29,11 @@ export class InstanceSockets {
     return acceptor.open();
   }
 
+  /** The child has the connection sent as `id` on the socket of that kind. */
+  took(kind: SocketKind, id: number): void {
+    this.acceptors.get(kind)?.took(id);
+  }
+
   deliverTo(worker: Worker | null): void {
     for (const acceptor of this.acceptors.values()) acceptor.deliverTo(worker);
   }

@@ -20,7 +20,9 @@ export type ChildMessage =
   /** The server stopped cleanly and released its log (after a 'stop' with `linger`). */
   | { type: 'released' }
   /** Answer to 'pause-cleaning': no cleaning pass runs or will start until 'resume-cleaning'. */
-  | { type: 'cleaning-paused'; id: number };
+  | { type: 'cleaning-paused'; id: number }
+  /** The child has the connection the primary sent as `id`: the primary may close its own copy. */
+  | { type: 'took'; socket: SocketKind; id: number };
 
 /** Messages the primary sends a child. */
 export type PrimaryMessage =
@@ -38,7 +40,7 @@ export type PrimaryMessage =
   | { type: 'listening'; socket: SocketKind; host: string; port: number }
   | { type: 'listen-failed'; socket: SocketKind; code: string | null; message: string }
   /** Sent with an accepted socket as its handle, raw (not yet a TLS one for the TLS socket). */
-  | { type: 'connection'; socket: SocketKind }
+  | { type: 'connection'; socket: SocketKind; id: number }
   /** To a child on standby: the old server has stopped, take the log and serve. */
   | { type: 'go' }
   /** To the serving child before a hot restart: the next server is about to pre-read the log, leave its segments as they are. */
@@ -46,7 +48,7 @@ export type PrimaryMessage =
   /** The hot restart was abandoned: clean again. */
   | { type: 'resume-cleaning' };
 
-const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby', 'cleaning-paused', 'released']);
+const CHILD_TYPES = new Set(['ready', 'failed', 'stopping', 'status', 'pong', 'listen', 'standby', 'cleaning-paused', 'released', 'took']);
 const PRIMARY_TYPES = new Set([
   'stop',
   'exit',

@@ -42,6 +42,7 @@ export class PrimarySockets implements SocketSource {
       this.pending?.reject(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
       this.pending = null;
     } else if (message.type === 'connection' && handle instanceof net.Socket) {
+      this.send({ type: 'took', socket: this.kind, id: message.id });
       if (this.onSocket === null) {
         // Only while stopping: the primary stops sending before it asks for the stop.
         handle.destroy();

@@ -324,6 +324,9 @@ export class Supervisor {
       case 'cleaning-paused':
       case 'released':
         break;
+      case 'took':
+        slot.sockets.took(message.socket, message.id);
+        break;
       case 'pong':
         slot.lastAnswerAt = this.now();
         if (slot.state === 'unresponsive') {

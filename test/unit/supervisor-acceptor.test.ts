@@ -6,20 +6,16 @@ import pino from 'pino';
 import { Acceptor } from '../../supervisor/acceptor.js';
 import { describeLayout, socketLayout } from '../../supervisor/socket-layout.js';
 
-/**
- * A child as the acceptor sees it: it takes sockets, or is gone. With `completes`
- * false, a send never completes, as with Node's handles queued behind one the child has
- * not acknowledged yet.
- */
-function fakeWorker(connected = true, completes = true): { worker: Worker; received: net.Socket[]; messages: unknown[] } {
+/** A child as the acceptor sees it: it is sent sockets, or is gone; it says it took one through the acceptor's took(). */
+function fakeWorker(connected = true): { worker: Worker; received: net.Socket[]; messages: unknown[] } {
   const received: net.Socket[] = [];
   const messages: unknown[] = [];
   const worker = Object.assign(new EventEmitter(), {
     isConnected: () => connected,
-    send: (message: unknown, socket: net.Socket, done: (error: Error | null) => void) => {
+    send: (message: unknown, socket: net.Socket, _options: unknown, done: (error: Error | null) => void) => {
       messages.push(message);
       received.push(socket);
-      if (completes) done(null);
+      done(null);
       return true;
     },
   }) as unknown as Worker;
@@ -74,12 +70,12 @@ test('a child whose channel is gone gets nothing: the connection waits for the n
   t.is(gone.received.length, 0);
 });
 
-test("sockets whose send never completed when the child's channel closed are handed to the next child, held until it serves or at once", async (t) => {
+test('sockets a child was sent but did not say it took when its channel closed go to the next child, held until it serves or at once; a taken one is closed here', async (t) => {
   const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
   t.teardown(() => acceptor.close());
   const { port } = await acceptor.open();
   for (const nextFirst of [false, true]) {
-    const dying = fakeWorker(true, false);
+    const dying = fakeWorker();
     acceptor.deliverTo(dying.worker);
     const client = await dial(port);
     t.teardown(() => client.destroy());
@@ -94,6 +90,13 @@ test("sockets whose send never completed when the child's channel closed are han
     await until(() => next.received.length === 1);
     t.is(next.received[0]!.remotePort, client.localPort);
     t.false(next.received[0]!.destroyed);
+
+    const { id } = next.messages[0] as { id: number };
+    acceptor.took(id);
+    t.true(next.received[0]!.destroyed, "the primary's copy is closed once the child took it");
+    next.worker.emit('disconnect');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.is(next.received.length, 1, 'a taken socket is not sent again');
   }
 });
 
@@ -128,7 +131,7 @@ test("a TLS port's acceptor hands the raw socket on, marked tls, before anything
   t.teardown(() => client.destroy());
   client.write('\x16\x03\x01');
   await until(() => child.received.length === 1);
-  t.deepEqual(child.messages, [{ type: 'connection', socket: 'tls' }]);
+  t.deepEqual(child.messages, [{ type: 'connection', socket: 'tls', id: 1 }]);
   t.true(child.received[0]!.isPaused(), 'not read by the primary');
 });
 
