@@ -133,10 +133,21 @@ export class LineClient {
   }
 
   /** Over TLS: resolves once the handshake is done (`ca` is the server's self-signed certificate). */
-  static connectTls(port: number, ca: Buffer): Promise<LineClient> {
+  /** Fails after `timeoutMs` without a finished handshake, so that a connection the supervisor lost shows as a failed dial instead of a test that never ends. */
+  static connectTls(port: number, ca: Buffer, timeoutMs = 60_000): Promise<LineClient> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => resolve(new LineClient(socket)));
-      socket.once('error', reject);
+      const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+        clearTimeout(timer);
+        resolve(new LineClient(socket));
+      });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(Object.assign(new Error(`TLS connect to ${port}: no handshake in ${timeoutMs} ms`), { code: 'EHANDSHAKESTALLED' }));
+      }, timeoutMs);
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
     });
   }
 
