@@ -132,8 +132,11 @@ export class LineClient {
     });
   }
 
-  /** Over TLS: resolves once the handshake is done (`ca` is the server's self-signed certificate). */
-  /** Fails after `timeoutMs` without a finished handshake, so that a connection the supervisor lost shows as a failed dial instead of a test that never ends. */
+  /**
+   * Over TLS: resolves once the handshake is done (`ca` is the server's self-signed certificate).
+   * Fails after `timeoutMs` without a finished handshake, so that a connection the supervisor lost
+   * shows as a failed dial instead of a test that never ends.
+   */
   static connectTls(port: number, ca: Buffer, timeoutMs = 60_000): Promise<LineClient> {
     return new Promise((resolve, reject) => {
       const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => {
@@ -144,7 +147,7 @@ export class LineClient {
         socket.destroy();
         reject(Object.assign(new Error(`TLS connect to ${port}: no handshake in ${timeoutMs} ms`), { code: 'EHANDSHAKESTALLED' }));
       }, timeoutMs);
-      socket.once('error', (error) => {
+      socket.once('error', (error: Error) => {
         clearTimeout(timer);
         reject(error);
       });
