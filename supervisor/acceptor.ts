@@ -129,18 +129,26 @@ export class Acceptor {
    * A child that dies may never take what it was sent: Node passes one handle at a time
    * and, when the channel closes, drops those still queued without calling back. Sockets
    * are therefore sent with keepOpen and kept here until the child says it took them;
-   * when its channel closes, the ones it did not take go to the next child, whole.
+   * once its channel is closed, the ones it did not take go to the next child, whole.
+   * The process's 'close' is the sure sign: it comes after the exit and after the last
+   * message of the channel was read, so every 'took' the child wrote has arrived. The
+   * worker's 'disconnect' comes sooner but not always: Node never emits it for a child
+   * that died while a handle sent to it awaited its acknowledgement.
    */
   private watch(worker: Worker): void {
     if (this.watched.has(worker)) return;
     this.watched.add(worker);
-    worker.once('disconnect', () => {
+    const closed = (): void => {
       this.watched.delete(worker);
+      worker.off('disconnect', closed);
+      worker.process.off('close', closed);
       for (const [id, sent] of this.untaken) {
         if (sent.worker !== worker) continue;
         this.untaken.delete(id);
         this.pass(sent.socket, worker);
       }
-    });
+    };
+    worker.once('disconnect', closed);
+    worker.process.once('close', closed);
   }
 }

@@ -246,8 +246,10 @@ export class Supervisor {
     }, this.config.supervisor.readyTimeoutMs);
 
     worker.on('message', (message: unknown) => {
-      if (slot.worker !== worker) return;
-      if (isChildMessage(message))
+      if (!isChildMessage(message)) return;
+      // Read after the exit, a dead child's 'took' still counts: the socket it names was its own, not one for the next child.
+      if (message.type === 'took') return slot.sockets.took(message.socket, message.id);
+      if (slot.worker === worker)
         this.onMessage(slot, worker, message, () => {
           clearTimeout(readyTimer);
           settleReady(true);
@@ -323,9 +325,6 @@ export class Supervisor {
       case 'standby':
       case 'cleaning-paused':
       case 'released':
-        break;
-      case 'took':
-        slot.sockets.took(message.socket, message.id);
         break;
       case 'pong':
         slot.lastAnswerAt = this.now();

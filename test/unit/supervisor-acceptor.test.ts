@@ -11,6 +11,7 @@ function fakeWorker(connected = true): { worker: Worker; received: net.Socket[];
   const received: net.Socket[] = [];
   const messages: unknown[] = [];
   const worker = Object.assign(new EventEmitter(), {
+    process: new EventEmitter(),
     isConnected: () => connected,
     send: (message: unknown, socket: net.Socket, _options: unknown, done: (error: Error | null) => void) => {
       messages.push(message);
@@ -98,6 +99,33 @@ test('sockets a child was sent but did not say it took when its channel closed g
     await new Promise((resolve) => setTimeout(resolve, 20));
     t.is(next.received.length, 1, 'a taken socket is not sent again');
   }
+});
+
+test("a child that died with a socket it never took, and whose 'disconnect' never came, gives it up at its process's 'close'; one it took before dying is not sent again", async (t) => {
+  const acceptor = new Acceptor('127.0.0.1', 0, pino({ level: 'silent' }));
+  t.teardown(() => acceptor.close());
+  const { port } = await acceptor.open();
+  const dying = fakeWorker();
+  acceptor.deliverTo(dying.worker);
+  const clients = [await dial(port), await dial(port)];
+  t.teardown(() => clients.forEach((client) => client.destroy()));
+  await until(() => dying.received.length === 2);
+  // The first was taken: its 'took' is read after the exit, before the channel's end.
+  acceptor.deliverTo(null);
+  acceptor.took((dying.messages[0] as { id: number }).id);
+  t.true(dying.received[0]!.destroyed);
+
+  const next = fakeWorker();
+  acceptor.deliverTo(next.worker);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(next.received.length, 0, 'nothing moves before the channel of the dead child is known closed');
+  dying.worker.process.emit('close', null, 'SIGKILL');
+  await until(() => next.received.length === 1);
+  t.is(next.received[0]!.remotePort, clients[1]!.localPort, 'the untaken one, whole');
+  t.false(next.received[0]!.destroyed);
+  dying.worker.emit('disconnect');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(next.received.length, 1, 'a late disconnect sends nothing twice');
 });
 
 test('closed (the instance is left down): held connections are closed and new ones refused; a later open listens again', async (t) => {
