@@ -1,8 +1,9 @@
 import test from 'ava';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect, ServerStoppingError } from '../../src/client/index.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
+import { root } from '../helpers/process.js';
 import {
   addLoad,
   deployment,
@@ -23,8 +24,8 @@ import {
 
 const FILL_JOBS = 200_000;
 
-async function started(t: { teardown(fn: () => unknown): void }, d: Deployment): Promise<Supervised> {
-  const supervisor = supervise(d);
+async function started(t: { teardown(fn: () => unknown): void }, d: Deployment, main?: string): Promise<Supervised> {
+  const supervisor = supervise(d, [], {}, main);
   t.teardown(() => {
     if (process.env['DEBUG_SUPERVISOR']) console.log(supervisor.output());
     supervisor.kill('SIGKILL');
@@ -147,6 +148,51 @@ test.serial(
     client.close();
 
     await writeFile(d.configFile, good);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done', 2);
+    const replaced = (await statusOf(d)).instances[0]!;
+    t.not(replaced.pid, before.pid);
+    t.is(replaced.lastError, null);
+    t.deepEqual(await missingAt(port, [first, second]), []);
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
+
+test.serial(
+  'a bad build (a module that throws as it loads) fails on standby: the old server keeps serving, reported; the build mended, the next SIGHUP replaces it',
+  async (t) => {
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    // A build of its own, run from a copy, so that breaking it touches no other test.
+    const build = path.join(d.dir, 'build');
+    await cp(path.join(root, 'dist'), path.join(build, 'dist'), { recursive: true });
+    await cp(path.join(root, 'config'), path.join(build, 'config'), { recursive: true });
+    await copyFile(path.join(root, 'package.json'), path.join(build, 'package.json'));
+    await symlink(path.join(root, 'node_modules'), path.join(build, 'node_modules'));
+    const supervisor = await started(t, d, path.join(build, 'dist/supervisor/main.js'));
+    const port = d.ports[0]!;
+    const client = await LineClient.connect(port);
+    const first = await client.add();
+    const before = (await statusOf(d)).instances[0]!;
+
+    // What a deploy that went wrong leaves: the old server runs the old code, a new process loads the broken one.
+    const module = path.join(build, 'dist/src/server/server.js');
+    const good = await readFile(module, 'utf8');
+    await writeFile(module, `throw new Error('a bad build');\n${good}`);
+    supervisor.kill('SIGHUP');
+    await waitForLog(supervisor, 'hot restart done');
+    t.true(messages(supervisor).includes('hot restart: the new server failed on standby: the old one keeps serving'));
+    t.false(messages(supervisor).includes('hot restart: old server stopped, the new one takes over'));
+    const kept = (await statusOf(d)).instances[0]!;
+    t.is(kept.state, 'ready');
+    t.is(kept.pid, before.pid, 'the old server still serves');
+    t.is(kept.lastError, 'hot restart failed, the old server keeps serving: exited with code 1 before taking over');
+    t.true(await client.hasJob(first), 'its connection still works');
+    const second = await client.add();
+    client.close();
+
+    await writeFile(module, good);
     supervisor.kill('SIGHUP');
     await waitForLog(supervisor, 'hot restart done', 2);
     const replaced = (await statusOf(d)).instances[0]!;
