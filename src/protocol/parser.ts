@@ -1,6 +1,7 @@
-import { commandByBytes } from './commands.js';
-import type { ClientError, CommandSpec, Frame, ParserSink } from './types.js';
-import { parseSize } from './values.js';
+import { ADD, commandByBytes } from './commands.js';
+import { Frame, latin1 } from './frame.js';
+import type { ClientError, CommandSpec, ParserSink } from './types.js';
+import { parseSizeAt } from './values.js';
 
 /** Most bytes one command may take: line with CRLF, block and its CRLF (docs/protocol.md 2.5). */
 export const COMMAND_BUDGET = 1_058_576;
@@ -26,37 +27,6 @@ const KEEP_PARTIAL = 64 * 1024;
 /** Token slots (start, end, first '=' of a flag or -1) kept between lines. */
 const KEEP_TOKENS = 3 * 64;
 /**
- * Tokens up to this many bytes (names, numbers, sizes) are turned into strings in JS:
- * for a handful of bytes that is 2-4x cheaper than the native call behind toString.
- */
-const SHORT_TOKEN = 8;
-/** Positional arguments, by index, whose last short string is kept for reuse. */
-const RECENT_TOKENS = 8;
-
-/** `buf[start..end)` as a latin1 string, one char per byte. */
-function latin1(buf: Buffer, start: number, end: number): string {
-  if (end - start > SHORT_TOKEN) return buf.toString('latin1', start, end);
-  let text = '';
-  for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]!);
-  return text;
-}
-
-/** Argument `index` of a line as a string: the one in `recent` if its bytes are the same, else a new one kept there. */
-function recentArg(recent: string[], buf: Buffer, start: number, end: number, index: number): string {
-  const n = end - start;
-  if (n > SHORT_TOKEN || index >= RECENT_TOKENS) return latin1(buf, start, end);
-  const last = recent[index]!;
-  if (last.length === n) {
-    let i = 0;
-    while (i < n && last.charCodeAt(i) === buf[start + i]) i++;
-    if (i === n) return last;
-  }
-  const text = latin1(buf, start, end);
-  recent[index] = text;
-  return text;
-}
-
-/**
  * Push parser for the command stream of one connection (docs/protocol.md 2).
  * `feed` consumes every byte it is given and reports each command, framing error or
  * unrecoverable condition to the sink, in input order; anything incomplete waits for the
@@ -72,17 +42,13 @@ export class Parser {
   private partialLength = 0;
 
   private tokens = new Int32Array(KEEP_TOKENS);
-  /**
-   * The short argument strings of earlier lines by command and position: clients repeat
-   * the same queue names, TTRs, timeouts and sizes line after line, and a token equal to
-   * the last one at its place reuses that string instead of allocating its twin.
-   */
-  private readonly recent: (string[] | undefined)[] = [];
+  /** What the sink is handed, filled again for each command. */
+  private readonly frame = new Frame(ADD, Buffer.alloc(0), new Int32Array((2 * KEEP_TOKENS) / 3), 0, null, null, true);
+  /** The tokens of a block command's line whose block spans chunks, copied from the chunk that held them. */
+  private lineBytes: Buffer | null = null;
 
   /** The block command being read: its block of `blockSize` bytes, then the CRLF. */
   private spec: CommandSpec | null = null;
-  private args: string[] | null = null;
-  private flags: string[] | null = null;
   private blockSize = 0;
   /** The block once all its bytes are in, decoded once to latin1. */
   private block: string | null = null;
@@ -120,6 +86,25 @@ export class Parser {
           return;
       }
     }
+    // The sink gets the line's tokens with the block, and the chunk that holds them is not ours to keep.
+    if (this.spec !== null && this.frame.bytes === chunk) this.holdLine();
+  }
+
+  private holdLine(): void {
+    const frame = this.frame;
+    const from = frame.start(0);
+    const to = frame.end(frame.count - 1);
+    let bytes = this.lineBytes;
+    if (bytes === null || bytes.length < to - from) this.lineBytes = bytes = Buffer.allocUnsafe(Math.max(to - from, 256));
+    frame.bytes.copy(bytes, 0, from, to);
+    frame.bytes = bytes;
+    const bounds = frame.bounds;
+    for (let i = 0; i < 2 * frame.count; i++) bounds[i] = bounds[i]! - from;
+  }
+
+  /** A canonical job ID the client is likely to send back next: see Frame.expectedId. */
+  expectId(id: string): void {
+    this.frame.expectedId = id;
   }
 
   /** The peer finished sending. A half-read block is answered with its error; a half line is not. */
@@ -185,12 +170,12 @@ export class Parser {
     const count = this.tokenize(buf, start, end);
     // The command name is the first raw piece: a leading space leaves it empty.
     const named = end > start && buf[start] !== SP;
-    this.frame(buf, count, named ? commandByBytes(buf, this.tokens[0]!, this.tokens[1]!) : undefined, length);
+    this.frameLine(buf, count, named ? commandByBytes(buf, this.tokens[0]!, this.tokens[1]!) : undefined, length);
     if (this.tokens.length > KEEP_TOKENS) this.tokens = new Int32Array(KEEP_TOKENS);
   }
 
   /** Checks a tokenized line in the order of docs/protocol.md 2.3–2.4 and reports the outcome. */
-  private frame(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
+  private frameLine(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
     const tokens = this.tokens;
     let flagCount = 0;
     for (let t = 0; t < count; t++) if (tokens[3 * t + 2]! >= 0) flagCount++;
@@ -212,9 +197,9 @@ export class Parser {
       if (spec.block) this.close('invalid-command-args');
       else this.sink.error('invalid-command-args');
     } else {
-      const args = this.positionalArgs(spec, buf, count, positional);
-      if (spec.block) this.startBlock(spec, args, flags, length);
-      else this.sink.command({ spec, args, flags, block: null });
+      const frame = this.fillFrame(spec, buf, count, positional, flags);
+      if (spec.block) this.startBlock(spec, frame, length);
+      else this.sink.command(frame);
     }
   }
 
@@ -281,18 +266,25 @@ export class Parser {
     return flags;
   }
 
-  private positionalArgs(spec: CommandSpec, buf: Buffer, count: number, positional: number): string[] {
+  /** The frame for a line of `spec`: its positional tokens' bounds, its flags, no block yet. */
+  private fillFrame(spec: CommandSpec, buf: Buffer, count: number, positional: number, flags: string[] | null): Frame {
     const tokens = this.tokens;
-    const args: string[] = new Array<string>(positional);
-    const recent = (this.recent[spec.index] ??= new Array<string>(RECENT_TOKENS).fill(''));
-    args[0] = spec.name;
-    let a = 1;
-    for (let t = 1; t < count; t++) {
+    const frame = this.frame;
+    let bounds = frame.bounds;
+    if (bounds.length < 2 * positional || bounds.length > (2 * KEEP_TOKENS) / 3)
+      bounds = frame.bounds = new Int32Array(Math.max(2 * positional, (2 * KEEP_TOKENS) / 3));
+    let b = 0;
+    for (let t = 0; t < count; t++) {
       if (tokens[3 * t + 2]! >= 0) continue;
-      args[a] = recentArg(recent, buf, tokens[3 * t]!, tokens[3 * t + 1]!, a);
-      a++;
+      bounds[b++] = tokens[3 * t]!;
+      bounds[b++] = tokens[3 * t + 1]!;
     }
-    return args;
+    frame.spec = spec;
+    frame.bytes = buf;
+    frame.count = positional;
+    frame.flags = flags;
+    frame.block = null;
+    return frame;
   }
 
   /**
@@ -313,22 +305,21 @@ export class Parser {
     const tokens = this.tokens;
     let t = count - 1;
     while (tokens[3 * t + 2]! >= 0) t--;
-    const size = parseSize(latin1(buf, tokens[3 * t]!, tokens[3 * t + 1]!));
+    const size = parseSizeAt(buf, tokens[3 * t]!, tokens[3 * t + 1]!);
     if (size === null || size < 0 || size > MAX_SKIP_SIZE) this.close(error);
     else this.startSkip(size, error);
   }
 
-  private startBlock(spec: CommandSpec, args: string[], flags: string[] | null, lineLength: number): void {
+  private startBlock(spec: CommandSpec, frame: Frame, lineLength: number): void {
     const error = spec.blockError!;
-    const size = parseSize(args[args.length - 1]!);
+    const last = frame.count - 1;
+    const size = parseSizeAt(frame.bytes, frame.start(last), frame.end(last));
     if (size === null || size < 0 || size > MAX_SKIP_SIZE) {
       this.close(error);
     } else if (size > MAX_BLOCK_SIZE || lineLength + size + 2 > COMMAND_BUDGET) {
       this.startSkip(size, error);
     } else {
       this.spec = spec;
-      this.args = args;
-      this.flags = flags;
       this.blockSize = size;
       this.block = size === 0 ? '' : null;
       this.filled = 0;
@@ -386,7 +377,8 @@ export class Parser {
         this.sink.error(this.skipError);
         return pos;
       }
-      const frame: Frame = { spec: this.spec, args: this.args!, flags: this.flags, block: this.block };
+      const frame = this.frame;
+      frame.block = this.block;
       this.clearBlock();
       this.mode = READ_LINE;
       this.sink.command(frame);
@@ -411,9 +403,8 @@ export class Parser {
 
   private clearBlock(): void {
     this.spec = null;
-    this.args = null;
-    this.flags = null;
     this.block = null;
+    if (this.lineBytes !== null && this.lineBytes.length > KEEP_PARTIAL) this.lineBytes = null;
   }
 
   /** Stops parsing for good and lets go of every buffer. */
