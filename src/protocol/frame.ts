@@ -31,7 +31,7 @@ export class Frame {
   /** Bytes holding the positional tokens. */
   bytes: Buffer;
   /** Start and end in `bytes` of each positional token, the command name first: [s0, e0, s1, e1, …]. */
-  bounds: Int32Array;
+  bounds: Int32Array<ArrayBuffer>;
   /** Positional tokens, the command name included. */
   count: number;
   /** Flags as [key, value, key, value, …], or null when the line has none. */
@@ -55,7 +55,7 @@ export class Frame {
    */
   expectedId = '';
 
-  constructor(spec: CommandSpec, bytes: Buffer, bounds: Int32Array, count: number, flags: string[] | null, block: string | null, reuse = false) {
+  constructor(spec: CommandSpec, bytes: Buffer, bounds: Int32Array<ArrayBuffer>, count: number, flags: string[] | null, block: string | null, reuse = false) {
     this.spec = spec;
     this.bytes = bytes;
     this.bounds = bounds;

@@ -24,8 +24,17 @@ const CLOSED = 4;
 
 /** Past this size the line and block accumulators are dropped after use instead of kept for the next command. */
 const KEEP_PARTIAL = 64 * 1024;
-/** Token slots (start, end, first '=' of a flag or -1) kept between lines. */
-const KEEP_TOKENS = 3 * 64;
+/** Flag token slots (start, end, first '=') kept between lines. */
+const KEEP_TOKENS = 3 * 16;
+/** Positional token slots (start, end) kept between lines. */
+const KEEP_BOUNDS = 2 * 64;
+
+/** `array` with twice the room, its contents kept. */
+function grown(array: Int32Array): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(2 * array.length);
+  next.set(array);
+  return next;
+}
 /**
  * Push parser for the command stream of one connection (docs/protocol.md 2).
  * `feed` consumes every byte it is given and reports each command, framing error or
@@ -41,9 +50,11 @@ export class Parser {
   private partial: Buffer | null = null;
   private partialLength = 0;
 
-  private tokens = new Int32Array(KEEP_TOKENS);
+  /** Flag tokens of the line (start, end, first '='), and how many. */
+  private flagTokens = new Int32Array(KEEP_TOKENS);
+  private flagCount = 0;
   /** What the sink is handed, filled again for each command. */
-  private readonly frame = new Frame(ADD, Buffer.alloc(0), new Int32Array((2 * KEEP_TOKENS) / 3), 0, null, null, true);
+  private readonly frame = new Frame(ADD, Buffer.alloc(0), new Int32Array(KEEP_BOUNDS), 0, null, null, true);
   /** The tokens of a block command's line whose block spans chunks, copied from the chunk that held them. */
   private lineBytes: Buffer | null = null;
 
@@ -167,26 +178,26 @@ export class Parser {
       return;
     }
     const end = lf - 1;
-    const count = this.tokenize(buf, start, end);
-    // The command name is the first raw piece: a leading space leaves it empty.
-    const named = end > start && buf[start] !== SP;
-    this.frameLine(buf, count, named ? commandByBytes(buf, this.tokens[0]!, this.tokens[1]!) : undefined, length);
-    if (this.tokens.length > KEEP_TOKENS) this.tokens = new Int32Array(KEEP_TOKENS);
+    const positional = this.tokenize(buf, start, end);
+    // The command name is the first raw piece: a leading space leaves it empty, and a flag is none.
+    const frame = this.frame;
+    const named = positional > 0 && frame.start(0) === start;
+    this.frameLine(buf, positional, named ? commandByBytes(buf, start, frame.end(0)) : undefined, length);
+    if (this.flagTokens.length > KEEP_TOKENS) this.flagTokens = new Int32Array(KEEP_TOKENS);
+    // A block command's line is still in use until its block is read.
+    if (this.mode === READ_LINE && frame.bounds.length > KEEP_BOUNDS) frame.bounds = new Int32Array(KEEP_BOUNDS);
   }
 
   /** Checks a tokenized line in the order of docs/protocol.md 2.3–2.4 and reports the outcome. */
-  private frameLine(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
-    const tokens = this.tokens;
-    let flagCount = 0;
-    for (let t = 0; t < count; t++) if (tokens[3 * t + 2]! >= 0) flagCount++;
-    const positional = count - flagCount;
+  private frameLine(buf: Buffer, positional: number, spec: CommandSpec | undefined, length: number): void {
+    const flagCount = this.flagCount;
     const arityOk = spec !== undefined && positional >= spec.minArgs && positional <= spec.maxArgs;
 
     let flags: string[] | null = null;
     if (flagCount > 0) {
-      flags = this.parseFlags(buf, count, flagCount);
+      flags = this.parseFlags(buf, flagCount);
       if (flags === null) {
-        this.rejectFlags(spec, arityOk, buf, count);
+        this.rejectFlags(spec, arityOk, buf, positional);
         return;
       }
     }
@@ -197,16 +208,27 @@ export class Parser {
       if (spec.block) this.close('invalid-command-args');
       else this.sink.error('invalid-command-args');
     } else {
-      const frame = this.fillFrame(spec, buf, count, positional, flags);
+      const frame = this.frame;
+      frame.spec = spec;
+      frame.bytes = buf;
+      frame.count = positional;
+      frame.flags = flags;
+      frame.block = null;
       if (spec.block) this.startBlock(spec, frame, length);
       else this.sink.command(frame);
     }
   }
 
-  /** Splits `buf[start..end)` on spaces into `this.tokens`; returns the token count. */
+  /**
+   * Splits `buf[start..end)` on spaces: the bounds of the positional tokens go to the
+   * frame, flags (`-` first, with an `=`) to `flagTokens` with their first `=`. Returns
+   * the positional count; `flagCount` holds the other.
+   */
   private tokenize(buf: Buffer, start: number, end: number): number {
-    let tokens = this.tokens;
-    let count = 0;
+    let bounds = this.frame.bounds;
+    let flags = this.flagTokens;
+    let positional = 0;
+    let flagCount = 0;
     let p = start;
     while (p < end) {
       if (buf[p] === SP) {
@@ -223,30 +245,33 @@ export class Parser {
       } else {
         while (p < end && buf[p] !== SP) p++;
       }
-      if (3 * count + 3 > tokens.length) {
-        const grown = new Int32Array(tokens.length * 2);
-        grown.set(tokens);
-        this.tokens = tokens = grown;
+      if (eq < 0) {
+        if (2 * positional + 2 > bounds.length) this.frame.bounds = bounds = grown(bounds);
+        bounds[2 * positional] = tokenStart;
+        bounds[2 * positional + 1] = p;
+        positional++;
+      } else {
+        if (3 * flagCount + 3 > flags.length) this.flagTokens = flags = grown(flags);
+        flags[3 * flagCount] = tokenStart;
+        flags[3 * flagCount + 1] = p;
+        flags[3 * flagCount + 2] = eq;
+        flagCount++;
       }
-      tokens[3 * count] = tokenStart;
-      tokens[3 * count + 1] = p;
-      tokens[3 * count + 2] = eq;
-      count++;
     }
-    return count;
+    this.flagCount = flagCount;
+    return positional;
   }
 
   /** Flags as [key, value, …] (docs/protocol.md 2.3), or null when one is malformed or repeated. */
-  private parseFlags(buf: Buffer, count: number, flagCount: number): string[] | null {
-    const tokens = this.tokens;
+  private parseFlags(buf: Buffer, flagCount: number): string[] | null {
+    const tokens = this.flagTokens;
     const flags: string[] = new Array<string>(2 * flagCount);
     // Pairwise comparison is cheapest for the few flags real commands carry; a line stuffed
     // with thousands of flags must not cost quadratic time.
     const seen = flagCount > 8 ? new Set<string>() : null;
     let f = 0;
-    for (let t = 0; t < count; t++) {
+    for (let t = 0; t < flagCount; t++) {
       const eq = tokens[3 * t + 2]!;
-      if (eq < 0) continue;
       const keyStart = tokens[3 * t]! + 1;
       const tokenEnd = tokens[3 * t + 1]!;
       let valueEnd = eq + 1;
@@ -266,33 +291,12 @@ export class Parser {
     return flags;
   }
 
-  /** The frame for a line of `spec`: its positional tokens' bounds, its flags, no block yet. */
-  private fillFrame(spec: CommandSpec, buf: Buffer, count: number, positional: number, flags: string[] | null): Frame {
-    const tokens = this.tokens;
-    const frame = this.frame;
-    let bounds = frame.bounds;
-    if (bounds.length < 2 * positional || bounds.length > (2 * KEEP_TOKENS) / 3)
-      bounds = frame.bounds = new Int32Array(Math.max(2 * positional, (2 * KEEP_TOKENS) / 3));
-    let b = 0;
-    for (let t = 0; t < count; t++) {
-      if (tokens[3 * t + 2]! >= 0) continue;
-      bounds[b++] = tokens[3 * t]!;
-      bounds[b++] = tokens[3 * t + 1]!;
-    }
-    frame.spec = spec;
-    frame.bytes = buf;
-    frame.count = positional;
-    frame.flags = flags;
-    frame.block = null;
-    return frame;
-  }
-
   /**
    * A malformed or repeated flag. When the block's extent is known (right arity, SIZE a
    * number) the block is dropped first so that its bytes are never taken for commands;
    * when it is not, the connection closes (docs/protocol.md 2.4, Q6).
    */
-  private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, count: number): void {
+  private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, positional: number): void {
     const error: ClientError = 'invalid-command-flags';
     if (spec === undefined || !spec.block) {
       this.sink.error(error);
@@ -302,10 +306,7 @@ export class Parser {
       this.close(error);
       return;
     }
-    const tokens = this.tokens;
-    let t = count - 1;
-    while (tokens[3 * t + 2]! >= 0) t--;
-    const size = parseSizeAt(buf, tokens[3 * t]!, tokens[3 * t + 1]!);
+    const size = parseSizeAt(buf, this.frame.start(positional - 1), this.frame.end(positional - 1));
     if (size === null || size < 0 || size > MAX_SKIP_SIZE) this.close(error);
     else this.startSkip(size, error);
   }

@@ -128,17 +128,17 @@ for (let i = 0; i < 6; i++) {
   HEX[0x61 + i] = 10 + i;
 }
 
-function isLowerHex(code: number): boolean {
-  return (code >= ZERO && code <= 0x39) || (code >= 0x61 && code <= 0x66);
-}
+/** What each byte is in a canonical ID: 1 a lowercase hex digit, 2 a dash, 0 neither. */
+const ID_BYTE = new Uint8Array(256);
+for (let c = ZERO; c <= 0x39; c++) ID_BYTE[c] = 1;
+for (let c = 0x61; c <= 0x66; c++) ID_BYTE[c] = 1;
+ID_BYTE[DASH] = 2;
+/** What each of the 36 bytes of a canonical ID must be (lowercase 8-4-4-4-12). */
+const CANONICAL = new Uint8Array(36).fill(1);
+for (const at of [8, 13, 18, 23]) CANONICAL[at] = 2;
 
 function isCanonicalAt(buf: Buffer, start: number): boolean {
-  for (let i = 0; i < 36; i++) {
-    const c = buf[start + i]!;
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== DASH) return false;
-    } else if (!isLowerHex(c)) return false;
-  }
+  for (let i = 0; i < 36; i++) if (ID_BYTE[buf[start + i]!] !== CANONICAL[i]) return false;
   return true;
 }
 

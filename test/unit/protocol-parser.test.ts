@@ -223,10 +223,15 @@ test('many distinct flags are checked for duplicates without quadratic cost', (t
 test('a line with very many tokens is parsed and the token store shrinks again', (t) => {
   const sink = new RecordingSink();
   const parser = new Parser(sink);
-  parser.feed(bytes(`lease ${'q '.repeat(100000)}1\r\nlease q 2\r\n`));
+  const flags = Array.from({ length: 10000 }, (_, i) => `-k${i}=v`).join(' ');
+  parser.feed(bytes(`lease ${'q '.repeat(100000)}1\r\nlease q 2\r\nlease q 3 ${flags}\r\nlease q 4\r\n`));
   t.is(sink.frames[0]!.args.length, 100002);
   t.deepEqual(sink.frames[1]!.args, ['lease', 'q', '2']);
-  t.true((parser as unknown as { tokens: Int32Array }).tokens.length <= 3 * 64);
+  t.is(sink.frames[2]!.flags!.length, 20000);
+  t.deepEqual(sink.frames[3]!.args, ['lease', 'q', '4']);
+  const stores = parser as unknown as { flagTokens: Int32Array; frame: { bounds: Int32Array } };
+  t.true(stores.frame.bounds.length <= 2 * 64);
+  t.true(stores.flagTokens.length <= 3 * 16);
 });
 
 test('a partial line spanning many chunks is reassembled', (t) => {
