@@ -342,12 +342,14 @@ export async function startSupervisor(
   port: number,
   dir: string,
   supervisor: Record<string, unknown>,
+  /** More settings of the instance (a `tls` section, say). */
+  instance: Record<string, unknown> = {},
 ): Promise<SupervisorProc> {
   const configFile = path.join(configDir, 'workq.json');
   writeFileSync(
     configFile,
     JSON.stringify({
-      instances: [{ name: 'restart', port, cmdlog: { path: dir, sync: 'interval' } }],
+      instances: [{ name: 'restart', port, cmdlog: { path: dir, sync: 'interval' }, ...instance }],
       supervisor: { controlSocket: path.join(configDir, 'control.sock'), ...supervisor },
     }),
   );

@@ -5,14 +5,19 @@
  * add must still be known unless its delete was acknowledged, an acknowledged complete
  * must still show its success, an acknowledged delete must be gone. The child's RSS is
  * sampled throughout and must stay flat (the queue's depth is bounded, so the jobs held
- * are too). Not part of `npm test`: `node --import=tsx bench/soak.ts --minutes 2`.
+ * are too). With --tls every client goes through the instance's TLS port (a self-signed
+ * certificate made for the run), so each kill also tests the TLS connections held by the
+ * supervisor and handed to the next child. The errors the clients saw are counted by message
+ * (a stalled TLS handshake shows as "connect timeout"). Not part of `npm test`:
+ * `node --import=tsx bench/soak.ts --minutes 2 [--tls]`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NotFoundError, TimeoutError, WorkqClient } from '../src/client/index.js';
+import { makeCertificate } from '../test/helpers/tls.js';
 import { freePort, startSupervisor, untilDead, workqLauncher } from './procs.js';
 
 const { values } = parseArgs({
@@ -22,6 +27,7 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '4' },
     workers: { type: 'string', default: '4' },
     depth: { type: 'string', default: '20000' },
+    tls: { type: 'boolean', default: false },
   },
 });
 const runMs = Number(values.minutes) * 60_000;
@@ -36,13 +42,34 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'workq-soak-'));
 const port = await freePort();
 // Each kill here is deliberate: a window shorter than the kill interval makes every one a
 // first crash, restarted at once, so the restart policy's backoff is not what is measured.
-const supervisor = await startSupervisor(launcher, dir, port, path.join(dir, 'data'), { restartWindowMs: Math.max(1, killEveryMs - 1000) });
-const client = new WorkqClient({ servers: [`127.0.0.1:${port}`], maxBackoffMs: 200 });
+const certificate = values.tls ? await makeCertificate(dir, 'soak') : null;
+const tlsPort = certificate === null ? null : await freePort();
+const supervisor = await startSupervisor(
+  launcher,
+  dir,
+  port,
+  path.join(dir, 'data'),
+  { restartWindowMs: Math.max(1, killEveryMs - 1000) },
+  certificate === null ? {} : { tls: { port: tlsPort, cert: certificate.certPath, key: certificate.keyPath } },
+);
+const client = new WorkqClient({
+  servers: [`127.0.0.1:${tlsPort ?? port}`],
+  maxBackoffMs: 200,
+  ...(certificate === null ? {} : { tls: { ca: certificate.cert } }),
+});
 
 const added = new Set<string>();
 const completed = new Set<string>();
 const deleted = new Set<string>();
+/** Deletes sent, acknowledged or not: one whose reply was cut by a kill may still have been done. */
+const deleting = new Set<string>();
 let unanswered = 0;
+const errors = new Map<string, number>();
+function failed(err: unknown): void {
+  unanswered++;
+  const message = err instanceof Error ? err.message : String(err);
+  errors.set(message, (errors.get(message) ?? 0) + 1);
+}
 let stop = false;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -56,8 +83,8 @@ async function produce(): Promise<void> {
     try {
       await client.add(QUEUE, PAYLOAD, { id, ttlMs: 24 * 3600_000 });
       added.add(id);
-    } catch {
-      unanswered++;
+    } catch (err) {
+      failed(err);
       await sleep(20);
     }
   }
@@ -69,11 +96,12 @@ async function work(): Promise<void> {
       const job = await client.lease(QUEUE, 1000);
       await client.complete(job.id, 'done');
       completed.add(job.id);
+      deleting.add(job.id);
       await client.delete(job.id);
       deleted.add(job.id);
     } catch (err) {
       if (!(err instanceof TimeoutError)) {
-        unanswered++;
+        failed(err);
         await sleep(20);
       }
     }
@@ -157,27 +185,42 @@ stop = true;
 await Promise.all(load);
 clearInterval(sampler);
 
-/** 'lost' when the server no longer has what it acknowledged. */
-async function check(id: string): Promise<'ok' | 'lost'> {
+/**
+ * What the server no longer has of what it acknowledged, by the acknowledgement it broke:
+ * 'add' (the job is gone though no delete was sent: one sent whose reply a kill cut may
+ * have been done), 'complete' (its success is not there), 'delete' (a job whose delete was
+ * acknowledged is back).
+ */
+type Verdict = 'ok' | 'add' | 'complete' | 'delete';
+async function check(id: string): Promise<Verdict> {
   try {
     const result = await client.result(id, 0);
-    if (deleted.has(id)) return 'lost';
-    return completed.has(id) && !result.success ? 'lost' : 'ok';
+    if (deleted.has(id)) return 'delete';
+    return completed.has(id) && !result.success ? 'complete' : 'ok';
   } catch (err) {
-    if (err instanceof NotFoundError) return deleted.has(id) ? 'ok' : 'lost';
-    if (err instanceof TimeoutError) return deleted.has(id) || completed.has(id) ? 'lost' : 'ok';
+    if (err instanceof NotFoundError) return deleting.has(id) ? 'ok' : 'add';
+    if (err instanceof TimeoutError) return deleted.has(id) ? 'delete' : completed.has(id) ? 'complete' : 'ok';
     throw err;
   }
 }
 const ids = [...added];
-let lost = 0;
+const lostBy = { add: 0, complete: 0, delete: 0 };
+const lostIds: Array<{ id: string; broke: Verdict }> = [];
 for (let i = 0; i < ids.length; i += 1000) {
-  const verdicts = await Promise.all(ids.slice(i, i + 1000).map(check));
-  lost += verdicts.filter((v) => v === 'lost').length;
+  const batch = ids.slice(i, i + 1000);
+  const verdicts = await Promise.all(batch.map(check));
+  verdicts.forEach((verdict, k) => {
+    if (verdict === 'ok') return;
+    lostBy[verdict]++;
+    lostIds.push({ id: batch[k]!, broke: verdict });
+  });
 }
+const lost = lostIds.length;
 await client.close();
 await supervisor.stop();
-rmSync(dir, { recursive: true, force: true });
+// A run that lost something keeps its log and the supervisor's last output for a look at the lost IDs.
+if (lost === 0) rmSync(dir, { recursive: true, force: true });
+else writeFileSync(path.join(dir, 'supervisor.out'), supervisor.output());
 
 const third = Math.max(1, Math.floor(samples.length / 3));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -191,8 +234,13 @@ console.log(
       addsAcknowledged: added.size,
       completesAcknowledged: completed.size,
       deletesAcknowledged: deleted.size,
+      tls: values.tls,
       unanswered,
+      errors: Object.fromEntries(errors),
       lost,
+      lostBy,
+      lostIds: lostIds.slice(0, 20),
+      keptDir: lost === 0 ? null : dir,
       rssMiB: { firstThirdMedian: early, lastThirdMedian: late, max: Math.max(...samples.map((x) => x.rssMiB)) },
       logMiB: { firstThirdMedian: median(samples.slice(0, third).map((x) => x.logMiB)), lastThirdMedian: median(samples.slice(-third).map((x) => x.logMiB)) },
       replayMs: {

@@ -42,12 +42,15 @@ export class PrimarySockets implements SocketSource {
       this.pending?.reject(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
       this.pending = null;
     } else if (message.type === 'connection' && handle instanceof net.Socket) {
-      this.send({ type: 'took', socket: this.kind, id: message.id });
       if (this.onSocket === null) {
-        // Only while stopping: the primary stops sending before it asks for the stop.
+        // This server is stopping (on a signal of its own: the primary stops sending before
+        // it asks for a stop). Closing this copy at once, before anything was read from it,
+        // and not saying 'took' leaves the connection whole with the primary, which hands it
+        // to the next server once this process is gone.
         handle.destroy();
         return;
       }
+      this.send({ type: 'took', socket: this.kind, id: message.id });
       // The socket was made by the IPC layer, not by a server with these options (a TLS socket takes allowHalfOpen from it).
       handle.allowHalfOpen = true;
       handle.setNoDelay(true);

@@ -42,9 +42,9 @@ export async function deployment(count: number, extra: Record<string, unknown> =
 
 export type Supervised = ChildProcess & { output: () => string; lines: () => Array<Record<string, unknown>> };
 
-/** Runs the built supervisor (dist/) on the deployment's config, cwd in its directory. */
-export function supervise(d: Deployment, args: string[] = [], env: NodeJS.ProcessEnv = {}): Supervised {
-  const child = spawn(process.execPath, [mainJs, '--config', d.configFile, ...args], {
+/** Runs the built supervisor (dist/, or the main.js of another build) on the deployment's config, cwd in its directory. */
+export function supervise(d: Deployment, args: string[] = [], env: NodeJS.ProcessEnv = {}, main = mainJs): Supervised {
+  const child = spawn(process.execPath, [main, '--config', d.configFile, ...args], {
     cwd: d.dir,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
