@@ -35,6 +35,7 @@ function grown(array: Int32Array): Int32Array<ArrayBuffer> {
   next.set(array);
   return next;
 }
+
 /**
  * Push parser for the command stream of one connection (docs/protocol.md 2).
  * `feed` consumes every byte it is given and reports each command, framing error or
@@ -97,10 +98,11 @@ export class Parser {
           return;
       }
     }
-    // The sink gets the line's tokens with the block, and the chunk that holds them is not ours to keep.
+    // A block that goes on in the next chunk: its line's tokens must outlive this chunk, which the caller may reuse.
     if (this.spec !== null && this.frame.bytes === chunk) this.holdLine();
   }
 
+  /** Moves the tokens of the frame's line into the parser's own buffer. */
   private holdLine(): void {
     const frame = this.frame;
     const from = frame.start(0);
