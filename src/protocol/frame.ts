@@ -9,6 +9,8 @@ const SHORT_TOKEN = 8;
 /** Positional arguments, by index, whose last short string is kept for reuse. */
 const RECENT_TOKENS = 8;
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** `buf[start..end)` as a latin1 string, one char per byte. */
 export function latin1(buf: Buffer, start: number, end: number): string {
   if (end - start > SHORT_TOKEN) return buf.toString('latin1', start, end);
@@ -117,6 +119,13 @@ export class Frame {
   /** Every positional token as text, the command name first. */
   get args(): string[] {
     return this.texts(0, this.count);
+  }
+
+  /** Drops what the frame points to, until it is filled again. */
+  release(): void {
+    this.bytes = NO_BYTES;
+    this.flags = null;
+    this.block = null;
   }
 
   /** A frame of its own, with a copy of the bytes of its tokens, for a command that runs later. */

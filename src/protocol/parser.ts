@@ -99,7 +99,9 @@ export class Parser {
       }
     }
     // A block that goes on in the next chunk: its line's tokens must outlive this chunk, which the caller may reuse.
-    if (this.spec !== null && this.frame.bytes === chunk) this.holdLine();
+    // Otherwise the frame lets go of the chunk and of the last block, which an idle connection need not hold.
+    if (this.spec === null) this.frame.release();
+    else if (this.frame.bytes === chunk) this.holdLine();
   }
 
   /** Moves the tokens of the frame's line into the parser's own buffer. */
@@ -416,7 +418,9 @@ export class Parser {
     this.partial = null;
     this.partialLength = 0;
     this.blockBytes = null;
+    this.lineBytes = null;
     this.clearBlock();
+    this.frame.release();
   }
 
   private close(error: ClientError | null): void {

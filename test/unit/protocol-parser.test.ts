@@ -256,3 +256,39 @@ test('short arguments repeated line after line keep their own values where any b
     'cmd ["delete","abc"] - -',
   ]);
 });
+
+test('between commands the parser holds neither the chunk nor the last block', (t) => {
+  const sink = new RecordingSink();
+  const parser = new Parser(sink);
+  parser.feed(bytes(`add ${V4} q 1 1 5\r\nhello\r\n`));
+  t.deepEqual(sink.events, [`cmd ["add","${V4}","q","1","1","5"] - "hello"`]);
+  const frame = (parser as unknown as { frame: { bytes: Buffer; block: string | null; flags: string[] | null } }).frame;
+  t.is(frame.bytes.length, 0);
+  t.is(frame.block, null);
+  t.is(frame.flags, null);
+});
+
+test('a block command split before its block keeps its line, even when the first chunk is overwritten', (t) => {
+  const sink = new RecordingSink();
+  const parser = new Parser(sink);
+  const line = bytes(`run ${V4} q 1000 60000 3\r\n`);
+  parser.feed(line);
+  line.fill(0x78);
+  parser.feed(bytes('abc\r\n'));
+  t.deepEqual(sink.events, [`cmd ["run","${V4}","q","1000","60000","3"] - "abc"`]);
+});
+
+test('an ID token with the bytes of the expected ID gives that ID; any other is parsed as usual', (t) => {
+  const ids: (string | null)[] = [];
+  const parser = new Parser({
+    command(frame) {
+      ids.push(frame.jobId(1));
+    },
+    error() {},
+    close() {},
+  });
+  const expected = V4.replace('9c7e', '8c7e');
+  parser.expectId(expected);
+  parser.feed(bytes(`complete ${expected} 0\r\n\r\ncomplete ${expected.toUpperCase()} 0\r\n\r\ncomplete ${V4} 0\r\n\r\ncomplete x 0\r\n\r\n`));
+  t.deepEqual(ids, [expected, expected, V4, null]);
+});
