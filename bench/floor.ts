@@ -1,7 +1,7 @@
 /**
  * What part of the latency and cycle figures is Node's own: `node --import=tsx
- * bench/floor.ts [--rounds N] [--jobs N] [--repeat R] [--only run,hop,cycle]`. Side by
- * side, in alternating rounds, each group on fresh processes:
+ * bench/floor.ts [--rounds N] [--jobs N] [--repeat R] [--only run,hop,cycle] [--base DIR]`.
+ * Side by side, in alternating rounds, each group on fresh processes:
  *
  * - `run`: two-connection round trips (workload 3): the Workq-TS server's `run`; the same
  *   client against bench/relay-server.ts (Node relaying canned replies, nothing else);
@@ -9,6 +9,9 @@
  * - `hop`: one-connection round trips: a bare Node `+OK` responder (bench/relay-server.ts
  *   echo), beanstalkd answering `use`, Workq-TS answering `delete` of an unknown ID;
  * - `cycle`: workload 2 with 4 synchronous workers (one lease each) against the three.
+ *
+ * `--base DIR` adds, in each group, the Workq-TS server built under DIR (its `dist/`, after
+ * `npx tsc -p tsconfig.json` there; e.g. a `git archive` of another commit) as a side of its own.
  *
  * Reports the medians (p50 and p99 of the round trips; cycles/s) and the ratios to beanstalkd.
  */
@@ -19,9 +22,11 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureLatency } from './latency.js';
 import { cycleLoad } from './workloads.js';
-import { ROOT, type ServerProc, beanstalkdVersion, freePort, launchScript, startBeanstalkd, startWorkq, workqLauncher } from './procs.js';
+import { ROOT, type ServerProc, type WorkqLauncher, beanstalkdVersion, freePort, launchScript, startBeanstalkd, startWorkq, workqLauncher } from './procs.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, jobs: { type: 'string' }, repeat: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string' }, jobs: { type: 'string' }, repeat: { type: 'string' }, only: { type: 'string' }, base: { type: 'string' } },
+});
 const rounds = Number(values.rounds ?? '10000');
 const jobs = Number(values.jobs ?? '100000');
 const repeat = Number(values.repeat ?? '5');
@@ -74,6 +79,19 @@ if (launcher === null || beanstalkdVersion() === null) {
   console.error('needs the Workq-TS server and beanstalkd');
   process.exit(1);
 }
+const baseRoot = values.base === undefined ? null : path.resolve(values.base);
+const baseLauncher: WorkqLauncher | null =
+  baseRoot === null
+    ? null
+    : {
+        how: `node ${baseRoot}/dist/src/cli/workq-server.js`,
+        args: [path.join(baseRoot, 'dist/src/cli/workq-server.js')],
+        supervisorArgs: [path.join(baseRoot, 'dist/supervisor/main.js')],
+        root: path.join(baseRoot, 'dist'),
+      };
+/** The base tree's side of a group, when there is one. */
+const baseSide = (label: string, measure: Side['measure']): Side[] =>
+  baseLauncher === null ? [] : [{ label: `${label} (base)`, start: () => startWorkq(baseLauncher), measure }];
 const relay = (mode: string) => async (): Promise<ServerProc> => {
   const port = await freePort();
   return launchScript(`node ${mode}`, path.join(ROOT, 'bench/relay-server.ts'), [String(port), mode], port, Buffer.from('x\r\n'));
@@ -97,6 +115,7 @@ const groups: { name: string; title: string; unit: string; sides: Side[] }[] = [
     title: 'two connections: run (workq) / put-reserve-delete (beanstalkd)',
     sides: [
       { label: 'Workq-TS run', start: () => startWorkq(launcher), measure: twoConn('workq') },
+      ...baseSide('Workq-TS run', twoConn('workq')),
       { label: 'Node relay (run)', start: relay('relay'), measure: twoConn('workq') },
       { label: 'beanstalkd', start: () => startBeanstalkd(), measure: twoConn('beanstalk') },
     ],
@@ -107,6 +126,7 @@ const groups: { name: string; title: string; unit: string; sides: Side[] }[] = [
     title: 'one connection, one line each way',
     sides: [
       { label: 'Workq-TS delete (unknown ID)', start: () => startWorkq(launcher), measure: (port) => ping(port, UNKNOWN_DELETE, rounds) },
+      ...baseSide('Workq-TS delete (unknown ID)', (port) => ping(port, UNKNOWN_DELETE, rounds)),
       { label: 'Node echo', start: relay('echo'), measure: (port) => ping(port, Buffer.from('x\r\n'), rounds) },
       { label: 'beanstalkd use', start: () => startBeanstalkd(), measure: (port) => ping(port, Buffer.from('use q\r\n'), rounds) },
     ],
@@ -117,6 +137,7 @@ const groups: { name: string; title: string; unit: string; sides: Side[] }[] = [
     title: `add→lease→complete cycles, 4 workers × 1 lease, ${jobs} jobs per run`,
     sides: [
       { label: 'Workq-TS', start: () => startWorkq(launcher), measure: cycles('workq') },
+      ...baseSide('Workq-TS', cycles('workq')),
       { label: 'Node relay', start: relay('relay'), measure: cycles('workq') },
       { label: 'beanstalkd', start: () => startBeanstalkd(), measure: cycles('beanstalk') },
     ],
@@ -124,7 +145,10 @@ const groups: { name: string; title: string; unit: string; sides: Side[] }[] = [
 ];
 
 const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor((list.length - 1) / 2)]!;
-const lines: string[] = [`load average at start ${os.loadavg()[0]!.toFixed(2)}; ${rounds} rounds per run, median of ${repeat} alternating runs`, ''];
+const lines: string[] = [
+  `load average at start ${os.loadavg()[0]!.toFixed(2)}; ${rounds} rounds per run, median of ${repeat} alternating runs; Workq-TS: ${launcher.how}${baseLauncher === null ? '' : `, base: ${baseLauncher.how}`}`,
+  '',
+];
 for (const group of groups.filter((g) => only.includes(g.name))) {
   const procs = await Promise.all(group.sides.map((s) => s.start()));
   const p50 = group.sides.map(() => [] as number[]);
@@ -142,6 +166,7 @@ for (const group of groups.filter((g) => only.includes(g.name))) {
   } finally {
     for (const p of procs) await p.stop();
   }
+  lines.push(`load average at the end of the group ${os.loadavg()[0]!.toFixed(2)}`, '');
   const peer = group.sides.length - 1;
   const latency = group.unit === 'µs';
   lines.push(`${group.title}:`, '');

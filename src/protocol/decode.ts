@@ -1,5 +1,6 @@
-import type { ClientError, DecodeError, Frame, Request, RetryDelay } from './types.js';
-import { isV4Id, parseI32, parseJobId, parseTime, parseU16, parseU32, parseU64, parseU8 } from './values.js';
+import type { Frame } from './frame.js';
+import type { ClientError, DecodeError, Request, RetryDelay } from './types.js';
+import { isV4Id, parseI32, parseTime, parseU16At, parseU32, parseU32At, parseU64At, parseU8 } from './values.js';
 import { isValidName } from './vocabulary.js';
 
 /** Range limits of docs/protocol.md 3.5 that the validation tables check after parsing. */
@@ -23,13 +24,17 @@ function flag(flags: string[] | null, key: string): string | undefined {
   return undefined;
 }
 
-function parseWaitTimeout(text: string): number | null {
-  const value = parseU32(text);
+function u32(frame: Frame, i: number): number | null {
+  return parseU32At(frame.bytes, frame.start(i), frame.end(i));
+}
+
+function waitTimeout(frame: Frame, i: number): number | null {
+  const value = u32(frame, i);
   return value === null || value > MAX_WAIT_TIMEOUT ? null : value;
 }
 
-function parseLimit(text: string): number | null {
-  const value = parseU16(text);
+function limit(frame: Frame, i: number): number | null {
+  const value = parseU16At(frame.bytes, frame.start(i), frame.end(i));
   return value === null || value < 1 || value > MAX_INSPECT_LIMIT ? null : value;
 }
 
@@ -93,20 +98,19 @@ function parseJobFlags(flags: string[] | null): Readonly<JobFlags> | ClientError
  * right after the TTL for schedule.
  */
 function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
-  const a = frame.args;
   if (flagCount(frame) > 3 && flagCount(frame) > jobFlagLimit(frame.flags)) return fail('invalid-command-args');
-  const id = parseJobId(a[1]!);
+  const id = frame.jobId(1);
   if (id === null) return fail('invalid-id');
-  const ttr = parseU32(a[3]!);
+  const ttr = u32(frame, 3);
   if (ttr === null) return fail('invalid-ttr');
-  const ttl = parseU64(a[4]!);
+  const ttl = parseU64At(frame.bytes, frame.start(4), frame.end(4));
   if (ttl === null) return fail('invalid-ttl');
-  const time = scheduled ? parseTime(a[5]!) : null;
+  const time = scheduled ? parseTime(frame.text(5)) : null;
   if (scheduled && time === null) return fail('invalid-time');
   const f = parseJobFlags(frame.flags);
   if (typeof f === 'string') return fail(f);
   if (!isV4Id(id)) return fail('invalid-id');
-  const name = a[2]!;
+  const name = frame.text(2);
   if (!isValidName(name)) return fail('invalid-name');
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
@@ -119,19 +123,18 @@ function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
 
 /** `run <id> <name> <ttr> <wait-timeout> <size>` (docs/protocol.md 5.3). */
 function decodeRun(frame: Frame): Request | DecodeError {
-  const a = frame.args;
   if (flagCount(frame) > 1) return fail('invalid-command-args');
-  const id = parseJobId(a[1]!);
+  const id = frame.jobId(1);
   if (id === null) return fail('invalid-id');
-  const ttr = parseU32(a[3]!);
+  const ttr = u32(frame, 3);
   if (ttr === null) return fail('invalid-ttr');
   const priorityText = flag(frame.flags, 'priority');
   const priority = priorityText === undefined ? 0 : parseI32(priorityText);
   if (priority === null) return fail('invalid-priority');
-  const timeout = parseWaitTimeout(a[4]!);
+  const timeout = waitTimeout(frame, 4);
   if (timeout === null) return fail('invalid-wait-timeout');
   if (!isV4Id(id)) return fail('invalid-id');
-  const name = a[2]!;
+  const name = frame.text(2);
   if (!isValidName(name)) return fail('invalid-name');
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   return { kind: 'run', id, name, ttr, timeout, priority, payload: frame.block! };
@@ -140,20 +143,19 @@ function decodeRun(frame: Frame): Request | DecodeError {
 /** `result <id> <wait-timeout>` (docs/protocol.md 5.4). */
 function decodeResult(frame: Frame): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
-  const id = parseJobId(frame.args[1]!);
+  const id = frame.jobId(1);
   if (id === null || !isV4Id(id)) return fail('invalid-id');
-  const timeout = parseWaitTimeout(frame.args[2]!);
+  const timeout = waitTimeout(frame, 2);
   if (timeout === null) return fail('invalid-wait-timeout');
   return { kind: 'result', id, timeout };
 }
 
 /** `lease <name>... <wait-timeout>` (docs/protocol.md 5.5). */
 function decodeLease(frame: Frame): Request | DecodeError {
-  const a = frame.args;
   if (frame.flags !== null) return fail('invalid-command-args');
-  const timeout = parseWaitTimeout(a[a.length - 1]!);
+  const timeout = waitTimeout(frame, frame.count - 1);
   if (timeout === null) return fail('invalid-wait-timeout');
-  const names = a.slice(1, a.length - 1);
+  const names = frame.texts(1, frame.count - 1);
   for (let i = 0; i < names.length; i++) if (!isValidName(names[i]!)) return fail('invalid-name');
   return { kind: 'lease', names, timeout };
 }
@@ -161,7 +163,7 @@ function decodeLease(frame: Frame): Request | DecodeError {
 /** `complete <id> <size>` and `fail <id> <size>` (docs/protocol.md 5.6, 5.7). */
 function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
-  const id = parseJobId(frame.args[1]!);
+  const id = frame.jobId(1);
   if (id === null || !isV4Id(id)) return fail('invalid-id');
   return { kind, id, result: frame.block! };
 }
@@ -169,19 +171,18 @@ function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | Decode
 /** `delete <id>` (docs/protocol.md 5.8): a well-formed non-v4 ID is accepted and does nothing. */
 function decodeDelete(frame: Frame): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
-  const id = parseJobId(frame.args[1]!);
+  const id = frame.jobId(1);
   if (id === null) return fail('invalid-id');
   return { kind: 'delete', id, valid: isV4Id(id) };
 }
 
 /** `touch <id> [<ttr>]` (docs/protocol-extensions.md). */
 function decodeTouch(frame: Frame): Request | DecodeError {
-  const a = frame.args;
   if (frame.flags !== null) return fail('invalid-command-args');
-  const id = parseJobId(a[1]!);
+  const id = frame.jobId(1);
   if (id === null || !isV4Id(id)) return fail('invalid-id');
-  if (a.length === 2) return { kind: 'touch', id, ttr: null };
-  const ttr = parseU32(a[2]!);
+  if (frame.count === 2) return { kind: 'touch', id, ttr: null };
+  const ttr = u32(frame, 2);
   if (ttr === null || ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   return { kind: 'touch', id, ttr };
 }
@@ -189,16 +190,18 @@ function decodeTouch(frame: Frame): Request | DecodeError {
 /** `pause <name>` and `resume <name>` (docs/protocol-extensions.md). */
 function decodePause(frame: Frame, paused: boolean): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
-  const name = frame.args[1]!;
+  const name = frame.text(1);
   return isValidName(name) ? { kind: 'pause', name, paused } : fail('invalid-name');
 }
 
 /** `retry <id>` and `retry-failed <name>` (docs/protocol-extensions.md). */
 function decodeRetry(frame: Frame, all: boolean): Request | DecodeError {
   if (frame.flags !== null) return fail('invalid-command-args');
-  const arg = frame.args[1]!;
-  if (all) return isValidName(arg) ? { kind: 'retry-failed', name: arg } : fail('invalid-name');
-  const id = parseJobId(arg);
+  if (all) {
+    const name = frame.text(1);
+    return isValidName(name) ? { kind: 'retry-failed', name } : fail('invalid-name');
+  }
+  const id = frame.jobId(1);
   return id === null || !isV4Id(id) ? fail('invalid-id') : { kind: 'retry', id };
 }
 
@@ -232,36 +235,36 @@ function decodeInspect(frame: Frame): Request | DecodeError {
     case 'server':
       return { kind: 'inspect-server' };
     case 'job': {
-      const id = parseJobId(a[2]!);
+      const id = frame.jobId(2);
       return id === null ? fail('invalid-id') : { kind: 'inspect-job', id };
     }
     case 'queue':
       return isValidName(a[2]!) ? { kind: 'inspect-queue', name: a[2]! } : fail('invalid-name');
     case 'queues': {
-      const offset = parseU32(a[2]!);
+      const offset = u32(frame, 2);
       if (offset === null) return fail('invalid-cursor-offset');
-      const limit = parseLimit(a[3]!);
-      if (limit === null) return fail('invalid-limit');
-      return { kind: 'inspect-queues', offset, limit };
+      const count = limit(frame, 3);
+      if (count === null) return fail('invalid-limit');
+      return { kind: 'inspect-queues', offset, limit: count };
     }
     default: {
       const name = a[2]!;
       if (!isValidName(name)) return fail('invalid-name');
-      const offset = parseU32(a[3]!);
+      const offset = u32(frame, 3);
       if (offset === null) return fail('invalid-cursor-offset');
-      const limit = parseLimit(a[4]!);
-      if (limit === null) return fail('invalid-limit');
+      const count = limit(frame, 4);
+      if (count === null) return fail('invalid-limit');
       switch (a[1]) {
         case 'jobs':
-          return { kind: 'inspect-jobs', name, offset, limit };
+          return { kind: 'inspect-jobs', name, offset, limit: count };
         case 'scheduled-jobs':
-          return { kind: 'inspect-scheduled-jobs', name, offset, limit };
+          return { kind: 'inspect-scheduled-jobs', name, offset, limit: count };
         case 'leased-jobs':
-          return { kind: 'inspect-state-jobs', state: 'leased', name, offset, limit };
+          return { kind: 'inspect-state-jobs', state: 'leased', name, offset, limit: count };
         case 'completed-jobs':
-          return { kind: 'inspect-state-jobs', state: 'completed', name, offset, limit };
+          return { kind: 'inspect-state-jobs', state: 'completed', name, offset, limit: count };
         default:
-          return { kind: 'inspect-state-jobs', state: 'failed', name, offset, limit };
+          return { kind: 'inspect-state-jobs', state: 'failed', name, offset, limit: count };
       }
     }
   }
@@ -293,7 +296,7 @@ export function decode(frame: Frame): Request | DecodeError {
     case 'inspect':
       return decodeInspect(frame);
     case 'auth':
-      return flagCount(frame) > 0 ? fail('invalid-command-args') : { kind: 'auth', secret: frame.args[1]! };
+      return flagCount(frame) > 0 ? fail('invalid-command-args') : { kind: 'auth', secret: frame.text(1) };
     case 'touch':
       return decodeTouch(frame);
     case 'pause':

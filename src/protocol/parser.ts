@@ -1,6 +1,7 @@
-import { commandByBytes } from './commands.js';
-import type { ClientError, CommandSpec, Frame, ParserSink } from './types.js';
-import { parseSize } from './values.js';
+import { ADD, commandByBytes } from './commands.js';
+import { Frame, latin1 } from './frame.js';
+import type { ClientError, CommandSpec, ParserSink } from './types.js';
+import { parseSizeAt } from './values.js';
 
 /** Most bytes one command may take: line with CRLF, block and its CRLF (docs/protocol.md 2.5). */
 export const COMMAND_BUDGET = 1_058_576;
@@ -23,37 +24,16 @@ const CLOSED = 4;
 
 /** Past this size the line and block accumulators are dropped after use instead of kept for the next command. */
 const KEEP_PARTIAL = 64 * 1024;
-/** Token slots (start, end, first '=' of a flag or -1) kept between lines. */
-const KEEP_TOKENS = 3 * 64;
-/**
- * Tokens up to this many bytes (names, numbers, sizes) are turned into strings in JS:
- * for a handful of bytes that is 2-4x cheaper than the native call behind toString.
- */
-const SHORT_TOKEN = 8;
-/** Positional arguments, by index, whose last short string is kept for reuse. */
-const RECENT_TOKENS = 8;
+/** Flag token slots (start, end, first '=') kept between lines. */
+const KEEP_TOKENS = 3 * 16;
+/** Positional token slots (start, end) kept between lines. */
+const KEEP_BOUNDS = 2 * 64;
 
-/** `buf[start..end)` as a latin1 string, one char per byte. */
-function latin1(buf: Buffer, start: number, end: number): string {
-  if (end - start > SHORT_TOKEN) return buf.toString('latin1', start, end);
-  let text = '';
-  for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]!);
-  return text;
-}
-
-/** Argument `index` of a line as a string: the one in `recent` if its bytes are the same, else a new one kept there. */
-function recentArg(recent: string[], buf: Buffer, start: number, end: number, index: number): string {
-  const n = end - start;
-  if (n > SHORT_TOKEN || index >= RECENT_TOKENS) return latin1(buf, start, end);
-  const last = recent[index]!;
-  if (last.length === n) {
-    let i = 0;
-    while (i < n && last.charCodeAt(i) === buf[start + i]) i++;
-    if (i === n) return last;
-  }
-  const text = latin1(buf, start, end);
-  recent[index] = text;
-  return text;
+/** `array` with twice the room, its contents kept. */
+function grown(array: Int32Array): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(2 * array.length);
+  next.set(array);
+  return next;
 }
 
 /**
@@ -71,18 +51,16 @@ export class Parser {
   private partial: Buffer | null = null;
   private partialLength = 0;
 
-  private tokens = new Int32Array(KEEP_TOKENS);
-  /**
-   * The short argument strings of earlier lines by command and position: clients repeat
-   * the same queue names, TTRs, timeouts and sizes line after line, and a token equal to
-   * the last one at its place reuses that string instead of allocating its twin.
-   */
-  private readonly recent: (string[] | undefined)[] = [];
+  /** Flag tokens of the line (start, end, first '='), and how many. */
+  private flagTokens = new Int32Array(KEEP_TOKENS);
+  private flagCount = 0;
+  /** What the sink is handed, filled again for each command. */
+  private readonly frame = new Frame(ADD, Buffer.alloc(0), new Int32Array(KEEP_BOUNDS), 0, null, null, true);
+  /** The tokens of a block command's line whose block spans chunks, copied from the chunk that held them. */
+  private lineBytes: Buffer | null = null;
 
   /** The block command being read: its block of `blockSize` bytes, then the CRLF. */
   private spec: CommandSpec | null = null;
-  private args: string[] | null = null;
-  private flags: string[] | null = null;
   private blockSize = 0;
   /** The block once all its bytes are in, decoded once to latin1. */
   private block: string | null = null;
@@ -120,6 +98,28 @@ export class Parser {
           return;
       }
     }
+    // A block that goes on in the next chunk: its line's tokens must outlive this chunk, which the caller may reuse.
+    // Otherwise the frame lets go of the chunk and of the last block, which an idle connection need not hold.
+    if (this.spec === null) this.frame.release();
+    else if (this.frame.bytes === chunk) this.holdLine();
+  }
+
+  /** Moves the tokens of the frame's line into the parser's own buffer. */
+  private holdLine(): void {
+    const frame = this.frame;
+    const from = frame.start(0);
+    const to = frame.end(frame.count - 1);
+    let bytes = this.lineBytes;
+    if (bytes === null || bytes.length < to - from) this.lineBytes = bytes = Buffer.allocUnsafe(Math.max(to - from, 256));
+    frame.bytes.copy(bytes, 0, from, to);
+    frame.bytes = bytes;
+    const bounds = frame.bounds;
+    for (let i = 0; i < 2 * frame.count; i++) bounds[i] = bounds[i]! - from;
+  }
+
+  /** A canonical job ID the client is likely to send back next: see Frame.expectedId. */
+  expectId(id: string): void {
+    this.frame.expectedId = id;
   }
 
   /** The peer finished sending. A half-read block is answered with its error; a half line is not. */
@@ -182,26 +182,26 @@ export class Parser {
       return;
     }
     const end = lf - 1;
-    const count = this.tokenize(buf, start, end);
-    // The command name is the first raw piece: a leading space leaves it empty.
-    const named = end > start && buf[start] !== SP;
-    this.frame(buf, count, named ? commandByBytes(buf, this.tokens[0]!, this.tokens[1]!) : undefined, length);
-    if (this.tokens.length > KEEP_TOKENS) this.tokens = new Int32Array(KEEP_TOKENS);
+    const positional = this.tokenize(buf, start, end);
+    // The command name is the first raw piece: a leading space leaves it empty, and a flag is none.
+    const frame = this.frame;
+    const named = positional > 0 && frame.start(0) === start;
+    this.frameLine(buf, positional, named ? commandByBytes(buf, start, frame.end(0)) : undefined, length);
+    if (this.flagTokens.length > KEEP_TOKENS) this.flagTokens = new Int32Array(KEEP_TOKENS);
+    // A block command's line is still in use until its block is read.
+    if (this.mode === READ_LINE && frame.bounds.length > KEEP_BOUNDS) frame.bounds = new Int32Array(KEEP_BOUNDS);
   }
 
   /** Checks a tokenized line in the order of docs/protocol.md 2.3–2.4 and reports the outcome. */
-  private frame(buf: Buffer, count: number, spec: CommandSpec | undefined, length: number): void {
-    const tokens = this.tokens;
-    let flagCount = 0;
-    for (let t = 0; t < count; t++) if (tokens[3 * t + 2]! >= 0) flagCount++;
-    const positional = count - flagCount;
+  private frameLine(buf: Buffer, positional: number, spec: CommandSpec | undefined, length: number): void {
+    const flagCount = this.flagCount;
     const arityOk = spec !== undefined && positional >= spec.minArgs && positional <= spec.maxArgs;
 
     let flags: string[] | null = null;
     if (flagCount > 0) {
-      flags = this.parseFlags(buf, count, flagCount);
+      flags = this.parseFlags(buf, flagCount);
       if (flags === null) {
-        this.rejectFlags(spec, arityOk, buf, count);
+        this.rejectFlags(spec, arityOk, buf, positional);
         return;
       }
     }
@@ -212,16 +212,27 @@ export class Parser {
       if (spec.block) this.close('invalid-command-args');
       else this.sink.error('invalid-command-args');
     } else {
-      const args = this.positionalArgs(spec, buf, count, positional);
-      if (spec.block) this.startBlock(spec, args, flags, length);
-      else this.sink.command({ spec, args, flags, block: null });
+      const frame = this.frame;
+      frame.spec = spec;
+      frame.bytes = buf;
+      frame.count = positional;
+      frame.flags = flags;
+      frame.block = null;
+      if (spec.block) this.startBlock(spec, frame, length);
+      else this.sink.command(frame);
     }
   }
 
-  /** Splits `buf[start..end)` on spaces into `this.tokens`; returns the token count. */
+  /**
+   * Splits `buf[start..end)` on spaces: the bounds of the positional tokens go to the
+   * frame, flags (`-` first, with an `=`) to `flagTokens` with their first `=`. Returns
+   * the positional count; `flagCount` holds the other.
+   */
   private tokenize(buf: Buffer, start: number, end: number): number {
-    let tokens = this.tokens;
-    let count = 0;
+    let bounds = this.frame.bounds;
+    let flags = this.flagTokens;
+    let positional = 0;
+    let flagCount = 0;
     let p = start;
     while (p < end) {
       if (buf[p] === SP) {
@@ -238,30 +249,33 @@ export class Parser {
       } else {
         while (p < end && buf[p] !== SP) p++;
       }
-      if (3 * count + 3 > tokens.length) {
-        const grown = new Int32Array(tokens.length * 2);
-        grown.set(tokens);
-        this.tokens = tokens = grown;
+      if (eq < 0) {
+        if (2 * positional + 2 > bounds.length) this.frame.bounds = bounds = grown(bounds);
+        bounds[2 * positional] = tokenStart;
+        bounds[2 * positional + 1] = p;
+        positional++;
+      } else {
+        if (3 * flagCount + 3 > flags.length) this.flagTokens = flags = grown(flags);
+        flags[3 * flagCount] = tokenStart;
+        flags[3 * flagCount + 1] = p;
+        flags[3 * flagCount + 2] = eq;
+        flagCount++;
       }
-      tokens[3 * count] = tokenStart;
-      tokens[3 * count + 1] = p;
-      tokens[3 * count + 2] = eq;
-      count++;
     }
-    return count;
+    this.flagCount = flagCount;
+    return positional;
   }
 
   /** Flags as [key, value, …] (docs/protocol.md 2.3), or null when one is malformed or repeated. */
-  private parseFlags(buf: Buffer, count: number, flagCount: number): string[] | null {
-    const tokens = this.tokens;
+  private parseFlags(buf: Buffer, flagCount: number): string[] | null {
+    const tokens = this.flagTokens;
     const flags: string[] = new Array<string>(2 * flagCount);
     // Pairwise comparison is cheapest for the few flags real commands carry; a line stuffed
     // with thousands of flags must not cost quadratic time.
     const seen = flagCount > 8 ? new Set<string>() : null;
     let f = 0;
-    for (let t = 0; t < count; t++) {
+    for (let t = 0; t < flagCount; t++) {
       const eq = tokens[3 * t + 2]!;
-      if (eq < 0) continue;
       const keyStart = tokens[3 * t]! + 1;
       const tokenEnd = tokens[3 * t + 1]!;
       let valueEnd = eq + 1;
@@ -281,26 +295,12 @@ export class Parser {
     return flags;
   }
 
-  private positionalArgs(spec: CommandSpec, buf: Buffer, count: number, positional: number): string[] {
-    const tokens = this.tokens;
-    const args: string[] = new Array<string>(positional);
-    const recent = (this.recent[spec.index] ??= new Array<string>(RECENT_TOKENS).fill(''));
-    args[0] = spec.name;
-    let a = 1;
-    for (let t = 1; t < count; t++) {
-      if (tokens[3 * t + 2]! >= 0) continue;
-      args[a] = recentArg(recent, buf, tokens[3 * t]!, tokens[3 * t + 1]!, a);
-      a++;
-    }
-    return args;
-  }
-
   /**
    * A malformed or repeated flag. When the block's extent is known (right arity, SIZE a
    * number) the block is dropped first so that its bytes are never taken for commands;
    * when it is not, the connection closes (docs/protocol.md 2.4, Q6).
    */
-  private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, count: number): void {
+  private rejectFlags(spec: CommandSpec | undefined, arityOk: boolean, buf: Buffer, positional: number): void {
     const error: ClientError = 'invalid-command-flags';
     if (spec === undefined || !spec.block) {
       this.sink.error(error);
@@ -310,25 +310,21 @@ export class Parser {
       this.close(error);
       return;
     }
-    const tokens = this.tokens;
-    let t = count - 1;
-    while (tokens[3 * t + 2]! >= 0) t--;
-    const size = parseSize(latin1(buf, tokens[3 * t]!, tokens[3 * t + 1]!));
+    const size = parseSizeAt(buf, this.frame.start(positional - 1), this.frame.end(positional - 1));
     if (size === null || size < 0 || size > MAX_SKIP_SIZE) this.close(error);
     else this.startSkip(size, error);
   }
 
-  private startBlock(spec: CommandSpec, args: string[], flags: string[] | null, lineLength: number): void {
+  private startBlock(spec: CommandSpec, frame: Frame, lineLength: number): void {
     const error = spec.blockError!;
-    const size = parseSize(args[args.length - 1]!);
+    const last = frame.count - 1;
+    const size = parseSizeAt(frame.bytes, frame.start(last), frame.end(last));
     if (size === null || size < 0 || size > MAX_SKIP_SIZE) {
       this.close(error);
     } else if (size > MAX_BLOCK_SIZE || lineLength + size + 2 > COMMAND_BUDGET) {
       this.startSkip(size, error);
     } else {
       this.spec = spec;
-      this.args = args;
-      this.flags = flags;
       this.blockSize = size;
       this.block = size === 0 ? '' : null;
       this.filled = 0;
@@ -386,7 +382,8 @@ export class Parser {
         this.sink.error(this.skipError);
         return pos;
       }
-      const frame: Frame = { spec: this.spec, args: this.args!, flags: this.flags, block: this.block };
+      const frame = this.frame;
+      frame.block = this.block;
       this.clearBlock();
       this.mode = READ_LINE;
       this.sink.command(frame);
@@ -411,9 +408,8 @@ export class Parser {
 
   private clearBlock(): void {
     this.spec = null;
-    this.args = null;
-    this.flags = null;
     this.block = null;
+    if (this.lineBytes !== null && this.lineBytes.length > KEEP_PARTIAL) this.lineBytes = null;
   }
 
   /** Stops parsing for good and lets go of every buffer. */
@@ -422,7 +418,9 @@ export class Parser {
     this.partial = null;
     this.partialLength = 0;
     this.blockBytes = null;
+    this.lineBytes = null;
     this.clearBlock();
+    this.frame.release();
   }
 
   private close(error: ClientError | null): void {

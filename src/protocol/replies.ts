@@ -277,12 +277,15 @@ export class ReplyWriter {
     this.pos = pending;
   }
 
-  /** Appends whole buffers; used by the fixed lines, which reserve for themselves. */
+  /** Appends a fixed line (a few dozen bytes: copied in JS, as a native copy costs more for them); reserves for itself. */
   private bytes(src: Buffer): void {
-    this.reserve(src.length);
+    const n = src.length;
+    this.reserve(n);
     if (this.pos === this.start) this.sole = src;
-    src.copy(this.buf, this.pos);
-    this.pos += src.length;
+    const buf = this.buf;
+    const pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos + i] = src[i]!;
+    this.pos = pos + n;
   }
 
   /**

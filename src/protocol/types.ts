@@ -4,6 +4,8 @@
  * the engine's Job satisfies JobInfo structurally.
  */
 
+import type { Frame } from './frame.js';
+
 /** One row of the command table (commands.ts). */
 export interface CommandSpec {
   readonly name: string;
@@ -22,23 +24,9 @@ export interface CommandSpec {
   readonly blocking: boolean;
 }
 
-/** A framed command: line split, flags parsed, block (if any) read in full and owned. */
-export interface Frame {
-  readonly spec: CommandSpec;
-  /** Positional tokens including the command name at index 0, latin1-decoded. */
-  readonly args: string[];
-  /** Flags as [key, value, key, value, …], or null when the line has none. */
-  readonly flags: string[] | null;
-  /**
-   * The data block for block commands, else null. Held as a latin1 string, one char per
-   * byte (0–255): jobs keep payloads for long, and a flat string costs a job far less
-   * memory than a Buffer of its own.
-   */
-  readonly block: string | null;
-}
-
 /** Where the push parser delivers what it frames, in input order. */
 export interface ParserSink {
+  /** `frame` is the parser's until the call returns: a sink that keeps it keeps `frame.keep()`. */
   command(frame: Frame): void;
   /** A framing error answered with a reply; the connection stays usable. */
   error(error: ClientError): void;

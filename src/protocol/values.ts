@@ -1,22 +1,33 @@
 import { daysFromCivil, daysInMonth } from './calendar.js';
 
 /**
- * Value syntax of docs/protocol.md 3. Every parser takes the latin1-decoded token and returns
- * the value, or null when the text is not valid for the field (the caller picks the
- * error text). Range limits that the validation tables check later are not applied here.
+ * Value syntax of docs/protocol.md 3. The `…At` parsers read a token in place,
+ * `buf[start..end)`, as the decoder finds it in the received line; the others take the
+ * token as latin1 text (flags, which the parser keeps as strings). Each returns the value,
+ * or null when the token is not valid for the field (the caller picks the error text).
+ * Range limits that the validation tables check later are not applied here.
  */
 
 const ZERO = 0x30;
 const DASH = 0x2d;
 const PLUS = 0x2b;
 
+/** Where the text forms put a token's bytes for the parsers: no allocation for tokens up to its size. */
+const scratch = Buffer.allocUnsafe(256);
+
+/** `text` (latin1) as bytes, in `scratch` when it fits; its length is the token's end. */
+function bytesOf(text: string): Buffer {
+  if (text.length > scratch.length) return Buffer.from(text, 'latin1');
+  scratch.write(text, 0, 'latin1');
+  return scratch;
+}
+
 /** Digits only, no sign, leading zeros allowed, value ≤ max (max < 2^53). */
-function parseUnsigned(text: string, max: number): number | null {
-  const n = text.length;
-  if (n === 0) return null;
+function unsignedAt(buf: Buffer, start: number, end: number, max: number): number | null {
+  if (start >= end) return null;
   let value = 0;
-  for (let i = 0; i < n; i++) {
-    const d = text.charCodeAt(i) - ZERO;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - ZERO;
     if (d < 0 || d > 9) return null;
     value = value * 10 + d;
     if (value > max) return null;
@@ -24,96 +35,120 @@ function parseUnsigned(text: string, max: number): number | null {
   return value;
 }
 
+export function parseU16At(buf: Buffer, start: number, end: number): number | null {
+  return unsignedAt(buf, start, end, 65535);
+}
+
+export function parseU32At(buf: Buffer, start: number, end: number): number | null {
+  return unsignedAt(buf, start, end, 4294967295);
+}
+
 export function parseU8(text: string): number | null {
-  return parseUnsigned(text, 255);
+  return unsignedAt(bytesOf(text), 0, text.length, 255);
 }
 
 export function parseU16(text: string): number | null {
-  return parseUnsigned(text, 65535);
+  return parseU16At(bytesOf(text), 0, text.length);
 }
 
 export function parseU32(text: string): number | null {
-  return parseUnsigned(text, 4294967295);
+  return parseU32At(bytesOf(text), 0, text.length);
 }
 
 /**
- * Digits from `from` on, compared exactly against `limit` (a decimal string) so that the
- * verdict at the edge of 64-bit ranges is exact; above 2^53 the returned number is the
- * nearest double, which no range check of the protocol can tell apart.
+ * Digits of `buf[start..end)`, compared exactly against `limit` (a decimal string) so that
+ * the verdict at the edge of 64-bit ranges is exact; above 2^53 the returned number is
+ * the nearest double, which no range check of the protocol can tell apart.
  */
-function parseBigDigits(text: string, from: number, limit: string): number | null {
-  const n = text.length;
-  if (from >= n) return null;
+function bigDigitsAt(buf: Buffer, start: number, end: number, limit: string): number | null {
+  if (start >= end) return null;
   let first = -1;
   let value = 0;
-  for (let i = from; i < n; i++) {
-    const d = text.charCodeAt(i) - ZERO;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - ZERO;
     if (d < 0 || d > 9) return null;
     if (first < 0 && d !== 0) first = i;
     value = value * 10 + d;
   }
   if (first < 0) return 0;
-  const significant = n - first;
+  const significant = end - first;
   if (significant > limit.length) return null;
-  if (significant === limit.length && text.slice(first) > limit) return null;
+  if (significant === limit.length) {
+    for (let i = 0; i < significant; i++) {
+      const c = buf[first + i]!;
+      const l = limit.charCodeAt(i);
+      if (c !== l) {
+        if (c > l) return null;
+        break;
+      }
+    }
+  }
   // Past 15 digits the running sum may round differently from the correctly rounded value.
-  return significant > 15 ? Number(text.slice(first)) : value;
+  return significant > 15 ? Number(buf.toString('latin1', first, end)) : value;
 }
 
 /** u64: 0 … 18446744073709551615. */
+export function parseU64At(buf: Buffer, start: number, end: number): number | null {
+  return bigDigitsAt(buf, start, end, '18446744073709551615');
+}
+
 export function parseU64(text: string): number | null {
-  return parseBigDigits(text, 0, '18446744073709551615');
+  return parseU64At(bytesOf(text), 0, text.length);
 }
 
 /** Optional sign, then digits, within ±(limit) where `negLimit` is the magnitude allowed below zero. */
-function parseSigned(text: string, posLimit: string, negLimit: string): number | null {
-  const c = text.charCodeAt(0);
+function signedAt(buf: Buffer, start: number, end: number, posLimit: string, negLimit: string): number | null {
+  const c = start < end ? buf[start] : -1;
   const negative = c === DASH;
-  const from = negative || c === PLUS ? 1 : 0;
-  const magnitude = parseBigDigits(text, from, negative ? negLimit : posLimit);
+  const from = negative || c === PLUS ? start + 1 : start;
+  const magnitude = bigDigitsAt(buf, from, end, negative ? negLimit : posLimit);
   if (magnitude === null) return null;
   return negative ? 0 - magnitude : magnitude;
 }
 
 /** i32: optional `+`/`-`, digits, −2147483648 … 2147483647. */
 export function parseI32(text: string): number | null {
-  return parseSigned(text, '2147483647', '2147483648');
+  return signedAt(bytesOf(text), 0, text.length, '2147483647', '2147483648');
 }
 
 /** A block size: signed int64 text (docs/protocol.md 2.4 step 2). Out-of-int64 text is null. */
-export function parseSize(text: string): number | null {
-  return parseSigned(text, '9223372036854775807', '9223372036854775808');
+export function parseSizeAt(buf: Buffer, start: number, end: number): number | null {
+  return signedAt(buf, start, end, '9223372036854775807', '9223372036854775808');
 }
 
-/** Hex digit values by char code, -1 for anything else. */
-const HEX = new Int8Array(128).fill(-1);
+export function parseSize(text: string): number | null {
+  return parseSizeAt(bytesOf(text), 0, text.length);
+}
+
+/** Hex digit values by byte, -1 for anything else. */
+const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX[ZERO + i] = i;
 for (let i = 0; i < 6; i++) {
   HEX[0x41 + i] = 10 + i;
   HEX[0x61 + i] = 10 + i;
 }
 
-function isHex(code: number): boolean {
-  return code < 128 && HEX[code]! >= 0;
-}
+/** What each byte is in a canonical ID: 1 a lowercase hex digit, 2 a dash, 0 neither. */
+const ID_BYTE = new Uint8Array(256);
+for (let c = ZERO; c <= 0x39; c++) ID_BYTE[c] = 1;
+for (let c = 0x61; c <= 0x66; c++) ID_BYTE[c] = 1;
+ID_BYTE[DASH] = 2;
+/** What each of the 36 bytes of a canonical ID must be (lowercase 8-4-4-4-12). */
+const CANONICAL = new Uint8Array(36).fill(1);
+for (const at of [8, 13, 18, 23]) CANONICAL[at] = 2;
 
-function isLowerHex(code: number): boolean {
-  return (code >= ZERO && code <= 0x39) || (code >= 0x61 && code <= 0x66);
-}
-
-function isCanonical(text: string): boolean {
-  if (text.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = text.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== DASH) return false;
-    } else if (!isLowerHex(c)) return false;
-  }
+function isCanonicalAt(buf: Buffer, start: number): boolean {
+  for (let i = 0; i < 36; i++) if (ID_BYTE[buf[start + i]!] !== CANONICAL[i]) return false;
   return true;
 }
 
 const GROUPS = [8, 4, 4, 4, 12];
-const URN = 'urn:uuid:';
+const URN = [0x75, 0x72, 0x6e, 0x3a, 0x75, 0x75, 0x69, 0x64, 0x3a];
+
+function startsWithUrn(buf: Buffer, start: number): boolean {
+  for (let i = 0; i < URN.length; i++) if (buf[start + i] !== URN[i]) return false;
+  return true;
+}
 
 /**
  * Job ID syntax (docs/protocol.md 3.2), as leniently as the original: optional `urn:uuid:` or
@@ -121,22 +156,26 @@ const URN = 'urn:uuid:';
  * ignored. Returns the canonical lowercase 8-4-4-4-12 form, or null. Input that ends at a
  * group boundary (which crashes the original) is simply invalid.
  */
-export function parseJobId(text: string): string | null {
-  const n = text.length;
+export function parseJobIdAt(buf: Buffer, start: number, end: number): string | null {
+  const n = end - start;
   if (n < 32) return null;
-  if (isCanonical(text)) return text;
-  let p = text.startsWith(URN) ? URN.length : text.charCodeAt(0) === 0x7b ? 1 : 0;
+  if (n === 36 && isCanonicalAt(buf, start)) return buf.toString('latin1', start, end);
+  let p = n >= URN.length && startsWithUrn(buf, start) ? start + URN.length : buf[start] === 0x7b ? start + 1 : start;
   let canonical = '';
   for (let g = 0; g < GROUPS.length; g++) {
-    if (p >= n) return null;
-    if (text.charCodeAt(p) === DASH) p++;
+    if (p >= end) return null;
+    if (buf[p] === DASH) p++;
     const size = GROUPS[g]!;
-    if (p + size > n) return null;
-    for (let i = p; i < p + size; i++) if (!isHex(text.charCodeAt(i))) return null;
-    canonical += (g === 0 ? '' : '-') + text.slice(p, p + size).toLowerCase();
+    if (p + size > end) return null;
+    for (let i = p; i < p + size; i++) if (HEX[buf[i]!]! < 0) return null;
+    canonical += (g === 0 ? '' : '-') + buf.toString('latin1', p, p + size).toLowerCase();
     p += size;
   }
   return canonical;
+}
+
+export function parseJobId(text: string): string | null {
+  return parseJobIdAt(bytesOf(text), 0, text.length);
 }
 
 /** Version 4 with the RFC 4122 variant, on a canonical ID (this also rules out the nil ID). */

@@ -6,7 +6,8 @@ import { decode } from '../protocol/decode.js';
 import { AUTH } from '../protocol/commands.js';
 import { JOB_REPLY_OVERHEAD, jobsReplyBound, queuesReplyBound, ReplyWriter } from '../protocol/replies.js';
 import { MAX_BLOCK_SIZE, Parser } from '../protocol/parser.js';
-import type { ClientError, Frame, ParserSink, Request } from '../protocol/types.js';
+import type { Frame } from '../protocol/frame.js';
+import type { ClientError, ParserSink, Request } from '../protocol/types.js';
 import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
 import { lingeringClose } from './linger.js';
@@ -153,7 +154,7 @@ export class Connection implements ParserSink, ReplyWaiter {
   // ParserSink
 
   command(frame: Frame): void {
-    if (this.mustDefer()) this.defer(frame);
+    if (this.mustDefer()) this.defer(frame.keep());
     else this.execute(frame);
   }
 
@@ -338,7 +339,7 @@ export class Connection implements ParserSink, ReplyWaiter {
       this.commandRow = command;
       if (!this.dispatch(request)) {
         // Put off for reply room before it did anything, so there is no record to wait for.
-        this.backlog.unshift(frame);
+        this.backlog.unshift(frame.keep());
         if (frame.block !== null) this.backlogBytes += frame.block.length;
         return;
       }
@@ -522,7 +523,9 @@ export class Connection implements ParserSink, ReplyWaiter {
     const waitedFrom = this.leaseWaitFrom;
     if (job === null) this.out.timeout();
     else {
-      this.out.leased(job.id, job.name, job.ttr, job.payload);
+      const id = job.id;
+      this.out.leased(id, job.name, job.ttr, job.payload);
+      this.parser.expectId(id);
       if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     }
     this.waitOver();

@@ -2,7 +2,8 @@ import test from 'ava';
 import { decode } from '../../src/protocol/decode.js';
 import { Parser } from '../../src/protocol/parser.js';
 import { ReplyWriter } from '../../src/protocol/replies.js';
-import type { ClientError, DecodeError, Frame, Request } from '../../src/protocol/types.js';
+import { Frame } from '../../src/protocol/frame.js';
+import type { ClientError, DecodeError, Request } from '../../src/protocol/types.js';
 import { RecordingSink, bytes } from './protocol-helpers.js';
 
 // Section numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
@@ -322,11 +323,7 @@ test('inspect: objects, arity, fields (6.x)', (t) => {
 });
 
 test('a spec the decoder does not know is an unknown command', (t) => {
-  const frame: Frame = {
-    spec: { name: 'stats', index: 15, minArgs: 1, maxArgs: 1, block: false, blockError: null, mutating: false, blocking: false },
-    args: ['stats'],
-    flags: null,
-    block: null,
-  };
+  const spec = { name: 'stats', index: 15, minArgs: 1, maxArgs: 1, block: false, blockError: null, mutating: false, blocking: false };
+  const frame = new Frame(spec, bytes('stats'), Int32Array.of(0, 5), 1, null, null);
   t.deepEqual(decode(frame), { kind: 'error', error: 'unknown-command' });
 });

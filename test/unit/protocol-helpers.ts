@@ -1,5 +1,6 @@
 import { Parser } from '../../src/protocol/parser.js';
-import type { ClientError, Frame, ParserSink } from '../../src/protocol/types.js';
+import type { Frame } from '../../src/protocol/frame.js';
+import type { ClientError, ParserSink } from '../../src/protocol/types.js';
 
 /** What the sink saw, as comparable text: `cmd args|flags|block`, `err code`, `close code`. */
 export class RecordingSink implements ParserSink {
@@ -7,7 +8,7 @@ export class RecordingSink implements ParserSink {
   readonly frames: Frame[] = [];
 
   command(frame: Frame): void {
-    this.frames.push(frame);
+    this.frames.push(frame.keep());
     const flags = frame.flags === null ? '-' : frame.flags.join(',');
     const block = frame.block === null ? '-' : JSON.stringify(frame.block);
     this.events.push(`cmd ${JSON.stringify(frame.args)} ${flags} ${block}`);

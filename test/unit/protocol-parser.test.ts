@@ -223,10 +223,15 @@ test('many distinct flags are checked for duplicates without quadratic cost', (t
 test('a line with very many tokens is parsed and the token store shrinks again', (t) => {
   const sink = new RecordingSink();
   const parser = new Parser(sink);
-  parser.feed(bytes(`lease ${'q '.repeat(100000)}1\r\nlease q 2\r\n`));
+  const flags = Array.from({ length: 10000 }, (_, i) => `-k${i}=v`).join(' ');
+  parser.feed(bytes(`lease ${'q '.repeat(100000)}1\r\nlease q 2\r\nlease q 3 ${flags}\r\nlease q 4\r\n`));
   t.is(sink.frames[0]!.args.length, 100002);
   t.deepEqual(sink.frames[1]!.args, ['lease', 'q', '2']);
-  t.true((parser as unknown as { tokens: Int32Array }).tokens.length <= 3 * 64);
+  t.is(sink.frames[2]!.flags!.length, 20000);
+  t.deepEqual(sink.frames[3]!.args, ['lease', 'q', '4']);
+  const stores = parser as unknown as { flagTokens: Int32Array; frame: { bounds: Int32Array } };
+  t.true(stores.frame.bounds.length <= 2 * 64);
+  t.true(stores.flagTokens.length <= 3 * 16);
 });
 
 test('a partial line spanning many chunks is reassembled', (t) => {
@@ -250,4 +255,40 @@ test('short arguments repeated line after line keep their own values where any b
     'cmd ["lease","abc","10","x"] - -',
     'cmd ["delete","abc"] - -',
   ]);
+});
+
+test('between commands the parser holds neither the chunk nor the last block', (t) => {
+  const sink = new RecordingSink();
+  const parser = new Parser(sink);
+  parser.feed(bytes(`add ${V4} q 1 1 5\r\nhello\r\n`));
+  t.deepEqual(sink.events, [`cmd ["add","${V4}","q","1","1","5"] - "hello"`]);
+  const frame = (parser as unknown as { frame: { bytes: Buffer; block: string | null; flags: string[] | null } }).frame;
+  t.is(frame.bytes.length, 0);
+  t.is(frame.block, null);
+  t.is(frame.flags, null);
+});
+
+test('a block command split before its block keeps its line, even when the first chunk is overwritten', (t) => {
+  const sink = new RecordingSink();
+  const parser = new Parser(sink);
+  const line = bytes(`run ${V4} q 1000 60000 3\r\n`);
+  parser.feed(line);
+  line.fill(0x78);
+  parser.feed(bytes('abc\r\n'));
+  t.deepEqual(sink.events, [`cmd ["run","${V4}","q","1000","60000","3"] - "abc"`]);
+});
+
+test('an ID token with the bytes of the expected ID gives that ID; any other is parsed as usual', (t) => {
+  const ids: (string | null)[] = [];
+  const parser = new Parser({
+    command(frame) {
+      ids.push(frame.jobId(1));
+    },
+    error() {},
+    close() {},
+  });
+  const expected = V4.replace('9c7e', '8c7e');
+  parser.expectId(expected);
+  parser.feed(bytes(`complete ${expected} 0\r\n\r\ncomplete ${expected.toUpperCase()} 0\r\n\r\ncomplete ${V4} 0\r\n\r\ncomplete x 0\r\n\r\n`));
+  t.deepEqual(ids, [expected, expected, V4, null]);
 });
