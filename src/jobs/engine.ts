@@ -28,6 +28,7 @@ import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
 import { jobBytes, newJobBytes } from './job-memory.js';
+import { PayloadSlab } from './payload-slab.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -84,6 +85,8 @@ function finishedOf(job: Job): Finished {
  */
 export class Engine implements EngineApi {
   private readonly jobs = new JobTable();
+  /** Every job's payload (every queue's jobs share it). */
+  private readonly payloads = new PayloadSlab();
   private readonly queues = new Map<string, Queue>();
   private readonly queueOrder = new QueueOrder();
   /** queueOrder as one array, for the metrics; built when asked after a change. */
@@ -232,7 +235,7 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.create(spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
+    const job = Job.create(spec.id, queue, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
     this.putJob(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
@@ -275,7 +278,7 @@ export class Engine implements EngineApi {
       const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
       if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) best = top;
     }
-    return best === undefined ? 0 : best.payload.length;
+    return best === undefined ? 0 : best.payloadLength;
   }
 
   complete(id: string, result: string): EngineError | null {
@@ -435,14 +438,14 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     queue.used = true;
-    const job = Job.restore(spec, queue.name);
+    const job = Job.restore(spec, queue);
     const old = this.jobs.set(job);
     this.heldBytes += jobBytes(job);
     queue.jobCount++;
     if (old !== undefined) {
-      this.heldBytes -= jobBytes(old);
       this.detachJob(old);
-      this.leaveCount(this.queueOf(old));
+      this.leaveCount(old.queue);
+      this.release(old);
     }
     this.expiries.push(job);
     const at = readyAt(job);
@@ -556,7 +559,7 @@ export class Engine implements EngineApi {
     this.stamp.next(now);
     const job = Job.create(
       spec.id,
-      queue.name,
+      queue,
       spec.ttr,
       spec.ttl,
       spec.priority,
@@ -576,7 +579,7 @@ export class Engine implements EngineApi {
   private queueFor(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name);
+      queue = new Queue(name, this.payloads);
       this.queues.set(name, queue);
       this.queueOrder.push(queue);
       this.queueArray = null;
@@ -633,8 +636,9 @@ export class Engine implements EngineApi {
     }
   }
 
+  /** The queue of a job in the table: a queue is freed only once it holds no job, so the job's queue is the one of its name. */
   private queueOf(job: Job): Queue {
-    return this.queues.get(job.name) as Queue;
+    return job.queue;
   }
 
   /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
@@ -842,8 +846,27 @@ export class Engine implements EngineApi {
 
   private dropJob(job: Job): void {
     this.jobs.remove(job);
-    this.heldBytes -= jobBytes(job);
     this.leaveCount(this.queueOf(job));
+    this.release(job);
+  }
+
+  /**
+   * The job has left the table: its bytes leave the budget and its payload's space is
+   * freed. A Job object can outlive this (a result waiter keeps it until its timeout, a
+   * caller may keep one it was given), so its payload reads as '' from now on instead of
+   * bytes the slab may hand to another job.
+   */
+  private release(job: Job): void {
+    this.heldBytes -= jobBytes(job);
+    job.freePayload();
+    if (this.payloads.wantsCompaction) this.compactPayloads();
+  }
+
+  /** Moves the payloads of sparse slab chunks together (PayloadSlab): every job in the table follows its payload. */
+  private compactPayloads(): void {
+    this.payloads.beginCompaction();
+    for (const job of this.jobs.values()) job.relocatePayload();
+    this.payloads.endCompaction();
   }
 
   /** One job fewer in the queue; emptied, it may make room for a new name later. */

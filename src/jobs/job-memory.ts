@@ -12,7 +12,7 @@ export const JOB_OVERHEAD_BYTES = 320;
 /** What a job holds in the heap, as the memory budget counts it: one-byte strings cost a byte per character. */
 export function jobBytes(job: Job): number {
   const result = job.result;
-  return JOB_OVERHEAD_BYTES + job.payload.length + (result === null ? 0 : result.length);
+  return JOB_OVERHEAD_BYTES + job.payloadLength + (result === null ? 0 : result.length);
 }
 
 /** What a new job with this payload will hold once added. */

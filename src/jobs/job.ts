@@ -1,4 +1,6 @@
 import { idText, idWord, writeIdWords } from './id-words.js';
+import { EMPTY_PAYLOAD } from './payload-slab.js';
+import type { Queue } from './queue.js';
 import type { RetryDelay } from './retry-delay.js';
 import type { RestoredJob } from './types.js';
 import { floorMs } from './wall-time.js';
@@ -72,13 +74,14 @@ export class Job {
   declare readonly id1: number;
   declare readonly id2: number;
   declare readonly id3: number;
-  declare readonly name: string;
+  /** The job's queue (the queue of that name while the job is in the engine's table), whose slab holds the payload. */
+  declare readonly queue: Queue;
   declare readonly ttr: number;
   /** 0 for a `run` job, which has no TTL. */
   declare readonly ttl: number;
   declare readonly priority: number;
-  /** latin1: one char per byte. */
-  declare readonly payload: string;
+  /** The payload's ref in the queue's payload slab; EMPTY_PAYLOAD once the engine has dropped the job. */
+  declare private payloadRef: number;
   declare readonly createdSec: number;
   declare readonly createdNsec: number;
   /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
@@ -95,7 +98,7 @@ export class Job {
 
   static create(
     id: string,
-    name: string,
+    queue: Queue,
     ttr: number,
     ttl: number,
     priority: number,
@@ -113,13 +116,13 @@ export class Job {
       idWord(id, 1),
       idWord(id, 2),
       idWord(id, 3),
-      name,
+      queue,
       ttr,
       ttl,
       priority,
       maxAttempts,
       maxFails,
-      payload,
+      queue.payloads.store(payload),
       createdSec,
       createdNsec,
       timeSec,
@@ -128,20 +131,23 @@ export class Job {
     );
   }
 
-  /** The job of a replayed add/schedule record, in queue `name`; its ID taken from the record's words when it gives them. */
-  static restore(spec: RestoredJob, name: string): Job {
+  /**
+   * The job of a replayed add/schedule record, in `queue`; its ID taken from the record's
+   * words, and its payload from the record's bytes, when it gives them.
+   */
+  static restore(spec: RestoredJob, queue: Queue): Job {
     return Job.make(
       spec.id0 ?? idWord(spec.id, 0),
       spec.id1 ?? idWord(spec.id, 1),
       spec.id2 ?? idWord(spec.id, 2),
       spec.id3 ?? idWord(spec.id, 3),
-      name,
+      queue,
       spec.ttr,
       spec.ttl,
       spec.priority,
       spec.maxAttempts,
       spec.maxFails,
-      spec.payload,
+      spec.payloadBytes === undefined ? queue.payloads.store(spec.payload) : queue.payloads.storeBytes(spec.payloadBytes, spec.payloadStart!, spec.payloadEnd!),
       spec.createdSec,
       spec.createdNsec,
       spec.timeSec,
@@ -156,13 +162,13 @@ export class Job {
     id1: number,
     id2: number,
     id3: number,
-    name: string,
+    queue: Queue,
     ttr: number,
     ttl: number,
     priority: number,
     maxAttempts: number,
     maxFails: number,
-    payload: string,
+    payloadRef: number,
     createdSec: number,
     createdNsec: number,
     timeSec: number,
@@ -175,11 +181,11 @@ export class Job {
       id1,
       id2,
       id3,
-      name,
+      queue,
       ttr,
       ttl,
       priority,
-      payload,
+      payloadRef,
       createdSec,
       createdNsec,
       bits: JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0),
@@ -194,6 +200,35 @@ export class Job {
   /** Canonical lowercase 8-4-4-4-12 form, made on each read. */
   get id(): string {
     return idText(this.id0, this.id1, this.id2, this.id3);
+  }
+
+  get name(): string {
+    return this.queue.name;
+  }
+
+  /** latin1, one char per byte: made from the slab on each read ('' once the engine has dropped the job). */
+  get payload(): string {
+    return this.queue.payloads.text(this.payloadRef);
+  }
+
+  get payloadLength(): number {
+    return this.queue.payloads.length(this.payloadRef);
+  }
+
+  /** Writes the payload's bytes at `off`; returns the offset after them. */
+  writePayload(buf: Buffer, off: number): number {
+    return this.queue.payloads.copy(this.payloadRef, buf, off);
+  }
+
+  /** Engine-private: frees the payload's slab space as the engine drops the job; the payload reads as '' from then on. */
+  freePayload(): void {
+    this.queue.payloads.free(this.payloadRef);
+    this.payloadRef = EMPTY_PAYLOAD;
+  }
+
+  /** Engine-private: follows a compaction of the slab (PayloadSlab.relocate). */
+  relocatePayload(): void {
+    this.payloadRef = this.queue.payloads.relocate(this.payloadRef);
   }
 
   /** Writes the ID's 16 bytes at `off`; returns the offset after them. */

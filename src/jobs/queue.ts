@@ -1,4 +1,5 @@
 import { JobList } from './job-list.js';
+import { PayloadSlab } from './payload-slab.js';
 import { ReadyList } from './ready-list.js';
 import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
@@ -33,7 +34,11 @@ export class Queue {
   completedTotal = 0;
   private waitTail: WaitNode | null = null;
 
-  constructor(readonly name: string) {}
+  /** `payloads`: where its jobs' payloads are kept, the engine's one slab (a queue of its own makes one). */
+  constructor(
+    readonly name: string,
+    readonly payloads: PayloadSlab = new PayloadSlab(),
+  ) {}
 
   /** No job, no waiting lease, not paused: freeing it loses nothing but its name and its counts. */
   get empty(): boolean {

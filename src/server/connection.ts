@@ -522,7 +522,7 @@ export class Connection implements ParserSink, ReplyWaiter {
     const waitedFrom = this.leaseWaitFrom;
     if (job === null) this.out.timeout();
     else {
-      this.out.leased(job.id, job.name, job.ttr, job.payload);
+      this.out.leased(job.id, job.name, job.ttr, job);
       if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     }
     this.waitOver();
