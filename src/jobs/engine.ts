@@ -28,7 +28,7 @@ import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
 import { jobBytes, newJobBytes } from './job-memory.js';
-import { PayloadSlab } from './payload-slab.js';
+import { JobStore } from './job-store.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -85,8 +85,8 @@ function finishedOf(job: Job): Finished {
  */
 export class Engine implements EngineApi {
   private readonly jobs = new JobTable();
-  /** Every job's payload (every queue's jobs share it). */
-  private readonly payloads = new PayloadSlab();
+  /** Every job's fields and payload (every queue's jobs share it). */
+  private readonly store = new JobStore();
   private readonly queues = new Map<string, Queue>();
   private readonly queueOrder = new QueueOrder();
   /** queueOrder as one array, for the metrics; built when asked after a change. */
@@ -579,7 +579,7 @@ export class Engine implements EngineApi {
   private queueFor(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, this.payloads);
+      queue = new Queue(name, this.store);
       this.queues.set(name, queue);
       this.queueOrder.push(queue);
       this.queueArray = null;
@@ -851,22 +851,24 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * The job has left the table: its bytes leave the budget and its payload's space is
-   * freed. A Job object can outlive this (a result waiter keeps it until its timeout, a
-   * caller may keep one it was given), so its payload reads as '' from now on instead of
-   * bytes the slab may hand to another job.
+   * The job has left the table: its bytes leave the budget, and its slot and payload go
+   * back to the store for the next job. A Job object can outlive this (a result waiter
+   * keeps it until its timeout, a caller may keep one it was given): the store's slot
+   * is no longer its own, so it is compared by identity from now on, never read.
    */
   private release(job: Job): void {
     this.heldBytes -= jobBytes(job);
-    job.freePayload();
-    if (this.payloads.wantsCompaction) this.compactPayloads();
+    job.release();
+    if (this.store.payloads.wantsCompaction) this.compactPayloads();
+    if (this.store.wantsShrink) this.store.shrink(this.jobs.values());
   }
 
   /** Moves the payloads of sparse slab chunks together (PayloadSlab): every job in the table follows its payload. */
   private compactPayloads(): void {
-    this.payloads.beginCompaction();
+    const payloads = this.store.payloads;
+    payloads.beginCompaction();
     for (const job of this.jobs.values()) job.relocatePayload();
-    this.payloads.endCompaction();
+    payloads.endCompaction();
   }
 
   /** One job fewer in the queue; emptied, it may make room for a new name later. */
@@ -894,8 +896,8 @@ export class Engine implements EngineApi {
     for (let w = list.head; w !== null; w = w.next) {
       if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
     }
-    if (list.run !== null) this.endRunJob(job);
     const outcome = finishedOf(job);
+    if (list.run !== null) this.endRunJob(job);
     let w = list.head;
     while (w !== null) {
       const next = w.next;
@@ -914,8 +916,8 @@ export class Engine implements EngineApi {
 
   private removeRunJob(job: Job): void {
     if (!this.jobs.holds(job)) return;
-    this.removeJob(job);
     this.journal?.expire(job.id);
+    this.removeJob(job);
   }
 
   // ---- timers ------------------------------------------------------------------------
@@ -948,10 +950,10 @@ export class Engine implements EngineApi {
   }
 
   private fireExpiry(job: Job): void {
-    this.leaveQueue(job);
-    this.dropJob(job);
     if (!isFinal(job)) this.evicted++;
     this.journal?.expire(job.id);
+    this.leaveQueue(job);
+    this.dropJob(job);
   }
 
   private fireWait(w: Waiter): void {

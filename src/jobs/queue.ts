@@ -1,5 +1,5 @@
 import { JobList } from './job-list.js';
-import { PayloadSlab } from './payload-slab.js';
+import { JobStore } from './job-store.js';
 import { ReadyList } from './ready-list.js';
 import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
@@ -34,10 +34,10 @@ export class Queue {
   completedTotal = 0;
   private waitTail: WaitNode | null = null;
 
-  /** `payloads`: where its jobs' payloads are kept, the engine's one slab (a queue of its own makes one). */
+  /** `store`: where its jobs' fields and payloads are kept, the engine's one store (a queue of its own makes one). */
   constructor(
     readonly name: string,
-    readonly payloads: PayloadSlab = new PayloadSlab(),
+    readonly store: JobStore = new JobStore(),
   ) {}
 
   /** No job, no waiting lease, not paused: freeing it loses nothing but its name and its counts. */

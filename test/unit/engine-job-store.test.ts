@@ -2,6 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Engine } from '../../src/jobs/engine.js';
 import type { Job } from '../../src/jobs/job.js';
+import type { JobStore } from '../../src/jobs/job-store.js';
 import { EMPTY_PAYLOAD, PayloadSlab, SLAB_MAX_PAYLOAD } from '../../src/jobs/payload-slab.js';
 import { FakeClock, id, newJob } from './engine-support.js';
 
@@ -17,7 +18,7 @@ function payloadOf(n: number, length: number): string {
 const MIB = 1 << 20;
 
 function slabOf(engine: Engine): PayloadSlab {
-  return (engine as unknown as { payloads: PayloadSlab }).payloads;
+  return (engine as unknown as { store: JobStore }).store.payloads;
 }
 
 test('a payload reads back as text, as its length and as copied bytes, at every size, the large ones kept as strings', (t) => {
@@ -91,24 +92,29 @@ test('stores, frees and compactions in any order keep every live payload intact,
   t.pass();
 });
 
-test('a dropped job reads as an empty payload, never the bytes the slab gave a later job', (t) => {
+test('a dropped job is never read: its slot and payload space go to the next job, and reading it throws instead of showing that job', (t) => {
   const engine = new Engine(new FakeClock());
   t.is(engine.add(newJob(1, { payload: 'a'.repeat(100) })), null);
   const dropped = engine.inspectJob(id(1)) as Job;
   t.is(dropped.payload, 'a'.repeat(100));
   t.is(engine.delete(id(1)), null);
-  // The chunk emptied: the next payload takes the space the deleted one had.
+  // The slot and the chunk space are free: the next job takes both.
   t.is(engine.add(newJob(2, { payload: 'b'.repeat(100) })), null);
-  t.is(dropped.payload, '');
-  t.is(dropped.payloadLength, 0);
-  t.is(engine.inspectJob(id(2))?.payload, 'b'.repeat(100));
-  let leased: Job | null = null;
+  const next = engine.inspectJob(id(2)) as Job;
+  t.is(next.payload, 'b'.repeat(100));
+  t.is(dropped.slot, -1);
+  t.throws(() => dropped.payload);
+  t.throws(() => dropped.id);
+  t.throws(() => dropped.state);
+  t.is(engine.delete(id(1)), 'not-found');
+  let leased = null as Job | null;
   engine.lease(['q'], 0, (job) => (leased = job));
-  t.is(leased!.payload, 'b'.repeat(100));
+  t.is(leased, next);
   t.is(engine.complete(id(2), 'done'), null);
   t.is(engine.delete(id(2)), null);
   t.is(engine.add(newJob(3, { payload: 'c'.repeat(100) })), null);
-  t.is(leased!.payload, '');
+  t.throws(() => leased!.payload);
+  t.is(engine.inspectJob(id(3))?.payload, 'c'.repeat(100));
 });
 
 test('jobs deleted out of order compact the slab: the rest keep their payloads, and the chunks of the dead bytes are given back', (t) => {
@@ -127,4 +133,46 @@ test('jobs deleted out of order compact the slab: the rest keep their payloads, 
     if (job?.payload !== payloadOf(n, length)) t.fail(`job ${n}: payload changed`);
   }
   t.is(engine.jobCount, count / 3);
+});
+
+test('the store grows and shrinks under jobs leaving in any order, and every job left keeps its fields, payload and place', (t) => {
+  const clock = new FakeClock();
+  const engine = new Engine(clock);
+  const store = (engine as unknown as { store: JobStore }).store;
+  const count = 20_000;
+  for (let n = 1; n <= count; n++) {
+    t.is(engine.add(newJob(n, { payload: payloadOf(n, n % 300), priority: n % 7, ttr: 1000 + n })), null);
+  }
+  // Lease a few, so that list and heap positions of every kind move with the jobs.
+  const leased = new Set<string>();
+  for (let i = 0; i < 50; i++) engine.lease(['q'], 0, (job) => leased.add(job!.id));
+  t.is(store.size, count);
+  // All but one job in fifty leave, in an order unrelated to their slots.
+  const kept: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = 1 + ((i * 7919) % count);
+    if (n % 50 === 0) kept.push(n);
+    else t.is(engine.delete(id(n)), null);
+  }
+  t.is(store.size, kept.length);
+  t.true((store as unknown as { capacity: number }).capacity <= 4 * kept.length + 1024);
+  for (const n of kept) {
+    const job = engine.inspectJob(id(n));
+    if (job === null || job.id !== id(n) || job.payload !== payloadOf(n, n % 300) || job.priority !== n % 7 || job.ttr !== 1000 + n) t.fail(`job ${n} changed`);
+  }
+  // The lists and heaps still hold exactly the jobs left, in order: leases take the ready ones by priority, then FIFO.
+  const ready = kept.filter((n) => !leased.has(id(n))).sort((a, b) => (b % 7) - (a % 7) || a - b);
+  const got: string[] = [];
+  for (;;) {
+    let job: Job | null = null;
+    engine.lease(['q'], 0, (j) => (job = j));
+    if (job === null) break;
+    got.push((job as Job).id);
+  }
+  t.deepEqual(got, ready.map(id));
+  // TTR ends and TTL ends still fire for the jobs left.
+  clock.t += 1_000_000_000;
+  engine.tick(clock.t);
+  t.is(engine.jobCount, 0);
+  t.is(store.size, 0);
 });
