@@ -29,6 +29,7 @@ import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
 import { jobBytes, newJobBytes } from './job-memory.js';
 import { JobStore } from './job-store.js';
+import { IdKey } from './id-words.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -95,6 +96,8 @@ export class Engine implements EngineApi {
   private readonly expiries = new ExpiryHeap();
   private readonly waits = new WaitHeap();
   private readonly stamp = new CreatedStamp();
+  /** The words of the ID of the add, schedule or run being applied: read once for the table's lookup and the new job. */
+  private readonly key = new IdKey();
   private journal: Journal | null;
   private waitSeq = 0;
   private evicted = 0;
@@ -174,7 +177,7 @@ export class Engine implements EngineApi {
   add(spec: NewJob): EngineError | null {
     const now = this.clock.now();
     if (now + spec.ttl <= now) return 'invalid-time';
-    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.jobs.hasKey(this.key.read(spec.id))) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
@@ -190,7 +193,7 @@ export class Engine implements EngineApi {
   schedule(spec: NewScheduledJob): EngineError | null {
     const now = this.clock.now();
     if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
-    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.jobs.hasKey(this.key.read(spec.id))) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
@@ -211,7 +214,7 @@ export class Engine implements EngineApi {
 
   run(spec: NewRunJob, done: (outcome: RunOutcome) => void): void {
     const now = this.clock.now();
-    if (this.jobs.has(spec.id)) {
+    if (this.jobs.hasKey(this.key.read(spec.id))) {
       done('duplicate-job');
       return;
     }
@@ -235,7 +238,7 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.create(spec.id, queue, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
+    const job = Job.fromKey(this.key, queue, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
     this.putJob(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
@@ -551,14 +554,14 @@ export class Engine implements EngineApi {
 
   // ---- state changes shared by commands, timers and replay ------------------------
 
-  /** Jobs take their name from their queue: one string per queue, not one per job. */
+  /** Jobs take their name from their queue: one string per queue, not one per job. The ID's words are in `key`, read by the caller. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.counters.added++;
     queue.addedTotal++;
     queue.used = true;
     this.stamp.next(now);
-    const job = Job.create(
-      spec.id,
+    const job = Job.fromKey(
+      this.key,
       queue,
       spec.ttr,
       spec.ttl,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { idWord } from './id-words.js';
+import { type IdKey, idWord } from './id-words.js';
 import type { Job } from './job.js';
 
 /** Slots of a fresh table; always a power of two. */
@@ -46,6 +46,10 @@ export class JobTable {
 
   has(id: string): boolean {
     return this.findText(id) >= 0;
+  }
+
+  hasKey(key: IdKey): boolean {
+    return this.find(key.w0, key.w1, key.w2, key.w3) >= 0;
   }
 
   /** Puts the job under its ID; returns the job that held the ID before, if one did. */

@@ -1,4 +1,4 @@
-import { idText, idWord, writeIdWords } from './id-words.js';
+import { IdKey, idText, idWord, writeIdWords } from './id-words.js';
 import type { JobStore } from './job-store.js';
 import type { Queue } from './queue.js';
 import type { RetryDelay } from './retry-delay.js';
@@ -98,14 +98,33 @@ export class Job {
     timeNsec: number,
     foreground: boolean,
   ): Job {
+    return Job.fromKey(new IdKey().read(id), queue, ttr, ttl, priority, maxAttempts, maxFails, payload, createdSec, createdNsec, timeSec, timeNsec, foreground);
+  }
+
+  /** As `create`, the ID given as its words. */
+  static fromKey(
+    key: IdKey,
+    queue: Queue,
+    ttr: number,
+    ttl: number,
+    priority: number,
+    maxAttempts: number,
+    maxFails: number,
+    payload: string,
+    createdSec: number,
+    createdNsec: number,
+    timeSec: number,
+    timeNsec: number,
+    foreground: boolean,
+  ): Job {
     const store = queue.store;
     const slot = store.take();
     const ids = store.ids;
     const at = 4 * slot;
-    ids[at] = idWord(id, 0);
-    ids[at + 1] = idWord(id, 1);
-    ids[at + 2] = idWord(id, 2);
-    ids[at + 3] = idWord(id, 3);
+    ids[at] = key.w0;
+    ids[at + 1] = key.w1;
+    ids[at + 2] = key.w2;
+    ids[at + 3] = key.w3;
     Job.fill(store, slot, ttr, ttl, priority, maxAttempts, maxFails, store.payloads.store(payload), createdSec, createdNsec, foreground);
     return Job.make(queue, slot, timeSec, timeNsec);
   }
