@@ -22,7 +22,7 @@ interface Side {
   Parser: new (sink: unknown) => { feed(chunk: Buffer): void };
   decode: (frame: unknown) => { kind: string; [key: string]: unknown };
   Engine: new (clock: { now(): number }) => Record<string, (...args: unknown[]) => unknown>;
-  ReplyWriter: new () => { ok(): void; leased(id: string, name: string, ttr: number, payload: string): void; take(): Buffer; timeout(): void };
+  ReplyWriter: new () => { ok(): void; leased(id: string, name: string, ttr: number, payload: unknown): void; take(): Buffer; timeout(): void };
 }
 
 const [revA, revB, roundsText = '7', jobsText = '200000'] = process.argv.slice(2);
@@ -91,9 +91,10 @@ function cycleRound(side: Side): number {
       const r = side.decode(frame);
       if (r.kind === 'add') engine.add!(r);
       else if (r.kind === 'lease')
-        engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string } | null) => {
+        engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string; writePayload?: unknown } | null) => {
           if (job === null) out.timeout();
-          else out.leased(job.id, job.name, job.ttr, job.payload);
+          // A tree whose jobs write their own payload takes the job as the reply's payload source; an older one, the payload's text.
+          else out.leased(job.id, job.name, job.ttr, job.writePayload === undefined ? job.payload : job);
         });
       else if (r.kind === 'complete' && engine.complete!(r['id'], r['result']) === null) {
         out.ok();

@@ -17,6 +17,7 @@ import { ROOT, snapshotLauncher } from './procs.js';
 type CommandLogModule = typeof import('../src/cmdlog/command-log.js');
 type EngineModule = typeof import('../src/jobs/engine.js');
 type JobModule = typeof import('../src/jobs/job.js');
+type QueueModule = typeof import('../src/jobs/queue.js');
 
 interface Side {
   label: string;
@@ -50,6 +51,8 @@ async function writeLog(): Promise<void> {
   const { openCommandLog } = (await import(path.join(ROOT, 'src/cmdlog/command-log.ts'))) as CommandLogModule;
   const { Engine } = (await import(path.join(ROOT, 'src/jobs/engine.ts'))) as EngineModule;
   const { Job } = (await import(path.join(ROOT, 'src/jobs/job.ts'))) as JobModule;
+  const { Queue } = (await import(path.join(ROOT, 'src/jobs/queue.ts'))) as QueueModule;
+  const queue = new Queue('q');
   const log = await openCommandLog(
     { dir, sync: 'os', syncIntervalMs: 1000, segmentSize: 15, cleanIntervalMs: 3_600_000, logger },
     new Engine({ now: () => Date.now() }),
@@ -57,7 +60,7 @@ async function writeLog(): Promise<void> {
   const sec = Math.floor(Date.now() / 1000);
   for (let i = 0; i < segments; i++) {
     const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-    log.add(Job.create(id, 'q', 1000, 3_600_000, 0, 0, 0, 'x'.repeat(100), sec, 0, 0, 0, false));
+    log.add(Job.create(id, queue, 1000, 3_600_000, 0, 0, 0, 'x'.repeat(100), sec, 0, 0, 0, false));
     await new Promise<void>((resolve) => log.whenDurable(log.lastSeq, resolve));
   }
   await log.close();

@@ -31,7 +31,7 @@ const ID_LENGTH = 16;
 
 export function jobPayloadLength(job: JobFields): number {
   const nameLength = job.name.length;
-  const payloadLength = job.payload.length;
+  const payloadLength = job instanceof Job ? job.payloadLength : job.payload.length;
   return (
     1 +
     ID_LENGTH +
@@ -59,8 +59,13 @@ export function writeJobPayload(buf: Buffer, off: number, type: number, job: Job
   off = writeUvarint(buf, off, zigzag(job.priority));
   off = writeUvarint(buf, off, job.maxAttempts);
   off = writeUvarint(buf, off, job.maxFails);
-  off = writeUvarint(buf, off, job.payload.length);
-  off += buf.write(job.payload, off, 'latin1');
+  if (job instanceof Job) {
+    off = writeUvarint(buf, off, job.payloadLength);
+    off = job.writePayload(buf, off);
+  } else {
+    off = writeUvarint(buf, off, job.payload.length);
+    off += buf.write(job.payload, off, 'latin1');
+  }
   off = writeGoTime(buf, off, job.timeSec, job.timeNsec);
   return writeGoTime(buf, off, job.createdSec, job.createdNsec);
 }
@@ -160,7 +165,14 @@ export class PayloadDecoder implements RestoredJob {
   priority = 0;
   maxAttempts = 0;
   maxFails = 0;
-  payload = '';
+  /**
+   * The payload of an add/schedule record, `payloadBytes[payloadStart, payloadEnd)` until
+   * the next decode: the engine copies a replayed job's payload from there, and `payload`
+   * makes its text only when asked.
+   */
+  payloadBytes: Buffer = EMPTY;
+  payloadStart = 0;
+  payloadEnd = 0;
   createdSec = 0;
   createdNsec = 0;
   timeSec = 0;
@@ -179,6 +191,10 @@ export class PayloadDecoder implements RestoredJob {
   /** Most records of a log name one of a few queues: the last name's string is reused while the bytes match. */
   private lastName = '';
 
+  get payload(): string {
+    return this.payloadBytes.toString('latin1', this.payloadStart, this.payloadEnd);
+  }
+
   /** Decodes and validates `buf[start, end)`; returns null, or the reason it cannot be replayed. */
   decode(buf: Buffer, start: number, end: number): string | null {
     if (start === end) return 'EOF';
@@ -187,6 +203,9 @@ export class PayloadDecoder implements RestoredJob {
     this.end = end;
     this.idAt = start + 1;
     this.result = '';
+    this.payloadBytes = EMPTY;
+    this.payloadStart = 0;
+    this.payloadEnd = 0;
     const type = buf[start]!;
     this.type = type;
     try {
@@ -258,7 +277,9 @@ export class PayloadDecoder implements RestoredJob {
     this.priority = priority;
     this.maxAttempts = maxAttempts;
     this.maxFails = maxFails;
-    this.payload = buf.toString('latin1', payloadAt, payloadAt + payloadLength);
+    this.payloadBytes = buf;
+    this.payloadStart = payloadAt;
+    this.payloadEnd = payloadAt + payloadLength;
     this.createdSec = readGoTimeSec(buf, createdAt);
     this.createdNsec = readGoTimeNsec(buf, createdAt);
     this.timeSec = readGoTimeSec(buf, timeAt);

@@ -28,6 +28,8 @@ import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
 import { jobBytes, newJobBytes } from './job-memory.js';
+import { JobStore } from './job-store.js';
+import { IdKey } from './id-words.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -84,6 +86,8 @@ function finishedOf(job: Job): Finished {
  */
 export class Engine implements EngineApi {
   private readonly jobs = new JobTable();
+  /** Every job's fields and payload (every queue's jobs share it). */
+  private readonly store = new JobStore();
   private readonly queues = new Map<string, Queue>();
   private readonly queueOrder = new QueueOrder();
   /** queueOrder as one array, for the metrics; built when asked after a change. */
@@ -92,6 +96,8 @@ export class Engine implements EngineApi {
   private readonly expiries = new ExpiryHeap();
   private readonly waits = new WaitHeap();
   private readonly stamp = new CreatedStamp();
+  /** The words of the ID of the add, schedule or run being applied: read once for the table's lookup and the new job. */
+  private readonly key = new IdKey();
   private journal: Journal | null;
   private waitSeq = 0;
   private evicted = 0;
@@ -171,7 +177,7 @@ export class Engine implements EngineApi {
   add(spec: NewJob): EngineError | null {
     const now = this.clock.now();
     if (now + spec.ttl <= now) return 'invalid-time';
-    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.jobs.hasKey(this.key.read(spec.id))) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
@@ -187,7 +193,7 @@ export class Engine implements EngineApi {
   schedule(spec: NewScheduledJob): EngineError | null {
     const now = this.clock.now();
     if (floorMs(spec.timeSec, spec.timeNsec) + spec.ttl <= now) return 'invalid-time';
-    if (this.jobs.has(spec.id)) return 'duplicate-job';
+    if (this.jobs.hasKey(this.key.read(spec.id))) return 'duplicate-job';
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
@@ -208,7 +214,7 @@ export class Engine implements EngineApi {
 
   run(spec: NewRunJob, done: (outcome: RunOutcome) => void): void {
     const now = this.clock.now();
-    if (this.jobs.has(spec.id)) {
+    if (this.jobs.hasKey(this.key.read(spec.id))) {
       done('duplicate-job');
       return;
     }
@@ -232,7 +238,7 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.create(spec.id, queue.name, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
+    const job = Job.fromKey(this.key, queue, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
     this.putJob(job);
     this.addJobWaiter(job, true, done, now + spec.timeout);
     this.offer(queue, job, now);
@@ -275,7 +281,7 @@ export class Engine implements EngineApi {
       const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
       if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) best = top;
     }
-    return best === undefined ? 0 : best.payload.length;
+    return best === undefined ? 0 : best.payloadLength;
   }
 
   complete(id: string, result: string): EngineError | null {
@@ -435,14 +441,14 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     queue.used = true;
-    const job = Job.restore(spec, queue.name);
+    const job = Job.restore(spec, queue);
     const old = this.jobs.set(job);
     this.heldBytes += jobBytes(job);
     queue.jobCount++;
     if (old !== undefined) {
-      this.heldBytes -= jobBytes(old);
       this.detachJob(old);
-      this.leaveCount(this.queueOf(old));
+      this.leaveCount(old.queue);
+      this.release(old);
     }
     this.expiries.push(job);
     const at = readyAt(job);
@@ -548,15 +554,15 @@ export class Engine implements EngineApi {
 
   // ---- state changes shared by commands, timers and replay ------------------------
 
-  /** Jobs take their name from their queue: one string per queue, not one per job. */
+  /** Jobs take their name from their queue: one string per queue, not one per job. The ID's words are in `key`, read by the caller. */
   private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
     this.counters.added++;
     queue.addedTotal++;
     queue.used = true;
     this.stamp.next(now);
-    const job = Job.create(
-      spec.id,
-      queue.name,
+    const job = Job.fromKey(
+      this.key,
+      queue,
       spec.ttr,
       spec.ttl,
       spec.priority,
@@ -576,7 +582,7 @@ export class Engine implements EngineApi {
   private queueFor(name: string): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name);
+      queue = new Queue(name, this.store);
       this.queues.set(name, queue);
       this.queueOrder.push(queue);
       this.queueArray = null;
@@ -633,8 +639,9 @@ export class Engine implements EngineApi {
     }
   }
 
+  /** The queue of a job in the table: a queue is freed only once it holds no job, so the job's queue is the one of its name. */
   private queueOf(job: Job): Queue {
-    return this.queues.get(job.name) as Queue;
+    return job.queue;
   }
 
   /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
@@ -842,8 +849,29 @@ export class Engine implements EngineApi {
 
   private dropJob(job: Job): void {
     this.jobs.remove(job);
-    this.heldBytes -= jobBytes(job);
     this.leaveCount(this.queueOf(job));
+    this.release(job);
+  }
+
+  /**
+   * The job has left the table: its bytes leave the budget, and its slot and payload go
+   * back to the store for the next job. A Job object can outlive this (a result waiter
+   * keeps it until its timeout, a caller may keep one it was given): the store's slot
+   * is no longer its own, so it is compared by identity from now on, never read.
+   */
+  private release(job: Job): void {
+    this.heldBytes -= jobBytes(job);
+    job.release();
+    if (this.store.payloads.wantsCompaction) this.compactPayloads();
+    if (this.store.wantsShrink) this.store.shrink(this.jobs.values());
+  }
+
+  /** Moves the payloads of sparse slab chunks together (PayloadSlab): every job in the table follows its payload. */
+  private compactPayloads(): void {
+    const payloads = this.store.payloads;
+    payloads.beginCompaction();
+    for (const job of this.jobs.values()) job.relocatePayload();
+    payloads.endCompaction();
   }
 
   /** One job fewer in the queue; emptied, it may make room for a new name later. */
@@ -871,8 +899,8 @@ export class Engine implements EngineApi {
     for (let w = list.head; w !== null; w = w.next) {
       if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
     }
-    if (list.run !== null) this.endRunJob(job);
     const outcome = finishedOf(job);
+    if (list.run !== null) this.endRunJob(job);
     let w = list.head;
     while (w !== null) {
       const next = w.next;
@@ -891,8 +919,8 @@ export class Engine implements EngineApi {
 
   private removeRunJob(job: Job): void {
     if (!this.jobs.holds(job)) return;
-    this.removeJob(job);
     this.journal?.expire(job.id);
+    this.removeJob(job);
   }
 
   // ---- timers ------------------------------------------------------------------------
@@ -925,10 +953,10 @@ export class Engine implements EngineApi {
   }
 
   private fireExpiry(job: Job): void {
-    this.leaveQueue(job);
-    this.dropJob(job);
     if (!isFinal(job)) this.evicted++;
     this.journal?.expire(job.id);
+    this.leaveQueue(job);
+    this.dropJob(job);
   }
 
   private fireWait(w: Waiter): void {

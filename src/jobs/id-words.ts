@@ -39,6 +39,26 @@ export function idWord(id: string, k: number): number {
   return byteAt(id, b) | (byteAt(id, b + 1) << 8) | (byteAt(id, b + 2) << 16) | (byteAt(id, b + 3) << 24);
 }
 
+/**
+ * An ID's words, read from its text once per command and used for both the job table's
+ * lookup and the new job: a command that adds a job parsed its ID twice before.
+ */
+export class IdKey {
+  w0 = 0;
+  w1 = 0;
+  w2 = 0;
+  w3 = 0;
+
+  /** Reads a canonical ID; returns this key. */
+  read(id: string): this {
+    this.w0 = idWord(id, 0);
+    this.w1 = idWord(id, 1);
+    this.w2 = idWord(id, 2);
+    this.w3 = idWord(id, 3);
+    return this;
+  }
+}
+
 /** The canonical text of the ID whose words these are, as one flat string. */
 export function idText(w0: number, w1: number, w2: number, w3: number): string {
   putWord(w0, 0);

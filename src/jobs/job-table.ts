@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { idWord } from './id-words.js';
+import { type IdKey, idWord } from './id-words.js';
 import type { Job } from './job.js';
 
 /** Slots of a fresh table; always a power of two. */
@@ -48,6 +48,10 @@ export class JobTable {
     return this.findText(id) >= 0;
   }
 
+  hasKey(key: IdKey): boolean {
+    return this.find(key.w0, key.w1, key.w2, key.w3) >= 0;
+  }
+
   /** Puts the job under its ID; returns the job that held the ID before, if one did. */
   set(job: Job): Job | undefined {
     const { id0, id1, id2, id3 } = job;
@@ -64,7 +68,7 @@ export class JobTable {
       }
       if (t === tag) {
         const old = jobs[slot] as Job;
-        if (old.id0 === id0 && old.id1 === id1 && old.id2 === id2 && old.id3 === id3) {
+        if (old.hasId(id0, id1, id2, id3)) {
           jobs[slot] = job;
           return old;
         }
@@ -82,8 +86,9 @@ export class JobTable {
     return this.deleteSlot(this.find(job.id0, job.id1, job.id2, job.id3));
   }
 
-  /** True when this very job is the one held under its ID. */
+  /** True when this very job is the one held under its ID; a job the engine dropped never is, and is not read. */
   holds(job: Job): boolean {
+    if (job.slot < 0) return false;
     const slot = this.find(job.id0, job.id1, job.id2, job.id3);
     return slot >= 0 && this.jobs[slot] === job;
   }
@@ -128,8 +133,7 @@ export class JobTable {
       const t = tags[slot]!;
       if (t === 0) return -1;
       if (t === tag) {
-        const job = jobs[slot] as Job;
-        if (job.id0 === id0 && job.id1 === id1 && job.id2 === id2 && job.id3 === id3) return slot;
+        if ((jobs[slot] as Job).hasId(id0, id1, id2, id3)) return slot;
       }
     }
   }

@@ -1,4 +1,6 @@
-import { idText, idWord, writeIdWords } from './id-words.js';
+import { IdKey, idText, idWord, writeIdWords } from './id-words.js';
+import type { JobStore } from './job-store.js';
+import type { Queue } from './queue.js';
 import type { RetryDelay } from './retry-delay.js';
 import type { RestoredJob } from './types.js';
 import { floorMs } from './wall-time.js';
@@ -14,7 +16,7 @@ export const JobState = {
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
 /*
- * Layout of Job.bits, one small integer (a V8 Smi, unboxed in the job) for what every job
+ * Layout of Job.bits, one 32-bit integer of the store's `bits` column, for what every job
  * has but seldom reads: state (3 bits), attempts, max-attempts and max-fails (0–255 each,
  * docs/protocol.md 3.5 and 7.4), the foreground flag.
  */
@@ -48,54 +50,42 @@ class JobExtra {
 }
 
 /**
- * One job. The engine holds up to millions of them, so a plain queued job holds only
- * what it needs as fields; the rest is packed into `bits` or lives in a JobExtra, behind
- * accessors, and its pending deadline lives in the engine's deadline heap.
+ * One job. The engine holds up to millions of them, so a job object holds only its queue,
+ * its slot in the engine's JobStore, whose typed-array columns hold its numbers (ID words,
+ * TTR, TTL, priority, created time, `bits`, its list and heap positions, its payload's
+ * ref in the store's slab), and a JobExtra once it needs one; every field is read and
+ * written through accessors. The job's pending deadline lives in the engine's deadline
+ * heap.
+ *
+ * A job is readable while it is in the engine's table: when the engine drops it, its
+ * slot goes to the next job made, and reading it from then on throws (a Job kept past
+ * that, by a waiter or a caller, may only be compared by identity).
  *
  * Jobs are made by `Job.create` or `Job.restore`, never by `new`: both build each one as an object
  * literal (in `make`) with this class as its prototype, every field in one order, so all jobs share
  * one hidden class. A literal, unlike `new`, has an allocation site that V8 watches:
  * seeing nearly every job outlive its first young-generation collection, V8 then
- * allocates jobs in the old generation directly. Made by `new`, each job was copied
- * twice by the young-generation collector, about a quarter of a million-job replay.
+ * allocates jobs in the old generation directly.
  *
- * The ID is kept as its 16 bytes in four small-integer fields (id-words.ts): `id` makes
- * its text when read.
+ * The ID is kept as its 16 bytes in four words (id-words.ts): `id` makes its text when
+ * read.
  *
  * Wall-clock instants that the log stores with nanosecond precision (created, the
  * scheduled time) are kept as whole Unix seconds plus nanoseconds, as Go does, so a
  * record written here carries exactly what the wire or the log gave us.
  */
 export class Job {
-  /** The ID's bytes as words (id-words.ts); the key of the job table. */
-  declare readonly id0: number;
-  declare readonly id1: number;
-  declare readonly id2: number;
-  declare readonly id3: number;
-  declare readonly name: string;
-  declare readonly ttr: number;
-  /** 0 for a `run` job, which has no TTL. */
-  declare readonly ttl: number;
-  declare readonly priority: number;
-  /** latin1: one char per byte. */
-  declare readonly payload: string;
-  declare readonly createdSec: number;
-  declare readonly createdNsec: number;
-  /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
-  declare private bits: number;
-  /** 0 while in the ready or scheduled list of its queue, its slot while in a state list (StateList), else -1. */
-  declare listIndex: number;
-  /** Position in the engine's expiry heap, -1 when not there. */
-  declare expiryIndex: number;
-  /** Position in the engine's deadline heap (TTR/schedule), which holds the deadline itself; -1 when not there. */
-  declare deadlineIndex: number;
+  /** The job's queue (the queue of that name while the job is in the engine's table), whose store holds its fields. */
+  declare readonly queue: Queue;
+  /** Engine-private: the job's slot in its queue's store; -1 once the engine has dropped it. */
+  declare slot: number;
   declare private extra: JobExtra | null;
 
   private constructor() {}
 
   static create(
     id: string,
-    name: string,
+    queue: Queue,
     ttr: number,
     ttl: number,
     priority: number,
@@ -108,97 +98,237 @@ export class Job {
     timeNsec: number,
     foreground: boolean,
   ): Job {
-    return Job.make(
-      idWord(id, 0),
-      idWord(id, 1),
-      idWord(id, 2),
-      idWord(id, 3),
-      name,
-      ttr,
-      ttl,
-      priority,
-      maxAttempts,
-      maxFails,
-      payload,
-      createdSec,
-      createdNsec,
-      timeSec,
-      timeNsec,
-      foreground,
-    );
+    return Job.fromKey(new IdKey().read(id), queue, ttr, ttl, priority, maxAttempts, maxFails, payload, createdSec, createdNsec, timeSec, timeNsec, foreground);
   }
 
-  /** The job of a replayed add/schedule record, in queue `name`; its ID taken from the record's words when it gives them. */
-  static restore(spec: RestoredJob, name: string): Job {
-    return Job.make(
-      spec.id0 ?? idWord(spec.id, 0),
-      spec.id1 ?? idWord(spec.id, 1),
-      spec.id2 ?? idWord(spec.id, 2),
-      spec.id3 ?? idWord(spec.id, 3),
-      name,
-      spec.ttr,
-      spec.ttl,
-      spec.priority,
-      spec.maxAttempts,
-      spec.maxFails,
-      spec.payload,
-      spec.createdSec,
-      spec.createdNsec,
-      spec.timeSec,
-      spec.timeNsec,
-      false,
-    );
+  /** As `create`, the ID given as its words. */
+  static fromKey(
+    key: IdKey,
+    queue: Queue,
+    ttr: number,
+    ttl: number,
+    priority: number,
+    maxAttempts: number,
+    maxFails: number,
+    payload: string,
+    createdSec: number,
+    createdNsec: number,
+    timeSec: number,
+    timeNsec: number,
+    foreground: boolean,
+  ): Job {
+    const store = queue.store;
+    const slot = store.take();
+    const ids = store.ids;
+    const at = 4 * slot;
+    ids[at] = key.w0;
+    ids[at + 1] = key.w1;
+    ids[at + 2] = key.w2;
+    ids[at + 3] = key.w3;
+    Job.fill(store, slot, ttr, ttl, priority, maxAttempts, maxFails, store.payloads.store(payload), createdSec, createdNsec, foreground);
+    return Job.make(queue, slot, timeSec, timeNsec);
+  }
+
+  /**
+   * The job of a replayed add/schedule record, in `queue`; its ID taken from the record's
+   * words, and its payload from the record's bytes, when it gives them.
+   */
+  static restore(spec: RestoredJob, queue: Queue): Job {
+    const store = queue.store;
+    const slot = store.take();
+    const ids = store.ids;
+    const at = 4 * slot;
+    ids[at] = spec.id0 ?? idWord(spec.id, 0);
+    ids[at + 1] = spec.id1 ?? idWord(spec.id, 1);
+    ids[at + 2] = spec.id2 ?? idWord(spec.id, 2);
+    ids[at + 3] = spec.id3 ?? idWord(spec.id, 3);
+    const payloads = store.payloads;
+    const payloadRef =
+      spec.payloadBytes === undefined ? payloads.store(spec.payload) : payloads.storeBytes(spec.payloadBytes, spec.payloadStart!, spec.payloadEnd!);
+    Job.fill(store, slot, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, payloadRef, spec.createdSec, spec.createdNsec, false);
+    return Job.make(queue, slot, spec.timeSec, spec.timeNsec);
+  }
+
+  private static fill(
+    store: JobStore,
+    slot: number,
+    ttr: number,
+    ttl: number,
+    priority: number,
+    maxAttempts: number,
+    maxFails: number,
+    payloadRef: number,
+    createdSec: number,
+    createdNsec: number,
+    foreground: boolean,
+  ): void {
+    store.ttr[slot] = ttr;
+    store.ttl[slot] = ttl;
+    store.priority[slot] = priority;
+    store.payloadRef[slot] = payloadRef;
+    store.createdSec[slot] = createdSec;
+    store.createdNsec[slot] = createdNsec;
+    store.bits[slot] = JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0);
+    store.listIndex[slot] = -1;
+    store.expiryIndex[slot] = -1;
+    store.deadlineIndex[slot] = -1;
+    store.ageIndex[slot] = -1;
   }
 
   /** Every job is made here: one allocation site (see above). */
-  private static make(
-    id0: number,
-    id1: number,
-    id2: number,
-    id3: number,
-    name: string,
-    ttr: number,
-    ttl: number,
-    priority: number,
-    maxAttempts: number,
-    maxFails: number,
-    payload: string,
-    createdSec: number,
-    createdNsec: number,
-    timeSec: number,
-    timeNsec: number,
-    foreground: boolean,
-  ): Job {
+  private static make(queue: Queue, slot: number, timeSec: number, timeNsec: number): Job {
     const job = {
       __proto__: Job.prototype,
-      id0,
-      id1,
-      id2,
-      id3,
-      name,
-      ttr,
-      ttl,
-      priority,
-      payload,
-      createdSec,
-      createdNsec,
-      bits: JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0),
-      listIndex: -1,
-      expiryIndex: -1,
-      deadlineIndex: -1,
+      queue,
+      slot,
       extra: timeSec !== 0 || timeNsec !== 0 ? new JobExtra(timeSec, timeNsec) : null,
     };
     return job as unknown as Job;
   }
 
+  /** The store of a job still in the engine. */
+  private get store(): JobStore {
+    if (this.slot < 0) throw new Error('a job was read after the engine dropped it');
+    return this.queue.store;
+  }
+
+  /** The ID's bytes as words (id-words.ts); the key of the job table. */
+  get id0(): number {
+    return this.store.ids[4 * this.slot]!;
+  }
+
+  get id1(): number {
+    return this.store.ids[4 * this.slot + 1]!;
+  }
+
+  get id2(): number {
+    return this.store.ids[4 * this.slot + 2]!;
+  }
+
+  get id3(): number {
+    return this.store.ids[4 * this.slot + 3]!;
+  }
+
+  /** True when the job's ID has these words. */
+  hasId(id0: number, id1: number, id2: number, id3: number): boolean {
+    const ids = this.store.ids;
+    const at = 4 * this.slot;
+    return ids[at] === id0 && ids[at + 1] === id1 && ids[at + 2] === id2 && ids[at + 3] === id3;
+  }
+
+  get ttr(): number {
+    return this.store.ttr[this.slot]!;
+  }
+
+  /** 0 for a `run` job, which has no TTL. */
+  get ttl(): number {
+    return this.store.ttl[this.slot]!;
+  }
+
+  get priority(): number {
+    return this.store.priority[this.slot]!;
+  }
+
+  get createdSec(): number {
+    return this.store.createdSec[this.slot]!;
+  }
+
+  get createdNsec(): number {
+    return this.store.createdNsec[this.slot]!;
+  }
+
+  /** 0 while in the ready or scheduled list of its queue, its slot while in a state list (StateList), else -1. */
+  get listIndex(): number {
+    return this.store.listIndex[this.slot]!;
+  }
+
+  set listIndex(index: number) {
+    this.store.listIndex[this.slot] = index;
+  }
+
+  /** Position in the engine's expiry heap, -1 when not there. */
+  get expiryIndex(): number {
+    return this.store.expiryIndex[this.slot]!;
+  }
+
+  set expiryIndex(index: number) {
+    this.store.expiryIndex[this.slot] = index;
+  }
+
+  /** Position in the engine's deadline heap (TTR/schedule), which holds the deadline itself; -1 when not there. */
+  get deadlineIndex(): number {
+    return this.store.deadlineIndex[this.slot]!;
+  }
+
+  set deadlineIndex(index: number) {
+    this.store.deadlineIndex[this.slot] = index;
+  }
+
+  /** Position in its ready list's age heap (ReadyList) while it is in that list. */
+  get ageIndex(): number {
+    return this.store.ageIndex[this.slot]!;
+  }
+
+  set ageIndex(index: number) {
+    this.store.ageIndex[this.slot] = index;
+  }
+
+  /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
+  private get bits(): number {
+    return this.store.bits[this.slot]!;
+  }
+
+  private set bits(bits: number) {
+    this.store.bits[this.slot] = bits;
+  }
+
+  get name(): string {
+    return this.queue.name;
+  }
+
+  /** latin1, one char per byte: made from the slab on each read. */
+  get payload(): string {
+    const store = this.store;
+    return store.payloads.text(store.payloadRef[this.slot]!);
+  }
+
+  get payloadLength(): number {
+    const store = this.store;
+    return store.payloads.length(store.payloadRef[this.slot]!);
+  }
+
+  /** Writes the payload's bytes at `off`; returns the offset after them. */
+  writePayload(buf: Buffer, off: number): number {
+    const store = this.store;
+    return store.payloads.copy(store.payloadRef[this.slot]!, buf, off);
+  }
+
+  /** Engine-private: the engine drops the job; its payload's space and its slot go back to the store, and the job is no longer readable. */
+  release(): void {
+    const store = this.store;
+    store.payloads.free(store.payloadRef[this.slot]!);
+    store.free(this.slot);
+    this.slot = -1;
+  }
+
+  /** Engine-private: follows a compaction of the slab (PayloadSlab.relocate). */
+  relocatePayload(): void {
+    const store = this.store;
+    store.payloadRef[this.slot] = store.payloads.relocate(store.payloadRef[this.slot]!);
+  }
+
   /** Canonical lowercase 8-4-4-4-12 form, made on each read. */
   get id(): string {
-    return idText(this.id0, this.id1, this.id2, this.id3);
+    const ids = this.store.ids;
+    const at = 4 * this.slot;
+    return idText(ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
   }
 
   /** Writes the ID's 16 bytes at `off`; returns the offset after them. */
   writeId(buf: Uint8Array, off: number): number {
-    return writeIdWords(buf, off, this.id0, this.id1, this.id2, this.id3);
+    const ids = this.store.ids;
+    const at = 4 * this.slot;
+    return writeIdWords(buf, off, ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
   }
 
   get state(): JobState {

@@ -1,4 +1,5 @@
 import { JobList } from './job-list.js';
+import { JobStore } from './job-store.js';
 import { ReadyList } from './ready-list.js';
 import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
@@ -33,7 +34,11 @@ export class Queue {
   completedTotal = 0;
   private waitTail: WaitNode | null = null;
 
-  constructor(readonly name: string) {}
+  /** `store`: where its jobs' fields and payloads are kept, the engine's one store (a queue of its own makes one). */
+  constructor(
+    readonly name: string,
+    readonly store: JobStore = new JobStore(),
+  ) {}
 
   /** No job, no waiting lease, not paused: freeing it loses nothing but its name and its counts. */
   get empty(): boolean {

@@ -43,10 +43,12 @@ export abstract class SortedBlocks<T> {
       blocks.push([item]);
       return;
     }
-    // Items mostly arrive in order (first in, first out): they go to the end at one comparison.
+    // Items mostly arrive in order (first in, first out): they go to the end at one comparison,
+    // and a full last block is left full, not split in halves that would each keep half
+    // their room empty (a JS array keeps the capacity it grew to).
     if (this.before(last[last.length - 1]!, item)) {
-      last.push(item);
-      if (last.length > MAX_BLOCK) this.split(blocks.length - 1);
+      if (last.length < MAX_BLOCK) last.push(item);
+      else blocks.push([item]);
       return;
     }
     const b = this.blockOf(item);

@@ -1,6 +1,6 @@
 import { formatUtcMillis, formatUtcSeconds } from './calendar.js';
 import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, STOPPING_LINE, TIMEOUT_LINE } from './errors.js';
-import type { ClientError, JobInfo, QueueInfo } from './types.js';
+import type { ClientError, JobInfo, PayloadSource, QueueInfo } from './types.js';
 import { ERROR_WORD, JOB_KEY, QUEUE_KEY, RETRIED_KEY } from './vocabulary.js';
 
 const CR = 0x0d;
@@ -136,8 +136,9 @@ export class ReplyWriter {
   }
 
   /** `+OK 1\r\n<id> <name> <ttr> <size>\r\n<payload>\r\n` (docs/protocol.md 5.5). */
-  leased(id: string, name: string, ttr: number, payload: string): void {
-    this.reserve(OK_ONE.length + id.length + name.length + 2 * MAX_NUMBER + payload.length + 8);
+  leased(id: string, name: string, ttr: number, payload: PayloadSource): void {
+    const length = payload.payloadLength;
+    this.reserve(OK_ONE.length + id.length + name.length + 2 * MAX_NUMBER + length + 8);
     this.bytes(OK_ONE);
     this.latin1(id);
     this.space();
@@ -145,9 +146,9 @@ export class ReplyWriter {
     this.space();
     this.int(ttr);
     this.space();
-    this.int(payload.length);
+    this.int(length);
     this.crlf();
-    this.latin1(payload);
+    this.pos = payload.writePayload(this.buf, this.pos);
     this.crlf();
   }
 

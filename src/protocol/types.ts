@@ -129,6 +129,13 @@ export interface DecodeError {
   error: ClientError;
 }
 
+/** A leased job's payload as its reply copies it: from where the job keeps its bytes, with no string made. */
+export interface PayloadSource {
+  readonly payloadLength: number;
+  /** Writes the payload's bytes at `off` of `buf`; returns the offset after them. */
+  writePayload(buf: Buffer, off: number): number;
+}
+
 /** What an `inspect` job block shows (docs/protocol.md 6.1). */
 export interface JobInfo {
   readonly id: string;

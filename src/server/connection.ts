@@ -524,7 +524,7 @@ export class Connection implements ParserSink, ReplyWaiter {
     if (job === null) this.out.timeout();
     else {
       const id = job.id;
-      this.out.leased(id, job.name, job.ttr, job.payload);
+      this.out.leased(id, job.name, job.ttr, job);
       this.parser.expectId(id);
       if (this.host.log !== null) this.needSeq = this.host.log.lastSeq;
     }

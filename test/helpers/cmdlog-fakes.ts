@@ -9,6 +9,7 @@ import { Job } from '../../src/jobs/job.js';
 import { nodeFileSystem } from '../../src/cmdlog/node-fs.js';
 import { refused } from './waits.js';
 import type { LogFileSystem } from '../../src/cmdlog/types.js';
+import { Queue } from '../../src/jobs/queue.js';
 
 /** A pino logger whose lines are kept for assertions. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -267,7 +268,7 @@ export function makeJob(
   const timeMs = fields.timeMs ?? 0;
   return Job.create(
     fields.id ?? newId(),
-    fields.name ?? 'q',
+    new Queue(fields.name ?? 'q'),
     fields.ttr ?? 1000,
     fields.ttl ?? 60_000,
     fields.priority ?? 0,

@@ -71,14 +71,16 @@ test.serial('a log too large for the heap: replay stops with ECMDLOG_HEAP_LIMIT 
   t.teardown(() => dir.remove());
   const port = await freePort();
   const writer = spawnServer(['-listen', `127.0.0.1:${port}`, '-cmdlog-path', dir.path, '-cmdlog-sync', 'os'], { built: true });
-  const payload = 'x'.repeat(1024);
+  // Payloads over 4 KiB stay strings in the heap; smaller ones go to the payload slab, outside it.
+  const payload = 'x'.repeat(5 * 1024);
   try {
     await waitForPort(port);
     const wire = await Wire.connect(port);
-    // 96k jobs of 1 KiB: about 125 MiB of live heap, more than the 64 MiB heap below.
-    for (let batch = 0; batch < 96; batch++) {
+    // 24k jobs of 5 KiB: about 125 MiB of live heap, more than the 64 MiB heap below.
+    for (let batch = 0; batch < 24; batch++) {
       let bytes = '';
-      for (let i = 0; i < 1000; i++) bytes += `add 00000000-0000-4000-8000-${String(batch * 1000 + i).padStart(12, '0')} q 1000 3600000 1024\r\n${payload}\r\n`;
+      for (let i = 0; i < 1000; i++)
+        bytes += `add 00000000-0000-4000-8000-${String(batch * 1000 + i).padStart(12, '0')} q 1000 3600000 ${payload.length}\r\n${payload}\r\n`;
       wire.send(bytes);
       await wire.reply('+OK\r\n'.repeat(1000));
     }

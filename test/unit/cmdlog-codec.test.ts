@@ -10,6 +10,7 @@ import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
 import { idPayload, jobPayload, record, resultPayload, RecordType, segment, restoredJob } from '../helpers/cmdlog-records.js';
 import { flipBits } from '../helpers/bytes.js';
+import { Queue } from '../../src/jobs/queue.js';
 
 // Section numbers in the test titles refer to docs/command-log.md.
 
@@ -204,7 +205,7 @@ test('payloadExpiresAt reads in place the expiration the engine gives the job (p
       const payload = jobPayload(type, job);
       const live = Job.create(
         job.id,
-        job.name,
+        new Queue(job.name),
         job.ttr,
         job.ttl,
         job.priority,

@@ -2,11 +2,14 @@ import test from 'ava';
 import fc from 'fast-check';
 import { DeadlineHeap } from '../../src/jobs/deadline-heap.js';
 import { Job } from '../../src/jobs/job.js';
+import { Queue } from '../../src/jobs/queue.js';
 import { createdBefore } from '../../src/jobs/order.js';
 import { T0, id } from './engine-support.js';
 
+const QUEUE = new Queue('q');
+
 function job(n: number, createdNsec: number): Job {
-  return Job.create(id(n), 'q', 1000, 60_000, 0, 0, 0, '', T0 / 1000, createdNsec, 0, 0, false);
+  return Job.create(id(n), QUEUE, 1000, 60_000, 0, 0, 0, '', T0 / 1000, createdNsec, 0, 0, false);
 }
 
 const opArb = fc.oneof(

@@ -1,9 +1,12 @@
 import test from 'ava';
 import { Engine, type EngineOptions } from '../../src/jobs/engine.js';
 import { Job, JobState } from '../../src/jobs/job.js';
+import { Queue } from '../../src/jobs/queue.js';
 import { StateList } from '../../src/jobs/state-list.js';
 import { retryDelayMs } from '../../src/jobs/retry-delay.js';
 import { FakeClock, RecordingJournal, T0, id, newJob, newRun } from './engine-support.js';
+
+const QUEUE = new Queue('q');
 
 // The engine side of the protocol extensions (docs/protocol-extensions.md): touch,
 // pause/resume and retry delays, on an injected clock.
@@ -171,7 +174,7 @@ test('touch restarts the lease clock; refused unless leased; a paused queue keep
 
 test('a state list keeps entry order and its slots through removals and compaction', (t) => {
   const list = new StateList();
-  const jobs = Array.from({ length: 200 }, (_, i) => Job.create(id(i + 1), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  const jobs = Array.from({ length: 200 }, (_, i) => Job.create(id(i + 1), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
   for (const job of jobs) list.push(job);
   // Remove every job but each fifth, from the front: holes pile up, then get squeezed out.
   const kept = jobs.filter((_, i) => i % 5 === 0);
@@ -189,7 +192,7 @@ test('a state list keeps entry order and its slots through removals and compacti
 
 test('a state list pages like a plain list across many chunks of slots, and skips whole chunks to reach a deep page', (t) => {
   const list = new StateList();
-  const jobs = Array.from({ length: 10_000 }, (_, i) => Job.create(id(i + 1), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  const jobs = Array.from({ length: 10_000 }, (_, i) => Job.create(id(i + 1), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
   for (const job of jobs) list.push(job);
   let seed = 7;
   const model = [...jobs];
@@ -204,7 +207,7 @@ test('a state list pages like a plain list across many chunks of slots, and skip
   }
   // From the end: chunks empty out, and new jobs fill them again.
   for (let i = 0; i < 3000; i++) list.remove(model.pop()!.listIndex);
-  const more = Array.from({ length: 2000 }, (_, i) => Job.create(id(20_001 + i), 'q', 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  const more = Array.from({ length: 2000 }, (_, i) => Job.create(id(20_001 + i), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
   for (const job of more) {
     list.push(job);
     model.push(job);

@@ -3,9 +3,12 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Job } from '../../src/jobs/job.js';
 import { JobTable } from '../../src/jobs/job-table.js';
+import { Queue } from '../../src/jobs/queue.js';
+
+const QUEUE = new Queue('q');
 
 function job(id: string): Job {
-  return Job.create(id, 'q', 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
+  return Job.create(id, QUEUE, 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
 }
 
 /** IDs from a small pool so that sets, replacements and deletes hit the same keys often. */

@@ -2,10 +2,15 @@ import test from 'ava';
 import { clientErrorLine, NOT_FOUND_LINE, OK_LINE, READ_ONLY_LINE, TIMEOUT_LINE } from '../../src/protocol/errors.js';
 import { CLIENT_ERROR_TEXT } from '../../src/protocol/vocabulary.js';
 import { ReplyWriter } from '../../src/protocol/replies.js';
-import type { ClientError, JobInfo } from '../../src/protocol/types.js';
+import type { ClientError, JobInfo, PayloadSource } from '../../src/protocol/types.js';
 import { bytes } from './protocol-helpers.js';
 
 /** The session text of docs/protocol.md 11: `\r\n` literal, one line per CRLF. */
+/** A payload given as text, as a reply copies it. */
+function payloadOf(text: string): PayloadSource {
+  return { payloadLength: text.length, writePayload: (buf, off) => off + buf.write(text, off, 'latin1') };
+}
+
 function wire(...lines: string[]): string {
   return lines.map((line) => line + '\r\n').join('');
 }
@@ -140,7 +145,7 @@ test('11.2 inspect job, jobs, queue, queues', (t) => {
 
 test('11.3 lease, inspect of the leased job, result', (t) => {
   const out = new ReplyWriter();
-  out.leased(PING.id, 'ping', 5000, 'ping');
+  out.leased(PING.id, 'ping', 5000, payloadOf('ping'));
   t.is(text(out), wire('+OK 1', '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e ping 5000 4', 'ping'));
   out.jobs([{ ...PING, attempts: 1, state: 4 }]);
   t.is(text(out), wire('+OK 1', ...PING_BLOCK(1, 4)));
@@ -231,7 +236,7 @@ test('11.9 inspect server: the true key count', (t) => {
 
 test('numbers print exactly at their extremes', (t) => {
   const out = new ReplyWriter();
-  out.leased(PING.id, 'q', 0, '');
+  out.leased(PING.id, 'q', 0, payloadOf(''));
   out.server([
     ['a', 9007199254740991],
     ['b', -1],
@@ -245,7 +250,7 @@ test('numbers print exactly at their extremes', (t) => {
 test('long names and payloads, and replies written after a take never touch taken bytes', (t) => {
   const out = new ReplyWriter(64);
   const name = 'n'.repeat(255);
-  out.leased(PING.id, name, 1, 'a'.repeat(1 << 20));
+  out.leased(PING.id, name, 1, payloadOf('a'.repeat(1 << 20)));
   t.is(out.length, 7 + 36 + 1 + 255 + 1 + 1 + 1 + 7 + 2 + (1 << 20) + 2);
   const first = out.take();
   const copy = Buffer.from(first);

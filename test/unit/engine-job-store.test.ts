@@ -1,0 +1,178 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { Engine } from '../../src/jobs/engine.js';
+import type { Job } from '../../src/jobs/job.js';
+import type { JobStore } from '../../src/jobs/job-store.js';
+import { EMPTY_PAYLOAD, PayloadSlab, SLAB_MAX_PAYLOAD } from '../../src/jobs/payload-slab.js';
+import { FakeClock, id, newJob } from './engine-support.js';
+
+/** Every byte value, so a latin1 round trip that lost or widened one would show. */
+const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, b) => b));
+
+/** A payload of `length` bytes that no other `n` gives. */
+function payloadOf(n: number, length: number): string {
+  const head = `${n}:`;
+  return (head + ALL_BYTES.repeat(Math.ceil(length / 256) + 1)).slice(0, length);
+}
+
+const MIB = 1 << 20;
+
+function slabOf(engine: Engine): PayloadSlab {
+  return (engine as unknown as { store: JobStore }).store.payloads;
+}
+
+test('a payload reads back as text, as its length and as copied bytes, at every size, the large ones kept as strings', (t) => {
+  const slab = new PayloadSlab();
+  for (const length of [0, 1, 2, 6, 7, 8, 255, 256, 4095, SLAB_MAX_PAYLOAD, SLAB_MAX_PAYLOAD + 1, 1 << 20]) {
+    const payload = payloadOf(length, length);
+    for (const ref of [slab.store(payload), slab.storeBytes(Buffer.from(`xx${payload}yy`, 'latin1'), 2, 2 + length)]) {
+      if (length === 0) t.is(ref, EMPTY_PAYLOAD);
+      else t.is(ref < 0, length > SLAB_MAX_PAYLOAD);
+      t.is(slab.length(ref), length);
+      t.is(slab.text(ref), payload);
+      const out = Buffer.alloc(length + 4, 0x2a);
+      t.is(slab.copy(ref, out, 2), 2 + length);
+      t.is(out.toString('latin1', 2, 2 + length), payload);
+      t.is(out.toString('latin1', 0, 2) + out.toString('latin1', 2 + length), '****');
+    }
+  }
+});
+
+test('chunks whose entries are all freed are given back, and a freed slab holds nothing', (t) => {
+  const slab = new PayloadSlab();
+  const refs = Array.from({ length: 30_000 }, (_, n) => slab.store(payloadOf(n, 100)));
+  t.true(slab.chunkCount >= 2);
+  // First in, first out: chunks empty in turn, and no compaction is ever due.
+  for (const ref of refs) {
+    slab.free(ref);
+    t.false(slab.wantsCompaction);
+  }
+  t.is(slab.liveBytes, 0);
+  t.true(slab.chunkCount <= 1);
+});
+
+test('stores, frees and compactions in any order keep every live payload intact, and compaction gives the dead bytes back (property)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(2000), fc.integer({ min: 0, max: SLAB_MAX_PAYLOAD + 100 }), fc.nat(2)), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 2, max: 5 }),
+      (steps, keepEvery) => {
+        const slab = new PayloadSlab();
+        const live = new Map<number, { ref: number; payload: string }>();
+        let n = 0;
+        for (const [count, length, order] of steps) {
+          for (let i = 0; i < count; i++, n++) {
+            const payload = payloadOf(n, length);
+            live.set(n, { ref: n % 2 === 0 ? slab.store(payload) : slab.storeBytes(Buffer.from(payload, 'latin1'), 0, length), payload });
+          }
+          // Frees out of order: all but one in keepEvery, from the newest (order 0), the oldest (1) or alternately (2).
+          const keys = [...live.keys()];
+          if (order === 0) keys.reverse();
+          for (let i = 0; i < keys.length; i++) {
+            if (i % keepEvery === 0 || (order === 2 && i % 2 === 0)) continue;
+            slab.free(live.get(keys[i]!)!.ref);
+            live.delete(keys[i]!);
+          }
+          if (slab.wantsCompaction) {
+            const chunksBefore = slab.chunkCount;
+            slab.beginCompaction();
+            for (const entry of live.values()) entry.ref = slab.relocate(entry.ref);
+            slab.endCompaction();
+            if (slab.chunkCount > chunksBefore) return false;
+          }
+          for (const { ref, payload } of live.values()) {
+            if (slab.length(ref) !== payload.length || slab.text(ref) !== payload) return false;
+          }
+        }
+        return true;
+      },
+    ),
+    { numRuns: 40 },
+  );
+  t.pass();
+});
+
+test('a dropped job is never read: its slot and payload space go to the next job, and reading it throws instead of showing that job', (t) => {
+  const engine = new Engine(new FakeClock());
+  t.is(engine.add(newJob(1, { payload: 'a'.repeat(100) })), null);
+  const dropped = engine.inspectJob(id(1)) as Job;
+  t.is(dropped.payload, 'a'.repeat(100));
+  t.is(engine.delete(id(1)), null);
+  // The slot and the chunk space are free: the next job takes both.
+  t.is(engine.add(newJob(2, { payload: 'b'.repeat(100) })), null);
+  const next = engine.inspectJob(id(2)) as Job;
+  t.is(next.payload, 'b'.repeat(100));
+  t.is(dropped.slot, -1);
+  t.throws(() => dropped.payload);
+  t.throws(() => dropped.id);
+  t.throws(() => dropped.state);
+  t.is(engine.delete(id(1)), 'not-found');
+  let leased = null as Job | null;
+  engine.lease(['q'], 0, (job) => (leased = job));
+  t.is(leased, next);
+  t.is(engine.complete(id(2), 'done'), null);
+  t.is(engine.delete(id(2)), null);
+  t.is(engine.add(newJob(3, { payload: 'c'.repeat(100) })), null);
+  t.throws(() => leased!.payload);
+  t.is(engine.inspectJob(id(3))?.payload, 'c'.repeat(100));
+});
+
+test('jobs deleted out of order compact the slab: the rest keep their payloads, and the chunks of the dead bytes are given back', (t) => {
+  const engine = new Engine(new FakeClock());
+  const count = 9000;
+  const length = 3000;
+  for (let n = 1; n <= count; n++) t.is(engine.add(newJob(n, { payload: payloadOf(n, length) })), null);
+  const slab = slabOf(engine);
+  const chunksFull = slab.chunkCount;
+  // Two jobs of every three go, so every chunk keeps a third of its entries.
+  for (let n = 1; n <= count; n++) if (n % 3 !== 0) t.is(engine.delete(id(n)), null);
+  // Dead bytes stay below the live ones (past 8 MiB), plus the current chunk: without compaction all the chunks would stay.
+  t.true(slab.chunkCount * MIB <= 2 * slab.liveBytes + MIB, `${slab.chunkCount} chunks of ${chunksFull}, ${slab.liveBytes} bytes live`);
+  for (let n = 3; n <= count; n += 3) {
+    const job = engine.inspectJob(id(n));
+    if (job?.payload !== payloadOf(n, length)) t.fail(`job ${n}: payload changed`);
+  }
+  t.is(engine.jobCount, count / 3);
+});
+
+test('the store grows and shrinks under jobs leaving in any order, and every job left keeps its fields, payload and place', (t) => {
+  const clock = new FakeClock();
+  const engine = new Engine(clock);
+  const store = (engine as unknown as { store: JobStore }).store;
+  const count = 20_000;
+  for (let n = 1; n <= count; n++) {
+    t.is(engine.add(newJob(n, { payload: payloadOf(n, n % 300), priority: n % 7, ttr: 1000 + n })), null);
+  }
+  // Lease a few, so that list and heap positions of every kind move with the jobs.
+  const leased = new Set<string>();
+  for (let i = 0; i < 50; i++) engine.lease(['q'], 0, (job) => leased.add(job!.id));
+  t.is(store.size, count);
+  // All but one job in fifty leave, in an order unrelated to their slots.
+  const kept: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = 1 + ((i * 7919) % count);
+    if (n % 50 === 0) kept.push(n);
+    else t.is(engine.delete(id(n)), null);
+  }
+  t.is(store.size, kept.length);
+  t.true((store as unknown as { capacity: number }).capacity <= 4 * kept.length + 1024);
+  for (const n of kept) {
+    const job = engine.inspectJob(id(n));
+    if (job === null || job.id !== id(n) || job.payload !== payloadOf(n, n % 300) || job.priority !== n % 7 || job.ttr !== 1000 + n) t.fail(`job ${n} changed`);
+  }
+  // The lists and heaps still hold exactly the jobs left, in order: leases take the ready ones by priority, then FIFO.
+  const ready = kept.filter((n) => !leased.has(id(n))).sort((a, b) => (b % 7) - (a % 7) || a - b);
+  const got: string[] = [];
+  for (;;) {
+    let job: Job | null = null;
+    engine.lease(['q'], 0, (j) => (job = j));
+    if (job === null) break;
+    got.push((job as Job).id);
+  }
+  t.deepEqual(got, ready.map(id));
+  // TTR ends and TTL ends still fire for the jobs left.
+  clock.t += 1_000_000_000;
+  engine.tick(clock.t);
+  t.is(engine.jobCount, 0);
+  t.is(store.size, 0);
+});
