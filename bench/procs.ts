@@ -235,6 +235,16 @@ export function workqLauncher(): WorkqLauncher | null {
   return null;
 }
 
+/** The same launcher with node arguments before the script, for the server and the supervisor alike. */
+export function withNodeArgs(launcher: WorkqLauncher, nodeArgs: string[]): WorkqLauncher {
+  return {
+    how: `node ${nodeArgs.join(' ')} ${launcher.how.replace(/^node /, '')}`,
+    args: [...nodeArgs, ...launcher.args],
+    supervisorArgs: [...nodeArgs, ...launcher.supervisorArgs],
+    root: launcher.root,
+  };
+}
+
 /**
  * The server as committed at `rev`, extracted to `dir` (`git archive`), so a recorded run
  * is not disturbed by edits to the working tree while it runs.

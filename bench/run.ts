@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, beanstalkdVersion, snapshotLauncher, startWorkq, workqLauncher } from './procs.js';
+import { ROOT, beanstalkdVersion, snapshotLauncher, startWorkq, withNodeArgs, workqLauncher } from './procs.js';
 import { selfTimeTable, topSelfTime } from './profile.js';
 import { Pipeline, Tally, runLoad } from './loadgen.js';
 import { markdownTable } from './table.js';
@@ -34,6 +34,8 @@ const USAGE = `usage: npm run bench -- [options]
   --at REV        run the Workq-TS server as committed at REV (git archive), not
                   the working tree: for recorded runs while others edit src/
   --servers LIST  which servers to run: workq,beanstalkd (default: both)
+  --node-args A   node arguments for the Workq-TS server, space-separated
+                  (e.g. --node-args=--max-semi-space-size=1)
   --cpu-prof      profile the Workq-TS server instead, on the add workload or on
                   those of --only among add,cycle,latency (--jobs: adds and cycles,
                   default 1000000 and 300000; round trips, default 50000)
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     depth: { type: 'string' },
     workers: { type: 'string' },
     'worker-depth': { type: 'string' },
+    'node-args': { type: 'string' },
     seconds: { type: 'string' },
     repeat: { type: 'string' },
     kills: { type: 'string' },
@@ -87,7 +90,8 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const servers = (values.servers ?? 'workq,beanstalkd').split(',').map((s) => s.trim());
 const beanstalkd = servers.includes('beanstalkd') ? beanstalkdVersion() : null;
-const launcher = !servers.includes('workq') ? null : values.at ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-'))) : workqLauncher();
+const chosen = !servers.includes('workq') ? null : values.at ? snapshotLauncher(values.at, mkdtempSync(path.join(tmp, 'snapshot-'))) : workqLauncher();
+const launcher = chosen && values['node-args'] ? withNodeArgs(chosen, values['node-args'].split(' ').filter(Boolean)) : chosen;
 
 const cfg: BenchConfig = {
   conns: positive(values.conns, 4, 'conns'),
