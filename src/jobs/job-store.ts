@@ -1,11 +1,13 @@
 import { PayloadSlab } from './payload-slab.js';
 
-/** Slots of a fresh store. */
-const MIN_CAPACITY = 1024;
-/** A full store grows by half: at most a third of its slots are empty room. */
-const GROWTH = 1.5;
-/** Below this share of its slots taken, the store shrinks by half. */
+/** Slots per page of every column: 2^14, so a page of IDs is 256 KiB and one of 4-byte fields 64 KiB. */
+export const PAGE_SHIFT = 14;
+const PAGE_SLOTS = 1 << PAGE_SHIFT;
+export const PAGE_MASK = PAGE_SLOTS - 1;
+/** Below this share of its slots taken, the store gives back half its pages. */
 const MIN_LOAD = 0.2;
+
+type Column<T> = T[];
 
 /**
  * The fields of every job of an engine, in typed-array columns indexed by the job's slot
@@ -15,35 +17,60 @@ const MIN_LOAD = 0.2;
  * remains holds its queue, its slot and the record of what only some jobs have
  * (job.ts); the payloads are in `payloads`.
  *
+ * Each column is a list of pages of PAGE_SLOTS slots: slot s is at
+ * `column[s >>> PAGE_SHIFT][s & PAGE_MASK]` (four words at `4 * (s & PAGE_MASK)` for the
+ * IDs). The store grows by one page of each column and never copies what it holds.
+ * Growing flat columns by half copied them all at once, and at 1.5 million jobs that
+ * was about 150 MB of new typed arrays in one step: V8 answered the jump in external
+ * memory with two full collections done at once, a pause of half a second.
+ *
  * A slot is taken when a job is made and given back when the engine drops the job
  * (`free`); a freed slot is handed to the next job made, so a Job object must not be read
  * once the engine has dropped it (Job.slot is -1 from then on, and reading it throws).
- * The columns grow by half when full, and halve (moving the jobs of the upper half down)
- * when under a fifth of their slots are taken.
+ * Under a fifth of its slots taken, the store moves the jobs of its upper half down
+ * and gives those pages back.
  */
 export class JobStore {
   readonly payloads = new PayloadSlab();
-  /** The ID's four words (id-words.ts) at 4 * slot. */
-  ids = new Int32Array(4 * MIN_CAPACITY);
-  ttr = new Int32Array(MIN_CAPACITY);
+  /** The ID's four words (id-words.ts) at 4 * cell of the page. */
+  readonly ids: Column<Int32Array> = [];
+  readonly ttr: Column<Int32Array> = [];
   /** At most 2,592,000,000 ms (MAX_TTL). */
-  ttl = new Uint32Array(MIN_CAPACITY);
-  priority = new Int32Array(MIN_CAPACITY);
-  payloadRef = new Int32Array(MIN_CAPACITY);
-  createdSec = new Float64Array(MIN_CAPACITY);
-  createdNsec = new Int32Array(MIN_CAPACITY);
+  readonly ttl: Column<Uint32Array> = [];
+  readonly priority: Column<Int32Array> = [];
+  readonly payloadRef: Column<Int32Array> = [];
+  readonly createdSec: Column<Float64Array> = [];
+  readonly createdNsec: Column<Int32Array> = [];
   /** State, attempts, max-attempts, max-fails and the foreground flag (job.ts). */
-  bits = new Int32Array(MIN_CAPACITY);
-  listIndex = new Int32Array(MIN_CAPACITY);
-  expiryIndex = new Int32Array(MIN_CAPACITY);
-  deadlineIndex = new Int32Array(MIN_CAPACITY);
-  ageIndex = new Int32Array(MIN_CAPACITY);
-  private capacity = MIN_CAPACITY;
+  readonly bits: Column<Int32Array> = [];
+  readonly listIndex: Column<Int32Array> = [];
+  readonly expiryIndex: Column<Int32Array> = [];
+  readonly deadlineIndex: Column<Int32Array> = [];
+  readonly ageIndex: Column<Int32Array> = [];
+  private capacity = 0;
   /** Slots never taken start here. */
   private top = 0;
   /** Freed slots below `top`, taken again last freed first. */
-  private freed = new Int32Array(MIN_CAPACITY);
+  private freed = new Int32Array(PAGE_SLOTS);
   private freedCount = 0;
+  /** Every column but the IDs, one field a slot. */
+  private readonly scalars: Column<Int32Array | Uint32Array | Float64Array>[] = [
+    this.ttr,
+    this.ttl,
+    this.priority,
+    this.payloadRef,
+    this.createdSec,
+    this.createdNsec,
+    this.bits,
+    this.listIndex,
+    this.expiryIndex,
+    this.deadlineIndex,
+    this.ageIndex,
+  ];
+
+  constructor() {
+    this.addPage();
+  }
 
   /** Slots taken. */
   get size(): number {
@@ -53,27 +80,31 @@ export class JobStore {
   /** A slot for a new job, its columns to be written by the caller. */
   take(): number {
     if (this.freedCount > 0) return this.freed[--this.freedCount]!;
-    if (this.top === this.capacity) this.resize(Math.floor(this.capacity * GROWTH));
+    if (this.top === this.capacity) this.addPage();
     return this.top++;
   }
 
   free(slot: number): void {
-    if (this.freedCount === this.freed.length) this.freed = copied(this.freed, new Int32Array(Math.floor(this.freed.length * GROWTH)));
+    if (this.freedCount === this.freed.length) {
+      const more = new Int32Array(2 * this.freed.length);
+      more.set(this.freed);
+      this.freed = more;
+    }
     this.freed[this.freedCount++] = slot;
   }
 
   /** True when so few slots are taken that the columns should shrink (`shrink`). */
   get wantsShrink(): boolean {
-    return this.capacity > MIN_CAPACITY && this.size < this.capacity * MIN_LOAD;
+    return this.capacity > PAGE_SLOTS && this.size < this.capacity * MIN_LOAD;
   }
 
   /**
-   * Halves the columns (to MIN_CAPACITY at least), moving the jobs whose slots are past
+   * Gives back the upper half of the pages (keeping one at least), moving the jobs whose slots are past
    * the new end to free slots below it. `jobs` must give every job holding a slot (the
    * engine's table); each moved job gets its new slot through `moved`.
    */
   shrink(jobs: Iterable<{ slot: number }>): void {
-    const capacity = Math.max(MIN_CAPACITY, Math.floor(this.capacity / 2));
+    const capacity = Math.max(1, this.ids.length >>> 1) * PAGE_SLOTS;
     const taken = new Uint8Array(capacity);
     const movers: { slot: number }[] = [];
     for (const job of jobs) {
@@ -89,46 +120,40 @@ export class JobStore {
     }
     this.top = Math.min(this.top, capacity);
     this.freedCount = 0;
-    this.freed = new Int32Array(Math.max(MIN_CAPACITY, capacity >> 2));
+    this.freed = new Int32Array(PAGE_SLOTS);
     // Taken again lowest first, so that the top end empties out.
     for (let slot = this.top - 1; slot >= 0; slot--) if (taken[slot] === 0) this.free(slot);
-    this.resize(capacity);
+    this.dropPagesFrom(capacity >>> PAGE_SHIFT);
   }
 
   private move(from: number, to: number): void {
-    this.ids.copyWithin(4 * to, 4 * from, 4 * from + 4);
-    this.ttr[to] = this.ttr[from]!;
-    this.ttl[to] = this.ttl[from]!;
-    this.priority[to] = this.priority[from]!;
-    this.payloadRef[to] = this.payloadRef[from]!;
-    this.createdSec[to] = this.createdSec[from]!;
-    this.createdNsec[to] = this.createdNsec[from]!;
-    this.bits[to] = this.bits[from]!;
-    this.listIndex[to] = this.listIndex[from]!;
-    this.expiryIndex[to] = this.expiryIndex[from]!;
-    this.deadlineIndex[to] = this.deadlineIndex[from]!;
-    this.ageIndex[to] = this.ageIndex[from]!;
+    const fp = from >>> PAGE_SHIFT;
+    const fc = from & PAGE_MASK;
+    const tp = to >>> PAGE_SHIFT;
+    const tc = to & PAGE_MASK;
+    this.ids[tp]!.set(this.ids[fp]!.subarray(4 * fc, 4 * fc + 4), 4 * tc);
+    for (const column of this.scalars) column[tp]![tc] = column[fp]![fc]!;
   }
 
-  private resize(capacity: number): void {
-    this.ids = copied(this.ids, new Int32Array(4 * capacity));
-    this.ttr = copied(this.ttr, new Int32Array(capacity));
-    this.ttl = copied(this.ttl, new Uint32Array(capacity));
-    this.priority = copied(this.priority, new Int32Array(capacity));
-    this.payloadRef = copied(this.payloadRef, new Int32Array(capacity));
-    this.createdSec = copied(this.createdSec, new Float64Array(capacity));
-    this.createdNsec = copied(this.createdNsec, new Int32Array(capacity));
-    this.bits = copied(this.bits, new Int32Array(capacity));
-    this.listIndex = copied(this.listIndex, new Int32Array(capacity));
-    this.expiryIndex = copied(this.expiryIndex, new Int32Array(capacity));
-    this.deadlineIndex = copied(this.deadlineIndex, new Int32Array(capacity));
-    this.ageIndex = copied(this.ageIndex, new Int32Array(capacity));
-    this.capacity = capacity;
+  private addPage(): void {
+    this.ids.push(new Int32Array(4 * PAGE_SLOTS));
+    this.ttr.push(new Int32Array(PAGE_SLOTS));
+    this.ttl.push(new Uint32Array(PAGE_SLOTS));
+    this.priority.push(new Int32Array(PAGE_SLOTS));
+    this.payloadRef.push(new Int32Array(PAGE_SLOTS));
+    this.createdSec.push(new Float64Array(PAGE_SLOTS));
+    this.createdNsec.push(new Int32Array(PAGE_SLOTS));
+    this.bits.push(new Int32Array(PAGE_SLOTS));
+    this.listIndex.push(new Int32Array(PAGE_SLOTS));
+    this.expiryIndex.push(new Int32Array(PAGE_SLOTS));
+    this.deadlineIndex.push(new Int32Array(PAGE_SLOTS));
+    this.ageIndex.push(new Int32Array(PAGE_SLOTS));
+    this.capacity += PAGE_SLOTS;
   }
-}
 
-/** `to` with as much of `from` as fits. */
-function copied<T extends Int32Array | Uint32Array | Float64Array>(from: T, to: T): T {
-  to.set(from.length <= to.length ? from : from.subarray(0, to.length));
-  return to;
+  private dropPagesFrom(pages: number): void {
+    this.ids.length = pages;
+    for (const column of this.scalars) column.length = pages;
+    this.capacity = pages * PAGE_SLOTS;
+  }
 }

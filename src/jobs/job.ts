@@ -1,5 +1,5 @@
 import { IdKey, idText, idWord, writeIdWords } from './id-words.js';
-import type { JobStore } from './job-store.js';
+import { type JobStore, PAGE_MASK, PAGE_SHIFT } from './job-store.js';
 import type { Queue } from './queue.js';
 import type { RetryDelay } from './retry-delay.js';
 import type { RestoredJob } from './types.js';
@@ -119,8 +119,8 @@ export class Job {
   ): Job {
     const store = queue.store;
     const slot = store.take();
-    const ids = store.ids;
-    const at = 4 * slot;
+    const ids = store.ids[slot >>> PAGE_SHIFT]!;
+    const at = 4 * (slot & PAGE_MASK);
     ids[at] = key.w0;
     ids[at + 1] = key.w1;
     ids[at + 2] = key.w2;
@@ -136,8 +136,8 @@ export class Job {
   static restore(spec: RestoredJob, queue: Queue): Job {
     const store = queue.store;
     const slot = store.take();
-    const ids = store.ids;
-    const at = 4 * slot;
+    const ids = store.ids[slot >>> PAGE_SHIFT]!;
+    const at = 4 * (slot & PAGE_MASK);
     ids[at] = spec.id0 ?? idWord(spec.id, 0);
     ids[at + 1] = spec.id1 ?? idWord(spec.id, 1);
     ids[at + 2] = spec.id2 ?? idWord(spec.id, 2);
@@ -162,17 +162,19 @@ export class Job {
     createdNsec: number,
     foreground: boolean,
   ): void {
-    store.ttr[slot] = ttr;
-    store.ttl[slot] = ttl;
-    store.priority[slot] = priority;
-    store.payloadRef[slot] = payloadRef;
-    store.createdSec[slot] = createdSec;
-    store.createdNsec[slot] = createdNsec;
-    store.bits[slot] = JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0);
-    store.listIndex[slot] = -1;
-    store.expiryIndex[slot] = -1;
-    store.deadlineIndex[slot] = -1;
-    store.ageIndex[slot] = -1;
+    const page = slot >>> PAGE_SHIFT;
+    const cell = slot & PAGE_MASK;
+    store.ttr[page]![cell] = ttr;
+    store.ttl[page]![cell] = ttl;
+    store.priority[page]![cell] = priority;
+    store.payloadRef[page]![cell] = payloadRef;
+    store.createdSec[page]![cell] = createdSec;
+    store.createdNsec[page]![cell] = createdNsec;
+    store.bits[page]![cell] = JobState.New | (maxAttempts << MAX_ATTEMPTS_SHIFT) | (maxFails << MAX_FAILS_SHIFT) | (foreground ? FOREGROUND : 0);
+    store.listIndex[page]![cell] = -1;
+    store.expiryIndex[page]![cell] = -1;
+    store.deadlineIndex[page]![cell] = -1;
+    store.ageIndex[page]![cell] = -1;
   }
 
   /** Every job is made here: one allocation site (see above). */
@@ -192,94 +194,104 @@ export class Job {
     return this.queue.store;
   }
 
+  /** The page of the store's columns that holds the job (JobStore). */
+  private get page(): number {
+    return this.slot >>> PAGE_SHIFT;
+  }
+
+  /** The job's place in that page. */
+  private get cell(): number {
+    return this.slot & PAGE_MASK;
+  }
+
   /** The ID's bytes as words (id-words.ts); the key of the job table. */
   get id0(): number {
-    return this.store.ids[4 * this.slot]!;
+    return this.store.ids[this.page]![4 * this.cell]!;
   }
 
   get id1(): number {
-    return this.store.ids[4 * this.slot + 1]!;
+    return this.store.ids[this.page]![4 * this.cell + 1]!;
   }
 
   get id2(): number {
-    return this.store.ids[4 * this.slot + 2]!;
+    return this.store.ids[this.page]![4 * this.cell + 2]!;
   }
 
   get id3(): number {
-    return this.store.ids[4 * this.slot + 3]!;
+    return this.store.ids[this.page]![4 * this.cell + 3]!;
   }
 
   /** True when the job's ID has these words. */
   hasId(id0: number, id1: number, id2: number, id3: number): boolean {
-    const ids = this.store.ids;
-    const at = 4 * this.slot;
+    const ids = this.store.ids[this.page]!;
+    const at = 4 * this.cell;
     return ids[at] === id0 && ids[at + 1] === id1 && ids[at + 2] === id2 && ids[at + 3] === id3;
   }
 
   get ttr(): number {
-    return this.store.ttr[this.slot]!;
+    return this.store.ttr[this.page]![this.cell]!;
   }
 
   /** 0 for a `run` job, which has no TTL. */
   get ttl(): number {
-    return this.store.ttl[this.slot]!;
+    return this.store.ttl[this.page]![this.cell]!;
   }
 
   get priority(): number {
-    return this.store.priority[this.slot]!;
+    return this.store.priority[this.page]![this.cell]!;
   }
 
   get createdSec(): number {
-    return this.store.createdSec[this.slot]!;
+    return this.store.createdSec[this.page]![this.cell]!;
   }
 
   get createdNsec(): number {
-    return this.store.createdNsec[this.slot]!;
+    return this.store.createdNsec[this.page]![this.cell]!;
   }
 
   /** 0 while in the ready or scheduled list of its queue, its slot while in a state list (StateList), else -1. */
   get listIndex(): number {
-    return this.store.listIndex[this.slot]!;
+    return this.store.listIndex[this.page]![this.cell]!;
   }
 
   set listIndex(index: number) {
-    this.store.listIndex[this.slot] = index;
+    this.store.listIndex[this.page]![this.cell] = index;
   }
 
   /** Position in the engine's expiry heap, -1 when not there. */
   get expiryIndex(): number {
-    return this.store.expiryIndex[this.slot]!;
+    return this.store.expiryIndex[this.page]![this.cell]!;
   }
 
   set expiryIndex(index: number) {
-    this.store.expiryIndex[this.slot] = index;
+    this.store.expiryIndex[this.page]![this.cell] = index;
   }
 
   /** Position in the engine's deadline heap (TTR/schedule), which holds the deadline itself; -1 when not there. */
   get deadlineIndex(): number {
-    return this.store.deadlineIndex[this.slot]!;
+    return this.store.deadlineIndex[this.page]![this.cell]!;
   }
 
   set deadlineIndex(index: number) {
-    this.store.deadlineIndex[this.slot] = index;
+    this.store.deadlineIndex[this.page]![this.cell] = index;
   }
 
   /** Position in its ready list's age heap (ReadyList) while it is in that list. */
   get ageIndex(): number {
-    return this.store.ageIndex[this.slot]!;
+    return this.store.ageIndex[this.page]![this.cell]!;
   }
 
   set ageIndex(index: number) {
-    this.store.ageIndex[this.slot] = index;
+    this.store.ageIndex[this.page]![this.cell] = index;
   }
 
   /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
   private get bits(): number {
-    return this.store.bits[this.slot]!;
+    return this.store.bits[this.page]![this.cell]!;
   }
 
   private set bits(bits: number) {
-    this.store.bits[this.slot] = bits;
+    this.store.bits[this.page]![this.cell] = bits;
   }
 
   get name(): string {
@@ -289,24 +301,24 @@ export class Job {
   /** latin1, one char per byte: made from the slab on each read. */
   get payload(): string {
     const store = this.store;
-    return store.payloads.text(store.payloadRef[this.slot]!);
+    return store.payloads.text(store.payloadRef[this.page]![this.cell]!);
   }
 
   get payloadLength(): number {
     const store = this.store;
-    return store.payloads.length(store.payloadRef[this.slot]!);
+    return store.payloads.length(store.payloadRef[this.page]![this.cell]!);
   }
 
   /** Writes the payload's bytes at `off`; returns the offset after them. */
   writePayload(buf: Buffer, off: number): number {
     const store = this.store;
-    return store.payloads.copy(store.payloadRef[this.slot]!, buf, off);
+    return store.payloads.copy(store.payloadRef[this.page]![this.cell]!, buf, off);
   }
 
   /** Engine-private: the engine drops the job; its payload's space and its slot go back to the store, and the job is no longer readable. */
   release(): void {
     const store = this.store;
-    store.payloads.free(store.payloadRef[this.slot]!);
+    store.payloads.free(store.payloadRef[this.page]![this.cell]!);
     store.free(this.slot);
     this.slot = -1;
   }
@@ -314,20 +326,20 @@ export class Job {
   /** Engine-private: follows a compaction of the slab (PayloadSlab.relocate). */
   relocatePayload(): void {
     const store = this.store;
-    store.payloadRef[this.slot] = store.payloads.relocate(store.payloadRef[this.slot]!);
+    store.payloadRef[this.page]![this.cell] = store.payloads.relocate(store.payloadRef[this.page]![this.cell]!);
   }
 
   /** Canonical lowercase 8-4-4-4-12 form, made on each read. */
   get id(): string {
-    const ids = this.store.ids;
-    const at = 4 * this.slot;
+    const ids = this.store.ids[this.page]!;
+    const at = 4 * this.cell;
     return idText(ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
   }
 
   /** Writes the ID's 16 bytes at `off`; returns the offset after them. */
   writeId(buf: Uint8Array, off: number): number {
-    const ids = this.store.ids;
-    const at = 4 * this.slot;
+    const ids = this.store.ids[this.page]!;
+    const at = 4 * this.cell;
     return writeIdWords(buf, off, ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
   }
 

@@ -43,9 +43,9 @@ test('job table: any sequence of set, delete and get answers like a Map', (t) =>
 });
 
 test('job table: deleting from the middle of long probe runs keeps every other job findable', (t) => {
-  // Many keys in a 1024-slot table make long runs; deleting every third one exercises the backward shift.
+  // 2,000 keys fill the 64 shards of 64 slots to about half, some near the load at which they double: long runs; deleting every third key exercises the backward shift.
   const table = new JobTable();
-  const ids = Array.from({ length: 700 }, () => randomUUID());
+  const ids = Array.from({ length: 2000 }, () => randomUUID());
   const jobs = ids.map((id) => job(id));
   for (const j of jobs) t.is(table.set(j), undefined);
   for (let i = 0; i < ids.length; i += 3) t.true(table.delete(ids[i]!));
@@ -81,4 +81,19 @@ test('job table: IDs that differ in one character are told apart', (t) => {
     t.is(table.get(other), undefined, `character ${i}`);
   }
   t.is(table.get(base), a);
+});
+
+test('job table: its shards double at sizes spread over a fifth of the growth and more, not all at one size', (t) => {
+  const table = new JobTable();
+  const shards = (table as unknown as { shards: { tags: Int32Array }[] }).shards;
+  // The table size at which each shard reached 2,048 slots.
+  const doubledAt = new Map<number, number>();
+  for (let n = 1; doubledAt.size < shards.length; n++) {
+    table.set(job(randomUUID()));
+    shards.forEach((shard, i) => {
+      if (shard.tags.length >= 2048 && !doubledAt.has(i)) doubledAt.set(i, n);
+    });
+  }
+  const sizes = [...doubledAt.values()].sort((a, b) => a - b);
+  t.true(sizes.at(-1)! > 1.2 * sizes[0]!, `first at ${sizes[0]} jobs, last at ${sizes.at(-1)}`);
 });
