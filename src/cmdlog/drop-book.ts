@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 
-/** Slots of a fresh ID table; always a power of two. */
-const MIN_CAPACITY = 1024;
-/** The ID table doubles when more than this share of its slots is taken. */
-const MAX_LOAD = 0.7;
+/** The open lives are kept by ID in 2^SHARD_BITS tables of their own, each growing on its own. */
+const SHARD_BITS = 6;
+const SHARDS = 1 << SHARD_BITS;
+/** Slots of a fresh table; always a power of two. */
+const MIN_CAPACITY = 64;
+/** A table doubles once more than its share of slots is taken: between these, staggered by table. */
+const FIRST_MAX_LOAD = 0.55;
+const LAST_MAX_LOAD = 0.75;
 /** Lives a fresh book has room for. */
 const MIN_LIVES = 1024;
 
@@ -35,19 +39,18 @@ const END = 3;
  * so never re-reads the log to decide, and a record's value never changes.
  *
  * IDs are given as their 16 bytes where the record holds them; open lives are found by
- * ID in an open-addressing table of typed arrays (a Map keyed by ID strings cost every
+ * ID in open-addressing tables of typed arrays (a Map keyed by ID strings cost every
  * live job a hash-table entry on the JS heap and, at a million jobs, about a microsecond
- * per insert). A life is freed once no record in the log links to it and it is not open,
+ * per insert). There are SHARDS of them, chosen by bits of the ID's hash, and each
+ * doubles at a load of its own: one table doubling at 1.5 million open lives allocated
+ * 40 MiB of typed arrays in one step and filled them, a pause of a fifth of a second for
+ * every client of the server (the job table, src/jobs/job-table.ts, does the same). A life is freed once no record in the log links to it and it is not open,
  * so the book holds the open lives plus the ended ones whose records the cleaner has not
  * yet removed: under adds and deletes with long TTLs it stays as small as the live jobs.
  */
 export class DropBook {
-  /** Slot i holds its ID as four 32-bit words at 4i…4i+3. */
-  private keys = new Int32Array(4 * MIN_CAPACITY);
-  /** 1 + the open life of slot i; 0 marks an empty slot. */
-  private slots = new Int32Array(MIN_CAPACITY);
-  /** 32 − log2 of the capacity: the hash keeps that many high bits. */
-  private shift = 32 - Math.log2(MIN_CAPACITY);
+  private tables: LifeTable[];
+  /** Open lives in all tables. */
   private used = 0;
   /**
    * Random odd multipliers of the hash: IDs are chosen by clients, so where an ID
@@ -66,18 +69,38 @@ export class DropBook {
   /** Lives ever handed out (the rest of the arrays is unused), and the first free one (−1: none). */
   private top = 0;
   private free = -1;
+  /** The table of the last `slotOf`. */
+  private found: LifeTable;
+
+  constructor(tables?: LifeTable[]) {
+    this.tables = tables ?? Array.from({ length: SHARDS }, (_, i) => new LifeTable(i, new Int32Array(4 * MIN_CAPACITY), new Int32Array(MIN_CAPACITY), 0));
+    this.found = this.tables[0]!;
+  }
 
   /** The book as typed arrays, to move it to another thread (the arrays go along, not copies). */
   toState(): DropBookState {
-    const { keys, slots, mul, used, expiry, adds, refs, ended, top, free } = this;
-    return { keys, slots, mul, used, expiry, adds, refs, ended, top, free };
+    const { mul, used, expiry, adds, refs, ended, top, free } = this;
+    const tables = this.tables.map(({ keys, slots, used }) => ({ keys, slots, used }));
+    return { tables, mul, used, expiry, adds, refs, ended, top, free };
   }
 
   static fromState(state: DropBookState): DropBook {
-    const book = new DropBook();
-    Object.assign(book, state);
-    book.shift = 32 - Math.log2(state.slots.length);
+    const { tables, ...rest } = state;
+    const book = new DropBook(tables.map((t, i) => new LifeTable(i, t.keys, t.slots, t.used)));
+    Object.assign(book, rest);
     return book;
+  }
+
+  /** The buffers of a state, to transfer with it. */
+  static buffers(state: DropBookState): ArrayBuffer[] {
+    return [
+      ...state.tables.flatMap((t) => [t.keys.buffer, t.slots.buffer]),
+      state.mul.buffer,
+      state.expiry.buffer,
+      state.adds.buffer,
+      state.refs.buffer,
+      state.ended.buffer,
+    ];
   }
 
   /** Lives the book holds (open, or with records left in the log that link to them). */
@@ -98,13 +121,16 @@ export class DropBook {
     const w1 = word(buf, at + 4);
     const w2 = word(buf, at + 8);
     const w3 = word(buf, at + 12);
-    const slot = this.slotOf(w0, w1, w2, w3);
-    let life = this.slots[slot]! - 1;
+    const sum = this.hash(w0, w1, w2, w3);
+    const slot = this.slotOf(sum, w0, w1, w2, w3);
+    const table = this.found;
+    let life = table.slots[slot]! - 1;
     if (life < 0) {
       life = this.newLife();
-      this.put(slot, w0, w1, w2, w3, life);
+      table.put(slot, w0, w1, w2, w3, life);
+      this.used++;
       this.expiry[life] = expiresAt;
-      if (this.used > this.slots.length * MAX_LOAD) this.rebuild(this.slots.length * 2, -Infinity);
+      if (table.used > table.slots.length * table.maxLoad) this.rebuild(table, table.slots.length * 2, -Infinity);
     } else if (this.expiry[life]! < expiresAt) {
       this.expiry[life] = expiresAt;
     }
@@ -115,7 +141,8 @@ export class DropBook {
 
   /** Notes a record for the ID at `buf[at, at+16)` that neither begins nor ends a life; returns its droppable-after value. */
   other(buf: Uint8Array, at: number): number {
-    const life = this.slots[this.slotAt(buf, at)]! - 1;
+    const slot = this.slotAt(buf, at);
+    const life = this.found.slots[slot]! - 1;
     if (life < 0) return 0;
     this.refs[life]!++;
     return link(life, MEMBER);
@@ -128,9 +155,10 @@ export class DropBook {
    */
   end(buf: Uint8Array, at: number): number {
     const slot = this.slotAt(buf, at);
-    const life = this.slots[slot]! - 1;
+    const table = this.found;
+    const life = table.slots[slot]! - 1;
     if (life < 0) return 0;
-    this.remove(slot);
+    this.remove(table, slot);
     // The end's link takes over the open life's reference.
     return link(life, END);
   }
@@ -163,15 +191,18 @@ export class DropBook {
 
   /**
    * Closes the open lives whose expiration is before `now`: for every later record they
-   * count as none (replay skips their adds), and the table shrinks when they were many.
+   * count as none (replay skips their adds), and the tables shrink when they were many.
    */
   prune(now: number): void {
-    const { slots, expiry } = this;
-    let live = 0;
-    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0 && expiry[slots[i]! - 1]! >= now) live++;
-    let capacity = MIN_CAPACITY;
-    while (live > capacity * MAX_LOAD) capacity *= 2;
-    if (live !== this.used || capacity < slots.length / 2) this.rebuild(capacity, now);
+    const { expiry } = this;
+    for (const table of this.tables) {
+      const { slots } = table;
+      let live = 0;
+      for (let i = 0; i < slots.length; i++) if (slots[i] !== 0 && expiry[slots[i]! - 1]! >= now) live++;
+      let capacity = MIN_CAPACITY;
+      while (live > capacity * table.maxLoad) capacity *= 2;
+      if (live !== table.used || capacity < slots.length / 2) this.rebuild(table, capacity, now);
+    }
   }
 
   private newLife(): number {
@@ -208,46 +239,45 @@ export class DropBook {
   }
 
   private slotAt(buf: Uint8Array, at: number): number {
-    return this.slotOf(word(buf, at), word(buf, at + 4), word(buf, at + 8), word(buf, at + 12));
+    const w0 = word(buf, at);
+    const w1 = word(buf, at + 4);
+    const w2 = word(buf, at + 8);
+    const w3 = word(buf, at + 12);
+    return this.slotOf(this.hash(w0, w1, w2, w3), w0, w1, w2, w3);
   }
 
-  private home(w0: number, w1: number, w2: number, w3: number): number {
+  private hash(w0: number, w1: number, w2: number, w3: number): number {
     const { mul } = this;
-    const sum = Math.imul(w0, mul[0]!) + Math.imul(w1, mul[1]!) + Math.imul(w2, mul[2]!) + Math.imul(w3, mul[3]!);
-    return (sum >>> this.shift) & (this.slots.length - 1);
+    return Math.imul(w0, mul[0]!) + Math.imul(w1, mul[1]!) + Math.imul(w2, mul[2]!) + Math.imul(w3, mul[3]!);
   }
 
-  /** The slot holding the ID, or the empty slot where it would go (linear probing). */
-  private slotOf(w0: number, w1: number, w2: number, w3: number): number {
-    const { keys, slots } = this;
+  /**
+   * The slot holding the ID, or the empty slot where it would go (linear probing), in the
+   * table chosen by the hash's top SHARD_BITS bits, which is left in `found`; the bits
+   * below them give the home slot (a table never nears 2^26 slots).
+   */
+  private slotOf(sum: number, w0: number, w1: number, w2: number, w3: number): number {
+    const table = (this.found = this.tables[sum >>> (32 - SHARD_BITS)]!);
+    const { keys, slots } = table;
     const mask = slots.length - 1;
-    for (let slot = this.home(w0, w1, w2, w3); ; slot = (slot + 1) & mask) {
+    for (let slot = (sum << SHARD_BITS) >>> table.shift; ; slot = (slot + 1) & mask) {
       if (slots[slot] === 0) return slot;
       const k = slot * 4;
       if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return slot;
     }
   }
 
-  private put(slot: number, w0: number, w1: number, w2: number, w3: number, life: number): void {
-    const k = slot * 4;
-    this.keys[k] = w0;
-    this.keys[k + 1] = w1;
-    this.keys[k + 2] = w2;
-    this.keys[k + 3] = w3;
-    this.slots[slot] = life + 1;
-    this.used++;
-  }
-
-  /** Empties `slot`, moving back the entries after it that probing would no longer find (linear probing's deletion). */
-  private remove(slot: number): void {
-    const { keys, slots } = this;
+  /** Empties `slot` of `table`, moving back the entries after it that probing would no longer find (linear probing's deletion). */
+  private remove(table: LifeTable, slot: number): void {
+    const { keys, slots } = table;
     const mask = slots.length - 1;
     slots[slot] = 0;
+    table.used--;
     this.used--;
     let hole = slot;
     for (let i = (slot + 1) & mask; slots[i] !== 0; i = (i + 1) & mask) {
       const k = i * 4;
-      const home = this.home(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!);
+      const home = (this.hash(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!) << SHARD_BITS) >>> table.shift;
       // The entry at i may fill the hole unless its home lies cyclically in (hole, i].
       if (hole <= i ? home > hole && home <= i : home > hole || home <= i) continue;
       keys.copyWithin(hole * 4, k, k + 4);
@@ -257,13 +287,13 @@ export class DropBook {
     }
   }
 
-  /** Moves the open lives expiring at or after `now` into a fresh table of `capacity` slots; the others are closed. */
-  private rebuild(capacity: number, now: number): void {
-    const { keys, slots, expiry } = this;
-    this.keys = new Int32Array(4 * capacity);
-    this.slots = new Int32Array(capacity);
-    this.shift = 32 - Math.log2(capacity);
-    this.used = 0;
+  /** Moves the open lives of `table` expiring at or after `now` into fresh arrays of `capacity` slots; the others are closed. */
+  private rebuild(table: LifeTable, capacity: number, now: number): void {
+    const { keys, slots } = table;
+    const { expiry } = this;
+    table.reset(capacity);
+    this.used -= table.used;
+    table.used = 0;
     for (let i = 0; i < slots.length; i++) {
       const life = slots[i]! - 1;
       if (life < 0) continue;
@@ -276,8 +306,46 @@ export class DropBook {
       const w1 = keys[k + 1]!;
       const w2 = keys[k + 2]!;
       const w3 = keys[k + 3]!;
-      this.put(this.slotOf(w0, w1, w2, w3), w0, w1, w2, w3, life);
+      table.put(this.slotOf(this.hash(w0, w1, w2, w3), w0, w1, w2, w3), w0, w1, w2, w3, life);
+      this.used++;
     }
+  }
+}
+
+/** One of the book's tables of open lives by ID. */
+class LifeTable {
+  /** A table doubles once more than this share of its slots is taken. */
+  readonly maxLoad: number;
+  /** 32 − log2 of the capacity: the hash's bits below the table's give the home slot. */
+  shift: number;
+
+  constructor(
+    index: number,
+    /** Slot i holds its ID as four 32-bit words at 4i…4i+3. */
+    public keys: Int32Array<ArrayBuffer>,
+    /** 1 + the open life of slot i; 0 marks an empty slot. */
+    public slots: Int32Array<ArrayBuffer>,
+    public used: number,
+  ) {
+    this.maxLoad = FIRST_MAX_LOAD + ((LAST_MAX_LOAD - FIRST_MAX_LOAD) * index) / (SHARDS - 1);
+    this.shift = 32 - Math.log2(slots.length);
+  }
+
+  put(slot: number, w0: number, w1: number, w2: number, w3: number, life: number): void {
+    const k = slot * 4;
+    this.keys[k] = w0;
+    this.keys[k + 1] = w1;
+    this.keys[k + 2] = w2;
+    this.keys[k + 3] = w3;
+    this.slots[slot] = life + 1;
+    this.used++;
+  }
+
+  /** Fresh empty arrays of `capacity` slots. */
+  reset(capacity: number): void {
+    this.keys = new Int32Array(4 * capacity);
+    this.slots = new Int32Array(capacity);
+    this.shift = 32 - Math.log2(capacity);
   }
 }
 
@@ -299,8 +367,7 @@ function word(buf: Uint8Array, at: number): number {
 }
 
 export interface DropBookState {
-  keys: Int32Array<ArrayBuffer>;
-  slots: Int32Array<ArrayBuffer>;
+  tables: { keys: Int32Array<ArrayBuffer>; slots: Int32Array<ArrayBuffer>; used: number }[];
   mul: Int32Array<ArrayBuffer>;
   used: number;
   expiry: Float64Array<ArrayBuffer>;

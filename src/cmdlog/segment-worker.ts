@@ -149,15 +149,7 @@ function main(): void {
     }
   }
   const state = book.toState();
-  send({ kind: 'book', state }, [
-    state.keys.buffer,
-    state.slots.buffer,
-    state.mul.buffer,
-    state.expiry.buffer,
-    state.adds.buffer,
-    state.refs.buffer,
-    state.ended.buffer,
-  ]);
+  send({ kind: 'book', state }, DropBook.buffers(state));
 }
 
 main();

@@ -109,9 +109,9 @@ export class JobTable {
     return this.found.find(tag, id0, id1, id2, id3);
   }
 
-  /** Bits 1 to SHARD_BITS of the hash: bit 0 is always set, and a shard's home slots come from the top bits. */
+  /** The hash's top SHARD_BITS bits; the bits below them give the home slot in the shard (homeOf). */
   private shardOf(tag: number): Shard {
-    return this.shards[(tag >>> 1) & (SHARDS - 1)]!;
+    return this.shards[tag >>> (32 - SHARD_BITS)]!;
   }
 
   /** Multiply-add over the ID's words, with the low bit set so no hash is 0. */
@@ -126,7 +126,7 @@ class Shard {
   /** Hash of the job in each slot, its low bit set; 0 marks an empty slot. */
   tags = new Int32Array(MIN_CAPACITY);
   jobs: Array<Job | null> = new Array<Job | null>(MIN_CAPACITY).fill(null);
-  /** 32 − log2 of the capacity: a hash's home slot is its top bits. */
+  /** 32 − log2 of the capacity: a hash's home slot is its top bits after the shard's. */
   private shift = 32 - Math.log2(MIN_CAPACITY);
   private count = 0;
 
@@ -136,7 +136,7 @@ class Shard {
   set(tag: number, job: Job): Job | undefined {
     const { tags, jobs } = this;
     const mask = tags.length - 1;
-    for (let slot = (tag >>> this.shift) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = this.homeOf(tag); ; slot = (slot + 1) & mask) {
       const t = tags[slot]!;
       if (t === 0) {
         tags[slot] = tag;
@@ -158,7 +158,7 @@ class Shard {
   find(tag: number, id0: number, id1: number, id2: number, id3: number): number {
     const { tags, jobs } = this;
     const mask = tags.length - 1;
-    for (let slot = (tag >>> this.shift) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = this.homeOf(tag); ; slot = (slot + 1) & mask) {
       const t = tags[slot]!;
       if (t === 0) return -1;
       if (t === tag) {
@@ -176,7 +176,7 @@ class Shard {
     // Backward-shift deletion: pull later entries of the probe run into the hole when
     // their home slot allows, so no tombstones are needed.
     for (let slot = (hole + 1) & mask; tags[slot] !== 0; slot = (slot + 1) & mask) {
-      const home = (tags[slot]! >>> this.shift) & mask;
+      const home = this.homeOf(tags[slot]!);
       if (((slot - home) & mask) >= ((slot - hole) & mask)) {
         tags[hole] = tags[slot]!;
         jobs[hole] = jobs[slot]!;
@@ -189,6 +189,11 @@ class Shard {
     return true;
   }
 
+  /** Up to 2^(32 − SHARD_BITS) slots, more than a shard ever holds. */
+  private homeOf(tag: number): number {
+    return (tag << SHARD_BITS) >>> this.shift;
+  }
+
   private resize(capacity: number): void {
     const { tags, jobs } = this;
     this.tags = new Int32Array(capacity);
@@ -198,7 +203,7 @@ class Shard {
     for (let i = 0; i < tags.length; i++) {
       const tag = tags[i]!;
       if (tag === 0) continue;
-      let slot = (tag >>> this.shift) & mask;
+      let slot = this.homeOf(tag);
       while (this.tags[slot] !== 0) slot = (slot + 1) & mask;
       this.tags[slot] = tag;
       this.jobs[slot] = jobs[i]!;

