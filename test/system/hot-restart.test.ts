@@ -122,6 +122,41 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   t.is((await stopped(supervisor)).code, 0);
 });
 
+test.serial(
+  `kill -9 of the old server once a hot restart has begun, under an add load with ${FILL_JOBS} jobs: every acknowledged job kept, the instance serves again`,
+  async (t) => {
+    t.timeout(600_000);
+    const d = await deployment(1);
+    t.teardown(() => d.remove());
+    const supervisor = await started(t, d);
+    const port = d.ports[0]!;
+    await fill(port, FILL_JOBS);
+    const before = (await statusOf(d)).instances[0]!;
+
+    const load = addLoad(() => LineClient.connect(port));
+    await waitFor('some load', () => load.acked.length >= 50 || undefined);
+    supervisor.kill('SIGHUP');
+    // The new server is pre-reading the log while the old one serves the load: the old one dies mid-write.
+    await waitForLog(supervisor, 'hot restart: new server starting on standby');
+    process.kill(before.pid!, 'SIGKILL');
+    await waitForLog(supervisor, 'hot restart done', 1, 120_000);
+    await waitFor('the instance serving', async () => ((await statusOf(d)).instances[0]!.state === 'ready' ? true : undefined), 60_000);
+    const at = load.acked.length;
+    await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
+    await load.stop();
+
+    const after = (await statusOf(d)).instances[0]!;
+    t.not(after.pid, before.pid, 'replaced');
+    t.is(load.refused, 0, 'no connection refused: the supervisor held the listening socket');
+    t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
+    const client = await LineClient.connect(port);
+    t.is(await client.readyLen('fill'), FILL_JOBS);
+    client.close();
+    supervisor.kill('SIGTERM');
+    t.is((await stopped(supervisor)).code, 0);
+  },
+);
+
 /**
  * What every failed hot restart must give: once `spoil` has run, a SIGHUP leaves the old
  * server serving, its connections kept, with `cause` as the instance's lastError; once
