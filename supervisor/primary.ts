@@ -210,12 +210,17 @@ export class Supervisor {
       execArgv:
         heapMiB === null ? process.execArgv : [...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')), `--max-old-space-size=${heapMiB}`],
     });
-    return cluster.fork({
+    const worker = cluster.fork({
       WORKQ_INSTANCE_INDEX: String(slot.index),
       WORKQ_INSTANCE_NAME: slot.configured.name,
       WORKQ_STANDBY: standby ? '1' : '0',
       WORKQ_SOCKETS: describeLayout(socketLayout(slot.configured)),
     });
+    // A message to a child that has just died fails (EPIPE) until its channel's end is
+    // read; its exit is handled where it is watched. Unheard, this 'error' ended the
+    // supervisor and every instance with it: a status request could do that.
+    worker.on('error', (error) => this.log(slot).warn({ childPid: worker.process.pid, err: error.message }, 'a message to a server that is gone was not sent'));
+    return worker;
   }
 
   private fork(slot: Slot): void {

@@ -20,6 +20,12 @@ export function series(name: string, labels: Record<string, string> = {}): strin
 }
 
 export async function get(url: string): Promise<{ status: number; type: string; body: string }> {
-  const response = await fetch(url);
+  const response = await fetch(url).catch((error: unknown) => Promise.reject(withCause(url, error)));
   return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() };
+}
+
+/** fetch says only 'fetch failed'; its cause says why (a refused connection, a socket closed under it). */
+function withCause(url: string, error: unknown): Error {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return new Error(`GET ${url}: ${(error as Error).message} (${cause?.code ?? 'no code'}: ${cause?.message ?? 'no message'})`);
 }

@@ -7,7 +7,10 @@ import { deployment, LineClient, statusOf, stopped, supervise, waitFor, waitForL
 
 async function started(t: { teardown(fn: () => unknown): void }, d: Deployment): Promise<{ supervisor: Supervised; base: string }> {
   const supervisor = supervise(d);
-  t.teardown(() => supervisor.kill('SIGKILL'));
+  t.teardown(() => {
+    if (process.env['DEBUG_SUPERVISOR']) console.log(supervisor.output());
+    supervisor.kill('SIGKILL');
+  });
   await waitForLog(supervisor, 'supervisor ready');
   const line = supervisor.lines().find((entry) => entry['msg'] === 'admin listening' && entry['role'] === 'supervisor')!;
   return { supervisor, base: `http://127.0.0.1:${line['port'] as number}` };
@@ -75,6 +78,43 @@ test.serial('/readyz answers 503 with the reason while a child is down, and 200 
   await waitForLog(supervisor, 'hot restart done');
   const back = await get(`${base}/readyz`);
   t.deepEqual([back.status, back.body], [200, 'ready\n']);
+  supervisor.kill('SIGTERM');
+  t.is((await stopped(supervisor)).code, 0);
+});
+
+test.serial('a child killed while status requests are in flight: the supervisor stays up and answers every one', async (t) => {
+  t.timeout(300_000);
+  const d = await deployment(1);
+  t.teardown(() => d.remove());
+  const { supervisor, base } = await started(t, d);
+  type Status = NonNullable<Awaited<ReturnType<typeof statusOf>>>;
+  const pidOf = async (): Promise<number | null> => {
+    const status = JSON.parse((await get(`${base}/status`)).body) as Status;
+    const instance = status.instances[0]!;
+    return instance.state === 'ready' ? instance.pid : null;
+  };
+  // A status request asks each child over IPC; one sent to a child that has just died
+  // fails (EPIPE) until the supervisor has read the end of that channel. To make the
+  // requests meet the death: the supervisor is frozen (SIGSTOP), the child killed and the
+  // requests sent, then the supervisor goes on and finds both at once.
+  for (let round = 0; round < 5; round++) {
+    const victim = await waitFor('the instance ready', pidOf);
+    supervisor.kill('SIGSTOP');
+    process.kill(victim!, 'SIGKILL');
+    const requests = Array.from({ length: 8 }, () => get(`${base}/status`));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    supervisor.kill('SIGCONT');
+    t.deepEqual(
+      (await Promise.all(requests)).map((reply) => reply.status),
+      Array.from({ length: 8 }, () => 200),
+      `round ${round}`,
+    );
+    await waitFor('a new child', async () => {
+      const pid = await pidOf();
+      return pid !== null && pid !== victim ? pid : undefined;
+    });
+  }
+  t.is((await get(`${base}/healthz`)).status, 200);
   supervisor.kill('SIGTERM');
   t.is((await stopped(supervisor)).code, 0);
 });
