@@ -99,9 +99,9 @@ export class JobStore {
   }
 
   /**
-   * Gives back the upper half of the pages (keeping one at least), moving the jobs whose slots are past
-   * the new end to free slots below it. `jobs` must give every job holding a slot (the
-   * engine's table); each moved job gets its new slot through `moved`.
+   * Gives back the upper half of the pages (keeping one at least), moving the jobs whose
+   * slots are past the new end to free slots below it. `jobs` must give every job holding
+   * a slot (the engine's table); each moved job's `slot` is set to its new one.
    */
   shrink(jobs: Iterable<{ slot: number }>): void {
     const capacity = Math.max(1, this.ids.length >>> 1) * PAGE_SLOTS;
