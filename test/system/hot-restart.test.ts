@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForLog,
   type Deployment,
+  type Load,
   type Supervised,
 } from './supervisor-harness.js';
 
@@ -61,7 +62,11 @@ function messages(supervisor: Supervised): string[] {
   return supervisor.lines().map((line) => String(line['msg']));
 }
 
-test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no connection refused, every acknowledged job kept`, async (t) => {
+/** A hot restart of one instance holding FILL_JOBS jobs, under an add load; `during` runs once the new server starts on standby. */
+async function hotRestartUnderLoad(
+  t: ExecutionContext,
+  during: (old: { pid: number | null }) => void = () => undefined,
+): Promise<{ d: Deployment; supervisor: Supervised; port: number; before: SupervisorStatus['instances'][number]; load: Load }> {
   t.timeout(600_000);
   const d = await deployment(1);
   t.teardown(() => d.remove());
@@ -73,10 +78,28 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   const load = addLoad(() => LineClient.connect(port));
   await waitFor('some load', () => load.acked.length >= 50 || undefined);
   supervisor.kill('SIGHUP');
+  await waitForLog(supervisor, 'hot restart: new server starting on standby');
+  during(before);
   await waitForLog(supervisor, 'hot restart done', 1, 120_000);
+  await waitFor('the instance serving', async () => ((await statusOf(d)).instances[0]!.state === 'ready' ? true : undefined), 60_000);
   const at = load.acked.length;
   await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
   await load.stop();
+  return { d, supervisor, port, before, load };
+}
+
+/** Every add the load saw acknowledged and every fill job is there; the supervisor then stops cleanly. */
+async function keptEverything(t: ExecutionContext, supervisor: Supervised, port: number, load: Load): Promise<void> {
+  t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
+  const client = await LineClient.connect(port);
+  t.is(await client.readyLen('fill'), FILL_JOBS);
+  client.close();
+  supervisor.kill('SIGTERM');
+  t.is((await stopped(supervisor)).code, 0);
+}
+
+test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no connection refused, every acknowledged job kept`, async (t) => {
+  const { d, supervisor, port, before, load } = await hotRestartUnderLoad(t);
 
   const after = (await statusOf(d)).instances[0]!;
   t.is(after.state, 'ready');
@@ -114,46 +137,18 @@ test.serial(`SIGHUP under an add load with ${FILL_JOBS} jobs in the log: no conn
   t.true((preRead['records'] as number) >= FILL_JOBS, `pre-read ${String(preRead['records'])} records`);
   t.is(tail['preRead'], preRead['records']);
   t.false(messages(supervisor).includes('cmdlog: the log changed since the pre-read: replaying it whole'));
-  t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
-  const client = await LineClient.connect(port);
-  t.is(await client.readyLen('fill'), FILL_JOBS);
-  client.close();
-  supervisor.kill('SIGTERM');
-  t.is((await stopped(supervisor)).code, 0);
+  await keptEverything(t, supervisor, port, load);
 });
 
 test.serial(
   `kill -9 of the old server once a hot restart has begun, under an add load with ${FILL_JOBS} jobs: every acknowledged job kept, the instance serves again`,
   async (t) => {
-    t.timeout(600_000);
-    const d = await deployment(1);
-    t.teardown(() => d.remove());
-    const supervisor = await started(t, d);
-    const port = d.ports[0]!;
-    await fill(port, FILL_JOBS);
-    const before = (await statusOf(d)).instances[0]!;
-
-    const load = addLoad(() => LineClient.connect(port));
-    await waitFor('some load', () => load.acked.length >= 50 || undefined);
-    supervisor.kill('SIGHUP');
     // The new server is pre-reading the log while the old one serves the load: the old one dies mid-write.
-    await waitForLog(supervisor, 'hot restart: new server starting on standby');
-    process.kill(before.pid!, 'SIGKILL');
-    await waitForLog(supervisor, 'hot restart done', 1, 120_000);
-    await waitFor('the instance serving', async () => ((await statusOf(d)).instances[0]!.state === 'ready' ? true : undefined), 60_000);
-    const at = load.acked.length;
-    await waitFor('load after the restart', () => load.acked.length >= at + 50 || undefined, 60_000);
-    await load.stop();
-
+    const { d, supervisor, port, before, load } = await hotRestartUnderLoad(t, (old) => process.kill(old.pid!, 'SIGKILL'));
     const after = (await statusOf(d)).instances[0]!;
     t.not(after.pid, before.pid, 'replaced');
     t.is(load.refused, 0, 'no connection refused: the supervisor held the listening socket');
-    t.deepEqual(await missingAt(port, load.acked), [], `${load.acked.length} acknowledged`);
-    const client = await LineClient.connect(port);
-    t.is(await client.readyLen('fill'), FILL_JOBS);
-    client.close();
-    supervisor.kill('SIGTERM');
-    t.is((await stopped(supervisor)).code, 0);
+    await keptEverything(t, supervisor, port, load);
   },
 );
 

@@ -220,3 +220,19 @@ test('drop book: moved as its state (to or from the replay worker), it answers t
   t.is(moved.other(id(99_999), 3), 0);
   t.true(moved.droppable(moved.job(id(99_999), 3, T + 5), T + 6));
 });
+
+test('drop book: sequential IDs (a counter in the last bytes, as clients make them) spread over all its tables', (t) => {
+  const book = new DropBook();
+  const n = 16_384;
+  for (let i = 0; i < n; i++) {
+    const buf = Buffer.alloc(3 + 16 + 2);
+    buf.writeUInt32BE(i, 3 + 12);
+    book.job(buf, 3, T + 1000);
+  }
+  const used = book.toState().tables.map((table) => table.used);
+  t.is(
+    used.reduce((a, b) => a + b, 0),
+    n,
+  );
+  t.true(Math.max(...used) <= (3 * n) / used.length, `most in one table: ${Math.max(...used)} of ${n}`);
+});

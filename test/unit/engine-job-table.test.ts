@@ -97,3 +97,16 @@ test('job table: its shards double at sizes spread over a fifth of the growth an
   const sizes = [...doubledAt.values()].sort((a, b) => a - b);
   t.true(sizes.at(-1)! > 1.2 * sizes[0]!, `first at ${sizes[0]} jobs, last at ${sizes.at(-1)}`);
 });
+
+test('job table: sequential IDs (a counter in the last digits, as clients make them) spread over all its shards', (t) => {
+  const table = new JobTable();
+  const n = 16_384;
+  for (let i = 0; i < n; i++) table.set(job(`00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`));
+  const shards = (table as unknown as { shards: { tags: Int32Array }[] }).shards;
+  const held = shards.map((shard) => shard.tags.reduce((count, tag) => count + (tag === 0 ? 0 : 1), 0));
+  t.is(
+    held.reduce((a, b) => a + b, 0),
+    n,
+  );
+  t.true(Math.max(...held) <= (3 * n) / shards.length, `most in one shard: ${Math.max(...held)} of ${n}`);
+});
