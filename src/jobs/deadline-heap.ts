@@ -1,101 +1,118 @@
-import type { Job } from './job.js';
+import type { JobStore } from './job-store.js';
 import { createdBefore } from './order.js';
-
-/** Deadline order: earlier first; at the same instant, the order of createdBefore. */
-function earlier(aAt: number, a: Job, bAt: number, b: Job): boolean {
-  return aAt !== bAt ? aAt < bAt : createdBefore(a, b);
-}
+import { roomFor } from './slot-heap.js';
 
 /**
  * Every job's pending state deadline: the TTR end while leased, the scheduled time while
- * scheduled. A binary min-heap that tells each job its position (Job.deadlineIndex), like
- * IndexedHeap, but it keeps the deadlines itself, as unboxed doubles beside the jobs: a
- * ms timestamp in a job field would cost every job, most of which have no deadline, a
- * 16-byte heap number, and comparisons read this array instead of each job.
+ * scheduled. A binary min-heap of job slots that tells each job its position (the store's
+ * deadlineIndex), like SlotHeap, but it keeps the deadlines itself, as doubles beside the
+ * slots: a deadline column would cost every job 8 bytes, where most have no deadline,
+ * and comparisons read this array instead of the store. At the same instant, the order
+ * of createdBefore.
  */
 export class DeadlineHeap {
-  private readonly jobs: Job[] = [];
-  private readonly ats: number[] = [];
+  private slots = new Int32Array(0);
+  private ats = new Float64Array(0);
+  private count = 0;
+
+  constructor(private readonly store: JobStore) {}
 
   get size(): number {
-    return this.jobs.length;
+    return this.count;
   }
 
   /** Earliest deadline, Infinity when empty. */
   nextAt(): number {
-    return this.jobs.length === 0 ? Infinity : (this.ats[0] as number);
+    return this.count === 0 ? Infinity : this.ats[0]!;
   }
 
   /** The deadline of the job at `index` (a deadlineIndex this heap gave it). */
   deadlineAt(index: number): number {
-    return this.ats[index] as number;
+    return this.ats[index]!;
   }
 
-  push(job: Job, at: number): void {
-    this.jobs.push(job);
-    this.ats.push(at);
-    this.up(job, at, this.jobs.length - 1);
+  push(slot: number, at: number): void {
+    this.resize(this.count + 1);
+    this.up(slot, at, this.count++);
   }
 
-  /** Removes and returns the job with the earliest deadline, undefined when empty. */
-  pop(): Job | undefined {
-    if (this.jobs.length === 0) return undefined;
-    const top = this.jobs[0] as Job;
+  /** Removes and returns the job with the earliest deadline, -1 when empty. */
+  pop(): number {
+    if (this.count === 0) return -1;
+    const top = this.slots[0]!;
     this.remove(0);
     return top;
   }
 
-  /** Removes the job at `index` (a deadlineIndex this heap gave it). */
-  remove(index: number): void {
-    const jobs = this.jobs;
-    const last = jobs.pop() as Job;
-    const lastAt = this.ats.pop() as number;
-    if (index === jobs.length) {
-      last.deadlineIndex = -1;
-      return;
-    }
-    (jobs[index] as Job).deadlineIndex = -1;
-    const p = (index - 1) >> 1;
-    if (index > 0 && earlier(lastAt, last, this.ats[p] as number, jobs[p] as Job)) this.up(last, lastAt, index);
-    else this.down(last, lastAt, index);
+  /** The job at `index` moved to `slot` (JobStore.move), its position already there. */
+  replace(index: number, slot: number): void {
+    this.slots[index] = slot;
   }
 
-  private up(job: Job, at: number, index: number): void {
-    const jobs = this.jobs;
-    const ats = this.ats;
+  /** Removes the job at `index` (a deadlineIndex this heap gave it). */
+  remove(index: number): void {
+    const last = this.slots[--this.count]!;
+    const lastAt = this.ats[this.count]!;
+    if (index === this.count) {
+      this.store.setDeadlineIndex(last, -1);
+    } else {
+      this.store.setDeadlineIndex(this.slots[index]!, -1);
+      const p = (index - 1) >> 1;
+      if (index > 0 && this.earlier(lastAt, last, this.ats[p]!, this.slots[p]!)) this.up(last, lastAt, index);
+      else this.down(last, lastAt, index);
+    }
+    this.resize(this.count);
+  }
+
+  private earlier(aAt: number, a: number, bAt: number, b: number): boolean {
+    return aAt !== bAt ? aAt < bAt : createdBefore(this.store, a, b);
+  }
+
+  private resize(n: number): void {
+    const room = roomFor(this.slots.length, n);
+    if (room === this.slots.length) return;
+    const slots = new Int32Array(room);
+    const ats = new Float64Array(room);
+    slots.set(this.slots.subarray(0, this.count));
+    ats.set(this.ats.subarray(0, this.count));
+    this.slots = slots;
+    this.ats = ats;
+  }
+
+  private up(slot: number, at: number, index: number): void {
+    const { slots, ats } = this;
     let i = index;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = jobs[p] as Job;
-      const parentAt = ats[p] as number;
-      if (!earlier(at, job, parentAt, parent)) break;
+      const parent = slots[p]!;
+      const parentAt = ats[p]!;
+      if (!this.earlier(at, slot, parentAt, parent)) break;
       this.place(parent, parentAt, i);
       i = p;
     }
-    this.place(job, at, i);
+    this.place(slot, at, i);
   }
 
-  private down(job: Job, at: number, index: number): void {
-    const jobs = this.jobs;
-    const ats = this.ats;
-    const n = jobs.length;
+  private down(slot: number, at: number, index: number): void {
+    const { slots, ats } = this;
+    const n = this.count;
     let i = index;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && earlier(ats[c + 1] as number, jobs[c + 1] as Job, ats[c] as number, jobs[c] as Job)) c++;
-      const child = jobs[c] as Job;
-      const childAt = ats[c] as number;
-      if (!earlier(childAt, child, at, job)) break;
+      if (c + 1 < n && this.earlier(ats[c + 1]!, slots[c + 1]!, ats[c]!, slots[c]!)) c++;
+      const child = slots[c]!;
+      const childAt = ats[c]!;
+      if (!this.earlier(childAt, child, at, slot)) break;
       this.place(child, childAt, i);
       i = c;
     }
-    this.place(job, at, i);
+    this.place(slot, at, i);
   }
 
-  private place(job: Job, at: number, index: number): void {
-    this.jobs[index] = job;
+  private place(slot: number, at: number, index: number): void {
+    this.slots[index] = slot;
     this.ats[index] = at;
-    job.deadlineIndex = index;
+    this.store.setDeadlineIndex(slot, index);
   }
 }

@@ -1,4 +1,5 @@
-import { Job, JobState } from './job.js';
+import { Job } from './job.js';
+import { JobState, JobStore } from './job-store.js';
 import type {
   RunOutcome,
   Cancel,
@@ -28,8 +29,7 @@ import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
 import { jobBytes, newJobBytes } from './job-memory.js';
-import { JobStore } from './job-store.js';
-import { IdKey } from './id-words.js';
+import { IdKey, idWord } from './id-words.js';
 
 /** What an engine is configured with beyond its clock. */
 export interface EngineOptions {
@@ -53,8 +53,8 @@ const TICK_BUDGET = 4096;
 /** What a `fail` did to a job that was not yet finished (docs/protocol.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
 
-function isFinal(job: Job): boolean {
-  return job.state === JobState.Completed || job.state === JobState.Failed;
+function isFinalState(state: JobState): boolean {
+  return state === JobState.Completed || state === JobState.Failed;
 }
 
 /** The states whose jobs a queue lists in a list of their own (Queue.leased, .completed, .failed). */
@@ -70,8 +70,8 @@ function stateList(queue: Queue, state: JobState): StateList {
 /** Which state list `inspect <state>-jobs` reads (docs/protocol-extensions.md). */
 export type ListedState = 'leased' | 'completed' | 'failed';
 
-function finishedOf(job: Job): Finished {
-  return { id: job.id, success: job.state === JobState.Completed, result: job.result ?? '' };
+function finishedOf(store: JobStore, slot: number): Finished {
+  return { id: store.idText(slot), success: store.stateOf(slot) === JobState.Completed, result: store.resultOf(slot) ?? '' };
 }
 
 /**
@@ -85,15 +85,15 @@ function finishedOf(job: Job): Finished {
  * ends together with a `run`'s wait is seen by that run.
  */
 export class Engine implements EngineApi {
-  private readonly jobs = new JobTable();
-  /** Every job's fields and payload (every queue's jobs share it). */
+  /** Every job's fields and payload (every queue's jobs share it): jobs are slots of it. */
   private readonly store = new JobStore();
+  private readonly jobs = new JobTable(this.store);
   private readonly queues = new Map<string, Queue>();
-  private readonly queueOrder = new QueueOrder();
+  private readonly queueOrder = new QueueOrder(this.store);
   /** queueOrder as one array, for the metrics; built when asked after a change. */
   private queueArray: Queue[] | null = null;
-  private readonly deadlines = new DeadlineHeap();
-  private readonly expiries = new ExpiryHeap();
+  private readonly deadlines = new DeadlineHeap(this.store);
+  private readonly expiries = new ExpiryHeap(this.store);
   private readonly waits = new WaitHeap();
   private readonly stamp = new CreatedStamp();
   /** The words of the ID of the add, schedule or run being applied: read once for the table's lookup and the new job. */
@@ -102,8 +102,8 @@ export class Engine implements EngineApi {
   private waitSeq = 0;
   private evicted = 0;
   private held = false;
-  /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release. */
-  private heldRunEnds: Job[] = [];
+  /** Jobs of runs that ended while job deadlines were held: removed (and journaled) on release, if still there. */
+  private readonly heldRunEnds: Job[] = [];
   /** Read by the metrics; the engine only increments them. */
   readonly counters = new EngineCounters();
 
@@ -164,7 +164,7 @@ export class Engine implements EngineApi {
 
   /** Every queue, sorted by name; the caller must not change it. */
   get queueList(): readonly Queue[] {
-    this.queueArray ??= this.queueOrder.toArray();
+    this.queueArray ??= this.queueOrder.toArray().map((id) => this.store.queueAt(id));
     return this.queueArray;
   }
 
@@ -181,12 +181,11 @@ export class Engine implements EngineApi {
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
-    const job = this.createJob(spec, queue, 0, 0, now);
-    this.putJob(job);
-    this.expiries.push(job);
-    this.journal?.add(job);
-    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
-    this.offer(queue, job, now);
+    const slot = this.createJob(spec, queue, 0, 0, now);
+    this.putJob(slot);
+    this.expiries.push(slot);
+    this.journalJob(slot, false);
+    this.offer(queue, slot, now);
     return null;
   }
 
@@ -197,17 +196,16 @@ export class Engine implements EngineApi {
     if (this.overBudget(spec.payload)) return 'memory-full';
     const queue = this.queueWithRoom(spec.name);
     if (queue === null) return 'too-many-queues';
-    const job = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
-    this.putJob(job);
-    this.expiries.push(job);
-    this.journal?.schedule(job);
-    if (job.retryDelay !== null) this.journal?.retryDelay(job.id, job.retryDelay);
-    const at = readyAt(job);
+    const slot = this.createJob(spec, queue, spec.timeSec, spec.timeNsec, now);
+    this.putJob(slot);
+    this.expiries.push(slot);
+    this.journalJob(slot, true);
+    const at = readyAt(this.store, slot);
     if (at <= now) {
-      this.offer(queue, job, now);
+      this.offer(queue, slot, now);
     } else {
-      queue.scheduled.push(job);
-      this.deadlines.push(job, at);
+      queue.scheduled.push(slot);
+      this.deadlines.push(slot, at);
     }
     return null;
   }
@@ -238,36 +236,39 @@ export class Engine implements EngineApi {
     this.counters.added++;
     queue.addedTotal++;
     this.stamp.next(now);
-    const job = Job.fromKey(this.key, queue, spec.ttr, 0, spec.priority, 0, 0, spec.payload, this.stamp.sec, this.stamp.nsec, 0, 0, true);
-    this.putJob(job);
-    this.addJobWaiter(job, true, done, now + spec.timeout);
-    this.offer(queue, job, now);
+    const store = this.store;
+    const key = this.key;
+    const slot = store.take(queue, key.w0, key.w1, key.w2, key.w3);
+    store.fill(slot, spec.ttr, 0, spec.priority, 0, 0, store.payloads.store(spec.payload), this.stamp.sec, this.stamp.nsec, true);
+    this.putJob(slot);
+    this.addJobWaiter(slot, true, done, now + spec.timeout);
+    this.offer(queue, slot, now);
   }
 
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) {
+    const slot = this.jobs.get(id);
+    if (slot < 0) {
       done('not-found');
       return null;
     }
-    if (isFinal(job)) {
-      done(finishedOf(job));
+    if (this.isFinal(slot)) {
+      done(finishedOf(this.store, slot));
       return null;
     }
     if (timeout === 0) {
       done('timeout');
       return null;
     }
-    const w = this.addJobWaiter(job, false, done, this.clock.now() + timeout);
+    const w = this.addJobWaiter(slot, false, done, this.clock.now() + timeout);
     return () => this.cancelJobWaiter(w);
   }
 
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null {
     const now = this.clock.now();
-    const job = this.takeReady(names, now);
-    if (job !== null || timeout === 0) {
+    const slot = this.takeReady(names, now);
+    if (slot >= 0 || timeout === 0) {
       this.freeVacant(names);
-      done(job);
+      done(slot < 0 ? null : Job.at(this.store, slot));
       return null;
     }
     const w = this.addLeaseWaiter(names, done, now + timeout);
@@ -275,55 +276,50 @@ export class Engine implements EngineApi {
   }
 
   readyPayloadLength(names: readonly string[]): number {
-    let best: Job | undefined;
-    for (let i = 0; i < names.length; i++) {
-      const queue = this.queues.get(names[i]!);
-      const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
-      if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) best = top;
-    }
-    return best === undefined ? 0 : best.payloadLength;
+    const best = this.firstReady(names);
+    return best < 0 ? 0 : this.store.payloadLength(best);
   }
 
   complete(id: string, result: string): EngineError | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'not-found';
-    if (isFinal(job)) return 'duplicate-result';
-    this.applyComplete(job, result);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'not-found';
+    if (this.isFinal(slot)) return 'duplicate-result';
+    this.applyComplete(slot, result);
     this.counters.completed++;
-    this.queueOf(job).completedTotal++;
+    this.store.queueOf(slot).completedTotal++;
     this.journal?.complete(id, result);
-    this.settle(job);
+    this.settle(slot);
     return null;
   }
 
   fail(id: string, result: string): EngineError | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'not-found';
-    if (isFinal(job)) return 'duplicate-result';
-    const outcome = this.applyFail(job, result);
-    this.countFail(job, outcome);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'not-found';
+    if (this.isFinal(slot)) return 'duplicate-result';
+    const outcome = this.applyFail(slot, result);
+    this.countFail(slot, outcome);
     this.journal?.fail(id, result);
-    if (outcome === FailOutcome.Final) this.settle(job);
-    else if (outcome === FailOutcome.RetriedToRequeue) this.retry(job, this.clock.now());
+    if (outcome === FailOutcome.Final) this.settle(slot);
+    else if (outcome === FailOutcome.RetriedToRequeue) this.retry(slot, this.clock.now());
     return null;
   }
 
   delete(id: string): EngineError | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'not-found';
-    // Waiters stay with the job object and time out at their own deadlines (docs/protocol.md Q2).
-    this.removeJob(job);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'not-found';
+    // Waiters stay with the job and time out at their own deadlines (docs/protocol.md Q2).
+    this.removeJob(slot);
     this.journal?.delete(id);
     return null;
   }
 
   touch(id: string, ttr: number | null): EngineError | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'not-found';
-    if (job.state !== JobState.Leased) return 'not-leased';
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'not-found';
+    if (this.store.stateOf(slot) !== JobState.Leased) return 'not-leased';
     const now = this.clock.now();
-    const span = ttr ?? job.ttr;
-    this.extendLease(job, now + span);
+    const span = ttr ?? this.store.ttrOf(slot);
+    this.extendLease(slot, now + span);
     this.journal?.touch(id, span, now);
     return null;
   }
@@ -343,11 +339,11 @@ export class Engine implements EngineApi {
   }
 
   retryFailed(id: string): EngineError | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'not-found';
-    if (job.state !== JobState.Failed || job.foreground) return 'not-failed';
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'not-found';
+    if (this.store.stateOf(slot) !== JobState.Failed || this.store.foregroundOf(slot)) return 'not-failed';
     this.journal?.restartFailed(id);
-    this.restart(job, this.clock.now());
+    this.restart(slot, this.clock.now());
     return null;
   }
 
@@ -356,9 +352,9 @@ export class Engine implements EngineApi {
     if (queue === undefined) return null;
     const now = this.clock.now();
     const failed = queue.failed.ordered(0, queue.failed.size);
-    for (const job of failed) {
-      this.journal?.restartFailed(job.id);
-      this.restart(job, now);
+    for (const slot of failed) {
+      this.journal?.restartFailed(this.store.idText(slot));
+      this.restart(slot, now);
     }
     return failed.length;
   }
@@ -366,22 +362,23 @@ export class Engine implements EngineApi {
   // ---- inspect ---------------------------------------------------------------------
 
   inspectJob(id: string): Job | null {
-    return this.jobs.get(id) ?? null;
+    const slot = this.jobs.get(id);
+    return slot < 0 ? null : Job.at(this.store, slot);
   }
 
   inspectJobs(name: string, offset: number, limit: number): Job[] | null {
     const queue = this.queues.get(name);
-    return queue === undefined ? null : queue.ready.ordered(offset, limit);
+    return queue === undefined ? null : this.views(queue.ready.ordered(offset, limit));
   }
 
   inspectScheduledJobs(name: string, offset: number, limit: number): Job[] | null {
     const queue = this.queues.get(name);
-    return queue === undefined ? null : queue.scheduled.ordered(offset, limit);
+    return queue === undefined ? null : this.views(queue.scheduled.ordered(offset, limit));
   }
 
   inspectStateJobs(name: string, state: ListedState, offset: number, limit: number): Job[] | null {
     const queue = this.queues.get(name);
-    return queue === undefined ? null : queue[state].ordered(offset, limit);
+    return queue === undefined ? null : this.views(queue[state].ordered(offset, limit));
   }
 
   inspectQueue(name: string): QueueStats | null {
@@ -390,14 +387,20 @@ export class Engine implements EngineApi {
   }
 
   inspectQueues(offset: number, limit: number): QueueStats[] {
-    return this.queueOrder.ordered(offset, limit).map(statsOf);
+    return this.queueOrder.ordered(offset, limit).map((id) => statsOf(this.store.queueAt(id)));
+  }
+
+  private views(slots: number[]): Job[] {
+    return slots.map((slot) => Job.at(this.store, slot));
   }
 
   // ---- deadlines -------------------------------------------------------------------
 
   /** The job's pending state deadline in ms: its TTR end while leased, its time while scheduled; else Infinity. */
   deadlineOf(job: Job): number {
-    return job.deadlineIndex < 0 ? Infinity : this.deadlines.deadlineAt(job.deadlineIndex);
+    if (!job.live) return Infinity;
+    const index = this.store.deadlineIndexOf(job.slot);
+    return index < 0 ? Infinity : this.deadlines.deadlineAt(index);
   }
 
   nextDeadline(): number {
@@ -413,10 +416,10 @@ export class Engine implements EngineApi {
       const w = this.waits.nextAt();
       if (d <= e && d <= w) {
         if (d > now) return;
-        this.fireStateDeadline(this.deadlines.pop() as Job, now);
+        this.fireStateDeadline(this.deadlines.pop(), now);
       } else if (e <= w) {
         if (e > now) return;
-        this.fireExpiry(this.expiries.pop() as Job);
+        this.fireExpiry(this.expiries.pop());
       } else {
         if (w > now) return;
         this.fireWait(this.waits.pop() as Waiter);
@@ -427,9 +430,10 @@ export class Engine implements EngineApi {
   holdJobDeadlines(hold: boolean): void {
     this.held = hold;
     if (hold || this.heldRunEnds.length === 0) return;
+    // Each removal may move jobs (compactStore), which updates this very array.
     const ends = this.heldRunEnds;
-    this.heldRunEnds = [];
-    for (const job of ends) this.removeRunJob(job);
+    for (let i = 0; i < ends.length; i++) this.removeRunJob(ends[i]!);
+    ends.length = 0;
   }
 
   // ---- replay (docs/command-log.md 10.2, 10.4): no journal, no deadline fires ----------------
@@ -441,90 +445,104 @@ export class Engine implements EngineApi {
     this.stamp.observe(spec.createdSec, spec.createdNsec);
     const queue = this.queueFor(spec.name);
     queue.used = true;
-    const job = Job.restore(spec, queue);
-    const old = this.jobs.set(job);
-    this.heldBytes += jobBytes(job);
+    const store = this.store;
+    const slot = store.take(
+      queue,
+      spec.id0 ?? idWord(spec.id, 0),
+      spec.id1 ?? idWord(spec.id, 1),
+      spec.id2 ?? idWord(spec.id, 2),
+      spec.id3 ?? idWord(spec.id, 3),
+    );
+    const payloads = store.payloads;
+    const payloadRef =
+      spec.payloadBytes === undefined ? payloads.store(spec.payload) : payloads.storeBytes(spec.payloadBytes, spec.payloadStart!, spec.payloadEnd!);
+    store.fill(slot, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, payloadRef, spec.createdSec, spec.createdNsec, false);
+    store.setTime(slot, spec.timeSec, spec.timeNsec);
+    const old = this.jobs.set(slot);
+    this.heldBytes += jobBytes(store, slot);
     queue.jobCount++;
-    if (old !== undefined) {
+    if (old >= 0) {
       this.detachJob(old);
-      this.leaveCount(old.queue);
-      this.release(old);
+      this.leaveCount(store.queueOf(old));
     }
-    this.expiries.push(job);
-    const at = readyAt(job);
+    this.expiries.push(slot);
+    const at = readyAt(store, slot);
     if (scheduled && at > now) {
-      queue.scheduled.push(job);
-      this.deadlines.push(job, at);
+      queue.scheduled.push(slot);
+      this.deadlines.push(slot, at);
     } else {
-      queue.ready.push(job);
+      queue.ready.push(slot);
     }
-    return old === undefined ? null : 'replaced';
+    if (old < 0) return null;
+    // Last: releasing a job may move others (compactStore), this one too.
+    this.release(old);
+    return 'replaced';
   }
 
   restoreStartAttempt(id: string, at: number): RestoreError | 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (job.state === JobState.Leased) return 'already-leased';
-    if (isFinal(job)) return 'already-processed';
-    if (atAttemptLimit(job)) return 'max-attempts';
-    this.leaveQueue(job);
-    this.lease1(job, at);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.store.stateOf(slot) === JobState.Leased) return 'already-leased';
+    if (this.isFinal(slot)) return 'already-processed';
+    if (atAttemptLimit(this.store, slot)) return 'max-attempts';
+    this.leaveQueue(slot);
+    this.lease1(slot, at);
     return null;
   }
 
   restoreComplete(id: string, result: string): RestoreError | 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (isFinal(job)) return 'duplicate-result';
-    this.applyComplete(job, result);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.isFinal(slot)) return 'duplicate-result';
+    this.applyComplete(slot, result);
     return null;
   }
 
   restoreFail(id: string, result: string): RestoreError | 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (isFinal(job)) return 'duplicate-result';
-    if (this.applyFail(job, result) === FailOutcome.RetriedToRequeue) this.queueOf(job).ready.push(job);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.isFinal(slot)) return 'duplicate-result';
+    if (this.applyFail(slot, result) === FailOutcome.RetriedToRequeue) this.store.queueOf(slot).ready.push(slot);
     return null;
   }
 
   restoreDelete(id: string): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    this.removeJob(job);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    this.removeJob(slot);
     return null;
   }
 
   /** Not counted in evictedJobs: the counter starts at 0 after a restart (docs/protocol.md 8.1). */
   restoreExpire(id: string): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    this.removeJob(job);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    this.removeJob(slot);
     return null;
   }
 
   /** A timeout-attempt for a job that is not leased (records of the original can be out of order) changes nothing. */
   restoreTimeoutAttempt(id: string): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (job.state !== JobState.Leased) return null;
-    this.deadlines.remove(job.deadlineIndex);
-    if (this.applyTimeout(job)) this.queueOf(job).ready.push(job);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.store.stateOf(slot) !== JobState.Leased) return null;
+    this.deadlines.remove(this.store.deadlineIndexOf(slot));
+    if (this.applyTimeout(slot)) this.store.queueOf(slot).ready.push(slot);
     return null;
   }
 
   restoreTouch(id: string, ttr: number, at: number): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (job.state === JobState.Leased) this.extendLease(job, at + ttr);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.store.stateOf(slot) === JobState.Leased) this.extendLease(slot, at + ttr);
     return null;
   }
 
   /** A retry record at `at`: the failed job starts over as it did then (no lease waits during replay). */
   restoreRetry(id: string, at: number): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    if (job.state === JobState.Failed && !job.foreground) this.restart(job, at);
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    if (this.store.stateOf(slot) === JobState.Failed && !this.store.foregroundOf(slot)) this.restart(slot, at);
     return null;
   }
 
@@ -536,47 +554,64 @@ export class Engine implements EngineApi {
   }
 
   restoreRetryDelay(id: string, delay: RetryDelay): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
-    job.retryDelay = delay;
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    this.store.setRetryDelay(slot, delay);
     return null;
   }
 
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
-    const job = this.jobs.get(id);
-    if (job === undefined) return 'unknown';
+    const slot = this.jobs.get(id);
+    if (slot < 0) return 'unknown';
+    const store = this.store;
     // Only a job that its fail or timeout-attempt record has just put back in its ready list waits.
-    if (job.state !== JobState.Pending || job.listIndex < 0 || job.deadlineIndex >= 0) return null;
-    this.queueOf(job).ready.remove(job);
-    this.waitForRetry(job, at + delayMs);
+    if (store.stateOf(slot) !== JobState.Pending || store.listIndexOf(slot) < 0 || store.deadlineIndexOf(slot) >= 0) return null;
+    store.queueOf(slot).ready.remove(slot);
+    this.waitForRetry(slot, at + delayMs);
     return null;
   }
 
   // ---- state changes shared by commands, timers and replay ------------------------
 
+  private isFinal(slot: number): boolean {
+    return isFinalState(this.store.stateOf(slot));
+  }
+
   /** Jobs take their name from their queue: one string per queue, not one per job. The ID's words are in `key`, read by the caller. */
-  private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): Job {
+  private createJob(spec: NewJob, queue: Queue, timeSec: number, timeNsec: number, now: number): number {
     this.counters.added++;
     queue.addedTotal++;
     queue.used = true;
     this.stamp.next(now);
-    const job = Job.fromKey(
-      this.key,
-      queue,
+    const store = this.store;
+    const key = this.key;
+    const slot = store.take(queue, key.w0, key.w1, key.w2, key.w3);
+    store.fill(
+      slot,
       spec.ttr,
       spec.ttl,
       spec.priority,
       spec.maxAttempts,
       spec.maxFails,
-      spec.payload,
+      store.payloads.store(spec.payload),
       this.stamp.sec,
       this.stamp.nsec,
-      timeSec,
-      timeNsec,
       false,
     );
-    if (spec.retry !== undefined && spec.retry !== null) job.retryDelay = spec.retry;
-    return job;
+    store.setTime(slot, timeSec, timeNsec);
+    if (spec.retry !== undefined && spec.retry !== null) store.setRetryDelay(slot, spec.retry);
+    return slot;
+  }
+
+  /** The add or schedule record of a new job, and its retry delay's when it has one. */
+  private journalJob(slot: number, scheduled: boolean): void {
+    const journal = this.journal;
+    if (journal === null) return;
+    const job = Job.at(this.store, slot);
+    if (scheduled) journal.schedule(job);
+    else journal.add(job);
+    const delay = this.store.retryDelayOf(slot);
+    if (delay !== null) journal.retryDelay(job.id, delay);
   }
 
   private queueFor(name: string): Queue {
@@ -584,7 +619,7 @@ export class Engine implements EngineApi {
     if (queue === undefined) {
       queue = new Queue(name, this.store);
       this.queues.set(name, queue);
-      this.queueOrder.push(queue);
+      this.queueOrder.push(queue.id);
       this.queueArray = null;
     }
     return queue;
@@ -625,9 +660,11 @@ export class Engine implements EngineApi {
     else if (queue.empty) this.emptied.add(queue);
   }
 
+  /** The queue holds no job: its name, its place in the order and its number go. */
   private dropQueue(queue: Queue): void {
     this.queues.delete(queue.name);
-    this.queueOrder.remove(queue);
+    this.queueOrder.remove(queue.id);
+    this.store.removeQueue(queue);
     this.queueArray = null;
     this.emptied.delete(queue);
   }
@@ -639,40 +676,37 @@ export class Engine implements EngineApi {
     }
   }
 
-  /** The queue of a job in the table: a queue is freed only once it holds no job, so the job's queue is the one of its name. */
-  private queueOf(job: Job): Queue {
-    return job.queue;
-  }
-
   /** A job has become leasable: the oldest waiting lease on its queue gets it, else (or while paused) it joins the ready list. */
-  private offer(queue: Queue, job: Job, now: number): void {
+  private offer(queue: Queue, slot: number, now: number): void {
     const node = queue.waitHead;
     if (node === null || queue.paused) {
-      queue.ready.push(job);
+      queue.ready.push(slot);
       return;
     }
     // A job failed at its attempt limit is consumed; the waiter keeps waiting.
-    if (!this.startAttempt(job, now)) return;
+    if (!this.startAttempt(slot, now)) return;
     const w = node.waiter;
     this.detachLeaseWaiter(w);
-    w.done(job);
+    w.done(Job.at(this.store, slot));
+  }
+
+  /** The first ready job in queue order among the named queues that are not paused; -1 when there is none. */
+  private firstReady(names: readonly string[]): number {
+    let best = -1;
+    for (let i = 0; i < names.length; i++) {
+      const queue = this.queues.get(names[i]!);
+      const top = queue === undefined || queue.paused ? -1 : queue.ready.peek();
+      if (top >= 0 && (best < 0 || compareQueueKeys(this.store, top, best) < 0)) best = top;
+    }
+    return best;
   }
 
   /** Steps 2 and 4 of docs/protocol.md 7.3 over the named queues; a missing queue has no job to give. */
-  private takeReady(names: readonly string[], now: number): Job | null {
+  private takeReady(names: readonly string[], now: number): number {
     for (;;) {
-      let best: Job | undefined;
-      let bestQueue: Queue | undefined;
-      for (let i = 0; i < names.length; i++) {
-        const queue = this.queues.get(names[i]!);
-        const top = queue === undefined || queue.paused ? undefined : queue.ready.peek();
-        if (top !== undefined && (best === undefined || compareQueueKeys(top, best) < 0)) {
-          best = top;
-          bestQueue = queue;
-        }
-      }
-      if (best === undefined) return null;
-      (bestQueue as Queue).ready.pop();
+      const best = this.firstReady(names);
+      if (best < 0) return -1;
+      this.store.queueOf(best).ready.pop();
       if (this.startAttempt(best, now)) return best;
     }
   }
@@ -681,59 +715,62 @@ export class Engine implements EngineApi {
    * A background job is retried after its lease (a retried fail, a TTR timeout): ready at
    * once, or after its retry delay (docs/protocol-extensions.md). Run jobs never wait.
    */
-  private retry(job: Job, now: number): void {
-    const delay = job.foreground ? 0 : retryDelayMs(job.retryDelay ?? this.defaultRetryDelay, job.attempts, this.random);
+  private retry(slot: number, now: number): void {
+    const store = this.store;
+    const delay = store.foregroundOf(slot) ? 0 : retryDelayMs(store.retryDelayOf(slot) ?? this.defaultRetryDelay, store.attemptsOf(slot), this.random);
     if (delay === 0) {
-      this.offer(this.queueOf(job), job, now);
+      this.offer(store.queueOf(slot), slot, now);
       return;
     }
-    this.waitForRetry(job, now + delay);
-    this.journal?.retryAt(job.id, delay, now);
+    this.waitForRetry(slot, now + delay);
+    this.journal?.retryAt(store.idText(slot), delay, now);
   }
 
   /** The job waits in its scheduled list until `at`, when its deadline makes it ready. */
-  private waitForRetry(job: Job, at: number): void {
-    this.queueOf(job).scheduled.push(job);
-    this.deadlines.push(job, at);
-    job.retryAt = at;
+  private waitForRetry(slot: number, at: number): void {
+    this.store.queueOf(slot).scheduled.push(slot);
+    this.deadlines.push(slot, at);
+    this.store.setRetryAt(slot, at);
   }
 
   /**
    * A failed job starts over (docs/protocol-extensions.md): NEW, its counters at 0, its
    * result gone, back in its ready list (or its scheduled list while its time is to come).
    */
-  private restart(job: Job, now: number): void {
-    this.leaveQueue(job);
-    this.enterState(job, JobState.New);
-    job.attempts = 0;
-    if (job.fails !== 0) job.fails = 0;
-    if (job.result !== null) this.setResult(job, null);
-    const at = readyAt(job);
-    if (job.scheduled && at > now) {
-      this.queueOf(job).scheduled.push(job);
-      this.deadlines.push(job, at);
+  private restart(slot: number, now: number): void {
+    const store = this.store;
+    this.leaveQueue(slot);
+    this.enterState(slot, JobState.New);
+    store.setAttempts(slot, 0);
+    if (store.failsOf(slot) !== 0) store.setFails(slot, 0);
+    if (store.resultOf(slot) !== null) this.setResult(slot, null);
+    const at = readyAt(store, slot);
+    const queue = store.queueOf(slot);
+    if (store.scheduledOf(slot) && at > now) {
+      queue.scheduled.push(slot);
+      this.deadlines.push(slot, at);
     } else {
-      this.offer(this.queueOf(job), job, now);
+      this.offer(queue, slot, now);
     }
   }
 
   /** A queue was resumed: its ready jobs go to the leases waiting on it, longest-waiting first. */
   private serveWaiters(queue: Queue, now: number): void {
     while (queue.waitHead !== null) {
-      const job = queue.ready.pop();
-      if (job === undefined) return;
-      if (!this.startAttempt(job, now)) continue;
+      const slot = queue.ready.pop();
+      if (slot < 0) return;
+      if (!this.startAttempt(slot, now)) continue;
       const w = queue.waitHead.waiter;
       this.detachLeaseWaiter(w);
-      w.done(job);
+      w.done(Job.at(this.store, slot));
     }
   }
 
   /** The leased job's lease now ends at `end`; a run already waiting on that lease's end (docs/protocol.md 7.9) follows it. */
-  private extendLease(job: Job, end: number): void {
-    this.deadlines.remove(job.deadlineIndex);
-    this.deadlines.push(job, end);
-    const list = job.waiters as WaiterList | null;
+  private extendLease(slot: number, end: number): void {
+    this.deadlines.remove(this.store.deadlineIndexOf(slot));
+    this.deadlines.push(slot, end);
+    const list = this.store.waitersOf(slot) as WaiterList | null;
     const run = list === null ? null : list.run;
     if (run !== null && run.phase === RunPhase.LeaseTtr && run.heapIndex >= 0) {
       this.waits.remove(run.heapIndex);
@@ -743,24 +780,24 @@ export class Engine implements EngineApi {
   }
 
   /** The job has left its list. Leases it, or fails it at its attempt limit (nothing journaled, waiters woken, docs/protocol.md Q12). */
-  private startAttempt(job: Job, now: number): boolean {
-    if (atAttemptLimit(job)) {
-      this.enterState(job, JobState.Failed);
+  private startAttempt(slot: number, now: number): boolean {
+    if (atAttemptLimit(this.store, slot)) {
+      this.enterState(slot, JobState.Failed);
       this.counters.failed++;
       this.counters.exhaustedMaxAttempts++;
-      this.settle(job);
+      this.settle(slot);
       return false;
     }
-    this.lease1(job, now);
+    this.lease1(slot, now);
     this.counters.leased++;
-    this.journal?.startAttempt(job.id, now);
+    this.journal?.startAttempt(this.store.idText(slot), now);
     return true;
   }
 
-  private lease1(job: Job, at: number): void {
-    job.attempts++;
-    this.enterState(job, JobState.Leased);
-    this.deadlines.push(job, at + job.ttr);
+  private lease1(slot: number, at: number): void {
+    this.store.setAttempts(slot, this.store.attemptsOf(slot) + 1);
+    this.enterState(slot, JobState.Leased);
+    this.deadlines.push(slot, at + this.store.ttrOf(slot));
   }
 
   /**
@@ -769,109 +806,148 @@ export class Engine implements EngineApi {
    * ready or scheduled list no longer uses, so the index costs a job nothing. Ready and
    * scheduled lists are the callers' business.
    */
-  private enterState(job: Job, state: JobState): void {
-    const old = job.state;
+  private enterState(slot: number, state: JobState): void {
+    const store = this.store;
+    const old = store.stateOf(slot);
     if (old === state) return;
-    const leaves = hasStateList(old) && job.listIndex >= 0;
+    const leaves = hasStateList(old) && store.listIndexOf(slot) >= 0;
     const enters = hasStateList(state);
-    const queue = leaves || enters ? this.queueOf(job) : null;
-    if (leaves) stateList(queue as Queue, old).remove(job.listIndex);
-    job.state = state;
-    if (enters) stateList(queue as Queue, state).push(job);
+    const queue = leaves || enters ? store.queueOf(slot) : null;
+    if (leaves) stateList(queue as Queue, old).remove(store.listIndexOf(slot));
+    store.setState(slot, state);
+    if (enters) stateList(queue as Queue, state).push(slot);
   }
 
-  private applyComplete(job: Job, result: string): void {
-    this.leaveQueue(job);
-    this.enterState(job, JobState.Completed);
-    this.setResult(job, result);
+  private applyComplete(slot: number, result: string): void {
+    this.leaveQueue(slot);
+    this.enterState(slot, JobState.Completed);
+    this.setResult(slot, result);
   }
 
   /** docs/protocol.md 7.5: retried while fails < max-fails (never for run jobs), else final. */
-  private applyFail(job: Job, result: string): number {
-    job.fails++;
-    this.setResult(job, result);
-    if (job.foreground || job.fails >= job.maxFails) {
-      this.leaveQueue(job);
-      this.enterState(job, JobState.Failed);
+  private applyFail(slot: number, result: string): number {
+    const store = this.store;
+    const fails = store.failsOf(slot) + 1;
+    store.setFails(slot, fails);
+    this.setResult(slot, result);
+    if (store.foregroundOf(slot) || fails >= store.maxFailsOf(slot)) {
+      this.leaveQueue(slot);
+      this.enterState(slot, JobState.Failed);
       return FailOutcome.Final;
     }
-    if (job.state !== JobState.Leased) {
+    if (store.stateOf(slot) !== JobState.Leased) {
       // Already in its ready list, or in its scheduled list until its time comes.
-      this.enterState(job, JobState.Pending);
+      this.enterState(slot, JobState.Pending);
       return FailOutcome.RetriedInPlace;
     }
-    this.deadlines.remove(job.deadlineIndex);
-    this.enterState(job, JobState.Pending);
+    this.deadlines.remove(store.deadlineIndexOf(slot));
+    this.enterState(slot, JobState.Pending);
     return FailOutcome.RetriedToRequeue;
   }
 
-  private countFail(job: Job, outcome: number): void {
+  private countFail(slot: number, outcome: number): void {
     if (outcome !== FailOutcome.Final) {
       this.counters.retriesMaxFails++;
       return;
     }
     this.counters.failed++;
-    if (!job.foreground) this.counters.exhaustedMaxFails++;
+    if (!this.store.foregroundOf(slot)) this.counters.exhaustedMaxFails++;
   }
 
   /** A lease's TTR ended (its deadline already taken out). True when the job is to be requeued. */
-  private applyTimeout(job: Job): boolean {
-    if (job.maxAttempts > 0 && job.attempts >= job.maxAttempts) {
-      this.enterState(job, JobState.Failed);
+  private applyTimeout(slot: number): boolean {
+    const max = this.store.maxAttemptsOf(slot);
+    if (max > 0 && this.store.attemptsOf(slot) >= max) {
+      this.enterState(slot, JobState.Failed);
       return false;
     }
-    this.enterState(job, JobState.Pending);
+    this.enterState(slot, JobState.Pending);
     return true;
   }
 
   /** Takes the job out of its list (of its state, or ready or scheduled) and stops its TTR or schedule deadline. */
-  private leaveQueue(job: Job): void {
-    if (job.listIndex >= 0) {
-      const queue = this.queueOf(job);
-      const state = job.state;
-      if (hasStateList(state)) stateList(queue, state).remove(job.listIndex);
+  private leaveQueue(slot: number): void {
+    const store = this.store;
+    const listIndex = store.listIndexOf(slot);
+    const deadlineIndex = store.deadlineIndexOf(slot);
+    if (listIndex >= 0) {
+      const queue = store.queueOf(slot);
+      const state = store.stateOf(slot);
+      if (hasStateList(state)) stateList(queue, state).remove(listIndex);
       // Only a job in its scheduled list has a list position and a deadline at once.
-      else (job.deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(job);
+      else (deadlineIndex >= 0 ? queue.scheduled : queue.ready).remove(slot);
     }
-    if (job.deadlineIndex >= 0) this.deadlines.remove(job.deadlineIndex);
+    if (deadlineIndex >= 0) this.deadlines.remove(deadlineIndex);
   }
 
-  private removeJob(job: Job): void {
-    this.detachJob(job);
-    this.dropJob(job);
+  private removeJob(slot: number): void {
+    this.detachJob(slot);
+    this.dropJob(slot);
   }
 
-  private putJob(job: Job): void {
-    this.jobs.set(job);
-    this.heldBytes += jobBytes(job);
-    this.queueOf(job).jobCount++;
+  private putJob(slot: number): void {
+    this.jobs.set(slot);
+    this.heldBytes += jobBytes(this.store, slot);
+    this.store.queueOf(slot).jobCount++;
   }
 
-  private dropJob(job: Job): void {
-    this.jobs.remove(job);
-    this.leaveCount(this.queueOf(job));
-    this.release(job);
+  private dropJob(slot: number): void {
+    this.jobs.remove(slot);
+    this.leaveCount(this.store.queueOf(slot));
+    this.release(slot);
   }
 
   /**
    * The job has left the table: its bytes leave the budget, and its slot and payload go
-   * back to the store for the next job. A Job object can outlive this (a result waiter
-   * keeps it until its timeout, a caller may keep one it was given): the store's slot
-   * is no longer its own, so it is compared by identity from now on, never read.
+   * back to the store for the next job. A Job view of it can outlive this (a result
+   * waiter keeps one until its timeout, a caller may keep one it was given): the view
+   * then knows it is no longer live.
    */
-  private release(job: Job): void {
-    this.heldBytes -= jobBytes(job);
-    job.release();
+  private release(slot: number): void {
+    this.heldBytes -= jobBytes(this.store, slot);
+    this.store.free(slot);
     if (this.store.payloads.wantsCompaction) this.compactPayloads();
-    if (this.store.wantsShrink) this.store.shrink(this.jobs.values());
+    if (this.store.wantsShrink) this.compactStore();
+  }
+
+  /** Few jobs fill many pages of the store: the jobs of its upper half move down, everything that holds their slots follows, and the pages go. */
+  private compactStore(): void {
+    const store = this.store;
+    for (const from of store.upperSlots()) {
+      const to = store.move(from);
+      this.jobs.moved(to);
+      this.followMove(from, to);
+    }
+    store.endMoves();
+  }
+
+  /** Tells each list, heap and waiter that holds the job in `from` that it is in `to` now. */
+  private followMove(from: number, to: number): void {
+    const store = this.store;
+    const listIndex = store.listIndexOf(to);
+    const deadlineIndex = store.deadlineIndexOf(to);
+    const expiryIndex = store.expiryIndexOf(to);
+    if (listIndex >= 0) {
+      const queue = store.queueOf(to);
+      const state = store.stateOf(to);
+      if (hasStateList(state)) stateList(queue, state).replace(listIndex, to);
+      else (deadlineIndex >= 0 ? queue.scheduled : queue.ready).replace(from, to);
+    }
+    if (deadlineIndex >= 0) this.deadlines.replace(deadlineIndex, to);
+    if (expiryIndex >= 0) this.expiries.replace(expiryIndex, to);
+    const list = store.waitersOf(to) as WaiterList | null;
+    for (let w = list === null ? null : list.head; w !== null; w = w.next) w.job = Job.at(store, to);
+    const serial = store.serialOf(to);
+    const ends = this.heldRunEnds;
+    for (let i = 0; i < ends.length; i++) if (ends[i]!.slot === from && ends[i]!.serial === serial) ends[i] = Job.at(store, to);
   }
 
   /** Moves the payloads of sparse slab chunks together (PayloadSlab): every job in the table follows its payload. */
   private compactPayloads(): void {
-    const payloads = this.store.payloads;
-    payloads.beginCompaction();
-    for (const job of this.jobs.values()) job.relocatePayload();
-    payloads.endCompaction();
+    const store = this.store;
+    store.payloads.beginCompaction();
+    for (const slot of this.jobs.values()) store.relocatePayload(slot);
+    store.payloads.endCompaction();
   }
 
   /** One job fewer in the queue; emptied, it may make room for a new name later. */
@@ -879,28 +955,30 @@ export class Engine implements EngineApi {
     if (--queue.jobCount === 0 && queue.empty) this.emptied.add(queue);
   }
 
-  private setResult(job: Job, result: string | null): void {
-    const before = job.result;
+  private setResult(slot: number, result: string | null): void {
+    const before = this.store.resultOf(slot);
     this.heldBytes += (result === null ? 0 : result.length) - (before === null ? 0 : before.length);
-    job.result = result;
+    this.store.setResult(slot, result);
   }
 
   /** Takes the job out of every list and heap, leaving the job table as it is. */
-  private detachJob(job: Job): void {
-    this.leaveQueue(job);
-    if (job.expiryIndex >= 0) this.expiries.remove(job.expiryIndex);
+  private detachJob(slot: number): void {
+    this.leaveQueue(slot);
+    const expiryIndex = this.store.expiryIndexOf(slot);
+    if (expiryIndex >= 0) this.expiries.remove(expiryIndex);
   }
 
   /** The job just became final: every result waiter and its run get the outcome (docs/protocol.md Q11, Q12). */
-  private settle(job: Job): void {
-    const list = job.waiters as WaiterList | null;
+  private settle(slot: number): void {
+    const store = this.store;
+    const list = store.waitersOf(slot) as WaiterList | null;
     if (list === null) return;
-    job.waiters = null;
+    store.setWaiters(slot, null);
     for (let w = list.head; w !== null; w = w.next) {
       if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
     }
-    const outcome = finishedOf(job);
-    if (list.run !== null) this.endRunJob(job);
+    const outcome = finishedOf(store, slot);
+    if (list.run !== null) this.endRunJob(list.run.job);
     let w = list.head;
     while (w !== null) {
       const next = w.next;
@@ -918,45 +996,47 @@ export class Engine implements EngineApi {
   }
 
   private removeRunJob(job: Job): void {
-    if (!this.jobs.holds(job)) return;
+    if (!job.live) return;
     this.journal?.expire(job.id);
-    this.removeJob(job);
+    this.removeJob(job.slot);
   }
 
   // ---- timers ------------------------------------------------------------------------
 
-  private fireStateDeadline(job: Job, now: number): void {
-    if (job.state !== JobState.Leased) {
-      this.queueOf(job).scheduled.remove(job);
-      job.retryAt = 0;
-      this.offer(this.queueOf(job), job, now);
+  private fireStateDeadline(slot: number, now: number): void {
+    const store = this.store;
+    if (store.stateOf(slot) !== JobState.Leased) {
+      const queue = store.queueOf(slot);
+      queue.scheduled.remove(slot);
+      store.setRetryAt(slot, 0);
+      this.offer(queue, slot, now);
       return;
     }
     this.counters.ttrTimeouts++;
-    const list = job.waiters as WaiterList | null;
+    const list = store.waitersOf(slot) as WaiterList | null;
     const run = list === null ? null : list.run;
     if (run !== null && run.phase === RunPhase.LeaseTtr) {
-      this.enterState(job, JobState.Pending);
-      this.journal?.timeoutAttempt(job.id);
+      this.enterState(slot, JobState.Pending);
+      this.journal?.timeoutAttempt(store.idText(slot));
       this.timeoutRun(run);
       return;
     }
-    const requeue = this.applyTimeout(job);
+    const requeue = this.applyTimeout(slot);
     if (requeue) this.counters.retriesMaxAttempts++;
     else {
       this.counters.failed++;
       this.counters.exhaustedMaxAttempts++;
     }
-    this.journal?.timeoutAttempt(job.id);
-    if (requeue) this.retry(job, now);
-    else this.settle(job);
+    this.journal?.timeoutAttempt(store.idText(slot));
+    if (requeue) this.retry(slot, now);
+    else this.settle(slot);
   }
 
-  private fireExpiry(job: Job): void {
-    if (!isFinal(job)) this.evicted++;
-    this.journal?.expire(job.id);
-    this.leaveQueue(job);
-    this.dropJob(job);
+  private fireExpiry(slot: number): void {
+    if (!this.isFinal(slot)) this.evicted++;
+    this.journal?.expire(this.store.idText(slot));
+    this.leaveQueue(slot);
+    this.dropJob(slot);
   }
 
   private fireWait(w: Waiter): void {
@@ -971,7 +1051,7 @@ export class Engine implements EngineApi {
       return;
     }
     const job = w.job;
-    if (w.phase === RunPhase.WaitTimeout && this.jobs.holds(job) && job.state === JobState.Leased) {
+    if (w.phase === RunPhase.WaitTimeout && job.live && job.state === JobState.Leased) {
       // docs/protocol.md 7.9 step 4: a leased job gets until the end of that lease's TTR.
       w.phase = RunPhase.LeaseTtr;
       w.deadline = this.deadlineOf(job);
@@ -990,23 +1070,24 @@ export class Engine implements EngineApi {
 
   // ---- waiters ---------------------------------------------------------------------
 
-  private addJobWaiter(job: Job, isRun: boolean, done: JobDone, deadline: number): JobWaiter {
-    let list = job.waiters as WaiterList | null;
+  private addJobWaiter(slot: number, isRun: boolean, done: JobDone, deadline: number): JobWaiter {
+    const store = this.store;
+    let list = store.waitersOf(slot) as WaiterList | null;
     if (list === null) {
       list = new WaiterList();
-      job.waiters = list;
+      store.setWaiters(slot, list);
     }
-    const w = new JobWaiter(job, isRun, done, deadline, ++this.waitSeq);
+    const w = new JobWaiter(Job.at(store, slot), list, isRun, done, deadline, ++this.waitSeq);
     list.append(w);
     this.waits.push(w);
     return w;
   }
 
+  /** Takes the waiter out of its job's list; the job, if still there, keeps no empty list. */
   private unlinkJobWaiter(w: JobWaiter): void {
-    const list = w.job.waiters as WaiterList | null;
-    if (list === null) return;
+    const list = w.list;
     list.unlink(w);
-    if (list.empty) w.job.waiters = null;
+    if (list.empty && w.job.live && this.store.waitersOf(w.job.slot) === list) this.store.setWaiters(w.job.slot, null);
   }
 
   private cancelJobWaiter(w: JobWaiter): void {

@@ -1,17 +1,19 @@
-import type { Job } from './job.js';
-import { IndexedHeap } from './indexed-heap.js';
+import type { JobStore } from './job-store.js';
 import { expiresBefore } from './order.js';
+import { SlotHeap } from './slot-heap.js';
 
 /** Every background job's TTL end. */
-export class ExpiryHeap extends IndexedHeap<Job> {
-  protected before(a: Job, b: Job): boolean {
-    return expiresBefore(a, b);
+export class ExpiryHeap extends SlotHeap {
+  constructor(private readonly store: JobStore) {
+    super();
   }
-  protected setIndex(job: Job, index: number): void {
-    job.expiryIndex = index;
+  protected before(a: number, b: number): boolean {
+    return expiresBefore(this.store, a, b);
+  }
+  protected setIndex(slot: number, index: number): void {
+    this.store.setExpiryIndex(slot, index);
   }
   nextAt(): number {
-    const top = this.items[0];
-    return top === undefined ? Infinity : top.expiresAt;
+    return this.size === 0 ? Infinity : this.store.expiresAtOf(this.items[0]!);
   }
 }

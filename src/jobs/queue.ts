@@ -5,7 +5,7 @@ import { StateList } from './state-list.js';
 import type { WaitNode } from './waiters.js';
 
 /**
- * One named queue: its ready list (leasable now, and which of its jobs has been ready
+ * One named queue: its jobs, as slots of its store: its ready list (leasable now, and which of its jobs has been ready
  * longest), its scheduled list (time not yet come), its leased, completed and failed jobs (an index per state, for listing them),
  * and the leases waiting on it, oldest first. A queue with waiting leases has
  * an empty ready list: a job that becomes ready goes straight to the oldest of them,
@@ -15,11 +15,13 @@ import type { WaitNode } from './waiters.js';
  * while a lease waits on it (docs/protocol.md Q17): `used` tells the engine it may not free it.
  */
 export class Queue {
-  readonly ready = new ReadyList();
-  readonly scheduled = new JobList();
-  readonly leased = new StateList();
-  readonly completed = new StateList();
-  readonly failed = new StateList();
+  /** The queue's number in its store, which its jobs keep (JobStore.queueAt). */
+  readonly id: number;
+  readonly ready: ReadyList;
+  readonly scheduled: JobList;
+  readonly leased: StateList;
+  readonly completed: StateList;
+  readonly failed: StateList;
   paused = false;
   /**
    * Set once a job entered the queue or it was paused or resumed: from then on it is freed
@@ -38,7 +40,14 @@ export class Queue {
   constructor(
     readonly name: string,
     readonly store: JobStore = new JobStore(),
-  ) {}
+  ) {
+    this.id = store.addQueue(this);
+    this.ready = new ReadyList(store);
+    this.scheduled = new JobList(store);
+    this.leased = new StateList(store);
+    this.completed = new StateList(store);
+    this.failed = new StateList(store);
+  }
 
   /** No job, no waiting lease, not paused: freeing it loses nothing but its name and its counts. */
   get empty(): boolean {

@@ -1,23 +1,26 @@
-import type { Job } from './job.js';
-import { IndexedHeap } from './indexed-heap.js';
+import type { JobStore } from './job-store.js';
 import { JobList } from './job-list.js';
 import { createdBefore } from './order.js';
+import { SlotHeap } from './slot-heap.js';
 import { floorMs, readyAt } from './wall-time.js';
 
 /** Wall-clock ms since which a job in a ready list has been ready: its scheduled time if it has one after its creation, else its creation. */
-export function readySince(job: Job): number {
-  return Math.max(readyAt(job), floorMs(job.createdSec, job.createdNsec));
+function readySince(store: JobStore, slot: number): number {
+  return Math.max(readyAt(store, slot), floorMs(store.createdSecOf(slot), store.createdNsecOf(slot)));
 }
 
-/** The ready jobs of one list by readySince, a key that does not change while a job is ready; each job knows its position (Job.ageIndex). */
-class AgeHeap extends IndexedHeap<Job> {
-  protected before(a: Job, b: Job): boolean {
-    const aSince = readySince(a);
-    const bSince = readySince(b);
-    return aSince !== bSince ? aSince < bSince : createdBefore(a, b);
+/** The ready jobs of one list by readySince, a key that does not change while a job is ready; each job knows its position (the store's ageIndex). */
+class AgeHeap extends SlotHeap {
+  constructor(private readonly store: JobStore) {
+    super();
   }
-  protected setIndex(job: Job, index: number): void {
-    job.ageIndex = index;
+  protected before(a: number, b: number): boolean {
+    const aSince = readySince(this.store, a);
+    const bSince = readySince(this.store, b);
+    return aSince !== bSince ? aSince < bSince : createdBefore(this.store, a, b);
+  }
+  protected setIndex(slot: number, index: number): void {
+    this.store.setAgeIndex(slot, index);
   }
 }
 
@@ -25,31 +28,41 @@ class AgeHeap extends IndexedHeap<Job> {
  * A queue's ready list that also knows, in O(1), the job ready the longest (for the
  * metrics' oldest-ready age): beside the list in queue order it keeps a min-heap of the
  * same jobs by readySince. A job leaving the list leaves the heap at once, by its
- * position: no entry outlives its job's place in the list, so the heap never reads a job
- * the engine has dropped (whose slot another job may hold by then). An add in creation
- * order costs the heap one comparison.
+ * position: no entry outlives its job's place in the list, so the heap never reads a slot
+ * that another job has taken since. An add in creation order costs the heap one comparison.
  */
 export class ReadyList extends JobList {
-  private readonly ages = new AgeHeap();
+  private readonly ages: AgeHeap;
 
-  /** The ready job that has been ready the longest (the earliest created on a tie); undefined when none is. */
-  get oldest(): Job | undefined {
-    return this.ages.peek();
+  constructor(store: JobStore) {
+    super(store);
+    this.ages = new AgeHeap(store);
   }
 
-  override push(job: Job): void {
-    super.push(job);
-    this.ages.push(job);
+  /** Wall-clock ms since which the job ready the longest has been ready; Infinity when none is. */
+  get oldestSince(): number {
+    const oldest = this.ages.peek();
+    return oldest < 0 ? Infinity : readySince(this.store, oldest);
   }
 
-  override pop(): Job | undefined {
-    const job = super.pop();
-    if (job !== undefined) this.ages.remove(job.ageIndex);
-    return job;
+  override push(slot: number): void {
+    super.push(slot);
+    this.ages.push(slot);
   }
 
-  override remove(job: Job): void {
-    super.remove(job);
-    this.ages.remove(job.ageIndex);
+  override pop(): number {
+    const slot = super.pop();
+    if (slot >= 0) this.ages.remove(this.store.ageIndexOf(slot));
+    return slot;
+  }
+
+  override replace(from: number, to: number): void {
+    super.replace(from, to);
+    this.ages.replace(this.store.ageIndexOf(to), to);
+  }
+
+  override remove(slot: number): void {
+    super.remove(slot);
+    this.ages.remove(this.store.ageIndexOf(slot));
   }
 }

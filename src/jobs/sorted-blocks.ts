@@ -2,66 +2,120 @@
 const MAX_BLOCK = 512;
 /** A block this small is merged into its successor when both fit in one. */
 const MIN_BLOCK = MAX_BLOCK / 8;
+/** Room of a new block, doubled as it fills up to MAX_BLOCK + 1. */
+const FIRST_ROOM = 8;
+
+/** Items `items[start, end)` of one block, in order. */
+class Block {
+  constructor(
+    public items: Int32Array,
+    public start: number,
+    public end: number,
+  ) {}
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  first(): number {
+    return this.items[this.start]!;
+  }
+
+  last(): number {
+    return this.items[this.end - 1]!;
+  }
+
+  /** Makes room for one more item at the end, moving the items to the front or growing the array. */
+  roomForOne(): void {
+    if (this.end < this.items.length) return;
+    if (this.start > 0) {
+      this.items.copyWithin(0, this.start, this.end);
+    } else {
+      const more = new Int32Array(Math.min(2 * this.items.length, MAX_BLOCK + 1));
+      more.set(this.items.subarray(this.start, this.end));
+      this.items = more;
+    }
+    this.end -= this.start;
+    this.start = 0;
+  }
+}
+
+function blockOf(items: Int32Array): Block {
+  const room = Math.max(FIRST_ROOM, Math.min(MAX_BLOCK + 1, 1 << (32 - Math.clz32(items.length))));
+  const block = new Block(new Int32Array(room), 0, items.length);
+  block.items.set(items);
+  return block;
+}
 
 /**
- * Items in a strict total order, kept as a list of sorted blocks of at most MAX_BLOCK
- * items each. Insert and remove cost a binary search over the blocks' last items, one
- * within a block, and moving at most MAX_BLOCK pointers; taking the first item is a
- * shift of the first block. A window at any offset is found by skipping whole blocks, so
- * paging deep into millions of items walks a few thousand block lengths instead of every
- * item before the window (a heap, which this replaced for queue lists, had to take out
+ * Small non-negative integers (the store's job slots, queue numbers) in a strict total
+ * order, kept as a list of sorted blocks of at most MAX_BLOCK items each, every block a
+ * typed array: an item costs 4 bytes, not an 8-byte pointer. Insert and remove cost a
+ * binary search over the blocks' last items, one within a block, and moving at most
+ * MAX_BLOCK items; taking the first item moves none (a block starts where its first
+ * item is). A window at any offset is found by skipping whole blocks, so paging deep
+ * into millions of items walks a few thousand block lengths instead of every item
+ * before the window (a heap, which this replaced for queue lists, had to take out
  * offset + limit items in order to show a page).
  *
  * Items are found by their order alone, so an item's keys must not change while it is in
  * the list, and no two items may compare equal.
  */
-export abstract class SortedBlocks<T> {
-  private blocks: T[][] = [];
+export abstract class SortedBlocks {
+  private blocks: Block[] = [];
   private count = 0;
 
   /** True when `a` comes before `b`. Must be a strict total order over the items held. */
-  protected abstract before(a: T, b: T): boolean;
+  protected abstract before(a: number, b: number): boolean;
   /** Called with true when the item enters the list, false when it leaves it. */
-  protected abstract mark(item: T, inList: boolean): void;
+  protected abstract mark(item: number, inList: boolean): void;
 
   get size(): number {
     return this.count;
   }
 
-  /** The first item, undefined when empty. */
-  peek(): T | undefined {
+  /** The first item, -1 when empty. */
+  peek(): number {
     const first = this.blocks[0];
-    return first === undefined ? undefined : first[0];
+    return first === undefined ? -1 : first.first();
   }
 
-  push(item: T): void {
+  push(item: number): void {
     const blocks = this.blocks;
     this.count++;
     this.mark(item, true);
     const last = blocks[blocks.length - 1];
     if (last === undefined) {
-      blocks.push([item]);
+      blocks.push(blockOf(Int32Array.of(item)));
       return;
     }
     // Items mostly arrive in order (first in, first out): they go to the end at one comparison,
     // and a full last block is left full, not split in halves that would each keep half
-    // their room empty (a JS array keeps the capacity it grew to).
-    if (this.before(last[last.length - 1]!, item)) {
-      if (last.length < MAX_BLOCK) last.push(item);
-      else blocks.push([item]);
+    // their room empty.
+    if (this.before(last.last(), item)) {
+      if (last.length < MAX_BLOCK) {
+        last.roomForOne();
+        last.items[last.end++] = item;
+      } else {
+        blocks.push(blockOf(Int32Array.of(item)));
+      }
       return;
     }
     const b = this.blockOf(item);
     const block = blocks[b]!;
-    block.splice(this.indexIn(block, item), 0, item);
+    const i = this.indexIn(block, item);
+    block.roomForOne();
+    block.items.copyWithin(block.start + i + 1, block.start + i, block.end);
+    block.items[block.start + i] = item;
+    block.end++;
     if (block.length > MAX_BLOCK) this.split(b);
   }
 
-  /** Removes and returns the first item, undefined when empty. */
-  pop(): T | undefined {
+  /** Removes and returns the first item, -1 when empty. */
+  pop(): number {
     const first = this.blocks[0];
-    if (first === undefined) return undefined;
-    const item = first.shift() as T;
+    if (first === undefined) return -1;
+    const item = first.items[first.start++]!;
     this.count--;
     this.mark(item, false);
     if (first.length === 0) this.blocks.shift();
@@ -69,32 +123,47 @@ export abstract class SortedBlocks<T> {
   }
 
   /** Removes the item, which must be in the list. */
-  remove(item: T): void {
+  remove(item: number): void {
     const blocks = this.blocks;
     const b = this.blockOf(item);
     const block = blocks[b]!;
     const i = this.indexIn(block, item);
-    if (block[i] !== item) throw new Error('SortedBlocks.remove: item not in the list');
-    block.splice(i, 1);
+    if (i === block.length || block.items[block.start + i] !== item) throw new Error('SortedBlocks.remove: item not in the list');
+    block.items.copyWithin(block.start + i, block.start + i + 1, block.end);
+    block.end--;
     this.count--;
     this.mark(item, false);
-    if (block.length === 0) blocks.splice(b, 1);
-    else if (block.length < MIN_BLOCK && b + 1 < blocks.length && block.length + blocks[b + 1]!.length <= MAX_BLOCK) {
-      blocks[b] = block.concat(blocks[b + 1]!);
+    if (block.length === 0) {
+      blocks.splice(b, 1);
+    } else if (block.length < MIN_BLOCK && b + 1 < blocks.length && block.length + blocks[b + 1]!.length <= MAX_BLOCK) {
+      const next = blocks[b + 1]!;
+      const merged = new Int32Array(block.length + next.length);
+      merged.set(block.items.subarray(block.start, block.end));
+      merged.set(next.items.subarray(next.start, next.end), block.length);
+      blocks[b] = blockOf(merged);
       blocks.splice(b + 1, 1);
     }
   }
 
+  /** Puts `to` in the place of `from`, an item of the same order that is in the list (the mark stays as it is). */
+  replace(from: number, to: number): void {
+    const block = this.blocks[this.blockOf(to)]!;
+    const i = this.indexIn(block, to);
+    if (i === block.length || block.items[block.start + i] !== from) throw new Error('SortedBlocks.replace: item not in the list');
+    block.items[block.start + i] = to;
+  }
+
   /** True when this very item is in the list (found by its order). */
-  has(item: T): boolean {
+  has(item: number): boolean {
     if (this.count === 0) return false;
     const block = this.blocks[this.blockOf(item)]!;
-    return block[this.indexIn(block, item)] === item;
+    const i = this.indexIn(block, item);
+    return i < block.length && block.items[block.start + i] === item;
   }
 
   /** Up to `limit` items after skipping `offset`, in order; whole blocks before the window are skipped by their lengths. */
-  ordered(offset: number, limit: number): T[] {
-    const out: T[] = [];
+  ordered(offset: number, limit: number): number[] {
+    const out: number[] = [];
     if (offset >= this.count || limit <= 0) return out;
     const blocks = this.blocks;
     let b = 0;
@@ -102,40 +171,38 @@ export abstract class SortedBlocks<T> {
     while (skip >= blocks[b]!.length) skip -= blocks[b++]!.length;
     for (; b < blocks.length && out.length < limit; b++, skip = 0) {
       const block = blocks[b]!;
-      const end = Math.min(block.length, skip + limit - out.length);
-      for (let i = skip; i < end; i++) out.push(block[i]!);
+      const end = Math.min(block.end, block.start + skip + limit - out.length);
+      for (let i = block.start + skip; i < end; i++) out.push(block.items[i]!);
     }
     return out;
   }
 
   /** Every item, in order. */
-  toArray(): T[] {
-    const out: T[] = [];
-    for (const block of this.blocks) for (const item of block) out.push(item);
-    return out;
+  toArray(): number[] {
+    return this.ordered(0, this.count);
   }
 
   /** The block the item belongs in: the first whose last item is not before it, else the last block. */
-  private blockOf(item: T): number {
+  private blockOf(item: number): number {
     const blocks = this.blocks;
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const block = blocks[mid]!;
-      if (this.before(block[block.length - 1]!, item)) lo = mid + 1;
+      if (this.before(blocks[mid]!.last(), item)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** The first position in the block whose item is not before `item`. */
-  private indexIn(block: T[], item: T): number {
+  /** The first position in the block (counted from its start) whose item is not before `item`. */
+  private indexIn(block: Block, item: number): number {
+    const { items, start } = block;
     let lo = 0;
     let hi = block.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.before(block[mid]!, item)) lo = mid + 1;
+      if (this.before(items[start + mid]!, item)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -143,6 +210,9 @@ export abstract class SortedBlocks<T> {
 
   private split(b: number): void {
     const block = this.blocks[b]!;
-    this.blocks.splice(b + 1, 0, block.splice(block.length >> 1));
+    const half = block.start + (block.length >> 1);
+    const upper = blockOf(block.items.subarray(half, block.end));
+    block.end = half;
+    this.blocks.splice(b + 1, 0, upper);
   }
 }

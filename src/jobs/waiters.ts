@@ -30,14 +30,19 @@ export class WaitNode {
 /** A `run` first waits out its wait-timeout, then (if its job is leased then) that lease's TTR (docs/protocol.md 7.9). */
 export const RunPhase = { WaitTimeout: 0, LeaseTtr: 1 } as const;
 
-/** A `result` or `run` waiting for one job object to finish (never for its ID, docs/protocol.md Q2). */
+/**
+ * A `result` or `run` waiting for one job to finish (never for its ID, docs/protocol.md Q2):
+ * `job` is a view that knows when the job has left the engine, `list` the job's waiters.
+ */
 export class JobWaiter {
   heapIndex = -1;
   prev: JobWaiter | null = null;
   next: JobWaiter | null = null;
   phase: number = RunPhase.WaitTimeout;
   constructor(
-    readonly job: Job,
+    /** Replaced by a view of the job's new slot when the job moves (Engine.compactStore). */
+    public job: Job,
+    readonly list: WaiterList,
     readonly isRun: boolean,
     readonly done: JobDone,
     public deadline: number,
@@ -45,7 +50,7 @@ export class JobWaiter {
   ) {}
 }
 
-/** What Job.waiters holds while anyone waits for that job: its result waiters and its run. */
+/** What a job's waiters (JobStore.waitersOf) are while anyone waits for it: its result waiters and its run. */
 export class WaiterList {
   head: JobWaiter | null = null;
   tail: JobWaiter | null = null;

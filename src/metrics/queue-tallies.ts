@@ -1,7 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Engine } from '../jobs/engine.js';
 import type { Queue } from '../jobs/queue.js';
-import { readySince } from '../jobs/ready-list.js';
 
 /** Label of the queues left out by the cardinality guard; no queue name can contain '*'. */
 export const OTHER_QUEUES = '*other*';
@@ -109,8 +108,7 @@ function lessBacklog(a: Queue, b: Queue): boolean {
 
 /** Wall-clock ms since which the queue's oldest ready job has been ready; Infinity when it has none. */
 function oldestSince(queue: Queue): number {
-  const job = queue.ready.oldest;
-  return job === undefined ? Infinity : readySince(job);
+  return queue.ready.oldestSince;
 }
 
 /** Whether `a`'s oldest ready job has been ready for less time than `b`'s. */

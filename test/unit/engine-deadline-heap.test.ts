@@ -21,13 +21,13 @@ const opArb = fc.oneof(
 test('deadlines come out earliest first, ties by created time then ID; positions stay right under removal', (t) => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
-      const heap = new DeadlineHeap();
+      const heap = new DeadlineHeap(QUEUE.store);
       const held = new Map<Job, number>();
       let n = 0;
       for (const op of ops) {
         if (op.k === 'push') {
           const j = job(++n, op.nsec);
-          heap.push(j, T0 + op.at);
+          heap.push(j.slot, T0 + op.at);
           held.set(j, T0 + op.at);
         } else if (op.k === 'remove' && held.size > 0) {
           const j = [...held.keys()][op.pick % held.size]!;
@@ -35,11 +35,11 @@ test('deadlines come out earliest first, ties by created time then ID; positions
           held.delete(j);
           if (j.deadlineIndex !== -1) return false;
         } else if (op.k === 'pop') {
-          const expected = [...held].sort(([a, aAt], [b, bAt]) => (aAt !== bAt ? aAt - bAt : createdBefore(a, b) ? -1 : 1))[0];
+          const expected = [...held].sort(([a, aAt], [b, bAt]) => (aAt !== bAt ? aAt - bAt : createdBefore(QUEUE.store, a.slot, b.slot) ? -1 : 1))[0];
           if (heap.nextAt() !== (expected?.[1] ?? Infinity)) return false;
-          const j = heap.pop();
-          if (j !== expected?.[0]) return false;
-          if (j !== undefined) held.delete(j);
+          const slot = heap.pop();
+          if (slot !== (expected?.[0].slot ?? -1)) return false;
+          if (expected !== undefined) held.delete(expected[0]);
         }
         if (heap.size !== held.size) return false;
         for (const [j, at] of held) if (heap.deadlineAt(j.deadlineIndex) !== at) return false;

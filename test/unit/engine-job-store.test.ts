@@ -4,7 +4,8 @@ import { Engine } from '../../src/jobs/engine.js';
 import type { Job } from '../../src/jobs/job.js';
 import type { JobStore } from '../../src/jobs/job-store.js';
 import { EMPTY_PAYLOAD, PayloadSlab, SLAB_MAX_PAYLOAD } from '../../src/jobs/payload-slab.js';
-import { FakeClock, id, newJob } from './engine-support.js';
+import type { RunOutcome } from '../../src/jobs/types.js';
+import { FakeClock, RecordingJournal, T0, id, newJob, newRun, newScheduled } from './engine-support.js';
 
 /** Every byte value, so a latin1 round trip that lost or widened one would show. */
 const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, b) => b));
@@ -102,14 +103,15 @@ test('a dropped job is never read: its slot and payload space go to the next job
   t.is(engine.add(newJob(2, { payload: 'b'.repeat(100) })), null);
   const next = engine.inspectJob(id(2)) as Job;
   t.is(next.payload, 'b'.repeat(100));
-  t.is(dropped.slot, -1);
+  t.false(dropped.live);
+  t.is(next.slot, dropped.slot, 'the slot went to the next job');
   t.throws(() => dropped.payload);
   t.throws(() => dropped.id);
   t.throws(() => dropped.state);
   t.is(engine.delete(id(1)), 'not-found');
   let leased = null as Job | null;
   engine.lease(['q'], 0, (job) => (leased = job));
-  t.is(leased, next);
+  t.is(leased!.serial, next.serial);
   t.is(engine.complete(id(2), 'done'), null);
   t.is(engine.delete(id(2)), null);
   t.is(engine.add(newJob(3, { payload: 'c'.repeat(100) })), null);
@@ -135,7 +137,7 @@ test('jobs deleted out of order compact the slab: the rest keep their payloads, 
   t.is(engine.jobCount, count / 3);
 });
 
-test('the store grows and shrinks under jobs leaving in any order, and every job left keeps its fields, payload and place', (t) => {
+test('the store grows under jobs and gives its pages back as they leave in any order, and every job left keeps its fields, payload and place', (t) => {
   const clock = new FakeClock();
   const engine = new Engine(clock);
   const store = (engine as unknown as { store: JobStore }).store;
@@ -155,8 +157,7 @@ test('the store grows and shrinks under jobs leaving in any order, and every job
     else t.is(engine.delete(id(n)), null);
   }
   t.is(store.size, kept.length);
-  // 800 jobs left of 40,000 (three pages): the store is back to its one page of 16,384 slots.
-  t.is((store as unknown as { capacity: number }).capacity, 16_384);
+  t.is(store.pageCount, 2, '800 jobs left of 40,000: they moved down to the first page of 16,384 slots, and one spare page is kept');
   for (const n of kept) {
     const job = engine.inspectJob(id(n));
     if (job === null || job.id !== id(n) || job.payload !== payloadOf(n, n % 300) || job.priority !== n % 7 || job.ttr !== 1000 + n) t.fail(`job ${n} changed`);
@@ -176,4 +177,103 @@ test('the store grows and shrinks under jobs leaving in any order, and every job
   engine.tick(clock.t);
   t.is(engine.jobCount, 0);
   t.is(store.size, 0);
+  t.is(store.pageCount, 1, 'the free pages were given back');
+});
+
+test('jobs passing through first in, first out let the pages go as the backlog drains: the jobs left move down, and every list and heap follows them', (t) => {
+  const clock = new FakeClock();
+  const engine = new Engine(clock);
+  const store = (engine as unknown as { store: JobStore }).store;
+  // A backlog of five pages' worth, then a steady flow: each new job in, the oldest out.
+  const backlog = 80_000;
+  for (let n = 1; n <= backlog; n++) t.is(engine.add(newJob(n, { ttr: 1000 + n })), null);
+  t.is(store.pageCount, 5);
+  for (let n = backlog + 1; n <= 2 * backlog; n++) {
+    t.is(engine.delete(id(n - backlog)), null);
+    t.is(engine.add(newJob(n, { ttr: 1000 + n })), null);
+  }
+  t.is(store.pageCount, 5, 'as many pages as the backlog needs, reused');
+  // Some of the newest are leased, completed and failed, with a result waiter on one: the moves must carry each kind of place.
+  const lastN = 2 * backlog;
+  const waited: string[] = [];
+  engine.result(id(lastN), 10_000_000, (outcome) => waited.push(outcome === 'timeout' || outcome === 'not-found' ? outcome : outcome.result));
+  t.is(engine.delete(id(backlog + 1)), null);
+  // The backlog drains from the oldest: under a fifth of the slots taken, the jobs left (all in the top pages) move down.
+  for (let n = backlog + 2; n <= lastN - 3000; n++) t.is(engine.delete(id(n)), null);
+  t.true(store.pageCount <= 2, `${store.pageCount} pages for ${store.size} jobs`);
+  for (let n = lastN - 2999; n <= lastN; n++) {
+    const job = engine.inspectJob(id(n));
+    if (job === null || job.id !== id(n) || job.ttr !== 1000 + n) t.fail(`job ${n} changed`);
+  }
+  // Leases take them in order; completes, fails and the waiter find them where they are now.
+  const leased: string[] = [];
+  for (let i = 0; i < 3000; i++) engine.lease(['q'], 0, (job) => leased.push(job!.id));
+  t.deepEqual(
+    leased,
+    Array.from({ length: 3000 }, (_, i) => id(lastN - 2999 + i)),
+  );
+  t.is(engine.complete(id(lastN), 'done'), null);
+  t.deepEqual(waited, ['done']);
+  t.is(engine.fail(id(lastN - 1), 'no'), null);
+  t.is(
+    engine
+      .inspectStateJobs('q', 'completed', 0, 10)
+      ?.map((job) => job.id)
+      .join(),
+    id(lastN),
+  );
+  t.is(engine.inspectStateJobs('q', 'leased', 0, 1)?.[0]?.id, id(lastN - 2999));
+  // TTR ends fire for the jobs left, then TTL ends take every job.
+  clock.t += 1_000_000_000;
+  engine.tick(clock.t);
+  t.is(engine.jobCount, 0);
+  t.is(store.pageCount, 1);
+});
+
+test('a move down carries scheduled jobs, runs and their waiters, and the ends of runs held back while job deadlines are held', (t) => {
+  const clock = new FakeClock();
+  const journal = new RecordingJournal();
+  const engine = new Engine(clock, journal);
+  const store = (engine as unknown as { store: JobStore }).store;
+  const bulk = 40_000;
+  const runs = 2000;
+  for (let n = 1; n <= bulk; n++) t.is(engine.add(newJob(n, { ttl: 10_000_000 })), null);
+  // Last in, so in the top page of three: scheduled jobs, and runs, the last of them with a result waiter as well.
+  for (let n = bulk + 1; n <= bulk + 500; n++) t.is(engine.schedule(newScheduled(n, 100_000 + n, { ttl: 10_000_000 })), null);
+  const firstRun = bulk + 501;
+  const lastRun = bulk + 500 + runs;
+  const ran: string[] = [];
+  const record = (outcome: RunOutcome): void => void ran.push(typeof outcome === 'string' ? outcome : `${outcome.id} ${outcome.result}`);
+  for (let n = firstRun; n <= lastRun; n++) engine.run(newRun(n, { name: 'r', timeout: 50_000 }), record);
+  const results: string[] = [];
+  engine.result(id(lastRun), 60_000, (outcome) => results.push(typeof outcome === 'string' ? outcome : outcome.result));
+  const workerJobs: string[] = [];
+  for (let n = firstRun; n <= lastRun; n++) engine.lease(['r'], 0, (job) => workerJobs.push(job!.id));
+  t.is(workerJobs.length, runs);
+  t.is(store.pageCount, 3);
+  // A hot restart holds job deadlines: the runs end, but their jobs stay until the deadlines are released.
+  engine.holdJobDeadlines(true);
+  for (let n = firstRun; n < lastRun; n++) t.is(engine.complete(id(n), 'done'), null);
+  t.is(ran.length, runs - 1);
+  t.is(engine.jobCount, bulk + 500 + runs);
+  // Most of the bulk goes, leaving the store just above a fifth full: removing the held run jobs takes it below, and the rest of them move down.
+  for (let n = 1; n <= 31_000; n++) t.is(engine.delete(id(n)), null);
+  t.is(store.pageCount, 3);
+  engine.holdJobDeadlines(false);
+  t.is(store.pageCount, 2, 'the jobs of the top page moved down');
+  t.is(engine.jobCount, bulk - 31_000 + 500 + 1, 'every held run end took its job, wherever it had moved');
+  t.is(journal.take().filter((r) => r.startsWith('expire')).length, runs - 1);
+  t.is(engine.complete(id(lastRun), 'last'), null);
+  t.is(ran.at(-1), `${id(lastRun)} last`);
+  t.deepEqual(results, ['last'], 'the result waiter followed its job');
+  t.is(engine.inspectJob(id(lastRun)), null);
+  // The scheduled jobs become ready at their times, after the plain ones, in order.
+  clock.t = T0 + 100_000 + bulk + 500;
+  engine.tick(clock.t);
+  const leased: string[] = [];
+  for (let i = 0; i < bulk - 31_000 + 500; i++) engine.lease(['q'], 0, (job) => leased.push(job!.id));
+  t.deepEqual(
+    leased,
+    Array.from({ length: bulk - 31_000 + 500 }, (_, i) => id(31_001 + i)),
+  );
 });

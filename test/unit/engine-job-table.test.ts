@@ -7,8 +7,9 @@ import { Queue } from '../../src/jobs/queue.js';
 
 const QUEUE = new Queue('q');
 
-function job(id: string): Job {
-  return Job.create(id, QUEUE, 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false);
+/** A new job's slot in the queue's store. */
+function job(id: string): number {
+  return Job.create(id, QUEUE, 1000, 60_000, 0, 0, 0, '', 1, 0, 0, 0, false).slot;
 }
 
 /** IDs from a small pool so that sets, replacements and deletes hit the same keys often. */
@@ -20,23 +21,27 @@ const op = fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'delete', 'ge
 test('job table: any sequence of set, delete and get answers like a Map', (t) => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
-      const table = new JobTable();
-      const model = new Map<string, Job>();
+      const table = new JobTable(QUEUE.store);
+      const model = new Map<string, number>();
       for (const { op: kind, key } of ops) {
         const id = POOL[key]!;
         if (kind === 'set') {
           const j = job(id);
-          if (table.set(j) !== model.get(id)) return false;
+          if (table.set(j) !== (model.get(id) ?? -1)) return false;
           model.set(id, j);
         } else if (kind === 'delete') {
           if (table.delete(id) !== model.delete(id)) return false;
-        } else if (table.get(id) !== model.get(id) || table.has(id) !== model.has(id)) {
+        } else if (table.get(id) !== (model.get(id) ?? -1) || table.has(id) !== model.has(id)) {
           return false;
         }
         if (table.size !== model.size) return false;
       }
       const listed = [...table.values()];
-      return POOL.every((id) => table.get(id) === model.get(id)) && listed.length === model.size && listed.every((j) => model.get(j.id) === j);
+      return (
+        POOL.every((id) => table.get(id) === (model.get(id) ?? -1)) &&
+        listed.length === model.size &&
+        listed.every((j) => model.get(QUEUE.store.idText(j)) === j)
+      );
     }),
   );
   t.pass();
@@ -44,47 +49,47 @@ test('job table: any sequence of set, delete and get answers like a Map', (t) =>
 
 test('job table: deleting from the middle of long probe runs keeps every other job findable', (t) => {
   // 2,000 keys fill the 64 shards of 64 slots to about half, some near the load at which they double: long runs; deleting every third key exercises the backward shift.
-  const table = new JobTable();
+  const table = new JobTable(QUEUE.store);
   const ids = Array.from({ length: 2000 }, () => randomUUID());
   const jobs = ids.map((id) => job(id));
-  for (const j of jobs) t.is(table.set(j), undefined);
+  for (const j of jobs) t.is(table.set(j), -1);
   for (let i = 0; i < ids.length; i += 3) t.true(table.delete(ids[i]!));
-  for (let i = 0; i < ids.length; i++) t.is(table.get(ids[i]!), i % 3 === 0 ? undefined : jobs[i]);
+  for (let i = 0; i < ids.length; i++) t.is(table.get(ids[i]!), i % 3 === 0 ? -1 : jobs[i]!);
   t.is(table.size, ids.length - Math.ceil(ids.length / 3));
   t.false(table.delete(ids[0]!), 'a second delete finds nothing');
 });
 
 test('job table: grows past a hundred thousand jobs and shrinks back as they leave', (t) => {
-  const table = new JobTable();
+  const table = new JobTable(QUEUE.store);
   const ids = Array.from({ length: 100_000 }, () => randomUUID());
   const jobs = ids.map((id) => job(id));
   for (const j of jobs) table.set(j);
   t.is(table.size, ids.length);
-  for (let i = 0; i < ids.length; i++) if (table.get(ids[i]!) !== jobs[i]) return t.fail(`lost ${ids[i]}`);
+  for (let i = 0; i < ids.length; i++) if (table.get(ids[i]!) !== jobs[i]!) return t.fail(`lost ${ids[i]}`);
   for (let i = 0; i < ids.length - 10; i++) table.delete(ids[i]!);
   t.is(table.size, 10);
-  for (let i = ids.length - 10; i < ids.length; i++) t.is(table.get(ids[i]!), jobs[i]);
+  for (let i = ids.length - 10; i < ids.length; i++) t.is(table.get(ids[i]!), jobs[i]!);
   const replacement = job(ids[ids.length - 1]!);
-  t.is(table.set(replacement), jobs[ids.length - 1], 'set on a taken ID returns the job it replaces');
+  t.is(table.set(replacement), jobs[ids.length - 1]!, 'set on a taken ID returns the job it replaces');
   t.is(table.get(ids[ids.length - 1]!), replacement);
   t.is(table.size, 10);
 });
 
 test('job table: IDs that differ in one character are told apart', (t) => {
-  const table = new JobTable();
+  const table = new JobTable(QUEUE.store);
   const base = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
   const a = job(base);
   table.set(a);
   for (let i = 0; i < base.length; i++) {
     if (base[i] === '-') continue;
     const other = base.slice(0, i) + (base[i] === 'f' ? 'e' : 'f') + base.slice(i + 1);
-    t.is(table.get(other), undefined, `character ${i}`);
+    t.is(table.get(other), -1, `character ${i}`);
   }
   t.is(table.get(base), a);
 });
 
 test('job table: its shards double at sizes spread over a fifth of the growth and more, not all at one size', (t) => {
-  const table = new JobTable();
+  const table = new JobTable(QUEUE.store);
   const shards = (table as unknown as { shards: { tags: Int32Array }[] }).shards;
   // The table size at which each shard reached 2,048 slots.
   const doubledAt = new Map<number, number>();
@@ -99,7 +104,7 @@ test('job table: its shards double at sizes spread over a fifth of the growth an
 });
 
 test('job table: sequential IDs (a counter in the last digits, as clients make them) spread over all its shards', (t) => {
-  const table = new JobTable();
+  const table = new JobTable(QUEUE.store);
   const n = 16_384;
   for (let i = 0; i < n; i++) table.set(job(`00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`));
   const shards = (table as unknown as { shards: { tags: Int32Array }[] }).shards;

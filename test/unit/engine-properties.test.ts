@@ -7,7 +7,8 @@ import type { RetryDelay } from '../../src/jobs/retry-delay.js';
 import { queueBefore } from '../../src/jobs/order.js';
 import type { JobList } from '../../src/jobs/job-list.js';
 import type { StateList } from '../../src/jobs/state-list.js';
-import { readySince, type ReadyList } from '../../src/jobs/ready-list.js';
+import type { ReadyList } from '../../src/jobs/ready-list.js';
+import type { JobStore } from '../../src/jobs/job-store.js';
 import type { JobTable } from '../../src/jobs/job-table.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
@@ -154,35 +155,55 @@ class MirrorJournal implements Journal {
 }
 
 type Internals = {
+  store: JobStore;
   jobs: JobTable;
   queues: Map<string, { ready: ReadyList; scheduled: JobList; leased: StateList; completed: StateList; failed: StateList; waitHead: unknown; paused: boolean }>;
   held: boolean;
 };
 
-function listItems(list: JobList): Job[] {
+/** Every job in the engine's table, as views. */
+function jobsOf(engine: Engine): Job[] {
+  const inner = engine as unknown as Internals;
+  return [...inner.jobs.values()].map((slot) => Job.at(inner.store, slot));
+}
+
+/** The slot the table holds under the ID, -1 when none. */
+function slotOf(engine: Engine, id: string): number {
+  return (engine as unknown as Internals).jobs.get(id);
+}
+
+function listItems(list: JobList): number[] {
   return list.toArray();
 }
 
-function stateSlots(list: StateList): (Job | null)[] {
-  return (list as unknown as { slots: (Job | null)[] }).slots;
+/** A state list's places, -1 for a hole. */
+function statePlaces(list: StateList): number[] {
+  const inner = list as unknown as { places: Int32Array; end: number };
+  return Array.from(inner.places.subarray(0, inner.end));
+}
+
+/** Wall-clock ms since which a ready job has been ready (its scheduled time, if after its creation). */
+function readySince(job: Job): number {
+  return Math.max(job.timeSec * 1000 + Math.ceil(job.timeNsec / 1e6), job.createdSec * 1000 + Math.floor(job.createdNsec / 1e6));
 }
 
 function checkInvariants(engine: Engine, now: number, problems: string[]): void {
   const inner = engine as unknown as Internals;
+  const store = inner.store;
   let queued = 0;
-  for (const job of inner.jobs.values()) {
+  for (const job of jobsOf(engine)) {
     const q = inner.queues.get(job.name)!;
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
     queued++;
     if (job.state === JobState.Leased) {
-      if (stateSlots(q.leased)[job.listIndex] !== job || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
+      if (statePlaces(q.leased)[job.listIndex] !== job.slot || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
         problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (stateSlots(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job || job.deadlineIndex !== -1)
+      if (statePlaces(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job.slot || job.deadlineIndex !== -1)
         problems.push(`final ${job.id} not in its state's list`);
     } else {
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
-      if (job.listIndex !== 0 || !listItems(list).includes(job)) problems.push(`${job.id} not in its list`);
+      if (job.listIndex !== 0 || !listItems(list).includes(job.slot)) problems.push(`${job.id} not in its list`);
       if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
     }
     if (job.foreground !== (job.expiryIndex === -1)) problems.push(`${job.id} expiry entry wrong`);
@@ -190,42 +211,42 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   let listed = 0;
   for (const q of inner.queues.values()) {
     for (const list of [q.leased, q.completed, q.failed]) {
-      const slots = stateSlots(list);
+      const places = statePlaces(list);
       listed += list.size;
-      slots.forEach((job, i) => {
-        if (job !== null && (job.listIndex !== i || inner.jobs.get(job.id) !== job)) problems.push('state list slot wrong');
+      places.forEach((slot, i) => {
+        if (slot !== -1 && (store.listIndexOf(slot) !== i || slotOf(engine, store.idText(slot)) !== slot)) problems.push('state list place wrong');
       });
-      if (slots.filter((job) => job !== null).length !== list.size) problems.push('state list size wrong');
+      if (places.filter((slot) => slot !== -1).length !== list.size) problems.push('state list size wrong');
       if (list.ordered(0, 1000).length !== list.size) problems.push('state list window wrong');
     }
     for (const list of [q.ready, q.scheduled]) {
       const items = listItems(list);
       listed += items.length;
-      items.forEach((job, i) => {
-        if (i > 0 && !queueBefore(items[i - 1]!, job)) problems.push('list order broken');
-        if (inner.jobs.get(job.id) !== job) problems.push(`listed ${job.id} not in the table`);
+      items.forEach((slot, i) => {
+        if (i > 0 && !queueBefore(store, items[i - 1]!, slot)) problems.push('list order broken');
+        if (slotOf(engine, store.idText(slot)) !== slot) problems.push(`listed ${store.idText(slot)} not in the table`);
       });
       const window = list.ordered(0, items.length);
-      for (let i = 1; i < window.length; i++) if (!queueBefore(window[i - 1]!, window[i]!)) problems.push('window out of order');
+      for (let i = 1; i < window.length; i++) if (!queueBefore(store, window[i - 1]!, window[i]!)) problems.push('window out of order');
     }
     if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
-    const oldest = Math.min(...listItems(q.ready).map(readySince));
-    if ((q.ready.oldest === undefined ? Infinity : readySince(q.ready.oldest)) !== oldest) problems.push('oldest ready job wrong');
-    if (q.ready.oldest !== undefined && !listItems(q.ready).includes(q.ready.oldest)) problems.push('oldest ready job not ready');
-    const ages = (q.ready as unknown as { ages: Job[] }).ages;
-    if (ages.length > 2 * q.ready.size + 64) problems.push(`age heap of ${ages.length} for ${q.ready.size} ready jobs`);
+    const ready = listItems(q.ready);
+    const oldest = Math.min(...ready.map((slot) => readySince(Job.at(store, slot))));
+    if (q.ready.oldestSince !== oldest) problems.push('oldest ready job wrong');
+    const ages = (q.ready as unknown as { ages: { size: number; items: Int32Array } }).ages;
+    if (ages.size !== q.ready.size) problems.push(`age heap of ${ages.size} for ${q.ready.size} ready jobs`);
+    if (ages.size > 0 && !ready.includes(ages.items[0]!)) problems.push('oldest ready job not ready');
+    if (ages.items.length > 2 * q.ready.size + 64) problems.push(`age heap room of ${ages.items.length} for ${q.ready.size} ready jobs`);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
 }
 
 function sameState(live: Engine, mirror: Engine, problems: string[], now: number): void {
-  const liveJobs = (live as unknown as Internals).jobs;
-  const mirrorJobs = (mirror as unknown as Internals).jobs;
-  for (const job of liveJobs.values()) {
+  for (const job of jobsOf(live)) {
     if (job.foreground) continue;
-    const m = mirrorJobs.get(job.id);
-    if (m === undefined) {
+    const m = mirror.inspectJob(job.id);
+    if (m === null) {
       problems.push(`mirror lost ${job.id}`);
       continue;
     }
@@ -239,7 +260,7 @@ function sameState(live: Engine, mirror: Engine, problems: string[], now: number
     const waitEnded = job.retryAt === 0 && m.retryAt <= now;
     if (!leaseTimeFailure && !waitEnded && m.retryAt !== job.retryAt) problems.push(`mirror retry wait differs on ${job.id}: ${m.retryAt} vs ${job.retryAt}`);
   }
-  for (const m of mirrorJobs.values()) if (!liveJobs.has(m.id)) problems.push(`mirror kept ${m.id}`);
+  for (const m of jobsOf(mirror)) if (slotOf(live, m.id) < 0) problems.push(`mirror kept ${m.id}`);
   const mirrorQueues = (mirror as unknown as Internals).queues;
   for (const [name, q] of (live as unknown as Internals).queues) {
     if (q.paused !== (mirrorQueues.get(name)?.paused ?? false)) problems.push(`mirror differs on the pause of ${name}`);
@@ -473,7 +494,7 @@ test('ordered windows equal a full sort for any offset and limit', (t) => {
         });
         for (const r of removals) engine.delete(id(r + 1));
         const all = engine.inspectJobs('q', 0, 1000) ?? [];
-        const sorted = [...all].sort((a, b) => (queueBefore(a, b) ? -1 : 1));
+        const sorted = [...all].sort((a, b) => (queueBefore(a.store, a.slot, b.slot) ? -1 : 1));
         if (all.map((j) => j.id).join() !== sorted.map((j) => j.id).join()) throw new Error('full window not sorted');
         const w = engine.inspectJobs('q', offset, limit) ?? [];
         if (

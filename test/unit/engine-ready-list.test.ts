@@ -1,7 +1,6 @@
 import test from 'ava';
 import { Engine } from '../../src/jobs/engine.js';
 import type { Queue } from '../../src/jobs/queue.js';
-import { readySince } from '../../src/jobs/ready-list.js';
 import type { NewJob } from '../../src/jobs/types.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
@@ -12,8 +11,8 @@ function spec(n: number, priority = 0): NewJob {
 /** Seconds since T0 at which the queue's oldest ready job became ready; null when none is ready. */
 function oldestAt(engine: Engine): number | null {
   const queue = (engine as unknown as { queues: Map<string, Queue> }).queues.get('q')!;
-  const job = queue.ready.oldest;
-  return job === undefined ? null : (readySince(job) - T0) / 1000;
+  const since = queue.ready.oldestSince;
+  return since === Infinity ? null : (since - T0) / 1000;
 }
 
 function leaseOne(engine: Engine): string {
