@@ -109,6 +109,8 @@ export class JobStore {
   private readonly freeBits: Uint32Array[] = [];
   /** Free slots of each page. */
   private readonly freeCounts: number[] = [];
+  /** No word of a page's bitmap below this one has a free slot. */
+  private readonly freeWord: number[] = [];
   /** No page below this one has a free slot. */
   private lowestFree = 0;
   private taken = 0;
@@ -152,15 +154,10 @@ export class JobStore {
    * no list or heap; the caller writes the other columns (`fill`).
    */
   take(queue: Queue, id0: number, id1: number, id2: number, id3: number): number {
-    const page = this.lowestFreePage();
-    const words = this.freeBits[page]!;
-    let w = 0;
-    while (words[w] === 0) w++;
-    const bit = 31 - Math.clz32(words[w]! & -words[w]!);
-    words[w] = words[w]! & ~(1 << bit);
-    this.freeCounts[page]!--;
+    const slot = this.claimLowest();
     this.taken++;
-    const cell = (w << 5) | bit;
+    const page = slot >>> PAGE_SHIFT;
+    const cell = slot & PAGE_MASK;
     const ids = this.ids[page]!;
     const at = 4 * cell;
     ids[at] = id0;
@@ -175,7 +172,7 @@ export class JobStore {
     this.ageIndex[page]![cell] = -1;
     this.lastSerial = (this.lastSerial + 1) >>> 0;
     this.serial[page]![cell] = this.lastSerial;
-    return (page << PAGE_SHIFT) | cell;
+    return slot;
   }
 
   /** Writes the fields of a job just taken. */
@@ -214,11 +211,8 @@ export class JobStore {
       this.freeExtras.push(extra);
     }
     this.serial[page]![cell] = 0;
-    const words = this.freeBits[page]!;
-    words[cell >>> 5] = words[cell >>> 5]! | (1 << (cell & 31));
-    this.freeCounts[page]!++;
+    this.unclaim(slot);
     this.taken--;
-    if (page < this.lowestFree) this.lowestFree = page;
     this.dropEmptyTop();
   }
 
@@ -248,24 +242,15 @@ export class JobStore {
    * can still read the job's fields in `from` until the next `take`.
    */
   move(from: number): number {
-    const page = this.lowestFreePage();
-    const words = this.freeBits[page]!;
-    let w = 0;
-    while (words[w] === 0) w++;
-    const bit = 31 - Math.clz32(words[w]! & -words[w]!);
-    const to = (page << PAGE_SHIFT) | (w << 5) | bit;
+    const to = this.claimLowest();
     const fp = from >>> PAGE_SHIFT;
     const fc = from & PAGE_MASK;
+    const tp = to >>> PAGE_SHIFT;
     const tc = to & PAGE_MASK;
-    this.ids[page]!.set(this.ids[fp]!.subarray(4 * fc, 4 * fc + 4), 4 * tc);
-    for (const column of this.scalars) column[page]![tc] = column[fp]![fc]!;
-    words[w] = words[w]! & ~(1 << bit);
-    this.freeCounts[page]!--;
-    const fromWords = this.freeBits[fp]!;
-    fromWords[fc >>> 5] = fromWords[fc >>> 5]! | (1 << (fc & 31));
-    this.freeCounts[fp]!++;
-    if (fp < this.lowestFree) this.lowestFree = fp;
+    this.ids[tp]!.set(this.ids[fp]!.subarray(4 * fc, 4 * fc + 4), 4 * tc);
+    for (const column of this.scalars) column[tp]![tc] = column[fp]![fc]!;
     this.serial[fp]![fc] = 0;
+    this.unclaim(from);
     return to;
   }
 
@@ -283,13 +268,32 @@ export class JobStore {
     return this.serial[slot >>> PAGE_SHIFT]![slot & PAGE_MASK]!;
   }
 
-  /** The lowest page with a free slot, added when none has one. */
-  private lowestFreePage(): number {
+  /** Marks the lowest free slot taken (adding a page when none is free) and returns it. */
+  private claimLowest(): number {
     let page = this.lowestFree;
     while (page < this.freeCounts.length && this.freeCounts[page] === 0) page++;
     if (page === this.freeCounts.length) this.addPage();
     this.lowestFree = page;
-    return page;
+    const words = this.freeBits[page]!;
+    let w = this.freeWord[page]!;
+    while (words[w] === 0) w++;
+    this.freeWord[page] = w;
+    const free = words[w]!;
+    const bit = 31 - Math.clz32(free & -free);
+    words[w] = free & ~(1 << bit);
+    this.freeCounts[page]!--;
+    return (page << PAGE_SHIFT) | (w << 5) | bit;
+  }
+
+  private unclaim(slot: number): void {
+    const page = slot >>> PAGE_SHIFT;
+    const cell = slot & PAGE_MASK;
+    const words = this.freeBits[page]!;
+    const w = cell >>> 5;
+    words[w] = words[w]! | (1 << (cell & 31));
+    this.freeCounts[page]!++;
+    if (w < this.freeWord[page]!) this.freeWord[page] = w;
+    if (page < this.lowestFree) this.lowestFree = page;
   }
 
   private addPage(): void {
@@ -310,6 +314,7 @@ export class JobStore {
     this.serial.push(new Uint32Array(PAGE_SLOTS));
     this.freeBits.push(new Uint32Array(PAGE_WORDS).fill(0xffffffff));
     this.freeCounts.push(PAGE_SLOTS);
+    this.freeWord.push(0);
   }
 
   /**
@@ -325,6 +330,7 @@ export class JobStore {
     this.ids.length = pages;
     for (const column of this.scalars) column.length = pages;
     this.freeBits.length = pages;
+    this.freeWord.length = pages;
     counts.length = pages;
     if (this.lowestFree > pages - 1) this.lowestFree = pages - 1;
   }
