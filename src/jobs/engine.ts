@@ -50,6 +50,9 @@ export interface EngineOptions {
  */
 const TICK_BUDGET = 4096;
 
+/** Jobs the store moves down at most at each release of a job while it wants to shrink (compactStore). */
+const MOVES_PER_RELEASE = 64;
+
 /** What a `fail` did to a job that was not yet finished (docs/protocol.md 7.5). */
 const FailOutcome = { Final: 0, RetriedInPlace: 1, RetriedToRequeue: 2 } as const;
 
@@ -910,13 +913,18 @@ export class Engine implements EngineApi {
     if (this.store.wantsShrink) this.compactStore();
   }
 
-  /** Few jobs fill many pages of the store: the jobs of its upper half move down, everything that holds their slots follows, and the pages go. */
+  /**
+   * Few jobs fill many pages of the store: the highest jobs move down, everything that
+   * holds their slots follows, and the top pages go. A few at each release, so that no
+   * one command pays for moving a million jobs.
+   */
   private compactStore(): void {
     const store = this.store;
-    for (const from of store.upperSlots()) {
-      const to = store.move(from);
-      this.jobs.moved(to);
-      this.followMove(from, to);
+    for (let moves = 0; moves < MOVES_PER_RELEASE && store.wantsShrink; moves++) {
+      const from = store.moveTopDown();
+      if (from < 0) break;
+      this.jobs.moved(store.movedTo);
+      this.followMove(from, store.movedTo);
     }
     store.endMoves();
   }

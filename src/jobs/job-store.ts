@@ -115,6 +115,8 @@ export class JobStore {
   private lowestFree = 0;
   private taken = 0;
   private lastSerial = 0;
+  /** Where the last `moveTopDown` put its job. */
+  movedTo = -1;
   private readonly extras: (JobExtra | null)[] = [];
   private readonly freeExtras: number[] = [];
   private readonly queues: (Queue | null)[] = [];
@@ -216,33 +218,24 @@ export class JobStore {
     this.dropEmptyTop();
   }
 
-  /** True when so few slots are taken that the jobs of the upper half of the pages should move down (`upperSlots`, `move`). */
+  /** True when so few slots are taken that jobs should move down to free the top pages (`moveTopDown`). */
   get wantsShrink(): boolean {
     const pages = this.freeCounts.length;
     return pages > 2 && this.taken < pages * PAGE_SLOTS * MIN_LOAD;
   }
 
-  /** The taken slots of the upper half of the pages. */
-  upperSlots(): number[] {
-    const out: number[] = [];
-    for (let page = this.freeCounts.length >>> 1; page < this.freeCounts.length; page++) {
-      if (this.freeCounts[page] === PAGE_SLOTS) continue;
-      const words = this.freeBits[page]!;
-      for (let w = 0; w < PAGE_WORDS; w++) {
-        for (let taken = ~words[w]!; taken !== 0; taken &= taken - 1) out.push((page << PAGE_SHIFT) | (w << 5) | (31 - Math.clz32(taken & -taken)));
-      }
-    }
-    return out;
-  }
-
   /**
-   * Moves the job in slot `from` to the lowest free slot, which it returns: every column,
-   * its serial too, is copied, and `from` is free. The caller must tell everything that
-   * holds `from` (the job table, the lists and heaps, the views its waiters keep), which
-   * can still read the job's fields in `from` until the next `take`.
+   * Moves the job in the highest taken slot to the lowest free slot, and returns the slot it
+   * left (the new one is `movedTo`); -1, moving nothing, when no free slot is below it.
+   * Every column, the serial too, is copied. The caller must tell everything that holds
+   * the old slot (the job table, the lists and heaps, the views its waiters keep), which
+   * can still read the job's fields there until `endMoves` or the next `take`.
    */
-  move(from: number): number {
-    const to = this.claimLowest();
+  moveTopDown(): number {
+    const from = this.highestTaken();
+    const to = this.lowestFreeSlot();
+    if (from < 0 || to < 0 || to > from) return -1;
+    this.claim(to);
     const fp = from >>> PAGE_SHIFT;
     const fc = from & PAGE_MASK;
     const tp = to >>> PAGE_SHIFT;
@@ -251,10 +244,11 @@ export class JobStore {
     for (const column of this.scalars) column[tp]![tc] = column[fp]![fc]!;
     this.serial[fp]![fc] = 0;
     this.unclaim(from);
-    return to;
+    this.movedTo = to;
+    return from;
   }
 
-  /** Gives back the pages left free at the top once jobs have moved down. */
+  /** Gives back the pages that moves have left free at the top, once everything that held their slots has been told. */
   endMoves(): void {
     this.dropEmptyTop();
   }
@@ -268,21 +262,51 @@ export class JobStore {
     return this.serial[slot >>> PAGE_SHIFT]![slot & PAGE_MASK]!;
   }
 
-  /** Marks the lowest free slot taken (adding a page when none is free) and returns it. */
+  /** Marks the lowest free slot taken, adding a page when none is free, and returns it. */
   private claimLowest(): number {
+    let slot = this.lowestFreeSlot();
+    if (slot < 0) {
+      this.addPage();
+      slot = this.lowestFreeSlot();
+    }
+    this.claim(slot);
+    return slot;
+  }
+
+  /** The lowest free slot, -1 when every page is full. */
+  private lowestFreeSlot(): number {
     let page = this.lowestFree;
     while (page < this.freeCounts.length && this.freeCounts[page] === 0) page++;
-    if (page === this.freeCounts.length) this.addPage();
     this.lowestFree = page;
+    if (page === this.freeCounts.length) return -1;
     const words = this.freeBits[page]!;
     let w = this.freeWord[page]!;
     while (words[w] === 0) w++;
     this.freeWord[page] = w;
     const free = words[w]!;
-    const bit = 31 - Math.clz32(free & -free);
-    words[w] = free & ~(1 << bit);
+    return (page << PAGE_SHIFT) | (w << 5) | (31 - Math.clz32(free & -free));
+  }
+
+  /** The highest taken slot, -1 when none is. */
+  private highestTaken(): number {
+    for (let page = this.freeCounts.length - 1; page >= 0; page--) {
+      if (this.freeCounts[page] === PAGE_SLOTS) continue;
+      const words = this.freeBits[page]!;
+      for (let w = PAGE_WORDS - 1; w >= 0; w--) {
+        const taken = ~words[w]!;
+        if (taken !== 0) return (page << PAGE_SHIFT) | (w << 5) | (31 - Math.clz32(taken));
+      }
+    }
+    return -1;
+  }
+
+  private claim(slot: number): void {
+    const page = slot >>> PAGE_SHIFT;
+    const cell = slot & PAGE_MASK;
+    const words = this.freeBits[page]!;
+    const w = cell >>> 5;
+    words[w] = words[w]! & ~(1 << (cell & 31));
     this.freeCounts[page]!--;
-    return (page << PAGE_SHIFT) | (w << 5) | bit;
   }
 
   private unclaim(slot: number): void {
