@@ -44,7 +44,7 @@ export class DeadlineHeap {
     return top;
   }
 
-  /** The job at `index` moved to `slot` (JobStore.move), its position already there. */
+  /** The job at `index` moved to `slot` (JobStore.moveTopDown), its position already there. */
   replace(index: number, slot: number): void {
     this.slots[index] = slot;
   }

@@ -73,10 +73,11 @@ type Column<T> = T[];
  * A slot is taken when a job is made (`take`) and given back when the engine drops the
  * job (`free`). The lowest free slot is always taken first, and once the top two pages
  * are both free the top one is given back. Jobs that stay while others leave can hold
- * the top pages, so under a fifth of the slots taken the engine moves the jobs of the
- * upper half down (`move`), telling each structure that holds their slots.
+ * the top pages, so under a fifth of the slots taken the engine moves the highest jobs
+ * to the lowest free slots (`moveTopDown`), a few at a time, telling each structure that
+ * holds their slots.
  *
- * Each job also gets a serial number, unique among the jobs an engine makes: a Job view
+ * Each job also gets a serial number, unique among the last 2^32 jobs made: a Job view
  * (job.ts) remembers it, and refuses to read a slot that another job has taken since.
  */
 export class JobStore {
@@ -172,7 +173,8 @@ export class JobStore {
     this.expiryIndex[page]![cell] = -1;
     this.deadlineIndex[page]![cell] = -1;
     this.ageIndex[page]![cell] = -1;
-    this.lastSerial = (this.lastSerial + 1) >>> 0;
+    // 0 marks a free slot: after 2^32 - 1 jobs the count starts again at 1.
+    this.lastSerial = (this.lastSerial + 1) >>> 0 || 1;
     this.serial[page]![cell] = this.lastSerial;
     return slot;
   }

@@ -87,7 +87,7 @@ export class JobTable {
     return this.deleteFound(this.find(store.id0(slot), store.id1(slot), store.id2(slot), store.id3(slot)));
   }
 
-  /** The job with this slot's ID moved to `slot` (JobStore.move). */
+  /** The job with this slot's ID moved to `slot` (JobStore.moveTopDown). */
   moved(slot: number): void {
     const store = this.store;
     const at = this.find(store.id0(slot), store.id1(slot), store.id2(slot), store.id3(slot));

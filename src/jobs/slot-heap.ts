@@ -9,27 +9,33 @@ export function roomFor(room: number, n: number): number {
 }
 
 /**
- * A binary min-heap of job slots (job-store.ts) that tells each slot its position, so a job
- * can be removed or re-sorted in O(log n) without a search, as IndexedHeap does for
- * objects. The slots are in a typed array, 4 bytes each where a pointer costs 8.
- * Subclasses say what "earlier" means and where the position is kept (a column of the store).
+ * A binary min-heap of small non-negative integers, job slots (job-store.ts) or waiter
+ * numbers, that tells each its position, so one can be removed or re-sorted in O(log n)
+ * without a search. They are in a typed array, 4 bytes each where a pointer costs 8.
+ * Subclasses say what "earlier" means and where the position is kept (a column of the
+ * store, a field of the waiter).
  */
 export abstract class SlotHeap {
   protected items = new Int32Array(0);
   private count = 0;
 
-  /** True when job `a` must come out before job `b`. Must be a strict total order for determinism. */
+  /** True when `a` must come out before `b`. Must be a strict total order for determinism. */
   protected abstract before(a: number, b: number): boolean;
-  /** Records the job's position; -1 means "not in this heap". */
-  protected abstract setIndex(slot: number, index: number): void;
+  /** Records the position of `item`; -1 means "not in this heap". */
+  protected abstract setIndex(item: number, index: number): void;
 
   get size(): number {
     return this.count;
   }
 
-  /** The first job, -1 when empty. */
+  /** The first item, -1 when empty. */
   peek(): number {
     return this.count === 0 ? -1 : this.items[0]!;
+  }
+
+  /** The item at `index` (an index this heap gave it). */
+  at(index: number): number {
+    return this.items[index]!;
   }
 
   push(slot: number): void {
@@ -37,7 +43,7 @@ export abstract class SlotHeap {
     this.up(slot, this.count++);
   }
 
-  /** Removes and returns the first job, -1 when empty. */
+  /** Removes and returns the first item, -1 when empty. */
   pop(): number {
     if (this.count === 0) return -1;
     const top = this.items[0]!;
@@ -45,12 +51,12 @@ export abstract class SlotHeap {
     return top;
   }
 
-  /** The job at `index` moved to `slot` (JobStore.move), its position already there. */
+  /** The job at `index` moved to `slot` (JobStore.moveTopDown), its position already there. */
   replace(index: number, slot: number): void {
     this.items[index] = slot;
   }
 
-  /** Removes the job at `index` (an index this heap gave it). */
+  /** Removes the item at `index` (an index this heap gave it). */
   remove(index: number): void {
     const items = this.items;
     const last = items[--this.count]!;

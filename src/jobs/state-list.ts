@@ -55,7 +55,7 @@ export class StateList {
     if (this.holes > MIN_COMPACT && this.holes > this.end - this.holes) this.compact();
   }
 
-  /** The job at `index` moved to `slot` (JobStore.move), its place already there. */
+  /** The job at `index` moved to `slot` (JobStore.moveTopDown), its place already there. */
   replace(index: number, slot: number): void {
     this.places[index] = slot;
   }

@@ -1,7 +1,7 @@
 import type { Job } from './job.js';
 import type { Finished } from './types.js';
 import type { Queue } from './queue.js';
-import { IndexedHeap } from './indexed-heap.js';
+import { SlotHeap } from './slot-heap.js';
 
 export type LeaseDone = (job: Job | null) => void;
 export type JobDone = (outcome: Finished | 'timeout') => void;
@@ -81,16 +81,58 @@ export class WaiterList {
 
 export type Waiter = LeaseWaiter | JobWaiter;
 
-/** Wait-timeouts of every waiting lease, result and run: earliest first, then oldest. */
-export class WaitHeap extends IndexedHeap<Waiter> {
-  protected before(a: Waiter, b: Waiter): boolean {
-    return a.deadline !== b.deadline ? a.deadline < b.deadline : a.seq < b.seq;
+/** Waiters by number, in deadline order: the typed-array heap of SlotHeap, on numbers that `WaitHeap` gives its waiters. */
+class WaiterNumbers extends SlotHeap {
+  constructor(private readonly byNumber: (Waiter | null)[]) {
+    super();
   }
-  protected setIndex(w: Waiter, index: number): void {
-    w.heapIndex = index;
+  protected before(a: number, b: number): boolean {
+    const x = this.byNumber[a]!;
+    const y = this.byNumber[b]!;
+    return x.deadline !== y.deadline ? x.deadline < y.deadline : x.seq < y.seq;
   }
+  protected setIndex(n: number, index: number): void {
+    this.byNumber[n]!.heapIndex = index;
+  }
+}
+
+/** Wait-timeouts of every waiting lease, result and run: earliest first, then oldest. Each waiter knows its position (heapIndex). */
+export class WaitHeap {
+  /** Waiters in the heap by the number each got on entering it; null for a free number. */
+  private readonly byNumber: (Waiter | null)[] = [];
+  private readonly freeNumbers: number[] = [];
+  private readonly heap = new WaiterNumbers(this.byNumber);
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  /** Earliest deadline, Infinity when none waits. */
   nextAt(): number {
-    const top = this.items[0];
-    return top === undefined ? Infinity : top.deadline;
+    const top = this.heap.peek();
+    return top < 0 ? Infinity : this.byNumber[top]!.deadline;
+  }
+
+  push(w: Waiter): void {
+    const n = this.freeNumbers.pop() ?? this.byNumber.length;
+    this.byNumber[n] = w;
+    this.heap.push(n);
+  }
+
+  /** Removes and returns the waiter with the earliest deadline, undefined when none waits. */
+  pop(): Waiter | undefined {
+    const top = this.heap.peek();
+    if (top < 0) return undefined;
+    const w = this.byNumber[top]!;
+    this.remove(0);
+    return w;
+  }
+
+  /** Removes the waiter at `index` (a heapIndex this heap gave it). */
+  remove(index: number): void {
+    const n = this.heap.at(index);
+    this.heap.remove(index);
+    this.byNumber[n] = null;
+    this.freeNumbers.push(n);
   }
 }

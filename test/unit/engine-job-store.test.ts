@@ -289,3 +289,16 @@ test('a move down carries scheduled jobs, runs and their waiters, and the ends o
     Array.from({ length: bulk - 31_000 + 500 }, (_, i) => id(31_001 + i)),
   );
 });
+
+test('serials start again at 1 after 2^32 - 1 jobs, never at 0, which marks a free slot: the job made then reads as any other', (t) => {
+  const engine = new Engine(new FakeClock());
+  const store = (engine as unknown as { store: JobStore }).store;
+  (store as unknown as { lastSerial: number }).lastSerial = 0xffff_fffe;
+  t.is(engine.add(newJob(1)), null);
+  t.is(engine.add(newJob(2)), null);
+  const [last, first] = [engine.inspectJob(id(1))!, engine.inspectJob(id(2))!];
+  t.is(last.serial, 0xffff_ffff);
+  t.is(first.serial, 1);
+  t.true(first.live);
+  t.is(first.id, id(2));
+});
