@@ -190,20 +190,25 @@ function readySince(job: Job): number {
 function checkInvariants(engine: Engine, now: number, problems: string[]): void {
   const inner = engine as unknown as Internals;
   const store = inner.store;
+  // Each list read once, whatever the number of jobs in it.
+  const placesOf = new Map<StateList, number[]>();
+  const places = (list: StateList): number[] => placesOf.get(list) ?? placesOf.set(list, statePlaces(list)).get(list)!;
+  const itemsOf = new Map<JobList, Set<number>>();
+  const items = (list: JobList): Set<number> => itemsOf.get(list) ?? itemsOf.set(list, new Set(listItems(list))).get(list)!;
   let queued = 0;
   for (const job of jobsOf(engine)) {
     const q = inner.queues.get(job.name)!;
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
     queued++;
     if (job.state === JobState.Leased) {
-      if (statePlaces(q.leased)[job.listIndex] !== job.slot || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
+      if (places(q.leased)[job.listIndex] !== job.slot || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
         problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (statePlaces(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job.slot || job.deadlineIndex !== -1)
+      if (places(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job.slot || job.deadlineIndex !== -1)
         problems.push(`final ${job.id} not in its state's list`);
     } else {
       const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
-      if (job.listIndex !== 0 || !listItems(list).includes(job.slot)) problems.push(`${job.id} not in its list`);
+      if (job.listIndex !== 0 || !items(list).has(job.slot)) problems.push(`${job.id} not in its list`);
       if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
     }
     if (job.foreground !== (job.expiryIndex === -1)) problems.push(`${job.id} expiry entry wrong`);
@@ -211,12 +216,11 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
   let listed = 0;
   for (const q of inner.queues.values()) {
     for (const list of [q.leased, q.completed, q.failed]) {
-      const places = statePlaces(list);
       listed += list.size;
-      places.forEach((slot, i) => {
+      places(list).forEach((slot, i) => {
         if (slot !== -1 && (store.listIndexOf(slot) !== i || slotOf(engine, store.idText(slot)) !== slot)) problems.push('state list place wrong');
       });
-      if (places.filter((slot) => slot !== -1).length !== list.size) problems.push('state list size wrong');
+      if (places(list).filter((slot) => slot !== -1).length !== list.size) problems.push('state list size wrong');
       if (list.ordered(0, 1000).length !== list.size) problems.push('state list window wrong');
     }
     for (const list of [q.ready, q.scheduled]) {
@@ -231,7 +235,7 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     }
     if (q.waitHead !== null && q.ready.size > 0 && !q.paused) problems.push('a lease waits while a job is ready');
     const ready = listItems(q.ready);
-    const oldest = Math.min(...ready.map((slot) => readySince(Job.at(store, slot))));
+    const oldest = ready.reduce((min, slot) => Math.min(min, readySince(Job.at(store, slot))), Infinity);
     if (q.ready.oldestSince !== oldest) problems.push('oldest ready job wrong');
     const ages = (q.ready as unknown as { ages: { size: number; items: Int32Array } }).ages;
     if (ages.size !== q.ready.size) problems.push(`age heap of ${ages.size} for ${q.ready.size} ready jobs`);
@@ -267,172 +271,207 @@ function sameState(live: Engine, mirror: Engine, problems: string[], now: number
   }
 }
 
+/** Jobs of the ballast: more than two pages of the store (JobStore), so that deleting them leaves it under a fifth full. */
+const BALLAST = 33_000;
+const BALLAST_FROM = 1_000;
+
+/**
+ * Applies the ops to an engine whose journal a mirror engine replays, checking the
+ * invariants and the mirror after each, then runs every deadline out and checks that
+ * everything ended. With `drainAt`, BALLAST jobs of a queue of their own are added first
+ * and deleted before op `drainAt`: the store, then under a fifth full, moves the jobs of
+ * the ops down while they are in every state (JobStore.moveTopDown).
+ */
+function runOps(ops: Op[], defaultDelay: number | null, random: number, drainAt: number | null): void {
+  const clock = new FakeClock();
+  const problems: string[] = [];
+  const mirror = new Engine(clock);
+  // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
+  const options = defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
+  const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
+  if (drainAt !== null) {
+    for (let i = 0; i < BALLAST; i++)
+      engine.add({ id: id(BALLAST_FROM + i), name: 'z', ttr: 1000, ttl: 10_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '' });
+  }
+  const calls = new Map<number, number>();
+  const cancels: Array<() => void> = [];
+  const cancelled = new Set<number>();
+  const paused = new Set<string>();
+  let seq = 0;
+  const track = () => {
+    const k = ++seq;
+    calls.set(k, 0);
+    return (outcome: unknown) => {
+      calls.set(k, calls.get(k)! + 1);
+      if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
+      if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
+    };
+  };
+  for (let index = 0; index < ops.length; index++) {
+    const op = ops[index]!;
+    if (index === drainAt) {
+      for (let i = 0; i < BALLAST; i++) engine.delete(id(BALLAST_FROM + i));
+      const pages = (engine as unknown as Internals).store.pageCount;
+      if (pages > 2) problems.push(`${pages} pages left once the ballast was deleted`);
+    }
+    switch (op.k) {
+      case 'add':
+        engine.add({
+          id: id(op.n),
+          name: NAMES[op.name]!,
+          ttr: op.ttr,
+          ttl: op.ttl,
+          priority: op.prio,
+          maxAttempts: op.ma,
+          maxFails: op.mf,
+          payload: '\0',
+          retry: op.retry,
+        });
+        break;
+      case 'schedule': {
+        const at = clock.t + op.at;
+        engine.schedule({
+          id: id(op.n),
+          name: NAMES[op.name]!,
+          ttr: 100,
+          ttl: op.ttl,
+          priority: op.prio,
+          maxAttempts: 0,
+          maxFails: op.mf,
+          payload: '\0',
+          timeSec: Math.floor(at / 1000),
+          timeNsec: (at % 1000) * 1e6,
+        });
+        break;
+      }
+      case 'run':
+        engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
+        break;
+      case 'lease': {
+        const k = seq + 1;
+        const c = engine.lease(
+          op.names.map((i) => NAMES[i]!),
+          op.w,
+          track(),
+        );
+        if (c !== null)
+          cancels.push(() => {
+            c();
+            if (calls.get(k) === 0) cancelled.add(k);
+          });
+        break;
+      }
+      case 'result': {
+        const k = seq + 1;
+        const c = engine.result(id(op.n), op.w, track());
+        if (c !== null)
+          cancels.push(() => {
+            c();
+            if (calls.get(k) === 0) cancelled.add(k);
+          });
+        break;
+      }
+      case 'complete':
+        engine.complete(id(op.n), 'c');
+        break;
+      case 'fail':
+        engine.fail(id(op.n), 'f');
+        break;
+      case 'delete':
+        engine.delete(id(op.n));
+        break;
+      case 'cancel':
+        cancels.shift()?.();
+        break;
+      case 'advance':
+        clock.t += op.ms;
+        engine.tick(clock.t);
+        break;
+      case 'hold':
+        engine.holdJobDeadlines(op.on);
+        if (!op.on) engine.tick(clock.t);
+        break;
+      case 'touch': {
+        // The model: only a leased job can be touched, and its lease then ends ttr from now.
+        const job = engine.inspectJob(id(op.n));
+        const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
+        const r = engine.touch(id(op.n), op.ttr);
+        if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
+        if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
+        break;
+      }
+      case 'retry': {
+        // The model: only a failed background job starts over, as NEW with its counters at 0.
+        const job = engine.inspectJob(id(op.n));
+        const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
+        const r = engine.retryFailed(id(op.n));
+        if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
+        // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
+        const startedOver =
+          job !== null &&
+          job.fails === 0 &&
+          job.result === null &&
+          ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
+        if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
+        break;
+      }
+      case 'retry-failed': {
+        const name = NAMES[op.name]!;
+        const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
+        const n = engine.retryAllFailed(name);
+        if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
+        if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
+        break;
+      }
+      case 'pause':
+        if (op.on) paused.add(NAMES[op.name]!);
+        else paused.delete(NAMES[op.name]!);
+        engine.pause(NAMES[op.name]!, op.on);
+        break;
+    }
+    // While the ballast is there, only the op before the drain is checked: it is the state the moves start from.
+    if (drainAt === null || index >= drainAt - 1) {
+      checkInvariants(engine, clock.t, problems);
+      sameState(engine, mirror, problems, clock.t);
+    }
+    if (problems.length > 0) break;
+  }
+  // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
+  engine.holdJobDeadlines(false);
+  for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
+    clock.t = Math.max(clock.t, engine.nextDeadline());
+    engine.tick(clock.t);
+    checkInvariants(engine, clock.t, problems);
+  }
+  if (engine.jobCount !== 0) problems.push(`${engine.jobCount} jobs outlived their deadlines`);
+  if (engine.nextDeadline() !== Infinity) problems.push('deadlines left');
+  for (const [k, n] of calls) {
+    const expected = cancelled.has(k) ? 0 : 1;
+    if (n !== expected) problems.push(`callback ${k} called ${n} times`);
+  }
+  sameState(engine, mirror, problems, clock.t);
+  if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
+}
+
 test('random operations keep every job in one place, replay mirrors the journal, and everything ends', (t) => {
   fc.assert(
     fc.property(
       fc.array(opArb, { minLength: 1, maxLength: 80 }),
       fc.option(fc.integer({ min: 1, max: 200 })),
       fc.double({ min: 0, max: 0.999, noNaN: true }),
-      (ops, defaultDelay, random) => {
-        const clock = new FakeClock();
-        const problems: string[] = [];
-        const mirror = new Engine(clock);
-        // Half the runs with a server default retry delay (exponential, jittered by a fixed draw).
-        const options =
-          defaultDelay === null ? {} : { retryDelay: { delayMs: defaultDelay, maxDelayMs: 4 * defaultDelay, jitterPercent: 30 }, random: () => random };
-        const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
-        const calls = new Map<number, number>();
-        const cancels: Array<() => void> = [];
-        const cancelled = new Set<number>();
-        const paused = new Set<string>();
-        let seq = 0;
-        const track = () => {
-          const k = ++seq;
-          calls.set(k, 0);
-          return (outcome: unknown) => {
-            calls.set(k, calls.get(k)! + 1);
-            if (outcome instanceof Job && outcome.state !== JobState.Leased) problems.push('lease handed out a job that is not leased');
-            if (outcome instanceof Job && paused.has(outcome.name)) problems.push('lease took a job from a paused queue');
-          };
-        };
-        for (const op of ops) {
-          switch (op.k) {
-            case 'add':
-              engine.add({
-                id: id(op.n),
-                name: NAMES[op.name]!,
-                ttr: op.ttr,
-                ttl: op.ttl,
-                priority: op.prio,
-                maxAttempts: op.ma,
-                maxFails: op.mf,
-                payload: '\0',
-                retry: op.retry,
-              });
-              break;
-            case 'schedule': {
-              const at = clock.t + op.at;
-              engine.schedule({
-                id: id(op.n),
-                name: NAMES[op.name]!,
-                ttr: 100,
-                ttl: op.ttl,
-                priority: op.prio,
-                maxAttempts: 0,
-                maxFails: op.mf,
-                payload: '\0',
-                timeSec: Math.floor(at / 1000),
-                timeNsec: (at % 1000) * 1e6,
-              });
-              break;
-            }
-            case 'run':
-              engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
-              break;
-            case 'lease': {
-              const k = seq + 1;
-              const c = engine.lease(
-                op.names.map((i) => NAMES[i]!),
-                op.w,
-                track(),
-              );
-              if (c !== null)
-                cancels.push(() => {
-                  c();
-                  if (calls.get(k) === 0) cancelled.add(k);
-                });
-              break;
-            }
-            case 'result': {
-              const k = seq + 1;
-              const c = engine.result(id(op.n), op.w, track());
-              if (c !== null)
-                cancels.push(() => {
-                  c();
-                  if (calls.get(k) === 0) cancelled.add(k);
-                });
-              break;
-            }
-            case 'complete':
-              engine.complete(id(op.n), 'c');
-              break;
-            case 'fail':
-              engine.fail(id(op.n), 'f');
-              break;
-            case 'delete':
-              engine.delete(id(op.n));
-              break;
-            case 'cancel':
-              cancels.shift()?.();
-              break;
-            case 'advance':
-              clock.t += op.ms;
-              engine.tick(clock.t);
-              break;
-            case 'hold':
-              engine.holdJobDeadlines(op.on);
-              if (!op.on) engine.tick(clock.t);
-              break;
-            case 'touch': {
-              // The model: only a leased job can be touched, and its lease then ends ttr from now.
-              const job = engine.inspectJob(id(op.n));
-              const expected = job === null ? 'not-found' : job.state !== JobState.Leased ? 'not-leased' : null;
-              const r = engine.touch(id(op.n), op.ttr);
-              if (r !== expected) problems.push(`touch gave ${r}, the model ${expected}`);
-              if (r === null && engine.deadlineOf(job!) !== clock.t + (op.ttr ?? job!.ttr)) problems.push('touch set the wrong lease end');
-              break;
-            }
-            case 'retry': {
-              // The model: only a failed background job starts over, as NEW with its counters at 0.
-              const job = engine.inspectJob(id(op.n));
-              const expected = job === null ? 'not-found' : job.state !== JobState.Failed || job.foreground ? 'not-failed' : null;
-              const r = engine.retryFailed(id(op.n));
-              if (r !== expected) problems.push(`retry gave ${r}, the model ${expected}`);
-              // A lease waiting on its queue may have taken it at once: then it is on its first attempt.
-              const startedOver =
-                job !== null &&
-                job.fails === 0 &&
-                job.result === null &&
-                ((job.state === JobState.New && job.attempts === 0) || (job.state === JobState.Leased && job.attempts === 1));
-              if (r === null && !startedOver) problems.push(`retried ${job!.id} did not start over`);
-              break;
-            }
-            case 'retry-failed': {
-              const name = NAMES[op.name]!;
-              const failed = (engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length;
-              const n = engine.retryAllFailed(name);
-              if (n !== (engine.inspectQueue(name) === null ? null : failed)) problems.push(`retry-failed gave ${n}, ${failed} were failed`);
-              if ((engine.inspectStateJobs(name, 'failed', 0, 100) ?? []).length !== 0) problems.push('retry-failed left failed jobs');
-              break;
-            }
-            case 'pause':
-              if (op.on) paused.add(NAMES[op.name]!);
-              else paused.delete(NAMES[op.name]!);
-              engine.pause(NAMES[op.name]!, op.on);
-              break;
-          }
-          checkInvariants(engine, clock.t, problems);
-          sameState(engine, mirror, problems, clock.t);
-          if (problems.length > 0) break;
-        }
-        // Liveness: with deadlines released, every job and every waiter ends by its deadlines (paused queues too).
-        engine.holdJobDeadlines(false);
-        for (let i = 0; i < 50 && engine.nextDeadline() !== Infinity; i++) {
-          clock.t = Math.max(clock.t, engine.nextDeadline());
-          engine.tick(clock.t);
-          checkInvariants(engine, clock.t, problems);
-        }
-        if (engine.jobCount !== 0) problems.push(`${engine.jobCount} jobs outlived their deadlines`);
-        if (engine.nextDeadline() !== Infinity) problems.push('deadlines left');
-        for (const [k, n] of calls) {
-          const expected = cancelled.has(k) ? 0 : 1;
-          if (n !== expected) problems.push(`callback ${k} called ${n} times`);
-        }
-        sameState(engine, mirror, problems, clock.t);
-        if (problems.length > 0) throw new Error(problems.slice(0, 5).join('\n'));
-      },
+      (ops, defaultDelay, random) => runOps(ops, defaultDelay, random, null),
     ),
     { numRuns: Number(process.env.ENGINE_RUNS ?? 400) },
+  );
+  t.pass();
+});
+
+test('the same, with the store compacted under the jobs: a ballast of 33,000 jobs is deleted midway, and the jobs of the ops move down in every state', (t) => {
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 2, maxLength: 60 }), fc.nat(), (ops, drain) => {
+      runOps(ops, null, 0, 1 + (drain % (ops.length - 1)));
+    }),
+    { numRuns: Number(process.env.ENGINE_BALLAST_RUNS ?? 25) },
   );
   t.pass();
 });
