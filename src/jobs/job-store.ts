@@ -83,29 +83,29 @@ type Column<T> = T[];
 export class JobStore {
   readonly payloads = new PayloadSlab();
   /** The ID's four words (id-words.ts) at 4 * cell of the page. */
-  readonly ids: Column<Int32Array> = [];
-  readonly ttr: Column<Int32Array> = [];
+  private readonly ids: Column<Int32Array> = [];
+  private readonly ttr: Column<Int32Array> = [];
   /** At most 2,592,000,000 ms (MAX_TTL). */
-  readonly ttl: Column<Uint32Array> = [];
-  readonly priority: Column<Int32Array> = [];
-  readonly payloadRef: Column<Int32Array> = [];
-  readonly createdSec: Column<Float64Array> = [];
-  readonly createdNsec: Column<Int32Array> = [];
+  private readonly ttl: Column<Uint32Array> = [];
+  private readonly priority: Column<Int32Array> = [];
+  private readonly payloadRef: Column<Int32Array> = [];
+  private readonly createdSec: Column<Float64Array> = [];
+  private readonly createdNsec: Column<Int32Array> = [];
   /** State, attempts, max-attempts, max-fails and the foreground flag (layout above). */
-  readonly bits: Column<Int32Array> = [];
+  private readonly bits: Column<Int32Array> = [];
   /** 0 while in the ready or scheduled list of its queue, its position while in a state list (StateList), else -1. */
-  readonly listIndex: Column<Int32Array> = [];
+  private readonly listIndex: Column<Int32Array> = [];
   /** Position in the engine's expiry heap, -1 when not there. */
-  readonly expiryIndex: Column<Int32Array> = [];
+  private readonly expiryIndex: Column<Int32Array> = [];
   /** Position in the engine's deadline heap (TTR end or scheduled time), -1 when not there. */
-  readonly deadlineIndex: Column<Int32Array> = [];
+  private readonly deadlineIndex: Column<Int32Array> = [];
   /** Position in its ready list's age heap (ReadyList) while it is in that list. */
-  readonly ageIndex: Column<Int32Array> = [];
+  private readonly ageIndex: Column<Int32Array> = [];
   /** The job's queue, by its number (`queueAt`). */
-  readonly queueId: Column<Int32Array> = [];
+  private readonly queueId: Column<Int32Array> = [];
   /** The job's JobExtra in `extras`, -1 while it has none. */
-  readonly extra: Column<Int32Array> = [];
-  readonly serial: Column<Uint32Array> = [];
+  private readonly extra: Column<Int32Array> = [];
+  private readonly serial: Column<Uint32Array> = [];
   /** Set bits: free slots. */
   private readonly freeBits: Uint32Array[] = [];
   /** Free slots of each page. */
@@ -116,8 +116,7 @@ export class JobStore {
   private lowestFree = 0;
   private taken = 0;
   private lastSerial = 0;
-  /** Where the last `moveTopDown` put its job. */
-  movedTo = -1;
+  private moved = -1;
   private readonly extras: (JobExtra | null)[] = [];
   private readonly freeExtras: number[] = [];
   private readonly queues: (Queue | null)[] = [];
@@ -246,8 +245,13 @@ export class JobStore {
     for (const column of this.scalars) column[tp]![tc] = column[fp]![fc]!;
     this.serial[fp]![fc] = 0;
     this.unclaim(from);
-    this.movedTo = to;
+    this.moved = to;
     return from;
+  }
+
+  /** Where the last `moveTopDown` put its job. */
+  get movedTo(): number {
+    return this.moved;
   }
 
   /** Gives back the pages that moves have left free at the top, once everything that held their slots has been told. */
