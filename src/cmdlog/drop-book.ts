@@ -44,14 +44,14 @@ const END = 3;
  * per insert). There are SHARDS of them, chosen by bits of the ID's hash, and each
  * doubles at a load of its own: one table doubling at 1.5 million open lives allocated
  * 40 MiB of typed arrays in one step and filled them, a pause of a fifth of a second for
- * every client of the server (the job table, src/jobs/job-table.ts, does the same). A life is freed once no record in the log links to it and it is not open,
- * so the book holds the open lives plus the ended ones whose records the cleaner has not
- * yet removed: under adds and deletes with long TTLs it stays as small as the live jobs.
+ * every client of the server (the job table, src/jobs/job-table.ts, does the same).
+ *
+ * A life is freed once no record in the log links to it and it is not open, so the book
+ * holds the open lives plus the ended ones whose records the cleaner has not yet
+ * removed: under adds and deletes with long TTLs it stays as small as the live jobs.
  */
 export class DropBook {
   private tables: LifeTable[];
-  /** Open lives in all tables. */
-  private used = 0;
   /**
    * Random odd multipliers of the hash: IDs are chosen by clients, so where an ID
    * lands must not be predictable (a client could otherwise make every ID probe the
@@ -79,9 +79,9 @@ export class DropBook {
 
   /** The book as typed arrays, to move it to another thread (the arrays go along, not copies). */
   toState(): DropBookState {
-    const { mul, used, expiry, adds, refs, ended, top, free } = this;
+    const { mul, expiry, adds, refs, ended, top, free } = this;
     const tables = this.tables.map(({ keys, slots, used }) => ({ keys, slots, used }));
-    return { tables, mul, used, expiry, adds, refs, ended, top, free };
+    return { tables, mul, expiry, adds, refs, ended, top, free };
   }
 
   static fromState(state: DropBookState): DropBook {
@@ -112,7 +112,9 @@ export class DropBook {
 
   /** IDs with an open life. */
   get openLives(): number {
-    return this.used;
+    let n = 0;
+    for (const table of this.tables) n += table.used;
+    return n;
   }
 
   /** Notes an add/schedule record for the ID at `buf[at, at+16)`, expiring at `expiresAt`; returns its droppable-after value. */
@@ -128,7 +130,6 @@ export class DropBook {
     if (life < 0) {
       life = this.newLife();
       table.put(slot, w0, w1, w2, w3, life);
-      this.used++;
       this.expiry[life] = expiresAt;
       if (table.used > table.slots.length * table.maxLoad) this.rebuild(table, table.slots.length * 2, -Infinity);
     } else if (this.expiry[life]! < expiresAt) {
@@ -253,14 +254,13 @@ export class DropBook {
 
   /**
    * The slot holding the ID, or the empty slot where it would go (linear probing), in the
-   * table chosen by the hash's top SHARD_BITS bits, which is left in `found`; the bits
-   * below them give the home slot (a table never nears 2^26 slots).
+   * table chosen by the hash's top SHARD_BITS bits, which is left in `found`.
    */
   private slotOf(sum: number, w0: number, w1: number, w2: number, w3: number): number {
     const table = (this.found = this.tables[sum >>> (32 - SHARD_BITS)]!);
     const { keys, slots } = table;
     const mask = slots.length - 1;
-    for (let slot = (sum << SHARD_BITS) >>> table.shift; ; slot = (slot + 1) & mask) {
+    for (let slot = table.homeOf(sum); ; slot = (slot + 1) & mask) {
       if (slots[slot] === 0) return slot;
       const k = slot * 4;
       if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return slot;
@@ -273,11 +273,10 @@ export class DropBook {
     const mask = slots.length - 1;
     slots[slot] = 0;
     table.used--;
-    this.used--;
     let hole = slot;
     for (let i = (slot + 1) & mask; slots[i] !== 0; i = (i + 1) & mask) {
       const k = i * 4;
-      const home = (this.hash(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!) << SHARD_BITS) >>> table.shift;
+      const home = table.homeOf(this.hash(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!));
       // The entry at i may fill the hole unless its home lies cyclically in (hole, i].
       if (hole <= i ? home > hole && home <= i : home > hole || home <= i) continue;
       keys.copyWithin(hole * 4, k, k + 4);
@@ -292,8 +291,6 @@ export class DropBook {
     const { keys, slots } = table;
     const { expiry } = this;
     table.reset(capacity);
-    this.used -= table.used;
-    table.used = 0;
     for (let i = 0; i < slots.length; i++) {
       const life = slots[i]! - 1;
       if (life < 0) continue;
@@ -307,7 +304,6 @@ export class DropBook {
       const w2 = keys[k + 2]!;
       const w3 = keys[k + 3]!;
       table.put(this.slotOf(this.hash(w0, w1, w2, w3), w0, w1, w2, w3), w0, w1, w2, w3, life);
-      this.used++;
     }
   }
 }
@@ -341,11 +337,17 @@ class LifeTable {
     this.used++;
   }
 
-  /** Fresh empty arrays of `capacity` slots. */
+  /** The home slot of a hash: its bits below the table's (a table never nears 2^26 slots). */
+  homeOf(sum: number): number {
+    return (sum << SHARD_BITS) >>> this.shift;
+  }
+
+  /** Fresh empty arrays of `capacity` slots, none used. */
   reset(capacity: number): void {
     this.keys = new Int32Array(4 * capacity);
     this.slots = new Int32Array(capacity);
     this.shift = 32 - Math.log2(capacity);
+    this.used = 0;
   }
 }
 
@@ -369,7 +371,6 @@ function word(buf: Uint8Array, at: number): number {
 export interface DropBookState {
   tables: { keys: Int32Array<ArrayBuffer>; slots: Int32Array<ArrayBuffer>; used: number }[];
   mul: Int32Array<ArrayBuffer>;
-  used: number;
   expiry: Float64Array<ArrayBuffer>;
   adds: Int32Array<ArrayBuffer>;
   refs: Int32Array<ArrayBuffer>;

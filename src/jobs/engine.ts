@@ -477,7 +477,8 @@ export class Engine implements EngineApi {
       queue.ready.push(slot);
     }
     if (old < 0) return null;
-    // Last: releasing a job may move others (compactStore), this one too.
+    // Last, once the new job is placed: a release may move jobs (compactStore), and a
+    // slot held in a local must not be one of them.
     this.release(old);
     return 'replaced';
   }

@@ -1,14 +1,15 @@
 import type { JobStore } from './job-store.js';
 
 /**
- * Heap a job costs beyond its payload and result: the Job object, its ID string, its
- * slots in the job table, its heaps and lists, and the extra record of a finished job.
- * Measured in process (node --expose-gc, 300k jobs with empty payloads, heapUsed after
- * gc): 241 bytes per added job, 302 per completed one, before IDs were kept as words,
- * which took 32 bytes off every job (bench/memory-inproc.ts); rounded up. Since jobs
- * became slots of typed-array columns (bench/README.md, the slot layout) a queued job
- * costs far less beside its payload: the figure is kept, so that a budget sized before
- * holds no more jobs than it did, and the heap the supervisor sizes from it stays ample.
+ * What the memory budget counts for a job beyond its payload and result. It is what a job
+ * cost in heap when each had an object: the object, its ID string, its entries in the job
+ * table, heaps and lists, and the extra record of a finished job. Measured in process
+ * (node --expose-gc, 300k jobs with empty payloads, heapUsed after gc): 241 bytes per
+ * added job, 302 per completed one, before IDs were kept as words, which took 32 bytes off
+ * every job (bench/memory-inproc.ts); rounded up. Since jobs became slots of typed-array
+ * columns (bench/README.md, jobs as slots) a queued job costs far less beside its
+ * payload: the figure is kept, so that a budget sized before holds no more jobs than it
+ * did, and the heap the supervisor sizes from it stays ample.
  */
 export const JOB_OVERHEAD_BYTES = 320;
 

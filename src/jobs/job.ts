@@ -157,19 +157,6 @@ export class Job {
     return this.store.retryAtOf(this.s);
   }
 
-  /** The engine's positions of the job: in its list (0 in a ready or scheduled list), its deadline heap and its expiry heap; -1 where it is not. */
-  get listIndex(): number {
-    return this.store.listIndexOf(this.s);
-  }
-
-  get deadlineIndex(): number {
-    return this.store.deadlineIndexOf(this.s);
-  }
-
-  get expiryIndex(): number {
-    return this.store.expiryIndexOf(this.s);
-  }
-
   /** latin1, one char per byte: made from the slab on each read. */
   get payload(): string {
     return this.store.payloadText(this.s);

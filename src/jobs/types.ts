@@ -121,7 +121,7 @@ export interface CommandTarget {
   run(job: NewRunJob, done: (outcome: RunOutcome) => void): void;
   /** Returns a cancel function while waiting, null once `done` has been called. */
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null;
-  /** `done(null)` on timeout. Names must be valid; a lease that waits creates missing queues (never refused by maxQueues: they live only while it waits), freed again when they never held a job (docs/protocol.md Q17). */
+  /** `done(null)` on timeout; a Job given to `done` (or by an inspect) is a view to read there and then (job.ts). Names must be valid; a lease that waits creates missing queues (never refused by maxQueues: they live only while it waits), freed again when they never held a job (docs/protocol.md Q17). */
   lease(names: readonly string[], timeout: number, done: (job: Job | null) => void): Cancel | null;
   /**
    * Payload bytes of the job a lease on `names` would take now, 0 if it would wait; for

@@ -34,7 +34,7 @@ export class QueueTally {
 
   /** Counts in the queue's oldest ready job, if it has one. */
   addOldest(queue: Queue): void {
-    this.oldestReadySince = Math.min(this.oldestReadySince, oldestSince(queue));
+    this.oldestReadySince = Math.min(this.oldestReadySince, queue.ready.oldestSince);
   }
 }
 
@@ -106,14 +106,9 @@ function lessBacklog(a: Queue, b: Queue): boolean {
   return backlog(a) < backlog(b) || (backlog(a) === backlog(b) && a.name > b.name);
 }
 
-/** Wall-clock ms since which the queue's oldest ready job has been ready; Infinity when it has none. */
-function oldestSince(queue: Queue): number {
-  return queue.ready.oldestSince;
-}
-
 /** Whether `a`'s oldest ready job has been ready for less time than `b`'s. */
 function younger(a: Queue, b: Queue): boolean {
-  return oldestSince(a) > oldestSince(b);
+  return a.ready.oldestSince > b.ready.oldestSince;
 }
 
 /**

@@ -135,7 +135,7 @@ test('max-fails: retried while fails < max-fails, the N-th fail is final, waiter
   let job = h.engine.inspectJob(id(1))!;
   t.is(job.state, JobState.Pending);
   t.is(job.fails, 1);
-  t.is(job.deadlineIndex, -1, 'TTR stopped');
+  t.is(job.store.deadlineIndexOf(job.slot), -1, 'TTR stopped');
   t.deepEqual(h.readyIds(), [tag(1), tag(2)], 'back at its original place');
   t.is(waiting.value, undefined);
   t.is(h.engine.fail(id(1), 'f2'), null, 'fail from PENDING is accepted');

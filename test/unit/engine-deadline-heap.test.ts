@@ -31,9 +31,9 @@ test('deadlines come out earliest first, ties by created time then ID; positions
           held.set(j, T0 + op.at);
         } else if (op.k === 'remove' && held.size > 0) {
           const j = [...held.keys()][op.pick % held.size]!;
-          heap.remove(j.deadlineIndex);
+          heap.remove(j.store.deadlineIndexOf(j.slot));
           held.delete(j);
-          if (j.deadlineIndex !== -1) return false;
+          if (j.store.deadlineIndexOf(j.slot) !== -1) return false;
         } else if (op.k === 'pop') {
           const expected = [...held].sort(([a, aAt], [b, bAt]) => (aAt !== bAt ? aAt - bAt : createdBefore(QUEUE.store, a.slot, b.slot) ? -1 : 1))[0];
           if (heap.nextAt() !== (expected?.[1] ?? Infinity)) return false;
@@ -42,7 +42,7 @@ test('deadlines come out earliest first, ties by created time then ID; positions
           if (expected !== undefined) held.delete(expected[0]);
         }
         if (heap.size !== held.size) return false;
-        for (const [j, at] of held) if (heap.deadlineAt(j.deadlineIndex) !== at) return false;
+        for (const [j, at] of held) if (heap.deadlineAt(j.store.deadlineIndexOf(j.slot)) !== at) return false;
       }
       return true;
     }),

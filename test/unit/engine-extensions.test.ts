@@ -182,16 +182,16 @@ test('a state list keeps entry order and its slots through removals and compacti
   for (const job of jobs) list.push(job.slot);
   // Remove every job but each fifth, from the front: holes pile up, then get squeezed out.
   const kept = jobs.filter((_, i) => i % 5 === 0);
-  for (const job of jobs) if (!kept.includes(job)) list.remove(job.listIndex);
+  for (const job of jobs) if (!kept.includes(job)) list.remove(job.store.listIndexOf(job.slot));
   t.is(list.size, kept.length);
   t.deepEqual(list.ordered(0, 1000), slotsOf(kept));
   t.deepEqual(list.ordered(3, 2), slotsOf(kept.slice(3, 5)));
   t.deepEqual(list.ordered(40, 10), []);
   const places = list as unknown as { places: Int32Array; end: number };
   t.true(places.end < jobs.length, 'compacted');
-  for (const job of kept) t.is(places.places[job.listIndex], job.slot);
-  list.remove(kept.at(-1)!.listIndex);
-  t.is(kept.at(-1)!.listIndex, -1);
+  for (const job of kept) t.is(places.places[job.store.listIndexOf(job.slot)], job.slot);
+  list.remove(kept.at(-1)!.store.listIndexOf(kept.at(-1)!.slot));
+  t.is(kept.at(-1)!.store.listIndexOf(kept.at(-1)!.slot), -1);
   t.deepEqual(list.ordered(0, 1000), slotsOf(kept.slice(0, -1)));
 });
 
@@ -204,14 +204,17 @@ test('a state list pages like a plain list across many chunks of slots, and skip
   for (let round = 0; round < 4000; round++) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const victim = model.splice(seed % model.length, 1)[0]!;
-    list.remove(victim.listIndex);
+    list.remove(victim.store.listIndexOf(victim.slot));
     if (round % 997 === 0) {
       for (const offset of [0, 1023, 1024, 3000, model.length - 5, model.length])
         t.deepEqual(list.ordered(offset, 100), slotsOf(model.slice(offset, offset + 100)), `offset ${offset}`);
     }
   }
   // From the end: chunks empty out, and new jobs fill them again.
-  for (let i = 0; i < 3000; i++) list.remove(model.pop()!.listIndex);
+  for (let i = 0; i < 3000; i++) {
+    const job = model.pop()!;
+    list.remove(job.store.listIndexOf(job.slot));
+  }
   const more = Array.from({ length: 2000 }, (_, i) => Job.create(id(20_001 + i), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
   for (const job of more) {
     list.push(job.slot);

@@ -201,17 +201,20 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     const final = job.state === JobState.Completed || job.state === JobState.Failed;
     queued++;
     if (job.state === JobState.Leased) {
-      if (places(q.leased)[job.listIndex] !== job.slot || job.deadlineIndex < 0 || engine.deadlineOf(job) === Infinity)
+      if (places(q.leased)[job.store.listIndexOf(job.slot)] !== job.slot || job.store.deadlineIndexOf(job.slot) < 0 || engine.deadlineOf(job) === Infinity)
         problems.push(`leased ${job.id} misplaced`);
     } else if (final) {
-      if (places(job.state === JobState.Completed ? q.completed : q.failed)[job.listIndex] !== job.slot || job.deadlineIndex !== -1)
+      if (
+        places(job.state === JobState.Completed ? q.completed : q.failed)[job.store.listIndexOf(job.slot)] !== job.slot ||
+        job.store.deadlineIndexOf(job.slot) !== -1
+      )
         problems.push(`final ${job.id} not in its state's list`);
     } else {
-      const list = job.deadlineIndex >= 0 ? q.scheduled : q.ready;
-      if (job.listIndex !== 0 || !items(list).has(job.slot)) problems.push(`${job.id} not in its list`);
-      if (job.deadlineIndex >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
+      const list = job.store.deadlineIndexOf(job.slot) >= 0 ? q.scheduled : q.ready;
+      if (job.store.listIndexOf(job.slot) !== 0 || !items(list).has(job.slot)) problems.push(`${job.id} not in its list`);
+      if (job.store.deadlineIndexOf(job.slot) >= 0 && engine.deadlineOf(job) === Infinity) problems.push(`${job.id} scheduled without time`);
     }
-    if (job.foreground !== (job.expiryIndex === -1)) problems.push(`${job.id} expiry entry wrong`);
+    if (job.foreground !== (job.store.expiryIndexOf(job.slot) === -1)) problems.push(`${job.id} expiry entry wrong`);
   }
   let listed = 0;
   for (const q of inner.queues.values()) {

@@ -111,7 +111,7 @@ test('restoreComplete / restoreFail: unknown, duplicate-result, max-fails rule',
   let job = h.engine.inspectJob(id(2))!;
   t.is(job.state, JobState.Pending);
   t.is(job.fails, 1);
-  t.is(job.deadlineIndex, -1);
+  t.is(job.store.deadlineIndexOf(job.slot), -1);
   t.deepEqual(h.readyIds(), [tag(2)]);
   t.is(h.engine.restoreFail(id(2), 'f2'), null);
   job = h.engine.inspectJob(id(2))!;

@@ -12,7 +12,7 @@ test('worked session 11.7: run completed by a worker; the job is gone afterwards
   t.is(job.maxAttempts, 0);
   t.is(job.maxFails, 0);
   t.true(job.foreground);
-  t.is(job.expiryIndex, -1, 'no TTL');
+  t.is(job.store.expiryIndexOf(job.slot), -1, 'no TTL');
   t.is(h.lease('q', 1000).value, `job ${tag(1)}`);
   t.is(h.engine.complete(id(1), 'small'), null);
   t.is(run.value, `${tag(1)} 1 small`);
