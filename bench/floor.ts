@@ -8,7 +8,10 @@
  *   beanstalkd's put → reserve → delete;
  * - `hop`: one-connection round trips: a bare Node `+OK` responder (bench/relay-server.ts
  *   echo), beanstalkd answering `use`, Workq-TS answering `delete` of an unknown ID;
- * - `cycle`: workload 2 with 4 synchronous workers (one lease each) against the three.
+ * - `cycle`: workload 2 with 4 synchronous workers (one lease each) against the three, with
+ *   the CPU time each server process used per cycle (user and system, all threads, from
+ *   /proc/PID/stat): the relay's system time is the kernel's share of the socket path, and
+ *   its user time is Node's, so what the Workq-TS server uses beyond the relay is its own.
  *
  * `--base DIR` adds, in each group, the Workq-TS server built under DIR (its `dist/`, after
  * `npx tsc -p tsconfig.json` there; e.g. a `git archive` of another commit) as a side of its own.
@@ -22,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureLatency } from './latency.js';
 import { cycleLoad } from './workloads.js';
-import { ROOT, type ServerProc, type WorkqLauncher, beanstalkdVersion, freePort, launchScript, startBeanstalkd, startWorkq, workqLauncher } from './procs.js';
+import { type CpuTimes, ROOT, type ServerProc, type WorkqLauncher, beanstalkdVersion, freePort, launchScript, startBeanstalkd, startWorkq, workqLauncher } from './procs.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string' }, jobs: { type: 'string' }, repeat: { type: 'string' }, only: { type: 'string' }, base: { type: 'string' } },
@@ -62,16 +65,17 @@ function ping(port: number, request: Buffer, count: number): Promise<{ p50: numb
   });
 }
 
-/** p99 is NaN for a throughput figure. */
+/** p99 is NaN for a throughput figure; `cpu` is the server's CPU per cycle, for the cycle group. */
 interface Figure {
   p50: number;
   p99: number;
+  cpu?: CpuTimes;
 }
 
 interface Side {
   label: string;
   start: () => Promise<ServerProc>;
-  measure: (port: number, run: number) => Promise<Figure>;
+  measure: (proc: ServerProc, run: number) => Promise<Figure>;
 }
 
 const launcher = workqLauncher();
@@ -96,15 +100,17 @@ const relay = (mode: string) => async (): Promise<ServerProc> => {
   const port = await freePort();
   return launchScript(`node ${mode}`, path.join(ROOT, 'bench/relay-server.ts'), [String(port), mode], port, Buffer.from('x\r\n'));
 };
-const twoConn = (protocol: 'workq' | 'beanstalk') => async (port: number, run: number) => {
+const twoConn = (protocol: 'workq' | 'beanstalk') => async ({ port }: ServerProc, run: number) => {
   const r = await measureLatency(protocol, port, rounds, 60, `floor${run}`);
   if (r.errors > 0) throw new Error(`${r.errors} errors`);
   return { p50: r.p50us, p99: r.p99us };
 };
-const cycles = (protocol: 'workq' | 'beanstalk') => async (port: number, run: number) => {
-  const r = await cycleLoad(protocol, port, jobs, { conns: 4, depth: 64, seconds: 60, workers: 4, workerDepth: 1 }, `floorcyc${run}`);
+const cycles = (protocol: 'workq' | 'beanstalk') => async (proc: ServerProc, run: number) => {
+  const before = proc.cpu();
+  const r = await cycleLoad(protocol, proc.port, jobs, { conns: 4, depth: 64, seconds: 60, workers: 4, workerDepth: 1 }, `floorcyc${run}`);
+  const after = proc.cpu();
   if (r.errors > 0 || r.closedEarly) throw new Error(`${r.errors} errors`);
-  return { p50: r.perSecond, p99: Number.NaN };
+  return { p50: r.perSecond, p99: Number.NaN, cpu: { user: (after.user - before.user) / r.units, sys: (after.sys - before.sys) / r.units } };
 };
 const UNKNOWN_DELETE = Buffer.from('delete 00000000-0000-4000-8000-000000000000\r\n');
 
@@ -125,10 +131,10 @@ const groups: { name: string; title: string; unit: string; sides: Side[] }[] = [
     unit: 'µs',
     title: 'one connection, one line each way',
     sides: [
-      { label: 'Workq-TS delete (unknown ID)', start: () => startWorkq(launcher), measure: (port) => ping(port, UNKNOWN_DELETE, rounds) },
-      ...baseSide('Workq-TS delete (unknown ID)', (port) => ping(port, UNKNOWN_DELETE, rounds)),
-      { label: 'Node echo', start: relay('echo'), measure: (port) => ping(port, Buffer.from('x\r\n'), rounds) },
-      { label: 'beanstalkd use', start: () => startBeanstalkd(), measure: (port) => ping(port, Buffer.from('use q\r\n'), rounds) },
+      { label: 'Workq-TS delete (unknown ID)', start: () => startWorkq(launcher), measure: ({ port }) => ping(port, UNKNOWN_DELETE, rounds) },
+      ...baseSide('Workq-TS delete (unknown ID)', ({ port }) => ping(port, UNKNOWN_DELETE, rounds)),
+      { label: 'Node echo', start: relay('echo'), measure: ({ port }) => ping(port, Buffer.from('x\r\n'), rounds) },
+      { label: 'beanstalkd use', start: () => startBeanstalkd(), measure: ({ port }) => ping(port, Buffer.from('use q\r\n'), rounds) },
     ],
   },
   {
@@ -153,14 +159,21 @@ for (const group of groups.filter((g) => only.includes(g.name))) {
   const procs = await Promise.all(group.sides.map((s) => s.start()));
   const p50 = group.sides.map(() => [] as number[]);
   const p99 = group.sides.map(() => [] as number[]);
+  const user = group.sides.map(() => [] as number[]);
+  const sys = group.sides.map(() => [] as number[]);
   try {
-    for (let i = 0; i < group.sides.length; i++) await group.sides[i]!.measure(procs[i]!.port, 100);
+    for (let i = 0; i < group.sides.length; i++) await group.sides[i]!.measure(procs[i]!, 100);
     for (let run = 0; run < repeat; run++) {
       for (let i = 0; i < group.sides.length; i++) {
-        const r = await group.sides[i]!.measure(procs[i]!.port, run);
+        const r = await group.sides[i]!.measure(procs[i]!, run);
         p50[i]!.push(r.p50);
         p99[i]!.push(r.p99);
-        console.error(`${group.sides[i]!.label} run ${run + 1}: ${r.p50.toFixed(1)} ${group.unit}${Number.isNaN(r.p99) ? '' : `, p99 ${r.p99.toFixed(1)}`}`);
+        const cpu = r.cpu === undefined ? '' : `, server CPU per cycle ${(r.cpu.user * 1e6).toFixed(1)} µs user + ${(r.cpu.sys * 1e6).toFixed(1)} µs sys`;
+        if (r.cpu !== undefined) {
+          user[i]!.push(r.cpu.user * 1e6);
+          sys[i]!.push(r.cpu.sys * 1e6);
+        }
+        console.error(`${group.sides[i]!.label} run ${run + 1}: ${r.p50.toFixed(1)} ${group.unit}${Number.isNaN(r.p99) ? '' : `, p99 ${r.p99.toFixed(1)}`}${cpu}`);
       }
     }
   } finally {
@@ -170,8 +183,12 @@ for (const group of groups.filter((g) => only.includes(g.name))) {
   const peer = group.sides.length - 1;
   const latency = group.unit === 'µs';
   lines.push(`${group.title}:`, '');
-  lines.push(latency ? '| side | p50 µs | p99 µs | p50 / beanstalkd | p99 / beanstalkd | p50 runs |' : '| side | cycles/s | / beanstalkd | runs |');
-  lines.push(latency ? '| --- | ---: | ---: | ---: | ---: | --- |' : '| --- | ---: | ---: | --- |');
+  lines.push(
+    latency
+      ? '| side | p50 µs | p99 µs | p50 / beanstalkd | p99 / beanstalkd | p50 runs |'
+      : '| side | cycles/s | / beanstalkd | server CPU µs per cycle, user + sys | runs |',
+  );
+  lines.push(latency ? '| --- | ---: | ---: | ---: | ---: | --- |' : '| --- | ---: | ---: | ---: | --- |');
   for (let i = 0; i < group.sides.length; i++) {
     const a = median(p50[i]!);
     const b = median(p99[i]!);
@@ -181,7 +198,10 @@ for (const group of groups.filter((g) => only.includes(g.name))) {
       lines.push(
         `| ${label} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(a / median(p50[peer]!)).toFixed(2)} | ${(b / median(p99[peer]!)).toFixed(2)} | ${runs} |`,
       );
-    else lines.push(`| ${label} | ${a.toFixed(0)} | ${(a / median(p50[peer]!)).toFixed(2)} | ${runs} |`);
+    else {
+      const cpu = `${median(user[i]!).toFixed(1)} + ${median(sys[i]!).toFixed(1)}`;
+      lines.push(`| ${label} | ${a.toFixed(0)} | ${(a / median(p50[peer]!)).toFixed(2)} | ${cpu} | ${runs} |`);
+    }
   }
   lines.push('');
 }

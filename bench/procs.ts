@@ -23,6 +23,8 @@ export interface ServerProc {
   readonly readyMs: number;
   /** Resident set size in bytes (VmRSS of /proc/PID/status). */
   rss(): number;
+  /** CPU time the process (all its threads) has used so far, in seconds. */
+  cpu(): CpuTimes;
   /** Graceful stop (SIGTERM), SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL, resolved once the process is gone. */
@@ -68,6 +70,19 @@ function readRss(pid: number): number {
   const at = status.indexOf('VmRSS:');
   if (at < 0) return Number.NaN;
   return Number.parseInt(status.slice(at + 6).trim(), 10) * 1024;
+}
+
+export interface CpuTimes {
+  user: number;
+  sys: number;
+}
+
+/** utime and stime of /proc/PID/stat: every thread of the process, in clock ticks (USER_HZ, 100 on Linux). */
+export function readCpuTimes(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // "pid (comm) S ppid …": fields after the last ')' start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
 }
 
 interface SpawnSpec {
@@ -131,6 +146,7 @@ async function launch(spec: SpawnSpec): Promise<ServerProc> {
     pid: child.pid!,
     readyMs,
     rss: () => readRss(child.pid!),
+    cpu: () => readCpuTimes(child.pid!),
     async stop(graceMs = 60000) {
       if (gone) return;
       child.kill('SIGTERM');

@@ -17,8 +17,7 @@ import type {
 } from './types.js';
 import { EngineCounters } from './counters.js';
 import { CreatedStamp } from './created-stamp.js';
-import { DeadlineHeap } from './deadline-heap.js';
-import { ExpiryHeap } from './job-heaps.js';
+import { DeadlineHeap, ExpiryHeap } from './job-heaps.js';
 import type { StateList } from './state-list.js';
 import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
@@ -403,7 +402,7 @@ export class Engine implements EngineApi {
   deadlineOf(job: Job): number {
     if (!job.live) return Infinity;
     const index = this.store.deadlineIndexOf(job.slot);
-    return index < 0 ? Infinity : this.deadlines.deadlineAt(index);
+    return index < 0 ? Infinity : this.deadlines.timeAt(index);
   }
 
   nextDeadline(): number {

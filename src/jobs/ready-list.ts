@@ -1,7 +1,6 @@
 import type { JobStore } from './job-store.js';
 import { JobList } from './job-list.js';
-import { createdBefore } from './order.js';
-import { SlotHeap } from './slot-heap.js';
+import { TimedSlotHeap } from './timed-slot-heap.js';
 import { floorMs, readyAt } from './wall-time.js';
 
 /** Wall-clock ms since which a job in a ready list has been ready: its scheduled time if it has one after its creation, else its creation. */
@@ -9,16 +8,8 @@ function readySince(store: JobStore, slot: number): number {
   return Math.max(readyAt(store, slot), floorMs(store.createdSecOf(slot), store.createdNsecOf(slot)));
 }
 
-/** The ready jobs of one list by readySince, a key that does not change while a job is ready; each job knows its position (the store's ageIndex). */
-class AgeHeap extends SlotHeap {
-  constructor(private readonly store: JobStore) {
-    super();
-  }
-  protected before(a: number, b: number): boolean {
-    const aSince = readySince(this.store, a);
-    const bSince = readySince(this.store, b);
-    return aSince !== bSince ? aSince < bSince : createdBefore(this.store, a, b);
-  }
+/** The ready jobs of one list by readySince, a time that does not change while a job is ready; each job knows its position (the store's ageIndex). */
+class AgeHeap extends TimedSlotHeap {
   protected setIndex(slot: number, index: number): void {
     this.store.setAgeIndex(slot, index);
   }
@@ -41,13 +32,12 @@ export class ReadyList extends JobList {
 
   /** Wall-clock ms since which the job ready the longest has been ready; Infinity when none is. */
   get oldestSince(): number {
-    const oldest = this.ages.peek();
-    return oldest < 0 ? Infinity : readySince(this.store, oldest);
+    return this.ages.nextAt();
   }
 
   override push(slot: number): void {
     super.push(slot);
-    this.ages.push(slot);
+    this.ages.push(slot, readySince(this.store, slot));
   }
 
   override pop(): number {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { DeadlineHeap } from '../../src/jobs/deadline-heap.js';
+import { DeadlineHeap } from '../../src/jobs/job-heaps.js';
 import { Job } from '../../src/jobs/job.js';
 import { Queue } from '../../src/jobs/queue.js';
 import { createdBefore } from '../../src/jobs/order.js';
@@ -42,7 +42,7 @@ test('deadlines come out earliest first, ties by created time then ID; positions
           if (expected !== undefined) held.delete(expected[0]);
         }
         if (heap.size !== held.size) return false;
-        for (const [j, at] of held) if (heap.deadlineAt(j.store.deadlineIndexOf(j.slot)) !== at) return false;
+        for (const [j, at] of held) if (heap.timeAt(j.store.deadlineIndexOf(j.slot)) !== at) return false;
       }
       return true;
     }),

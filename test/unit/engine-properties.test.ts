@@ -240,10 +240,10 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     const ready = listItems(q.ready);
     const oldest = ready.reduce((min, slot) => Math.min(min, readySince(Job.at(store, slot))), Infinity);
     if (q.ready.oldestSince !== oldest) problems.push('oldest ready job wrong');
-    const ages = (q.ready as unknown as { ages: { size: number; items: Int32Array } }).ages;
+    const ages = (q.ready as unknown as { ages: { size: number; slots: Int32Array } }).ages;
     if (ages.size !== q.ready.size) problems.push(`age heap of ${ages.size} for ${q.ready.size} ready jobs`);
-    if (ages.size > 0 && !ready.includes(ages.items[0]!)) problems.push('oldest ready job not ready');
-    if (ages.items.length > 2 * q.ready.size + 64) problems.push(`age heap room of ${ages.items.length} for ${q.ready.size} ready jobs`);
+    if (ages.size > 0 && !ready.includes(ages.slots[0]!)) problems.push('oldest ready job not ready');
+    if (ages.slots.length > 2 * q.ready.size + 64) problems.push(`age heap room of ${ages.slots.length} for ${q.ready.size} ready jobs`);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');

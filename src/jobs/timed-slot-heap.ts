@@ -3,31 +3,35 @@ import { createdBefore } from './order.js';
 import { roomFor } from './slot-heap.js';
 
 /**
- * Every job's pending state deadline: the TTR end while leased, the scheduled time while
- * scheduled. A binary min-heap of job slots that tells each job its position (the store's
- * deadlineIndex), like SlotHeap, but it keeps the deadlines itself, as doubles beside the
- * slots: a deadline column would cost every job 8 bytes, where most have no deadline,
- * and comparisons read this array instead of the store. At the same instant, the order
+ * A binary min-heap of job slots, each with a time (wall-clock ms) fixed while it is in
+ * the heap, that tells each job its position (a column of the store, says the subclass),
+ * like SlotHeap. It keeps the times itself, as doubles beside the slots, so comparisons
+ * read this array instead of the store: a column would cost every job 8 bytes, where
+ * only the jobs in the heap need one, and working the time out of the store's columns at
+ * each comparison costs a sift several reads per level. At the same instant, the order
  * of createdBefore.
  */
-export class DeadlineHeap {
+export abstract class TimedSlotHeap {
   private slots = new Int32Array(0);
   private ats = new Float64Array(0);
   private count = 0;
 
-  constructor(private readonly store: JobStore) {}
+  constructor(protected readonly store: JobStore) {}
+
+  /** Records the position of `slot`; -1 means "not in this heap". */
+  protected abstract setIndex(slot: number, index: number): void;
 
   get size(): number {
     return this.count;
   }
 
-  /** Earliest deadline, Infinity when empty. */
+  /** Earliest time, Infinity when empty. */
   nextAt(): number {
     return this.count === 0 ? Infinity : this.ats[0]!;
   }
 
-  /** The deadline of the job at `index` (a deadlineIndex this heap gave it). */
-  deadlineAt(index: number): number {
+  /** The time of the job at `index` (an index this heap gave it). */
+  timeAt(index: number): number {
     return this.ats[index]!;
   }
 
@@ -36,7 +40,7 @@ export class DeadlineHeap {
     this.up(slot, at, this.count++);
   }
 
-  /** Removes and returns the job with the earliest deadline, -1 when empty. */
+  /** Removes and returns the job with the earliest time, -1 when empty. */
   pop(): number {
     if (this.count === 0) return -1;
     const top = this.slots[0]!;
@@ -49,14 +53,14 @@ export class DeadlineHeap {
     this.slots[index] = slot;
   }
 
-  /** Removes the job at `index` (a deadlineIndex this heap gave it). */
+  /** Removes the job at `index` (an index this heap gave it). */
   remove(index: number): void {
     const last = this.slots[--this.count]!;
     const lastAt = this.ats[this.count]!;
     if (index === this.count) {
-      this.store.setDeadlineIndex(last, -1);
+      this.setIndex(last, -1);
     } else {
-      this.store.setDeadlineIndex(this.slots[index]!, -1);
+      this.setIndex(this.slots[index]!, -1);
       const p = (index - 1) >> 1;
       if (index > 0 && this.earlier(lastAt, last, this.ats[p]!, this.slots[p]!)) this.up(last, lastAt, index);
       else this.down(last, lastAt, index);
@@ -113,6 +117,6 @@ export class DeadlineHeap {
   private place(slot: number, at: number, index: number): void {
     this.slots[index] = slot;
     this.ats[index] = at;
-    this.store.setDeadlineIndex(slot, index);
+    this.setIndex(slot, index);
   }
 }
