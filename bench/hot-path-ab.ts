@@ -1,19 +1,21 @@
 /**
  * `node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]`: the server's
- * hot path in one process, without sockets: command bytes through the push parser,
- * decode, the engine and the reply writer, for the src/ of two commits (git archive),
- * in alternating rounds. Two workloads: `add` of 100-byte payloads, and add → lease →
- * complete cycles. Prints each round and the medians in ops/s, and b/a.
+ * hot path without sockets: command bytes through the push parser, decode, the engine
+ * and the reply writer, for the src/ of two commits (git archive), in alternating rounds.
+ * Two workloads: `add` of 100-byte payloads, and add → lease → complete cycles. Prints
+ * each round and the medians in ops/s, and b/a.
  *
- * Both sides run in one process, turn about, so a busy machine slows both alike: on a
- * shared machine this compares two commits where the socket benchmarks (run.ts) cannot
- * tell a few percent from the noise.
+ * Each round of each side runs in a process of its own (one unrecorded round to compile,
+ * then the measured one), turn about, so a busy machine slows both alike and neither
+ * side's code shares a process with the other's: when both ran in one process, the side
+ * loaded first came out ahead by 15–45 %, whichever commit it was, since the functions of
+ * Node's own that both call (Buffer, strings) are compiled for the first side's use.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from './procs.js';
 
@@ -25,19 +27,12 @@ interface Side {
   ReplyWriter: new () => { ok(): void; leased(id: string, name: string, ttr: number, payload: unknown): void; take(): Buffer; timeout(): void };
 }
 
-const [revA, revB, roundsText = '7', jobsText = '200000'] = process.argv.slice(2);
-if (revA === undefined || revB === undefined) {
-  console.error('usage: node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]');
-  process.exit(2);
+interface Figures {
+  add: number;
+  cycle: number;
 }
-const ROUNDS = Number(roundsText);
-const JOBS = Number(jobsText);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-ab-'));
-process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
-async function load(rev: string): Promise<Side> {
-  const dir = path.join(tmp, rev);
-  execFileSync('sh', ['-c', `mkdir -p "${dir}" && git -C "${ROOT}" archive "${rev}" src | tar -x -C "${dir}"`]);
+async function load(dir: string, rev: string): Promise<Side> {
   const from = (file: string): string => pathToFileURL(path.join(dir, 'src', file)).href;
   // Modules of another commit: only the parts this bench calls, as Side describes them.
   const [{ Parser }, { decode }, { Engine }, { ReplyWriter }] = (await Promise.all([
@@ -48,6 +43,17 @@ async function load(rev: string): Promise<Side> {
   ])) as [Pick<Side, 'Parser'>, Pick<Side, 'decode'>, Pick<Side, 'Engine'>, Pick<Side, 'ReplyWriter'>];
   return { rev, Parser, decode, Engine, ReplyWriter };
 }
+
+const args = process.argv.slice(2);
+/** A child runs one side: `--side DIR REV JOBS`, and prints its figures as JSON. */
+const child = args[0] === '--side';
+const [revA, revB, roundsText = '7', jobsText = '200000'] = child ? [] : args;
+if (!child && (revA === undefined || revB === undefined)) {
+  console.error('usage: node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]');
+  process.exit(2);
+}
+const ROUNDS = Number(roundsText);
+const JOBS = Number(child ? args[3] : jobsText);
 
 function uuid(i: number): string {
   const hex = i.toString(16).padStart(12, '0');
@@ -128,24 +134,39 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const sides = [await load(revA), await load(revB)];
-const results = new Map<string, number[]>();
-for (const workload of [addRound, cycleRound]) {
-  // One unrecorded round each, so both sides are compiled by the JIT before the clock matters.
-  for (const side of sides) workload(side);
+if (child) {
+  const side = await load(args[1]!, args[2]!);
+  const figures: Figures = { add: 0, cycle: 0 };
+  addRound(side);
+  figures.add = addRound(side);
+  cycleRound(side);
+  figures.cycle = cycleRound(side);
+  console.log(JSON.stringify(figures));
+} else {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-ab-'));
+  process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+  const dirs = [revA!, revB!].map((rev, i) => {
+    const dir = path.join(tmp, String(i));
+    execFileSync('sh', ['-c', `mkdir -p "${dir}" && git -C "${ROOT}" archive "${rev}" src | tar -x -C "${dir}"`]);
+    return { rev, dir };
+  });
+  const results = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const key = `${workload.name} ${side.rev}`;
-      const opsPerSec = workload(side);
-      results.set(key, [...(results.get(key) ?? []), opsPerSec]);
-      console.log(`${key} round ${round + 1}: ${Math.round(opsPerSec).toLocaleString('en')} ops/s`);
+    for (const { rev, dir } of round % 2 === 0 ? dirs : [...dirs].reverse()) {
+      const out = execFileSync(process.execPath, ['--import=tsx', fileURLToPath(import.meta.url), '--side', dir, rev, String(JOBS)], { encoding: 'utf8' });
+      const figures = JSON.parse(out) as Figures;
+      for (const workload of ['add', 'cycle'] as const) {
+        const key = `${workload} ${rev}`;
+        results.set(key, [...(results.get(key) ?? []), figures[workload]]);
+        console.log(`${key} round ${round + 1}: ${Math.round(figures[workload]).toLocaleString('en')} ops/s`);
+      }
     }
   }
-}
-for (const workload of ['addRound', 'cycleRound']) {
-  const a = median(results.get(`${workload} ${revA}`)!);
-  const b = median(results.get(`${workload} ${revB}`)!);
-  console.log(
-    `${workload}: ${revA} ${Math.round(a).toLocaleString('en')} ops/s, ${revB} ${Math.round(b).toLocaleString('en')} ops/s, ${revB}/${revA} ${(b / a).toFixed(3)}`,
-  );
+  for (const workload of ['add', 'cycle']) {
+    const a = median(results.get(`${workload} ${revA}`)!);
+    const b = median(results.get(`${workload} ${revB}`)!);
+    console.log(
+      `${workload}: ${revA} ${Math.round(a).toLocaleString('en')} ops/s, ${revB} ${Math.round(b).toLocaleString('en')} ops/s, ${revB}/${revA} ${(b / a).toFixed(3)}`,
+    );
+  }
 }
