@@ -46,7 +46,9 @@ export class StateList {
     this.live[chunk] = this.live[chunk]! - 1;
     if (index === this.end - 1) {
       this.end--;
-      if ((this.end & ((1 << CHUNK_BITS) - 1)) === 0) this.live.length = this.end >> CHUNK_BITS;
+      // An emptied list keeps its first chunk's count (0) and its smallest room: a list that
+      // goes from one job to none and back at every lease would otherwise make both anew each time.
+      if ((this.end & ((1 << CHUNK_BITS) - 1)) === 0) this.live.length = Math.max(1, this.end >> CHUNK_BITS);
       this.resize(this.end);
     } else {
       places[index] = HOLE;
@@ -93,7 +95,7 @@ export class StateList {
   }
 
   private resize(n: number): void {
-    const room = n === 0 ? 0 : roomFor(this.places.length, n);
+    const room = roomFor(this.places.length, n);
     if (room === this.places.length) return;
     const places = new Int32Array(room);
     places.set(this.places.subarray(0, this.end));

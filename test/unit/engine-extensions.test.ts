@@ -195,6 +195,25 @@ test('a state list keeps entry order and its slots through removals and compacti
   t.deepEqual(list.ordered(0, 1000), slotsOf(kept.slice(0, -1)));
 });
 
+test('a state list that empties and fills again keeps its room: a job leased and completed at a time makes no new array', (t) => {
+  const list = new StateList(QUEUE.store);
+  const inside = list as unknown as { places: Int32Array; live: number[] };
+  const jobs = Array.from({ length: 3 }, (_, i) => Job.create(id(i + 1), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
+  list.push(jobs[0]!.slot);
+  const places = inside.places;
+  const live = inside.live;
+  for (const job of [...jobs, ...jobs]) {
+    list.remove(QUEUE.store.listIndexOf(list.ordered(0, 1)[0]!));
+    t.is(list.size, 0);
+    t.deepEqual(list.ordered(0, 10), []);
+    list.push(job.slot);
+    t.deepEqual(list.ordered(0, 10), [job.slot]);
+  }
+  t.is(inside.places, places, 'the same array of places');
+  t.is(inside.live, live, 'the same chunk counts');
+  t.deepEqual(inside.live, [1]);
+});
+
 test('a state list pages like a plain list across many chunks of slots, and skips whole chunks to reach a deep page', (t) => {
   const list = new StateList(QUEUE.store);
   const jobs = Array.from({ length: 10_000 }, (_, i) => Job.create(id(i + 1), QUEUE, 1, 1, 0, 0, 0, '', 0, i, 0, 0, false));
