@@ -8,8 +8,16 @@ function readySince(store: JobStore, slot: number): number {
   return Math.max(readyAt(store, slot), floorMs(store.createdSecOf(slot), store.createdNsecOf(slot)));
 }
 
-/** The ready jobs of one list by readySince, a time that does not change while a job is ready; each job knows its position (the store's ageIndex). */
+/**
+ * The ready jobs of one list by readySince, a time that does not change while a job is
+ * ready; each job knows its position (the store's ageIndex). Only the earliest time is
+ * ever read, never which job has it, so jobs ready since the same millisecond (most of
+ * a busy queue's) need no order among them: a sift compares times and reads nothing else.
+ */
 class AgeHeap extends TimedSlotHeap {
+  protected override earlier(aAt: number, _a: number, bAt: number): boolean {
+    return aAt < bAt;
+  }
   protected setIndex(slot: number, index: number): void {
     this.store.setAgeIndex(slot, index);
   }

@@ -8,8 +8,8 @@ import { roomFor } from './slot-heap.js';
  * like SlotHeap. It keeps the times itself, as doubles beside the slots, so comparisons
  * read this array instead of the store: a column would cost every job 8 bytes, where
  * only the jobs in the heap need one, and working the time out of the store's columns at
- * each comparison costs a sift several reads per level. At the same instant, the order
- * of createdBefore.
+ * each comparison costs a sift several reads per level. At the same time, the order of
+ * createdBefore, unless a subclass needs none.
  */
 export abstract class TimedSlotHeap {
   private slots = new Int32Array(0);
@@ -68,7 +68,8 @@ export abstract class TimedSlotHeap {
     this.resize(this.count);
   }
 
-  private earlier(aAt: number, a: number, bAt: number, b: number): boolean {
+  /** True when the job `a` at `aAt` comes out before `b` at `bAt`. */
+  protected earlier(aAt: number, a: number, bAt: number, b: number): boolean {
     return aAt !== bAt ? aAt < bAt : createdBefore(this.store, a, b);
   }
 
