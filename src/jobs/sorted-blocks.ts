@@ -64,6 +64,12 @@ function blockOf(items: Int32Array): Block {
 export abstract class SortedBlocks {
   private blocks: Block[] = [];
   private count = 0;
+  /**
+   * The block of a list that emptied (at most MAX_BLOCK + 1 items of room), kept for its
+   * next item: a list that goes from some items to none and back at every few leases would
+   * otherwise make a block and two arrays each time.
+   */
+  private spare: Block | null = null;
 
   /** True when `a` comes before `b`. Must be a strict total order over the items held. */
   protected abstract before(a: number, b: number): boolean;
@@ -86,7 +92,14 @@ export abstract class SortedBlocks {
     this.mark(item, true);
     const last = blocks[blocks.length - 1];
     if (last === undefined) {
-      blocks.push(blockOf(Int32Array.of(item)));
+      const spare = this.spare;
+      this.spare = null;
+      if (spare === null) blocks.push(blockOf(Int32Array.of(item)));
+      else {
+        spare.items[0] = item;
+        spare.end = 1;
+        blocks.push(spare);
+      }
       return;
     }
     // Items mostly arrive in order (first in, first out): they go to the end at one comparison,
@@ -118,7 +131,7 @@ export abstract class SortedBlocks {
     const item = first.items[first.start++]!;
     this.count--;
     this.mark(item, false);
-    if (first.length === 0) this.blocks.shift();
+    if (first.length === 0) this.dropBlock(0);
     return item;
   }
 
@@ -134,7 +147,7 @@ export abstract class SortedBlocks {
     this.count--;
     this.mark(item, false);
     if (block.length === 0) {
-      blocks.splice(b, 1);
+      this.dropBlock(b);
     } else if (block.length < MIN_BLOCK && b + 1 < blocks.length && block.length + blocks[b + 1]!.length <= MAX_BLOCK) {
       const next = blocks[b + 1]!;
       const merged = new Int32Array(block.length + next.length);
@@ -180,6 +193,15 @@ export abstract class SortedBlocks {
   /** Every item, in order. */
   toArray(): number[] {
     return this.ordered(0, this.count);
+  }
+
+  /** Takes out block `b`, which has emptied; keeps it as the spare if it was the last one. */
+  private dropBlock(b: number): void {
+    const block = this.blocks.splice(b, 1)[0]!;
+    if (this.blocks.length > 0) return;
+    block.start = 0;
+    block.end = 0;
+    this.spare = block;
   }
 
   /** The block the item belongs in: the first whose last item is not before it, else the last block. */

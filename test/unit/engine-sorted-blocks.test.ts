@@ -78,3 +78,37 @@ test('items arriving in order cost one comparison each', (t) => {
   t.is(list.size, 0);
   t.is(list.peek(), -1, 'empty');
 });
+
+test('a list that empties and fills again reuses its block: items in and out a few at a time make no new block', (t) => {
+  const list = new Counted();
+  const blocks = (list as unknown as { blocks: { items: Int32Array }[] }).blocks;
+  list.push(1);
+  const first = blocks[0];
+  const items = first?.items;
+  for (let i = 2; i < 50; i++) {
+    if (i % 2 === 0) t.is(list.pop(), i - 1);
+    else list.remove(i - 1);
+    t.is(list.size, 0);
+    t.is(list.peek(), -1);
+    t.deepEqual(list.toArray(), []);
+    list.push(i);
+    t.deepEqual(list.toArray(), [i]);
+    t.is(blocks[0], first, 'the same block');
+    t.is(blocks[0]!.items, items, 'the same array');
+  }
+  // Batches that fill the block past its first room and drain it again keep that block too.
+  list.pop();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 64; i++) list.push(100 + i);
+    t.is(blocks.length, 1);
+    t.is(blocks[0], first, 'the same block, grown');
+    while (list.size > 0) list.pop();
+  }
+  // A list of many blocks drained keeps only the last of them.
+  for (let i = 0; i < 5000; i++) list.push(i);
+  t.true(blocks.length > 5);
+  while (list.size > 0) list.pop();
+  list.push(7);
+  t.deepEqual(list.toArray(), [7]);
+  t.is(blocks.length, 1);
+});
