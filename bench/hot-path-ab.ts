@@ -2,8 +2,9 @@
  * `node --import=tsx bench/hot-path-ab.ts <rev-a> <rev-b> [rounds] [jobs]`: the server's
  * hot path without sockets: command bytes through the push parser, decode, the engine
  * and the reply writer, for the src/ of two commits (git archive), in alternating rounds.
- * Two workloads: `add` of 100-byte payloads, and add → lease → complete cycles. Prints
- * each round and the medians in ops/s, and b/a.
+ * Three workloads: `add` of 100-byte payloads; add → lease → complete cycles, 64 at a
+ * time; and `drain`, lease → complete of a backlog of every job added first. Prints each
+ * round and the medians in ops/s, and b/a.
  *
  * Each round of each side runs in a process of its own (one unrecorded round to compile,
  * then the measured one), turn about, so a busy machine slows both alike and neither
@@ -27,10 +28,8 @@ interface Side {
   ReplyWriter: new () => { ok(): void; leased(id: string, name: string, ttr: number, payload: unknown): void; take(): Buffer; timeout(): void };
 }
 
-interface Figures {
-  add: number;
-  cycle: number;
-}
+const WORKLOADS = ['add', 'cycle', 'drain'] as const;
+type Figures = Record<(typeof WORKLOADS)[number], number>;
 
 async function load(dir: string, rev: string): Promise<Side> {
   const from = (file: string): string => pathToFileURL(path.join(dir, 'src', file)).href;
@@ -129,6 +128,53 @@ function cycleRound(side: Side): number {
   return (JOBS * 1000) / ms;
 }
 
+/**
+ * A backlog drained: every job added first, then leased and completed in batches of 64,
+ * as workers catching up would; the ready list and its heaps are as large as they get.
+ * Reported in cycles/s of the drain alone.
+ */
+function drainRound(side: Side): number {
+  const engine = new side.Engine({ now: () => 1_800_000_000_000 });
+  const out = new side.ReplyWriter();
+  let done = 0;
+  const parser = new side.Parser({
+    command(frame: unknown) {
+      const r = side.decode(frame);
+      if (r.kind === 'add') engine.add!(r);
+      else if (r.kind === 'lease')
+        engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string; writePayload?: unknown } | null) => {
+          if (job === null) out.timeout();
+          else out.leased(job.id, job.name, job.ttr, job.writePayload === undefined ? job.payload : job);
+        });
+      else if (r.kind === 'complete' && engine.complete!(r['id'], r['result']) === null) {
+        out.ok();
+        done++;
+      }
+    },
+    error() {},
+    close() {},
+  });
+  for (let at = 0; at < ADDS.length; at += 65536) {
+    parser.feed(ADDS.subarray(at, at + 65536));
+    out.take();
+  }
+  const batches: Buffer[] = [];
+  for (let i = 0; i < JOBS; i += 64) {
+    let text = '';
+    for (let j = i; j < Math.min(JOBS, i + 64); j++) text += 'lease bench 0\r\n';
+    for (let j = i; j < Math.min(JOBS, i + 64); j++) text += `complete ${uuid(j)} 2\r\nok\r\n`;
+    batches.push(Buffer.from(text, 'latin1'));
+  }
+  const started = performance.now();
+  for (const batch of batches) {
+    parser.feed(batch);
+    out.take();
+  }
+  const ms = performance.now() - started;
+  if (done !== JOBS) throw new Error(`${side.rev}: ${done} of ${JOBS} drained`);
+  return (JOBS * 1000) / ms;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -136,11 +182,12 @@ function median(values: number[]): number {
 
 if (child) {
   const side = await load(args[1]!, args[2]!);
-  const figures: Figures = { add: 0, cycle: 0 };
-  addRound(side);
-  figures.add = addRound(side);
-  cycleRound(side);
-  figures.cycle = cycleRound(side);
+  const rounds = { add: addRound, cycle: cycleRound, drain: drainRound };
+  const figures: Figures = { add: 0, cycle: 0, drain: 0 };
+  for (const workload of WORKLOADS) {
+    rounds[workload](side);
+    figures[workload] = rounds[workload](side);
+  }
   console.log(JSON.stringify(figures));
 } else {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'workq-ab-'));
@@ -155,14 +202,14 @@ if (child) {
     for (const { rev, dir } of round % 2 === 0 ? dirs : [...dirs].reverse()) {
       const out = execFileSync(process.execPath, ['--import=tsx', fileURLToPath(import.meta.url), '--side', dir, rev, String(JOBS)], { encoding: 'utf8' });
       const figures = JSON.parse(out) as Figures;
-      for (const workload of ['add', 'cycle'] as const) {
+      for (const workload of WORKLOADS) {
         const key = `${workload} ${rev}`;
         results.set(key, [...(results.get(key) ?? []), figures[workload]]);
         console.log(`${key} round ${round + 1}: ${Math.round(figures[workload]).toLocaleString('en')} ops/s`);
       }
     }
   }
-  for (const workload of ['add', 'cycle']) {
+  for (const workload of WORKLOADS) {
     const a = median(results.get(`${workload} ${revA}`)!);
     const b = median(results.get(`${workload} ${revB}`)!);
     console.log(
