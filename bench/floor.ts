@@ -25,7 +25,18 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureLatency } from './latency.js';
 import { cycleLoad } from './workloads.js';
-import { type CpuTimes, ROOT, type ServerProc, type WorkqLauncher, beanstalkdVersion, freePort, launchScript, startBeanstalkd, startWorkq, workqLauncher } from './procs.js';
+import {
+  type CpuTimes,
+  ROOT,
+  type ServerProc,
+  type WorkqLauncher,
+  beanstalkdVersion,
+  freePort,
+  launchScript,
+  startBeanstalkd,
+  startWorkq,
+  workqLauncher,
+} from './procs.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string' }, jobs: { type: 'string' }, repeat: { type: 'string' }, only: { type: 'string' }, base: { type: 'string' } },
@@ -100,11 +111,13 @@ const relay = (mode: string) => async (): Promise<ServerProc> => {
   const port = await freePort();
   return launchScript(`node ${mode}`, path.join(ROOT, 'bench/relay-server.ts'), [String(port), mode], port, Buffer.from('x\r\n'));
 };
-const twoConn = (protocol: 'workq' | 'beanstalk') => async ({ port }: ServerProc, run: number) => {
-  const r = await measureLatency(protocol, port, rounds, 60, `floor${run}`);
-  if (r.errors > 0) throw new Error(`${r.errors} errors`);
-  return { p50: r.p50us, p99: r.p99us };
-};
+const twoConn =
+  (protocol: 'workq' | 'beanstalk') =>
+  async ({ port }: ServerProc, run: number) => {
+    const r = await measureLatency(protocol, port, rounds, 60, `floor${run}`);
+    if (r.errors > 0) throw new Error(`${r.errors} errors`);
+    return { p50: r.p50us, p99: r.p99us };
+  };
 const cycles = (protocol: 'workq' | 'beanstalk') => async (proc: ServerProc, run: number) => {
   const before = proc.cpu();
   const r = await cycleLoad(protocol, proc.port, jobs, { conns: 4, depth: 64, seconds: 60, workers: 4, workerDepth: 1 }, `floorcyc${run}`);
@@ -173,7 +186,9 @@ for (const group of groups.filter((g) => only.includes(g.name))) {
           user[i]!.push(r.cpu.user * 1e6);
           sys[i]!.push(r.cpu.sys * 1e6);
         }
-        console.error(`${group.sides[i]!.label} run ${run + 1}: ${r.p50.toFixed(1)} ${group.unit}${Number.isNaN(r.p99) ? '' : `, p99 ${r.p99.toFixed(1)}`}${cpu}`);
+        console.error(
+          `${group.sides[i]!.label} run ${run + 1}: ${r.p50.toFixed(1)} ${group.unit}${Number.isNaN(r.p99) ? '' : `, p99 ${r.p99.toFixed(1)}`}${cpu}`,
+        );
       }
     }
   } finally {

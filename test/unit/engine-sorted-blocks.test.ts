@@ -83,8 +83,8 @@ test('a list that empties and fills again reuses its block: items in and out a f
   const list = new Counted();
   const blocks = (list as unknown as { blocks: { items: Int32Array }[] }).blocks;
   list.push(1);
-  const first = blocks[0];
-  const items = first?.items;
+  const first = blocks[0]!;
+  const items = first.items;
   for (let i = 2; i < 50; i++) {
     if (i % 2 === 0) t.is(list.pop(), i - 1);
     else list.remove(i - 1);
