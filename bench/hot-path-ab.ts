@@ -86,8 +86,8 @@ function addRound(side: Side): number {
   return (JOBS * 1000) / ms;
 }
 
-/** add, lease and complete per job, each command parsed and decoded, batches of 64 as a pipelining client sends them. */
-function cycleRound(side: Side): number {
+/** A parser over one engine that applies add, lease and complete and writes their replies, counting the completes. */
+function cyclingParser(side: Side): { parser: InstanceType<Side['Parser']>; out: InstanceType<Side['ReplyWriter']>; done: () => number } {
   const engine = new side.Engine({ now: () => 1_800_000_000_000 });
   const out = new side.ReplyWriter();
   let done = 0;
@@ -109,6 +109,12 @@ function cycleRound(side: Side): number {
     error() {},
     close() {},
   });
+  return { parser, out, done: () => done };
+}
+
+/** add, lease and complete per job, each command parsed and decoded, batches of 64 as a pipelining client sends them. */
+function cycleRound(side: Side): number {
+  const { parser, out, done } = cyclingParser(side);
   const batch = 64;
   const started = performance.now();
   for (let i = 0; i < JOBS; i += batch) {
@@ -124,7 +130,7 @@ function cycleRound(side: Side): number {
     out.take();
   }
   const ms = performance.now() - started;
-  if (done !== JOBS) throw new Error(`${side.rev}: ${done} of ${JOBS} cycles`);
+  if (done() !== JOBS) throw new Error(`${side.rev}: ${done()} of ${JOBS} cycles`);
   return (JOBS * 1000) / ms;
 }
 
@@ -134,26 +140,7 @@ function cycleRound(side: Side): number {
  * Reported in cycles/s of the drain alone.
  */
 function drainRound(side: Side): number {
-  const engine = new side.Engine({ now: () => 1_800_000_000_000 });
-  const out = new side.ReplyWriter();
-  let done = 0;
-  const parser = new side.Parser({
-    command(frame: unknown) {
-      const r = side.decode(frame);
-      if (r.kind === 'add') engine.add!(r);
-      else if (r.kind === 'lease')
-        engine.lease!(r['names'], 0, (job: { id: string; name: string; ttr: number; payload: string; writePayload?: unknown } | null) => {
-          if (job === null) out.timeout();
-          else out.leased(job.id, job.name, job.ttr, job.writePayload === undefined ? job.payload : job);
-        });
-      else if (r.kind === 'complete' && engine.complete!(r['id'], r['result']) === null) {
-        out.ok();
-        done++;
-      }
-    },
-    error() {},
-    close() {},
-  });
+  const { parser, out, done } = cyclingParser(side);
   for (let at = 0; at < ADDS.length; at += 65536) {
     parser.feed(ADDS.subarray(at, at + 65536));
     out.take();
@@ -171,7 +158,7 @@ function drainRound(side: Side): number {
     out.take();
   }
   const ms = performance.now() - started;
-  if (done !== JOBS) throw new Error(`${side.rev}: ${done} of ${JOBS} drained`);
+  if (done() !== JOBS) throw new Error(`${side.rev}: ${done()} of ${JOBS} drained`);
   return (JOBS * 1000) / ms;
 }
 
