@@ -187,9 +187,9 @@ function trackPeak(budget: ReplyBudget): { peak: number } {
 }
 
 /** A queue of `jobs` jobs of `size` bytes, added through `wire`. */
-async function fillQueue(t: ExecutionContext, wire: Wire, name: string, jobs: number, size: number): Promise<void> {
+async function fillQueue(t: ExecutionContext, wire: Wire, name: string, jobs: number, size: number, ttrMs = 1000): Promise<void> {
   const adds: Buffer[] = [];
-  for (let i = 0; i < jobs; i++) adds.push(addCommand(newId(), name, 'p'.repeat(size), '1000 600000'));
+  for (let i = 0; i < jobs; i++) adds.push(addCommand(newId(), name, 'p'.repeat(size), `${ttrMs} 600000`));
   wire.send(Buffer.concat(adds));
   t.is(await wire.reply('+OK\r\n'.repeat(jobs)), '+OK\r\n'.repeat(jobs));
 }
@@ -354,8 +354,10 @@ test.serial(
     t.teardown(() => server.stop());
     const worker = await Wire.connect(server.port);
     t.teardown(() => worker.close());
-    await fillQueue(t, worker, 'big', CLIENTS * PIPELINED, PAYLOAD.length);
-    const reply = leaseReply(newId(), 'big', 1000, PAYLOAD).length;
+    // Leases that outlived their TTR while a busy machine drained 120 MB would put jobs back in the queue.
+    const TTR = 300_000;
+    await fillQueue(t, worker, 'big', CLIENTS * PIPELINED, PAYLOAD.length, TTR);
+    const reply = leaseReply(newId(), 'big', TTR, PAYLOAD).length;
 
     const held = trackPeak(server.stats.replies);
     const flood: NonReader[] = [];
