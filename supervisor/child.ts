@@ -5,7 +5,7 @@ import { instanceRegistry } from '../src/metrics/instance-metrics.js';
 import { ServerRun } from '../src/server/run.js';
 import { preReadServer, startServer, type ServerPreRead } from '../src/server/server.js';
 import { ServerStats } from '../src/server/stats.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../src/server/logger.js';
 import { isPrimaryMessage, type ChildMessage } from './messages.js';
 import { answerMetricsRequests } from './metrics-ipc.js';
 import { PrimarySockets } from './primary-sockets.js';

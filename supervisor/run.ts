@@ -5,7 +5,7 @@ import { checkSocketPath } from '../src/config/formats.js';
 import { controlSocketPath, defaultControlSocket } from '../src/config/control-socket.js';
 import { startSupervisorAdmin } from './admin.js';
 import { serveControl } from './control.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../src/server/logger.js';
 import { Supervisor } from './primary.js';
 import { loadSupervisorConfig, parseSupervisorArgs, SUPERVISOR_FLAGS, supervisorUsage } from './settings.js';
 

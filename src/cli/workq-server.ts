@@ -6,7 +6,7 @@ import { parseListen, SERVER_FLAGS } from '../config/standalone.js';
 import type { AdminListener } from '../admin/http.js';
 import type { SupervisorStatus } from '../../supervisor/primary.js';
 
-// Each command imports what it runs when it runs (the server, pino, the supervisor), so
+// Each command imports what it runs when it runs (the server, the logger, the supervisor), so
 // that `--version`, `--help` and `status` do not load the server: see bench/README.md.
 
 const USAGE = `Usage: workq-server [flags]            run one standalone server
@@ -31,7 +31,7 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
     { standaloneSettings },
     { checkDirectories },
     { effectiveSettings },
-    { pino },
+    { createLogger },
     { ServerRun },
     { startServer },
     { ServerStats },
@@ -43,7 +43,7 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
     import('../config/standalone.js'),
     import('../config/directories.js'),
     import('../config/effective.js'),
-    import('pino'),
+    import('../server/logger.js'),
     import('../server/run.js'),
     import('../server/server.js'),
     import('../server/stats.js'),
@@ -65,7 +65,7 @@ async function runStandalone(argv: readonly string[]): Promise<void> {
   const adminAddress = typeof adminFlag === 'string' ? parseListen(adminFlag, 'admin-listen') : null;
   if (adminAddress !== null && !adminAddress.ok) exitWith(2, `${adminAddress.error}\n${USAGE}`);
 
-  const logger = pino({ level: config.value.logLevel, base: { pid: process.pid, instance: settings.value.name } });
+  const logger = createLogger(config.value.logLevel, { instance: settings.value.name });
   logger.info(effectiveSettings(settings.value), 'starting');
   const stats = new ServerStats();
   const adminSource = new StandaloneAdmin(settings.value, instanceRegistry(stats, { instance: settings.value.name, maxQueues: config.value.admin.maxQueues }));

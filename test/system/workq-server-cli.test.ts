@@ -46,6 +46,26 @@ test('the start is logged with its loss window; SIGINT stops it cleanly with eve
   t.is((await exited(second)).code, 0);
 });
 
+test('a server whose stdout lost its reader (the process that started it died) serves, and stops on SIGTERM without its last log lines', async (t) => {
+  t.timeout(120_000);
+  const port = await freePort();
+  const server = spawnServer(['-listen', `127.0.0.1:${port}`]);
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitForPort(port);
+  await printed(server, /"listening"/);
+  server.stdout!.destroy();
+  server.stderr!.destroy();
+  const wire = await Wire.connect(port);
+  wire.send('add 00000000-0000-4000-8000-000000000043 cli 1000 60000 2\r\nhi\r\n');
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  wire.close();
+  await wire.waitClosed();
+  // With no connection to wind down it stops at once, its "stopping" and "stopped" lines
+  // still to be written to a closed pipe: before, that write was retried at exit for ever.
+  server.kill('SIGTERM');
+  t.is((await exited(server)).code, 0);
+});
+
 test('an unknown flag exits 2 with the usage; a bad value exits 1 with one line', async (t) => {
   t.timeout(120_000);
   const unknown = spawnServer(['-no-such-flag']);
