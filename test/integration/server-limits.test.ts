@@ -354,7 +354,7 @@ test.serial(
     t.teardown(() => server.stop());
     const worker = await Wire.connect(server.port);
     t.teardown(() => worker.close());
-    // Leases that outlived their TTR while a busy machine drained 120 MB would put jobs back in the queue.
+    // Leases that outlived their TTR while a busy machine drained 120 MB would put jobs back in the queue, the small one too.
     const TTR = 300_000;
     await fillQueue(t, worker, 'big', CLIENTS * PIPELINED, PAYLOAD.length, TTR);
     const reply = leaseReply(newId(), 'big', TTR, PAYLOAD).length;
@@ -372,8 +372,8 @@ test.serial(
 
     // A small job fits in any case: a reading worker gets it while the bound is full.
     const id = newId();
-    worker.send(Buffer.concat([addCommand(id, 'small', 'x', '1000 600000'), Buffer.from('lease small 0\r\n')]));
-    const small = Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, 'small', 1000, 'x')]);
+    worker.send(Buffer.concat([addCommand(id, 'small', 'x', `${TTR} 600000`), Buffer.from('lease small 0\r\n')]));
+    const small = Buffer.concat([Buffer.from('+OK\r\n'), leaseReply(id, 'small', TTR, 'x')]);
     t.is(await worker.reply(small), small.toString('latin1'));
     t.true(held.peak <= LIMIT + reply, `held at most the bound plus one reply (${held.peak} bytes, bound ${LIMIT}, reply ${reply})`);
 
