@@ -1,8 +1,10 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeCertificate } from '../helpers/tls.js';
-import { exited, freePort, printed, spawnServer, waitForPort } from '../helpers/process.js';
+import { exited, freePort, printed, root, spawnServer, waitForPort } from '../helpers/process.js';
 import { tempDir, Wire } from '../helpers/wire.js';
 
 // The standalone `workq-server` as a start script uses it: the original's flags, a
@@ -64,6 +66,30 @@ test('a server whose stdout lost its reader (the process that started it died) s
   // still to be written to a closed pipe: before, that write was retried at exit for ever.
   server.kill('SIGTERM');
   t.is((await exited(server)).code, 0);
+});
+
+test('a stdout that refuses every write (not a broken pipe: EBADF) turns logging off; the server serves and stops on SIGTERM', async (t) => {
+  t.timeout(120_000);
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const file = path.join(dir.path, 'read-only');
+  await writeFile(file, '');
+  const stdout = openSync(file, 'r');
+  t.teardown(() => closeSync(stdout));
+  const port = await freePort();
+  const server = spawn(process.execPath, ['--import=tsx', path.join(root, 'src/cli/workq-server.ts'), '-listen', `127.0.0.1:${port}`], {
+    cwd: root,
+    stdio: ['ignore', stdout, 'ignore'],
+  });
+  t.teardown(() => server.kill('SIGKILL'));
+  const exit = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  await waitForPort(port);
+  const wire = await Wire.connect(port);
+  wire.send('add 00000000-0000-4000-8000-000000000044 cli 1000 60000 2\r\nhi\r\n');
+  t.is(await wire.reply('+OK\r\n'), '+OK\r\n');
+  wire.close();
+  server.kill('SIGTERM');
+  t.is(await exit, 0);
 });
 
 test('an unknown flag exits 2 with the usage; a bad value exits 1 with one line', async (t) => {
