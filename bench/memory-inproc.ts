@@ -102,7 +102,7 @@ function addSpecs(engine: InstanceType<EngineModule['Engine']>, n: number): void
       priority: 0,
       maxAttempts: 0,
       maxFails: 0,
-      payload: chunk.toString('latin1', 36, 36 + PAYLOAD),
+      payload: chunk.subarray(36, 36 + PAYLOAD),
     });
     if (error !== null) throw new Error(error);
   }

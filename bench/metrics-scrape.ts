@@ -32,7 +32,16 @@ const engine = new Engine({ now: () => Date.now() });
 const names = Array.from({ length: queueCount }, (_, i) => `q${String(i).padStart(7, '0')}`);
 for (const name of names) engine.pause(name, false);
 for (let i = 0; i < jobs; i++) {
-  engine.add({ id: randomUUID(), name: names[i % queueCount]!, ttr: 600_000, ttl: 3_600_000, priority: i % 3, maxAttempts: 0, maxFails: 0, payload: 'p' });
+  engine.add({
+    id: randomUUID(),
+    name: names[i % queueCount]!,
+    ttr: 600_000,
+    ttl: 3_600_000,
+    priority: i % 3,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: Buffer.from('p'),
+  });
 }
 for (let i = 0; i < jobs / 10; i++) engine.lease([names[i % queueCount]!], 0, () => undefined);
 

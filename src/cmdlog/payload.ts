@@ -8,8 +8,8 @@ import { idWordAt, isV4Id, writeId } from './job-id.js';
 import { RecordType } from './record.js';
 import { lowBits, uvarintLength, writeUvarint, zigzag, zigzagLow32, unzigzag32 } from './varint.js';
 
-/** The fields an add/schedule record carries: a RestoredJob's, which a live Job has too. */
-export type JobFields = Readonly<RestoredJob>;
+/** The fields an add/schedule record carries: a live Job's, or a RestoredJob's (tests and tools). */
+export type JobFields = Job | Readonly<RestoredJob>;
 
 /** A decoded payload (docs/command-log.md 7). */
 export type Payload =
@@ -64,7 +64,8 @@ export function writeJobPayload(buf: Buffer, off: number, type: number, job: Job
     off = job.writePayload(buf, off);
   } else {
     off = writeUvarint(buf, off, job.payload.length);
-    off += buf.write(job.payload, off, 'latin1');
+    buf.set(job.payload, off);
+    off += job.payload.length;
   }
   off = writeGoTime(buf, off, job.timeSec, job.timeNsec);
   return writeGoTime(buf, off, job.createdSec, job.createdNsec);
@@ -168,7 +169,7 @@ export class PayloadDecoder implements RestoredJob {
   /**
    * The payload of an add/schedule record, `payloadBytes[payloadStart, payloadEnd)` until
    * the next decode: the engine copies a replayed job's payload from there, and `payload`
-   * makes its text only when asked.
+   * makes a view of them only when asked.
    */
   payloadBytes: Buffer = EMPTY;
   payloadStart = 0;
@@ -191,8 +192,8 @@ export class PayloadDecoder implements RestoredJob {
   /** Most records of a log name one of a few queues: the last name's string is reused while the bytes match. */
   private lastName = '';
 
-  get payload(): string {
-    return this.payloadBytes.toString('latin1', this.payloadStart, this.payloadEnd);
+  get payload(): Buffer {
+    return this.payloadBytes.subarray(this.payloadStart, this.payloadEnd);
   }
 
   /** Decodes and validates `buf[start, end)`; returns null, or the reason it cannot be replayed. */
@@ -451,7 +452,7 @@ export function decodePayload(buf: Buffer, start: number, end: number): Payload 
           priority: d.priority,
           maxAttempts: d.maxAttempts,
           maxFails: d.maxFails,
-          payload: d.payload,
+          payload: Buffer.from(d.payload),
           createdSec: d.createdSec,
           createdNsec: d.createdNsec,
           timeSec: d.timeSec,

@@ -145,8 +145,8 @@ export class Engine implements EngineApi {
   }
 
   /** Replay never asks: whatever the log holds was accepted and is restored whole. */
-  private overBudget(payload: string): boolean {
-    if (this.memoryBudget === 0 || this.heldBytes + newJobBytes(payload) <= this.memoryBudget) return false;
+  private overBudget(payload: Uint8Array): boolean {
+    if (this.memoryBudget === 0 || this.heldBytes + newJobBytes(payload.length) <= this.memoryBudget) return false;
     this.counters.memoryRefused++;
     return true;
   }

@@ -19,7 +19,7 @@ export function jobBytes(store: JobStore, slot: number): number {
   return JOB_OVERHEAD_BYTES + store.payloadLength(slot) + (result === null ? 0 : result.length);
 }
 
-/** What a new job with this payload will hold once added. */
-export function newJobBytes(payload: string): number {
-  return JOB_OVERHEAD_BYTES + payload.length;
+/** What a new job with a payload of `payloadLength` bytes will hold once added. */
+export function newJobBytes(payloadLength: number): number {
+  return JOB_OVERHEAD_BYTES + payloadLength;
 }

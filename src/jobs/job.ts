@@ -45,7 +45,7 @@ export class Job {
     const store = queue.store;
     const key = new IdKey().read(id);
     const slot = store.take(queue, key.w0, key.w1, key.w2, key.w3);
-    store.fill(slot, ttr, ttl, priority, maxAttempts, maxFails, store.payloads.store(payload), createdSec, createdNsec, foreground);
+    store.fill(slot, ttr, ttl, priority, maxAttempts, maxFails, store.payloads.store(Buffer.from(payload, 'latin1')), createdSec, createdNsec, foreground);
     store.setTime(slot, timeSec, timeNsec);
     return Job.at(store, slot);
   }

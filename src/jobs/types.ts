@@ -43,8 +43,9 @@ export type RunOutcome = Finished | 'timeout' | 'duplicate-job' | 'memory-full' 
 export type EngineError = 'not-found' | 'duplicate-job' | 'duplicate-result' | 'invalid-time' | 'not-leased' | 'not-failed' | 'memory-full' | 'too-many-queues';
 
 /**
- * A background job as decoded from `add` or `schedule` (time fields 0 for add). Payloads
- * and results are latin1 strings, one char per byte (0–255), everywhere in the engine.
+ * A background job as decoded from `add` or `schedule` (time fields 0 for add). A new
+ * job's payload comes as bytes, copied into the engine's store; results, and payloads
+ * read back (Job.payload, inspect), are latin1 strings, one char per byte (0–255).
  */
 export interface NewJob {
   id: string;
@@ -54,7 +55,8 @@ export interface NewJob {
   priority: number;
   maxAttempts: number;
   maxFails: number;
-  payload: string;
+  /** The payload's bytes, read during the call only: the engine keeps a copy. */
+  payload: Uint8Array;
   /** The job's own retry delay; null (or absent) uses the engine's default. */
   retry?: RetryDelay | null;
 }
@@ -71,7 +73,8 @@ export interface NewRunJob {
   /** wait-timeout in ms */
   timeout: number;
   priority: number;
-  payload: string;
+  /** The payload's bytes, read during the call only: the engine keeps a copy. */
+  payload: Uint8Array;
 }
 
 /** A finished job's outcome as delivered to `result` and `run` waiters. */

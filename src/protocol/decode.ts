@@ -114,7 +114,7 @@ function decodeJob(frame: Frame, scheduled: boolean): Request | DecodeError {
   if (!isValidName(name)) return fail('invalid-name');
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
   if (ttl < 1 || ttl > MAX_TTL) return fail('invalid-ttl');
-  const payload = frame.block!;
+  const payload = frame.blockView();
   const { priority, maxAttempts, maxFails, retry } = f;
   return time === null
     ? { kind: 'add', id, name, ttr, ttl, priority, maxAttempts, maxFails, payload, retry }
@@ -137,7 +137,7 @@ function decodeRun(frame: Frame): Request | DecodeError {
   const name = frame.text(2);
   if (!isValidName(name)) return fail('invalid-name');
   if (ttr < 1 || ttr > MAX_TTR) return fail('invalid-ttr');
-  return { kind: 'run', id, name, ttr, timeout, priority, payload: frame.block! };
+  return { kind: 'run', id, name, ttr, timeout, priority, payload: frame.blockView() };
 }
 
 /** `result <id> <wait-timeout>` (docs/protocol.md 5.4). */
@@ -165,7 +165,7 @@ function decodeFinish(frame: Frame, kind: 'complete' | 'fail'): Request | Decode
   if (frame.flags !== null) return fail('invalid-command-args');
   const id = frame.jobId(1);
   if (id === null || !isV4Id(id)) return fail('invalid-id');
-  return { kind, id, result: frame.block! };
+  return { kind, id, result: frame.blockText() };
 }
 
 /** `delete <id>` (docs/protocol.md 5.8): a well-formed non-v4 ID is accepted and does nothing. */

@@ -39,11 +39,13 @@ export class Frame {
   /** Flags as [key, value, key, value, …], or null when the line has none. */
   flags: string[] | null;
   /**
-   * The data block for block commands, else null. Held as a latin1 string, one char per
-   * byte (0–255): jobs keep payloads for long, and a flat string costs a job far less
-   * memory than a Buffer of its own.
+   * Bytes holding the data block of a block command, `block[blockStart, blockEnd)`, else
+   * null. Like the tokens, they are the parser's until the sink returns: a payload is
+   * copied from there into the job's store, with no string made on the way.
    */
-  block: string | null;
+  block: Buffer | null;
+  blockStart = 0;
+  blockEnd = 0;
   /**
    * The short argument strings of earlier lines by command and position (the parser's
    * frame only): clients repeat the same queue names line after line, and a token equal
@@ -57,14 +59,32 @@ export class Frame {
    */
   expectedId = '';
 
-  constructor(spec: CommandSpec, bytes: Buffer, bounds: Int32Array<ArrayBuffer>, count: number, flags: string[] | null, block: string | null, reuse = false) {
+  /** `block`, when given, is the data block whole. */
+  constructor(spec: CommandSpec, bytes: Buffer, bounds: Int32Array<ArrayBuffer>, count: number, flags: string[] | null, block: Buffer | null, reuse = false) {
     this.spec = spec;
     this.bytes = bytes;
     this.bounds = bounds;
     this.count = count;
     this.flags = flags;
     this.block = block;
+    this.blockEnd = block === null ? 0 : block.length;
     this.recent = reuse ? [] : null;
+  }
+
+  /** Bytes in the data block (0 when there is none). */
+  get blockLength(): number {
+    return this.blockEnd - this.blockStart;
+  }
+
+  /** The data block's bytes, as a view into where they are held (a plain view: cheaper to make than a Buffer's). */
+  blockView(): Uint8Array {
+    const block = this.block;
+    return block === null ? NO_BYTES : new Uint8Array(block.buffer, block.byteOffset + this.blockStart, this.blockEnd - this.blockStart);
+  }
+
+  /** The data block as latin1 text, one char per byte (0–255). */
+  blockText(): string {
+    return this.block === null ? '' : latin1(this.block, this.blockStart, this.blockEnd);
   }
 
   start(index: number): number {
@@ -126,9 +146,10 @@ export class Frame {
     this.bytes = NO_BYTES;
     this.flags = null;
     this.block = null;
+    this.blockStart = this.blockEnd = 0;
   }
 
-  /** A frame of its own, with a copy of the bytes of its tokens, for a command that runs later. */
+  /** A frame of its own, with a copy of the bytes of its tokens and block, for a command that runs later. */
   keep(): Frame {
     const from = this.bounds[0]!;
     const to = this.bounds[2 * this.count - 1]!;
@@ -136,6 +157,7 @@ export class Frame {
     this.bytes.copy(bytes, 0, from, to);
     const bounds = this.bounds.slice(0, 2 * this.count);
     for (let i = 0; i < bounds.length; i++) bounds[i]! -= from;
-    return new Frame(this.spec, bytes, bounds, this.count, this.flags, this.block);
+    const block = this.block === null ? null : Buffer.from(this.blockView());
+    return new Frame(this.spec, bytes, bounds, this.count, this.flags, block);
   }
 }

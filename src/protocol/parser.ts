@@ -24,6 +24,7 @@ const CLOSED = 4;
 
 /** Past this size the line and block accumulators are dropped after use instead of kept for the next command. */
 const KEEP_PARTIAL = 64 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 /** Flag token slots (start, end, first '=') kept between lines. */
 const KEEP_TOKENS = 3 * 16;
 /** Positional token slots (start, end) kept between lines. */
@@ -62,9 +63,10 @@ export class Parser {
   /** The block command being read: its block of `blockSize` bytes, then the CRLF. */
   private spec: CommandSpec | null = null;
   private blockSize = 0;
-  /** The block once all its bytes are in, decoded once to latin1. */
-  private block: string | null = null;
-  /** Bytes of a block that spans chunks, gathered until it is complete. */
+  /** Where the block is once all its bytes are in: `block[blockStart, blockStart + blockSize)`, a chunk or `blockBytes`. */
+  private block: Buffer | null = null;
+  private blockStart = 0;
+  /** Bytes of a block that spans chunks (or whose chunk ends before its CRLF), gathered until it is complete. */
   private blockBytes: Buffer | null = null;
   private filled = 0;
   private terminatorSeen = 0;
@@ -100,8 +102,12 @@ export class Parser {
     }
     // A block that goes on in the next chunk: its line's tokens must outlive this chunk, which the caller may reuse.
     // Otherwise the frame lets go of the chunk and of the last block, which an idle connection need not hold.
-    if (this.spec === null) this.frame.release();
-    else if (this.frame.bytes === chunk) this.holdLine();
+    if (this.spec === null) {
+      this.frame.release();
+      return;
+    }
+    if (this.frame.bytes === chunk) this.holdLine();
+    if (this.block === chunk) this.holdBlock();
   }
 
   /** Moves the tokens of the frame's line into the parser's own buffer. */
@@ -115,6 +121,25 @@ export class Parser {
     frame.bytes = bytes;
     const bounds = frame.bounds;
     for (let i = 0; i < 2 * frame.count; i++) bounds[i] = bounds[i]! - from;
+  }
+
+  /** Moves a block read whole from the chunk, whose CRLF is still to come, into the gathering buffer. */
+  private holdBlock(): void {
+    const size = this.blockSize;
+    const bytes = this.gatherer(size);
+    this.block!.copy(bytes, 0, this.blockStart, this.blockStart + size);
+    this.block = bytes;
+    this.blockStart = 0;
+  }
+
+  /** The gathering buffer, with room for a block of `size` bytes. */
+  private gatherer(size: number): Buffer {
+    let bytes = this.blockBytes;
+    if (bytes === null || bytes.length < size) {
+      bytes = Buffer.allocUnsafe(Math.min(Math.max(size, 2 * (bytes?.length ?? 0), 256), MAX_BLOCK_SIZE));
+      this.blockBytes = bytes;
+    }
+    return bytes;
   }
 
   /** A canonical job ID the client is likely to send back next: see Frame.expectedId. */
@@ -218,6 +243,7 @@ export class Parser {
       frame.count = positional;
       frame.flags = flags;
       frame.block = null;
+      frame.blockStart = frame.blockEnd = 0;
       if (spec.block) this.startBlock(spec, frame, length);
       else this.sink.command(frame);
     }
@@ -326,7 +352,8 @@ export class Parser {
     } else {
       this.spec = spec;
       this.blockSize = size;
-      this.block = size === 0 ? '' : null;
+      this.block = size === 0 ? NO_BYTES : null;
+      this.blockStart = 0;
       this.filled = 0;
       this.terminatorSeen = 0;
       this.mode = size === 0 ? READ_TERMINATOR : READ_BLOCK;
@@ -343,22 +370,18 @@ export class Parser {
     const size = this.blockSize;
     const available = chunk.length - pos;
     if (this.filled === 0 && available >= size) {
-      this.block = chunk.toString('latin1', pos, pos + size);
+      this.block = chunk;
+      this.blockStart = pos;
       this.mode = READ_TERMINATOR;
       return pos + size;
     }
-    let bytes = this.blockBytes;
     // Only the first piece of a block (nothing filled yet) can find the gathering buffer too small.
-    if (bytes === null || bytes.length < size) {
-      bytes = Buffer.allocUnsafe(Math.min(Math.max(size, 2 * (bytes?.length ?? 0), 256), MAX_BLOCK_SIZE));
-      this.blockBytes = bytes;
-    }
+    const bytes = this.filled === 0 ? this.gatherer(size) : this.blockBytes!;
     const take = Math.min(size - this.filled, available);
     chunk.copy(bytes, this.filled, pos, pos + take);
     this.filled += take;
     if (this.filled === size) {
-      this.block = bytes.toString('latin1', 0, size);
-      if (bytes.length > KEEP_PARTIAL) this.blockBytes = null;
+      this.block = bytes;
       this.mode = READ_TERMINATOR;
     }
     return pos + take;
@@ -384,6 +407,8 @@ export class Parser {
       }
       const frame = this.frame;
       frame.block = this.block;
+      frame.blockStart = this.blockStart;
+      frame.blockEnd = this.blockStart + this.blockSize;
       this.clearBlock();
       this.mode = READ_LINE;
       this.sink.command(frame);
@@ -409,6 +434,7 @@ export class Parser {
   private clearBlock(): void {
     this.spec = null;
     this.block = null;
+    if (this.blockBytes !== null && this.blockBytes.length > KEEP_PARTIAL) this.blockBytes = null;
     if (this.lineBytes !== null && this.lineBytes.length > KEEP_PARTIAL) this.lineBytes = null;
   }
 

@@ -85,7 +85,8 @@ export type Request =
       priority: number;
       maxAttempts: number;
       maxFails: number;
-      payload: string;
+      /** A view of the command's block, valid while the command is dispatched. */
+      payload: Uint8Array;
       retry: RetryDelay | null;
     }
   | {
@@ -99,10 +100,11 @@ export type Request =
       priority: number;
       maxAttempts: number;
       maxFails: number;
-      payload: string;
+      /** A view of the command's block, valid while the command is dispatched. */
+      payload: Uint8Array;
       retry: RetryDelay | null;
     }
-  | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: string }
+  | { kind: 'run'; id: string; name: string; ttr: number; timeout: number; priority: number; payload: Uint8Array }
   | { kind: 'result'; id: string; timeout: number }
   | { kind: 'lease'; names: string[]; timeout: number }
   | { kind: 'complete'; id: string; result: string }

@@ -283,7 +283,7 @@ export class Connection implements ParserSink, ReplyWaiter {
 
   private defer(item: Backlogged): void {
     this.backlog.push(item);
-    if (typeof item === 'object' && item.block !== null) this.backlogBytes += item.block.length;
+    if (typeof item === 'object' && item.block !== null) this.backlogBytes += item.blockLength;
     if (this.paused) return;
     if (this.backlog.length >= BACKLOG_MAX_COMMANDS || this.backlogBytes >= BACKLOG_MAX_BYTES) this.pauseReading();
     else if (this.host.replies.mustWait(this.replyBytes(), this.replyShare)) {
@@ -340,7 +340,7 @@ export class Connection implements ParserSink, ReplyWaiter {
       if (!this.dispatch(request)) {
         // Put off for reply room before it did anything, so there is no record to wait for.
         this.backlog.unshift(frame.keep());
-        if (frame.block !== null) this.backlogBytes += frame.block.length;
+        if (frame.block !== null) this.backlogBytes += frame.blockLength;
         return;
       }
     }
@@ -567,7 +567,7 @@ export class Connection implements ParserSink, ReplyWaiter {
     if (this.closing) return;
     while (this.waiting === null && !this.awaitingRoom && this.backlog.length > 0 && !this.outputFull()) {
       const item = this.backlog.shift()!;
-      if (typeof item === 'object' && item.block !== null) this.backlogBytes -= item.block.length;
+      if (typeof item === 'object' && item.block !== null) this.backlogBytes -= item.blockLength;
       if (item === CLOSE) {
         this.closeAfterReplies();
         break;

@@ -16,6 +16,7 @@ import {
   writeTouchPayload,
   type JobFields,
 } from '../../src/cmdlog/payload.js';
+import type { RestoredJob } from '../../src/jobs/types.js';
 
 export { RecordType, HEADER };
 
@@ -74,7 +75,7 @@ export function segment(...records: Buffer[]): Buffer {
   return Buffer.concat([HEADER, ...records]);
 }
 
-export function restoredJob(fields: Partial<JobFields> & { id: string }): JobFields {
+export function restoredJob(fields: Partial<RestoredJob> & { id: string }): RestoredJob {
   return {
     name: 'q',
     ttr: 1000,
@@ -82,7 +83,7 @@ export function restoredJob(fields: Partial<JobFields> & { id: string }): JobFie
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: 'p',
+    payload: Buffer.from('p'),
     createdSec: Math.floor(Date.now() / 1000),
     createdNsec: 0,
     timeSec: 0,

@@ -18,7 +18,7 @@ const NOW_SEC = Math.floor(Date.now() / 1000);
 /** Two segments of about 50 MiB each, holding JOBS adds to queue q with 2000-byte payloads, all records of one length. */
 function writeLog(dir: string): { ids: string[]; recordLength: number } {
   const ids = Array.from({ length: JOBS }, () => randomUUID());
-  const payload = 'w'.repeat(PAYLOAD);
+  const payload = Buffer.alloc(PAYLOAD, 'w');
   const records = ids.map((id, i) =>
     record(NOW_SEC, i, jobPayload(RecordType.Add, restoredJob({ id, name: 'q', payload, createdSec: NOW_SEC, createdNsec: i, ttl: 3_600_000 }))),
   );

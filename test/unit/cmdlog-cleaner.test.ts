@@ -479,7 +479,7 @@ test('property: a log cleaned at random moments replays like the same log never 
               priority: 0,
               maxAttempts: o.attempts,
               maxFails: 0,
-              payload: 'p',
+              payload: Buffer.from('p'),
             });
           } else if (o.kind === 'lease') {
             engine.lease(['q'], 0, () => undefined);

@@ -105,7 +105,7 @@ test('the segment of 12.1 is reproduced byte for byte and decodes back', (t) => 
     priority: -2,
     maxAttempts: 3,
     maxFails: 1,
-    payload: 'ping',
+    payload: Buffer.from('ping'),
     createdSec: SEC,
     createdNsec: 181312411,
   });
@@ -145,7 +145,7 @@ test('schedule payload of 12.2', (t) => {
     name: 'ping',
     ttr: 500,
     ttl: 2000,
-    payload: 'hi',
+    payload: Buffer.from('hi'),
     timeSec: Date.UTC(2030, 0, 2, 3, 4, 5) / 1000,
     timeNsec: 500000000,
     createdSec: created,
@@ -175,7 +175,7 @@ const jobArb = fc
     priority: fc.integer({ min: -2147483648, max: 2147483647 }),
     maxAttempts: fc.integer({ min: 0, max: 255 }),
     maxFails: fc.integer({ min: 0, max: 255 }),
-    payload: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    payload: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
     created: timeArb,
     time: fc.option(timeArb, { nil: undefined }),
   })
@@ -211,7 +211,7 @@ test('payloadExpiresAt reads in place the expiration the engine gives the job (p
         job.priority,
         job.maxAttempts,
         job.maxFails,
-        job.payload,
+        job.payload.toString('latin1'),
         job.createdSec,
         job.createdNsec,
         job.timeSec,
@@ -274,7 +274,7 @@ test('payload decoding errors carry the original texts', (t) => {
   bad({ ttr: 86_400_001 }, 'Invalid TTR');
   bad({ ttl: 0 }, 'Invalid TTL');
   bad({ ttl: 2_592_000_001 }, 'Invalid TTL');
-  bad({ payload: 'x'.repeat(1_048_577) }, 'Invalid Payload');
+  bad({ payload: Buffer.alloc(1_048_577, 'x') }, 'Invalid Payload');
   const r = resultPayload(RecordType.Complete, ID, 'x'.repeat(1_048_577));
   t.is(decodePayload(r, 0, r.length), 'Invalid Result');
   const nonV4 = resultPayload(RecordType.Fail, '00000000-0000-0000-0000-000000000000', '');

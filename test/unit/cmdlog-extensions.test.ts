@@ -135,7 +135,16 @@ test('the real engine after replay: the touched lease ends at TIME + ttr, the pa
     live,
   );
   live.setJournal(log);
-  live.add({ id: '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', name: 'q', ttr: 100, ttl: 600_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: 'p' });
+  live.add({
+    id: '8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e',
+    name: 'q',
+    ttr: 100,
+    ttl: 600_000,
+    priority: 0,
+    maxAttempts: 0,
+    maxFails: 0,
+    payload: Buffer.from('p'),
+  });
   live.lease(['q'], 0, () => undefined);
   now = T0 + 50;
   t.is(live.touch('8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c8d7e', 3000), null);

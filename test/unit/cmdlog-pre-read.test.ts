@@ -61,7 +61,7 @@ class OldServer {
       priority: extra.priority ?? 0,
       maxAttempts: extra.maxAttempts ?? 0,
       maxFails: extra.maxFails ?? 0,
-      payload: `p-${id}`,
+      payload: Buffer.from(`p-${id}`),
     });
     if (error !== null) throw new Error(error);
     this.ids.push(id);
@@ -78,7 +78,7 @@ class OldServer {
       priority: 0,
       maxAttempts: 0,
       maxFails: 0,
-      payload: 's',
+      payload: Buffer.from('s'),
       timeSec: Math.floor(atMs / 1000),
       timeNsec: (atMs % 1000) * 1e6,
     });

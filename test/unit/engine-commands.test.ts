@@ -463,7 +463,7 @@ test('multi-name lease chooses by priority, then scheduled time, then created; t
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: '',
+    payload: Buffer.alloc(0),
     createdSec: T0 / 1000,
     createdNsec: 5,
     timeSec: 0,
@@ -586,7 +586,7 @@ test('ready list order: priority, unscheduled before scheduled, created, then ID
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: '',
+    payload: Buffer.alloc(0),
     createdSec: T0 / 1000,
     createdNsec: 0,
     timeSec: 0,
@@ -657,7 +657,7 @@ test('no journal: the engine works without one and setJournal switches it', (t) 
   const engine = new Engine(clock);
   engine.add(newJob(1, { ttr: 10 }));
   engine.lease(['q'], 0, () => undefined);
-  engine.run({ id: id(2), name: 'q', ttr: 10, timeout: 0, priority: 0, payload: '' }, () => undefined);
+  engine.run({ id: id(2), name: 'q', ttr: 10, timeout: 0, priority: 0, payload: Buffer.alloc(0) }, () => undefined);
   clock.t += 10;
   engine.tick(clock.t);
   engine.fail(id(1), '');

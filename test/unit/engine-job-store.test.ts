@@ -26,7 +26,7 @@ test('a payload reads back as text, as its length and as copied bytes, at every 
   const slab = new PayloadSlab();
   for (const length of [0, 1, 2, 6, 7, 8, 255, 256, 4095, SLAB_MAX_PAYLOAD, SLAB_MAX_PAYLOAD + 1, 1 << 20]) {
     const payload = payloadOf(length, length);
-    for (const ref of [slab.store(payload), slab.storeBytes(Buffer.from(`xx${payload}yy`, 'latin1'), 2, 2 + length)]) {
+    for (const ref of [slab.store(Buffer.from(payload, 'latin1')), slab.storeBytes(Buffer.from(`xx${payload}yy`, 'latin1'), 2, 2 + length)]) {
       if (length === 0) t.is(ref, EMPTY_PAYLOAD);
       else t.is(ref < 0, length > SLAB_MAX_PAYLOAD);
       t.is(slab.length(ref), length);
@@ -41,7 +41,7 @@ test('a payload reads back as text, as its length and as copied bytes, at every 
 
 test('chunks whose entries are all freed are given back, and a freed slab holds nothing', (t) => {
   const slab = new PayloadSlab();
-  const refs = Array.from({ length: 30_000 }, (_, n) => slab.store(payloadOf(n, 100)));
+  const refs = Array.from({ length: 30_000 }, (_, n) => slab.store(Buffer.from(payloadOf(n, 100), 'latin1')));
   t.true(slab.chunkCount >= 2);
   // First in, first out: chunks empty in turn, and no compaction is ever due.
   for (const ref of refs) {
@@ -64,7 +64,10 @@ test('stores, frees and compactions in any order keep every live payload intact,
         for (const [count, length, order] of steps) {
           for (let i = 0; i < count; i++, n++) {
             const payload = payloadOf(n, length);
-            live.set(n, { ref: n % 2 === 0 ? slab.store(payload) : slab.storeBytes(Buffer.from(payload, 'latin1'), 0, length), payload });
+            live.set(n, {
+              ref: n % 2 === 0 ? slab.store(Buffer.from(payload, 'latin1')) : slab.storeBytes(Buffer.from(payload, 'latin1'), 0, length),
+              payload,
+            });
           }
           // Frees out of order: all but one in keepEvery, from the newest (order 0), the oldest (1) or alternately (2).
           const keys = [...live.keys()];

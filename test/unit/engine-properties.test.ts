@@ -95,7 +95,7 @@ function recordOf(job: Job): RestoredJob {
     priority: job.priority,
     maxAttempts: job.maxAttempts,
     maxFails: job.maxFails,
-    payload: job.payload,
+    payload: Buffer.from(job.payload, 'latin1'),
     createdSec: job.createdSec,
     createdNsec: job.createdNsec,
     timeSec: job.timeSec,
@@ -294,7 +294,7 @@ function runOps(ops: Op[], defaultDelay: number | null, random: number, drainAt:
   const engine = new Engine(clock, new MirrorJournal(mirror, clock, problems), options);
   if (drainAt !== null) {
     for (let i = 0; i < BALLAST; i++)
-      engine.add({ id: id(BALLAST_FROM + i), name: 'z', ttr: 1000, ttl: 10_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '' });
+      engine.add({ id: id(BALLAST_FROM + i), name: 'z', ttr: 1000, ttl: 10_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0) });
   }
   const calls = new Map<number, number>();
   const cancels: Array<() => void> = [];
@@ -327,7 +327,7 @@ function runOps(ops: Op[], defaultDelay: number | null, random: number, drainAt:
           priority: op.prio,
           maxAttempts: op.ma,
           maxFails: op.mf,
-          payload: '\0',
+          payload: Buffer.alloc(1),
           retry: op.retry,
         });
         break;
@@ -341,14 +341,14 @@ function runOps(ops: Op[], defaultDelay: number | null, random: number, drainAt:
           priority: op.prio,
           maxAttempts: 0,
           maxFails: op.mf,
-          payload: '\0',
+          payload: Buffer.alloc(1),
           timeSec: Math.floor(at / 1000),
           timeNsec: (at % 1000) * 1e6,
         });
         break;
       }
       case 'run':
-        engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: '\0' }, track());
+        engine.run({ id: id(op.n), name: NAMES[op.name]!, ttr: op.ttr, timeout: op.w, priority: 0, payload: Buffer.alloc(1) }, track());
         break;
       case 'lease': {
         const k = seq + 1;
@@ -487,7 +487,7 @@ test('created stamps stay strictly increasing under any clock', (t) => {
       let prev: Job | null = null;
       steps.forEach((d, i) => {
         clock.t += d;
-        engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: '' });
+        engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0) });
         const job = engine.inspectJob(id(i + 1))!;
         if (prev !== null && !(job.createdSec > prev.createdSec || (job.createdSec === prev.createdSec && job.createdNsec > prev.createdNsec))) {
           throw new Error('created went backwards');
@@ -519,7 +519,8 @@ test('ordered windows equal a full sort for any offset and limit', (t) => {
         const clock = new FakeClock();
         const engine = new Engine(clock);
         specs.forEach((s, i) => {
-          if (s.s === null) engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: '' });
+          if (s.s === null)
+            engine.add({ id: id(i + 1), name: 'q', ttr: 1, ttl: 1_000_000, priority: s.p, maxAttempts: 0, maxFails: 0, payload: Buffer.alloc(0) });
           else
             engine.schedule({
               id: id(i + 1),
@@ -529,7 +530,7 @@ test('ordered windows equal a full sort for any offset and limit', (t) => {
               priority: s.p,
               maxAttempts: 0,
               maxFails: 0,
-              payload: '',
+              payload: Buffer.alloc(0),
               timeSec: T0 / 1000 - s.s,
               timeNsec: 0,
             });

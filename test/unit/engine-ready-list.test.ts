@@ -5,7 +5,7 @@ import type { NewJob } from '../../src/jobs/types.js';
 import { FakeClock, T0, id } from './engine-support.js';
 
 function spec(n: number, priority = 0): NewJob {
-  return { id: id(n), name: 'q', ttr: 1000, ttl: 10_000_000, priority, maxAttempts: 0, maxFails: 0, payload: 'p' };
+  return { id: id(n), name: 'q', ttr: 1000, ttl: 10_000_000, priority, maxAttempts: 0, maxFails: 0, payload: Buffer.from('p') };
 }
 
 /** Seconds since T0 at which the queue's oldest ready job became ready; null when none is ready. */

@@ -14,7 +14,7 @@ function record(n: number, createdMs: number, over: Partial<RestoredJob> = {}, a
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: 'x',
+    payload: Buffer.from('x'),
     createdSec: Math.floor(c / 1000),
     createdNsec: (c % 1000) * 1e6 + 7,
     timeSec: 0,

@@ -65,29 +65,30 @@ export function id(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
 
-export function newJob(n: number, over: Partial<NewJob> = {}): NewJob {
-  return {
-    id: id(n),
-    name: 'q',
-    ttr: 1000,
-    ttl: 60_000,
-    priority: 0,
-    maxAttempts: 0,
-    maxFails: 0,
-    payload: `p${n}`,
-    ...over,
-  };
+/** Fields of a new job as the tests give them: the payload as latin1 text. */
+export type Fields<T> = Partial<Omit<T, 'payload'>> & { payload?: string };
+
+/** `text`'s bytes, one per char. */
+export function bytes(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+export function newJob(n: number, over: Fields<NewJob> = {}): NewJob {
+  const { payload = `p${n}`, ...rest } = over;
+  return { id: id(n), name: 'q', ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, ...rest, payload: bytes(payload) };
 }
 
 /** A schedule at `at` ms (relative to T0, may carry a sub-ms fraction as nanoseconds). */
-export function newScheduled(n: number, atMs: number, over: Partial<NewScheduledJob> = {}): NewScheduledJob {
+export function newScheduled(n: number, atMs: number, over: Fields<NewScheduledJob> = {}): NewScheduledJob {
   const abs = T0 + atMs;
   const sec = Math.floor(abs / 1000);
-  return { ...newJob(n), timeSec: sec, timeNsec: Math.round((abs - sec * 1000) * 1e6), ...over };
+  const { payload = `p${n}`, ...rest } = over;
+  return { ...newJob(n, { payload }), timeSec: sec, timeNsec: Math.round((abs - sec * 1000) * 1e6), ...rest };
 }
 
-export function newRun(n: number, over: Partial<NewRunJob> = {}): NewRunJob {
-  return { id: id(n), name: 'q', ttr: 1000, timeout: 5000, priority: 0, payload: `r${n}`, ...over };
+export function newRun(n: number, over: Fields<NewRunJob> = {}): NewRunJob {
+  const { payload = `r${n}`, ...rest } = over;
+  return { id: id(n), name: 'q', ttr: 1000, timeout: 5000, priority: 0, ...rest, payload: bytes(payload) };
 }
 
 /** Outcome of a blocking call as a short string; undefined while still waiting. */
@@ -133,7 +134,7 @@ export class Harness {
     return seen;
   }
 
-  run(n: number, over: Partial<NewRunJob> = {}): Seen {
+  run(n: number, over: Fields<NewRunJob> = {}): Seen {
     const seen: Seen = { value: undefined };
     this.engine.run(newRun(n, over), (o) => {
       seen.value = show(o);

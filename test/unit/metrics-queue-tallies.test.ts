@@ -10,7 +10,7 @@ import { parseScrape, series } from '../helpers/prometheus.js';
 const clock = { now: () => 1_800_000_000_000 };
 
 function job(name: string): NewJob {
-  return { id: newId(), name, ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: 'p' };
+  return { id: newId(), name, ttr: 1000, ttl: 60_000, priority: 0, maxAttempts: 0, maxFails: 0, payload: Buffer.from('p') };
 }
 
 function fill(engine: Engine, backlog: Record<string, number>): void {

@@ -13,11 +13,13 @@ const V1 = '6ba7b810-9dad-11d1-80b4-00c04fd430c4';
 const NIL = '00000000-0000-0000-0000-000000000000';
 
 /** Frames `input` (one command) and decodes it. */
+/** The request `input` decodes to; a payload (a view of the parser's bytes) as a Buffer of its own, to compare. */
 function decodeInput(input: string): Request | DecodeError {
   const sink = new RecordingSink();
   new Parser(sink).feed(bytes(input));
   if (sink.frames.length !== 1) throw new Error(`not one frame: ${sink.events.join('; ')}`);
-  return decode(sink.frames[0]!);
+  const request = decode(sink.frames[0]!);
+  return 'payload' in request ? { ...request, payload: Buffer.from(request.payload) } : request;
 }
 
 function errorOf(input: string): ClientError | 'none' {
@@ -120,7 +122,7 @@ test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
     priority: 10,
     maxAttempts: 3,
     maxFails: 2,
-    payload: 'ping',
+    payload: bytes('ping'),
     retry: null,
   });
   t.deepEqual(decodeInput(`add ${V4.toUpperCase()} q 1 2592000000 0\r\n\r\n`), {
@@ -132,7 +134,7 @@ test('add: every field decoded, defaults, and validation order of 5.1', (t) => {
     priority: 0,
     maxAttempts: 0,
     maxFails: 0,
-    payload: '',
+    payload: bytes(''),
     retry: null,
   });
   const order: [string, ClientError][] = [
@@ -178,7 +180,7 @@ test('schedule: fields and validation order of 5.2', (t) => {
     priority: -2,
     maxAttempts: 0,
     maxFails: 0,
-    payload: 'mon',
+    payload: bytes('mon'),
     retry: null,
   });
   const T = '2030-01-01T00:00:00Z';
@@ -207,7 +209,7 @@ test('run: fields and validation order of 5.3', (t) => {
     ttr: 5000,
     timeout: 10000,
     priority: -5,
-    payload: 'img',
+    payload: bytes('img'),
   });
   t.deepEqual(decodeInput(`run ${V4} resize 5000 0 3 -max-fails=x\r\nimg\r\n`), {
     kind: 'run',
@@ -216,7 +218,7 @@ test('run: fields and validation order of 5.3', (t) => {
     ttr: 5000,
     timeout: 0,
     priority: 0,
-    payload: 'img',
+    payload: bytes('img'),
   });
   const order: [string, ClientError][] = [
     [`run bad q 1 1 1 -a=1 -b=1`, 'invalid-command-args'],

@@ -10,7 +10,7 @@ export class RecordingSink implements ParserSink {
   command(frame: Frame): void {
     this.frames.push(frame.keep());
     const flags = frame.flags === null ? '-' : frame.flags.join(',');
-    const block = frame.block === null ? '-' : JSON.stringify(frame.block);
+    const block = frame.block === null ? '-' : JSON.stringify(frame.blockText());
     this.events.push(`cmd ${JSON.stringify(frame.args)} ${flags} ${block}`);
   }
 
@@ -23,11 +23,19 @@ export class RecordingSink implements ParserSink {
   }
 }
 
-/** Feeds `chunks` in order, then EOF when `eof`; returns the events. */
+/**
+ * Feeds `chunks` in order, then EOF when `eof`; returns the events. Each chunk is fed as a
+ * copy that is overwritten once `feed` returns, as a socket reusing its read buffer would:
+ * whatever the parser still needs from a chunk it must have copied.
+ */
 export function parseChunks(chunks: readonly Buffer[], eof = false): string[] {
   const sink = new RecordingSink();
   const parser = new Parser(sink);
-  for (const chunk of chunks) parser.feed(chunk);
+  for (const chunk of chunks) {
+    const reused = Buffer.from(chunk);
+    parser.feed(reused);
+    reused.fill(0x7e);
+  }
   if (eof) parser.end();
   return sink.events;
 }

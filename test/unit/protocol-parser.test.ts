@@ -182,16 +182,16 @@ test('line + block + CRLF over the budget: the block is dropped, error E', (t) =
   t.deepEqual(parseChunks([tooLong, block, bytes('delete q\r\n')]), ['err invalid-payload-size', 'cmd ["delete","q"] - -']);
 });
 
-test('the block is a latin1 string of exactly its bytes, unchanged when the input is reused', (t) => {
+test('the block is exactly its bytes, unchanged when the input is reused', (t) => {
   const sink = new RecordingSink();
   const parser = new Parser(sink);
   const input = bytes(`add ${V4} q 1 1 5\r\nh\xe9\x00\r\xff\r\n`);
   parser.feed(input);
   input.fill(0);
-  t.is(sink.frames[0]!.block, 'h\xe9\x00\r\xff');
+  t.is(sink.frames[0]!.blockText(), 'h\xe9\x00\r\xff');
 });
 
-test('a block split over chunks is gathered into one string; every byte value survives', (t) => {
+test('a block split over chunks is gathered whole; every byte value survives', (t) => {
   const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   const input = Buffer.concat([bytes(`add ${V4} q 1 1 256\r\n`), all, bytes('\r\n'), bytes(`add ${V4} q 1 1 3\r\nabc\r\n`)]);
   for (const size of [1, 7, 100, 300]) {
@@ -199,8 +199,8 @@ test('a block split over chunks is gathered into one string; every byte value su
     const parser = new Parser(sink);
     for (let i = 0; i < input.length; i += size) parser.feed(input.subarray(i, i + size));
     t.is(sink.frames.length, 2, String(size));
-    t.is(sink.frames[0]!.block, all.toString('latin1'), String(size));
-    t.is(sink.frames[1]!.block, 'abc', String(size));
+    t.deepEqual(sink.frames[0]!.blockView(), new Uint8Array(all), String(size));
+    t.is(sink.frames[1]!.blockText(), 'abc', String(size));
   }
 });
 
@@ -262,7 +262,7 @@ test('between commands the parser holds neither the chunk nor the last block', (
   const parser = new Parser(sink);
   parser.feed(bytes(`add ${V4} q 1 1 5\r\nhello\r\n`));
   t.deepEqual(sink.events, [`cmd ["add","${V4}","q","1","1","5"] - "hello"`]);
-  const frame = (parser as unknown as { frame: { bytes: Buffer; block: string | null; flags: string[] | null } }).frame;
+  const frame = (parser as unknown as { frame: { bytes: Buffer; block: Buffer | null; flags: string[] | null } }).frame;
   t.is(frame.bytes.length, 0);
   t.is(frame.block, null);
   t.is(frame.flags, null);
