@@ -106,9 +106,10 @@ export class PayloadSlab {
   copy(ref: number, buf: Buffer, off: number): number {
     if (ref === EMPTY_PAYLOAD) return off;
     if (ref < 0) return off + buf.write(this.large[-ref - 1] as string, off, 'latin1');
-    const at = headAt(ref) + HEAD_BYTES;
+    const chunk = this.chunks[chunkOf(ref)] as Buffer;
     const length = this.length(ref);
-    buf.set((this.chunks[chunkOf(ref)] as Buffer).subarray(at, at + length), off);
+    // A plain view, as in storeBytes.
+    buf.set(new Uint8Array(chunk.buffer, chunk.byteOffset + headAt(ref) + HEAD_BYTES, length), off);
     return off + length;
   }
 
