@@ -152,11 +152,6 @@ class Shard {
     return this.places.length >>> 1;
   }
 
-  /** Places taken. */
-  get size(): number {
-    return this.count;
-  }
-
   /** The slot of the job at a place `find` gave. */
   slotAt(place: number): number {
     return this.places[2 * place + 1]!;
