@@ -23,7 +23,7 @@ import { JobTable } from './job-table.js';
 import { compareQueueKeys } from './order.js';
 import { Queue } from './queue.js';
 import { QueueOrder } from './queue-order.js';
-import { JobWaiter, LeaseWaiter, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
+import { JobWaiter, LeaseWaiter, NO_NODES, RunPhase, WaitHeap, WaitNode, WaiterList } from './waiters.js';
 import type { JobDone, LeaseDone, Waiter } from './waiters.js';
 import { atAttemptLimit, floorMs, readyAt } from './wall-time.js';
 import { NO_RETRY_DELAY, retryDelayMs, type RetryDelay } from './retry-delay.js';
@@ -1106,20 +1106,30 @@ export class Engine implements EngineApi {
 
   private addLeaseWaiter(names: readonly string[], done: LeaseDone, deadline: number): LeaseWaiter {
     const w = new LeaseWaiter(done, deadline, ++this.waitSeq);
-    // A name given twice waits once; a Set keeps that linear for a lease on many names.
-    const seen = names.length > 1 ? new Set<Queue>() : null;
-    for (let i = 0; i < names.length; i++) {
-      const queue = this.queueFor(names[i]!);
-      if (seen !== null) {
+    if (names.length === 1) {
+      // The common lease: an array made with its one node is a third of the bytes of one grown by push.
+      w.nodes = [this.enqueueWaiter(w, this.queueFor(names[0]!))];
+    } else {
+      // A name given twice waits once; a Set keeps that linear for a lease on many names.
+      const seen = new Set<Queue>();
+      const nodes: WaitNode[] = [];
+      for (let i = 0; i < names.length; i++) {
+        const queue = this.queueFor(names[i]!);
         if (seen.has(queue)) continue;
         seen.add(queue);
+        nodes.push(this.enqueueWaiter(w, queue));
       }
-      const node = new WaitNode(w, queue);
-      w.nodes.push(node);
-      queue.addWaiter(node);
+      w.nodes = nodes;
     }
     this.waits.push(w);
     return w;
+  }
+
+  /** Puts the lease waiter at the end of the queue's waiter FIFO; returns its place there. */
+  private enqueueWaiter(w: LeaseWaiter, queue: Queue): WaitNode {
+    const node = new WaitNode(w, queue);
+    queue.addWaiter(node);
+    return node;
   }
 
   private detachLeaseWaiter(w: LeaseWaiter): void {
@@ -1127,7 +1137,7 @@ export class Engine implements EngineApi {
       node.queue.removeWaiter(node);
       this.freeIfVacant(node.queue);
     }
-    w.nodes.length = 0;
+    w.nodes = NO_NODES;
     if (w.heapIndex >= 0) this.waits.remove(w.heapIndex);
   }
 

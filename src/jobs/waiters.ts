@@ -6,10 +6,14 @@ import { SlotHeap } from './slot-heap.js';
 export type LeaseDone = (job: Job | null) => void;
 export type JobDone = (outcome: Finished | 'timeout') => void;
 
+/** The places of a lease waiter that waits nowhere (never changed). */
+export const NO_NODES: readonly WaitNode[] = [];
+
 /** A `lease` waiting for a job in any of its queues; linked into each queue's waiter FIFO. */
 export class LeaseWaiter {
   heapIndex = -1;
-  readonly nodes: WaitNode[] = [];
+  /** Its place in the waiter FIFO of each queue it waits on; none once it no longer waits. */
+  nodes: readonly WaitNode[] = NO_NODES;
   constructor(
     readonly done: LeaseDone,
     readonly deadline: number,
