@@ -1,7 +1,7 @@
 import test from 'ava';
 import { JobState } from '../../src/jobs/job.js';
 import { Engine } from '../../src/jobs/engine.js';
-import { FakeClock, Harness, RecordingJournal, T0, id, newJob, newScheduled, tag } from './engine-support.js';
+import { FakeClock, Harness, RecordingJournal, T0, id, newJob, newRun, newScheduled, tag } from './engine-support.js';
 
 // Section numbers and Qn in the test titles refer to docs/protocol.md (Qn: its section 9).
 
@@ -19,6 +19,21 @@ test('add: NEW in the ready list, created with nanoseconds, TTL from created, jo
   t.deepEqual(h.engine.inspectQueue('q'), { name: 'q', readyLen: 1, scheduledLen: 0, paused: false });
   t.deepEqual(h.journal.take(), [`add ${id(1)}`]);
   t.is(h.engine.jobCount, 1);
+});
+
+test('add, schedule and run copy the payload: the bytes they were given may be overwritten at once', (t) => {
+  const h = new Harness();
+  const added = newJob(1, { payload: 'added' });
+  const scheduled = newScheduled(2, 0, { payload: 'scheduled' });
+  const run = newRun(3, { payload: 'run' });
+  t.is(h.engine.add(added), null);
+  t.is(h.engine.schedule(scheduled), null);
+  h.engine.run(run, () => undefined);
+  // The connection hands the engine views of its read buffer, which the next read refills.
+  for (const spec of [added, scheduled, run]) (spec.payload as Buffer).fill(0x7e);
+  t.is(h.engine.inspectJob(id(1))!.payload, 'added');
+  t.is(h.engine.inspectJob(id(2))!.payload, 'scheduled');
+  t.is(h.engine.inspectJob(id(3))!.payload, 'run');
 });
 
 test('add: duplicate while known in any state, including finished; invalid-time before duplicate', (t) => {
