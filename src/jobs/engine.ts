@@ -455,10 +455,18 @@ export class Engine implements EngineApi {
       spec.id2 ?? idWord(spec.id, 2),
       spec.id3 ?? idWord(spec.id, 3),
     );
-    const payloads = store.payloads;
-    const payloadRef =
-      spec.payloadBytes === undefined ? payloads.store(spec.payload) : payloads.storeBytes(spec.payloadBytes, spec.payloadStart!, spec.payloadEnd!);
-    store.fill(slot, spec.ttr, spec.ttl, spec.priority, spec.maxAttempts, spec.maxFails, payloadRef, spec.createdSec, spec.createdNsec, false);
+    store.fill(
+      slot,
+      spec.ttr,
+      spec.ttl,
+      spec.priority,
+      spec.maxAttempts,
+      spec.maxFails,
+      store.payloads.store(spec.payload),
+      spec.createdSec,
+      spec.createdNsec,
+      false,
+    );
     store.setTime(slot, spec.timeSec, spec.timeNsec);
     const old = this.jobs.set(slot);
     this.heldBytes += jobBytes(store, slot);

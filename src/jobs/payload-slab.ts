@@ -80,12 +80,6 @@ export class PayloadSlab {
     return ref;
   }
 
-  /** Copies the payload at `src[start, end)` in; returns its ref. */
-  storeBytes(src: Buffer, start: number, end: number): number {
-    // A plain view, not src.subarray, which makes a Buffer: 25 ns against 48 for 100 bytes.
-    return this.store(new Uint8Array(src.buffer, src.byteOffset + start, end - start));
-  }
-
   length(ref: number): number {
     if (ref === EMPTY_PAYLOAD) return 0;
     if (ref < 0) return (this.large[-ref - 1] as string).length;
@@ -108,7 +102,7 @@ export class PayloadSlab {
     if (ref < 0) return off + buf.write(this.large[-ref - 1] as string, off, 'latin1');
     const chunk = this.chunks[chunkOf(ref)] as Buffer;
     const length = this.length(ref);
-    // A plain view, as in storeBytes.
+    // A plain view: subarray would make a Buffer, twice the time for 100 bytes.
     buf.set(new Uint8Array(chunk.buffer, chunk.byteOffset + headAt(ref) + HEAD_BYTES, length), off);
     return off + length;
   }

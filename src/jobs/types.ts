@@ -95,10 +95,6 @@ export interface RestoredJob extends NewJob {
   id1?: number;
   id2?: number;
   id3?: number;
-  /** The payload's bytes, `payloadBytes[payloadStart, payloadEnd)`, when the record gives them: the job's payload is then copied from there and `payload` is not read. */
-  payloadBytes?: Buffer;
-  payloadStart?: number;
-  payloadEnd?: number;
 }
 
 export type Cancel = () => void;
