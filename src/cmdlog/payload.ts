@@ -139,6 +139,27 @@ export function isQueueRecord(type: number): boolean {
 class DecodeError extends Error {}
 
 /**
+ * An add/schedule record's fields as numbers (PayloadDecoder.writeJobFields), JOB_FIELDS
+ * per record: the replay worker decodes and checks a run's jobs where it reads them, and
+ * replay takes them up without parsing the record again (adoptJob). A TTR of 0, which
+ * no valid record has, marks a record that replay decodes itself.
+ */
+export const JOB_FIELDS = 13;
+const F_TTR = 0;
+const F_TTL = 1;
+const F_PRIORITY = 2;
+const F_MAX_ATTEMPTS = 3;
+const F_MAX_FAILS = 4;
+const F_NAME_AT = 5;
+const F_NAME_LENGTH = 6;
+const F_PAYLOAD_START = 7;
+const F_PAYLOAD_END = 8;
+const F_CREATED_SEC = 9;
+const F_CREATED_NSEC = 10;
+const F_TIME_SEC = 11;
+const F_TIME_NSEC = 12;
+
+/**
  * Decodes payloads one after another like the original's replay (docs/command-log.md 10.2): one
  * decoder serves a whole replay, and its fields describe the payload decoded last, so
  * a record costs no wrapper object, only the strings and the job it yields.
@@ -183,6 +204,9 @@ export class PayloadDecoder implements RestoredJob {
   private end = 0;
   /** Most records of a log name one of a few queues: the last name's string is reused while the bytes match. */
   private lastName = '';
+  /** Where the queue name of the add/schedule record just decoded lies in its buffer. */
+  private nameAt = 0;
+  private nameLength = 0;
   /** The payload of an add/schedule record: `payloadBuf[payloadStart, payloadEnd)`, until the next decode. */
   private payloadBuf: Buffer = EMPTY;
   private payloadStart = 0;
@@ -252,6 +276,63 @@ export class PayloadDecoder implements RestoredJob {
     }
   }
 
+  /**
+   * Takes up the add/schedule record at `buf[start, end)` from the fields that the record's
+   * own decode wrote at `fields[at…]` (writeJobFields), as if it were decoded here; false
+   * when they mark it as left to `decode`, or end before it.
+   */
+  adoptJob(buf: Buffer, start: number, end: number, fields: Float64Array, at: number): boolean {
+    const ttr = fields[at + F_TTR];
+    if (ttr === undefined || ttr === 0) return false;
+    this.buf = buf;
+    this.end = end;
+    this.type = buf[start]!;
+    this.idAt = start + 1;
+    this.pos = end;
+    this.result = '';
+    this.setId(buf, start + 1);
+    this.nameAt = fields[at + F_NAME_AT]!;
+    this.nameLength = fields[at + F_NAME_LENGTH]!;
+    this.name = this.queueName(this.nameAt, this.nameLength);
+    this.buf = EMPTY;
+    this.ttr = ttr;
+    this.ttl = fields[at + F_TTL]!;
+    this.priority = fields[at + F_PRIORITY]!;
+    this.maxAttempts = fields[at + F_MAX_ATTEMPTS]!;
+    this.maxFails = fields[at + F_MAX_FAILS]!;
+    this.payloadBuf = buf;
+    this.payloadStart = fields[at + F_PAYLOAD_START]!;
+    this.payloadEnd = fields[at + F_PAYLOAD_END]!;
+    this.createdSec = fields[at + F_CREATED_SEC]!;
+    this.createdNsec = fields[at + F_CREATED_NSEC]!;
+    this.timeSec = fields[at + F_TIME_SEC]!;
+    this.timeNsec = fields[at + F_TIME_NSEC]!;
+    return true;
+  }
+
+  /** Writes the fields of the add/schedule record just decoded at `fields[at…]`, for adoptJob. */
+  writeJobFields(fields: Float64Array, at: number): void {
+    fields[at + F_TTR] = this.ttr;
+    fields[at + F_TTL] = this.ttl;
+    fields[at + F_PRIORITY] = this.priority;
+    fields[at + F_MAX_ATTEMPTS] = this.maxAttempts;
+    fields[at + F_MAX_FAILS] = this.maxFails;
+    fields[at + F_NAME_AT] = this.nameAt;
+    fields[at + F_NAME_LENGTH] = this.nameLength;
+    fields[at + F_PAYLOAD_START] = this.payloadStart;
+    fields[at + F_PAYLOAD_END] = this.payloadEnd;
+    fields[at + F_CREATED_SEC] = this.createdSec;
+    fields[at + F_CREATED_NSEC] = this.createdNsec;
+    fields[at + F_TIME_SEC] = this.timeSec;
+    fields[at + F_TIME_NSEC] = this.timeNsec;
+  }
+
+  /** The expiration of the add/schedule record just decoded, as payloadExpiresAt reads it. */
+  get expiresAt(): number {
+    const scheduled = this.timeSec !== 0 || this.timeNsec !== 0;
+    return (scheduled ? toMs(this.timeSec, this.timeNsec) : toMs(this.createdSec, this.createdNsec)) + this.ttl;
+  }
+
   private decodeJob(): void {
     const buf = this.buf;
     const idAt = this.need(ID_LENGTH);
@@ -274,6 +355,8 @@ export class PayloadDecoder implements RestoredJob {
     if (ttl < 1 || ttl > MAX_TTL) throw new DecodeError('Invalid TTL');
     if (payloadLength > MAX_BLOCK) throw new DecodeError('Invalid Payload');
     this.setId(buf, idAt);
+    this.nameAt = nameAt;
+    this.nameLength = nameLength;
     this.name = this.queueName(nameAt, nameLength);
     this.ttr = ttr;
     this.ttl = ttl;

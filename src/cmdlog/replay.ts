@@ -7,7 +7,7 @@ import { syncDirectory, writeWholeAndSync } from './durable-io.js';
 import { CmdlogCorruptError, CmdlogRefusalCode, CmdlogRefusalError, errorCode } from './errors.js';
 import type { ReplayProgress } from './log-stats.js';
 import { readGoTimeNsec, readGoTimeSec, toMs } from './go-time.js';
-import { PayloadDecoder } from './payload.js';
+import { JOB_FIELDS, PayloadDecoder } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 import { isLastRun } from './segment-check.js';
 import type { SegmentRun, SegmentSource } from './segment-source.js';
@@ -181,14 +181,16 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
     let run: SegmentRun;
     do {
       run = await source.run();
-      const { bytes, dropAt: runDropAt } = run;
+      const { bytes, dropAt: runDropAt, jobs } = run;
       const runBase = run.base;
       const end = run.goodEnd - runBase;
       for (let r = 0, p = pos - runBase; p < end; r++) {
         scanner.frame(bytes, p, end);
         if (bytes[p] !== 1) throw new CmdlogCorruptError(file, runBase + p, 'Time.UnmarshalBinary: unsupported version');
-        const error = decoder.decode(bytes, scanner.payloadStart, scanner.payloadEnd);
-        if (error !== null) throw new CmdlogCorruptError(file, runBase + p, error);
+        if (jobs === null || !decoder.adoptJob(bytes, scanner.payloadStart, scanner.payloadEnd, jobs, r * JOB_FIELDS)) {
+          const error = decoder.decode(bytes, scanner.payloadStart, scanner.payloadEnd);
+          if (error !== null) throw new CmdlogCorruptError(file, runBase + p, error);
+        }
         applyRecord(ctx, engine, decoder, bytes, file, p, runBase);
         dropAt.push(runDropAt[r]!);
         p = scanner.next;

@@ -1,5 +1,5 @@
 import type { DropBook } from './drop-book.js';
-import { isQueueRecord, payloadExpiresAt } from './payload.js';
+import { isQueueRecord, JOB_FIELDS, type PayloadDecoder, payloadExpiresAt } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 
 /** 'short': fewer bytes than a header; 'bad': not our header. */
@@ -20,7 +20,15 @@ export interface RecordRun {
   tornTail: boolean;
   /** Droppable-after value of each good record of the run, in file order (DropBook). */
   dropAt: Float64Array;
+  /**
+   * With a decoder: JOB_FIELDS numbers per good record, in file order, those of each
+   * add/schedule record that decoded (PayloadDecoder.writeJobFields), the others 0.
+   */
+  jobs: Float64Array | null;
 }
+
+/** Job fields a run starts with room for, per byte of the run: growing them costs a copy. */
+const JOB_ROOM_PER_BYTE = 1 / 128;
 
 /** TIME, a one-byte SIZE, no payload, CRC: the shortest a whole record can be. */
 const MIN_RECORD_LENGTH = 15 + 1 + 4;
@@ -51,15 +59,17 @@ export function isLastRun(run: RecordRun, segmentLength: number): boolean {
 
 /**
  * Checks the sizes and CRCs of the records from `from` on, up to the first one that
- * ends at or after `until`, and notes each in the drop book. Decoding and applying them
- * is left to replay, which then needs only their bounds: this part can run in another
- * thread while replay applies the run before.
+ * ends at or after `until`, and notes each in the drop book. Applying them is left to
+ * replay, which then needs only their bounds: this part can run in another thread
+ * while replay applies the run before. Given a decoder, it also decodes the jobs the
+ * records add, which replay then takes up from `jobs`.
  */
-export function checkRecords(buf: Buffer, from: number, until: number, book: DropBook): RecordRun {
+export function checkRecords(buf: Buffer, from: number, until: number, book: DropBook, decoder: PayloadDecoder | null = null): RecordRun {
   const end = buf.length;
   const stop = Math.min(until, end);
   const scanner = new RecordScanner();
   const dropAt: number[] = [];
+  let jobs: Float64Array | null = decoder === null ? null : new Float64Array(JOB_FIELDS * Math.ceil((stop - from) * JOB_ROOM_PER_BYTE + 1));
   let pos = from;
   let failure: Exclude<ScanStatus, 'ok'> | null = null;
   let tornTail = false;
@@ -73,8 +83,18 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const start = scanner.payloadStart;
     const type = buf[start];
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
-    if (type === RecordType.Add || type === RecordType.Schedule) dropAt.push(book.job(buf, start + 1, payloadExpiresAt(buf, start, scanner.payloadEnd)));
-    else if (isQueueRecord(type!)) dropAt.push(Infinity);
+    if (type === RecordType.Add || type === RecordType.Schedule) {
+      let expiresAt: number;
+      if (jobs !== null && decoder !== null && decoder.decode(buf, start, scanner.payloadEnd) === null) {
+        const at = dropAt.length * JOB_FIELDS;
+        if (at + JOB_FIELDS > jobs.length) jobs = grown(jobs);
+        decoder.writeJobFields(jobs, at);
+        expiresAt = decoder.expiresAt;
+      } else {
+        expiresAt = payloadExpiresAt(buf, start, scanner.payloadEnd);
+      }
+      dropAt.push(book.job(buf, start + 1, expiresAt));
+    } else if (isQueueRecord(type!)) dropAt.push(Infinity);
     else if (type === RecordType.Delete || type === RecordType.Expire) {
       // In the file already: durable once the log is opened (openCommandLog fsyncs the highest segment).
       const end = book.end(buf, start + 1);
@@ -83,5 +103,11 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     } else dropAt.push(book.other(buf, start + 1));
     pos = scanner.next;
   }
-  return { goodEnd: pos, failure, tornTail, dropAt: Float64Array.from(dropAt) };
+  return { goodEnd: pos, failure, tornTail, dropAt: Float64Array.from(dropAt), jobs };
+}
+
+function grown(jobs: Float64Array): Float64Array {
+  const more = new Float64Array(2 * jobs.length);
+  more.set(jobs);
+  return more;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DropBook } from './drop-book.js';
+import { PayloadDecoder } from './payload.js';
 import { HEADER_LENGTH } from './record.js';
 import { checkHeader, checkRecords, type RecordRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
@@ -20,6 +21,7 @@ const port = parentPort!;
 const releasedBefore = new Int32Array(released);
 const chunks = ring.map((data) => Buffer.from(data));
 const book = new DropBook();
+const decoder = new PayloadDecoder();
 /** The sequence number of the next chunk to fill. */
 let nextChunk = 0;
 
@@ -70,7 +72,9 @@ class SegmentFile {
 }
 
 function sendChunkRun(run: RecordRun, chunk: number, base: number, filled: number): void {
-  send({ kind: 'run', run: { ...run, goodEnd: base + run.goodEnd }, chunk, base, filled, rest: null }, [run.dropAt.buffer as ArrayBuffer]);
+  const transfer = [run.dropAt.buffer as ArrayBuffer];
+  if (run.jobs !== null) transfer.push(run.jobs.buffer as ArrayBuffer);
+  send({ kind: 'run', run: { ...run, goodEnd: base + run.goodEnd }, chunk, base, filled, rest: null }, transfer);
 }
 
 /**
@@ -104,7 +108,7 @@ function checkAndSend(file: SegmentFile): boolean {
     const atEnd = base + filled === file.size;
     carried = null;
     for (let pos = 0; carried === null;) {
-      const run = checkRecords(bytes, pos, pos + runBytes, book);
+      const run = checkRecords(bytes, pos, pos + runBytes, book, decoder);
       if (run.failure === null) {
         sendChunkRun(run, chunk, base, filled);
         if (run.goodEnd < filled) pos = run.goodEnd;

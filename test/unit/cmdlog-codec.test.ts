@@ -4,7 +4,10 @@ import { crc32c } from '@node-rs/crc32';
 import { writeGoTime, readGoTimeSec, readGoTimeNsec, writeGoTimeMs, toMs } from '../../src/cmdlog/go-time.js';
 import { uvarintLength, writeUvarint, zigzag, unzigzag32 } from '../../src/cmdlog/varint.js';
 import { idToString, writeId } from '../../src/cmdlog/job-id.js';
-import { decodePayload, payloadExpiresAt, type Payload } from '../../src/cmdlog/payload.js';
+import { decodePayload, JOB_FIELDS, PayloadDecoder, payloadExpiresAt, type Payload } from '../../src/cmdlog/payload.js';
+import { DropBook } from '../../src/cmdlog/drop-book.js';
+import { HEADER } from '../../src/cmdlog/record.js';
+import { checkRecords } from '../../src/cmdlog/segment-check.js';
 import { Job } from '../../src/jobs/job.js';
 import { RecordScanner, MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { segmentName, segmentNumber } from '../../src/cmdlog/segment-files.js';
@@ -222,6 +225,73 @@ test('payloadExpiresAt reads in place the expiration the engine gives the job (p
     }),
   );
   t.pass();
+});
+
+/** What replay hands the engine of an add/schedule record, from a decoder that decoded or adopted it. */
+function restored(d: PayloadDecoder): Record<string, unknown> {
+  const { id, name, ttr, ttl, priority, maxAttempts, maxFails, createdSec, createdNsec, timeSec, timeNsec } = d;
+  return { type: d.type, id, name, ttr, ttl, priority, maxAttempts, maxFails, payload: Buffer.from(d.payload), createdSec, createdNsec, timeSec, timeNsec };
+}
+
+test('a job decoded where it is read is taken up from its fields as if decoded again (property)', (t) => {
+  fc.assert(
+    fc.property(jobArb, fc.constantFrom(RecordType.Add, RecordType.Schedule), fc.nat({ max: 40 }), fc.nat({ max: 3 }), (job, type, pad, index) => {
+      const payload = jobPayload(type, job);
+      const buf = Buffer.concat([Buffer.alloc(pad, 0xee), payload, Buffer.alloc(7, 0xee)]);
+      const read = new PayloadDecoder();
+      if (read.decode(buf, pad, pad + payload.length) !== null) return false;
+      const fields = new Float64Array(JOB_FIELDS * (index + 1));
+      read.writeJobFields(fields, JOB_FIELDS * index);
+      const replay = new PayloadDecoder();
+      if (!replay.adoptJob(buf, pad, pad + payload.length, fields, JOB_FIELDS * index)) return false;
+      t.deepEqual(restored(replay), restored(read));
+      t.deepEqual(restored(replay), { type, ...job });
+      return read.expiresAt === payloadExpiresAt(buf, pad, pad + payload.length);
+    }),
+  );
+});
+
+test('fields marked as not decoded, or past the end of the run, are left to decode', (t) => {
+  const payload = jobPayload(RecordType.Add, restoredJob({ id: ID, createdSec: SEC }));
+  const decoder = new PayloadDecoder();
+  t.false(decoder.adoptJob(payload, 0, payload.length, new Float64Array(JOB_FIELDS), 0));
+  t.false(decoder.adoptJob(payload, 0, payload.length, new Float64Array(JOB_FIELDS), JOB_FIELDS));
+});
+
+test('checked with a decoder, a run carries the fields of the jobs that decode, in file order; other records, and jobs that do not decode, are marked', (t) => {
+  const ids = Array.from({ length: 40 }, (_, i) => `8c5b8a2e-6d1f-4b3a-9c7e-2f1a0b9c${String(i).padStart(4, '0')}`);
+  const badName = jobPayload(RecordType.Add, restoredJob({ id: ids[2]!, name: 'q', createdSec: SEC }));
+  // The name's one byte, after type, ID and its length: a space is not a name byte.
+  badName[1 + 16 + 1] = 0x20;
+  const jobs = [
+    jobPayload(RecordType.Add, restoredJob({ id: ids[0]!, name: 'q', ttr: 1000, ttl: 60_000, payload: Buffer.from('a'), createdSec: SEC })),
+    resultPayload(RecordType.Complete, ids[0]!, 'r'),
+    badName,
+    jobPayload(RecordType.Schedule, restoredJob({ id: ids[3]!, name: 'other', priority: -3, createdSec: SEC, timeSec: SEC + 5 })),
+    // Many short records: more than the room a run starts with.
+    ...ids.slice(4).map((id) => jobPayload(RecordType.Add, restoredJob({ id, name: 'q', createdSec: SEC }))),
+  ];
+  const buf = segment(...jobs.map((p) => record(SEC, 0, p)));
+  const run = checkRecords(buf, HEADER.length, buf.length, new DropBook(), new PayloadDecoder());
+  t.is(run.failure, null);
+  t.is(run.dropAt.length, jobs.length);
+  const fields = run.jobs!;
+  t.true(fields.length >= JOB_FIELDS * jobs.length);
+  const scanner = new RecordScanner();
+  const adopted: Array<Record<string, unknown> | null> = [];
+  for (let r = 0, p = HEADER.length; r < jobs.length; r++, p = scanner.next) {
+    scanner.frame(buf, p, buf.length);
+    const replay = new PayloadDecoder();
+    adopted.push(replay.adoptJob(buf, scanner.payloadStart, scanner.payloadEnd, fields, r * JOB_FIELDS) ? restored(replay) : null);
+    const decoded = new PayloadDecoder();
+    if (adopted[r] !== null && decoded.decode(buf, scanner.payloadStart, scanner.payloadEnd) === null) t.deepEqual(adopted[r], restored(decoded));
+  }
+  t.deepEqual(
+    adopted.map((a) => (a === null ? null : a['id'])),
+    [ids[0], null, null, ...ids.slice(3)],
+  );
+  t.like(adopted[3], { type: RecordType.Schedule, name: 'other', priority: -3, timeSec: SEC + 5 });
+  t.is(checkRecords(buf, HEADER.length, buf.length, new DropBook()).jobs, null, 'without a decoder, no fields');
 });
 
 test('payloadExpiresAt on bytes that do not decode ends without reading past them (property)', (t) => {
