@@ -144,6 +144,13 @@ export class InlineSegments implements SegmentSource {
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Chunks in the ring: the one replay applies, the one checked next, and one being read. */
 export const CHUNKS = 3;
+/** Bytes of records per run: small, so that replay never waits long for the next. */
+export const RUN_BYTES = 1024 * 1024;
+/**
+ * The first run is smaller still: replay has nothing to do until it comes, and the
+ * worker's code is not yet compiled, so a full run took 30–45 ms.
+ */
+export const FIRST_RUN_BYTES = 64 * 1024;
 if (CHUNK_BYTES < recordLength(MAX_PAYLOAD_SIZE)) throw new Error('cmdlog: a replay chunk must hold the longest record');
 
 /** What the segment worker is given. */

@@ -11,12 +11,9 @@ import { PayloadDecoder } from './payload.js';
 import { HEADER_LENGTH } from './record.js';
 import { checkHeader, checkRecords, type RecordRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
-import { CHUNK_BYTES, CHUNKS, type SegmentWorkerData, type SegmentWorkerMessage } from './segment-source.js';
+import { CHUNK_BYTES, CHUNKS, FIRST_RUN_BYTES, RUN_BYTES, type SegmentWorkerData, type SegmentWorkerMessage } from './segment-source.js';
 
-/** Bytes of records per run: small, so that replay never waits long for the first. */
-const DEFAULT_RUN_BYTES = 1024 * 1024;
-
-const { dir, nums, ring, released, runBytes = DEFAULT_RUN_BYTES } = workerData as SegmentWorkerData;
+const { dir, nums, ring, released, runBytes = RUN_BYTES } = workerData as SegmentWorkerData;
 const port = parentPort!;
 const releasedBefore = new Int32Array(released);
 const chunks = ring.map((data) => Buffer.from(data));
@@ -24,6 +21,7 @@ const book = new DropBook();
 const decoder = new PayloadDecoder();
 /** The sequence number of the next chunk to fill. */
 let nextChunk = 0;
+let runsSent = 0;
 
 function send(message: SegmentWorkerMessage, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -75,6 +73,7 @@ function sendChunkRun(run: RecordRun, chunk: number, base: number, filled: numbe
   const transfer = [run.dropAt.buffer as ArrayBuffer];
   if (run.jobs !== null) transfer.push(run.jobs.buffer as ArrayBuffer);
   send({ kind: 'run', run: { ...run, goodEnd: base + run.goodEnd }, chunk, base, filled, rest: null }, transfer);
+  runsSent++;
 }
 
 /**
@@ -108,7 +107,7 @@ function checkAndSend(file: SegmentFile): boolean {
     const atEnd = base + filled === file.size;
     carried = null;
     for (let pos = 0; carried === null;) {
-      const run = checkRecords(bytes, pos, pos + runBytes, book, decoder);
+      const run = checkRecords(bytes, pos, pos + (runsSent === 0 ? Math.min(FIRST_RUN_BYTES, runBytes) : runBytes), book, decoder);
       if (run.failure === null) {
         sendChunkRun(run, chunk, base, filled);
         if (run.goodEnd < filled) pos = run.goodEnd;

@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { isLastRun } from '../../src/cmdlog/segment-check.js';
-import { CHUNK_BYTES, CHUNKS, WorkerSegments, type LoadedSegment, type SegmentRun, type SegmentWorkerMessage } from '../../src/cmdlog/segment-source.js';
+import {
+  CHUNK_BYTES,
+  CHUNKS,
+  FIRST_RUN_BYTES,
+  RUN_BYTES,
+  WorkerSegments,
+  type LoadedSegment,
+  type SegmentRun,
+  type SegmentWorkerMessage,
+} from '../../src/cmdlog/segment-source.js';
 import { newId, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, record, RecordType, resultPayload, segment } from '../helpers/cmdlog-records.js';
 
@@ -95,6 +104,22 @@ test('segments larger than the ring come whole through its chunks: records cut a
     source.done();
   }
   t.is(await source.next(), null);
+});
+
+test('the first run is short, so that replay starts while the worker checks on; the runs after it are full', async (t) => {
+  const dir = tempDir();
+  const records = Array.from({ length: 30_000 }, (_, i) => record(1_800_000_000, i, resultPayload(RecordType.Complete, newId(), 'r'.repeat(40))));
+  const recordLength = records[0]!.length;
+  const data = segment(...records);
+  fs.writeFileSync(path.join(dir, '000000001.log'), data);
+  const source = new WorkerSegments(dir, [1]);
+  t.teardown(() => source.close());
+  const seg = (await source.next())!;
+  const runs = await drain(source, seg);
+  t.is(recordsOf(runs), records.length);
+  const ends = runs.map((run) => run.goodEnd);
+  t.true(ends[0]! - HEADER.length < FIRST_RUN_BYTES + recordLength, `first run: ${ends[0]! - HEADER.length} bytes`);
+  t.true(ends[1]! - ends[0]! >= RUN_BYTES, `second run: ${ends[1]! - ends[0]!} bytes`);
 });
 
 test('a record failing in a later chunk: the run before it ends there, and the last run holds the file from it to the end, judged whole', async (t) => {
