@@ -66,6 +66,8 @@ export class DropBook {
   private refs = new Int32Array(MIN_LIVES);
   /** Per life: 1 once its end is durable. */
   private ended = new Uint8Array(MIN_LIVES);
+  /** Whether the last `job` began a life: no add for its ID was open. */
+  jobBeganLife = false;
   /** Lives ever handed out (the rest of the arrays is unused), and the first free one (−1: none). */
   private top = 0;
   private free = -1;
@@ -127,6 +129,7 @@ export class DropBook {
     const slot = this.slotOf(sum, w0, w1, w2, w3);
     const table = this.found;
     let life = table.slots[slot]! - 1;
+    this.jobBeganLife = life < 0;
     if (life < 0) {
       life = this.newLife();
       table.put(slot, w0, w1, w2, w3, life);

@@ -144,7 +144,7 @@ class DecodeError extends Error {}
  * replay takes them up without parsing the record again (adoptJob). A TTR of 0, which
  * no valid record has, marks a record that replay decodes itself.
  */
-export const JOB_FIELDS = 13;
+export const JOB_FIELDS = 14;
 const F_TTR = 0;
 const F_TTL = 1;
 const F_PRIORITY = 2;
@@ -158,6 +158,8 @@ const F_CREATED_SEC = 9;
 const F_CREATED_NSEC = 10;
 const F_TIME_SEC = 11;
 const F_TIME_NSEC = 12;
+/** 1 when the drop book had no add open for the record's ID (RestoredJob.idIsNew). */
+const F_ID_IS_NEW = 13;
 
 /**
  * Decodes payloads one after another like the original's replay (docs/command-log.md 10.2): one
@@ -181,6 +183,8 @@ export class PayloadDecoder implements RestoredJob {
    * replayed add allocates no object of its own for the engine to copy from.
    */
   name = '';
+  /** Set only by adoptJob, from the checks that found no add open for the ID. */
+  idIsNew = false;
   /** The TTR of an add/schedule record; the lease length of a touch record. */
   ttr = 0;
   ttl = 0;
@@ -229,6 +233,7 @@ export class PayloadDecoder implements RestoredJob {
     this.pos = start + 1;
     this.end = end;
     this.idAt = start + 1;
+    this.idIsNew = false;
     this.result = '';
     this.payloadBuf = EMPTY;
     this.payloadStart = 0;
@@ -307,11 +312,16 @@ export class PayloadDecoder implements RestoredJob {
     this.createdNsec = fields[at + F_CREATED_NSEC]!;
     this.timeSec = fields[at + F_TIME_SEC]!;
     this.timeNsec = fields[at + F_TIME_NSEC]!;
+    this.idIsNew = fields[at + F_ID_IS_NEW] === 1;
     return true;
   }
 
-  /** Writes the fields of the add/schedule record just decoded at `fields[at…]`, for adoptJob. */
-  writeJobFields(fields: Float64Array, at: number): void {
+  /**
+   * Writes the fields of the add/schedule record just decoded at `fields[at…]`, for
+   * adoptJob; `idIsNew`: no add for its ID is open before it (RestoredJob.idIsNew).
+   */
+  writeJobFields(fields: Float64Array, at: number, idIsNew: boolean): void {
+    fields[at + F_ID_IS_NEW] = idIsNew ? 1 : 0;
     fields[at + F_TTR] = this.ttr;
     fields[at + F_TTL] = this.ttl;
     fields[at + F_PRIORITY] = this.priority;

@@ -243,6 +243,7 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
     progress.records = records;
     source.done();
   }
+  engine.restoreDone();
   const book = await source.book();
   book.prune(ctx.now);
   progress.endedAt = performance.now();

@@ -84,16 +84,14 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const type = buf[start];
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
     if (type === RecordType.Add || type === RecordType.Schedule) {
-      let expiresAt: number;
       if (jobs !== null && decoder !== null && decoder.decode(buf, start, scanner.payloadEnd) === null) {
         const at = dropAt.length * JOB_FIELDS;
+        dropAt.push(book.job(buf, start + 1, decoder.expiresAt));
         if (at + JOB_FIELDS > jobs.length) jobs = grown(jobs);
-        decoder.writeJobFields(jobs, at);
-        expiresAt = decoder.expiresAt;
+        decoder.writeJobFields(jobs, at, book.jobBeganLife);
       } else {
-        expiresAt = payloadExpiresAt(buf, start, scanner.payloadEnd);
+        dropAt.push(book.job(buf, start + 1, payloadExpiresAt(buf, start, scanner.payloadEnd)));
       }
-      dropAt.push(book.job(buf, start + 1, expiresAt));
     } else if (isQueueRecord(type!)) dropAt.push(Infinity);
     else if (type === RecordType.Delete || type === RecordType.Expire) {
       // In the file already: durable once the log is opened (openCommandLog fsyncs the highest segment).

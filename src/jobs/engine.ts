@@ -468,7 +468,9 @@ export class Engine implements EngineApi {
       false,
     );
     store.setTime(slot, spec.timeSec, spec.timeNsec);
-    const old = this.jobs.set(slot);
+    let old = -1;
+    if (spec.idIsNew === true) this.jobs.insertNew(slot);
+    else old = this.jobs.set(slot);
     this.heldBytes += jobBytes(store, slot);
     queue.jobCount++;
     if (old >= 0) {
@@ -580,6 +582,10 @@ export class Engine implements EngineApi {
     store.queueOf(slot).ready.remove(slot);
     this.waitForRetry(slot, at + delayMs);
     return null;
+  }
+
+  restoreDone(): void {
+    this.jobs.placeNew();
   }
 
   // ---- state changes shared by commands, timers and replay ------------------------

@@ -90,6 +90,11 @@ export interface RestoredJob extends NewJob {
   createdNsec: number;
   timeSec: number;
   timeNsec: number;
+  /**
+   * Replay knows that no job has this ID: the log holds no add for it since its last
+   * delete or expire record. The engine may then put off placing the job by its ID.
+   */
+  idIsNew?: boolean;
   /** The ID's bytes as words (id-words.ts), when the record gave them: the job is then made without reading `id`. */
   id0?: number;
   id1?: number;
@@ -181,6 +186,8 @@ export interface ReplayTarget {
   restoreRetry(id: string, at: number): 'unknown' | null;
   /** A retry-at record: the job, if it was just put back in its ready list, waits until `at` + `delayMs`. */
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null;
+  /** Replay is over: what restoring put off is done now (see RestoredJob.idIsNew). */
+  restoreDone(): void;
 }
 
 /**

@@ -67,6 +67,8 @@ export type Call = [string, ...unknown[]];
 export class RecordingEngine implements ReplayTarget {
   readonly calls: Call[] = [];
   readonly jobs = new Map<string, { job: RestoredJob; state: 'new' | 'leased' | 'done' }>();
+  /** Replays that ended (restoreDone). */
+  restoresDone = 0;
 
   restore(job: RestoredJob, now: number): 'expired' | 'replaced' | null {
     this.calls.push(['restore', job.id, job.name]);
@@ -74,6 +76,7 @@ export class RecordingEngine implements ReplayTarget {
     const base = scheduled ? job.timeSec * 1000 + Math.floor(job.timeNsec / 1e6) : job.createdSec * 1000 + Math.floor(job.createdNsec / 1e6);
     if (base + job.ttl <= now) return 'expired';
     const had = this.jobs.has(job.id);
+    if (had && job.idIsNew === true) throw new Error(`replay said no job has ID ${job.id}, and one has`);
     this.jobs.set(job.id, { job, state: 'new' });
     return had ? 'replaced' : null;
   }
@@ -149,6 +152,10 @@ export class RecordingEngine implements ReplayTarget {
   restoreRetryAt(id: string, delayMs: number, at: number): 'unknown' | null {
     this.calls.push(['retry-at', id, delayMs, at]);
     return this.jobs.has(id) ? null : 'unknown';
+  }
+
+  restoreDone(): void {
+    this.restoresDone++;
   }
 }
 

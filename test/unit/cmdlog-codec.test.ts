@@ -241,11 +241,12 @@ test('a job decoded where it is read is taken up from its fields as if decoded a
       const read = new PayloadDecoder();
       if (read.decode(buf, pad, pad + payload.length) !== null) return false;
       const fields = new Float64Array(JOB_FIELDS * (index + 1));
-      read.writeJobFields(fields, JOB_FIELDS * index);
+      read.writeJobFields(fields, JOB_FIELDS * index, index % 2 === 0);
       const replay = new PayloadDecoder();
       if (!replay.adoptJob(buf, pad, pad + payload.length, fields, JOB_FIELDS * index)) return false;
       t.deepEqual(restored(replay), restored(read));
       t.deepEqual(restored(replay), { type, ...job });
+      t.is(replay.idIsNew, index % 2 === 0);
       return read.expiresAt === payloadExpiresAt(buf, pad, pad + payload.length);
     }),
   );

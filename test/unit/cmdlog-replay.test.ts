@@ -7,6 +7,7 @@ import { CmdlogCorruptError, CmdlogRefusalError, isCmdlogRefusal } from '../../s
 import { writeUvarint } from '../../src/cmdlog/varint.js';
 import type { CommandLogOptions } from '../../src/cmdlog/types.js';
 import { Engine } from '../../src/jobs/engine.js';
+import { JobState } from '../../src/jobs/job.js';
 import { captureLogger, FaultyFs, newId, openRefused, RecordingEngine, tempDir } from '../helpers/cmdlog-fakes.js';
 import { HEADER, idPayload, jobPayload, record, RecordType, restoredJob, resultPayload, segment } from '../helpers/cmdlog-records.js';
 import { flipBits } from '../helpers/bytes.js';
@@ -369,6 +370,7 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     const done = lines.find((l) => l.msg === 'cmdlog: replay done');
     outcomes.push({ calls: engine.calls, sizes, done: done?.records });
     t.is(done?.worker, replayWorker !== undefined);
+    t.is(engine.restoresDone, 1);
   }
   t.is(outcomes[0]!.done, records.length);
   t.deepEqual(outcomes[1], outcomes[0]);
@@ -376,6 +378,44 @@ test('worker and inline replay apply the same records and leave the cleaner the 
     outcomes[0]!.sizes.reduce((sum, [, size]) => sum + Number(size), 0) < Object.values(segments).reduce((sum, b) => sum + b.length, 0),
     'cleaning dropped records',
   );
+});
+
+test('worker and inline replay leave the real engine the same jobs: re-added IDs, second adds and IDs after their delete included', async (t) => {
+  const ids = Array.from({ length: 6000 }, () => newId());
+  const records: Buffer[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    records.push(addRecord(id, { priority: i % 11, payload: Buffer.from(`p${i}`) }));
+    if (i % 4 === 1)
+      records.push(record(NOW_SEC, 0, idPayload(RecordType.StartAttempt, id)), record(NOW_SEC, 0, resultPayload(RecordType.Complete, id, `r${i}`)));
+    // A second add for a live ID replaces the job; an add after a delete starts the ID over.
+    if (i % 4 === 2) records.push(addRecord(id, { priority: 99, payload: Buffer.from('second') }));
+    if (i % 4 === 3) records.push(record(NOW_SEC, 0, idPayload(RecordType.Delete, id)), addRecord(id, { payload: Buffer.from('again') }));
+  }
+  const half = Math.ceil(records.length / 2);
+  const segments = { 1: segment(...records.slice(0, half)), 2: segment(...records.slice(half)) };
+  const states = [];
+  for (const replayWorker of [undefined, { fromBytes: 0 }]) {
+    const dir = tempDir();
+    writeSegments(dir, segments);
+    const engine = new Engine(clock);
+    const log = await openCommandLog(baseOptions(dir, { replayWorker }), engine);
+    await log.close();
+    states.push(
+      ids.map((id) => {
+        const job = engine.inspectJob(id);
+        return job === null ? null : [job.state, job.priority, job.payload, job.result, job.attempts];
+      }),
+    );
+    t.is(engine.jobCount, ids.length);
+  }
+  t.deepEqual(states[1], states[0]);
+  t.deepEqual(states[0]!.slice(0, 4), [
+    [JobState.New, 0, 'p0', null, 0],
+    [JobState.Completed, 1, 'p1', 'r1', 1],
+    [JobState.New, 99, 'second', null, 0],
+    [JobState.New, 0, 'again', null, 0],
+  ]);
 });
 
 test('replay speed (records/s) with the real engine', async (t) => {

@@ -15,8 +15,8 @@ function job(id: string): number {
 /** IDs from a small pool so that sets, replacements and deletes hit the same keys often. */
 const POOL = Array.from({ length: 64 }, () => randomUUID());
 
-type Op = { op: 'set' | 'delete' | 'get'; key: number };
-const op = fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'delete', 'get'), key: fc.nat({ max: POOL.length - 1 }) });
+type Op = { op: 'set' | 'insert-new' | 'delete' | 'get'; key: number };
+const op = fc.record({ op: fc.constantFrom<Op['op']>('set', 'set', 'insert-new', 'delete', 'get'), key: fc.nat({ max: POOL.length - 1 }) });
 
 test('job table: any sequence of set, delete and get answers like a Map', (t) => {
   fc.assert(
@@ -25,9 +25,14 @@ test('job table: any sequence of set, delete and get answers like a Map', (t) =>
       const model = new Map<string, number>();
       for (const { op: kind, key } of ops) {
         const id = POOL[key]!;
-        if (kind === 'set') {
+        if (kind === 'set' || (kind === 'insert-new' && model.has(id))) {
           const j = job(id);
           if (table.set(j) !== (model.get(id) ?? -1)) return false;
+          model.set(id, j);
+        } else if (kind === 'insert-new') {
+          // Only for an ID no job has, as replay vouches.
+          const j = job(id);
+          table.insertNew(j);
           model.set(id, j);
         } else if (kind === 'delete') {
           if (table.delete(id) !== model.delete(id)) return false;
@@ -73,6 +78,40 @@ test('job table: grows past a hundred thousand jobs and shrinks back as they lea
   t.is(table.set(replacement), jobs[ids.length - 1]!, 'set on a taken ID returns the job it replaces');
   t.is(table.get(ids[ids.length - 1]!), replacement);
   t.is(table.size, 10);
+});
+
+test('job table: jobs put off by insertNew, many or few, are placed sorted by the next call and found like any other', (t) => {
+  const table = new JobTable(QUEUE.store);
+  const before = Array.from({ length: 3000 }, () => randomUUID());
+  const beforeJobs = before.map((id) => job(id));
+  for (const j of beforeJobs) t.is(table.set(j), -1);
+  // Enough to be sorted (SORTED_FROM), then a few placed one by one.
+  for (const count of [30_000, 7]) {
+    const ids = Array.from({ length: count }, () => randomUUID());
+    const jobs = ids.map((id) => job(id));
+    const sizeBefore = table.size;
+    for (const j of jobs) table.insertNew(j);
+    t.is(table.size, sizeBefore + count, 'counted at once');
+    for (let i = 0; i < ids.length; i++) t.is(table.get(ids[i]!), jobs[i]!);
+    const again = job(ids[0]!);
+    t.is(table.set(again), jobs[0]!, 'a placed job is replaced like any other');
+    t.true(table.delete(ids[1]!));
+    t.is(table.size, sizeBefore + count - 1);
+  }
+  for (let i = 0; i < before.length; i++) t.is(table.get(before[i]!), beforeJobs[i]!, 'the jobs placed before are still found');
+  table.insertNew(job(randomUUID()));
+  t.is([...table.values()].length, table.size, 'values places them first');
+});
+
+test('job table: placeNew places the jobs put off, and the table goes on growing and shrinking from there', (t) => {
+  const table = new JobTable(QUEUE.store);
+  const ids = Array.from({ length: 50_000 }, () => randomUUID());
+  for (const id of ids) table.insertNew(job(id));
+  table.placeNew();
+  for (let i = 0; i < ids.length; i += 2) t.true(table.delete(ids[i]!));
+  for (let i = 0; i < 20_000; i++) t.is(table.set(job(randomUUID())), -1);
+  t.is(table.size, 45_000);
+  for (let i = 0; i < ids.length; i++) t.is(table.has(ids[i]!), i % 2 === 1);
 });
 
 test('job table: IDs that differ in one character are told apart', (t) => {
