@@ -161,6 +161,11 @@ const F_TIME_NSEC = 12;
 /** 1 when the drop book had no add open for the record's ID (RestoredJob.idIsNew). */
 const F_ID_IS_NEW = 13;
 
+/** Marks the record whose fields are at `fields[at…]` as one that replay decodes itself. */
+export function markNotDecoded(fields: Float64Array, at: number): void {
+  fields[at + F_TTR] = 0;
+}
+
 /**
  * Decodes payloads one after another like the original's replay (docs/command-log.md 10.2): one
  * decoder serves a whole replay, and its fields describe the payload decoded last, so

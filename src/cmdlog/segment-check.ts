@@ -1,5 +1,5 @@
 import type { DropBook } from './drop-book.js';
-import { isQueueRecord, JOB_FIELDS, type PayloadDecoder, payloadExpiresAt } from './payload.js';
+import { isQueueRecord, JOB_FIELDS, markNotDecoded, type PayloadDecoder, payloadExpiresAt } from './payload.js';
 import { HEADER, HEADER_LENGTH, RecordScanner, RecordType, type ScanStatus } from './record.js';
 
 /** 'short': fewer bytes than a header; 'bad': not our header. */
@@ -21,14 +21,18 @@ export interface RecordRun {
   /** Droppable-after value of each good record of the run, in file order (DropBook). */
   dropAt: Float64Array;
   /**
-   * With a decoder: JOB_FIELDS numbers per good record, in file order, those of each
-   * add/schedule record that decoded (PayloadDecoder.writeJobFields), the others 0.
+   * With a JobDecoding: JOB_FIELDS numbers per good record, in file order, those of each
+   * add/schedule record that decoded (PayloadDecoder.writeJobFields), the others marked
+   * as not decoded (markNotDecoded).
    */
   jobs: Float64Array | null;
 }
 
-/** Job fields a run starts with room for, per byte of the run: growing them costs a copy. */
-const JOB_ROOM_PER_BYTE = 1 / 128;
+/** Where checkRecords decodes the jobs of a run: `fields` to start with, grown (replaced) when short. */
+export interface JobDecoding {
+  decoder: PayloadDecoder;
+  fields: Float64Array;
+}
 
 /** TIME, a one-byte SIZE, no payload, CRC: the shortest a whole record can be. */
 const MIN_RECORD_LENGTH = 15 + 1 + 4;
@@ -61,15 +65,16 @@ export function isLastRun(run: RecordRun, segmentLength: number): boolean {
  * Checks the sizes and CRCs of the records from `from` on, up to the first one that
  * ends at or after `until`, and notes each in the drop book. Applying them is left to
  * replay, which then needs only their bounds: this part can run in another thread
- * while replay applies the run before. Given a decoder, it also decodes the jobs the
+ * while replay applies the run before. Given a JobDecoding, it also decodes the jobs the
  * records add, which replay then takes up from `jobs`.
  */
-export function checkRecords(buf: Buffer, from: number, until: number, book: DropBook, decoder: PayloadDecoder | null = null): RecordRun {
+export function checkRecords(buf: Buffer, from: number, until: number, book: DropBook, decoding: JobDecoding | null = null): RecordRun {
   const end = buf.length;
   const stop = Math.min(until, end);
   const scanner = new RecordScanner();
   const dropAt: number[] = [];
-  let jobs: Float64Array | null = decoder === null ? null : new Float64Array(JOB_FIELDS * Math.ceil((stop - from) * JOB_ROOM_PER_BYTE + 1));
+  const decoder = decoding?.decoder ?? null;
+  let jobs = decoding?.fields ?? null;
   let pos = from;
   let failure: Exclude<ScanStatus, 'ok'> | null = null;
   let tornTail = false;
@@ -83,11 +88,16 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const start = scanner.payloadStart;
     const type = buf[start];
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
+    if (jobs !== null) {
+      // Fields reused from an earlier run hold its jobs: every record's are written or marked.
+      const at = dropAt.length * JOB_FIELDS;
+      if (at + JOB_FIELDS > jobs.length) jobs = grown(jobs);
+      markNotDecoded(jobs, at);
+    }
     if (type === RecordType.Add || type === RecordType.Schedule) {
       if (jobs !== null && decoder !== null && decoder.decode(buf, start, scanner.payloadEnd) === null) {
         const at = dropAt.length * JOB_FIELDS;
         dropAt.push(book.job(buf, start + 1, decoder.expiresAt));
-        if (at + JOB_FIELDS > jobs.length) jobs = grown(jobs);
         decoder.writeJobFields(jobs, at, book.jobBeganLife);
       } else {
         dropAt.push(book.job(buf, start + 1, payloadExpiresAt(buf, start, scanner.payloadEnd)));
@@ -105,7 +115,7 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
 }
 
 function grown(jobs: Float64Array): Float64Array {
-  const more = new Float64Array(2 * jobs.length);
+  const more = new Float64Array(Math.max(2 * jobs.length, 1024 * JOB_FIELDS));
   more.set(jobs);
   return more;
 }

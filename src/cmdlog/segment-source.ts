@@ -200,6 +200,8 @@ export class WorkerSegments implements SegmentSource {
   private waiting: { resolve: (m: SegmentWorkerMessage) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed = false;
+  /** The job fields of the run given last. */
+  private lastJobs: Float64Array | null = null;
 
   constructor(
     private readonly dir: string,
@@ -237,10 +239,12 @@ export class WorkerSegments implements SegmentSource {
     }
   }
 
-  /** Asked for only once replay is done with the run before: the chunks before this run's are released. */
+  /** Asked for only once replay is done with the run before: the chunks before this run's are released, and its job fields go back. */
   async run(): Promise<SegmentRun> {
+    this.giveBackJobs();
     const m = await this.receive();
     if (m.kind !== 'run') throw new Error(`cmdlog: the replay worker sent '${m.kind}' where records were due`);
+    this.lastJobs = m.run.jobs;
     if (m.chunk < 0) return { ...m.run, bytes: Buffer.from(m.rest!), base: m.base };
     if (m.chunk !== this.held) {
       this.held = m.chunk;
@@ -251,9 +255,17 @@ export class WorkerSegments implements SegmentSource {
 
   /** A segment's chunks are its own: when replay is done with it, they all are released. */
   done(): void {
+    this.giveBackJobs();
     if (this.held < 0) return;
     this.releaseBefore(this.held + 1);
     this.held = -1;
+  }
+
+  /** The job fields of the run replay is done with, to the worker to decode a later run's into. */
+  private giveBackJobs(): void {
+    const jobs = this.lastJobs;
+    this.lastJobs = null;
+    if (jobs !== null && !this.closed) this.worker.postMessage(jobs.buffer, [jobs.buffer as ArrayBuffer]);
   }
 
   private releaseBefore(chunk: number): void {

@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { DropBook } from './drop-book.js';
-import { PayloadDecoder } from './payload.js';
+import { JOB_FIELDS, PayloadDecoder } from './payload.js';
 import { HEADER_LENGTH } from './record.js';
-import { checkHeader, checkRecords, type RecordRun } from './segment-check.js';
+import { checkHeader, checkRecords, type JobDecoding, type RecordRun } from './segment-check.js';
 import { segmentName } from './segment-files.js';
 import { CHUNK_BYTES, CHUNKS, FIRST_RUN_BYTES, RUN_BYTES, type SegmentWorkerData, type SegmentWorkerMessage } from './segment-source.js';
 
@@ -19,6 +19,8 @@ const releasedBefore = new Int32Array(released);
 const chunks = ring.map((data) => Buffer.from(data));
 const book = new DropBook();
 const decoder = new PayloadDecoder();
+/** Job fields replay has sent back, done with them (WorkerSegments.run): reused, as new arrays for every run stayed in the RSS. */
+const spareFields: Float64Array[] = [];
 /** The sequence number of the next chunk to fill. */
 let nextChunk = 0;
 let runsSent = 0;
@@ -69,6 +71,13 @@ class SegmentFile {
   }
 }
 
+/** Where the next run's jobs are decoded: fields replay gave back, or new ones with room for a run's worth. */
+function jobDecoding(runBytes: number): JobDecoding {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) spareFields.push(new Float64Array(m.message as ArrayBuffer));
+  // A record takes 128 bytes and more: records of 100-byte jobs are about 170.
+  return { decoder, fields: spareFields.pop() ?? new Float64Array(JOB_FIELDS * Math.ceil(runBytes / 128 + 1)) };
+}
+
 function sendChunkRun(run: RecordRun, chunk: number, base: number, filled: number): void {
   const transfer = [run.dropAt.buffer as ArrayBuffer];
   if (run.jobs !== null) transfer.push(run.jobs.buffer as ArrayBuffer);
@@ -107,7 +116,8 @@ function checkAndSend(file: SegmentFile): boolean {
     const atEnd = base + filled === file.size;
     carried = null;
     for (let pos = 0; carried === null;) {
-      const run = checkRecords(bytes, pos, pos + (runsSent === 0 ? Math.min(FIRST_RUN_BYTES, runBytes) : runBytes), book, decoder);
+      const bytesOfRun = runsSent === 0 ? Math.min(FIRST_RUN_BYTES, runBytes) : runBytes;
+      const run = checkRecords(bytes, pos, pos + bytesOfRun, book, jobDecoding(bytesOfRun));
       if (run.failure === null) {
         sendChunkRun(run, chunk, base, filled);
         if (run.goodEnd < filled) pos = run.goodEnd;

@@ -16,6 +16,12 @@ const MIN_LOAD = 0.1;
 const MULTIPLIERS = 4;
 /** Fewer jobs put off than this are placed one by one: sorting them would not pay. */
 const SORTED_FROM = 4096;
+/**
+ * At most this many jobs are put off: then they are placed. A batch that size still
+ * touches every cache line of a million-job table in order, and the arrays it takes
+ * (1 MiB each) stay small: freed arrays of 4 MiB and more stayed in the process's RSS.
+ */
+const MAX_PUT_OFF = 1 << 18;
 /** Bits of the hash by which put-off jobs are sorted, in passes of RADIX_BITS: the shard's and the top of the home place's. */
 const SORT_BITS = 22;
 const RADIX_BITS = 11;
@@ -63,24 +69,24 @@ export class JobTable {
 
   /** The slot of the job with this ID, or -1. */
   get(id: string): number {
-    this.placeNew();
+    this.place();
     const at = this.findText(id);
     return at < 0 ? -1 : this.found.slotAt(at);
   }
 
   has(id: string): boolean {
-    this.placeNew();
+    this.place();
     return this.findText(id) >= 0;
   }
 
   hasKey(key: IdKey): boolean {
-    this.placeNew();
+    this.place();
     return this.find(key.w0, key.w1, key.w2, key.w3) >= 0;
   }
 
   /** Puts the job under its ID; returns the slot of the job that held the ID before, or -1. */
   set(slot: number): number {
-    this.placeNew();
+    this.place();
     const store = this.store;
     const tag = this.hash(store.id0(slot), store.id1(slot), store.id2(slot), store.id3(slot));
     const old = this.shardOf(tag).set(tag, slot);
@@ -90,20 +96,20 @@ export class JobTable {
 
   /** Removes the job with this ID; returns whether there was one. */
   delete(id: string): boolean {
-    this.placeNew();
+    this.place();
     return this.deleteFound(this.findText(id));
   }
 
   /** Removes whichever job holds this job's ID (the job itself, unless it was replaced); returns whether one did. */
   remove(slot: number): boolean {
-    this.placeNew();
+    this.place();
     const store = this.store;
     return this.deleteFound(this.find(store.id0(slot), store.id1(slot), store.id2(slot), store.id3(slot)));
   }
 
   /** The job with this slot's ID moved to `slot` (JobStore.moveTopDown). */
   moved(slot: number): void {
-    this.placeNew();
+    this.place();
     const store = this.store;
     const at = this.find(store.id0(slot), store.id1(slot), store.id2(slot), store.id3(slot));
     this.found.setSlotAt(at, slot);
@@ -111,18 +117,19 @@ export class JobTable {
 
   /** Every job's slot, in no particular order. */
   *values(): IterableIterator<number> {
-    this.placeNew();
+    this.place();
     for (const shard of this.shards) yield* shard.slots();
   }
 
   /**
    * Puts a job whose ID no job in the table has, as the caller knows (replay: no add for
    * the ID since its last delete or expire record), without placing it yet. The jobs put
-   * so are placed together by the next other call, or by placeNew: sorted by their home
-   * places, each shard grown once to its final size. Placed one by one, a million replayed
+   * so are placed together by the next other call, by placeNew, or once MAX_PUT_OFF wait:
+   * sorted by their home places, each shard grown once to its size after them. Placed one by one, a million replayed
    * jobs cost a cache miss each, a tenth of the replay, and every shard's doublings.
    */
   insertNew(slot: number): void {
+    if (this.newCount === MAX_PUT_OFF) this.place();
     if (this.newCount === this.newSlots.length) {
       const more = new Int32Array(Math.max(1024, 2 * this.newCount));
       more.set(this.newSlots);
@@ -132,8 +139,13 @@ export class JobTable {
     this.count++;
   }
 
-  /** Places the jobs insertNew put. */
+  /** Places the jobs insertNew put, and lets go of its list: replay is over. */
   placeNew(): void {
+    this.place();
+    this.newSlots = new Int32Array(0);
+  }
+
+  private place(): void {
     const n = this.newCount;
     if (n === 0) return;
     this.newCount = 0;
@@ -158,8 +170,6 @@ export class JobTable {
       }
     }
     for (let i = 0; i < n; i++) this.shardOf(tags[i]!).set(tags[i]!, slots[i]!);
-    // A replay's list is as long as its jobs: it goes, and a later one starts small.
-    this.newSlots = new Int32Array(0);
   }
 
   private deleteFound(at: number): boolean {
