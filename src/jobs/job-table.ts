@@ -125,8 +125,10 @@ export class JobTable {
    * Puts a job whose ID no job in the table has, as the caller knows (replay: no add for
    * the ID since its last delete or expire record), without placing it yet. The jobs put
    * so are placed together by the next other call, by placeNew, or once MAX_PUT_OFF wait:
-   * sorted by their home places, each shard grown once to its size after them. Placed one by one, a million replayed
-   * jobs cost a cache miss each, a tenth of the replay, and every shard's doublings.
+   * sorted by their home places, each shard grown once to its size after them. Placed one
+   * by one, a million replayed jobs cost a cache miss each, a tenth of the replay, and
+   * every shard's doublings. A job put off must not move in the store before it is placed:
+   * the engine moves jobs only when it releases one, which it does after a table call.
    */
   insertNew(slot: number): void {
     if (this.newCount === MAX_PUT_OFF) this.place();
