@@ -1,4 +1,4 @@
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { createRequire } from 'node:module';
 
 /**
  * Records up to this many bytes are summed here, longer ones by the native addon. Most
@@ -7,6 +7,16 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
  * 300 bytes the addon's hardware CRC wins.
  */
 const NATIVE_FROM = 256;
+
+/**
+ * The addon, loaded on its first use: in the replay worker, loading it took 20–25 ms of
+ * the worker's start, which replay waits for, and a log of small records never needs it.
+ */
+let nativeCrc32c: ((input: Buffer) => number) | null = null;
+
+function native(): (input: Buffer) => number {
+  return (nativeCrc32c ??= (createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c);
+}
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), slicing by 8: table t at [256t, 256t+256). */
 const TABLE = new Int32Array(8 * 256);
@@ -24,7 +34,7 @@ for (let t = 1; t < 8; t++) {
 
 /** CRC-32C of `buf[start, end)`, as an unsigned 32-bit number. */
 export function crc32c(buf: Buffer, start: number, end: number): number {
-  if (end - start >= NATIVE_FROM) return nativeCrc32c(buf.subarray(start, end));
+  if (end - start >= NATIVE_FROM) return native()(buf.subarray(start, end));
   const t = TABLE;
   let c = ~0;
   let i = start;
