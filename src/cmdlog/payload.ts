@@ -287,18 +287,16 @@ export class PayloadDecoder implements RestoredJob {
   }
 
   /**
-   * Takes up the add/schedule record at `buf[start, end)` from the fields that the record's
+   * Takes up the add/schedule record at `buf[start…]` from the fields that the record's
    * own decode wrote at `fields[at…]` (writeJobFields), as if it were decoded here; false
    * when they mark it as left to `decode`, or end before it.
    */
-  adoptJob(buf: Buffer, start: number, end: number, fields: Float64Array, at: number): boolean {
+  adoptJob(buf: Buffer, start: number, fields: Float64Array, at: number): boolean {
     const ttr = fields[at + F_TTR];
     if (ttr === undefined || ttr === 0) return false;
     this.buf = buf;
-    this.end = end;
     this.type = buf[start]!;
     this.idAt = start + 1;
-    this.pos = end;
     this.result = '';
     this.setId(buf, start + 1);
     this.nameAt = fields[at + F_NAME_AT]!;

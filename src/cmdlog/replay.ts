@@ -187,7 +187,7 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       for (let r = 0, p = pos - runBase; p < end; r++) {
         scanner.frame(bytes, p, end);
         if (bytes[p] !== 1) throw new CmdlogCorruptError(file, runBase + p, 'Time.UnmarshalBinary: unsupported version');
-        if (jobs === null || !decoder.adoptJob(bytes, scanner.payloadStart, scanner.payloadEnd, jobs, r * JOB_FIELDS)) {
+        if (jobs === null || !decoder.adoptJob(bytes, scanner.payloadStart, jobs, r * JOB_FIELDS)) {
           const error = decoder.decode(bytes, scanner.payloadStart, scanner.payloadEnd);
           if (error !== null) throw new CmdlogCorruptError(file, runBase + p, error);
         }

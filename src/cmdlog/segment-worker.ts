@@ -72,10 +72,10 @@ class SegmentFile {
 }
 
 /** Where the next run's jobs are decoded: fields replay gave back, or new ones with room for a run's worth. */
-function jobDecoding(runBytes: number): JobDecoding {
+function jobDecoding(bytesOfRun: number): JobDecoding {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) spareFields.push(new Float64Array(m.message as ArrayBuffer));
-  // A record takes 128 bytes and more: records of 100-byte jobs are about 170.
-  return { decoder, fields: spareFields.pop() ?? new Float64Array(JOB_FIELDS * Math.ceil(runBytes / 128 + 1)) };
+  // Room for a record per 128 bytes: records of 100-byte jobs are about 170.
+  return { decoder, fields: spareFields.pop() ?? new Float64Array(JOB_FIELDS * Math.ceil(bytesOfRun / 128 + 1)) };
 }
 
 function sendChunkRun(run: RecordRun, chunk: number, base: number, filled: number): void {

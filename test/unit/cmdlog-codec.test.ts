@@ -243,7 +243,7 @@ test('a job decoded where it is read is taken up from its fields as if decoded a
       const fields = new Float64Array(JOB_FIELDS * (index + 1));
       read.writeJobFields(fields, JOB_FIELDS * index, index % 2 === 0);
       const replay = new PayloadDecoder();
-      if (!replay.adoptJob(buf, pad, pad + payload.length, fields, JOB_FIELDS * index)) return false;
+      if (!replay.adoptJob(buf, pad, fields, JOB_FIELDS * index)) return false;
       t.deepEqual(restored(replay), restored(read));
       t.deepEqual(restored(replay), { type, ...job });
       t.is(replay.idIsNew, index % 2 === 0);
@@ -255,8 +255,8 @@ test('a job decoded where it is read is taken up from its fields as if decoded a
 test('fields marked as not decoded, or past the end of the run, are left to decode', (t) => {
   const payload = jobPayload(RecordType.Add, restoredJob({ id: ID, createdSec: SEC }));
   const decoder = new PayloadDecoder();
-  t.false(decoder.adoptJob(payload, 0, payload.length, new Float64Array(JOB_FIELDS), 0));
-  t.false(decoder.adoptJob(payload, 0, payload.length, new Float64Array(JOB_FIELDS), JOB_FIELDS));
+  t.false(decoder.adoptJob(payload, 0, new Float64Array(JOB_FIELDS), 0));
+  t.false(decoder.adoptJob(payload, 0, new Float64Array(JOB_FIELDS), JOB_FIELDS));
 });
 
 test('checked with a decoder, a run carries the fields of the jobs that decode, in file order; other records, and jobs that do not decode, are marked', (t) => {
@@ -284,7 +284,7 @@ test('checked with a decoder, a run carries the fields of the jobs that decode, 
   for (let r = 0, p = HEADER.length; r < jobs.length; r++, p = scanner.next) {
     scanner.frame(buf, p, buf.length);
     const replay = new PayloadDecoder();
-    adopted.push(replay.adoptJob(buf, scanner.payloadStart, scanner.payloadEnd, fields, r * JOB_FIELDS) ? restored(replay) : null);
+    adopted.push(replay.adoptJob(buf, scanner.payloadStart, fields, r * JOB_FIELDS) ? restored(replay) : null);
     const decoded = new PayloadDecoder();
     if (adopted[r] !== null && decoded.decode(buf, scanner.payloadStart, scanner.payloadEnd) === null) t.deepEqual(adopted[r], restored(decoded));
   }
