@@ -176,7 +176,8 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
     }
     if (segment.header === 'bad') throw new CmdlogCorruptError(file, 0, 'invalid segment header');
 
-    const dropAt: number[] = resumed ? resume.dropAt.slice() : [];
+    // The runs' droppable-after values of the records replayed, joined once the segment is done.
+    const dropAtRuns: Float64Array[] = [];
     let pos = segment.from;
     let run: SegmentRun;
     do {
@@ -184,7 +185,8 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       const { bytes, dropAt: runDropAt, jobs } = run;
       const runBase = run.base;
       const end = run.goodEnd - runBase;
-      for (let r = 0, p = pos - runBase; p < end; r++) {
+      let r = 0;
+      for (let p = pos - runBase; p < end; r++) {
         scanner.frame(bytes, p, end);
         if (bytes[p] !== 1) throw new CmdlogCorruptError(file, runBase + p, 'Time.UnmarshalBinary: unsupported version');
         if (jobs === null || !decoder.adoptJob(bytes, scanner.payloadStart, jobs, r * JOB_FIELDS)) {
@@ -192,7 +194,6 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
           if (error !== null) throw new CmdlogCorruptError(file, runBase + p, error);
         }
         applyRecord(ctx, engine, decoder, bytes, file, p, runBase);
-        dropAt.push(runDropAt[r]!);
         p = scanner.next;
         pos = runBase + p;
         records++;
@@ -211,7 +212,9 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
           }
         }
       }
+      dropAtRuns.push(runDropAt.subarray(0, r));
     } while (!isLastRun(run, length));
+    const dropAt = joined(resumed ? resume.dropAt : [], dropAtRuns);
 
     let size = length;
     if (run.failure !== null && ctx.preRead === true && isHighest) {
@@ -231,13 +234,14 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
       highest = {
         num: segment.num,
         size,
-        dropAt,
+        // Appending goes on in this segment: its list grows.
+        dropAt: Array.from(dropAt),
         endBytes:
           ctx.preRead === true
             ? Buffer.from(run.bytes.subarray(Math.max(0, HEADER_LENGTH - run.base, size - run.base - END_BYTES), size - run.base))
             : Buffer.alloc(0),
       };
-    else sealed.push({ num: segment.num, size, dropAt: Float64Array.from(dropAt) });
+    else sealed.push({ num: segment.num, size, dropAt });
     bytesBefore += length - base;
     progress.bytesDone = bytesBefore;
     progress.records = records;
@@ -254,6 +258,20 @@ async function replayFrom(ctx: ReplayContext, source: SegmentSource, engine: Rep
     'cmdlog: replay done',
   );
   return { sealed, highest, records, book };
+}
+
+/** `first`, then every run's values, in one array: a push per record cost a copy of them all each time the list grew. */
+function joined(first: readonly number[], runs: Float64Array[]): Float64Array {
+  let length = first.length;
+  for (const run of runs) length += run.length;
+  const all = new Float64Array(length);
+  all.set(first);
+  let at = first.length;
+  for (const run of runs) {
+    all.set(run, at);
+    at += run.length;
+  }
+  return all;
 }
 
 function isZeroFilled(buf: Buffer): boolean {
