@@ -88,15 +88,14 @@ export function checkRecords(buf: Buffer, from: number, until: number, book: Dro
     const start = scanner.payloadStart;
     const type = buf[start];
     // A payload too short to decode, or of an unknown type, stops replay there: its entry is never used.
+    const at = dropAt.length * JOB_FIELDS;
     if (jobs !== null) {
       // Fields reused from an earlier run hold its jobs: every record's are written or marked.
-      const at = dropAt.length * JOB_FIELDS;
       if (at + JOB_FIELDS > jobs.length) jobs = grown(jobs);
       markNotDecoded(jobs, at);
     }
     if (type === RecordType.Add || type === RecordType.Schedule) {
       if (jobs !== null && decoder !== null && decoder.decode(buf, start, scanner.payloadEnd) === null) {
-        const at = dropAt.length * JOB_FIELDS;
         dropAt.push(book.job(buf, start + 1, decoder.expiresAt));
         decoder.writeJobFields(jobs, at, book.jobBeganLife);
       } else {
