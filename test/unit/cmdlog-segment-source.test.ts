@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { isLastRun } from '../../src/cmdlog/segment-check.js';
 import {
   CHUNK_BYTES,
@@ -104,6 +105,31 @@ test('segments larger than the ring come whole through its chunks: records cut a
     source.done();
   }
   t.is(await source.next(), null);
+});
+
+test('a record of the largest size a SIZE may give, cut at a chunk end, comes whole at the start of the next chunk', async (t) => {
+  const dir = tempDir();
+  const small = (i: number): Buffer => record(1_800_000_000, i, resultPayload(RecordType.Complete, newId(), 'r'.repeat(1000)));
+  // Small records up to 1 MiB before the first chunk ends, then one whose payload is MAX_PAYLOAD_SIZE.
+  const before: Buffer[] = [];
+  for (let size = HEADER.length; size < CHUNK_BYTES - 1024 * 1024; size += before.at(-1)!.length) before.push(small(before.length));
+  const id = newId();
+  const largest = record(
+    1_800_000_000,
+    0,
+    resultPayload(RecordType.Complete, id, 'L'.repeat(MAX_PAYLOAD_SIZE - resultPayload(RecordType.Complete, id, '').length - 3)),
+  );
+  const records = [...before, largest, small(0), small(1)];
+  const data = segment(...records);
+  fs.writeFileSync(path.join(dir, '000000001.log'), data);
+  const source = new WorkerSegments(dir, [1]);
+  t.teardown(() => source.close());
+  const seg = (await source.next())!;
+  const runs = await drain(source, seg);
+  t.true(largest.length > CHUNK_BYTES - 1024 * 1024, 'the record does not fit in what is left of the first chunk');
+  t.true(runs.every((run) => run.failure === null));
+  t.is(recordsOf(runs), records.length);
+  t.true(recordBytes(runs).equals(data.subarray(HEADER.length)));
 });
 
 test('the first run is short, so that replay starts while the worker checks on; the runs after it are full', async (t) => {
