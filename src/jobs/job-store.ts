@@ -99,7 +99,7 @@ export class JobStore {
   private readonly expiryIndex: Column<Int32Array> = [];
   /** Position in the engine's deadline heap (TTR end or scheduled time), -1 when not there. */
   private readonly deadlineIndex: Column<Int32Array> = [];
-  /** Position in its ready list's age heap (ReadyList) while it is in that list. */
+  /** Where its ready list keeps its readySince (ReadyAges) while it is in that list. */
   private readonly ageIndex: Column<Int32Array> = [];
   /** The job's queue, by its number (`queueAt`). */
   private readonly queueId: Column<Int32Array> = [];

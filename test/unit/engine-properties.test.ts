@@ -240,13 +240,43 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     const ready = listItems(q.ready);
     const oldest = ready.reduce((min, slot) => Math.min(min, readySince(Job.at(store, slot))), Infinity);
     if (q.ready.oldestSince !== oldest) problems.push('oldest ready job wrong');
-    const ages = (q.ready as unknown as { ages: { size: number; slots: Int32Array } }).ages;
-    if (ages.size !== q.ready.size) problems.push(`age heap of ${ages.size} for ${q.ready.size} ready jobs`);
-    if (ages.size > 0 && !ready.includes(ages.slots[0]!)) problems.push('oldest ready job not ready');
-    if (ages.slots.length > 2 * q.ready.size + 64) problems.push(`age heap room of ${ages.slots.length} for ${q.ready.size} ready jobs`);
+    agesProblems(store, q.ready, ready, problems);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
+}
+
+/** ReadyAges' parts, read by the invariants below. */
+interface AgesInside {
+  size: number;
+  slots: Int32Array;
+  ats: Float64Array;
+  head: number;
+  span: number;
+  runCount: number;
+  heap: { size: number; slots: Int32Array };
+}
+
+/** Every ready job's time is where its ageIndex says, the run is in time order with a job at its head, and neither part holds much more room than jobs. */
+function agesProblems(store: JobStore, list: ReadyList, ready: number[], problems: string[]): void {
+  const ages = (list as unknown as { ages: AgesInside }).ages;
+  if (ages.size !== list.size) problems.push(`ages of ${ages.size} for ${list.size} ready jobs`);
+  for (const slot of ready) {
+    const index = store.ageIndexOf(slot);
+    const there = index >= 0 ? ages.heap.slots[index] : ages.slots[-2 - index];
+    if (there !== slot) problems.push(`age entry of ${store.idText(slot)} lost`);
+  }
+  const mask = ages.slots.length - 1;
+  let jobs = 0;
+  for (let i = 0; i < ages.span; i++) {
+    const at = (ages.head + i) & mask;
+    if (ages.slots[at]! >= 0) jobs++;
+    if (i > 0 && ages.ats[at]! < ages.ats[(at - 1) & mask]!) problems.push('age run out of time order');
+  }
+  if (jobs !== ages.runCount || jobs + ages.heap.size !== list.size) problems.push(`age run of ${jobs} jobs, counted ${ages.runCount}`);
+  if (ages.runCount > 0 && ages.slots[ages.head]! < 0) problems.push('age run head is a gap');
+  if (ages.slots.length > 8 * ages.runCount + 64) problems.push(`age run room of ${ages.slots.length} for ${ages.runCount} jobs`);
+  if (ages.heap.slots.length > 4 * ages.heap.size + 64) problems.push(`age heap room of ${ages.heap.slots.length} for ${ages.heap.size} jobs`);
 }
 
 function sameState(live: Engine, mirror: Engine, problems: string[], now: number): void {
