@@ -248,7 +248,7 @@ export class Engine implements EngineApi {
   }
 
   result(id: string, timeout: number, done: (outcome: Finished | 'timeout' | 'not-found') => void): Cancel | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) {
       done('not-found');
       return null;
@@ -283,7 +283,7 @@ export class Engine implements EngineApi {
   }
 
   complete(id: string, result: string): EngineError | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) return 'not-found';
     if (this.isFinal(slot)) return 'duplicate-result';
     this.applyComplete(slot, result);
@@ -295,7 +295,7 @@ export class Engine implements EngineApi {
   }
 
   fail(id: string, result: string): EngineError | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) return 'not-found';
     if (this.isFinal(slot)) return 'duplicate-result';
     const outcome = this.applyFail(slot, result);
@@ -307,7 +307,7 @@ export class Engine implements EngineApi {
   }
 
   delete(id: string): EngineError | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) return 'not-found';
     // Waiters stay with the job and time out at their own deadlines (docs/protocol.md Q2).
     this.removeJob(slot);
@@ -316,7 +316,7 @@ export class Engine implements EngineApi {
   }
 
   touch(id: string, ttr: number | null): EngineError | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) return 'not-found';
     if (this.store.stateOf(slot) !== JobState.Leased) return 'not-leased';
     const now = this.clock.now();
@@ -341,7 +341,7 @@ export class Engine implements EngineApi {
   }
 
   retryFailed(id: string): EngineError | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     if (slot < 0) return 'not-found';
     if (this.store.stateOf(slot) !== JobState.Failed || this.store.foregroundOf(slot)) return 'not-failed';
     this.journal?.restartFailed(id);
@@ -364,7 +364,7 @@ export class Engine implements EngineApi {
   // ---- inspect ---------------------------------------------------------------------
 
   inspectJob(id: string): Job | null {
-    const slot = this.jobs.get(id);
+    const slot = this.slotOf(id);
     return slot < 0 ? null : Job.at(this.store, slot);
   }
 
@@ -655,6 +655,17 @@ export class Engine implements EngineApi {
       return null;
     }
     return this.queueFor(name);
+  }
+
+  /**
+   * The slot of the job with this ID, or -1. A job whose ID the store made as text lately
+   * (a lease reply's, which the worker's complete, fail or touch sends back) is found there
+   * without the table's probe: between engine calls, a job holds its slot exactly while
+   * the table maps its ID to that slot, as jobs are put in both and dropped from both together.
+   */
+  private slotOf(id: string): number {
+    const recent = this.store.recentSlotOf(id);
+    return recent >= 0 ? recent : this.jobs.get(id);
   }
 
   /** Frees an empty queue, those that emptied earliest first, if any still is empty. */

@@ -54,6 +54,19 @@ class JobExtra {
 
 type Column<T> = T[];
 
+/** IDs made as text that the store remembers (recentSlotOf). */
+const RECENT_TEXTS = 1024;
+
+/** The value of a hex digit's char code, and something from 0 to 15 for any other. */
+function nibble(code: number): number {
+  return ((code & 15) + 9 * (code >> 6)) & 15;
+}
+
+/** Where the store remembers an ID made as text: by its last hex digits, which differ from job to job however a client numbers its IDs. */
+function recentBucket(text: string): number {
+  return ((nibble(text.charCodeAt(33)) & 3) << 8) | (nibble(text.charCodeAt(34)) << 4) | nibble(text.charCodeAt(35));
+}
+
 /**
  * Every job of an engine, as a C server keeps them: a job is a slot number, and its
  * fields are in typed-array columns indexed by the slot, unboxed and out of the garbage
@@ -106,6 +119,16 @@ export class JobStore {
   /** The job's JobExtra in `extras`, -1 while it has none. */
   private readonly extra: Column<Int32Array> = [];
   private readonly serial: Column<Uint32Array> = [];
+  /**
+   * IDs made as text lately, by the last characters of the text, with their jobs' slots
+   * and serials. A worker completes the job its lease reply just named, with that reply's
+   * own string (Frame.expectedId): the job table looks here before it hashes the ID and
+   * walks a shard, a cache miss there and another at the job's ID. With hundreds of
+   * workers leasing in between, most of their jobs are still here.
+   */
+  private readonly recentTexts = new Array<string>(RECENT_TEXTS).fill('');
+  private readonly recentSlots = new Int32Array(RECENT_TEXTS);
+  private readonly recentSerials = new Uint32Array(RECENT_TEXTS);
   /** Set bits: free slots. */
   private readonly freeBits: Uint32Array[] = [];
   /** Free slots of each page. */
@@ -429,11 +452,27 @@ export class JobStore {
     return false;
   }
 
-  /** Canonical lowercase 8-4-4-4-12 form, made on each call. */
+  /** Canonical lowercase 8-4-4-4-12 form, made on each call (and remembered a while: recentSlotOf). */
   idText(slot: number): string {
     const ids = this.ids[slot >>> PAGE_SHIFT]!;
     const at = 4 * (slot & PAGE_MASK);
-    return idText(ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
+    const text = idText(ids[at]!, ids[at + 1]!, ids[at + 2]!, ids[at + 3]!);
+    const i = recentBucket(text);
+    this.recentTexts[i] = text;
+    this.recentSlots[i] = slot;
+    this.recentSerials[i] = this.serialOf(slot);
+    return text;
+  }
+
+  /**
+   * The slot of the job whose ID is `text`, if the store made that text lately (idText)
+   * and the job still holds the slot; else -1, which says nothing.
+   */
+  recentSlotOf(text: string): number {
+    const i = recentBucket(text);
+    if (this.recentTexts[i] !== text) return -1;
+    const slot = this.recentSlots[i]!;
+    return this.holds(slot, this.recentSerials[i]!) ? slot : -1;
   }
 
   /** Writes the ID's 16 bytes at `off`; returns the offset after them. */

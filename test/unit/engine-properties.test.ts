@@ -243,6 +243,12 @@ function checkInvariants(engine: Engine, now: number, problems: string[]): void 
     agesProblems(store, q.ready, ready, problems);
   }
   if (listed !== queued) problems.push(`listed ${listed} != queued ${queued}`);
+  // The store's memory of ID texts stands in for the table only while the two agree (Engine.slotOf).
+  const recent = store as unknown as { recentTexts: string[] };
+  for (const text of recent.recentTexts) {
+    const slot = store.recentSlotOf(text);
+    if (slot >= 0 && slotOf(engine, text) !== slot) problems.push(`remembered ${text} at ${slot}, the table has ${slotOf(engine, text)}`);
+  }
   if (!inner.held && engine.nextDeadline() <= now) problems.push('a due deadline did not fire');
 }
 
