@@ -122,9 +122,9 @@ export class JobStore {
   /**
    * IDs made as text lately, by the last characters of the text, with their jobs' slots
    * and serials. A worker completes the job its lease reply just named, with that reply's
-   * own string (Frame.expectedId): the job table looks here before it hashes the ID and
-   * walks a shard, a cache miss there and another at the job's ID. With hundreds of
-   * workers leasing in between, most of their jobs are still here.
+   * own string (Frame.expectedId): the engine looks here (Engine.slotOf) before the job
+   * table hashes the ID and walks a shard, a cache miss there and another at the job's
+   * ID. With hundreds of workers leasing in between, most of their jobs are still here.
    */
   private readonly recentTexts = new Array<string>(RECENT_TEXTS).fill('');
   private readonly recentSlots = new Int32Array(RECENT_TEXTS);

@@ -118,7 +118,7 @@ export class ReadyAges {
     if (this.slots.length > MIN_ROOM && SPARSE * this.runCount < this.slots.length) this.compact();
   }
 
-  /** The job at `from` moved to `to` (JobStore.moveTopDown), its position already there. */
+  /** A job moved to slot `to` (JobStore.moveTopDown), its ageIndex with it. */
   replace(to: number): void {
     const index = this.store.ageIndexOf(to);
     if (index >= 0) this.heap.replace(index, to);
