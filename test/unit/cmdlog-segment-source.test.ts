@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { MAX_PAYLOAD_SIZE } from '../../src/cmdlog/record.js';
 import { isLastRun } from '../../src/cmdlog/segment-check.js';
 import {
@@ -26,6 +26,17 @@ async function drain(source: WorkerSegments, seg: LoadedSegment): Promise<Segmen
     runs.push({ ...run, bytes: Buffer.from(run.bytes) });
     if (isLastRun(run, seg.length)) return runs;
   }
+}
+
+/** Writes the records as segment 1 of a fresh directory and reads it whole through a replay worker. */
+async function readThrough(t: ExecutionContext, records: Buffer[]): Promise<{ data: Buffer; runs: SegmentRun[] }> {
+  const dir = tempDir();
+  const data = segment(...records);
+  fs.writeFileSync(path.join(dir, '000000001.log'), data);
+  const source = new WorkerSegments(dir, [1]);
+  t.teardown(() => source.close());
+  const seg = (await source.next())!;
+  return { data, runs: await drain(source, seg) };
 }
 
 const recordsOf = (runs: SegmentRun[]): number => runs.reduce((sum, run) => sum + run.dropAt.length, 0);
@@ -108,7 +119,6 @@ test('segments larger than the ring come whole through its chunks: records cut a
 });
 
 test('a record of the largest size a SIZE may give, cut at a chunk end, comes whole at the start of the next chunk', async (t) => {
-  const dir = tempDir();
   const small = (i: number): Buffer => record(1_800_000_000, i, resultPayload(RecordType.Complete, newId(), 'r'.repeat(1000)));
   // Small records up to 1 MiB before the first chunk ends, then one whose payload is MAX_PAYLOAD_SIZE.
   const before: Buffer[] = [];
@@ -120,12 +130,7 @@ test('a record of the largest size a SIZE may give, cut at a chunk end, comes wh
     resultPayload(RecordType.Complete, id, 'L'.repeat(MAX_PAYLOAD_SIZE - resultPayload(RecordType.Complete, id, '').length - 3)),
   );
   const records = [...before, largest, small(0), small(1)];
-  const data = segment(...records);
-  fs.writeFileSync(path.join(dir, '000000001.log'), data);
-  const source = new WorkerSegments(dir, [1]);
-  t.teardown(() => source.close());
-  const seg = (await source.next())!;
-  const runs = await drain(source, seg);
+  const { data, runs } = await readThrough(t, records);
   t.true(largest.length > CHUNK_BYTES - 1024 * 1024, 'the record does not fit in what is left of the first chunk');
   t.true(runs.every((run) => run.failure === null));
   t.is(recordsOf(runs), records.length);
@@ -133,15 +138,9 @@ test('a record of the largest size a SIZE may give, cut at a chunk end, comes wh
 });
 
 test('the first run is short, so that replay starts while the worker checks on; the runs after it are full', async (t) => {
-  const dir = tempDir();
   const records = Array.from({ length: 30_000 }, (_, i) => record(1_800_000_000, i, resultPayload(RecordType.Complete, newId(), 'r'.repeat(40))));
   const recordLength = records[0]!.length;
-  const data = segment(...records);
-  fs.writeFileSync(path.join(dir, '000000001.log'), data);
-  const source = new WorkerSegments(dir, [1]);
-  t.teardown(() => source.close());
-  const seg = (await source.next())!;
-  const runs = await drain(source, seg);
+  const { runs } = await readThrough(t, records);
   t.is(recordsOf(runs), records.length);
   const ends = runs.map((run) => run.goodEnd);
   t.true(ends[0]! - HEADER.length < FIRST_RUN_BYTES + recordLength, `first run: ${ends[0]! - HEADER.length} bytes`);
