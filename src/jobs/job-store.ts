@@ -67,6 +67,11 @@ function recentBucket(text: string): number {
   return ((nibble(text.charCodeAt(33)) & 3) << 8) | (nibble(text.charCodeAt(34)) << 4) | nibble(text.charCodeAt(35));
 }
 
+/** The same place, from the ID's last word (id-words.ts): those digits are its bytes 14 and 15. */
+function recentBucketOfWord(w3: number): number {
+  return (((w3 >>> 16) & 3) << 8) | (w3 >>> 24);
+}
+
 /**
  * Every job of an engine, as a C server keeps them: a job is a slot number, and its
  * fields are in typed-array columns indexed by the slot, unboxed and out of the garbage
@@ -121,14 +126,15 @@ export class JobStore {
   private readonly serial: Column<Uint32Array> = [];
   /**
    * IDs made as text lately, by the last characters of the text, with their jobs' slots
-   * and serials. A worker completes the job its lease reply just named, with that reply's
-   * own string (Frame.expectedId): the engine looks here (Engine.slotOf) before the job
-   * table hashes the ID and walks a shard, a cache miss there and another at the job's
-   * ID. With hundreds of workers leasing in between, most of their jobs are still here.
+   * (-1 for none). A worker completes the job its lease reply just named, with that
+   * reply's own string (Frame.expectedId): the engine looks here (Engine.slotOf) before
+   * the job table hashes the ID and walks a shard, a cache miss there and another at the
+   * job's ID. With hundreds of workers leasing in between, most of their jobs are still
+   * here. A job that leaves its slot takes its entry with it (forgetText), so an entry
+   * always names the job in its slot.
    */
   private readonly recentTexts = new Array<string>(RECENT_TEXTS).fill('');
-  private readonly recentSlots = new Int32Array(RECENT_TEXTS);
-  private readonly recentSerials = new Uint32Array(RECENT_TEXTS);
+  private readonly recentSlots = new Int32Array(RECENT_TEXTS).fill(-1);
   /** Set bits: free slots. */
   private readonly freeBits: Uint32Array[] = [];
   /** Free slots of each page. */
@@ -237,6 +243,7 @@ export class JobStore {
       this.freeExtras.push(extra);
     }
     this.serial[page]![cell] = 0;
+    this.forgetText(slot, -1);
     this.unclaim(slot);
     this.taken--;
     this.dropEmptyTop();
@@ -267,6 +274,7 @@ export class JobStore {
     this.ids[tp]!.set(this.ids[fp]!.subarray(4 * fc, 4 * fc + 4), 4 * tc);
     for (const column of this.scalars) column[tp]![tc] = column[fp]![fc]!;
     this.serial[fp]![fc] = 0;
+    this.forgetText(from, to);
     this.unclaim(from);
     this.moved = to;
     return from;
@@ -460,19 +468,19 @@ export class JobStore {
     const i = recentBucket(text);
     this.recentTexts[i] = text;
     this.recentSlots[i] = slot;
-    this.recentSerials[i] = this.serialOf(slot);
     return text;
   }
 
-  /**
-   * The slot of the job whose ID is `text`, if the store made that text lately (idText)
-   * and the job still holds the slot; else -1, which says nothing.
-   */
+  /** The slot of the job whose ID is `text`, if the store made that text lately (idText) and the job is still here; else -1, which says nothing. */
   recentSlotOf(text: string): number {
     const i = recentBucket(text);
-    if (this.recentTexts[i] !== text) return -1;
-    const slot = this.recentSlots[i]!;
-    return this.holds(slot, this.recentSerials[i]!) ? slot : -1;
+    return this.recentTexts[i] === text ? this.recentSlots[i]! : -1;
+  }
+
+  /** The job in `slot` leaves it: for good (`to` -1), or for `to`. Its remembered text, if any, names no slot or the new one. */
+  private forgetText(slot: number, to: number): void {
+    const i = recentBucketOfWord(this.ids[slot >>> PAGE_SHIFT]![4 * (slot & PAGE_MASK) + 3]!);
+    if (this.recentSlots[i] === slot) this.recentSlots[i] = to;
   }
 
   /** Writes the ID's 16 bytes at `off`; returns the offset after them. */

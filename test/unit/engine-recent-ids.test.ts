@@ -64,9 +64,16 @@ test('a text made before the store moved its job down still finds the job where 
   for (let n = 1; n <= many; n++) t.is(engine.add(spec(n, 1000 + n)), null);
   for (let n = 1; n <= many - 5; n++) if (n % 2 === 0) t.is(engine.delete(id(n)), null);
   const texts = [leaseOne(engine)];
+  // The last job's text, made while it is in a top page (an inspect reads its ID out).
+  const last = engine.inspectJob(id(many))!.id;
+  const { jobs } = inside(engine);
+  const slotBefore = jobs.get(last);
+  t.is(store.recentSlotOf(last), slotBefore);
   for (let n = 1; n <= many - 5; n++) if (n % 2 === 1 && n > 1) t.is(engine.delete(id(n)), null);
   for (let i = 0; i < 4; i++) texts.push(leaseOne(engine));
   t.true(store.pageCount <= 2, `${store.pageCount} pages`);
+  t.not(jobs.get(last), slotBefore, 'the last job moved down');
+  t.is(store.recentSlotOf(last), jobs.get(last), 'its text made before the move names the slot it moved to');
   for (const text of texts) {
     const job = engine.inspectJob(text);
     t.is(job?.id, text);
