@@ -660,8 +660,10 @@ export class Engine implements EngineApi {
   /**
    * The slot of the job with this ID, or -1. A job whose ID the store made as text lately
    * (a lease reply's, which the worker's complete, fail or touch sends back) is found there
-   * without the table's probe: between engine calls, a job holds its slot exactly while
-   * the table maps its ID to that slot, as jobs are put in both and dropped from both together.
+   * without the table's probe. That is the table's answer too: a remembered text always
+   * names the job in its slot (the store drops or moves the entry as the job leaves the
+   * slot), and between engine calls the table maps that job's ID to that slot, as jobs are
+   * put in both and dropped from both together.
    */
   private slotOf(id: string): number {
     const recent = this.store.recentSlotOf(id);
