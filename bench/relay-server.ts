@@ -5,11 +5,13 @@
  * as a canned lease reply; a worker's `complete` answers the run's client, if any, and
  * then the worker. Per `run` round it does what the server does on the wire (two reads,
  * three writes on two connections) with no parser, engine or reply builder: what is left
- * is Node's socket path. With `echo` as the mode it answers every line
+ * is Node's socket path, read the way the server reads it (into one shared buffer,
+ * src/server/socket-reads.ts). With `echo` as the mode it answers every line
  * with `+OK` instead (one connection, one read and one write per round).
  * Run as its own process: `node --import=tsx bench/relay-server.ts PORT [relay|echo]`.
  */
 import net from 'node:net';
+import { readChunks } from '../src/server/socket-reads.js';
 
 const port = Number(process.argv[2]);
 const mode = process.argv[3] ?? 'relay';
@@ -62,7 +64,7 @@ function takeReady(): Pending | undefined {
 /** Splits a connection's bytes into lines (without CRLF), across chunks. */
 function lines(socket: net.Socket, onLine: (line: Buffer) => void, afterChunk: () => void): void {
   let rest: Buffer | null = null;
-  socket.on('data', (chunk: Buffer) => {
+  readChunks(socket, (chunk: Buffer) => {
     let buf = chunk;
     if (rest !== null) {
       buf = Buffer.concat([rest, chunk]);
@@ -138,7 +140,7 @@ function relay(socket: net.Socket): void {
 }
 
 function echo(socket: net.Socket): void {
-  socket.on('data', (chunk: Buffer) => {
+  readChunks(socket, (chunk: Buffer) => {
     let replies = 0;
     for (let lf = chunk.indexOf(LF); lf >= 0; lf = chunk.indexOf(LF, lf + 1)) replies += 1;
     for (let i = 0; i < replies; i++) socket.write(OK);

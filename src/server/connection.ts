@@ -11,6 +11,7 @@ import type { ClientError, ParserSink, Request } from '../protocol/types.js';
 import { SERVER_ERROR_TEXT, SERVER_KEY } from '../protocol/vocabulary.js';
 import type { SecretCheck } from './auth.js';
 import { lingeringClose } from './linger.js';
+import { readChunks } from './socket-reads.js';
 import type { ReplyBudget, ReplyWaiter } from './reply-budget.js';
 import { writeEngineError, writeFinished } from './outcomes.js';
 import { commandIndex, NO_COMMAND, Outcome, type ServerStats } from './stats.js';
@@ -114,7 +115,7 @@ export class Connection implements ParserSink, ReplyWaiter {
     private readonly socket: Socket,
     private readonly host: ConnectionHost,
   ) {
-    socket.on('data', this.onData);
+    readChunks(socket, this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);

@@ -1,0 +1,159 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import test from 'ava';
+import { readChunks } from '../../src/server/socket-reads.js';
+import { readFile } from 'node:fs/promises';
+import { makeCertificate } from '../helpers/tls.js';
+import { tempDir } from '../helpers/wire.js';
+
+// readChunks over real loopback sockets: which sockets read into the shared buffer, and
+// that such a socket still pauses, resumes and ends like a stream.
+
+/** An accepted socket read with readChunks, and what it read. */
+class Reader {
+  readonly chunks: string[] = [];
+  /** The memory each chunk was handed in. */
+  readonly memory: ArrayBufferLike[] = [];
+  readonly shared: boolean;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly socket: net.Socket) {
+    this.shared = readChunks(socket, (chunk) => {
+      this.chunks.push(chunk.toString('latin1'));
+      this.memory.push(chunk.buffer);
+      this.wake?.();
+    });
+  }
+
+  /** Everything read so far, once it holds `text`. */
+  async until(text: string): Promise<string> {
+    while (!this.chunks.join('').includes(text)) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    this.wake = null;
+    return this.chunks.join('');
+  }
+}
+
+/** A server that hands each accepted socket (plain, or the TLS socket over it) to `onSocket`. */
+async function listen(onSocket: (socket: net.Socket) => void): Promise<{ port: number; close(): void }> {
+  const server = net.createServer({ allowHalfOpen: true }, onSocket);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Until `list` has `n` entries. */
+async function nth<T>(list: T[], n: number): Promise<T> {
+  while (list.length < n) await new Promise((resolve) => setImmediate(resolve));
+  return list[n - 1]!;
+}
+
+test('plain sockets read into one shared buffer, and each chunk holds what was sent', async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => readers.push(new Reader(socket)));
+  const a = await connect(server.port);
+  const b = await connect(server.port);
+  const first = await nth(readers, 1);
+  const second = await nth(readers, 2);
+  t.true(first.shared);
+  t.true(second.shared);
+  a.write('add from a\r\n');
+  t.is(await first.until('\n'), 'add from a\r\n');
+  b.write('lease from b\r\n');
+  t.is(await second.until('\n'), 'lease from b\r\n');
+  a.write('more from a\r\n');
+  t.is(await first.until('more from a\r\n'), 'add from a\r\nmore from a\r\n');
+  t.is(first.memory[0], second.memory[0]);
+  t.is(first.memory[0], first.memory[1]);
+  a.destroy();
+  b.destroy();
+  server.close();
+});
+
+test('a socket reading into the shared buffer reads nothing while paused, then what came meanwhile', async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => readers.push(new Reader(socket)));
+  const client = await connect(server.port);
+  const reader = await nth(readers, 1);
+  client.write('one\r\n');
+  await reader.until('one\r\n');
+  reader.socket.pause();
+  client.write('two\r\n');
+  // Time for the bytes to be read if the pause did not stop reads (a bound on missing a bug, not on passing).
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.deepEqual(reader.chunks, ['one\r\n']);
+  reader.socket.resume();
+  t.is(await reader.until('two\r\n'), 'one\r\ntwo\r\n');
+  client.destroy();
+  server.close();
+});
+
+test("a socket reading into the shared buffer sees the peer's end, and can still write", async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => readers.push(new Reader(socket)));
+  const client = await connect(server.port);
+  const reader = await nth(readers, 1);
+  t.true(reader.shared);
+  const ended = once(reader.socket, 'end');
+  client.end('last\r\n');
+  await ended;
+  t.deepEqual(reader.chunks, ['last\r\n']);
+  let answer = '';
+  client.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+  const answered = once(client, 'end');
+  reader.socket.end('+OK\r\n');
+  await answered;
+  t.is(answer, '+OK\r\n');
+  client.destroy();
+  server.close();
+});
+
+test('a socket that already holds read data is read through its stream, that data first', async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => {
+    // Not read at once: the bytes below are read into the socket's stream first.
+    const wait = (): void => {
+      if (socket.readableLength > 0) readers.push(new Reader(socket));
+      else setImmediate(wait);
+    };
+    wait();
+  });
+  const client = await connect(server.port);
+  client.write('early\r\n');
+  const reader = await nth(readers, 1);
+  t.false(reader.shared);
+  client.write('late\r\n');
+  t.is(await reader.until('late\r\n'), 'early\r\nlate\r\n');
+  client.destroy();
+  server.close();
+});
+
+test('a TLS socket is read through its stream', async (t) => {
+  const dir = await tempDir();
+  const { cert, keyPath } = await makeCertificate(dir.path, 'reads');
+  const context = tls.createSecureContext({ cert, key: await readFile(keyPath) });
+  const readers: Reader[] = [];
+  const server = await listen((raw) => {
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    secure.once('secure', () => readers.push(new Reader(secure)));
+  });
+  const client = tls.connect({ host: '127.0.0.1', port: server.port, ca: cert, servername: 'localhost' });
+  await once(client, 'secureConnect');
+  const reader = await nth(readers, 1);
+  t.false(reader.shared);
+  client.write('over tls\r\n');
+  t.is(await reader.until('\n'), 'over tls\r\n');
+  client.destroy();
+  server.close();
+  await dir.remove();
+});
