@@ -50,12 +50,21 @@ function onreadNames(socket: Socket): OnreadNames | null {
  * synchronous workers (bench/README.md). Pause, resume, 'end', 'close' and the idle timer
  * behave as with 'data'. A socket this cannot be done for safely (TLS, whose reads the
  * stream decrypts; one that holds data read before it got here; a Node without these
- * settings) is read through 'data'.
+ * settings, or one that refuses them) is read through 'data'.
  */
 export function readChunks(socket: Socket, onChunk: (chunk: Buffer) => void): boolean {
+  if (readIntoShared(socket, onChunk)) return true;
+  socket.on('data', onChunk);
+  return false;
+}
+
+function readIntoShared(socket: Socket, onChunk: (chunk: Buffer) => void): boolean {
   const settings = onreadSettings(socket);
-  if (settings === null) {
-    socket.on('data', onChunk);
+  if (settings === null) return false;
+  try {
+    (socket as unknown as { _handle: UserBufferHandle })._handle.useUserBuffer(shared);
+  } catch {
+    // A Node that refuses a buffer of the caller's for a socket it did not connect.
     return false;
   }
   const own = socket as unknown as Record<symbol, unknown>;
@@ -63,7 +72,6 @@ export function readChunks(socket: Socket, onChunk: (chunk: Buffer) => void): bo
   own[settings.callback] = (bytes: number, buffer: Buffer): void => {
     onChunk(buffer.subarray(0, bytes));
   };
-  (socket as unknown as { _handle: UserBufferHandle })._handle.useUserBuffer(shared);
   return true;
 }
 

@@ -157,3 +157,20 @@ test('a TLS socket is read through its stream', async (t) => {
   server.close();
   await dir.remove();
 });
+
+test('a socket whose handle refuses a buffer of ours is read through its stream', async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => {
+    (socket as unknown as { _handle: { useUserBuffer(buffer: Uint8Array): void } })._handle.useUserBuffer = () => {
+      throw new Error('refused');
+    };
+    readers.push(new Reader(socket));
+  });
+  const client = await connect(server.port);
+  const reader = await nth(readers, 1);
+  t.false(reader.shared);
+  client.write('still read\r\n');
+  t.is(await reader.until('\n'), 'still read\r\n');
+  client.destroy();
+  server.close();
+});
