@@ -58,6 +58,26 @@ async function nth<T>(list: T[], n: number): Promise<T> {
   return list[n - 1]!;
 }
 
+/**
+ * A client, and the Reader of the socket the server accepted for it: made by `accept`, at
+ * once by default. The client sends `first` as soon as it is connected.
+ */
+async function connected(accept: (socket: net.Socket, done: (reader: Reader) => void) => void = (socket, done) => done(new Reader(socket)), first = '') {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => accept(socket, (reader) => readers.push(reader)));
+  const client = await connect(server.port);
+  if (first !== '') client.write(first);
+  const reader = await nth(readers, 1);
+  return {
+    client,
+    reader,
+    close: () => {
+      client.destroy();
+      server.close();
+    },
+  };
+}
+
 test('plain sockets read into one shared buffer, and each chunk holds what was sent', async (t) => {
   const readers: Reader[] = [];
   const server = await listen((socket) => readers.push(new Reader(socket)));
@@ -81,10 +101,7 @@ test('plain sockets read into one shared buffer, and each chunk holds what was s
 });
 
 test('a socket reading into the shared buffer reads nothing while paused, then what came meanwhile', async (t) => {
-  const readers: Reader[] = [];
-  const server = await listen((socket) => readers.push(new Reader(socket)));
-  const client = await connect(server.port);
-  const reader = await nth(readers, 1);
+  const { client, reader, close } = await connected();
   client.write('one\r\n');
   await reader.until('one\r\n');
   reader.socket.pause();
@@ -94,15 +111,11 @@ test('a socket reading into the shared buffer reads nothing while paused, then w
   t.deepEqual(reader.chunks, ['one\r\n']);
   reader.socket.resume();
   t.is(await reader.until('two\r\n'), 'one\r\ntwo\r\n');
-  client.destroy();
-  server.close();
+  close();
 });
 
 test("a socket reading into the shared buffer sees the peer's end, and can still write", async (t) => {
-  const readers: Reader[] = [];
-  const server = await listen((socket) => readers.push(new Reader(socket)));
-  const client = await connect(server.port);
-  const reader = await nth(readers, 1);
+  const { client, reader, close } = await connected();
   t.true(reader.shared);
   const ended = once(reader.socket, 'end');
   client.end('last\r\n');
@@ -114,28 +127,22 @@ test("a socket reading into the shared buffer sees the peer's end, and can still
   reader.socket.end('+OK\r\n');
   await answered;
   t.is(answer, '+OK\r\n');
-  client.destroy();
-  server.close();
+  close();
 });
 
 test('a socket that already holds read data is read through its stream, that data first', async (t) => {
-  const readers: Reader[] = [];
-  const server = await listen((socket) => {
-    // Not read at once: the bytes below are read into the socket's stream first.
+  const { client, reader, close } = await connected((socket, done) => {
+    // Not read at once: the client's first bytes are read into the socket's stream first.
     const wait = (): void => {
-      if (socket.readableLength > 0) readers.push(new Reader(socket));
+      if (socket.readableLength > 0) done(new Reader(socket));
       else setImmediate(wait);
     };
     wait();
-  });
-  const client = await connect(server.port);
-  client.write('early\r\n');
-  const reader = await nth(readers, 1);
+  }, 'early\r\n');
   t.false(reader.shared);
   client.write('late\r\n');
   t.is(await reader.until('late\r\n'), 'early\r\nlate\r\n');
-  client.destroy();
-  server.close();
+  close();
 });
 
 test('a TLS socket is read through its stream', async (t) => {
@@ -159,18 +166,14 @@ test('a TLS socket is read through its stream', async (t) => {
 });
 
 test('a socket whose handle refuses a buffer of ours is read through its stream', async (t) => {
-  const readers: Reader[] = [];
-  const server = await listen((socket) => {
+  const { client, reader, close } = await connected((socket, done) => {
     (socket as unknown as { _handle: { useUserBuffer(buffer: Uint8Array): void } })._handle.useUserBuffer = () => {
       throw new Error('refused');
     };
-    readers.push(new Reader(socket));
+    done(new Reader(socket));
   });
-  const client = await connect(server.port);
-  const reader = await nth(readers, 1);
   t.false(reader.shared);
   client.write('still read\r\n');
   t.is(await reader.until('\n'), 'still read\r\n');
-  client.destroy();
-  server.close();
+  close();
 });
