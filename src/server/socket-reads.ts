@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
 /** Bytes one read may bring: libuv's own suggestion for a read, so reads are as large as with Node's buffers. */
-export const READ_BUFFER_SIZE = 64 * 1024;
+const READ_BUFFER_SIZE = 64 * 1024;
 
 /**
  * Where every plain connection's reads land, one after another. A chunk is handed to its
@@ -46,8 +46,8 @@ function onreadNames(socket: Socket): OnreadNames | null {
  * connects (net.Socket options): into one buffer of ours, not a new Buffer for every read
  * pushed through the stream. Node offers that option only for sockets it connects, so an
  * accepted socket is given the settings the option sets. That takes an allocation and the
- * stream's work off every read: 1.4 µs of CPU less per add→lease→complete cycle of
- * synchronous workers (bench/README.md). Pause, resume, 'end', 'close' and the idle timer
+ * stream's work off every read: about a microsecond of the server's CPU per
+ * add→lease→complete cycle of synchronous workers (bench/README.md). Pause, resume, 'end', 'close' and the idle timer
  * behave as with 'data'. A socket this cannot be done for safely (TLS, whose reads the
  * stream decrypts; one that holds data read before it got here; a Node without these
  * settings, or one that refuses them) is read through 'data'.
