@@ -49,8 +49,8 @@ function onreadNames(socket: Socket): OnreadNames | null {
  * stream's work off every read: about a microsecond of the server's CPU per
  * add→lease→complete cycle of synchronous workers (bench/README.md). Pause, resume, 'end', 'close' and the idle timer
  * behave as with 'data'. A socket this cannot be done for safely (TLS, whose reads the
- * stream decrypts; one that holds data read before it got here; a Node without these
- * settings, or one that refuses them) is read through 'data'.
+ * stream decrypts; one already read through its stream; a Node without these settings,
+ * or one that refuses them) is read through 'data'.
  */
 export function readChunks(socket: Socket, onChunk: (chunk: Buffer) => void): boolean {
   if (readIntoShared(socket, onChunk)) return true;
@@ -72,12 +72,22 @@ function readIntoShared(socket: Socket, onChunk: (chunk: Buffer) => void): boole
   own[settings.callback] = (bytes: number, buffer: Buffer): void => {
     onChunk(buffer.subarray(0, bytes));
   };
+  // A socket the supervisor's primary handed over may hold what its stream read while the
+  // handover went on. That goes first, on the next tick: before any new read (reads come
+  // in a later phase of the loop) and before an 'end' behind it, once the caller is set up.
+  if (socket.readableLength > 0) process.nextTick(takeHeld, socket, onChunk);
   return true;
+}
+
+function takeHeld(socket: Socket, onChunk: (chunk: Buffer) => void): void {
+  const held = socket.read() as Buffer | null;
+  if (held !== null) onChunk(held);
 }
 
 /** The names of the socket's `onread` settings when it can be read into the shared buffer and has none set, else null. */
 function onreadSettings(socket: Socket): OnreadNames | null {
-  if (socket instanceof TLSSocket || socket.destroyed || socket.readableLength > 0) return null;
+  // A socket that something already reads through its stream ('data') is left to it.
+  if (socket instanceof TLSSocket || socket.destroyed || socket.readableFlowing === true) return null;
   const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
   if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') return null;
   const found = onreadNames(socket);

@@ -1,10 +1,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import test from 'ava';
 import { readChunks } from '../../src/server/socket-reads.js';
 import { readFile } from 'node:fs/promises';
 import { makeCertificate } from '../helpers/tls.js';
+import { root } from '../helpers/process.js';
 import { tempDir } from '../helpers/wire.js';
 
 // readChunks over real loopback sockets: which sockets read into the shared buffer, and
@@ -15,26 +18,42 @@ class Reader {
   readonly chunks: string[] = [];
   /** The memory each chunk was handed in. */
   readonly memory: ArrayBufferLike[] = [];
+  /** The chunks' texts and 'end', in the order they came. */
+  readonly events: string[] = [];
   readonly shared: boolean;
   private wake: (() => void) | null = null;
 
   constructor(readonly socket: net.Socket) {
     this.shared = readChunks(socket, (chunk) => {
       this.chunks.push(chunk.toString('latin1'));
+      this.events.push(chunk.toString('latin1'));
       this.memory.push(chunk.buffer);
+      this.wake?.();
+    });
+    socket.on('end', () => {
+      this.events.push('end');
       this.wake?.();
     });
   }
 
   /** Everything read so far, once it holds `text`. */
   async until(text: string): Promise<string> {
-    while (!this.chunks.join('').includes(text)) {
+    await this.waitFor(() => this.chunks.join('').includes(text));
+    return this.chunks.join('');
+  }
+
+  /** Once the socket has seen its peer's end. */
+  ended(): Promise<void> {
+    return this.waitFor(() => this.events.includes('end'));
+  }
+
+  private async waitFor(done: () => boolean): Promise<void> {
+    while (!done()) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
     }
     this.wake = null;
-    return this.chunks.join('');
   }
 }
 
@@ -130,19 +149,53 @@ test("a socket reading into the shared buffer sees the peer's end, and can still
   close();
 });
 
-test('a socket that already holds read data is read through its stream, that data first', async (t) => {
-  const { client, reader, close } = await connected((socket, done) => {
-    // Not read at once: the client's first bytes are read into the socket's stream first.
+/** Hands the socket to a Reader once its stream holds bytes read before (and, with `ended`, the peer's end too). */
+function afterEarlyReads(ended: boolean) {
+  return (socket: net.Socket, done: (reader: Reader) => void): void => {
+    const state = (socket as unknown as { _readableState: { ended: boolean } })._readableState;
     const wait = (): void => {
-      if (socket.readableLength > 0) done(new Reader(socket));
+      if (socket.readableLength > 0 && (!ended || state.ended)) done(new Reader(socket));
       else setImmediate(wait);
     };
     wait();
-  }, 'early\r\n');
-  t.false(reader.shared);
+  };
+}
+
+test('a socket whose stream already holds read bytes reads into the shared buffer, those bytes first', async (t) => {
+  const { client, reader, close } = await connected(afterEarlyReads(false), 'early\r\n');
+  t.true(reader.shared);
   client.write('late\r\n');
   t.is(await reader.until('late\r\n'), 'early\r\nlate\r\n');
   close();
+});
+
+test("bytes the stream held before, and the peer's end behind them, come in that order", async (t) => {
+  const readers: Reader[] = [];
+  const server = await listen((socket) => afterEarlyReads(true)(socket, (reader) => readers.push(reader)));
+  const client = await connect(server.port);
+  client.end('early and last\r\n');
+  const reader = await nth(readers, 1);
+  t.true(reader.shared);
+  await reader.ended();
+  t.deepEqual(reader.events, ['early and last\r\n', 'end']);
+  client.destroy();
+  server.close();
+});
+
+test('a socket handed over from another process, as the supervisor hands its children their connections, reads into the shared buffer', async (t) => {
+  const child = fork(path.join(root, 'test/helpers/ipc-reader.ts'), [], { cwd: root, execArgv: ['--import=tsx'] });
+  t.teardown(() => child.kill());
+  await once(child, 'message');
+  // As supervisor/acceptor.ts: accepted paused, handed over at once, the primary's copy kept open.
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => child.send('connection', socket, { keepOpen: true }));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  client.write('sent before the handover\r\n');
+  const [answer] = (await once(child, 'message')) as [{ shared: boolean; text: string }];
+  t.deepEqual(answer, { shared: true, text: 'sent before the handover\r\n' });
+  client.destroy();
+  server.close();
 });
 
 test('a TLS socket is read through its stream', async (t) => {
