@@ -47,10 +47,10 @@ function onreadNames(socket: Socket): OnreadNames | null {
  * pushed through the stream. Node offers that option only for sockets it connects, so an
  * accepted socket is given the settings the option sets. That takes an allocation and the
  * stream's work off every read: about a microsecond of the server's CPU per
- * add→lease→complete cycle of synchronous workers (bench/README.md). Pause, resume, 'end', 'close' and the idle timer
- * behave as with 'data'. A socket this cannot be done for safely (TLS, whose reads the
- * stream decrypts; one already read through its stream; a Node without these settings,
- * or one that refuses them) is read through 'data'.
+ * add→lease→complete cycle of synchronous workers (bench/README.md). Pause, resume,
+ * 'end', 'close' and the idle timer behave as with 'data'. A socket this cannot be done
+ * for safely (TLS, whose reads the stream decrypts; one already read through its stream;
+ * a Node without these settings, or one that refuses them) is read through 'data'.
  */
 export function readChunks(socket: Socket, onChunk: (chunk: Buffer) => void): boolean {
   if (readIntoShared(socket, onChunk)) return true;

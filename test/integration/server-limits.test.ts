@@ -90,6 +90,21 @@ test('activity keeps a connection open past the idle timeout', async (t) => {
   t.false(busy.closed);
 });
 
+test('bytes read re-arm the idle timer on their own: a line sent a byte at a time, with no reply until its end, outlives the timeout', async (t) => {
+  const server = await startTestServer({ limits: { ...DEFAULT_LIMITS, idleTimeoutMs: 1000 } });
+  t.teardown(() => server.stop());
+  const slow = await Wire.connect(server.port);
+  t.teardown(() => slow.close());
+  // 20 bytes 100 ms apart: twice the idle timeout in all, and no write of the server's to re-arm it.
+  for (const byte of Buffer.from('inspect queues 0 1\r\n')) {
+    slow.send(Buffer.of(byte));
+    await sleep(100);
+  }
+  t.is(await slow.reply('+OK 0\r\n'), '+OK 0\r\n');
+  t.false(slow.closed);
+  t.is(server.stats.idleTimeouts, 0);
+});
+
 test('listening on all interfaces without a secret is refused with the reason; with one, or when intended, it listens', async (t) => {
   const error = await t.throwsAsync(startTestServer({ host: '0.0.0.0' }));
   t.regex(error.message, /^refusing to listen on 0\.0\.0\.0 without a secret: anyone who can reach it could add, lease, complete or delete any job/);
